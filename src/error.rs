@@ -1,0 +1,100 @@
+//! Errors of unitpack. Bad input (exit 2) is kept apart from failures of the machine
+//! (I/O, exit 1) so that CI can tell "fix your recipe" from "fix your runner".
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+/// A 1-based position in a recipe or unit file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Location {
+    pub line: usize,
+    pub column: usize,
+}
+
+/// One problem with user input, pinned to a file, a position and a field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputError {
+    pub file: PathBuf,
+    pub location: Option<Location>,
+    /// Dotted path of the offending field, e.g. `units[0].name`.
+    pub field: String,
+    pub message: String,
+}
+
+impl InputError {
+    pub fn new(
+        file: &Path,
+        location: Option<Location>,
+        field: impl Into<String>,
+        message: impl Into<String>,
+    ) -> Self {
+        InputError {
+            file: file.to_path_buf(),
+            location,
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.file.display())?;
+        if let Some(loc) = self.location {
+            write!(f, ":{}:{}", loc.line, loc.column)?;
+        }
+        if self.field.is_empty() {
+            write!(f, ": {}", self.message)
+        } else {
+            write!(f, ": {}: {}", self.field, self.message)
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The recipe (or a file it names) is wrong; every problem found is listed.
+    #[error("{}", display_all(.0))]
+    Input(Vec<InputError>),
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Failed(String),
+}
+
+fn display_all(errors: &[InputError]) -> String {
+    errors
+        .iter()
+        .map(|e| format!("error: {e}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+impl Error {
+    pub fn io(context: impl Into<String>, source: std::io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// Exit code of the CLI: 2 for bad input, 1 for any other failure.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            Error::Input(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+impl From<InputError> for Error {
+    fn from(e: InputError) -> Self {
+        Error::Input(vec![e])
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,73 @@
+//! unitpack: one YAML recipe of systemd units → a `.deb` (and a Yocto layer) that
+//! installs and enables them correctly on the target.
+//!
+//! Flow: [`recipe::load`] validates a recipe into the model ([`recipe::Recipe`],
+//! [`unit::Unit`], a [`profile::Profile`]); renderers ([`deb`], [`scripts`]) read the
+//! model and never the raw YAML.
+
+pub mod deb;
+pub mod error;
+pub mod license;
+pub mod plan;
+pub mod profile;
+pub mod recipe;
+pub mod scripts;
+pub mod unit;
+
+pub use error::{Error, Result};
+
+use std::path::{Path, PathBuf};
+
+/// Recipe files named by `inputs`: files as given, directories expanded to their
+/// `*.yaml`/`*.yml` files in name order.
+pub fn recipe_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let mut found: Vec<PathBuf> = std::fs::read_dir(input)
+                .map_err(|e| Error::io(format!("reading {}", input.display()), e))?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                return Err(error::InputError::new(input, None, "", "no *.yaml recipe in this directory").into());
+            }
+            out.extend(found);
+        } else {
+            out.push(input.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// Load every recipe, reporting the problems of all of them together.
+pub fn load_all(files: &[PathBuf], target: Option<&str>) -> Result<Vec<recipe::Recipe>> {
+    let mut recipes = Vec::new();
+    let mut errors = Vec::new();
+    for f in files {
+        match recipe::load(f, target) {
+            Ok(r) => recipes.push(r),
+            Err(Error::Input(mut e)) => errors.append(&mut e),
+            Err(other) => return Err(other),
+        }
+    }
+    if errors.is_empty() {
+        Ok(recipes)
+    } else {
+        Err(Error::Input(errors))
+    }
+}
+
+/// `SOURCE_DATE_EPOCH`, or a fixed default so that builds are reproducible anyway.
+/// The default is a recent date: tar warns about entries from 1970.
+pub fn source_date_epoch() -> Result<u64> {
+    const DEFAULT: u64 = 1_704_067_200; // 2024-01-01T00:00:00Z
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Err(_) => Ok(DEFAULT),
+        Ok(v) => v.trim().parse().map_err(|_| {
+            error::InputError::new(Path::new("SOURCE_DATE_EPOCH"), None, "", format!("{v:?} is not a number of seconds since 1970"))
+                .into()
+        }),
+    }
+}

@@ -1,0 +1,126 @@
+//! Target profiles: what a target distribution's systemd and dpkg accept.
+//!
+//! Profiles are data (`profiles/*.yaml`, embedded at build time). Renderers ask the
+//! profile for paths and capabilities instead of testing a target's name.
+
+use serde::Deserialize;
+use std::sync::OnceLock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Compression {
+    Xz,
+    Gzip,
+}
+
+impl Compression {
+    pub fn name(self) -> &'static str {
+        match self {
+            Compression::Xz => "xz",
+            Compression::Gzip => "gzip",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Compression::Xz => "xz",
+            Compression::Gzip => "gz",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    pub name: String,
+    pub description: String,
+    pub family: String,
+    /// systemd release of the target (e.g. 229).
+    pub systemd: u32,
+    pub dpkg: String,
+    pub system_unit_dir: String,
+    pub user_unit_dir: String,
+    /// Compressions the target's dpkg reads, in order of preference.
+    pub compressions: Vec<Compression>,
+    pub default_compression: Compression,
+    /// `deb-systemd-helper --user` exists (init-system-helpers >= 1.52).
+    pub deb_systemd_helper_user: bool,
+    /// `systemctl --root=DIR --global` works (systemd >= 230).
+    pub systemctl_root_global: bool,
+    /// Package that provides a user-scope D-Bus (`dbus.socket` for the user manager).
+    pub user_bus_package: String,
+    pub system_bus_package: String,
+}
+
+const SOURCES: &[&str] = &[
+    include_str!("../profiles/ubuntu-xenial.yaml"),
+    include_str!("../profiles/debian-bookworm.yaml"),
+];
+
+/// The default profile of a recipe that names none.
+pub const DEFAULT_PROFILE: &str = "ubuntu-xenial";
+
+pub fn all() -> &'static [Profile] {
+    static PROFILES: OnceLock<Vec<Profile>> = OnceLock::new();
+    PROFILES.get_or_init(|| {
+        SOURCES
+            .iter()
+            .map(|src| serde_yaml::from_str(src).expect("embedded profile is valid YAML"))
+            .collect()
+    })
+}
+
+pub fn find(name: &str) -> Option<&'static Profile> {
+    all().iter().find(|p| p.name == name)
+}
+
+pub fn names() -> Vec<&'static str> {
+    all().iter().map(|p| p.name.as_str()).collect()
+}
+
+impl Profile {
+    pub fn unit_dir(&self, scope: crate::unit::Scope) -> &str {
+        match scope {
+            crate::unit::Scope::User => &self.user_unit_dir,
+            crate::unit::Scope::System => &self.system_unit_dir,
+        }
+    }
+
+    /// Where enable symlinks of a scope live (`systemctl [--global] enable`).
+    pub fn enable_dir(&self, scope: crate::unit::Scope) -> &'static str {
+        match scope {
+            crate::unit::Scope::User => "/etc/systemd/user",
+            crate::unit::Scope::System => "/etc/systemd/system",
+        }
+    }
+
+    pub fn supports(&self, compression: Compression) -> bool {
+        self.compressions.contains(&compression)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_profiles_parse_and_are_unique() {
+        let names = names();
+        assert!(names.contains(&"ubuntu-xenial"));
+        let mut sorted = names.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), names.len());
+        for p in all() {
+            assert!(p.supports(p.default_compression), "{}", p.name);
+        }
+    }
+
+    #[test]
+    fn xenial_facts() {
+        let p = find("ubuntu-xenial").unwrap();
+        assert_eq!(p.systemd, 229);
+        assert!(!p.deb_systemd_helper_user);
+        assert_eq!(p.user_unit_dir, "/usr/lib/systemd/user");
+    }
+}

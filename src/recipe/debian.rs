@@ -1,0 +1,156 @@
+//! Checks of Debian control-field values (package names, versions, relations).
+//! Each returns a message for the user, never panics.
+
+/// Debian Policy 5.6.1: lower case letters, digits, `+ - .`; at least two characters,
+/// starting with an alphanumeric.
+pub fn check_package_name(name: &str) -> Result<(), String> {
+    let ok = name.len() >= 2
+        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{name:?} is not a valid Debian package name (at least 2 characters of a-z, 0-9, '+', '-', '.', starting with a letter or digit)"
+        ))
+    }
+}
+
+/// Upstream part of a version (Policy 5.6.12). `with_revision` allows hyphens.
+pub fn check_upstream_version(v: &str, with_revision: bool) -> Result<(), String> {
+    if !v.starts_with(|c: char| c.is_ascii_digit()) {
+        return Err(format!("version {v:?} must start with a digit"));
+    }
+    if let Some(bad) = v.chars().find(|&c| {
+        !(c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '~') || (c == '-' && with_revision))
+    }) {
+        return Err(format!(
+            "version {v:?} contains {bad:?}; allowed are letters, digits and '.+~'{}",
+            if with_revision { " and '-'" } else { " (a hyphen needs a revision)" }
+        ));
+    }
+    Ok(())
+}
+
+pub fn check_revision(r: &str) -> Result<(), String> {
+    if r.is_empty() || r.chars().any(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '~'))) {
+        return Err(format!("revision {r:?} may only contain letters, digits and '.+~'"));
+    }
+    Ok(())
+}
+
+/// A version inside a relation, `[epoch:]upstream[-revision]`.
+fn check_full_version(v: &str) -> Result<(), String> {
+    let rest = match v.split_once(':') {
+        Some((epoch, rest)) if !epoch.is_empty() && epoch.chars().all(|c| c.is_ascii_digit()) => rest,
+        Some(_) => return Err(format!("version {v:?} has a bad epoch")),
+        None => v,
+    };
+    match rest.rsplit_once('-') {
+        Some((up, rev)) => check_upstream_version(up, true).and(check_revision(rev)),
+        None => check_upstream_version(rest, false),
+    }
+}
+
+/// One relation field entry: `pkg [(op ver)] [| alt …]`, optionally `pkg:any`.
+pub fn check_relation(rel: &str) -> Result<(), String> {
+    if rel.trim().is_empty() {
+        return Err("empty relation".into());
+    }
+    if rel.contains(',') {
+        return Err(format!("{rel:?}: write one relation per list item instead of joining with ','"));
+    }
+    for alt in rel.split('|') {
+        let alt = alt.trim();
+        let (name, constraint) = match alt.split_once('(') {
+            Some((n, c)) => (n.trim(), Some(c)),
+            None => (alt, None),
+        };
+        let bare = name.strip_suffix(":any").unwrap_or(name);
+        check_package_name(bare).map_err(|e| format!("in relation {rel:?}: {e}"))?;
+        if let Some(c) = constraint {
+            let c = c
+                .strip_suffix(')')
+                .ok_or_else(|| format!("in relation {rel:?}: missing ')'"))?
+                .trim();
+            let op = ["<<", "<=", ">=", ">>", "="]
+                .into_iter()
+                .find(|op| c.starts_with(op))
+                .ok_or_else(|| format!("in relation {rel:?}: operator must be one of << <= = >= >>"))?;
+            check_full_version(c[op.len()..].trim()).map_err(|e| format!("in relation {rel:?}: {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// `Name <address>` as Policy 5.6.2 wants it.
+pub fn check_maintainer(m: &str) -> Result<(), String> {
+    let ok = match (m.find('<'), m.rfind('>')) {
+        (Some(lt), Some(gt)) => {
+            lt > 0 && gt == m.len() - 1 && m[lt + 1..gt].contains('@') && !m[..lt].trim().is_empty()
+        }
+        _ => false,
+    };
+    if ok && !m.contains(['\n', ',']) {
+        Ok(())
+    } else {
+        Err(format!("maintainer {m:?} must look like \"Full Name <address@example.org>\""))
+    }
+}
+
+pub const PRIORITIES: &[&str] = &["required", "important", "standard", "optional", "extra"];
+
+pub fn check_section(s: &str) -> Result<(), String> {
+    if !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '/')) {
+        Ok(())
+    } else {
+        Err(format!("section {s:?} must be lower-case letters, digits, '-' and '/' (e.g. \"sound\")"))
+    }
+}
+
+pub fn check_architecture(a: &str) -> Result<(), String> {
+    if !a.is_empty() && a.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+        Ok(())
+    } else {
+        Err(format!("architecture {a:?} is not a Debian architecture name (e.g. all, armhf, amd64)"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names() {
+        assert!(check_package_name("my-pulseaudio-user").is_ok());
+        assert!(check_package_name("libc6.1+x").is_ok());
+        for bad in ["A", "a", "Foo", "-x", "x_y", "x y", "x;rm"] {
+            assert!(check_package_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn versions_and_relations() {
+        assert!(check_upstream_version("1.0.0~rc1+git2", false).is_ok());
+        assert!(check_upstream_version("1.0-2", false).is_err());
+        assert!(check_upstream_version("v1", false).is_err());
+        assert!(check_revision("1ubuntu1").is_ok());
+        assert!(check_revision("1-2").is_err());
+        for ok in ["pulseaudio", "dbus (>= 1.10)", "a | b (<< 2:1.0-1)", "python3:any"] {
+            assert!(check_relation(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "a, b", "Pulse", "a (~ 1)", "a (>= 1", "a (>= x)", "a $(x)"] {
+            assert!(check_relation(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn maintainer() {
+        assert!(check_maintainer("Jane Doe <jane@example.org>").is_ok());
+        for bad in ["jane@example.org", "<jane@example.org>", "Jane <jane>", "J <a@b> x"] {
+            assert!(check_maintainer(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,673 @@
+//! The recipe model: a validated package description, its target profile, units and
+//! assets. `load` is the only way in; everything after it trusts the model.
+
+mod debian;
+mod schema;
+pub mod spans;
+
+pub use debian::check_package_name;
+
+use crate::error::{Error, InputError, Location, Result};
+use crate::profile::{self, Compression, Profile};
+use crate::unit::{self, Directive, Enablement, Scope, Section, Unit, UnitName, UnitSource};
+use schema::{RawAsset, RawPackage, RawRecipe, RawUnit};
+use spans::{child, item, SpanIndex};
+use std::collections::BTreeSet;
+use std::path::{Component, Path, PathBuf};
+
+#[derive(Debug, Clone)]
+pub struct Recipe {
+    /// The recipe file, as given.
+    pub path: PathBuf,
+    pub package: Package,
+    pub profile: &'static Profile,
+    pub strict: bool,
+    pub compression: Compression,
+    pub units: Vec<Unit>,
+    pub assets: Vec<Asset>,
+    pub spans: SpanIndex,
+}
+
+#[derive(Debug, Clone)]
+pub struct Package {
+    pub name: String,
+    pub version: Version,
+    pub maintainer: String,
+    pub summary: String,
+    /// Extended description, as paragraphs of text (no Debian formatting yet).
+    pub description: String,
+    pub license: String,
+    /// Copyright notice for debian/copyright; None: the year of the build and the
+    /// maintainer.
+    pub copyright: Option<String>,
+    pub homepage: Option<String>,
+    pub section: String,
+    pub priority: String,
+    pub architecture: String,
+    pub relations: Relations,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Relations {
+    pub depends: Vec<String>,
+    pub recommends: Vec<String>,
+    pub suggests: Vec<String>,
+    pub conflicts: Vec<String>,
+    pub breaks: Vec<String>,
+    pub replaces: Vec<String>,
+    pub provides: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Version {
+    pub epoch: Option<u32>,
+    pub upstream: String,
+    pub revision: Option<String>,
+}
+
+impl Version {
+    /// `[epoch:]upstream[-revision]`, as in the control file.
+    pub fn full(&self) -> String {
+        let mut s = String::new();
+        if let Some(e) = self.epoch {
+            s.push_str(&format!("{e}:"));
+        }
+        s.push_str(&self.upstream);
+        if let Some(r) = &self.revision {
+            s.push('-');
+            s.push_str(r);
+        }
+        s
+    }
+
+    /// The version in file names: without the epoch (dpkg-deb's convention).
+    pub fn for_filename(&self) -> String {
+        match &self.revision {
+            Some(r) => format!("{}-{}", self.upstream, r),
+            None => self.upstream.clone(),
+        }
+    }
+}
+
+/// One file to install from the recipe's directory.
+#[derive(Debug, Clone)]
+pub struct Asset {
+    pub source: PathBuf,
+    /// Absolute, normalized destination.
+    pub dest: String,
+    pub mode: u32,
+    pub conffile: bool,
+}
+
+impl Recipe {
+    pub fn units_in(&self, scope: Scope) -> impl Iterator<Item = &Unit> {
+        self.units.iter().filter(move |u| u.scope == scope)
+    }
+
+    /// Installed path of a unit's file.
+    pub fn unit_path(&self, unit: &Unit) -> String {
+        format!("{}/{}", self.profile.unit_dir(unit.scope), unit.name)
+    }
+
+    pub fn enable_links(&self, unit: &Unit) -> Vec<(String, String)> {
+        unit.enable_links(self.profile.unit_dir(unit.scope), self.profile.enable_dir(unit.scope))
+    }
+
+    pub fn locate(&self, path: &str) -> Option<Location> {
+        self.spans.locate(path)
+    }
+}
+
+/// Read and validate a recipe. `target` overrides the recipe's own target profile.
+pub fn load(path: &Path, target: Option<&str>) -> Result<Recipe> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| InputError::new(path, None, "", format!("cannot read recipe: {e}")))?;
+    parse(path, &text, target)
+}
+
+pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
+    let raw: RawRecipe = serde_yaml::from_str(text).map_err(|e| yaml_error(path, &e))?;
+    let spans = SpanIndex::parse(text);
+    let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let mut v = Validator { file: path, spans: &spans, errors: Vec::new() };
+
+    let profile_name = target.or(raw.target.as_deref()).unwrap_or(profile::DEFAULT_PROFILE);
+    let profile = match profile::find(profile_name) {
+        Some(p) => Some(p),
+        None => {
+            v.error(
+                "target",
+                format!("unknown target profile {profile_name:?}; known: {}", profile::names().join(", ")),
+            );
+            None
+        }
+    };
+    let package = v.package(&raw.package);
+    let compression = match (raw.compression.as_deref(), profile) {
+        (None, Some(p)) => Some(p.default_compression),
+        (Some(name), Some(p)) => match p.compressions.iter().find(|c| c.name() == name) {
+            Some(c) => Some(*c),
+            None => {
+                let known: Vec<_> = p.compressions.iter().map(|c| c.name()).collect();
+                v.error(
+                    "compression",
+                    format!("{name:?} is not readable by {}'s dpkg; use one of: {}", p.name, known.join(", ")),
+                );
+                None
+            }
+        },
+        (_, None) => None,
+    };
+    let mut units = Vec::new();
+    for (i, raw_unit) in raw.units.iter().enumerate() {
+        if let Some(u) = v.unit(&dir, &item("units", i), raw_unit) {
+            units.push(u);
+        }
+    }
+    v.unique_units(&units);
+    let mut assets = Vec::new();
+    for (i, raw_asset) in raw.assets.iter().enumerate() {
+        assets.extend(v.assets(&dir, &item("assets", i), raw_asset));
+    }
+    if let (Some(profile), Some(_)) = (profile, &package) {
+        v.no_collisions(profile, &units, &assets);
+    }
+    if !v.errors.is_empty() {
+        return Err(Error::Input(v.errors));
+    }
+    Ok(Recipe {
+        path: path.to_path_buf(),
+        package: package.expect("no errors means a package"),
+        profile: profile.expect("no errors means a profile"),
+        strict: raw.strict,
+        compression: compression.expect("no errors means a compression"),
+        units,
+        assets,
+        spans,
+    })
+}
+
+fn yaml_error(path: &Path, e: &serde_yaml::Error) -> Error {
+    let location = e.location().map(|l| Location { line: l.line(), column: l.column() });
+    let mut message = e.to_string();
+    if let Some(cut) = message.rfind(" at line ") {
+        message.truncate(cut);
+    }
+    // serde_yaml puts the field path first ("package.name: invalid type ..."): keep it as
+    // the field.
+    let (field, message) = match message.split_once(": ") {
+        Some((f, m)) if !f.contains(' ') => (f.to_string(), m.to_string()),
+        _ => (String::new(), message),
+    };
+    InputError::new(path, location, field, message).into()
+}
+
+struct Validator<'a> {
+    file: &'a Path,
+    spans: &'a SpanIndex,
+    errors: Vec<InputError>,
+}
+
+impl Validator<'_> {
+    fn error(&mut self, field: &str, message: impl Into<String>) {
+        let location = self.spans.locate(field);
+        self.errors.push(InputError::new(self.file, location, field, message));
+    }
+
+    fn check(&mut self, field: &str, result: std::result::Result<(), String>) -> bool {
+        match result {
+            Ok(()) => true,
+            Err(m) => {
+                self.error(field, m);
+                false
+            }
+        }
+    }
+
+    /// A one-line text value without control characters.
+    fn one_line(&mut self, field: &str, value: &str) -> bool {
+        if value.trim().is_empty() {
+            self.error(field, "must not be empty");
+            false
+        } else if value.chars().any(char::is_control) {
+            self.error(field, "must be a single line without control characters");
+            false
+        } else {
+            true
+        }
+    }
+
+    fn package(&mut self, raw: &RawPackage) -> Option<Package> {
+        let before = self.errors.len();
+        self.check("package.name", debian::check_package_name(&raw.name));
+        self.check(
+            "package.version",
+            debian::check_upstream_version(&raw.version, raw.revision.is_some()),
+        );
+        if let Some(r) = &raw.revision {
+            self.check("package.revision", debian::check_revision(r));
+        }
+        self.check("package.maintainer", debian::check_maintainer(&raw.maintainer));
+        if self.one_line("package.summary", &raw.summary) && raw.summary.len() > 80 {
+            self.error("package.summary", "must be at most 80 characters (it is the Description synopsis)");
+        }
+        if let Some(d) = &raw.description {
+            if d.chars().any(|c| c.is_control() && c != '\n') {
+                self.error("package.description", "must not contain control characters other than newlines");
+            }
+        }
+        if self.one_line("package.license", &raw.license) && !crate::license::is_known(raw.license.trim()) {
+            self.error(
+                "package.license",
+                format!(
+                    "{:?} is not a license unitpack can write a copyright file for; use one of: {}",
+                    raw.license,
+                    crate::license::known().join(", ")
+                ),
+            );
+        }
+        if let Some(c) = &raw.copyright {
+            self.one_line("package.copyright", c);
+        }
+        if let Some(h) = &raw.homepage {
+            if !(h.starts_with("https://") || h.starts_with("http://")) || h.contains(char::is_whitespace) {
+                self.error("package.homepage", format!("{h:?} must be an http(s) URL without spaces"));
+            }
+        }
+        let section = raw.section.clone().unwrap_or_else(|| "misc".into());
+        self.check("package.section", debian::check_section(&section));
+        let priority = raw.priority.clone().unwrap_or_else(|| "optional".into());
+        if !debian::PRIORITIES.contains(&priority.as_str()) {
+            self.error(
+                "package.priority",
+                format!("{priority:?} is not one of {}", debian::PRIORITIES.join(", ")),
+            );
+        }
+        let architecture = raw.architecture.clone().unwrap_or_else(|| "all".into());
+        self.check("package.architecture", debian::check_architecture(&architecture));
+        let fields: [(&str, &Vec<String>); 7] = [
+            ("depends", &raw.depends),
+            ("recommends", &raw.recommends),
+            ("suggests", &raw.suggests),
+            ("conflicts", &raw.conflicts),
+            ("breaks", &raw.breaks),
+            ("replaces", &raw.replaces),
+            ("provides", &raw.provides),
+        ];
+        for (field, list) in fields {
+            for (i, rel) in list.iter().enumerate() {
+                self.check(&item(&format!("package.{field}"), i), debian::check_relation(rel));
+            }
+        }
+        if self.errors.len() > before {
+            return None;
+        }
+        Some(Package {
+            name: raw.name.clone(),
+            version: Version {
+                epoch: raw.epoch,
+                upstream: raw.version.clone(),
+                revision: raw.revision.clone(),
+            },
+            maintainer: raw.maintainer.clone(),
+            summary: raw.summary.trim().to_string(),
+            description: raw.description.clone().unwrap_or_default(),
+            license: raw.license.trim().to_string(),
+            copyright: raw.copyright.clone(),
+            homepage: raw.homepage.clone(),
+            section,
+            priority,
+            architecture,
+            relations: Relations {
+                depends: raw.depends.clone(),
+                recommends: raw.recommends.clone(),
+                suggests: raw.suggests.clone(),
+                conflicts: raw.conflicts.clone(),
+                breaks: raw.breaks.clone(),
+                replaces: raw.replaces.clone(),
+                provides: raw.provides.clone(),
+            },
+        })
+    }
+
+    fn unit(&mut self, dir: &Path, path: &str, raw: &RawUnit) -> Option<Unit> {
+        let before = self.errors.len();
+        let scope = match raw.scope.as_str() {
+            "user" => Some(Scope::User),
+            "system" => Some(Scope::System),
+            other => {
+                self.error(&child(path, "scope"), format!("{other:?} is not a scope; use user or system"));
+                None
+            }
+        };
+        let (sections, source, text) = match (&raw.file, &raw.sections) {
+            (Some(_), Some(_)) => {
+                self.error(path, "give either `file` or `sections`, not both");
+                return None;
+            }
+            (None, None) => {
+                self.error(path, "a unit needs `sections` (written here) or `file` (a unit file)");
+                return None;
+            }
+            (Some(file), None) => self.unit_file(dir, &child(path, "file"), file)?,
+            (None, Some(raw_sections)) => {
+                let sections = self.sections(&child(path, "sections"), raw_sections);
+                (sections, UnitSource::Recipe, String::new())
+            }
+        };
+        let name_field = child(path, "name");
+        let name_text = match (&raw.name, &source) {
+            (Some(n), _) => n.clone(),
+            (None, UnitSource::File(p)) => p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+            (None, UnitSource::Recipe) => {
+                self.error(path, "a unit written in the recipe needs a `name` (e.g. my_daemon.service)");
+                return None;
+            }
+        };
+        let name = match UnitName::parse(&name_text) {
+            Ok(n) => Some(n),
+            Err(m) => {
+                let field = if raw.name.is_some() { name_field } else { child(path, "file") };
+                self.error(&field, m);
+                None
+            }
+        };
+        let mut takes_over = Vec::new();
+        for (i, t) in raw.takes_over.iter().enumerate() {
+            match UnitName::parse(t) {
+                Ok(n) if Some(&n) == name.as_ref() => {
+                    self.error(&item(&child(path, "takes_over"), i), "a unit cannot take over itself")
+                }
+                Ok(n) => takes_over.push(n),
+                Err(m) => self.error(&item(&child(path, "takes_over"), i), m),
+            }
+        }
+        let (name, scope) = (name?, scope?);
+        let has_install = sections.iter().any(|s| {
+            s.name == "Install"
+                && s.directives.iter().any(|d| matches!(d.key.as_str(), "WantedBy" | "RequiredBy" | "Alias" | "Also"))
+        });
+        let enable = match raw.enable.as_deref() {
+            None if !has_install => Enablement::None,
+            None => match scope {
+                Scope::User => Enablement::Global,
+                Scope::System => Enablement::EnableAndStart,
+            },
+            Some(s) => {
+                let parsed = match s {
+                    "none" => Some(Enablement::None),
+                    "global" => Some(Enablement::Global),
+                    "enable" => Some(Enablement::Enable),
+                    "enable-and-start" => Some(Enablement::EnableAndStart),
+                    _ => None,
+                };
+                let field = child(path, "enable");
+                match parsed {
+                    Some(e) if e.allowed_in(scope) => e,
+                    _ => {
+                        let allowed = match scope {
+                            Scope::User => "global or none",
+                            Scope::System => "enable, enable-and-start or none",
+                        };
+                        self.error(&field, format!("{s:?} is not an enablement for a {} unit; use {allowed}", scope.as_str()));
+                        return None;
+                    }
+                }
+            }
+        };
+        if enable.enables() && name.is_template() {
+            self.error(
+                &child(path, "enable"),
+                format!("{name} is a template; it cannot be enabled without an instance (set enable: none)"),
+            );
+        }
+        if enable.enables() && !has_install {
+            self.error(
+                &child(path, "enable"),
+                format!("{name} has no [Install] section with WantedBy=, so `{}` would do nothing", enable.as_str()),
+            );
+        }
+        if self.errors.len() > before {
+            return None;
+        }
+        let text = match source {
+            UnitSource::Recipe => unit::render(
+                &sections,
+                "Generated by unitpack from a recipe; change the recipe, not this file.",
+            ),
+            UnitSource::File(_) => text,
+        };
+        Some(Unit { name, scope, enable, sections, takes_over, source, text, recipe_path: path.to_string() })
+    }
+
+    fn unit_file(&mut self, dir: &Path, field: &str, file: &str) -> Option<(Vec<Section>, UnitSource, String)> {
+        let source = self.source_path(dir, field, file)?;
+        let text = match std::fs::read_to_string(&source) {
+            Ok(t) => t,
+            Err(e) => {
+                self.error(field, format!("cannot read unit file {}: {e}", source.display()));
+                return None;
+            }
+        };
+        match unit::parse(&text) {
+            Ok(sections) => Some((sections, UnitSource::File(source), text)),
+            Err((line, m)) => {
+                self.errors.push(InputError::new(&source, Some(Location { line, column: 1 }), "", m));
+                None
+            }
+        }
+    }
+
+    fn sections(
+        &mut self,
+        path: &str,
+        raw: &indexmap::IndexMap<String, indexmap::IndexMap<String, serde_yaml::Value>>,
+    ) -> Vec<Section> {
+        let mut sections = Vec::new();
+        for (name, directives) in raw {
+            let spath = child(path, name);
+            if !unit::valid_section_name(name) {
+                self.error(&spath, format!("{name:?} is not a unit file section name"));
+                continue;
+            }
+            let mut out = Vec::new();
+            for (key, value) in directives {
+                let dpath = child(&spath, key);
+                if !unit::valid_directive_key(key) {
+                    self.error(&dpath, format!("{key:?} is not a directive name"));
+                    continue;
+                }
+                let values: Vec<(String, serde_yaml::Value)> = match value {
+                    serde_yaml::Value::Sequence(items) => {
+                        items.iter().enumerate().map(|(i, v)| (item(&dpath, i), v.clone())).collect()
+                    }
+                    other => vec![(dpath.clone(), other.clone())],
+                };
+                for (vpath, v) in values {
+                    let text = match &v {
+                        serde_yaml::Value::String(s) => s.clone(),
+                        serde_yaml::Value::Number(n) => n.to_string(),
+                        serde_yaml::Value::Bool(b) => b.to_string(),
+                        _ => {
+                            self.error(&vpath, "a directive value must be a string, number, boolean or a list of them");
+                            continue;
+                        }
+                    };
+                    if text.contains(['\n', '\r']) {
+                        self.error(&vpath, "a directive value must be one line (a newline would start a new directive)");
+                        continue;
+                    }
+                    out.push(Directive { key: key.clone(), value: text, location: self.spans.locate(&vpath) });
+                }
+            }
+            sections.push(Section { name: name.clone(), directives: out, location: self.spans.exact(&spath) });
+        }
+        sections
+    }
+
+    /// A path relative to the recipe directory that stays inside it.
+    fn source_path(&mut self, dir: &Path, field: &str, rel: &str) -> Option<PathBuf> {
+        let p = Path::new(rel);
+        if p.is_absolute() || p.components().any(|c| matches!(c, Component::ParentDir)) {
+            self.error(field, format!("{rel:?} must be a path inside the recipe's directory (no leading '/', no '..')"));
+            return None;
+        }
+        let full = dir.join(p);
+        match std::fs::symlink_metadata(&full) {
+            Ok(m) if m.file_type().is_symlink() => {
+                self.error(field, format!("{} is a symlink; unitpack does not follow symlinks", full.display()));
+                None
+            }
+            Ok(_) => Some(full),
+            Err(e) => {
+                self.error(field, format!("{}: {e}", full.display()));
+                None
+            }
+        }
+    }
+
+    fn assets(&mut self, dir: &Path, path: &str, raw: &RawAsset) -> Vec<Asset> {
+        let dest_field = child(path, "dest");
+        let Some(dest) = self.dest_path(&dest_field, &raw.dest) else { return Vec::new() };
+        let mode = match &raw.mode {
+            None => None,
+            Some(m) => match u32::from_str_radix(m, 8) {
+                Ok(bits) if bits <= 0o777 && m.len() <= 4 => Some(bits),
+                _ => {
+                    self.error(&child(path, "mode"), format!("{m:?} must be octal permission bits such as \"0644\" (no setuid/setgid/sticky)"));
+                    return Vec::new();
+                }
+            },
+        };
+        let source_field = child(path, "source");
+        let Some(source) = self.source_path(dir, &source_field, &raw.source) else { return Vec::new() };
+        let mut files = Vec::new();
+        for entry in walkdir::WalkDir::new(&source).follow_links(false).sort_by_file_name() {
+            let entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    self.error(&source_field, format!("cannot read {}: {e}", source.display()));
+                    return Vec::new();
+                }
+            };
+            let ft = entry.file_type();
+            if ft.is_dir() {
+                continue;
+            }
+            if !ft.is_file() {
+                self.error(
+                    &source_field,
+                    format!("{} is not a regular file (symlinks and special files are not packaged)", entry.path().display()),
+                );
+                return Vec::new();
+            }
+            let rel = entry.path().strip_prefix(&source).expect("walkdir stays below its root");
+            let dest = if rel.as_os_str().is_empty() {
+                dest.clone()
+            } else {
+                match rel.to_str() {
+                    Some(r) => format!("{dest}/{r}"),
+                    None => {
+                        self.error(&source_field, format!("{} is not valid UTF-8", entry.path().display()));
+                        return Vec::new();
+                    }
+                }
+            };
+            if let Err(m) = check_dest(&dest) {
+                self.error(&source_field, m);
+                return Vec::new();
+            }
+            use std::os::unix::fs::PermissionsExt;
+            let exec = entry.metadata().map(|m| m.permissions().mode() & 0o111 != 0).unwrap_or(false);
+            let under_etc = dest.starts_with("/etc/");
+            let conffile = raw.conffile.unwrap_or(under_etc);
+            if conffile != under_etc {
+                self.error(
+                    &child(path, "conffile"),
+                    if under_etc {
+                        "files under /etc must be conffiles (Debian Policy 10.7.2)"
+                    } else {
+                        "only files under /etc can be conffiles"
+                    },
+                );
+                return Vec::new();
+            }
+            files.push(Asset {
+                source: entry.path().to_path_buf(),
+                dest,
+                mode: mode.unwrap_or(if exec { 0o755 } else { 0o644 }),
+                conffile,
+            });
+        }
+        files
+    }
+
+    fn dest_path(&mut self, field: &str, dest: &str) -> Option<String> {
+        match check_dest(dest) {
+            Ok(()) => Some(dest.trim_end_matches('/').to_string()),
+            Err(m) => {
+                self.error(field, m);
+                None
+            }
+        }
+    }
+
+    fn unique_units(&mut self, units: &[Unit]) {
+        let mut seen = BTreeSet::new();
+        for u in units {
+            if !seen.insert((u.scope, u.name.clone())) {
+                self.error(&u.recipe_path, format!("{} {} is declared twice", u.scope.as_str(), u.name));
+            }
+        }
+    }
+
+    fn no_collisions(&mut self, profile: &Profile, units: &[Unit], assets: &[Asset]) {
+        let unit_paths: BTreeSet<String> =
+            units.iter().map(|u| format!("{}/{}", profile.unit_dir(u.scope), u.name)).collect();
+        let mut seen = BTreeSet::new();
+        for a in assets {
+            if unit_paths.contains(&a.dest) || !seen.insert(a.dest.clone()) {
+                self.error("assets", format!("{} is installed twice", a.dest));
+            }
+            if a.dest.starts_with("/usr/share/unitpack/") || a.dest.starts_with("/usr/share/doc/") {
+                self.error("assets", format!("{} is a path unitpack generates itself", a.dest));
+            }
+        }
+    }
+}
+
+/// A destination inside the package: absolute, normalized, no `..`, printable, and
+/// free of characters that would need quoting in shell or bitbake.
+fn check_dest(dest: &str) -> std::result::Result<(), String> {
+    let trimmed = dest.trim_end_matches('/');
+    if !trimmed.starts_with('/') || trimmed.len() < 2 {
+        return Err(format!("{dest:?} must be an absolute path such as /etc/xdg/foo.conf"));
+    }
+    if trimmed.split('/').skip(1).any(|c| c.is_empty() || c == "." || c == "..") {
+        return Err(format!("{dest:?} must be normalized (no '..', '.', or '//'): it would escape or confuse the package root"));
+    }
+    if let Some(c) = trimmed.chars().find(|c| !(c.is_ascii_alphanumeric() || "/._-+@:".contains(*c))) {
+        return Err(format!("{dest:?} contains {c:?}; destinations use only letters, digits and '/._-+@:'"));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dest_paths() {
+        assert!(check_dest("/etc/pulse/default.pa").is_ok());
+        for bad in ["etc/x", "/", "/etc/../root/x", "/etc//x", "/etc/./x", "/etc/x y", "/etc/$(id)", "/etc/x;y"] {
+            assert!(check_dest(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn version_strings() {
+        let v = Version { epoch: Some(1), upstream: "2.0".into(), revision: Some("3".into()) };
+        assert_eq!(v.full(), "1:2.0-3");
+        assert_eq!(v.for_filename(), "2.0-3");
+    }
+}

@@ -1,0 +1,88 @@
+//! What a recipe author writes: the YAML schema, as serde types. Nothing here is
+//! trusted; `recipe::load` validates it into the model.
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRecipe {
+    pub package: RawPackage,
+    /// Target profile name (`ubuntu-xenial`, `debian-bookworm`, …).
+    pub target: Option<String>,
+    /// Make the postinst fail when `unitpack-check` finds an error.
+    #[serde(default)]
+    pub strict: bool,
+    /// `xz` or `gzip`; default: the profile's.
+    pub compression: Option<String>,
+    #[serde(default)]
+    pub units: Vec<RawUnit>,
+    #[serde(default)]
+    pub assets: Vec<RawAsset>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPackage {
+    pub name: String,
+    pub version: String,
+    pub revision: Option<String>,
+    pub epoch: Option<u32>,
+    pub maintainer: String,
+    /// One line: the Description synopsis.
+    pub summary: String,
+    /// Free text: the extended Description. Blank lines separate paragraphs.
+    pub description: Option<String>,
+    pub license: String,
+    /// Copyright holder line for debian/copyright; default: the maintainer.
+    pub copyright: Option<String>,
+    pub homepage: Option<String>,
+    pub section: Option<String>,
+    pub priority: Option<String>,
+    /// Default `all`; a package that carries binaries names its architecture.
+    pub architecture: Option<String>,
+    #[serde(default)]
+    pub depends: Vec<String>,
+    #[serde(default)]
+    pub recommends: Vec<String>,
+    #[serde(default)]
+    pub suggests: Vec<String>,
+    #[serde(default)]
+    pub conflicts: Vec<String>,
+    #[serde(default)]
+    pub breaks: Vec<String>,
+    #[serde(default)]
+    pub replaces: Vec<String>,
+    #[serde(default)]
+    pub provides: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawUnit {
+    /// Unit name with its suffix; default for `file:` units: the file's name.
+    pub name: Option<String>,
+    pub scope: String,
+    /// `global`/`none` (user) or `enable`/`enable-and-start`/`none` (system).
+    pub enable: Option<String>,
+    /// A unit file next to the recipe, shipped as it is.
+    pub file: Option<String>,
+    /// Section → directive → value or list of values (a list repeats the directive).
+    pub sections: Option<IndexMap<String, IndexMap<String, serde_yaml::Value>>>,
+    /// Units of other packages that this one replaces (same scope).
+    #[serde(default)]
+    pub takes_over: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAsset {
+    /// File or directory, relative to the recipe's directory.
+    pub source: String,
+    /// Absolute destination path (a directory's files go below it).
+    pub dest: String,
+    /// Octal permission bits, e.g. "0644"; default from the source's executable bit.
+    pub mode: Option<String>,
+    /// Default: true under /etc.
+    pub conffile: Option<bool>,
+}

@@ -1,0 +1,161 @@
+//! Positions of the keys and items of a YAML document, by dotted path.
+//!
+//! serde_yaml gives typed values but forgets where they came from; validation and
+//! lint need "line 12, column 5" for a value that parsed fine but is wrong. This index
+//! is built from yaml-rust2's marked events over the same text.
+
+use crate::error::Location;
+use std::collections::HashMap;
+use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
+use yaml_rust2::scanner::Marker;
+
+#[derive(Debug, Default, Clone)]
+pub struct SpanIndex {
+    positions: HashMap<String, Location>,
+}
+
+impl SpanIndex {
+    /// Index `text`. A document that does not parse yields an empty index (the parse
+    /// error itself is reported by serde_yaml, with its own position).
+    pub fn parse(text: &str) -> SpanIndex {
+        let mut builder = Builder::default();
+        let mut parser = Parser::new_from_str(text);
+        if parser.load(&mut builder, false).is_err() {
+            return SpanIndex::default();
+        }
+        SpanIndex {
+            positions: builder.positions,
+        }
+    }
+
+    /// Position of `path` (a mapping key or a sequence item); falls back to the nearest
+    /// ancestor that has one, so every error can point somewhere useful.
+    pub fn locate(&self, path: &str) -> Option<Location> {
+        let mut p = path;
+        loop {
+            if let Some(loc) = self.positions.get(p) {
+                return Some(*loc);
+            }
+            let cut = p.rfind(['.', '['])?;
+            p = &p[..cut];
+        }
+    }
+
+    /// Position of exactly `path`, without falling back.
+    pub fn exact(&self, path: &str) -> Option<Location> {
+        self.positions.get(path).copied()
+    }
+}
+
+pub fn child(parent: &str, key: &str) -> String {
+    if parent.is_empty() {
+        key.to_string()
+    } else {
+        format!("{parent}.{key}")
+    }
+}
+
+pub fn item(parent: &str, index: usize) -> String {
+    format!("{parent}[{index}]")
+}
+
+enum Frame {
+    Map {
+        path: String,
+        key: Option<String>,
+    },
+    Seq {
+        path: String,
+        next: usize,
+    },
+}
+
+#[derive(Default)]
+struct Builder {
+    stack: Vec<Frame>,
+    positions: HashMap<String, Location>,
+}
+
+impl Builder {
+    fn record(&mut self, path: &str, mark: Marker) {
+        self.positions.entry(path.to_string()).or_insert(Location {
+            line: mark.line(),
+            column: mark.col() + 1,
+        });
+    }
+
+    /// Path of the node that starts now, recording its position. Returns None for a
+    /// mapping key (which is remembered instead).
+    fn node(&mut self, mark: Marker, scalar: Option<&str>) -> Option<String> {
+        match self.stack.last_mut() {
+            None => Some(String::new()),
+            Some(Frame::Seq { path, next }) => {
+                let p = item(path, *next);
+                *next += 1;
+                self.record(&p, mark);
+                Some(p)
+            }
+            Some(Frame::Map { path, key }) => match key.take() {
+                Some(k) => Some(child(path, &k)),
+                None => {
+                    let k = scalar.unwrap_or("?").to_string();
+                    let p = child(path, &k);
+                    *key = Some(k);
+                    self.record(&p, mark);
+                    None
+                }
+            },
+        }
+    }
+}
+
+impl MarkedEventReceiver for Builder {
+    fn on_event(&mut self, ev: Event, mark: Marker) {
+        match ev {
+            Event::Scalar(ref value, ..) => {
+                self.node(mark, Some(value));
+            }
+            Event::Alias(_) => {
+                self.node(mark, Some("*"));
+            }
+            Event::MappingStart(..) => {
+                if let Some(path) = self.node(mark, None) {
+                    self.stack.push(Frame::Map { path, key: None });
+                }
+            }
+            Event::SequenceStart(..) => {
+                if let Some(path) = self.node(mark, None) {
+                    self.stack.push(Frame::Seq { path, next: 0 });
+                }
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                self.stack.pop();
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_and_items_have_positions() {
+        let text = "package:\n  name: foo\n  depends:\n    - a\n    - b\nunits:\n  - name: x.service\n    sections:\n      Unit:\n        After: [a, b]\n";
+        let idx = SpanIndex::parse(text);
+        assert_eq!(idx.exact("package.name"), Some(Location { line: 2, column: 3 }));
+        assert_eq!(idx.exact("package.depends[1]"), Some(Location { line: 5, column: 7 }));
+        assert_eq!(idx.exact("units[0].name"), Some(Location { line: 7, column: 5 }));
+        assert_eq!(idx.exact("units[0].sections.Unit.After"), Some(Location { line: 10, column: 9 }));
+        assert_eq!(idx.exact("units[0].sections.Unit.After[1]").map(|l| l.line), Some(10));
+        // Unknown paths fall back to the closest ancestor.
+        assert_eq!(idx.locate("package.name.nope"), idx.exact("package.name"));
+    }
+
+    #[test]
+    fn malformed_yaml_gives_empty_index() {
+        let idx = SpanIndex::parse("a: [b\n");
+        assert_eq!(idx.locate("a"), None);
+    }
+}
