@@ -1,0 +1,92 @@
+//! Shared helpers of the integration tests.
+#![allow(dead_code)]
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+pub const EPOCH: &str = "1700000000";
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn seed(name: &str) -> PathBuf {
+    repo().join("recipes").join(name)
+}
+
+pub fn unitpack() -> Command {
+    let mut cmd = Command::cargo_bin("unitpack").unwrap();
+    cmd.current_dir(repo()).env("SOURCE_DATE_EPOCH", EPOCH);
+    cmd
+}
+
+/// Build `recipe` into `out` and return the path of the .deb.
+pub fn build(recipe: &Path, out: &Path) -> PathBuf {
+    let output = unitpack().arg("build").arg(recipe).arg("-o").arg(out).output().unwrap();
+    assert!(
+        output.status.success(),
+        "build of {} failed: {}",
+        recipe.display(),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let path = String::from_utf8(output.stdout).unwrap().trim().to_string();
+    PathBuf::from(path)
+}
+
+/// Run a program that the tests need; a missing tool is a failure, not a skip.
+pub fn run(program: &str, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(program)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} is needed by this test (see .ci/run): {e}"))
+}
+
+pub fn stdout(program: &str, args: &[&str]) -> String {
+    let out = run(program, args);
+    assert!(
+        out.status.success(),
+        "{program} {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+pub fn sha256(path: &Path) -> String {
+    stdout("sha256sum", &[path.to_str().unwrap()]).split_whitespace().next().unwrap().to_string()
+}
+
+/// Write a recipe file (and optional extra files) into a fresh directory.
+pub fn recipe_dir(text: &str, files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, content) in files {
+        let p = dir.path().join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, content).unwrap();
+    }
+    let recipe = dir.path().join("recipe.yaml");
+    std::fs::write(&recipe, text).unwrap();
+    (dir, recipe)
+}
+
+/// A small valid recipe; tests replace parts of it to make it wrong.
+pub const MINIMAL: &str = r#"package:
+  name: demo-units
+  version: "1.0"
+  revision: "1"
+  maintainer: Jane Doe <jane@example.org>
+  summary: A demo
+  license: MIT
+  depends:
+    - dbus-user-session
+target: ubuntu-xenial
+units:
+  - name: demo.service
+    scope: user
+    sections:
+      Unit:
+        Description: Demo
+      Service:
+        ExecStart: /bin/true
+      Install:
+        WantedBy: default.target
+"#;
