@@ -1,0 +1,256 @@
+//! The maintainer scripts under a real dpkg, in a Debian 12 chroot made by debootstrap
+//! (tests/support/make-root). No systemd runs there, as in an image build: the scripts
+//! must enable units offline. Needs root; run with
+//! `cargo test --test lifecycle -- --ignored` (.ci/run does).
+
+mod common;
+
+use common::*;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const USER_LINK: &str = "etc/systemd/user/default.target.wants/my_pulseaudio.service";
+const USER_UNIT: &str = "/usr/lib/systemd/user/my_pulseaudio.service";
+const PATH_LINK: &str = "etc/systemd/system/multi-user.target.wants/my_pulseaudio.path";
+const PATH_UNIT: &str = "/lib/systemd/system/my_pulseaudio.path";
+const VENDOR_LINKS: &[&str] = &[
+    "etc/systemd/user/default.target.wants/pulseaudio.service",
+    "etc/systemd/user/sockets.target.wants/pulseaudio.socket",
+];
+
+struct Root {
+    path: PathBuf,
+}
+
+impl Root {
+    fn new(name: &str) -> Root {
+        let out = Command::new(repo().join("tests/support/make-root"))
+            .args([name, "amd64", "dbus-user-session"])
+            .output()
+            .expect("tests/support/make-root runs (needs debootstrap, root)");
+        assert!(out.status.success(), "make-root: {}", String::from_utf8_lossy(&out.stderr));
+        let path = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+        let root = Root { path };
+        let helper = helper_deb();
+        root.put(&helper, "helper.deb");
+        root.ok(&["dpkg", "-i", "/tmp/helper.deb"]);
+        root
+    }
+
+    fn put(&self, file: &Path, name: &str) {
+        std::fs::copy(file, self.path.join("tmp").join(name)).unwrap();
+    }
+
+    fn chroot(&self, args: &[&str]) -> std::process::Output {
+        Command::new("chroot")
+            .arg(&self.path)
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.chroot(args);
+        assert!(
+            out.status.success(),
+            "chroot {args:?} failed ({:?}):\n{}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    }
+
+    fn link(&self, rel: &str) -> Option<String> {
+        std::fs::read_link(self.path.join(rel)).ok().map(|p| p.to_string_lossy().into_owned())
+    }
+
+    fn exists(&self, rel: &str) -> bool {
+        self.path.join(rel).symlink_metadata().is_ok()
+    }
+
+    /// Every path below the root with its type and link target, minus what dpkg and
+    /// the system change on their own (dpkg's database, logs, caches).
+    fn listing(&self) -> Vec<String> {
+        let out = Command::new("find")
+            .arg(".")
+            .args(["(", "-path", "./var/lib/dpkg", "-o", "-path", "./var/log", "-o", "-path", "./var/cache",
+                   "-o", "-path", "./proc", "-o", "-path", "./sys", "-o", "-path", "./dev", "-o", "-path", "./run",
+                   "-o", "-path", "./tmp", ")", "-prune", "-o", "-printf", "%p %y %l\n"])
+            .current_dir(&self.path)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let mut lines: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
+        lines.sort();
+        lines
+    }
+}
+
+impl Drop for Root {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+fn helper_deb() -> PathBuf {
+    if let Ok(p) = std::env::var("UNITPACK_HELPER_DEB") {
+        return PathBuf::from(p);
+    }
+    let dir = repo().join("target/unitpack-check");
+    let found = std::fs::read_dir(&dir)
+        .ok()
+        .and_then(|d| {
+            d.filter_map(|e| e.ok().map(|e| e.path()))
+                .find(|p| p.to_string_lossy().ends_with("_amd64.deb"))
+        });
+    found.unwrap_or_else(|| panic!("no helper package in {}: run scripts/cross-build first", dir.display()))
+}
+
+/// The seed recipe built as version `version` (the recipe text with its version
+/// replaced), copied into the root's /tmp as NAME.deb.
+fn seed_version(root: &Root, recipe: &str, version: &str, name: &str) {
+    let text = std::fs::read_to_string(seed(recipe)).unwrap().replace("version: \"1.0.0\"", &format!("version: \"{version}\""));
+    let (dir, path) = recipe_dir(&text, &[]);
+    let deb = build(&path, &dir.path().join("out"));
+    root.put(&deb, &format!("{name}.deb"));
+}
+
+fn diff(before: &[String], after: &[String]) -> String {
+    let b: std::collections::BTreeSet<_> = before.iter().collect();
+    let a: std::collections::BTreeSet<_> = after.iter().collect();
+    let gone: Vec<_> = b.difference(&a).collect();
+    let new: Vec<_> = a.difference(&b).collect();
+    format!("gone: {gone:?}\nnew: {new:?}")
+}
+
+#[test]
+#[ignore = "needs root and debootstrap; run by .ci/run"]
+fn user_unit_lifecycle() {
+    let root = Root::new("lifecycle-user");
+    seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
+    seed_version(&root, "pulseaudio-user.yaml", "1.0.1", "v2");
+    // Debian 12's pulseaudio enables its own user units: the seed takes them over.
+    let vendor_before: Vec<_> = VENDOR_LINKS.iter().map(|l| root.link(l)).collect();
+    assert!(vendor_before.iter().all(Option::is_some), "precondition: {vendor_before:?}");
+    let before = root.listing();
+
+    root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
+    assert_eq!(root.link(USER_LINK).as_deref(), Some(USER_UNIT), "install enables for all users");
+    assert_eq!(root.ok(&["systemctl", "--global", "is-enabled", "my_pulseaudio.service"]).trim(), "enabled");
+    for l in VENDOR_LINKS {
+        assert!(!root.exists(l), "{l} still enabled after the take-over");
+    }
+
+    root.ok(&["dpkg", "-r", "my-pulseaudio-user"]);
+    assert!(!root.exists(USER_LINK), "remove disables");
+    let vendor_after: Vec<_> = VENDOR_LINKS.iter().map(|l| root.link(l)).collect();
+    assert_eq!(vendor_after, vendor_before, "remove restores the vendor units exactly");
+
+    root.ok(&["dpkg", "-P", "my-pulseaudio-user"]);
+    assert!(!root.exists("var/lib/unitpack"), "purge removes the state");
+    let after = root.listing();
+    assert_eq!(before, after, "purge leaves no trace:\n{}", diff(&before, &after));
+
+    root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
+    assert_eq!(root.link(USER_LINK).as_deref(), Some(USER_UNIT), "reinstall after purge enables again");
+
+    // The admin's choice survives upgrades.
+    root.ok(&["systemctl", "--global", "disable", "my_pulseaudio.service"]);
+    assert!(!root.exists(USER_LINK));
+    root.ok(&["dpkg", "-i", "/tmp/v2.deb"]);
+    assert!(!root.exists(USER_LINK), "upgrade re-enabled a unit the admin disabled");
+    assert_eq!(root.ok(&["dpkg-query", "-W", "-f", "${Version}", "my-pulseaudio-user"]), "1.0.1-1");
+
+    // Removed while disabled: a reinstall keeps it disabled.
+    root.ok(&["dpkg", "-r", "my-pulseaudio-user"]);
+    root.ok(&["dpkg", "-i", "/tmp/v2.deb"]);
+    assert!(!root.exists(USER_LINK), "reinstall re-enabled a unit the admin had disabled");
+
+    // Removed while enabled: a reinstall enables it again.
+    root.ok(&["systemctl", "--global", "enable", "my_pulseaudio.service"]);
+    root.ok(&["dpkg", "-r", "my-pulseaudio-user"]);
+    assert!(!root.exists(USER_LINK));
+    root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
+    assert_eq!(root.link(USER_LINK).as_deref(), Some(USER_UNIT), "reinstall after remove restores enablement");
+
+    root.ok(&["dpkg", "-P", "my-pulseaudio-user"]);
+    let after = root.listing();
+    assert_eq!(before, after, "second purge leaves no trace:\n{}", diff(&before, &after));
+}
+
+#[test]
+#[ignore = "needs root and debootstrap; run by .ci/run"]
+fn system_path_unit_lifecycle() {
+    let root = Root::new("lifecycle-system");
+    seed_version(&root, "pulseaudio-root-path.yaml", "1.0.0", "v1");
+    seed_version(&root, "pulseaudio-root-path.yaml", "1.0.1", "v2");
+    let before = root.listing();
+
+    root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
+    assert_eq!(root.link(PATH_LINK).as_deref(), Some(PATH_UNIT), "install enables the path unit");
+    assert!(!root.exists("etc/systemd/system/multi-user.target.wants/my_pulseaudio.service"), "the service is path-activated, not enabled");
+
+    root.ok(&["dpkg", "-r", "my-pulseaudio-root-path"]);
+    assert!(!root.exists(PATH_LINK), "remove disables");
+    root.ok(&["dpkg", "-P", "my-pulseaudio-root-path"]);
+    let after = root.listing();
+    assert_eq!(before, after, "purge leaves no trace:\n{}", diff(&before, &after));
+
+    root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
+    assert_eq!(root.link(PATH_LINK).as_deref(), Some(PATH_UNIT), "reinstall after purge enables again");
+    root.ok(&["systemctl", "disable", "my_pulseaudio.path"]);
+    root.ok(&["dpkg", "-i", "/tmp/v2.deb"]);
+    assert!(!root.exists(PATH_LINK), "upgrade re-enabled a unit the admin disabled");
+
+    root.ok(&["dpkg", "-P", "my-pulseaudio-root-path"]);
+    let after = root.listing();
+    assert_eq!(before, after, "purge after upgrade leaves no trace:\n{}", diff(&before, &after));
+}
+
+/// Every argument dpkg may pass, called directly: the scripts accept them, change
+/// nothing they should not, are idempotent, and reject unknown ones.
+#[test]
+#[ignore = "needs root and debootstrap; run by .ci/run"]
+fn scripts_handle_every_dpkg_argument() {
+    let root = Root::new("lifecycle-args");
+    seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
+    root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
+    let info = "/var/lib/dpkg/info/my-pulseaudio-user";
+    let calls: &[&[&str]] = &[
+        &["postinst", "configure", "1.0.0-1"],
+        &["postinst", "configure", "1.0.0-1"],
+        &["postinst", "abort-upgrade", "1.0.1-1"],
+        &["postinst", "abort-deconfigure", "in-favour", "other", "1.0", "removing", "x", "1.0"],
+        &["postinst", "triggered", "some-trigger"],
+        &["prerm", "upgrade", "1.0.1-1"],
+        &["prerm", "failed-upgrade", "1.0.0-1", "1.0.1-1"],
+        &["prerm", "deconfigure", "in-favour", "other", "1.0"],
+        &["postrm", "upgrade", "1.0.1-1"],
+        &["postrm", "failed-upgrade", "1.0.0-1", "1.0.1-1"],
+        &["postrm", "abort-upgrade", "1.0.0-1"],
+        &["postrm", "abort-install"],
+        &["postrm", "disappear", "other", "1.0"],
+    ];
+    for call in calls {
+        let script = format!("{info}.{}", call[0]);
+        let mut args = vec!["sh", script.as_str()];
+        args.extend(&call[1..]);
+        root.ok(&args);
+        assert_eq!(root.link(USER_LINK).as_deref(), Some(USER_UNIT), "after {call:?}");
+    }
+    // remove twice (idempotent), then abort-remove restores what remove undid.
+    root.ok(&["sh", &format!("{info}.prerm"), "remove"]);
+    root.ok(&["sh", &format!("{info}.prerm"), "remove"]);
+    assert!(!root.exists(USER_LINK));
+    root.ok(&["sh", &format!("{info}.postinst"), "abort-remove"]);
+    assert_eq!(root.link(USER_LINK).as_deref(), Some(USER_UNIT), "abort-remove re-enables");
+    for script in ["postinst", "prerm", "postrm"] {
+        let out = root.chroot(&["sh", &format!("{info}.{script}"), "bogus-argument"]);
+        assert_eq!(out.status.code(), Some(1), "{script} must reject unknown arguments");
+    }
+}
