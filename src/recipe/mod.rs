@@ -172,6 +172,9 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
     if let (Some(profile), Some(_)) = (profile, &package) {
         v.no_collisions(profile, &units, &assets);
     }
+    if let Some(p) = &package {
+        v.architecture_fits(p, &assets);
+    }
     if !v.errors.is_empty() {
         return Err(Error::Input(v.errors));
     }
@@ -608,6 +611,29 @@ impl Validator<'_> {
             Err(m) => {
                 self.error(field, m);
                 None
+            }
+        }
+    }
+
+    /// `Architecture: all` packages carry no machine code (Debian Policy 5.6.8).
+    fn architecture_fits(&mut self, package: &Package, assets: &[Asset]) {
+        if package.architecture != "all" {
+            return;
+        }
+        for a in assets {
+            let mut magic = [0u8; 4];
+            let is_elf = std::fs::File::open(&a.source)
+                .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+                .is_ok()
+                && magic == *b"\x7fELF";
+            if is_elf {
+                self.error(
+                    "package.architecture",
+                    format!(
+                        "{} is an ELF binary, so the package cannot be `all`; set package.architecture (e.g. armhf)",
+                        a.source.display()
+                    ),
+                );
             }
         }
     }
