@@ -132,6 +132,10 @@ fn usage_error(msg: &str) -> i32 {
 }
 
 fn run(a: Args) -> i32 {
+    let reads_root = matches!(a.command.as_str(), "postinst" | "doctor" | "wait-runtime-dir");
+    if reads_root && !std::path::Path::new(&a.root).is_dir() {
+        return usage_error(&format!("--root {}: not a directory", a.root));
+    }
     match a.command.as_str() {
         "help" => {
             print!("{}", HELP);
@@ -262,7 +266,7 @@ fn doctor(a: &Args) -> i32 {
             .filter(|p| root.exists(&manifest::manifest_path(p)))
             .collect();
     }
-    packages.sort();
+    root::sort_by_key(&mut packages, |p| p.as_str());
     packages.dedup();
     let reports: Vec<PackageReport> = packages.iter().map(|p| check_package(&ctx, p).0).collect();
     let errors: usize = reports.iter().map(|r| r.count(Severity::Error)).sum();

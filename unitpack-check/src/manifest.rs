@@ -203,7 +203,7 @@ pub fn parse(text: &str, file: &str) -> Result<Manifest, ManifestError> {
     if !package_seen {
         return Err(err(0, String::from("no `package` record")));
     }
-    m.units.sort_by(|a, b| a.name.cmp(&b.name).then(a.scope.as_str().cmp(b.scope.as_str())));
+    crate::root::sort_by_key(&mut m.units, |u| u.name.as_str());
     Ok(m)
 }
 

@@ -4,7 +4,7 @@
 
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 const MAX_SYMLINK_HOPS: u32 = 40;
 
@@ -99,7 +99,7 @@ impl Root {
                 }
             }
         }
-        names.sort();
+        sort_by_key(&mut names, |s| s.as_str());
         names
     }
 
@@ -125,6 +125,18 @@ pub fn is_executable_file(meta: &fs::Metadata) -> bool {
 
 pub fn owner_uid(meta: &fs::Metadata) -> u32 {
     meta.uid()
+}
+
+/// Insertion sort by a string key. The lists here are short, and std's
+/// sort costs several KB of code per element type in the static binary.
+pub fn sort_by_key<T>(v: &mut [T], key: impl Fn(&T) -> &str) {
+    for i in 1..v.len() {
+        let mut j = i;
+        while j > 0 && key(&v[j - 1]) > key(&v[j]) {
+            v.swap(j - 1, j);
+            j -= 1;
+        }
+    }
 }
 
 /// Splits `/a/b` into (`/a`, `b`).
@@ -223,6 +235,16 @@ mod tests {
         assert_eq!(root.read_link("/etc/l"), Ok(String::from("/x")));
         assert_eq!(root.read_link("/etc/f"), Err(false));
         assert_eq!(root.read_link("/etc/none"), Err(true));
+    }
+
+    #[test]
+    fn insertion_sort_is_stable_and_ordered() {
+        let mut v = vec![("b", 1), ("a", 2), ("c", 3), ("a", 4)];
+        sort_by_key(&mut v, |x| x.0);
+        assert_eq!(v, [("a", 2), ("a", 4), ("b", 1), ("c", 3)]);
+        let mut e: Vec<&str> = Vec::new();
+        sort_by_key(&mut e, |x| x);
+        assert!(e.is_empty());
     }
 
     #[test]

@@ -8,14 +8,14 @@ use crate::manifest::{Enablement, Manifest, Scope};
 use crate::report::{Finding, Severity};
 use crate::root::Root;
 use crate::unitfile::UnitFile;
-use std::collections::BTreeMap;
 
 pub const CODE: &str = "UC006";
 
 /// Enabled units of a scope: every link in a `*.wants/` or `*.requires/`
-/// directory of the scope's unit directories, by unit name → first link path.
-pub fn enabled_units(root: &Root, scope: Scope) -> BTreeMap<String, String> {
-    let mut found = BTreeMap::new();
+/// directory of the scope's unit directories: (unit name, first link path),
+/// sorted by name.
+pub fn enabled_units(root: &Root, scope: Scope) -> Vec<(String, String)> {
+    let mut found: Vec<(String, String)> = Vec::new();
     for dir in unit_dirs(scope) {
         for sub in root.list_dir(dir) {
             if !(sub.ends_with(".wants") || sub.ends_with(".requires")) {
@@ -23,11 +23,14 @@ pub fn enabled_units(root: &Root, scope: Scope) -> BTreeMap<String, String> {
             }
             let subdir = format!("{}/{}", dir, sub);
             for name in root.list_dir(&subdir) {
-                let link = format!("{}/{}", subdir, name);
-                found.entry(name).or_insert(link);
+                if !found.iter().any(|(n, _)| *n == name) {
+                    let link = format!("{}/{}", subdir, name);
+                    found.push((name, link));
+                }
             }
         }
     }
+    crate::root::sort_by_key(&mut found, |e| e.0.as_str());
     found
 }
 
@@ -78,20 +81,22 @@ fn covered_names(name: &str) -> Vec<String> {
 
 pub fn check(ctx: &Ctx, m: &Manifest, units: &[Unit], out: &mut Vec<Finding>) {
     let before = out.len();
-    let mut enabled: BTreeMap<&str, BTreeMap<String, String>> = BTreeMap::new();
-    for scope in [Scope::User, Scope::System] {
-        enabled.insert(scope.as_str(), enabled_units(ctx.root, scope));
-    }
+    let user = enabled_units(ctx.root, Scope::User);
+    let system = enabled_units(ctx.root, Scope::System);
+    let enabled = |scope: Scope| match scope {
+        Scope::User => &user,
+        Scope::System => &system,
+    };
+    let lookup = |scope: Scope, name: &str| enabled(scope).iter().find(|(n, _)| n == name).map(|(_, l)| l);
 
     let mut taken: Vec<(Scope, String)> = Vec::new();
     for t in &m.takeovers {
-        let on = &enabled[t.scope.as_str()];
         let mut still: Vec<String> = Vec::new();
         let mut links: Vec<&str> = Vec::new();
         for n in covered_names(&t.name) {
-            if let Some(link) = on.get(&n) {
+            if let Some(link) = lookup(t.scope, &n) {
                 still.push(n.clone());
-                links.push(link);
+                links.push(link.as_str());
             }
             taken.push((t.scope, n));
         }
@@ -130,7 +135,7 @@ pub fn check(ctx: &Ctx, m: &Manifest, units: &[Unit], out: &mut Vec<Finding>) {
         };
         let mut rivals: Vec<&str> = Vec::new();
         let mut links: Vec<&str> = Vec::new();
-        for (name, link) in &enabled[e.scope.as_str()] {
+        for (name, link) in enabled(e.scope) {
             if own.contains(&name.as_str()) || taken.iter().any(|(s, n)| *s == e.scope && n == name) {
                 continue;
             }
@@ -288,7 +293,7 @@ mod tests {
         fr.symlink("/etc/systemd/system/multi-user.target.wants/a.service", "/lib/systemd/system/a.service");
         fr.symlink("/lib/systemd/system/sysinit.target.requires/b.service", "../b.service");
         fr.symlink("/etc/systemd/system/a.service", "/dev/null");
-        let names: Vec<String> = enabled_units(&fr.root(), Scope::System).into_keys().collect();
+        let names: Vec<String> = enabled_units(&fr.root(), Scope::System).into_iter().map(|e| e.0).collect();
         assert_eq!(names, ["a.service", "b.service"]);
     }
 }

@@ -131,6 +131,7 @@ pub fn load_units<'m>(root: &Root, m: &'m Manifest) -> Vec<Unit<'m>> {
 
 pub fn run_package(ctx: &Ctx, m: &Manifest) -> Vec<Finding> {
     let units = load_units(ctx.root, m);
+    // In code order, so the report needs no sorting.
     let mut out = Vec::new();
     systemd::check(ctx, &mut out);
     logind::check(ctx, &units, &mut out);
@@ -139,7 +140,6 @@ pub fn run_package(ctx: &Ctx, m: &Manifest) -> Vec<Finding> {
     links::check(ctx, m, &units, &mut out);
     conflicts::check(ctx, m, &units, &mut out);
     check_unit_files(&units, &mut out);
-    out.sort_by(|a, b| a.code.cmp(b.code));
     out
 }
 

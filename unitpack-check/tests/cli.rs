@@ -1,0 +1,304 @@
+//! End-to-end tests of the unitpack-check binary on fake roots, and the armhf
+//! cross-check: when UNITPACK_ARMHF_BIN names the armhf build, every scenario
+//! is also run under qemu-arm-static (UNITPACK_QEMU, default `qemu-arm-static`)
+//! and must give byte-identical output and the same exit status.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+struct Root(PathBuf);
+
+impl Root {
+    fn new() -> Root {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let dir = std::env::temp_dir().join(format!("unitpack-check-cli-{}-{}-{}", std::process::id(), n, nanos));
+        fs::create_dir_all(&dir).unwrap();
+        Root(dir)
+    }
+    fn p(&self, abs: &str) -> PathBuf {
+        self.0.join(abs.trim_start_matches('/'))
+    }
+    fn write(&self, abs: &str, text: &str) -> &Root {
+        let p = self.p(abs);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, text).unwrap();
+        self
+    }
+    fn exec(&self, abs: &str) -> &Root {
+        self.write(abs, "#!/bin/sh\n");
+        fs::set_permissions(self.p(abs), fs::Permissions::from_mode(0o755)).unwrap();
+        self
+    }
+    fn link(&self, abs: &str, target: &str) -> &Root {
+        let p = self.p(abs);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::os::unix::fs::symlink(target, p).unwrap();
+        self
+    }
+    fn rm(&self, abs: &str) -> &Root {
+        fs::remove_file(self.p(abs)).unwrap();
+        self
+    }
+    fn path(&self) -> &str {
+        self.0.to_str().unwrap()
+    }
+}
+
+impl Drop for Root {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.0);
+    }
+}
+
+const UNIT: &str = "[Unit]\nDescription=User Pulseaudio service\nAfter=dbus.service\nRequires=dbus.service\n\
+[Service]\nEnvironment=XDG_RUNTIME_DIR=/run/user/%U\nExecStart=/usr/bin/pulseaudio\n[Install]\nWantedBy=default.target\n";
+
+fn manifest(strict: bool) -> String {
+    format!(
+        "format\t1\npackage\tmy-pulseaudio-user\nprofile\tubuntu-xenial\nstrict\t{}\nuser-bus-package\tdbus-user-session\n\
+unit\tuser\tglobal\tmy_pulseaudio.service\t/usr/lib/systemd/user/my_pulseaudio.service\n\
+link\t/etc/systemd/user/default.target.wants/my_pulseaudio.service\t/usr/lib/systemd/user/my_pulseaudio.service\n",
+        if strict { 1 } else { 0 }
+    )
+}
+
+/// Design A on a healthy Debian-like root.
+fn healthy() -> Root {
+    let r = Root::new();
+    r.write("/usr/share/unitpack/my-pulseaudio-user/manifest", &manifest(false))
+        .write("/usr/lib/systemd/user/my_pulseaudio.service", UNIT)
+        .link(
+            "/etc/systemd/user/default.target.wants/my_pulseaudio.service",
+            "/usr/lib/systemd/user/my_pulseaudio.service",
+        )
+        .exec("/usr/bin/pulseaudio")
+        .write("/usr/lib/systemd/user/dbus.service", "[Service]\nExecStart=/usr/bin/dbus-daemon --session\n")
+        .write("/usr/lib/systemd/user/dbus.socket", "[Socket]\nListenStream=%t/bus\n")
+        .write("/lib/systemd/system/dbus.service", "[Service]\nExecStart=/usr/bin/dbus-daemon --system\n")
+        .exec("/lib/systemd/systemd-logind")
+        .write("/etc/pam.d/common-session", "session optional pam_systemd.so\n");
+    r
+}
+
+fn no_user_bus() -> Root {
+    let r = healthy();
+    r.rm("/usr/lib/systemd/user/dbus.service").rm("/usr/lib/systemd/user/dbus.socket");
+    r
+}
+
+fn debian_pulseaudio_enabled() -> Root {
+    let r = healthy();
+    r.write(
+        "/usr/lib/systemd/user/pulseaudio.service",
+        "[Service]\nExecStart=/usr/bin/pulseaudio --daemonize=no --log-target=journal\n",
+    )
+    .write("/usr/lib/systemd/user/pulseaudio.socket", "[Socket]\nListenStream=%t/pulse/native\n")
+    .link(
+        "/etc/systemd/user/default.target.wants/pulseaudio.service",
+        "/usr/lib/systemd/user/pulseaudio.service",
+    )
+    .link(
+        "/etc/systemd/user/sockets.target.wants/pulseaudio.socket",
+        "/usr/lib/systemd/user/pulseaudio.socket",
+    );
+    r
+}
+
+fn strict_missing_program() -> Root {
+    let r = healthy();
+    r.write("/usr/share/unitpack/my-pulseaudio-user/manifest", &manifest(true))
+        .rm("/usr/bin/pulseaudio");
+    r
+}
+
+fn booted_without_session() -> Root {
+    let r = healthy();
+    fs::create_dir_all(r.p("/run/systemd/system")).unwrap();
+    r
+}
+
+fn malformed_and_second_package() -> Root {
+    let r = healthy();
+    r.write("/usr/share/unitpack/a-broken/manifest", "format\t1\npackage\ta-broken\nunit\tuser\tglobal\n");
+    r
+}
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn run_with(cmd: &mut Command) -> Run {
+    let out = cmd.output().expect("run unitpack-check");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
+        stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
+    }
+}
+
+fn host(args: &[&str]) -> Run {
+    run_with(Command::new(env!("CARGO_BIN_EXE_unitpack-check")).args(args))
+}
+
+type Scenario = (&'static str, fn() -> Root);
+
+const SCENARIOS: &[Scenario] = &[
+    ("healthy", healthy),
+    ("no_user_bus", no_user_bus),
+    ("debian_pulseaudio_enabled", debian_pulseaudio_enabled),
+    ("strict_missing_program", strict_missing_program),
+    ("booted_without_session", booted_without_session),
+    ("malformed_and_second_package", malformed_and_second_package),
+];
+
+fn invocations(root: &str) -> Vec<Vec<String>> {
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    vec![
+        s(&["doctor", "--root", root]),
+        s(&["doctor", "--root", root, "--json"]),
+        s(&["postinst", "my-pulseaudio-user", "--root", root, "--json"]),
+        s(&["doctor", "--root", root, "--uid", "4321"]),
+    ]
+}
+
+#[test]
+fn healthy_root_passes() {
+    let r = healthy();
+    let d = host(&["doctor", "--root", r.path()]);
+    assert_eq!(d.code, 0, "{}", d.stdout);
+    assert!(d.stdout.contains("my-pulseaudio-user:\n  UC001 info: systemd is not running here"), "{}", d.stdout);
+    assert!(d.stdout.ends_with("summary: 1 package(s), 0 error(s), 0 warning(s)\n"), "{}", d.stdout);
+    let p = host(&["postinst", "my-pulseaudio-user", "--root", r.path()]);
+    assert_eq!((p.code, p.stdout.as_str(), p.stderr.as_str()), (0, "", ""));
+}
+
+#[test]
+fn missing_user_bus_is_an_error_and_json_says_so() {
+    let r = no_user_bus();
+    let d = host(&["doctor", "--root", r.path(), "--json"]);
+    assert_eq!(d.code, 1);
+    assert!(d.stdout.starts_with("{\"packages\":[{\"package\":\"my-pulseaudio-user\",\"checks\":["), "{}", d.stdout);
+    assert!(d.stdout.contains(
+        "{\"code\":\"UC003\",\"severity\":\"error\",\"unit\":\"my_pulseaudio.service\",\"verdict\":\"user unit has Requires=dbus.service"
+    ), "{}", d.stdout);
+    assert!(d.stdout.contains("\"fix\":\"install dbus-user-session\"}"));
+    assert!(d.stdout.ends_with("],\"systemd_running\":false}\n"));
+    // Not strict: the postinst warns and succeeds.
+    let p = host(&["postinst", "my-pulseaudio-user", "--root", r.path()]);
+    assert_eq!(p.code, 0);
+    assert!(p.stderr.starts_with("unitpack-check: UC003 error: my_pulseaudio.service: user unit has Requires=dbus.service"), "{}", p.stderr);
+    assert!(p.stderr.trim_end().ends_with("(fix: install dbus-user-session)"), "{}", p.stderr);
+}
+
+#[test]
+fn conflicting_distribution_unit_warns() {
+    let r = debian_pulseaudio_enabled();
+    let d = host(&["doctor", "--root", r.path()]);
+    assert_eq!(d.code, 0);
+    assert!(d.stdout.contains("UC006 warning: my_pulseaudio.service: pulseaudio is also started by enabled pulseaudio.service, pulseaudio.socket"), "{}", d.stdout);
+    assert!(d.stdout.contains("(fix: systemctl --global disable pulseaudio.service pulseaudio.socket, or declare takes_over in the recipe)"));
+}
+
+#[test]
+fn strict_package_fails_postinst() {
+    let r = strict_missing_program();
+    let p = host(&["postinst", "my-pulseaudio-user", "--root", r.path()]);
+    assert_eq!(p.code, 1);
+    assert!(p.stderr.contains("UC004 error: my_pulseaudio.service: ExecStart=/usr/bin/pulseaudio does not exist"), "{}", p.stderr);
+    assert!(p.stderr.contains("my-pulseaudio-user: 1 error(s) and the package asks for strict checks"), "{}", p.stderr);
+}
+
+#[test]
+fn malformed_manifest_is_reported_not_fatal_for_postinst() {
+    let r = malformed_and_second_package();
+    let d = host(&["doctor", "--root", r.path()]);
+    assert_eq!(d.code, 1);
+    // Packages in name order; the broken one first.
+    let a = d.stdout.find("a-broken:").unwrap();
+    let b = d.stdout.find("my-pulseaudio-user:").unwrap();
+    assert!(a < b);
+    assert!(d.stdout.contains(
+        "  UC000 error: /usr/share/unitpack/a-broken/manifest:3: `unit` record needs 4 TAB-separated fields, found 2"
+    ), "{}", d.stdout);
+    let p = host(&["postinst", "a-broken", "--root", r.path()]);
+    assert_eq!(p.code, 0, "{}", p.stderr);
+    assert!(p.stderr.starts_with("unitpack-check: UC000 error: "));
+    // Named packages only.
+    let only = host(&["doctor", "--root", r.path(), "my-pulseaudio-user"]);
+    assert_eq!(only.code, 0);
+    assert!(!only.stdout.contains("a-broken"));
+}
+
+#[test]
+fn runtime_checks_when_booted() {
+    let r = booted_without_session();
+    let d = host(&["doctor", "--root", r.path(), "--json"]);
+    assert_eq!(d.code, 0);
+    assert!(d.stdout.ends_with("\"systemd_running\":true}\n"));
+    assert!(d.stdout.contains("\"severity\":\"warning\",\"unit\":null,\"verdict\":\"/run/user does not exist"));
+}
+
+#[test]
+fn wait_runtime_dir_reports_cause() {
+    let r = healthy();
+    let w = host(&["wait-runtime-dir", "--root", r.path(), "--uid", "4321", "--timeout", "0.2"]);
+    assert_eq!(w.code, 1);
+    assert!(w.stderr.starts_with("unitpack-check: /run/user/4321 does not exist (waited 200 ms)"), "{}", w.stderr);
+    assert!(w.stderr.contains("loginctl enable-linger"));
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(host(&[]).code, 2);
+    assert_eq!(host(&["frobnicate"]).code, 2);
+    assert_eq!(host(&["postinst"]).code, 2);
+    assert_eq!(host(&["doctor", "--nope"]).code, 2);
+    let missing = host(&["doctor", "--root", "/nonexistent/unitpack-check-root"]);
+    assert_eq!(missing.code, 2);
+    assert!(missing.stderr.contains("--root /nonexistent/unitpack-check-root: not a directory"));
+    let v = host(&["--version"]);
+    assert_eq!((v.code, v.stdout.as_str()), (0, concat!("unitpack-check ", env!("CARGO_PKG_VERSION"), "\n")));
+    let h = host(&["--help"]);
+    assert!(h.stdout.contains("UC006"));
+}
+
+/// The armhf build gives the same verdicts as the host build. Runs only when
+/// UNITPACK_ARMHF_BIN is set; then any difference or failure to run fails.
+#[test]
+fn armhf_build_matches_host() {
+    let bin = match std::env::var("UNITPACK_ARMHF_BIN") {
+        Ok(b) if !b.is_empty() => b,
+        _ => {
+            eprintln!("UNITPACK_ARMHF_BIN not set: armhf comparison not run");
+            return;
+        }
+    };
+    let qemu = std::env::var("UNITPACK_QEMU").unwrap_or_else(|_| String::from("qemu-arm-static"));
+    let v = run_with(Command::new(&qemu).arg(&bin).arg("--version"));
+    assert_eq!(v.code, 0, "{} {} --version failed: {}", qemu, bin, v.stderr);
+    let mut compared = 0;
+    for (name, make) in SCENARIOS {
+        let r = make();
+        for args in invocations(r.path()) {
+            let h = host(&args.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+            let a = run_with(Command::new(&qemu).arg(&bin).args(&args));
+            assert_eq!(a.code, h.code, "{}: {:?}: exit status differs\narmhf stderr: {}", name, args, a.stderr);
+            assert_eq!(a.stdout, h.stdout, "{}: {:?}: stdout differs", name, args);
+            assert_eq!(a.stderr, h.stderr, "{}: {:?}: stderr differs", name, args);
+            compared += 1;
+        }
+    }
+    assert_eq!(compared, SCENARIOS.len() * 4);
+    eprintln!("armhf build matched the host build on {} invocations", compared);
+}
