@@ -8,6 +8,7 @@
 pub mod deb;
 pub mod error;
 pub mod license;
+pub mod lint;
 pub mod plan;
 pub mod profile;
 pub mod recipe;

@@ -1,7 +1,8 @@
 use clap::{Parser, Subcommand};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use unitpack::{deb, scripts, Error, Result};
+use unitpack::unit::Scope;
+use unitpack::{deb, lint, scripts, Error, Result};
 
 /// Turn YAML recipes of systemd units into .deb packages that enable them correctly.
 #[derive(Parser)]
@@ -37,6 +38,26 @@ enum Command {
         #[arg(long)]
         only: Option<String>,
     },
+    /// Check recipes (default: every recipe in recipes/) or bare unit files against the
+    /// target's systemd and scope. Exit 1 when errors are found.
+    Lint {
+        /// Recipe files or directories of recipes.
+        inputs: Vec<PathBuf>,
+        /// Lint the unit files of this directory instead of recipes (needs --scope).
+        #[arg(long, value_name = "DIR", conflicts_with = "inputs", requires = "scope")]
+        units: Vec<PathBuf>,
+        /// Scope of the units given with --units.
+        #[arg(long, value_parser = ["user", "system"])]
+        scope: Option<String>,
+        /// Target profile, overriding the recipes' own (default for --units: ubuntu-xenial).
+        #[arg(long)]
+        target: Option<String>,
+        #[arg(long, value_parser = ["text", "json"], default_value = "text")]
+        format: String,
+        /// `--deny warnings`: warnings fail the run too.
+        #[arg(long, value_parser = ["warnings"])]
+        deny: Option<String>,
+    },
     /// List the target profiles.
     Profiles,
 }
@@ -64,9 +85,37 @@ fn run(command: Command) -> Result<()> {
             let recipes = unitpack::load_all(&unitpack::recipe_files(&inputs)?, target.as_deref())?;
             let threads = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
             let opts = deb::Options { mtime: unitpack::source_date_epoch()?, threads };
+            lint_before_build(&recipes)?;
             for recipe in &recipes {
                 let path = deb::write(recipe, &out_dir, &opts)?;
                 println!("{}", path.display());
+            }
+            Ok(())
+        }
+        Command::Lint { inputs, units, scope, target, format, deny } => {
+            let diagnostics = if units.is_empty() {
+                let inputs = if inputs.is_empty() { vec![PathBuf::from("recipes")] } else { inputs };
+                lint::lint_files(&unitpack::recipe_files(&inputs)?, target.as_deref())?
+            } else {
+                let name = target.as_deref().unwrap_or(unitpack::profile::DEFAULT_PROFILE);
+                let profile = unitpack::profile::find(name)
+                    .ok_or_else(|| Error::Failed(format!("unknown target profile {name:?}; known: {}", unitpack::profile::names().join(", "))))?;
+                let scope = if scope.as_deref() == Some("user") { Scope::User } else { Scope::System };
+                let mut all = Vec::new();
+                for dir in &units {
+                    all.extend(lint::lint_unit_dir(dir, scope, profile)?);
+                }
+                all
+            };
+            let summary = lint::Summary::of(&diagnostics);
+            if format == "json" {
+                println!("{}", lint::render_json(&diagnostics));
+            } else {
+                print!("{}", lint::render_text(&diagnostics));
+                println!("lint: {summary}");
+            }
+            if summary.fails(deny.is_some()) {
+                return Err(Error::Failed(format!("lint failed: {summary}")));
             }
             Ok(())
         }
@@ -78,6 +127,20 @@ fn run(command: Command) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// `build` refuses recipes with lint errors; warnings are shown, notes are not.
+fn lint_before_build(recipes: &[unitpack::recipe::Recipe]) -> Result<()> {
+    let mut shown = Vec::new();
+    for recipe in recipes {
+        shown.extend(lint::lint_recipe(recipe).into_iter().filter(|d| d.severity >= lint::Severity::Warning));
+    }
+    eprint!("{}", lint::render_text(&shown));
+    let summary = lint::Summary::of(&shown);
+    if summary.errors > 0 {
+        return Err(Error::Failed(format!("not building: lint found {summary} (see `unitpack lint`)")));
+    }
+    Ok(())
 }
 
 fn render(path: &Path, target: Option<&str>, only: Option<&str>) -> Result<()> {

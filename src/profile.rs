@@ -50,11 +50,30 @@ pub struct Profile {
     /// Package that provides a user-scope D-Bus (`dbus.socket` for the user manager).
     pub user_bus_package: String,
     pub system_bus_package: String,
+    /// Units that the target's own packages ship and enable, when installed.
+    pub vendor_units: Vec<VendorUnit>,
+}
+
+/// A unit of the target distribution that starts a daemon a recipe may start too.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VendorUnit {
+    pub unit: String,
+    pub scope: crate::unit::Scope,
+    /// Program file names that compete with it (for the same socket, device or PID file).
+    pub programs: Vec<String>,
 }
 
 const SOURCES: &[&str] = &[
     include_str!("../profiles/ubuntu-xenial.yaml"),
+    include_str!("../profiles/ubuntu-bionic.yaml"),
+    include_str!("../profiles/ubuntu-focal.yaml"),
+    include_str!("../profiles/ubuntu-jammy.yaml"),
+    include_str!("../profiles/ubuntu-noble.yaml"),
+    include_str!("../profiles/debian-buster.yaml"),
+    include_str!("../profiles/debian-bullseye.yaml"),
     include_str!("../profiles/debian-bookworm.yaml"),
+    include_str!("../profiles/debian-trixie.yaml"),
 ];
 
 /// The default profile of a recipe that names none.

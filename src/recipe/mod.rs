@@ -10,9 +10,9 @@ pub use debian::check_package_name;
 use crate::error::{Error, InputError, Location, Result};
 use crate::profile::{self, Compression, Profile};
 use crate::unit::{self, Directive, Enablement, Scope, Section, Unit, UnitName, UnitSource};
-use schema::{RawAsset, RawPackage, RawRecipe, RawUnit};
+use schema::{RawAllow, RawAsset, RawPackage, RawRecipe, RawUnit};
 use spans::{child, item, SpanIndex};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -25,7 +25,24 @@ pub struct Recipe {
     pub compression: Compression,
     pub units: Vec<Unit>,
     pub assets: Vec<Asset>,
+    /// Lint settings of the units, by unit recipe path (`units[0]`).
+    pub unit_lint: BTreeMap<String, UnitLint>,
     pub spans: SpanIndex,
+}
+
+/// A unit's `allow:` list and `foreground:` flag.
+#[derive(Debug, Clone, Default)]
+pub struct UnitLint {
+    pub allow: Vec<Allow>,
+    pub foreground: Option<bool>,
+}
+
+/// A lint code that a unit may trigger, and why.
+#[derive(Debug, Clone)]
+pub struct Allow {
+    pub code: String,
+    pub reason: String,
+    pub location: Option<Location>,
 }
 
 #[derive(Debug, Clone)]
@@ -159,9 +176,13 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
         (_, None) => None,
     };
     let mut units = Vec::new();
+    let mut unit_lint = BTreeMap::new();
     for (i, raw_unit) in raw.units.iter().enumerate() {
-        if let Some(u) = v.unit(&dir, &item("units", i), raw_unit) {
+        let path = item("units", i);
+        let lint = v.unit_lint(&path, raw_unit);
+        if let Some(u) = v.unit(&dir, &path, raw_unit) {
             units.push(u);
+            unit_lint.insert(path, lint);
         }
     }
     v.unique_units(&units);
@@ -186,6 +207,7 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
         compression: compression.expect("no errors means a compression"),
         units,
         assets,
+        unit_lint,
         spans,
     })
 }
@@ -421,13 +443,13 @@ impl Validator<'_> {
         if enable.enables() && name.is_template() {
             self.error(
                 &child(path, "enable"),
-                format!("{name} is a template; it cannot be enabled without an instance (set enable: none)"),
+                format!("UP210: {name} is a template; it cannot be enabled without an instance (set enable: none)"),
             );
         }
         if enable.enables() && !has_install {
             self.error(
                 &child(path, "enable"),
-                format!("{name} has no [Install] section with WantedBy=, so `{}` would do nothing", enable.as_str()),
+                format!("UP209: {name} has no [Install] section with WantedBy=, so `{}` would do nothing", enable.as_str()),
             );
         }
         if self.errors.len() > before {
@@ -441,6 +463,21 @@ impl Validator<'_> {
             UnitSource::File(_) => text,
         };
         Some(Unit { name, scope, enable, sections, takes_over, source, text, recipe_path: path.to_string() })
+    }
+
+    fn unit_lint(&mut self, path: &str, raw: &RawUnit) -> UnitLint {
+        let mut allow = Vec::new();
+        for (i, RawAllow { code, reason }) in raw.allow.iter().enumerate() {
+            let field = item(&child(path, "allow"), i);
+            if crate::lint::find_code(code).is_none() {
+                self.error(&child(&field, "code"), format!("{code:?} is not a lint code (see `unitpack lint --help` and docs/lint.md)"));
+            } else if reason.trim().is_empty() {
+                self.error(&child(&field, "reason"), "say why this unit may trigger the code");
+            } else {
+                allow.push(Allow { code: code.clone(), reason: reason.clone(), location: self.spans.exact(&field) });
+            }
+        }
+        UnitLint { allow, foreground: raw.foreground }
     }
 
     fn unit_file(&mut self, dir: &Path, field: &str, file: &str) -> Option<(Vec<Section>, UnitSource, String)> {

@@ -72,6 +72,19 @@ pub struct RawUnit {
     /// Units of other packages that this one replaces (same scope).
     #[serde(default)]
     pub takes_over: Vec<String>,
+    /// Lint codes this unit may trigger, each with the reason.
+    #[serde(default)]
+    pub allow: Vec<RawAllow>,
+    /// The daemon stays in the foreground (lint: `Type=forking` would time out).
+    pub foreground: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawAllow {
+    /// A lint code such as `UP302`.
+    pub code: String,
+    pub reason: String,
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,0 +1,132 @@
+//! The diagnostics model: a stable code, a severity, a place, a message and a hint.
+
+use crate::error::Location;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+/// One lint code: its default severity and a one-line summary (the table in docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Code {
+    pub id: &'static str,
+    pub severity: Severity,
+    pub summary: &'static str,
+}
+
+macro_rules! codes {
+    ($($name:ident = $id:literal, $sev:ident, $summary:literal;)*) => {
+        $(pub const $name: Code = Code { id: $id, severity: Severity::$sev, summary: $summary };)*
+        /// Every code, in order.
+        pub const ALL: &[Code] = &[$($name),*];
+    };
+}
+
+codes! {
+    RECIPE_INVALID = "UP001", Error, "the recipe does not load (schema or model error)";
+    ALLOW_UNUSED = "UP002", Info, "an `allow:` entry suppressed nothing";
+    UNKNOWN_DIRECTIVE = "UP101", Error, "unknown directive in a section (typo or wrong section)";
+    DIRECTIVE_TOO_NEW = "UP102", Error, "directive newer than the target's systemd";
+    DIRECTIVE_REMOVED = "UP103", Error, "directive removed before the target's systemd";
+    DIRECTIVE_LEGACY = "UP104", Warning, "directive that systemd ignores or has deprecated";
+    UNKNOWN_SECTION = "UP105", Error, "section that this unit type does not read";
+    SPECIFIER_TOO_NEW = "UP106", Error, "specifier newer than the target's systemd";
+    UNKNOWN_SPECIFIER = "UP107", Error, "unknown specifier";
+    DIRECTIVE_NOT_IN_DATA = "UP108", Warning, "directive unknown to the data, target newer than the data";
+    RELATIVE_EXEC = "UP109", Error, "Exec*= with a relative program path (accepted from systemd 239)";
+    USER_UNIT_SYSTEM_TARGET = "UP201", Error, "user unit wanted by a system-only target such as multi-user.target";
+    USER_UNIT_USER_GROUP = "UP202", Error, "User=/Group= in a user unit";
+    SYSTEM_UNIT_USER_SPECIFIER = "UP203", Warning, "per-user specifier (%U %u %h %s) in a system unit";
+    XDG_RUNTIME_DIR_USER = "UP204", Error, "user unit sets XDG_RUNTIME_DIR to something other than /run/user/%U";
+    PATH_UNIT_TARGET_MISSING = "UP205", Error, ".path unit whose service is not in the package";
+    PATH_RUNTIME_DIR_MISMATCH = "UP206", Error, "PathExists=/run/user/N but the service lacks XDG_RUNTIME_DIR=/run/user/N";
+    USER_BUS_MISSING = "UP207", Error, "user unit needs dbus.service/dbus.socket but the package does not pull in the user bus";
+    FORKING_FOREGROUND = "UP208", Error, "Type=forking for a daemon that runs in the foreground";
+    ENABLE_WITHOUT_INSTALL = "UP209", Error, "enablement on a unit without [Install] (checked when the recipe loads)";
+    ENABLE_TEMPLATE = "UP210", Error, "enablement on a template unit (checked when the recipe loads)";
+    DUPLICATE_PROGRAM = "UP301", Warning, "two units of the package in one scope start the same program";
+    VENDOR_UNIT_RACE = "UP302", Warning, "a vendor unit of the target starts the same daemon";
+    FIRST_SESSION_WINS = "UP303", Info, "per-user audio/seat daemon: the first session gets the device";
+}
+
+pub fn find(id: &str) -> Option<Code> {
+    ALL.iter().copied().find(|c| c.id == id)
+}
+
+/// One finding, pinned to a file and a position in it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Diagnostic {
+    pub code: &'static str,
+    pub severity: Severity,
+    pub message: String,
+    /// How to fix it.
+    pub help: Option<String>,
+    /// Background: why it matters, related places.
+    pub notes: Vec<String>,
+    /// The recipe, or the unit file for `file:` units and bare unit files.
+    pub file: PathBuf,
+    pub location: Option<Location>,
+    /// The unit concerned, when there is one.
+    pub unit: Option<String>,
+    /// Index of the unit among the linted ones, to apply its `allow:` list.
+    pub(crate) subject: Option<usize>,
+}
+
+impl Diagnostic {
+    pub(crate) fn new(code: Code, site: Site, message: impl Into<String>) -> Self {
+        Diagnostic {
+            code: code.id,
+            severity: code.severity,
+            message: message.into(),
+            help: None,
+            notes: Vec::new(),
+            file: site.file,
+            location: site.location,
+            unit: site.unit,
+            subject: site.subject,
+        }
+    }
+
+    pub fn help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+
+    pub fn severity(mut self, severity: Severity) -> Self {
+        self.severity = severity;
+        self
+    }
+
+    /// Order of the report: by file, position, then code.
+    pub(crate) fn sort_key(&self) -> impl Ord + '_ {
+        (&self.file, self.location, self.code, &self.message)
+    }
+}
+
+/// Where a diagnostic points, and which linted unit it concerns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Site {
+    pub file: PathBuf,
+    pub location: Option<Location>,
+    pub unit: Option<String>,
+    pub subject: Option<usize>,
+}

@@ -1,0 +1,280 @@
+//! UP2xx: what breaks because a unit runs under the user manager or under PID 1.
+
+use super::diagnostic::{self as codes, Diagnostic, Severity};
+use super::{env_assignments, specifiers, Input, Subject};
+use crate::unit::{Enablement, Scope};
+
+/// Targets that exist only in the system manager: a user unit wanted by one of them is
+/// never started.
+const SYSTEM_ONLY_TARGETS: &[&str] = &[
+    "multi-user.target",
+    "graphical.target",
+    "sysinit.target",
+    "network.target",
+    "network-online.target",
+    "local-fs.target",
+    "remote-fs.target",
+    "getty.target",
+    "rescue.target",
+    "emergency.target",
+    "sound.target",
+];
+
+/// Specifiers that describe the user of the service manager: root's values under PID 1.
+const PER_USER_SPECIFIERS: &[char] = &['U', 'u', 'h', 's'];
+
+/// From this release on, %U/%u/%h/%s describe the manager's user, not `User=`.
+const MANAGER_USER_SPECIFIERS_SINCE: u32 = 228;
+
+/// Path unit directives that watch a path.
+const PATH_WATCHES: &[&str] = &["PathExists", "PathExistsGlob", "PathChanged", "PathModified", "DirectoryNotEmpty"];
+
+/// Flags with which common daemons stay in the foreground.
+const FOREGROUND_FLAGS: &[&str] = &[
+    "--daemonize=no",
+    "--daemonize=false",
+    "--daemonize=0",
+    "--foreground",
+    "--nofork",
+    "--no-fork",
+    "--nodaemon",
+    "--no-daemon",
+    "--nodetach",
+    "--no-detach",
+];
+
+pub(super) fn check(input: &Input, out: &mut Vec<Diagnostic>) {
+    for subject in &input.units {
+        match subject.unit.scope {
+            Scope::User => {
+                system_targets(subject, out);
+                user_group(subject, out);
+                runtime_dir(subject, out);
+                if input.package.is_some() {
+                    user_bus(input, subject, out);
+                }
+            }
+            Scope::System => per_user_specifiers(input, subject, out),
+        }
+        if subject.unit.name.kind() == "path" {
+            path_unit(input, subject, out);
+        }
+        forking_foreground(subject, out);
+    }
+}
+
+fn system_targets(subject: &Subject, out: &mut Vec<Diagnostic>) {
+    for key in ["WantedBy", "RequiredBy"] {
+        for d in subject.directives("Install", key) {
+            for target in d.value.split_whitespace().filter(|t| SYSTEM_ONLY_TARGETS.contains(t)) {
+                out.push(
+                    Diagnostic::new(
+                        codes::USER_UNIT_SYSTEM_TARGET,
+                        subject.at_directive(d),
+                        format!("user unit {} is {key}={target}, which exists only in the system manager", subject.unit.name),
+                    )
+                    .help(format!("use {key}=default.target (the user manager's target)"))
+                    .note("the user manager never reaches this target, so the unit is never started"),
+                );
+            }
+        }
+    }
+}
+
+fn user_group(subject: &Subject, out: &mut Vec<Diagnostic>) {
+    for section in &subject.unit.sections {
+        for d in section.directives.iter().filter(|d| d.key == "User" || d.key == "Group") {
+            out.push(
+                Diagnostic::new(
+                    codes::USER_UNIT_USER_GROUP,
+                    subject.at_directive(d),
+                    format!("{}= in user unit {}: a user manager cannot switch to another user or group", d.key, subject.unit.name),
+                )
+                .help(format!("remove {}= (the unit runs as the user who owns the manager), or make it a system unit", d.key))
+                .note("the service fails to start with status 216/GROUP or 217/USER"),
+            );
+        }
+    }
+}
+
+fn runtime_dir(subject: &Subject, out: &mut Vec<Diagnostic>) {
+    for d in subject.directives("Service", "Environment") {
+        for (key, value) in env_assignments(&d.value) {
+            if key == "XDG_RUNTIME_DIR" && value != "/run/user/%U" && value != "%t" {
+                out.push(
+                    Diagnostic::new(
+                        codes::XDG_RUNTIME_DIR_USER,
+                        subject.at_directive(d),
+                        format!("user unit {} sets XDG_RUNTIME_DIR={value}, which is not the runtime directory of every user", subject.unit.name),
+                    )
+                    .help("use XDG_RUNTIME_DIR=/run/user/%U (or %t), or leave it unset: the user manager sets it")
+                    .note("a user unit runs for every user who logs in; /run/user/UID belongs to one of them"),
+                );
+            }
+        }
+    }
+}
+
+fn user_bus(input: &Input, subject: &Subject, out: &mut Vec<Diagnostic>) {
+    let Some(package) = input.package else { return };
+    let bus = &input.profile.user_bus_package;
+    let relations = &package.relations;
+    let pulled_in = relations
+        .depends
+        .iter()
+        .chain(&relations.recommends)
+        .flat_map(|r| r.split([',', '|']))
+        .any(|alt| alt.split_whitespace().next().map(|n| n.split(':').next().unwrap_or(n)) == Some(bus.as_str()));
+    if pulled_in {
+        return;
+    }
+    for key in ["Requires", "BindsTo", "Requisite", "Wants"] {
+        for d in subject.directives("Unit", key) {
+            for dep in d.value.split_whitespace().filter(|u| matches!(*u, "dbus.service" | "dbus.socket")) {
+                let hard = key != "Wants";
+                let consequence = if hard {
+                    "the unit fails to start (\"Unit dbus.service not found\") where no user bus is installed"
+                } else {
+                    "the unit starts without a session bus where no user bus is installed"
+                };
+                out.push(
+                    Diagnostic::new(
+                        codes::USER_BUS_MISSING,
+                        subject.at_directive(d),
+                        format!("user unit {} has {key}={dep}, but package {} neither depends on nor recommends {bus}", subject.unit.name, package.name),
+                    )
+                    .severity(if hard { Severity::Error } else { Severity::Warning })
+                    .help(format!("add {bus} to package.depends (or package.recommends)"))
+                    .note(format!("{consequence}; the system bus's dbus.service does not count in the user scope")),
+                );
+            }
+        }
+    }
+}
+
+fn per_user_specifiers(input: &Input, subject: &Subject, out: &mut Vec<Diagnostic>) {
+    let has_user = subject.directives("Service", "User").next().is_some();
+    let target = input.profile.systemd;
+    if has_user && target < MANAGER_USER_SPECIFIERS_SINCE {
+        return;
+    }
+    for section in subject.unit.sections.iter().filter(|s| s.name != "Install") {
+        for d in &section.directives {
+            let Some((_, letter)) = specifiers(&d.value).into_iter().find(|(_, l)| PER_USER_SPECIFIERS.contains(l)) else { continue };
+            let root = match letter {
+                'U' => "0",
+                'u' => "root",
+                'h' => "/root",
+                _ => "root's shell",
+            };
+            let mut diag = Diagnostic::new(
+                codes::SYSTEM_UNIT_USER_SPECIFIER,
+                subject.at_directive(d),
+                format!("%{letter} in {}= of system unit {} is {root}: PID 1 runs as root", d.key, subject.unit.name),
+            )
+            .help(format!("write the value for the intended user out (e.g. /run/user/1000), or make {} a user unit", subject.unit.name));
+            if has_user {
+                diag = diag.note(format!("since systemd {MANAGER_USER_SPECIFIERS_SINCE}, User= does not change %{letter}; {} has systemd {target}", input.profile.name));
+            }
+            out.push(diag);
+        }
+    }
+}
+
+fn path_unit(input: &Input, subject: &Subject, out: &mut Vec<Diagnostic>) {
+    let unit_directive = subject.directives("Path", "Unit").last();
+    let target = match unit_directive {
+        Some(d) => d.value.trim().to_string(),
+        None => format!("{}.service", subject.unit.name.stem()),
+    };
+    let Some((_, service)) = input.find(subject.unit.scope, &target) else {
+        let site = match unit_directive {
+            Some(d) => subject.at_directive(d),
+            None => subject.at_field("name"),
+        };
+        out.push(
+            Diagnostic::new(
+                codes::PATH_UNIT_TARGET_MISSING,
+                site,
+                format!("path unit {} activates {target}, which is not a {} unit of this package", subject.unit.name, subject.unit.scope.as_str()),
+            )
+            .help(format!("add {target} to the package, or set Unit= in [Path] to the unit to start")),
+        );
+        return;
+    };
+    for key in PATH_WATCHES {
+        for d in subject.directives("Path", key) {
+            let Some(uid) = runtime_uid(&d.value) else { continue };
+            let wanted = format!("/run/user/{uid}");
+            let has = service
+                .directives("Service", "Environment")
+                .flat_map(|e| env_assignments(&e.value))
+                .any(|(k, v)| k == "XDG_RUNTIME_DIR" && v == wanted);
+            if has {
+                continue;
+            }
+            let site = match service.unit.section("Service") {
+                Some(s) => service.at_section(s),
+                None => service.at_field("name"),
+            };
+            let watched = match d.location {
+                Some(l) => format!("{} watches {} ({}:{}:{})", subject.unit.name, d.value, subject.file.display(), l.line, l.column),
+                None => format!("{} watches {}", subject.unit.name, d.value),
+            };
+            out.push(
+                Diagnostic::new(
+                    codes::PATH_RUNTIME_DIR_MISMATCH,
+                    site,
+                    format!("{} is started when {wanted} exists but does not set XDG_RUNTIME_DIR={wanted}", service.unit.name),
+                )
+                .help(format!("add Environment=XDG_RUNTIME_DIR={wanted} to [Service] of {}", service.unit.name))
+                .note(watched),
+            );
+        }
+    }
+}
+
+/// The UID of a `/run/user/UID[/…]` path.
+fn runtime_uid(path: &str) -> Option<&str> {
+    let rest = path.trim().strip_prefix("/run/user/")?;
+    let uid = rest.split('/').next()?;
+    (!uid.is_empty() && uid.bytes().all(|b| b.is_ascii_digit())).then_some(uid)
+}
+
+fn forking_foreground(subject: &Subject, out: &mut Vec<Diagnostic>) {
+    let Some(ty) = subject.directives("Service", "Type").last() else { return };
+    if ty.value.trim() != "forking" || subject.foreground == Some(false) {
+        return;
+    }
+    let flag = subject.main_program().and_then(|(d, _)| {
+        d.value.split_whitespace().find(|w| FOREGROUND_FLAGS.contains(w)).map(|f| format!("ExecStart= passes {f}"))
+    });
+    let why = match (subject.foreground, flag) {
+        (Some(true), _) => "the recipe declares it `foreground: true`".to_string(),
+        (_, Some(flag)) => flag,
+        _ => return,
+    };
+    let enabled = if subject.unit.enable == Enablement::None { "" } else { " at every start" };
+    out.push(
+        Diagnostic::new(
+            codes::FORKING_FOREGROUND,
+            subject.at_directive(ty),
+            format!("Type=forking, but {} runs in the foreground ({why})", subject.unit.name),
+        )
+        .help("use Type=simple (or Type=notify if the daemon supports sd_notify)")
+        .note(format!("systemd waits for the process to fork and exit; it never does, so the start times out and the daemon is killed{enabled}")),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runtime_uids() {
+        assert_eq!(runtime_uid("/run/user/0"), Some("0"));
+        assert_eq!(runtime_uid("/run/user/1000/pulse"), Some("1000"));
+        assert_eq!(runtime_uid("/run/user/%U"), None);
+        assert_eq!(runtime_uid("/run/users/0"), None);
+    }
+}
