@@ -49,7 +49,8 @@ struct EnabledUnit {
 #[derive(Serialize)]
 struct TakeOver {
     name: String,
-    scope_flag: &'static str,
+    /// `/etc/systemd/user` or `/etc/systemd/system`: where its enable links live.
+    enable_dir: &'static str,
 }
 
 #[derive(Serialize)]
@@ -126,7 +127,11 @@ fn context(recipe: &Recipe) -> Context {
         takeovers: recipe
             .units
             .iter()
-            .flat_map(|u| u.takes_over.iter().map(move |t| TakeOver { name: t.to_string(), scope_flag: scope_flag(u.scope) }))
+            .flat_map(|u| {
+                u.takes_over
+                    .iter()
+                    .map(move |t| TakeOver { name: t.to_string(), enable_dir: recipe.profile.enable_dir(u.scope) })
+            })
             .collect(),
         link_dirs,
     }
