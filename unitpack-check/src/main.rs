@@ -220,11 +220,7 @@ fn check_package(ctx: &Ctx, package: &str) -> (PackageReport, bool) {
 fn postinst(a: &Args, package: &str) -> i32 {
     let root = Root::new(&a.root);
     let running = checks::systemd::is_running(&root);
-    let ctx = Ctx {
-        root: &root,
-        systemd_running: running,
-        uid: a.uid,
-    };
+    let ctx = Ctx::new(&root, running, a.uid);
     let (report, strict) = check_package(&ctx, package);
     let stderr = std::io::stderr();
     let mut err = stderr.lock();
@@ -253,11 +249,7 @@ fn postinst(a: &Args, package: &str) -> i32 {
 fn doctor(a: &Args) -> i32 {
     let root = Root::new(&a.root);
     let running = checks::systemd::is_running(&root);
-    let ctx = Ctx {
-        root: &root,
-        systemd_running: running,
-        uid: a.uid,
-    };
+    let ctx = Ctx::new(&root, running, a.uid);
     let mut packages = a.positional.clone();
     if packages.is_empty() {
         packages = root

@@ -2,6 +2,7 @@
 //! chroot would see it: absolute symlinks are resolved inside the root, never on
 //! the host.
 
+use std::cell::RefCell;
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
 use std::path::PathBuf;
@@ -10,13 +11,39 @@ const MAX_SYMLINK_HOPS: u32 = 40;
 
 pub struct Root {
     base: PathBuf,
+    /// Directories met while resolving: path → link target (`None`: not a
+    /// link). Only components that exist and are not the last one are kept,
+    /// so files appearing later (wait-runtime-dir) are still seen. Saves most
+    /// lstat calls: a doctor run resolves the same few directories many times.
+    dirs: RefCell<Vec<(String, Option<String>)>>,
 }
 
 impl Root {
     pub fn new(base: &str) -> Root {
         Root {
             base: PathBuf::from(base),
+            dirs: RefCell::new(Vec::new()),
         }
+    }
+
+    /// lstat of a resolved path: `None` if missing, `Some(None)` if not a
+    /// symlink, `Some(Some(target))` if a symlink.
+    fn lstat(&self, here: &str, cache: bool) -> Option<Option<String>> {
+        if cache {
+            if let Some((_, kind)) = self.dirs.borrow().iter().find(|(p, _)| p == here) {
+                return Some(kind.clone());
+            }
+        }
+        let meta = fs::symlink_metadata(self.host(here)).ok()?;
+        let kind = if meta.file_type().is_symlink() {
+            Some(fs::read_link(self.host(here)).ok()?.to_string_lossy().into_owned())
+        } else {
+            None
+        };
+        if cache {
+            self.dirs.borrow_mut().push((here.to_string(), kind.clone()));
+        }
+        Some(kind)
     }
 
     pub fn display(&self) -> String {
@@ -46,14 +73,12 @@ impl Root {
             }
             done.push(comp);
             let here = join_abs(&done);
-            let meta = fs::symlink_metadata(self.host(&here)).ok()?;
-            if meta.file_type().is_symlink() {
+            let last = todo.iter().all(|c| c.is_empty() || c == ".");
+            if let Some(target) = self.lstat(&here, !last)? {
                 hops += 1;
                 if hops > MAX_SYMLINK_HOPS {
                     return None;
                 }
-                let target = fs::read_link(self.host(&here)).ok()?;
-                let target = target.to_string_lossy();
                 done.pop();
                 if target.starts_with('/') {
                     done.clear();
@@ -224,6 +249,18 @@ mod tests {
         let root = fr.root();
         assert_eq!(root.resolve("/a/c/up").as_deref(), Some("/a/b/file"));
         assert_eq!(root.resolve("/loop1"), None);
+    }
+
+    #[test]
+    fn files_appearing_later_are_seen() {
+        let fr = FakeRoot::new();
+        fr.mkdir("/run/user");
+        let root = fr.root();
+        assert!(!root.exists("/run/user/1000"));
+        fr.mkdir("/run/user/1000");
+        assert!(root.exists("/run/user/1000"));
+        fr.symlink("/run/user/1000/link", "/run/user");
+        assert_eq!(root.resolve("/run/user/1000/link/1000").as_deref(), Some("/run/user/1000"));
     }
 
     #[test]

@@ -11,11 +11,18 @@ use crate::unitfile::UnitFile;
 
 pub const CODE: &str = "UC006";
 
+pub struct Enabled {
+    pub name: String,
+    /// The first link that enables it.
+    pub link: String,
+    /// What it runs (see `program_of`).
+    pub program: Option<String>,
+}
+
 /// Enabled units of a scope: every link in a `*.wants/` or `*.requires/`
-/// directory of the scope's unit directories: (unit name, first link path),
-/// sorted by name.
-pub fn enabled_units(root: &Root, scope: Scope) -> Vec<(String, String)> {
-    let mut found: Vec<(String, String)> = Vec::new();
+/// directory of the scope's unit directories, sorted by name.
+pub fn enabled_units(root: &Root, scope: Scope) -> Vec<Enabled> {
+    let mut found: Vec<Enabled> = Vec::new();
     for dir in unit_dirs(scope) {
         for sub in root.list_dir(dir) {
             if !(sub.ends_with(".wants") || sub.ends_with(".requires")) {
@@ -23,14 +30,15 @@ pub fn enabled_units(root: &Root, scope: Scope) -> Vec<(String, String)> {
             }
             let subdir = format!("{}/{}", dir, sub);
             for name in root.list_dir(&subdir) {
-                if !found.iter().any(|(n, _)| *n == name) {
+                if !found.iter().any(|e| e.name == name) {
                     let link = format!("{}/{}", subdir, name);
-                    found.push((name, link));
+                    let program = program_of(root, scope, &name, &link);
+                    found.push(Enabled { name, link, program });
                 }
             }
         }
     }
-    crate::root::sort_by_key(&mut found, |e| e.0.as_str());
+    crate::root::sort_by_key(&mut found, |e| e.name.as_str());
     found
 }
 
@@ -81,13 +89,7 @@ fn covered_names(name: &str) -> Vec<String> {
 
 pub fn check(ctx: &Ctx, m: &Manifest, units: &[Unit], out: &mut Vec<Finding>) {
     let before = out.len();
-    let user = enabled_units(ctx.root, Scope::User);
-    let system = enabled_units(ctx.root, Scope::System);
-    let enabled = |scope: Scope| match scope {
-        Scope::User => &user,
-        Scope::System => &system,
-    };
-    let lookup = |scope: Scope, name: &str| enabled(scope).iter().find(|(n, _)| n == name).map(|(_, l)| l);
+    let lookup = |scope: Scope, name: &str| ctx.enabled(scope).iter().find(|e| e.name == name).map(|e| &e.link);
 
     let mut taken: Vec<(Scope, String)> = Vec::new();
     for t in &m.takeovers {
@@ -135,13 +137,14 @@ pub fn check(ctx: &Ctx, m: &Manifest, units: &[Unit], out: &mut Vec<Finding>) {
         };
         let mut rivals: Vec<&str> = Vec::new();
         let mut links: Vec<&str> = Vec::new();
-        for (name, link) in enabled(e.scope) {
+        for other in ctx.enabled(e.scope) {
+            let name = &other.name;
             if own.contains(&name.as_str()) || taken.iter().any(|(s, n)| *s == e.scope && n == name) {
                 continue;
             }
-            if program_of(ctx.root, e.scope, name, link).as_deref() == Some(prog.as_str()) {
+            if other.program.as_deref() == Some(prog.as_str()) {
                 rivals.push(name);
-                links.push(link);
+                links.push(&other.link);
             }
         }
         if rivals.is_empty() {
@@ -193,7 +196,7 @@ mod tests {
         let root = fr.root();
         let units = load_units(&root, m);
         let mut out = Vec::new();
-        check(&Ctx { root: &root, systemd_running: false, uid: None }, m, &units, &mut out);
+        check(&Ctx::new(&root, false, None), m, &units, &mut out);
         out
     }
 
@@ -293,7 +296,7 @@ mod tests {
         fr.symlink("/etc/systemd/system/multi-user.target.wants/a.service", "/lib/systemd/system/a.service");
         fr.symlink("/lib/systemd/system/sysinit.target.requires/b.service", "../b.service");
         fr.symlink("/etc/systemd/system/a.service", "/dev/null");
-        let names: Vec<String> = enabled_units(&fr.root(), Scope::System).into_iter().map(|e| e.0).collect();
+        let names: Vec<String> = enabled_units(&fr.root(), Scope::System).into_iter().map(|e| e.name).collect();
         assert_eq!(names, ["a.service", "b.service"]);
     }
 }

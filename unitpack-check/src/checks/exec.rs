@@ -118,7 +118,7 @@ mod tests {
         let root = fr.root();
         let units = load_units(&root, m);
         let mut out = Vec::new();
-        check(&Ctx { root: &root, systemd_running: false, uid: None }, &units, &mut out);
+        check(&Ctx::new(&root, false, None), &units, &mut out);
         out
     }
 

@@ -162,7 +162,7 @@ mod tests {
         let root = fr.root();
         let units = load_units(&root, m);
         let mut out = Vec::new();
-        check(&Ctx { root: &root, systemd_running: false, uid: None }, m, &units, &mut out);
+        check(&Ctx::new(&root, false, None), m, &units, &mut out);
         out
     }
 

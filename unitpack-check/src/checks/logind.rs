@@ -184,7 +184,7 @@ mod tests {
         let root = fr.root();
         let units = load_units(&root, m);
         let mut out = Vec::new();
-        check(&Ctx { root: &root, systemd_running: running, uid }, &units, &mut out);
+        check(&Ctx::new(&root, running, uid), &units, &mut out);
         out
     }
 

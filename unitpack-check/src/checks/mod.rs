@@ -24,6 +24,7 @@ use crate::manifest::{Manifest, Scope, UnitEntry};
 use crate::report::{Finding, Severity};
 use crate::root::Root;
 use crate::unitfile::UnitFile;
+use std::cell::OnceCell;
 
 pub const USER_UNIT_DIRS: &[&str] = &[
     "/etc/systemd/user",
@@ -59,6 +60,27 @@ pub struct Ctx<'a> {
     pub systemd_running: bool,
     /// UID whose /run/user/UID UC002 checks (`--uid`).
     pub uid: Option<u32>,
+    /// Enabled units of the user and system scopes, scanned once per run.
+    enabled: [OnceCell<Vec<conflicts::Enabled>>; 2],
+}
+
+impl<'a> Ctx<'a> {
+    pub fn new(root: &'a Root, systemd_running: bool, uid: Option<u32>) -> Ctx<'a> {
+        Ctx {
+            root,
+            systemd_running,
+            uid,
+            enabled: [OnceCell::new(), OnceCell::new()],
+        }
+    }
+
+    pub fn enabled(&self, scope: Scope) -> &[conflicts::Enabled] {
+        let i = match scope {
+            Scope::User => 0,
+            Scope::System => 1,
+        };
+        self.enabled[i].get_or_init(|| conflicts::enabled_units(self.root, scope))
+    }
 }
 
 /// A manifest unit with its file, if it could be read.
@@ -225,11 +247,7 @@ mod tests {
     fn healthy_design_a_has_no_problems() {
         let (fr, m) = design_a();
         let root = fr.root();
-        let ctx = Ctx {
-            root: &root,
-            systemd_running: false,
-            uid: None,
-        };
+        let ctx = Ctx::new(&root, false, None);
         let findings = run_package(&ctx, &m);
         let bad: Vec<String> = findings
             .iter()

@@ -55,7 +55,7 @@ mod tests {
         let root = fr.root();
         for (running, sev) in [(true, Severity::Ok), (false, Severity::Info)] {
             let mut out = Vec::new();
-            check(&Ctx { root: &root, systemd_running: running, uid: None }, &mut out);
+            check(&Ctx::new(&root, running, None), &mut out);
             assert_eq!(out.len(), 1);
             assert_eq!(out[0].severity, sev);
             assert_eq!(out[0].code, CODE);
