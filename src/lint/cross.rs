@@ -14,8 +14,9 @@ const INTERPRETERS: &[&str] = &["sh", "bash", "dash", "env", "python", "python3"
 const SEAT_DAEMONS: &[&str] = &["pulseaudio", "pipewire", "pipewire-pulse", "wireplumber", "jackd", "Xorg", "weston"];
 
 pub(super) fn check(input: &Input, out: &mut Vec<Diagnostic>) {
-    duplicate_programs(input, out);
+    // Bare unit files are not one package: a distribution's units share programs.
     if input.package.is_some() {
+        duplicate_programs(input, out);
         for subject in &input.units {
             vendor_race(input, subject, out);
             first_session(subject, out);

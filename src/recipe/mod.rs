@@ -474,7 +474,7 @@ impl Validator<'_> {
             } else if reason.trim().is_empty() {
                 self.error(&child(&field, "reason"), "say why this unit may trigger the code");
             } else {
-                allow.push(Allow { code: code.clone(), reason: reason.clone(), location: self.spans.exact(&field) });
+                allow.push(Allow { code: code.clone(), reason: reason.clone(), location: self.spans.locate(&child(&field, "code")) });
             }
         }
         UnitLint { allow, foreground: raw.foreground }
