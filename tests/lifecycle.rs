@@ -254,3 +254,38 @@ fn scripts_handle_every_dpkg_argument() {
         assert_eq!(out.status.code(), Some(1), "{script} must reject unknown arguments");
     }
 }
+
+/// The real helper in the chroot: `unitpack-check doctor` reports the missing user bus
+/// while dbus-user-session is absent, and passes once it is installed.
+#[test]
+#[ignore = "needs root and debootstrap; run by .ci/run"]
+fn doctor_reports_the_missing_user_bus() {
+    let out = Command::new(repo().join("tests/support/make-root"))
+        .args(["lifecycle-doctor", "amd64"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "make-root: {}", String::from_utf8_lossy(&out.stderr));
+    let root = Root { path: PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()) };
+    assert!(!root.exists("usr/lib/systemd/user/dbus.socket"), "precondition: no user bus");
+    root.put(&helper_deb(), "helper.deb");
+    seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
+    // The seed depends on dbus-user-session: force it in to see what the helper says.
+    let install = root.ok(&["dpkg", "--force-depends", "-i", "/tmp/helper.deb", "/tmp/v1.deb"]);
+    assert!(install.contains("UC003"), "postinst should warn about the user bus:\n{install}");
+
+    // The seed Wants= (not Requires=) the bus, since PulseAudio runs without it: a
+    // warning, not an error.
+    let doctor = root.chroot(&["unitpack-check", "doctor"]);
+    let report = String::from_utf8_lossy(&doctor.stdout).into_owned() + &String::from_utf8_lossy(&doctor.stderr);
+    assert!(
+        report.lines().any(|l| l.contains("UC003 warning") && l.contains("install dbus-user-session")),
+        "doctor must report the missing user bus:\n{report}"
+    );
+
+    root.ok(&["apt-get", "install", "-y", "--no-install-recommends", "dbus-user-session"]);
+    let doctor = root.chroot(&["unitpack-check", "doctor"]);
+    let report = String::from_utf8_lossy(&doctor.stdout).into_owned() + &String::from_utf8_lossy(&doctor.stderr);
+    assert_eq!(doctor.status.code(), Some(0), "doctor must pass with dbus-user-session:\n{report}");
+    assert!(report.lines().any(|l| l.contains("UC003 ok")), "{report}");
+    assert!(!report.lines().any(|l| l.contains("UC003 warning") || l.contains("UC003 error")), "{report}");
+}
