@@ -259,3 +259,12 @@ fn real_units_of_a_debian_12_root() {
     let serious: Vec<_> = problems.iter().filter(|d| d.severity > lint::Severity::Info).collect();
     assert!(serious.is_empty(), "{}", lint::render_text(&problems));
 }
+
+#[test]
+fn docs_list_every_code_with_its_severity() {
+    let docs = std::fs::read_to_string(repo().join("docs/lint.md")).unwrap();
+    for code in lint::codes() {
+        let row = format!("| {} | {} | {} |", code.id, code.severity.as_str(), code.summary);
+        assert!(docs.contains(&row), "docs/lint.md lacks or differs for: {row}");
+    }
+}
