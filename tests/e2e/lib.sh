@@ -1,0 +1,295 @@
+# shellcheck shell=bash
+# tests/e2e/lib.sh: assertions, waits and container handling for tests/e2e/run-e2e.
+# Sourced, not run. Every wait has a timeout and dumps the container's journal on
+# failure; every process is stopped by the PID this script started.
+
+PASSED=0
+FAILED=0
+FAILURES=()
+FLOW=-
+NSPAWN_PIDS=()      # every systemd-nspawn this run started
+ROOTS_MADE=()       # every root directory this run unpacked
+CT_NAME= CT_ROOT= CT_NSPAWN= CT_PID1= CT_CONSOLE=
+SLOW=1              # multiplier for timeouts (armhf runs under qemu-user)
+
+log() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
+note() { printf '       %s\n' "$*"; }
+
+pass() {
+	PASSED=$((PASSED + 1))
+	printf '  ok    %s\n' "$*"
+}
+
+fail() {
+	FAILED=$((FAILED + 1))
+	FAILURES+=("$FLOW: $*")
+	printf '  FAIL  %s\n' "$*"
+}
+
+# check DESCRIPTION COMMAND...: one assertion; prints the command's output on failure.
+check() {
+	local desc=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		pass "$desc"
+	else
+		fail "$desc"
+		[ -n "$out" ] && printf '%s\n' "$out" | tail -n 40 | sed 's/^/        | /'
+		return 1
+	fi
+}
+
+# check_not DESCRIPTION COMMAND...: the command must fail.
+check_not() {
+	local desc=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		fail "$desc"
+		[ -n "$out" ] && printf '%s\n' "$out" | tail -n 40 | sed 's/^/        | /'
+		return 1
+	else
+		pass "$desc"
+	fi
+}
+
+# check_eq DESCRIPTION EXPECTED ACTUAL
+check_eq() {
+	if [ "$2" = "$3" ]; then
+		pass "$1"
+	else
+		fail "$1 (expected '$2', got '$3')"
+		return 1
+	fi
+}
+
+# until_ok TIMEOUT COMMAND...: retries every half second; silent.
+until_ok() {
+	local timeout=$1 end
+	shift
+	timeout=$((timeout * SLOW))
+	end=$((SECONDS + timeout))
+	while :; do
+		if "$@" >/dev/null 2>&1; then
+			return 0
+		fi
+		[ "$SECONDS" -ge "$end" ] && return 1
+		sleep 0.5
+	done
+}
+
+# wait_for TIMEOUT DESCRIPTION COMMAND...: an assertion that COMMAND succeeds within
+# TIMEOUT seconds (times SLOW); on timeout it dumps the container's journal.
+wait_for() {
+	local timeout=$1 desc=$2 t0=$SECONDS
+	shift 2
+	if until_ok "$timeout" "$@"; then
+		pass "$desc ($((SECONDS - t0)) s)"
+	else
+		fail "$desc (timed out after $((timeout * SLOW)) s)"
+		dump_journal
+		return 1
+	fi
+}
+
+dump_journal() {
+	[ -n "$CT_PID1" ] || return 0
+	local f="$OUT/journal-$CT_NAME-$(date +%H%M%S).txt"
+	ct journalctl -b --no-pager -o short-monotonic >"$f" 2>&1 || true
+	echo "        --- container journal (last 60 lines; all of it in $f) ---"
+	tail -n 60 "$f" | sed 's/^/        | /'
+	echo "        --- console of $CT_NAME: $CT_CONSOLE ---"
+}
+
+# ---- containers ------------------------------------------------------------
+
+# ct COMMAND...: run a command inside the booted container, with a clean environment.
+ct() {
+	nsenter -t "$CT_PID1" -a \
+		env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin LANG=C.UTF-8 TERM=dumb "$@"
+}
+
+# ct_as USER UID COMMAND...: as USER, with the runtime directory of UID (no new session).
+ct_as() {
+	local user=$1 uid=$2
+	shift 2
+	ct runuser -u "$user" -- env XDG_RUNTIME_DIR="/run/user/$uid" "$@"
+}
+
+# ct_user USER UID ARGS...: systemctl --user against USER's manager.
+ct_user() {
+	local user=$1 uid=$2
+	shift 2
+	ct_as "$user" "$uid" systemctl --user "$@"
+}
+
+# The container's PID 1 as seen from the host: the child of OUR nspawn process that is
+# PID 1 in its own PID namespace. Never found by a name pattern.
+find_pid1() {
+	local nspawn=$1 d pid ppid nspid
+	for d in /proc/[0-9]*; do
+		pid=${d#/proc/}
+		ppid=$(awk '/^PPid:/ {print $2}' "$d/status" 2>/dev/null) || continue
+		[ "$ppid" = "$nspawn" ] || continue
+		nspid=$(awk '/^NSpid:/ {print $NF}' "$d/status" 2>/dev/null) || continue
+		if [ "$nspid" = 1 ]; then
+			echo "$pid"
+			return 0
+		fi
+	done
+	return 1
+}
+
+system_up() {
+	local s
+	s=$(ct systemctl is-system-running 2>/dev/null) || true
+	case $s in running | degraded) return 0 ;; *) return 1 ;; esac
+}
+
+# ct_boot NAME ROOT: boots ROOT in the background; sets CT_*.
+ct_boot() {
+	CT_NAME=$1 CT_ROOT=$2 CT_PID1=
+	CT_CONSOLE="$OUT/console-$CT_NAME.log"
+	systemd-nspawn -q -D "$CT_ROOT" -M "$CT_NAME" --boot --register=no --keep-unit \
+		--console=pipe </dev/null >"$CT_CONSOLE" 2>&1 &
+	CT_NSPAWN=$!
+	NSPAWN_PIDS+=("$CT_NSPAWN")
+	local end=$((SECONDS + 30 * SLOW)) t0=$SECONDS
+	while ! CT_PID1=$(find_pid1 "$CT_NSPAWN"); do
+		if ! kill -0 "$CT_NSPAWN" 2>/dev/null || [ "$SECONDS" -ge "$end" ]; then
+			CT_PID1=
+			fail "container $CT_NAME started (nspawn PID $CT_NSPAWN)"
+			tail -n 30 "$CT_CONSOLE" | sed 's/^/        | /'
+			return 1
+		fi
+		sleep 0.2
+	done
+	note "nspawn PID $CT_NSPAWN, container PID 1 = host PID $CT_PID1"
+	if ! wait_for 90 "$CT_NAME booted: is-system-running is running or degraded" system_up; then
+		return 1
+	fi
+	note "booted in $((SECONDS - t0)) s; state: $(ct systemctl is-system-running 2>/dev/null)"
+	local failed
+	failed=$(ct systemctl list-units --failed --plain --no-legend 2>/dev/null | awk '{print $1}' | tr '\n' ' ')
+	[ -z "$failed" ] || note "failed units at boot: $failed"
+}
+
+# stop_nspawn PID: halt the container (SIGTERM = orderly halt; under qemu-user the halt
+# can hang, so a second SIGTERM makes nspawn terminate it), then kill what is left.
+stop_nspawn() {
+	local pid=$1 pid1 i
+	kill -0 "$pid" 2>/dev/null || return 0
+	pid1=$(find_pid1 "$pid") || pid1=
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < 40; i++)); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.5
+	done
+	if kill -0 "$pid" 2>/dev/null; then
+		log "container of nspawn $pid did not halt in 20 s; terminating it"
+		kill -TERM "$pid" 2>/dev/null || true
+		for ((i = 0; i < 20; i++)); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.5
+		done
+	fi
+	if kill -0 "$pid" 2>/dev/null; then
+		log "nspawn $pid still there; killing it and its container init $pid1"
+		[ -n "$pid1" ] && kill -KILL "$pid1" 2>/dev/null
+		kill -KILL "$pid" 2>/dev/null || true
+	fi
+	wait "$pid" 2>/dev/null || true
+}
+
+ct_stop() {
+	[ -n "$CT_NSPAWN" ] || return 0
+	if [ -n "$CT_PID1" ]; then
+		ct journalctl -b --no-pager -o short-iso >"$OUT/journal-$FLOW.txt" 2>&1 || true
+	fi
+	stop_nspawn "$CT_NSPAWN"
+	CT_NSPAWN= CT_PID1=
+}
+
+cleanup() {
+	local rc=$? pid root
+	trap - EXIT INT TERM
+	for pid in "${NSPAWN_PIDS[@]}"; do
+		stop_nspawn "$pid"
+	done
+	if [ "${KEEP_ROOTS:-0}" != 1 ]; then
+		for root in "${ROOTS_MADE[@]}"; do
+			# nspawn mounts live in its own namespace; a chroot of ours may have left /proc.
+			if mountpoint -q "$root/proc" 2>/dev/null; then umount -l "$root/proc"; fi
+			rm -rf --one-file-system "$root"
+		done
+	fi
+	exit "$rc"
+}
+
+# ---- inspection --------------------------------------------------------------
+
+# Every file, directory and symlink of the container's own file system, with type,
+# mode, owner and link target; volatile places (API file systems, logs, caches,
+# temporary files, apt's lists) are left out.
+ct_listing() {
+	ct find / -xdev \
+		\( -path /proc -o -path /sys -o -path /dev -o -path /run -o -path /tmp \
+		-o -path /var/tmp -o -path /var/log -o -path /var/cache -o -path /var/lib/apt/lists \
+		-o -path /var/lib/apt/extended_states \) -prune \
+		-o -type l -printf 'l %u:%g %p -> %l\n' \
+		-o -printf '%y %#m %u:%g %p\n' | LC_ALL=C sort
+}
+
+# The enable links of every unit, system and user scope: "LINK -> TARGET".
+ct_links() {
+	ct find /etc/systemd/system /etc/systemd/user -printf '%y %p %l\n' | LC_ALL=C sort
+}
+
+ct_active() { # ct_active UNIT: system unit is active
+	[ "$(ct systemctl is-active "$1" 2>/dev/null)" = active ]
+}
+ct_inactive() {
+	local s
+	s=$(ct systemctl is-active "$1" 2>/dev/null) || true
+	[ "$s" = inactive ] || [ "$s" = failed ] || [ "$s" = unknown ]
+}
+user_active() { # user_active USER UID UNIT
+	[ "$(ct_user "$1" "$2" is-active "$3" 2>/dev/null)" = active ]
+}
+user_state() {
+	ct_user "$1" "$2" is-active "$3" 2>/dev/null || true
+}
+user_manager_up() { # user manager finished starting default.target
+	local s
+	s=$(ct_user "$1" "$2" is-system-running 2>/dev/null) || true
+	case $s in running | degraded) return 0 ;; *) return 1 ;; esac
+}
+
+# login USER: a real PAM login session (pam_systemd → logind) that lasts until logout USER.
+login() {
+	ct systemd-run -q -p PAMName=login -p User="$1" --unit="login-$1" sleep 3600
+}
+logout() {
+	ct systemctl stop "login-$1.service"
+}
+
+# environ_var PID NAME: value of NAME in the environment of container PID.
+environ_var() {
+	ct cat "/proc/$1/environ" | tr '\0' '\n' | sed -n "s/^$2=//p"
+}
+
+# A path exists in the booted container (its own mounts: /run is not visible from the host).
+in_root() { ct test -e "$1" -o -L "$1"; }
+no_in_root() { ! in_root "$1"; }
+# pid_gone PID UID: no process PID of uid UID in the container.
+pid_gone() {
+	local u
+	u=$(ct awk '/^Uid:/ {print $2}' "/proc/$1/status" 2>/dev/null) || return 0
+	[ "$u" != "$2" ]
+}
+
+grep_q() { grep -q -- "$@"; }
+
+# apt_install DEB...: real dependency resolution by apt inside the booted system.
+apt_in_ct() {
+	ct env DEBIAN_FRONTEND=noninteractive apt-get -y -q -o Dpkg::Use-Pty=0 "$@"
+}
