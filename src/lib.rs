@@ -14,6 +14,7 @@ pub mod profile;
 pub mod recipe;
 pub mod scripts;
 pub mod unit;
+pub mod yocto;
 
 pub use error::{Error, Result};
 

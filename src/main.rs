@@ -60,6 +60,17 @@ enum Command {
     },
     /// List the target profiles.
     Profiles,
+    /// Generate the Yocto layer (default: every recipe in recipes/ into meta-layer/).
+    Yocto {
+        /// Recipe files or directories of recipes.
+        inputs: Vec<PathBuf>,
+        /// Layer directory, replaced as a whole.
+        #[arg(short, long, default_value = "meta-layer")]
+        out_dir: PathBuf,
+        /// The helper crate whose sources the layer ships.
+        #[arg(long, default_value = "unitpack-check")]
+        helper: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -120,6 +131,15 @@ fn run(command: Command) -> Result<()> {
             Ok(())
         }
         Command::Render { recipe, target, only } => render(&recipe, target.as_deref(), only.as_deref()),
+        Command::Yocto { inputs, out_dir, helper } => {
+            let inputs = if inputs.is_empty() { vec![PathBuf::from("recipes")] } else { inputs };
+            let profile = unitpack::yocto::layer_profile();
+            let recipes = unitpack::load_all(&unitpack::recipe_files(&inputs)?, Some(&profile.name))?;
+            let files = unitpack::yocto::render(&recipes, &helper)?;
+            unitpack::yocto::write(&files, &out_dir)?;
+            println!("{}", out_dir.display());
+            Ok(())
+        }
         Command::Profiles => {
             for p in unitpack::profile::all() {
                 println!("{:<18} {}", p.name, p.description);

@@ -74,6 +74,12 @@ const SOURCES: &[&str] = &[
     include_str!("../profiles/debian-bullseye.yaml"),
     include_str!("../profiles/debian-bookworm.yaml"),
     include_str!("../profiles/debian-trixie.yaml"),
+    // Yocto releases, oldest first: the layer is rendered for the oldest (see yocto::layer_profile).
+    include_str!("../profiles/yocto-kirkstone.yaml"),
+    include_str!("../profiles/yocto-scarthgap.yaml"),
+    include_str!("../profiles/yocto-styhead.yaml"),
+    include_str!("../profiles/yocto-walnascar.yaml"),
+    include_str!("../profiles/yocto-whinlatter.yaml"),
 ];
 
 /// The default profile of a recipe that names none.

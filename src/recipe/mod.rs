@@ -10,7 +10,7 @@ pub use debian::check_package_name;
 use crate::error::{Error, InputError, Location, Result};
 use crate::profile::{self, Compression, Profile};
 use crate::unit::{self, Directive, Enablement, Scope, Section, Unit, UnitName, UnitSource};
-use schema::{RawAllow, RawAsset, RawPackage, RawRecipe, RawUnit};
+use schema::{RawAllow, RawAsset, RawPackage, RawRecipe, RawUnit, RawYocto};
 use spans::{child, item, SpanIndex};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
@@ -27,7 +27,16 @@ pub struct Recipe {
     pub assets: Vec<Asset>,
     /// Lint settings of the units, by unit recipe path (`units[0]`).
     pub unit_lint: BTreeMap<String, UnitLint>,
+    pub yocto: YoctoSettings,
     pub spans: SpanIndex,
+}
+
+/// The recipe's `yocto:` block.
+#[derive(Debug, Clone, Default)]
+pub struct YoctoSettings {
+    /// Debian package name → OpenEmbedded package name, or None to leave it out; in
+    /// the order written.
+    pub packages: Vec<(String, Option<String>)>,
 }
 
 /// A unit's `allow:` list and `foreground:` flag.
@@ -193,6 +202,7 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
     if let (Some(profile), Some(_)) = (profile, &package) {
         v.no_collisions(profile, &units, &assets);
     }
+    let yocto = raw.yocto.as_ref().map(|y| v.yocto(y)).unwrap_or_default();
     if let Some(p) = &package {
         v.architecture_fits(p, &assets);
     }
@@ -208,6 +218,7 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
         units,
         assets,
         unit_lint,
+        yocto,
         spans,
     })
 }
@@ -673,6 +684,22 @@ impl Validator<'_> {
                 );
             }
         }
+    }
+
+    fn yocto(&mut self, raw: &RawYocto) -> YoctoSettings {
+        let mut packages = Vec::new();
+        for (debian, oe) in &raw.packages {
+            let field = child("yocto.packages", debian);
+            let key_ok = self.check(&field, debian::check_package_name(debian));
+            let value_ok = match oe {
+                Some(oe) => self.check(&field, crate::yocto::check_package_name(oe)),
+                None => true,
+            };
+            if key_ok && value_ok {
+                packages.push((debian.clone(), oe.clone()));
+            }
+        }
+        YoctoSettings { packages }
     }
 
     fn unique_units(&mut self, units: &[Unit]) {

@@ -19,6 +19,17 @@ pub struct RawRecipe {
     pub units: Vec<RawUnit>,
     #[serde(default)]
     pub assets: Vec<RawAsset>,
+    /// Settings of the Yocto layer only.
+    pub yocto: Option<RawYocto>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawYocto {
+    /// Debian package name → OpenEmbedded package name (null: leave the relation out),
+    /// overriding unitpack's table for depends, recommends and conflicts.
+    #[serde(default)]
+    pub packages: IndexMap<String, Option<String>>,
 }
 
 #[derive(Debug, Deserialize)]

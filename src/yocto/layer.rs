@@ -1,0 +1,83 @@
+//! Layer-level files: `conf/layer.conf`, `README.md` and `SECURITY.md`.
+
+use super::{packages, series, LayerFile, Templates};
+use crate::error::Result;
+use crate::recipe::Recipe;
+use crate::unit::Enablement;
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct Package {
+    name: String,
+    version: String,
+    units: Vec<Unit>,
+}
+
+#[derive(Serialize)]
+struct Unit {
+    name: String,
+    scope: &'static str,
+    enable: &'static str,
+    takes_over: String,
+}
+
+#[derive(Serialize)]
+struct Mapping {
+    debian: &'static str,
+    oe: &'static str,
+}
+
+#[derive(Serialize)]
+struct Context {
+    series: String,
+    maintainer: &'static str,
+    packages: Vec<Package>,
+    mappings: Vec<Mapping>,
+    /// A user unit enabled for all users, to name in the examples.
+    example: Option<Example>,
+}
+
+#[derive(Serialize)]
+struct Example {
+    package: String,
+    unit: String,
+}
+
+pub(super) fn render(recipes: &[Recipe], templates: &Templates) -> Result<Vec<LayerFile>> {
+    let mut packages: Vec<Package> = recipes
+        .iter()
+        .map(|r| Package {
+            name: r.package.name.clone(),
+            version: r.package.version.upstream.clone(),
+            units: r
+                .units
+                .iter()
+                .map(|u| Unit {
+                    name: u.name.to_string(),
+                    scope: u.scope.as_str(),
+                    enable: u.enable.as_str(),
+                    takes_over: u.takes_over.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", "),
+                })
+                .collect(),
+        })
+        .collect();
+    packages.sort_by(|a, b| a.name.cmp(&b.name));
+    let example = recipes.iter().find_map(|r| {
+        r.units
+            .iter()
+            .find(|u| u.enable == Enablement::Global)
+            .map(|u| Example { package: r.package.name.clone(), unit: u.name.to_string() })
+    });
+    let context = Context {
+        series: series().join(" "),
+        maintainer: env!("CARGO_PKG_AUTHORS"),
+        packages,
+        mappings: packages::TABLE.iter().map(|(debian, oe)| Mapping { debian, oe }).collect(),
+        example,
+    };
+    Ok(vec![
+        LayerFile { path: "conf/layer.conf".into(), data: templates.render("layer.conf", &context)?.into_bytes() },
+        LayerFile { path: "README.md".into(), data: templates.render("README", &context)?.into_bytes() },
+        LayerFile { path: "SECURITY.md".into(), data: templates.render("SECURITY", &context)?.into_bytes() },
+    ])
+}

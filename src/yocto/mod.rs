@@ -1,0 +1,172 @@
+//! The Yocto renderer: validated recipes → a bitbake layer (`meta-layer/`).
+//!
+//! Layout: `conf/layer.conf`, `README.md`, `SECURITY.md`, one
+//! `recipes-unitpack/NAME/NAME_VERSION.bb` with `files/` per package, and the
+//! `unitpack-check` helper recipe with a copy of the helper crate. The layer works on
+//! every release of the Yocto profiles, so it is rendered once, with the oldest.
+//! Output is deterministic and written atomically (a sibling directory, renamed).
+
+mod bitbake;
+mod helper;
+mod layer;
+mod license;
+mod packages;
+mod paths;
+mod recipe;
+
+pub use bitbake::check_package_name;
+
+use crate::error::{Error, InputError, Result};
+use crate::profile::{self, Profile};
+use crate::recipe::Recipe;
+use handlebars::Handlebars;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// Name of the helper package every unit package depends on.
+pub const HELPER: &str = crate::deb::HELPER_PACKAGE;
+
+/// Profiles of the Yocto releases, oldest first.
+pub fn profiles() -> Vec<&'static Profile> {
+    profile::all().iter().filter(|p| p.family == "yocto").collect()
+}
+
+/// The profile the layer is rendered with: the oldest release it supports, so that
+/// nothing in it needs a newer release.
+pub fn layer_profile() -> &'static Profile {
+    profiles().first().copied().expect("Yocto profiles are embedded")
+}
+
+/// Release code names of the layer (`LAYERSERIES_COMPAT`), from the profiles'
+/// names `yocto-SERIES`.
+pub fn series() -> Vec<&'static str> {
+    profiles().iter().filter_map(|p| p.name.strip_prefix("yocto-")).collect()
+}
+
+/// One file of the layer, by path relative to the layer's root.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LayerFile {
+    pub path: String,
+    pub data: Vec<u8>,
+}
+
+/// Every file of the layer for `recipes` (loaded with a Yocto profile) and the helper
+/// crate in `helper_crate`, sorted by path.
+pub fn render(recipes: &[Recipe], helper_crate: &Path) -> Result<Vec<LayerFile>> {
+    let templates = Templates::new();
+    let mut errors = Vec::new();
+    let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
+    for r in recipes {
+        if r.profile.family != "yocto" {
+            errors.push(InputError::new(
+                &r.path,
+                r.locate("target"),
+                "target",
+                format!("the Yocto layer needs a Yocto profile, not {}; load the recipe with --target {}", r.profile.name, layer_profile().name),
+            ));
+        }
+        if let Some(other) = seen.insert(&r.package.name, &r.path) {
+            errors.push(InputError::new(
+                &r.path,
+                r.locate("package.name"),
+                "package.name",
+                format!("package {} is also built by {}", r.package.name, other.display()),
+            ));
+        }
+    }
+    let own: Vec<&str> = seen.keys().copied().collect();
+    let mut files = Vec::new();
+    for r in recipes {
+        match recipe::render(r, &own, &templates) {
+            Ok(mut f) => files.append(&mut f),
+            Err(Error::Input(mut e)) => errors.append(&mut e),
+            Err(other) => return Err(other),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Input(errors));
+    }
+    files.extend(helper::render(helper_crate, &templates)?);
+    files.extend(layer::render(recipes, &templates)?);
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+/// Replace `out_dir` with exactly `files`: written into a sibling temporary directory
+/// first, so a failure leaves the old layer (or nothing) in place.
+pub fn write(files: &[LayerFile], out_dir: &Path) -> Result<()> {
+    let parent = match out_dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = out_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "layer".into());
+    std::fs::create_dir_all(&parent).map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(&format!(".{name}-"))
+        .tempdir_in(&parent)
+        .map_err(|e| Error::io(format!("creating a temporary directory in {}", parent.display()), e))?;
+    for f in files {
+        let path = tmp.path().join(&f.path);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        }
+        std::fs::write(&path, &f.data).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| Error::io(format!("setting permissions of {}", tmp.path().display()), e))?;
+    // The old layer moves aside (into a second temporary directory, removed when
+    // dropped) only once the new one is complete.
+    let old = tempfile::Builder::new()
+        .prefix(&format!(".{name}-old-"))
+        .tempdir_in(&parent)
+        .map_err(|e| Error::io(format!("creating a temporary directory in {}", parent.display()), e))?;
+    if out_dir.exists() {
+        std::fs::rename(out_dir, old.path().join(&name))
+            .map_err(|e| Error::io(format!("moving the old {} aside", out_dir.display()), e))?;
+    }
+    let new = tmp.keep();
+    if let Err(e) = std::fs::rename(&new, out_dir) {
+        let _ = std::fs::rename(old.path().join(&name), out_dir);
+        let _ = std::fs::remove_dir_all(&new);
+        return Err(Error::io(format!("renaming the new layer into {}", out_dir.display()), e));
+    }
+    Ok(())
+}
+
+/// The handlebars templates of `templates/yocto/`, HTML escaping off: every value
+/// reaching them is validated (names, paths) or made safe by `bitbake::text`.
+pub(crate) struct Templates(Handlebars<'static>);
+
+impl Templates {
+    fn new() -> Templates {
+        let mut hb = Handlebars::new();
+        hb.set_strict_mode(true);
+        hb.register_escape_fn(handlebars::no_escape);
+        for (name, text) in [
+            ("recipe", include_str!("../../templates/yocto/recipe.bb.hbs")),
+            ("helper", include_str!("../../templates/yocto/unitpack-check.bb.hbs")),
+            ("layer.conf", include_str!("../../templates/yocto/layer.conf.hbs")),
+            ("README", include_str!("../../templates/yocto/README.md.hbs")),
+            ("SECURITY", include_str!("../../templates/yocto/SECURITY.md.hbs")),
+        ] {
+            hb.register_template_string(name, text).expect("embedded template is valid handlebars");
+        }
+        Templates(hb)
+    }
+
+    fn render(&self, name: &str, context: &impl serde::Serialize) -> Result<String> {
+        self.0.render(name, context).map_err(|e| Error::Failed(format!("rendering the {name} template: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn series_of_the_layer() {
+        assert_eq!(series(), ["kirkstone", "scarthgap", "styhead", "walnascar", "whinlatter"]);
+        assert_eq!(layer_profile().name, "yocto-kirkstone");
+    }
+}

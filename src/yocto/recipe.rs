@@ -1,0 +1,210 @@
+//! One unit package → `recipes-unitpack/NAME/NAME_VERSION.bb` and its `files/`.
+
+use super::{bitbake, license, packages, paths, LayerFile, Templates, HELPER};
+use crate::error::{Error, InputError, Result};
+use crate::plan;
+use crate::recipe::Recipe;
+use crate::unit::{Enablement, Scope};
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+#[derive(Serialize)]
+struct Install {
+    /// Relative to `${S}` (the unpacked `files/`).
+    src: String,
+    /// With bitbake directory variables.
+    dest: String,
+    mode: String,
+}
+
+#[derive(Serialize)]
+struct Link {
+    dir: String,
+    link: String,
+    target: String,
+}
+
+#[derive(Serialize)]
+struct Context {
+    source: String,
+    summary: String,
+    description: Option<String>,
+    homepage: Option<String>,
+    section: String,
+    license: String,
+    lic_files_chksum: String,
+    pe: Option<u32>,
+    src_uri: String,
+    inherits: String,
+    dirs: Vec<String>,
+    installs: Vec<Install>,
+    /// `default.target.wants` (etc.) links of user units, made unless the image turns
+    /// them off with UNITPACK_USER_AUTO_ENABLE.
+    user_links: Vec<Link>,
+    masks: Vec<String>,
+    systemd_service: Option<String>,
+    systemd_auto_enable: &'static str,
+    files: String,
+    rdepends: String,
+    rrecommends: Option<String>,
+    rconflicts: Option<String>,
+}
+
+/// Directory of a package in the layer.
+pub fn dir(name: &str) -> String {
+    format!("recipes-unitpack/{name}")
+}
+
+/// The `.bb` path of a package in the layer.
+pub fn bb_path(name: &str, version: &str) -> String {
+    format!("{}/{name}_{version}.bb", dir(name))
+}
+
+pub(super) fn render(recipe: &Recipe, own: &[&str], templates: &Templates) -> Result<Vec<LayerFile>> {
+    let p = &recipe.package;
+    let profile = recipe.profile;
+    let mut errors = Vec::new();
+    let mut check = |field: &str, r: std::result::Result<String, String>| -> String {
+        r.unwrap_or_else(|m| {
+            errors.push(InputError::new(&recipe.path, recipe.locate(field), field, format!("{m} (in the Yocto layer)")));
+            String::new()
+        })
+    };
+    let name = check("package.name", bitbake::check_package_name(&p.name).map(|()| p.name.clone()));
+    if p.name == HELPER {
+        check("package.name", Err(format!("{HELPER} is the helper recipe the layer generates itself")));
+    }
+    let version = check("package.version", bitbake::check_version(&p.version.upstream).map(|()| p.version.upstream.clone()));
+    let summary = check("package.summary", bitbake::text(&p.summary));
+    let description = match p.description.trim() {
+        "" => None,
+        d => Some(check("package.description", bitbake::text(d))),
+    };
+    let homepage = p.homepage.as_ref().map(|h| check("package.homepage", bitbake::url(h)));
+    let (license, lic_files_chksum) = match license::oe_license(&p.license) {
+        Some((l, c)) => (l.to_string(), c),
+        None => (check("package.license", Err(format!("{:?} has no OpenEmbedded license name in unitpack", p.license))), String::new()),
+    };
+    let mut relations = Vec::new();
+    for kind in [packages::Kind::Depends, packages::Kind::Recommends, packages::Kind::Conflicts] {
+        match packages::map(recipe, kind, own) {
+            Ok(r) => relations.push(r),
+            Err(mut e) => {
+                errors.append(&mut e);
+                relations.push(Vec::new());
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(Error::Input(errors));
+    }
+    let [mut rdepends, rrecommends, rconflicts]: [Vec<String>; 3] = relations.try_into().expect("three kinds");
+    rdepends.push(HELPER.to_string());
+    rdepends.sort();
+    rdepends.dedup();
+
+    // The payload, as the .deb has it, laid out in files/ by role.
+    let payload = plan::payload(recipe)?;
+    let mut layer_files = Vec::new();
+    let mut installs = Vec::new();
+    for f in &payload {
+        let src = if f.path == plan::manifest_path(&p.name) {
+            "manifest".to_string()
+        } else if let Some(u) = recipe.units.iter().find(|u| recipe.unit_path(u) == f.path) {
+            format!("{}/{}", u.scope.as_str(), u.name)
+        } else {
+            format!("assets{}", f.path)
+        };
+        layer_files.push(LayerFile { path: format!("{}/files/{src}", dir(&name)), data: f.data.clone() });
+        installs.push(Install { src, dest: paths::variable_path(profile, &f.path), mode: format!("{:04o}", f.mode) });
+    }
+    let mut dirs: BTreeSet<String> = installs.iter().map(|i| parent(&i.dest)).collect();
+
+    let mut user_links = Vec::new();
+    let mut masks = Vec::new();
+    let mut enabled_system = Vec::new();
+    for unit in &recipe.units {
+        match (unit.scope, unit.enable) {
+            (_, Enablement::None) => {}
+            (Scope::User, _) => user_links.extend(recipe.enable_links(unit).into_iter().map(|(link, target)| {
+                let link = paths::variable_path(profile, &link);
+                Link { dir: parent(&link), link, target: paths::variable_path(profile, &target) }
+            })),
+            (Scope::System, _) => enabled_system.push(unit.name.to_string()),
+        }
+        for t in &unit.takes_over {
+            let mask = paths::variable_path(profile, &format!("{}/{t}", profile.enable_dir(unit.scope)));
+            dirs.insert(parent(&mask));
+            masks.push(mask);
+        }
+    }
+    masks.sort();
+    masks.dedup();
+    let system_units: Vec<String> = recipe.units_in(Scope::System).map(|u| u.name.to_string()).collect();
+    // Enabled system units go to systemd.bbclass; a package whose system units are all
+    // `none` still lists them (with "disable") so that removal stops them.
+    let (systemd_service, systemd_auto_enable) = match (enabled_system.is_empty(), system_units.is_empty()) {
+        (false, _) => (Some(enabled_system.join(" ")), "enable"),
+        (true, false) => (Some(system_units.join(" ")), "disable"),
+        (true, true) => (None, "disable"),
+    };
+    let mut inherits = vec!["allarch", "features_check"];
+    if systemd_service.is_some() {
+        inherits.push("systemd");
+    }
+
+    let mut files: Vec<String> = installs.iter().map(|i| i.dest.clone()).collect();
+    files.extend(user_links.iter().map(|l| l.link.clone()));
+    files.extend(masks.iter().cloned());
+    files.sort();
+    files.dedup();
+    let mut src_uri: Vec<String> = installs.iter().map(|i| format!("file://{}", i.src)).collect();
+    src_uri.sort();
+
+    let context = Context {
+        source: recipe.path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+        summary,
+        description,
+        homepage,
+        section: p.section.clone(),
+        license,
+        lic_files_chksum,
+        pe: p.version.epoch,
+        src_uri: value_list(&src_uri),
+        inherits: inherits.join(" "),
+        dirs: dirs.into_iter().collect(),
+        installs,
+        user_links,
+        masks,
+        systemd_service,
+        systemd_auto_enable,
+        files: value_list(&files),
+        rdepends: value_list(&rdepends),
+        rrecommends: (!rrecommends.is_empty()).then(|| value_list(&rrecommends)),
+        rconflicts: (!rconflicts.is_empty()).then(|| value_list(&rconflicts)),
+    };
+    let bb = templates.render("recipe", &context)?;
+    layer_files.push(LayerFile { path: bb_path(&name, &version), data: bb.into_bytes() });
+    Ok(layer_files)
+}
+
+fn parent(path: &str) -> String {
+    path.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default()
+}
+
+/// A quoted bitbake value holding a list: one item on the line, more items one per
+/// line with continuations (the OE style guide's layout).
+pub(super) fn value_list(items: &[String]) -> String {
+    match items {
+        [] => "\"\"".to_string(),
+        [one] => format!("\"{one}\""),
+        _ => {
+            let mut s = String::from("\"\\\n");
+            for i in items {
+                s.push_str(&format!("    {i} \\\n"));
+            }
+            s.push('"');
+            s
+        }
+    }
+}

@@ -1,0 +1,494 @@
+//! The Yocto layer: `unitpack yocto` output read back with a small bitbake parser,
+//! drift between the committed `meta-layer/` and the recipes, bad input, oelint-adv.
+
+use assert_cmd::Command;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use unitpack::unit::{Enablement, Scope};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn unitpack() -> Command {
+    let mut cmd = Command::cargo_bin("unitpack").unwrap();
+    cmd.current_dir(repo());
+    cmd
+}
+
+/// Generate the layer for `inputs` into `out` (a path that need not exist).
+fn generate(inputs: &[&Path], out: &Path) -> std::process::Output {
+    unitpack().arg("yocto").args(inputs).arg("-o").arg(out).output().unwrap()
+}
+
+fn generate_ok(inputs: &[&Path], out: &Path) {
+    let o = generate(inputs, out);
+    assert!(o.status.success(), "unitpack yocto failed: {}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// Every file below `dir`, by relative path.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    for e in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let e = e.unwrap();
+        assert!(!e.file_type().is_symlink(), "{} is a symlink", e.path().display());
+        if e.file_type().is_file() {
+            let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            out.insert(rel, std::fs::read(e.path()).unwrap());
+        }
+    }
+    out
+}
+
+fn seed_recipes() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(repo().join("recipes"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml" || e == "yml"))
+        .collect();
+    v.sort();
+    v
+}
+
+// ---------------------------------------------------------------------------------
+// A small reader of the bitbake subset the generator writes. Anything else in a .bb
+// is a test failure: the format stays this simple on purpose.
+
+#[derive(Debug, Default)]
+struct Bb {
+    /// `NAME[:override]` → (operator, value with continuations joined, words
+    /// separated by one space).
+    vars: BTreeMap<String, (String, String)>,
+    inherits: Vec<String>,
+    /// Lines of `do_install`, trimmed.
+    install: Vec<String>,
+}
+
+impl Bb {
+    fn parse(text: &str) -> Bb {
+        let mut bb = Bb::default();
+        let mut lines = text.lines();
+        while let Some(line) = lines.next() {
+            let t = line.trim_end();
+            if t.is_empty() || t.starts_with('#') {
+                continue;
+            }
+            if let Some(classes) = t.strip_prefix("inherit ") {
+                bb.inherits.extend(classes.split_whitespace().map(str::to_string));
+                continue;
+            }
+            if t == "do_install() {" {
+                for body in lines.by_ref() {
+                    if body == "}" {
+                        break;
+                    }
+                    bb.install.push(body.trim().to_string());
+                }
+                continue;
+            }
+            let (name, rest) = t.split_once(' ').unwrap_or_else(|| panic!("unexpected line {t:?}"));
+            let (op, value) = rest.split_once(' ').unwrap_or_else(|| panic!("unexpected line {t:?}"));
+            assert!(["=", "+=", ".=", "??=", "?="].contains(&op), "operator {op:?} in {t:?}");
+            assert!(
+                name.chars().all(|c| c.is_ascii_alphanumeric() || "_:${}".contains(c)),
+                "variable name {name:?}"
+            );
+            assert!(!name.contains("_${PN}") && !name.ends_with("_append"), "old override syntax in {name:?}");
+            let mut raw = value.strip_prefix('"').unwrap_or_else(|| panic!("value not double-quoted: {t:?}")).to_string();
+            while !raw.ends_with('"') || raw == "\\" {
+                let cont = raw.strip_suffix('\\').unwrap_or_else(|| panic!("unterminated value in {t:?}")).to_string();
+                raw = cont + lines.next().expect("continuation line");
+            }
+            let value = raw.strip_suffix('"').unwrap();
+            assert!(!value.contains('"'), "a double quote inside {name}");
+            let words = value.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(bb.vars.insert(name.to_string(), (op.to_string(), words)).is_none(), "{name} set twice");
+        }
+        bb
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.vars.get(name).map(|(_, v)| v.as_str())
+    }
+
+    fn words(&self, name: &str) -> BTreeSet<String> {
+        self.get(name).unwrap_or("").split_whitespace().map(str::to_string).collect()
+    }
+}
+
+#[test]
+fn bb_reader_reads_what_it_should() {
+    let bb = Bb::parse(
+        "# c\nA = \"x\"\nB:${PN} += \"\\\n    a \\\n    b \\\n\"\ninherit x y\ndo_install() {\n    install -d ${D}\n}\nC ??= \"z\"\n",
+    );
+    assert_eq!(bb.get("A"), Some("x"));
+    assert_eq!(bb.vars["B:${PN}"], ("+=".to_string(), "a b".to_string()));
+    assert_eq!(bb.get("C"), Some("z"));
+    assert_eq!(bb.inherits, ["x", "y"]);
+    assert_eq!(bb.install, ["install -d ${D}"]);
+    assert!(std::panic::catch_unwind(|| Bb::parse("RDEPENDS_${PN} = \"x\"\n")).is_err());
+    assert!(std::panic::catch_unwind(|| Bb::parse("A = \"x\n")).is_err());
+}
+
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn committed_layer_is_what_the_recipes_generate() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("meta-layer");
+    generate_ok(&[], &out);
+    let generated = tree(&out);
+    let committed = tree(&repo().join("meta-layer"));
+    let names = |t: &BTreeMap<String, Vec<u8>>| t.keys().cloned().collect::<BTreeSet<_>>();
+    let missing: Vec<_> = names(&generated).difference(&names(&committed)).cloned().collect();
+    let extra: Vec<_> = names(&committed).difference(&names(&generated)).cloned().collect();
+    let changed: Vec<_> = generated.iter().filter(|(k, v)| committed.get(*k).is_some_and(|c| c != *v)).map(|(k, _)| k.clone()).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty() && changed.is_empty(),
+        "meta-layer/ differs from what recipes/ and unitpack-check/ generate; run `cargo run -- yocto` and commit meta-layer/.\nmissing: {missing:?}\nnot generated: {extra:?}\nchanged: {changed:?}"
+    );
+}
+
+#[test]
+fn generation_is_deterministic_and_leaves_no_temporary_directory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    generate_ok(&[], &a);
+    generate_ok(&[], &b);
+    assert_eq!(tree(&a), tree(&b));
+    // Regenerating over an existing layer replaces it whole.
+    std::fs::write(a.join("stale.txt"), "x").unwrap();
+    generate_ok(&[], &a);
+    assert_eq!(tree(&a), tree(&b));
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(left.len(), 2, "{left:?}");
+}
+
+#[test]
+fn layer_conf_declares_the_collection_and_releases() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("layer");
+    generate_ok(&[], &out);
+    let conf = Bb::parse(&std::fs::read_to_string(out.join("conf/layer.conf")).unwrap());
+    assert_eq!(conf.get("BBFILE_COLLECTIONS"), Some("unitpack"));
+    assert_eq!(conf.get("LAYERSERIES_COMPAT_unitpack"), Some("kirkstone scarthgap styhead walnascar whinlatter"));
+    assert_eq!(conf.get("LAYERDEPENDS_unitpack"), Some("core"));
+    assert!(conf.get("BBFILE_PRIORITY_unitpack").unwrap().parse::<u32>().is_ok());
+    let readme = std::fs::read_to_string(out.join("README.md")).unwrap().to_lowercase();
+    // What yocto-check-layer looks for.
+    for word in ["maintainer", "patch", "@"] {
+        assert!(readme.contains(word), "README lacks {word:?}");
+    }
+    assert!(!std::fs::read(out.join("SECURITY.md")).unwrap().is_empty());
+}
+
+/// Every seed recipe against its generated .bb: units, install paths, FILES,
+/// enablement, RDEPENDS, sources.
+#[test]
+fn generated_recipes_install_and_enable_every_unit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("layer");
+    generate_ok(&[], &out);
+    let profile = unitpack::yocto::layer_profile();
+    let recipes = seed_recipes();
+    assert!(!recipes.is_empty());
+    for path in recipes {
+        let r = unitpack::recipe::load(&path, Some(&profile.name)).unwrap();
+        let p = &r.package;
+        let dir = out.join("recipes-unitpack").join(&p.name);
+        let bb_path = dir.join(format!("{}_{}.bb", p.name, p.version.upstream));
+        let text = std::fs::read_to_string(&bb_path).unwrap_or_else(|e| panic!("{}: {e}", bb_path.display()));
+        let bb = Bb::parse(&text);
+        let ctx = bb_path.display().to_string();
+
+        assert_eq!(bb.get("SUMMARY"), Some(p.summary.as_str()), "{ctx}");
+        assert_eq!(bb.get("LICENSE"), Some("MIT"), "{ctx}");
+        assert_eq!(
+            bb.get("LIC_FILES_CHKSUM"),
+            Some("file://${COMMON_LICENSE_DIR}/MIT;md5=0835ade698e0bcf8506ecda2f7b4f302"),
+            "{ctx}"
+        );
+        assert_eq!(bb.get("S"), Some("${@d.getVar('UNPACKDIR') or d.getVar('WORKDIR')}"), "{ctx}");
+        assert_eq!(bb.get("REQUIRED_DISTRO_FEATURES"), Some("systemd"), "{ctx}");
+        assert!(bb.inherits.contains(&"features_check".to_string()), "{ctx}");
+
+        let files = bb.words("FILES:${PN}");
+        let src_uri = bb.words("SRC_URI");
+        // Every local source exists in files/ and every file there is fetched.
+        let on_disk: BTreeSet<String> = tree(&dir.join("files")).keys().map(|k| format!("file://{k}")).collect();
+        assert_eq!(src_uri, on_disk, "{ctx}");
+
+        for unit in &r.units {
+            let (var, sub) = match unit.scope {
+                Scope::System => ("${systemd_system_unitdir}", "system"),
+                Scope::User => ("${systemd_user_unitdir}", "user"),
+            };
+            let installed = format!("{var}/{}", unit.name);
+            let src = format!("{sub}/{}", unit.name);
+            assert!(
+                bb.install.contains(&format!("install -m 0644 ${{S}}/{src} ${{D}}{installed}")),
+                "{ctx}: {} is not installed into {var}: {:?}",
+                unit.name,
+                bb.install
+            );
+            assert!(bb.install.contains(&format!("install -d ${{D}}{var}")), "{ctx}");
+            assert!(files.contains(&installed), "{ctx}: FILES lacks {installed}");
+            // The unit file is shipped exactly as the .deb ships it.
+            assert_eq!(std::fs::read_to_string(dir.join("files").join(&src)).unwrap(), unit.text, "{ctx}: {src}");
+
+            let service = bb.words("SYSTEMD_SERVICE:${PN}");
+            match (unit.scope, unit.enable) {
+                (Scope::System, Enablement::Enable | Enablement::EnableAndStart) => {
+                    assert!(service.contains(unit.name.as_str()), "{ctx}: SYSTEMD_SERVICE lacks {}", unit.name);
+                    assert_eq!(bb.get("SYSTEMD_AUTO_ENABLE"), Some("enable"), "{ctx}");
+                    assert!(bb.inherits.contains(&"systemd".to_string()), "{ctx}");
+                }
+                (Scope::User, Enablement::Global) => {
+                    assert!(!service.contains(unit.name.as_str()), "{ctx}: user unit in SYSTEMD_SERVICE");
+                    let links = r.enable_links(unit);
+                    assert!(!links.is_empty());
+                    for (link, _) in links {
+                        let link = link.replacen("/etc", "${sysconfdir}", 1);
+                        assert!(
+                            bb.install.contains(&format!("ln -sf {installed} ${{D}}{link}")),
+                            "{ctx}: no enable link {link}: {:?}",
+                            bb.install
+                        );
+                        assert!(files.contains(&link), "{ctx}: FILES lacks {link}");
+                    }
+                    assert_eq!(bb.get("UNITPACK_USER_AUTO_ENABLE"), Some("enable"), "{ctx}");
+                }
+                (_, Enablement::None) => {
+                    assert!(!bb.install.iter().any(|l| l.starts_with("ln -sf") && l.contains(&installed)), "{ctx}");
+                }
+                _ => unreachable!("validated"),
+            }
+            for t in &unit.takes_over {
+                let mask = format!("${{sysconfdir}}/systemd/{}/{t}", unit.scope.as_str());
+                assert!(bb.install.contains(&format!("ln -sf /dev/null ${{D}}{mask}")), "{ctx}: {t} not masked");
+                assert!(files.contains(&mask), "{ctx}: FILES lacks {mask}");
+            }
+        }
+        // The helper's manifest, as in the .deb.
+        let manifest = format!("${{datadir}}/unitpack/{}/manifest", p.name);
+        assert!(files.contains(&manifest), "{ctx}");
+        assert_eq!(std::fs::read_to_string(dir.join("files/manifest")).unwrap(), unitpack::plan::manifest(&r));
+
+        let rdepends = bb.words("RDEPENDS:${PN}");
+        assert!(rdepends.contains("unitpack-check"), "{ctx}");
+        assert_eq!(rdepends.len(), p.relations.depends.len() + 1, "{ctx}: {rdepends:?}");
+        if p.relations.depends.iter().any(|d| d == "pulseaudio") {
+            assert!(rdepends.contains("pulseaudio-server") && !rdepends.contains("pulseaudio"), "{ctx}");
+        }
+        if p.relations.depends.iter().any(|d| d == "dbus-user-session") {
+            assert!(rdepends.contains("dbus") && !rdepends.contains("dbus-user-session"), "{ctx}");
+        }
+    }
+}
+
+#[test]
+fn helper_recipe_ships_the_crate_and_it_builds_offline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("layer");
+    generate_ok(&[], &out);
+    let crate_dir = repo().join("unitpack-check");
+    let version = std::fs::read_to_string(crate_dir.join("Cargo.toml"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("version = \"").map(|v| v.trim_end_matches('"').to_string()))
+        .unwrap();
+    let dir = out.join("recipes-unitpack/unitpack-check");
+    let bb = Bb::parse(&std::fs::read_to_string(dir.join(format!("unitpack-check_{version}.bb"))).unwrap());
+    assert_eq!(bb.inherits, ["cargo"]);
+    assert_eq!(bb.get("SRC_URI"), Some("file://unitpack-check/"));
+    assert_eq!(bb.get("S"), Some("${@d.getVar('UNPACKDIR') or d.getVar('WORKDIR')}/unitpack-check"));
+
+    let copy = dir.join("files/unitpack-check");
+    let shipped = tree(&copy);
+    assert_eq!(shipped["Cargo.toml"], std::fs::read(crate_dir.join("Cargo.toml")).unwrap());
+    let lock = String::from_utf8(shipped["Cargo.lock"].clone()).unwrap();
+    assert!(lock.lines().any(|l| l == "version = 3"), "{lock}");
+    for (rel, data) in tree(&crate_dir.join("src")) {
+        assert_eq!(shipped.get(&format!("src/{rel}")), Some(&data), "src/{rel}");
+    }
+    // The copy stands alone: cargo builds it with no network and the lock as shipped.
+    let build = tmp.path().join("build");
+    std::fs::create_dir(&build).unwrap();
+    for (rel, data) in &shipped {
+        let p = build.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, data).unwrap();
+    }
+    let o = std::process::Command::new(env!("CARGO"))
+        .args(["build", "--frozen", "--offline", "--quiet"])
+        .current_dir(&build)
+        .env("CARGO_TARGET_DIR", tmp.path().join("target"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+// ---------------------------------------------------------------------------------
+// Bad input: exit 2, file:line and field named, and nothing written.
+
+const GOOD: &str = r#"package:
+  name: my-thing
+  version: "1.0"
+  maintainer: A B <a@example.org>
+  summary: a thing
+  license: MIT
+  depends:
+    - dbus
+units:
+  - name: my_thing.service
+    scope: user
+    sections:
+      Service:
+        ExecStart: /usr/bin/true
+      Install:
+        WantedBy: default.target
+"#;
+
+fn recipe_file(dir: &Path, text: &str) -> PathBuf {
+    let p = dir.join("thing.yaml");
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+/// Run on a broken recipe: exit 2, the messages in stderr, no layer and no
+/// temporary directory next to where it would have been, and an existing layer
+/// left untouched.
+fn assert_rejected(text: &str, expected: &[&str]) {
+    let tmp = tempfile::tempdir().unwrap();
+    let recipe = recipe_file(tmp.path(), text);
+    let out_parent = tmp.path().join("out");
+    std::fs::create_dir(&out_parent).unwrap();
+    let out = out_parent.join("layer");
+    let o = generate(&[&recipe], &out);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    for e in expected {
+        assert!(stderr.contains(e), "{e:?} not in: {stderr}");
+    }
+    assert_eq!(std::fs::read_dir(&out_parent).unwrap().count(), 0, "something was written: {stderr}");
+
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("old"), "kept").unwrap();
+    assert_eq!(generate(&[&recipe], &out).status.code(), Some(2));
+    assert_eq!(tree(&out).keys().collect::<Vec<_>>(), ["old"]);
+    assert_eq!(std::fs::read_dir(&out_parent).unwrap().count(), 1);
+}
+
+#[test]
+fn the_good_recipe_is_accepted() {
+    let tmp = tempfile::tempdir().unwrap();
+    let recipe = recipe_file(tmp.path(), GOOD);
+    generate_ok(&[&recipe], &tmp.path().join("layer"));
+    assert!(tmp.path().join("layer/recipes-unitpack/my-thing/my-thing_1.0.bb").is_file());
+}
+
+#[test]
+fn version_with_a_hyphen_is_not_a_bitbake_version() {
+    // Valid for Debian (with a revision), not for PV.
+    let text = GOOD.replace("  version: \"1.0\"\n", "  version: \"1.0-rc1\"\n  revision: \"1\"\n");
+    assert_rejected(&text, &["thing.yaml:3:", "package.version", "1.0-rc1", "PV"]);
+}
+
+#[test]
+fn class_variant_suffix_is_not_a_recipe_name() {
+    let text = GOOD.replace("name: my-thing", "name: my-thing-native");
+    assert_rejected(&text, &["thing.yaml:2:", "package.name", "my-thing-native"]);
+}
+
+#[test]
+fn upper_case_or_underscore_names_are_refused() {
+    assert_rejected(&GOOD.replace("name: my-thing", "name: My_Thing"), &["thing.yaml:2:", "package.name"]);
+}
+
+#[test]
+fn text_that_bitbake_would_expand_is_refused() {
+    let text = GOOD.replace("summary: a thing", "summary: costs ${HOME}");
+    assert_rejected(&text, &["thing.yaml:5:", "package.summary", "expand"]);
+    let text = GOOD.replace("summary: a thing", "summary: 'a \\ thing'");
+    assert_rejected(&text, &["thing.yaml:5:", "package.summary"]);
+}
+
+#[test]
+fn unknown_dependency_needs_a_mapping() {
+    let text = GOOD.replace("    - dbus\n", "    - dbus\n    - libfoo-bin (>= 2)\n");
+    assert_rejected(&text, &["thing.yaml:9:", "package.depends[1]", "libfoo-bin", "yocto:"]);
+}
+
+#[test]
+fn bad_package_mapping_is_refused_with_its_position() {
+    let text = format!("{GOOD}yocto:\n  packages:\n    dbus: Not_A_Name\n");
+    assert_rejected(&text, &["thing.yaml:19:", "yocto.packages.dbus", "Not_A_Name"]);
+    let text = format!("{GOOD}yocto:\n  pkgs: {{}}\n");
+    assert_rejected(&text, &["thing.yaml:", "unknown field"]);
+}
+
+#[test]
+fn recipe_mapping_overrides_the_table() {
+    let text = GOOD.replace("    - dbus\n", "    - dbus\n    - pulseaudio | pipewire-pulse\n    - libfoo\n")
+        + "yocto:\n  packages:\n    pulseaudio: pipewire-pulse\n    libfoo: ~\n";
+    let tmp = tempfile::tempdir().unwrap();
+    let recipe = recipe_file(tmp.path(), &text);
+    let out = tmp.path().join("layer");
+    generate_ok(&[&recipe], &out);
+    let bb = Bb::parse(&std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb")).unwrap());
+    assert_eq!(
+        bb.words("RDEPENDS:${PN}"),
+        ["dbus", "pipewire-pulse", "unitpack-check"].map(String::from).into_iter().collect()
+    );
+}
+
+#[test]
+fn quotes_in_descriptions_do_not_end_the_value() {
+    let text = GOOD.replace("  summary: a thing\n", "  summary: a \"quoted\" thing\n  description: |\n    Say \"hi\".\n\n    Twice.\n");
+    let tmp = tempfile::tempdir().unwrap();
+    let recipe = recipe_file(tmp.path(), &text);
+    let out = tmp.path().join("layer");
+    generate_ok(&[&recipe], &out);
+    let bb = Bb::parse(&std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb")).unwrap());
+    assert_eq!(bb.get("SUMMARY"), Some("a 'quoted' thing"));
+    assert_eq!(bb.get("DESCRIPTION"), Some("Say 'hi'. Twice."));
+}
+
+// ---------------------------------------------------------------------------------
+
+/// oelint-adv over the committed layer, through the script CI calls. Without
+/// oelint-adv on PATH the test passes with a note, unless UNITPACK_REQUIRE_OELINT=1.
+#[test]
+fn oelint_adv_finds_nothing() {
+    let available = std::process::Command::new("oelint-adv").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !available {
+        assert_ne!(
+            std::env::var("UNITPACK_REQUIRE_OELINT").as_deref(),
+            Ok("1"),
+            "UNITPACK_REQUIRE_OELINT=1 but oelint-adv is not on PATH (pip install oelint-adv==9.11.2)"
+        );
+        eprintln!("note: oelint-adv not on PATH; scripts/oelint not run");
+        return;
+    }
+    let o = std::process::Command::new(repo().join("scripts/oelint")).arg(repo().join("meta-layer")).output().unwrap();
+    assert!(
+        o.status.success(),
+        "scripts/oelint failed:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // And it does fail on a finding: a recipe without SUMMARY.
+    let tmp = tempfile::tempdir().unwrap();
+    let layer = tmp.path().join("layer");
+    generate_ok(&[], &layer);
+    let bb = walkdir::WalkDir::new(&layer)
+        .into_iter()
+        .map(|e| e.unwrap().into_path())
+        .find(|p| p.extension().is_some_and(|e| e == "bb"))
+        .unwrap();
+    let text = std::fs::read_to_string(&bb).unwrap();
+    let broken: String = text.lines().filter(|l| !l.starts_with("SUMMARY")).map(|l| format!("{l}\n")).collect();
+    std::fs::write(&bb, broken).unwrap();
+    let o = std::process::Command::new(repo().join("scripts/oelint")).arg(&layer).output().unwrap();
+    assert!(!o.status.success(), "scripts/oelint accepted a recipe without SUMMARY");
+}
