@@ -34,6 +34,8 @@ do_install() {
         install -d ${D}${sysconfdir}/systemd/user/default.target.wants
         ln -sf ${systemd_user_unitdir}/my_pulseaudio.service ${D}${sysconfdir}/systemd/user/default.target.wants/my_pulseaudio.service
     fi
+    ln -sf /dev/null ${D}${sysconfdir}/systemd/user/pipewire-pulse.service
+    ln -sf /dev/null ${D}${sysconfdir}/systemd/user/pipewire-pulse.socket
     ln -sf /dev/null ${D}${sysconfdir}/systemd/user/pulseaudio.service
     ln -sf /dev/null ${D}${sysconfdir}/systemd/user/pulseaudio.socket
 }
@@ -41,6 +43,8 @@ do_install() {
 FILES:${PN} += "\
     ${datadir}/unitpack/my-pulseaudio-user/manifest \
     ${sysconfdir}/systemd/user/default.target.wants/my_pulseaudio.service \
+    ${sysconfdir}/systemd/user/pipewire-pulse.service \
+    ${sysconfdir}/systemd/user/pipewire-pulse.socket \
     ${sysconfdir}/systemd/user/pulseaudio.service \
     ${sysconfdir}/systemd/user/pulseaudio.socket \
     ${systemd_user_unitdir}/my_pulseaudio.service \
