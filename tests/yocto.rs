@@ -388,6 +388,28 @@ fn the_good_recipe_is_accepted() {
 }
 
 #[test]
+fn user_units_never_reach_systemd_bbclass_and_unenabled_system_units_are_disabled() {
+    let text = GOOD.to_string()
+        + "  - name: helper.service\n    scope: system\n    enable: none\n    sections:\n      Service:\n        ExecStart: /usr/bin/true\n"
+        + "  - name: worker@.service\n    scope: system\n    enable: none\n    sections:\n      Service:\n        ExecStart: /usr/bin/true\n";
+    let tmp = tempfile::tempdir().unwrap();
+    let recipe = recipe_file(tmp.path(), &text);
+    let out = tmp.path().join("layer");
+    generate_ok(&[&recipe], &out);
+    let bb = Bb::parse(&std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb")).unwrap());
+    assert_eq!(bb.get("SYSTEMD_SERVICE:${PN}"), Some("helper.service"));
+    assert_eq!(bb.get("SYSTEMD_AUTO_ENABLE"), Some("disable"));
+    assert!(bb.words("FILES:${PN}").contains("${systemd_system_unitdir}/worker@.service"));
+
+    let recipe = recipe_file(tmp.path(), GOOD);
+    let out = tmp.path().join("layer2");
+    generate_ok(&[&recipe], &out);
+    let bb = Bb::parse(&std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb")).unwrap());
+    assert!(!bb.inherits.contains(&"systemd".to_string()), "{:?}", bb.inherits);
+    assert_eq!(bb.get("SYSTEMD_SERVICE:${PN}"), None);
+}
+
+#[test]
 fn version_with_a_hyphen_is_not_a_bitbake_version() {
     // Valid for Debian (with a revision), not for PV.
     let text = GOOD.replace("  version: \"1.0\"\n", "  version: \"1.0-rc1\"\n  revision: \"1\"\n");

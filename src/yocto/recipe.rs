@@ -140,7 +140,10 @@ pub(super) fn render(recipe: &Recipe, own: &[&str], templates: &Templates) -> Re
     }
     masks.sort();
     masks.dedup();
-    let system_units: Vec<String> = recipe.units_in(Scope::System).map(|u| u.name.to_string()).collect();
+    // Templates are left out: the class's prerm would `systemctl stop foo@.service`,
+    // which fails without an instance and with it the removal.
+    let system_units: Vec<String> =
+        recipe.units_in(Scope::System).filter(|u| !u.name.is_template()).map(|u| u.name.to_string()).collect();
     // Enabled system units go to systemd.bbclass; a package whose system units are all
     // `none` still lists them (with "disable") so that removal stops them.
     let (systemd_service, systemd_auto_enable) = match (enabled_system.is_empty(), system_units.is_empty()) {
