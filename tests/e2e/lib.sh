@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2016,SC2012
 # tests/e2e/lib.sh: assertions, waits and container handling for tests/e2e/run-e2e.
 # Sourced, not run. Every wait has a timeout and dumps the container's journal on
 # failure; every process is stopped by the PID this script started.
@@ -9,7 +9,7 @@ FAILURES=()
 FLOW=-
 NSPAWN_PIDS=()      # every systemd-nspawn this run started
 ROOTS_MADE=()       # every root directory this run unpacked
-CT_NAME= CT_ROOT= CT_NSPAWN= CT_PID1= CT_CONSOLE=
+CT_NAME='' CT_ROOT='' CT_NSPAWN='' CT_PID1='' CT_CONSOLE=''
 SLOW=1              # multiplier for timeouts (armhf runs under qemu-user)
 
 log() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
@@ -93,7 +93,8 @@ wait_for() {
 
 dump_journal() {
 	[ -n "$CT_PID1" ] || return 0
-	local f="$OUT/journal-$CT_NAME-$(date +%H%M%S).txt"
+	local f
+	f="$OUT/journal-$CT_NAME-$(date +%H%M%S).txt"
 	ct journalctl -b --no-pager -o short-monotonic >"$f" 2>&1 || true
 	echo "        --- container journal (last 60 lines; all of it in $f) ---"
 	tail -n 60 "$f" | sed 's/^/        | /'
@@ -147,7 +148,7 @@ system_up() {
 
 # ct_boot NAME ROOT: boots ROOT in the background; sets CT_*.
 ct_boot() {
-	CT_NAME=$1 CT_ROOT=$2 CT_PID1=
+	CT_NAME=$1 CT_ROOT=$2 CT_PID1=''
 	CT_CONSOLE="$OUT/console-$CT_NAME.log"
 	systemd-nspawn -q -D "$CT_ROOT" -M "$CT_NAME" --boot --register=no --keep-unit \
 		--console=pipe </dev/null >"$CT_CONSOLE" 2>&1 &
@@ -206,7 +207,7 @@ ct_stop() {
 		ct journalctl -b --no-pager -o short-iso >"$OUT/journal-$FLOW.txt" 2>&1 || true
 	fi
 	stop_nspawn "$CT_NSPAWN"
-	CT_NSPAWN= CT_PID1=
+	CT_NSPAWN='' CT_PID1=''
 }
 
 cleanup() {
