@@ -178,14 +178,15 @@ ct_boot() {
 # can hang, so a second SIGTERM makes nspawn terminate it), then kill what is left.
 stop_nspawn() {
 	local pid=$1 pid1 i
-	kill -0 "$pid" 2>/dev/null || return 0
+	# Only our own child that is still a systemd-nspawn: a PID can be reused once reaped.
+	is_our_nspawn "$pid" || return 0
 	pid1=$(find_pid1 "$pid") || pid1=
 	kill -TERM "$pid" 2>/dev/null || true
 	for ((i = 0; i < 40; i++)); do
 		kill -0 "$pid" 2>/dev/null || break
 		sleep 0.5
 	done
-	if kill -0 "$pid" 2>/dev/null; then
+	if is_our_nspawn "$pid"; then
 		log "container of nspawn $pid did not halt in 20 s; terminating it"
 		kill -TERM "$pid" 2>/dev/null || true
 		for ((i = 0; i < 20; i++)); do
@@ -193,12 +194,24 @@ stop_nspawn() {
 			sleep 0.5
 		done
 	fi
-	if kill -0 "$pid" 2>/dev/null; then
+	if is_our_nspawn "$pid"; then
 		log "nspawn $pid still there; killing it and its container init $pid1"
 		[ -n "$pid1" ] && kill -KILL "$pid1" 2>/dev/null
 		kill -KILL "$pid" 2>/dev/null || true
 	fi
 	wait "$pid" 2>/dev/null || true
+	local keep=() p
+	for p in "${NSPAWN_PIDS[@]}"; do
+		[ "$p" = "$pid" ] || keep+=("$p")
+	done
+	NSPAWN_PIDS=("${keep[@]}")
+}
+
+is_our_nspawn() {
+	[ -r "/proc/$1/stat" ] &&
+		[ "$(cat "/proc/$1/comm" 2>/dev/null)" = systemd-nspawn ] &&
+		[ "$(awk '{print $3 $4}' "/proc/$1/stat" 2>/dev/null)" != "Z$$" ] &&
+		[ "$(awk '{print $4}' "/proc/$1/stat" 2>/dev/null)" = "$$" ]
 }
 
 ct_stop() {
@@ -216,12 +229,14 @@ cleanup() {
 	for pid in "${NSPAWN_PIDS[@]}"; do
 		stop_nspawn "$pid"
 	done
+	local t0=$SECONDS
 	if [ "${KEEP_ROOTS:-0}" != 1 ]; then
 		for root in "${ROOTS_MADE[@]}"; do
 			# nspawn mounts live in its own namespace; a chroot of ours may have left /proc.
 			if mountpoint -q "$root/proc" 2>/dev/null; then umount -l "$root/proc"; fi
 			rm -rf --one-file-system "$root"
 		done
+		[ "${#ROOTS_MADE[@]}" -eq 0 ] || log "cleanup: removed ${#ROOTS_MADE[@]} root(s) in $((SECONDS - t0)) s"
 	fi
 	exit "$rc"
 }
