@@ -202,6 +202,7 @@ fn path_unit(input: &Input, subject: &Subject, out: &mut Vec<Diagnostic>) {
         );
         return;
     };
+    runtime_dir_unbound(subject, service, out);
     for key in PATH_WATCHES {
         for d in subject.directives("Path", key) {
             let Some(uid) = runtime_uid(&d.value) else { continue };
@@ -230,6 +231,78 @@ fn path_unit(input: &Input, subject: &Subject, out: &mut Vec<Diagnostic>) {
                 .help(format!("add Environment=XDG_RUNTIME_DIR={wanted} to [Service] of {}", service.unit.name))
                 .note(watched),
             );
+        }
+    }
+}
+
+/// UP211: a path unit that watches /run/user/N only ever starts its service; nothing stops
+/// it when /run/user/N goes away. After the user's last session the daemon exits, the path
+/// unit starts it again while logind still keeps /run/user/N (UserStopDelaySec=), and the
+/// tmpfs is then unmounted under it: a stale daemon that stays "active" and keeps the path
+/// unit from ever triggering again (tests/e2e/OBSERVATIONS.md, design B). Accepted: the
+/// service is PartOf= the unit that mounts the directory (user-runtime-dir@N.service),
+/// which the e2e test shows working. Not accepted, as runs of the e2e path flow showed them
+/// failing with a path unit: BindsTo=run-user-N.mount (the path unit sees the directory
+/// before the tmpfs is mounted on it, the start job needs a mount unit systemd does not know
+/// yet, and the path unit fails) and PartOf=user@N.service (the path unit starts the service
+/// again between the stop of user@N and the unmount, which strands it as before;
+/// BindsTo=user@N.service was not tried and gets the same note).
+fn runtime_dir_unbound(subject: &Subject, service: &Subject, out: &mut Vec<Diagnostic>) {
+    // A user unit stops with its user manager, before the runtime directory goes.
+    if subject.unit.scope != Scope::System {
+        return;
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for key in PATH_WATCHES {
+        for d in subject.directives("Path", key) {
+            let Some(uid) = runtime_uid(&d.value) else { continue };
+            if seen.contains(&uid) {
+                continue;
+            }
+            seen.push(uid);
+            let mount = format!("run-user-{uid}.mount");
+            let runtime = format!("user-runtime-dir@{uid}.service");
+            let manager = format!("user@{uid}.service");
+            let list = |key: &str| -> Vec<String> {
+                service.directives("Unit", key).flat_map(|b| b.value.split_whitespace().map(str::to_string).collect::<Vec<_>>()).collect()
+            };
+            let binds = list("BindsTo");
+            let part_of = list("PartOf");
+            if part_of.contains(&runtime) {
+                continue;
+            }
+            let site = match service.unit.section("Unit") {
+                Some(s) => service.at_section(s),
+                None => service.at_field("name"),
+            };
+            let watched = match d.location {
+                Some(l) => format!("{} watches {} ({}:{}:{})", subject.unit.name, d.value, subject.file.display(), l.line, l.column),
+                None => format!("{} watches {}", subject.unit.name, d.value),
+            };
+            let mut diag = Diagnostic::new(
+                codes::PATH_RUNTIME_DIR_UNBOUND,
+                site,
+                format!(
+                    "{} is started when /run/user/{uid} exists, but nothing stops it when /run/user/{uid} goes away: after the last session of uid {uid} the path unit restarts it during logind's stop delay, /run/user/{uid} is then unmounted under it, and the stale daemon stays active, so the path unit never starts a fresh one",
+                    service.unit.name
+                ),
+            )
+            .help(format!(
+                "add PartOf={runtime}, After={runtime} and ConditionPathIsMountPoint=/run/user/{uid} to [Unit] of {}",
+                service.unit.name
+            ))
+            .note(watched);
+            if binds.contains(&manager) || part_of.contains(&manager) {
+                diag = diag.note(format!(
+                    "binding to {manager} is not enough with a path unit: when {manager} stops, the path unit starts the service again before /run/user/{uid} is unmounted"
+                ));
+            }
+            if binds.contains(&mount) {
+                diag = diag.note(format!(
+                    "BindsTo={mount} does not work with a path unit: /run/user/{uid} exists before the tmpfs is mounted on it, so the start job needs a mount unit systemd does not know yet (\"Unit {mount} not found\") and the path unit fails"
+                ));
+            }
+            out.push(diag);
         }
     }
 }
