@@ -96,24 +96,54 @@ const XZ_PRESET: u32 = 6;
 /// which compresses identically and spares the encoder 90 MB of set-up.
 const XZ_MAX_DICT: u64 = 8 << 20;
 const XZ_MIN_DICT: u64 = 64 << 10;
+/// Block size of the multi-threaded encoder (xz's own default for preset 6).
+const XZ_BLOCK: u64 = 3 * XZ_MAX_DICT;
+/// Up to this size (control.tar, the data.tar of a package of unit files) the
+/// encoder runs in fast mode with a hash-chain match finder: on the seed's two
+/// 13 KB tars that is a fifth of preset 6's instructions (half of the whole build)
+/// for 2 % more bytes (~50 B a member).
+const XZ_SMALL: u64 = 256 << 10;
 
 fn xz(data: &[u8], threads: u32) -> Result<Vec<u8>> {
-    use liblzma::stream::{Check, Filters, LzmaOptions, MtStreamBuilder};
-    let dict = (data.len() as u64).next_power_of_two().clamp(XZ_MIN_DICT, XZ_MAX_DICT);
+    use liblzma::stream::{Action, Check, Filters, LzmaOptions, MatchFinder, Mode, MtStreamBuilder, Status, Stream};
+    let len = data.len() as u64;
+    let dict = len.next_power_of_two().clamp(XZ_MIN_DICT, XZ_MAX_DICT);
     let mut opts = LzmaOptions::new_preset(XZ_PRESET).map_err(|e| Error::Failed(format!("xz options: {e}")))?;
     opts.dict_size(dict as u32);
+    if len <= XZ_SMALL {
+        opts.mode(Mode::Fast).match_finder(MatchFinder::HashChain4);
+    }
     let mut filters = Filters::new();
     filters.lzma2(&opts);
-    let stream = MtStreamBuilder::new()
-        .threads(threads.max(1))
-        .block_size(3 * XZ_MAX_DICT)
-        .filters(filters)
-        .check(Check::Crc64)
-        .encoder()
-        .map_err(|e| Error::Failed(format!("xz encoder: {e}")))?;
-    let mut enc = liblzma::write::XzEncoder::new_stream(Vec::with_capacity(data.len() / 4 + 1024), stream);
-    enc.write_all(data).map_err(|e| Error::io("xz", e))?;
-    enc.finish().map_err(|e| Error::io("xz", e))
+    // An input that fits in one block goes to the single-threaded encoder: the
+    // multi-threaded one would cut the same single block but pay for starting a
+    // worker and handing the data over. The choice depends on the length only, so
+    // the bytes still do not depend on the thread count.
+    let mut stream = if len <= XZ_BLOCK {
+        Stream::new_stream_encoder(&filters, Check::Crc64)
+    } else {
+        MtStreamBuilder::new()
+            .threads(threads.max(1))
+            .block_size(XZ_BLOCK)
+            .filters(filters)
+            .check(Check::Crc64)
+            .encoder()
+    }
+    .map_err(|e| Error::Failed(format!("xz encoder: {e}")))?;
+    // The whole input in one call, straight into the output vector.
+    let mut out = Vec::with_capacity(data.len() / 2 + 4096);
+    let mut input = data;
+    loop {
+        if out.len() == out.capacity() {
+            out.reserve(out.capacity().max(4096));
+        }
+        let before = stream.total_in();
+        let status = stream.process_vec(input, &mut out, Action::Finish).map_err(|e| Error::Failed(format!("xz: {e}")))?;
+        input = &input[(stream.total_in() - before) as usize..];
+        if status == Status::StreamEnd {
+            return Ok(out);
+        }
+    }
 }
 
 /// The ar container. Member names are at most 15 characters (dpkg 1.18.4).
