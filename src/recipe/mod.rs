@@ -25,18 +25,10 @@ pub struct Recipe {
     pub compression: Compression,
     pub units: Vec<Unit>,
     pub assets: Vec<Asset>,
+    pub yocto: YoctoSettings,
     /// Lint settings of the units, by unit recipe path (`units[0]`).
     pub unit_lint: BTreeMap<String, UnitLint>,
-    pub yocto: YoctoSettings,
     pub spans: SpanIndex,
-}
-
-/// The recipe's `yocto:` block.
-#[derive(Debug, Clone, Default)]
-pub struct YoctoSettings {
-    /// Debian package name → OpenEmbedded package name, or None to leave it out; in
-    /// the order written.
-    pub packages: Vec<(String, Option<String>)>,
 }
 
 /// A unit's `allow:` list and `foreground:` flag.
@@ -52,6 +44,14 @@ pub struct Allow {
     pub code: String,
     pub reason: String,
     pub location: Option<Location>,
+}
+
+/// The recipe's `yocto:` block.
+#[derive(Debug, Clone, Default)]
+pub struct YoctoSettings {
+    /// Debian package name → OpenEmbedded package name, or None to leave it out; in
+    /// the order written.
+    pub packages: Vec<(String, Option<String>)>,
 }
 
 #[derive(Debug, Clone)]
@@ -217,8 +217,8 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
         compression: compression.expect("no errors means a compression"),
         units,
         assets,
-        unit_lint,
         yocto,
+        unit_lint,
         spans,
     })
 }
