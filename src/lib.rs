@@ -29,11 +29,20 @@ pub fn recipe_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
             let mut found: Vec<PathBuf> = std::fs::read_dir(input)
                 .map_err(|e| Error::io(format!("reading {}", input.display()), e))?
                 .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| p.is_file() && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")))
+                .filter(|p| {
+                    p.is_file()
+                        && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+                })
                 .collect();
             found.sort();
             if found.is_empty() {
-                return Err(error::InputError::new(input, None, "", "no *.yaml recipe in this directory").into());
+                return Err(error::InputError::new(
+                    input,
+                    None,
+                    "",
+                    "no *.yaml recipe in this directory",
+                )
+                .into());
             }
             out.extend(found);
         } else {
@@ -68,8 +77,13 @@ pub fn source_date_epoch() -> Result<u64> {
     match std::env::var("SOURCE_DATE_EPOCH") {
         Err(_) => Ok(DEFAULT),
         Ok(v) => v.trim().parse().map_err(|_| {
-            error::InputError::new(Path::new("SOURCE_DATE_EPOCH"), None, "", format!("{v:?} is not a number of seconds since 1970"))
-                .into()
+            error::InputError::new(
+                Path::new("SOURCE_DATE_EPOCH"),
+                None,
+                "",
+                format!("{v:?} is not a number of seconds since 1970"),
+            )
+            .into()
         }),
     }
 }

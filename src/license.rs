@@ -26,7 +26,10 @@ pub const COMMON_LICENSES: &[(&str, &str)] = &[
 ];
 
 pub fn common_license_file(spdx: &str) -> Option<&'static str> {
-    COMMON_LICENSES.iter().find(|(id, _)| *id == spdx).map(|(_, f)| *f)
+    COMMON_LICENSES
+        .iter()
+        .find(|(id, _)| *id == spdx)
+        .map(|(_, f)| *f)
 }
 
 pub fn is_known(spdx: &str) -> bool {

@@ -44,7 +44,12 @@ enum Command {
         /// Recipe files or directories of recipes.
         inputs: Vec<PathBuf>,
         /// Lint the unit files of this directory instead of recipes (needs --scope).
-        #[arg(long, value_name = "DIR", conflicts_with = "inputs", requires = "scope")]
+        #[arg(
+            long,
+            value_name = "DIR",
+            conflicts_with = "inputs",
+            requires = "scope"
+        )]
         units: Vec<PathBuf>,
         /// Scope of the units given with --units.
         #[arg(long, value_parser = ["user", "system"])]
@@ -91,11 +96,25 @@ fn main() -> ExitCode {
 
 fn run(command: Command) -> Result<()> {
     match command {
-        Command::Build { inputs, out_dir, target, jobs } => {
-            let inputs = if inputs.is_empty() { vec![PathBuf::from("recipes")] } else { inputs };
+        Command::Build {
+            inputs,
+            out_dir,
+            target,
+            jobs,
+        } => {
+            let inputs = if inputs.is_empty() {
+                vec![PathBuf::from("recipes")]
+            } else {
+                inputs
+            };
             let recipes = unitpack::load_all(&unitpack::recipe_files(&inputs)?, target.as_deref())?;
-            let threads = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
-            let opts = deb::Options { mtime: unitpack::source_date_epoch()?, threads };
+            let threads = jobs.unwrap_or_else(|| {
+                std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
+            });
+            let opts = deb::Options {
+                mtime: unitpack::source_date_epoch()?,
+                threads,
+            };
             lint_before_build(&recipes)?;
             for recipe in &recipes {
                 let path = deb::write(recipe, &out_dir, &opts)?;
@@ -103,15 +122,36 @@ fn run(command: Command) -> Result<()> {
             }
             Ok(())
         }
-        Command::Lint { inputs, units, scope, target, format, deny } => {
+        Command::Lint {
+            inputs,
+            units,
+            scope,
+            target,
+            format,
+            deny,
+        } => {
             let diagnostics = if units.is_empty() {
-                let inputs = if inputs.is_empty() { vec![PathBuf::from("recipes")] } else { inputs };
+                let inputs = if inputs.is_empty() {
+                    vec![PathBuf::from("recipes")]
+                } else {
+                    inputs
+                };
                 lint::lint_files(&unitpack::recipe_files(&inputs)?, target.as_deref())?
             } else {
-                let name = target.as_deref().unwrap_or(unitpack::profile::DEFAULT_PROFILE);
-                let profile = unitpack::profile::find(name)
-                    .ok_or_else(|| Error::Failed(format!("unknown target profile {name:?}; known: {}", unitpack::profile::names().join(", "))))?;
-                let scope = if scope.as_deref() == Some("user") { Scope::User } else { Scope::System };
+                let name = target
+                    .as_deref()
+                    .unwrap_or(unitpack::profile::DEFAULT_PROFILE);
+                let profile = unitpack::profile::find(name).ok_or_else(|| {
+                    Error::Failed(format!(
+                        "unknown target profile {name:?}; known: {}",
+                        unitpack::profile::names().join(", ")
+                    ))
+                })?;
+                let scope = if scope.as_deref() == Some("user") {
+                    Scope::User
+                } else {
+                    Scope::System
+                };
                 let mut all = Vec::new();
                 for dir in &units {
                     all.extend(lint::lint_unit_dir(dir, scope, profile)?);
@@ -130,11 +170,24 @@ fn run(command: Command) -> Result<()> {
             }
             Ok(())
         }
-        Command::Render { recipe, target, only } => render(&recipe, target.as_deref(), only.as_deref()),
-        Command::Yocto { inputs, out_dir, helper } => {
-            let inputs = if inputs.is_empty() { vec![PathBuf::from("recipes")] } else { inputs };
+        Command::Render {
+            recipe,
+            target,
+            only,
+        } => render(&recipe, target.as_deref(), only.as_deref()),
+        Command::Yocto {
+            inputs,
+            out_dir,
+            helper,
+        } => {
+            let inputs = if inputs.is_empty() {
+                vec![PathBuf::from("recipes")]
+            } else {
+                inputs
+            };
             let profile = unitpack::yocto::layer_profile();
-            let recipes = unitpack::load_all(&unitpack::recipe_files(&inputs)?, Some(&profile.name))?;
+            let recipes =
+                unitpack::load_all(&unitpack::recipe_files(&inputs)?, Some(&profile.name))?;
             let files = unitpack::yocto::render(&recipes, &helper)?;
             unitpack::yocto::write(&files, &out_dir)?;
             println!("{}", out_dir.display());
@@ -153,12 +206,18 @@ fn run(command: Command) -> Result<()> {
 fn lint_before_build(recipes: &[unitpack::recipe::Recipe]) -> Result<()> {
     let mut shown = Vec::new();
     for recipe in recipes {
-        shown.extend(lint::lint_recipe(recipe).into_iter().filter(|d| d.severity >= lint::Severity::Warning));
+        shown.extend(
+            lint::lint_recipe(recipe)
+                .into_iter()
+                .filter(|d| d.severity >= lint::Severity::Warning),
+        );
     }
     eprint!("{}", lint::render_text(&shown));
     let summary = lint::Summary::of(&shown);
     if summary.errors > 0 {
-        return Err(Error::Failed(format!("not building: lint found {summary} (see `unitpack lint`)")));
+        return Err(Error::Failed(format!(
+            "not building: lint found {summary} (see `unitpack lint`)"
+        )));
     }
     Ok(())
 }
@@ -170,13 +229,20 @@ fn render(path: &Path, target: Option<&str>, only: Option<&str>) -> Result<()> {
         .iter()
         .map(|u| (recipe.unit_path(u), u.text.clone()))
         .collect();
-    files.push((unitpack::plan::manifest_path(&recipe.package.name), unitpack::plan::manifest(&recipe)));
-    files.extend(scripts::render(&recipe).into_iter().map(|s| (s.name.to_string(), s.text)));
+    files.push((
+        unitpack::plan::manifest_path(&recipe.package.name),
+        unitpack::plan::manifest(&recipe),
+    ));
+    files.extend(
+        scripts::render(&recipe)
+            .into_iter()
+            .map(|s| (s.name.to_string(), s.text)),
+    );
     match only {
         Some(name) => {
-            let found = files.iter().find(|(path, _)| {
-                path == name || path.rsplit('/').next() == Some(name)
-            });
+            let found = files
+                .iter()
+                .find(|(path, _)| path == name || path.rsplit('/').next() == Some(name));
             match found {
                 Some((_, text)) => {
                     print!("{text}");
@@ -184,7 +250,11 @@ fn render(path: &Path, target: Option<&str>, only: Option<&str>) -> Result<()> {
                 }
                 None => Err(Error::Failed(format!(
                     "{name:?} is not among the rendered files: {}",
-                    files.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>().join(", ")
+                    files
+                        .iter()
+                        .map(|(p, _)| p.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ))),
             }
         }

@@ -32,7 +32,12 @@ pub fn payload(recipe: &Recipe) -> Result<Vec<PayloadFile>> {
     for asset in &recipe.assets {
         let data = std::fs::read(&asset.source)
             .map_err(|e| Error::io(format!("reading asset {}", asset.source.display()), e))?;
-        files.push(PayloadFile { path: asset.dest.clone(), data, mode: asset.mode, conffile: asset.conffile });
+        files.push(PayloadFile {
+            path: asset.dest.clone(),
+            data,
+            mode: asset.mode,
+            conffile: asset.conffile,
+        });
     }
     files.push(PayloadFile {
         path: manifest_path(&recipe.package.name),
@@ -47,7 +52,8 @@ pub fn payload(recipe: &Recipe) -> Result<Vec<PayloadFile>> {
 /// The helper's manifest: one TAB-separated record per line (format 1).
 pub fn manifest(recipe: &Recipe) -> String {
     let p = recipe.profile;
-    let mut out = String::from("# unitpack manifest: read by unitpack-check; generated, do not edit\n");
+    let mut out =
+        String::from("# unitpack manifest: read by unitpack-check; generated, do not edit\n");
     out.push_str("format\t1\n");
     out.push_str(&format!("package\t{}\n", recipe.package.name));
     out.push_str(&format!("profile\t{}\n", p.name));

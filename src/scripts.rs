@@ -14,15 +14,42 @@ const POSTRM: &str = include_str!("../templates/deb/postrm.hbs");
 /// Shell functions, included by the scripts that call them (shellcheck flags
 /// functions that are defined but unreachable).
 const FUNCTIONS: &[(&str, &str)] = &[
-    ("systemd_running", include_str!("../templates/deb/functions/systemd_running.hbs")),
-    ("invoke", include_str!("../templates/deb/functions/invoke.hbs")),
-    ("make_links", include_str!("../templates/deb/functions/make_links.hbs")),
-    ("remove_links", include_str!("../templates/deb/functions/remove_links.hbs")),
-    ("links_present", include_str!("../templates/deb/functions/links_present.hbs")),
-    ("enable", include_str!("../templates/deb/functions/enable.hbs")),
-    ("disable", include_str!("../templates/deb/functions/disable.hbs")),
-    ("take_over", include_str!("../templates/deb/functions/take_over.hbs")),
-    ("restore", include_str!("../templates/deb/functions/restore.hbs")),
+    (
+        "systemd_running",
+        include_str!("../templates/deb/functions/systemd_running.hbs"),
+    ),
+    (
+        "invoke",
+        include_str!("../templates/deb/functions/invoke.hbs"),
+    ),
+    (
+        "make_links",
+        include_str!("../templates/deb/functions/make_links.hbs"),
+    ),
+    (
+        "remove_links",
+        include_str!("../templates/deb/functions/remove_links.hbs"),
+    ),
+    (
+        "links_present",
+        include_str!("../templates/deb/functions/links_present.hbs"),
+    ),
+    (
+        "enable",
+        include_str!("../templates/deb/functions/enable.hbs"),
+    ),
+    (
+        "disable",
+        include_str!("../templates/deb/functions/disable.hbs"),
+    ),
+    (
+        "take_over",
+        include_str!("../templates/deb/functions/take_over.hbs"),
+    ),
+    (
+        "restore",
+        include_str!("../templates/deb/functions/restore.hbs"),
+    ),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -113,7 +140,10 @@ fn context(recipe: &Recipe) -> Context {
         .collect();
     link_dirs.sort();
     link_dirs.dedup();
-    let system_names: Vec<String> = recipe.units_in(Scope::System).map(|u| u.name.to_string()).collect();
+    let system_names: Vec<String> = recipe
+        .units_in(Scope::System)
+        .map(|u| u.name.to_string())
+        .collect();
     Context {
         package: recipe.package.name.clone(),
         generator: format!("unitpack {}", env!("CARGO_PKG_VERSION")),
@@ -128,9 +158,10 @@ fn context(recipe: &Recipe) -> Context {
             .units
             .iter()
             .flat_map(|u| {
-                u.takes_over
-                    .iter()
-                    .map(move |t| TakeOver { name: t.to_string(), enable_dir: recipe.profile.enable_dir(u.scope) })
+                u.takes_over.iter().map(move |t| TakeOver {
+                    name: t.to_string(),
+                    enable_dir: recipe.profile.enable_dir(u.scope),
+                })
             })
             .collect(),
         link_dirs,
@@ -143,10 +174,12 @@ fn registry() -> Handlebars<'static> {
     hb.register_escape_fn(handlebars::no_escape);
     hb.register_helper("sh", Box::new(sh));
     for (name, text) in [("postinst", POSTINST), ("prerm", PRERM), ("postrm", POSTRM)] {
-        hb.register_template_string(name, text).expect("embedded template is valid handlebars");
+        hb.register_template_string(name, text)
+            .expect("embedded template is valid handlebars");
     }
     for (name, text) in FUNCTIONS {
-        hb.register_partial(name, *text).expect("embedded partial is valid handlebars");
+        hb.register_partial(name, *text)
+            .expect("embedded partial is valid handlebars");
     }
     hb
 }
@@ -159,7 +192,10 @@ pub fn render(recipe: &Recipe) -> Vec<Script> {
         .into_iter()
         .map(|name| Script {
             name,
-            text: squeeze_blank_lines(&hb.render(name, &ctx).expect("templates render with the context they are written for")),
+            text: squeeze_blank_lines(
+                &hb.render(name, &ctx)
+                    .expect("templates render with the context they are written for"),
+            ),
         })
         .collect()
 }

@@ -105,7 +105,9 @@ impl UnitName {
             ));
         }
         if stem.is_empty() || stem.starts_with(['.', '-', '@']) {
-            return Err(format!("unit name {name:?} must start with a letter, digit, ':' or '_'"));
+            return Err(format!(
+                "unit name {name:?} must start with a letter, digit, ':' or '_'"
+            ));
         }
         if stem.matches('@').count() > 1 {
             return Err(format!("unit name {name:?} has more than one '@'"));
@@ -220,10 +222,16 @@ impl Unit {
         let target = format!("{unit_dir}/{}", self.name);
         let mut links = Vec::new();
         for wanted_by in self.list("Install", "WantedBy") {
-            links.push((format!("{enable_dir}/{wanted_by}.wants/{}", self.name), target.clone()));
+            links.push((
+                format!("{enable_dir}/{wanted_by}.wants/{}", self.name),
+                target.clone(),
+            ));
         }
         for required_by in self.list("Install", "RequiredBy") {
-            links.push((format!("{enable_dir}/{required_by}.requires/{}", self.name), target.clone()));
+            links.push((
+                format!("{enable_dir}/{required_by}.requires/{}", self.name),
+                target.clone(),
+            ));
         }
         for alias in self.list("Install", "Alias") {
             links.push((format!("{enable_dir}/{alias}"), target.clone()));
@@ -239,7 +247,11 @@ impl Unit {
 pub fn render(sections: &[Section], header: &str) -> String {
     let mut ordered: Vec<&Section> = Vec::new();
     ordered.extend(sections.iter().filter(|s| s.name == "Unit"));
-    ordered.extend(sections.iter().filter(|s| s.name != "Unit" && s.name != "Install"));
+    ordered.extend(
+        sections
+            .iter()
+            .filter(|s| s.name != "Unit" && s.name != "Install"),
+    );
     ordered.extend(sections.iter().filter(|s| s.name == "Install"));
     let mut out = String::new();
     for line in header.lines() {
@@ -284,7 +296,10 @@ pub fn parse(text: &str) -> Result<Vec<Section>, (usize, String)> {
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
             continue;
         }
-        let location = Some(Location { line: start_line, column: 1 });
+        let location = Some(Location {
+            line: start_line,
+            column: 1,
+        });
         if let Some(name) = line.strip_prefix('[') {
             let name = name
                 .strip_suffix(']')
@@ -292,19 +307,25 @@ pub fn parse(text: &str) -> Result<Vec<Section>, (usize, String)> {
             if !valid_section_name(name) {
                 return Err((start_line, format!("invalid section name {name:?}")));
             }
-            sections.push(Section { name: name.to_string(), directives: Vec::new(), location });
+            sections.push(Section {
+                name: name.to_string(),
+                directives: Vec::new(),
+                location,
+            });
             continue;
         }
-        let (key, value) = line
-            .split_once('=')
-            .ok_or((start_line, format!("line {line:?} is neither a section header nor Key=Value")))?;
+        let (key, value) = line.split_once('=').ok_or((
+            start_line,
+            format!("line {line:?} is neither a section header nor Key=Value"),
+        ))?;
         let key = key.trim();
         if !valid_directive_key(key) {
             return Err((start_line, format!("invalid directive name {key:?}")));
         }
-        let section = sections
-            .last_mut()
-            .ok_or((start_line, format!("directive {key} appears before any [Section]")))?;
+        let section = sections.last_mut().ok_or((
+            start_line,
+            format!("directive {key} appears before any [Section]"),
+        ))?;
         section.directives.push(Directive {
             key: key.to_string(),
             value: value.trim().to_string(),
@@ -335,7 +356,13 @@ mod tests {
 
     #[test]
     fn unit_name_grammar() {
-        for ok in ["my_pulseaudio.service", "a.path", "getty@tty1.service", "x@.service", "a:b-c.socket"] {
+        for ok in [
+            "my_pulseaudio.service",
+            "a.path",
+            "getty@tty1.service",
+            "x@.service",
+            "a:b-c.socket",
+        ] {
             assert!(UnitName::parse(ok).is_ok(), "{ok}");
         }
         for bad in [
@@ -362,7 +389,10 @@ mod tests {
         assert_eq!(sections.len(), 3);
         assert_eq!(sections[0].directives[1].value, "a.service b.service");
         assert_eq!(sections[0].directives[1].location.unwrap().line, 4);
-        assert_eq!(sections[1].values("Environment").collect::<Vec<_>>(), ["A=1", "B=2"]);
+        assert_eq!(
+            sections[1].values("Environment").collect::<Vec<_>>(),
+            ["A=1", "B=2"]
+        );
         let rendered = render(&sections, "");
         assert_eq!(parse(&rendered).unwrap(), {
             let mut s = sections.clone();

@@ -10,14 +10,31 @@ use common::*;
 fn rejects(recipe_text: &str, files: &[(&str, &str)], expect: &[&str]) -> String {
     let (dir, recipe) = recipe_dir(recipe_text, files);
     let out_dir = dir.path().join("out");
-    let output = unitpack().arg("build").arg(&recipe).arg("-o").arg(&out_dir).output().unwrap();
+    let output = unitpack()
+        .arg("build")
+        .arg(&recipe)
+        .arg("-o")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(output.status.code(), Some(2), "expected exit 2, got {:?}: {stderr}", output.status);
-    assert!(stderr.contains(recipe.to_str().unwrap()) || expect.iter().any(|e| e.contains(".service")), "no file name: {stderr}");
+    assert_eq!(
+        output.status.code(),
+        Some(2),
+        "expected exit 2, got {:?}: {stderr}",
+        output.status
+    );
+    assert!(
+        stderr.contains(recipe.to_str().unwrap()) || expect.iter().any(|e| e.contains(".service")),
+        "no file name: {stderr}"
+    );
     for e in expect {
         assert!(stderr.contains(e), "expected {e:?} in: {stderr}");
     }
-    assert!(!out_dir.exists() || std::fs::read_dir(&out_dir).unwrap().next().is_none(), "output left on disk");
+    assert!(
+        !out_dir.exists() || std::fs::read_dir(&out_dir).unwrap().next().is_none(),
+        "output left on disk"
+    );
     stderr
 }
 
@@ -41,38 +58,72 @@ fn malformed_yaml() {
 #[test]
 fn unknown_key_names_line_and_field() {
     let text = replace("  license: MIT\n", "  license: MIT\n  licence: MIT\n");
-    rejects(&text, &[], &["recipe.yaml:8:3: package:", "unknown field `licence`"]);
+    rejects(
+        &text,
+        &[],
+        &["recipe.yaml:8:3: package:", "unknown field `licence`"],
+    );
 }
 
 #[test]
 fn unknown_key_in_unit() {
     let text = replace("    scope: user\n", "    scope: user\n    enabled: true\n");
-    rejects(&text, &[], &["recipe.yaml:14:5: units[0]:", "unknown field `enabled`"]);
+    rejects(
+        &text,
+        &[],
+        &["recipe.yaml:14:5: units[0]:", "unknown field `enabled`"],
+    );
 }
 
 #[test]
 fn bad_package_name() {
     let text = replace("name: demo-units", "name: Demo_Units");
-    rejects(&text, &[], &["recipe.yaml:2:3: package.name:", "not a valid Debian package name"]);
+    rejects(
+        &text,
+        &[],
+        &[
+            "recipe.yaml:2:3: package.name:",
+            "not a valid Debian package name",
+        ],
+    );
 }
 
 #[test]
 fn bad_version_and_revision() {
     let text = replace("version: \"1.0\"", "version: \"v1.0\"");
-    rejects(&text, &[], &["recipe.yaml:3:3: package.version:", "must start with a digit"]);
+    rejects(
+        &text,
+        &[],
+        &[
+            "recipe.yaml:3:3: package.version:",
+            "must start with a digit",
+        ],
+    );
     let text = replace("revision: \"1\"", "revision: \"1-2\"");
     rejects(&text, &[], &["recipe.yaml:4:3: package.revision:"]);
 }
 
 #[test]
 fn bad_relation() {
-    let text = replace("    - dbus-user-session\n", "    - dbus-user-session (>= 1.0\n");
-    rejects(&text, &[], &["recipe.yaml:9:7: package.depends[0]:", "missing ')'"]);
+    let text = replace(
+        "    - dbus-user-session\n",
+        "    - dbus-user-session (>= 1.0\n",
+    );
+    rejects(
+        &text,
+        &[],
+        &["recipe.yaml:9:7: package.depends[0]:", "missing ')'"],
+    );
 }
 
 #[test]
 fn unit_name_with_shell_metacharacters() {
-    for bad in ["demo;reboot.service", "$(touch x).service", "demo`id`.service", "../../etc/x.service"] {
+    for bad in [
+        "demo;reboot.service",
+        "$(touch x).service",
+        "demo`id`.service",
+        "../../etc/x.service",
+    ] {
         let text = replace("- name: demo.service", &format!("- name: \"{bad}\""));
         rejects(&text, &[], &["recipe.yaml:12:5: units[0].name:"]);
     }
@@ -86,36 +137,79 @@ fn unit_name_with_unknown_type() {
 
 #[test]
 fn directive_value_with_newline() {
-    let text = replace("        ExecStart: /bin/true\n", "        ExecStart: \"/bin/true\\nExecStartPost=/bin/evil\"\n");
-    rejects(&text, &[], &["recipe.yaml:18:9: units[0].sections.Service.ExecStart:", "one line"]);
+    let text = replace(
+        "        ExecStart: /bin/true\n",
+        "        ExecStart: \"/bin/true\\nExecStartPost=/bin/evil\"\n",
+    );
+    rejects(
+        &text,
+        &[],
+        &[
+            "recipe.yaml:18:9: units[0].sections.Service.ExecStart:",
+            "one line",
+        ],
+    );
 }
 
 #[test]
 fn enablement_that_does_not_fit_the_scope() {
-    let text = replace("    scope: user\n", "    scope: user\n    enable: enable-and-start\n");
-    rejects(&text, &[], &["recipe.yaml:14:5: units[0].enable:", "global or none"]);
+    let text = replace(
+        "    scope: user\n",
+        "    scope: user\n    enable: enable-and-start\n",
+    );
+    rejects(
+        &text,
+        &[],
+        &["recipe.yaml:14:5: units[0].enable:", "global or none"],
+    );
 }
 
 #[test]
 fn asset_destination_escaping_the_root() {
-    for dest in ["/usr/share/../../etc/passwd", "relative/path", "/etc/x;rm", "/usr//x"] {
+    for dest in [
+        "/usr/share/../../etc/passwd",
+        "relative/path",
+        "/etc/x;rm",
+        "/usr//x",
+    ] {
         let text = format!("{MINIMAL}assets:\n  - source: f.txt\n    dest: \"{dest}\"\n");
-        rejects(&text, &[("f.txt", "x")], &["recipe.yaml:23:5: assets[0].dest:"]);
+        rejects(
+            &text,
+            &[("f.txt", "x")],
+            &["recipe.yaml:23:5: assets[0].dest:"],
+        );
     }
 }
 
 #[test]
 fn asset_source_outside_the_recipe_dir_or_symlink() {
-    let text = format!("{MINIMAL}assets:\n  - source: ../outside.txt\n    dest: /usr/share/demo/x\n");
-    rejects(&text, &[], &["recipe.yaml:22:5: assets[0].source:", "inside the recipe's directory"]);
+    let text =
+        format!("{MINIMAL}assets:\n  - source: ../outside.txt\n    dest: /usr/share/demo/x\n");
+    rejects(
+        &text,
+        &[],
+        &[
+            "recipe.yaml:22:5: assets[0].source:",
+            "inside the recipe's directory",
+        ],
+    );
 
     let text = format!("{MINIMAL}assets:\n  - source: link\n    dest: /usr/share/demo/x\n");
     let (dir, recipe) = recipe_dir(&text, &[]);
     std::os::unix::fs::symlink("/etc/shadow", dir.path().join("link")).unwrap();
-    let output = unitpack().arg("build").arg(&recipe).arg("-o").arg(dir.path().join("out")).output().unwrap();
+    let output = unitpack()
+        .arg("build")
+        .arg(&recipe)
+        .arg("-o")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("assets[0].source:") && stderr.contains("symlink"), "{stderr}");
+    assert!(
+        stderr.contains("assets[0].source:") && stderr.contains("symlink"),
+        "{stderr}"
+    );
     assert!(!dir.path().join("out").exists());
 }
 
@@ -124,22 +218,40 @@ fn symlink_inside_an_asset_directory() {
     let text = format!("{MINIMAL}assets:\n  - source: dir\n    dest: /usr/share/demo\n");
     let (dir, recipe) = recipe_dir(&text, &[("dir/ok.txt", "ok")]);
     std::os::unix::fs::symlink("/etc/shadow", dir.path().join("dir/evil")).unwrap();
-    let output = unitpack().arg("build").arg(&recipe).arg("-o").arg(dir.path().join("out")).output().unwrap();
+    let output = unitpack()
+        .arg("build")
+        .arg(&recipe)
+        .arg("-o")
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("recipe.yaml:22:5: assets[0].source:") && stderr.contains("not a regular file"), "{stderr}");
+    assert!(
+        stderr.contains("recipe.yaml:22:5: assets[0].source:")
+            && stderr.contains("not a regular file"),
+        "{stderr}"
+    );
 }
 
 #[test]
 fn missing_files() {
     let text = format!("{MINIMAL}assets:\n  - source: nope.txt\n    dest: /usr/share/demo/x\n");
-    rejects(&text, &[], &["recipe.yaml:22:5: assets[0].source:", "No such file"]);
+    rejects(
+        &text,
+        &[],
+        &["recipe.yaml:22:5: assets[0].source:", "No such file"],
+    );
 
     let text = MINIMAL.replace(
         "  - name: demo.service\n    scope: user\n    sections:\n      Unit:\n        Description: Demo\n      Service:\n        ExecStart: /bin/true\n      Install:\n        WantedBy: default.target\n",
         "  - scope: user\n    file: units/missing.service\n",
     );
-    rejects(&text, &[], &["recipe.yaml:13:5: units[0].file:", "No such file"]);
+    rejects(
+        &text,
+        &[],
+        &["recipe.yaml:13:5: units[0].file:", "No such file"],
+    );
 }
 
 #[test]
@@ -148,22 +260,41 @@ fn malformed_unit_file_names_the_unit_file() {
         "  - name: demo.service\n    scope: user\n    sections:\n      Unit:\n        Description: Demo\n      Service:\n        ExecStart: /bin/true\n      Install:\n        WantedBy: default.target\n",
         "  - scope: user\n    file: units/demo.service\n",
     );
-    rejects(&text, &[("units/demo.service", "[Unit]\nDescription=x\nthis is not a directive\n")], &["units/demo.service:3:1:", "neither a section header"]);
+    rejects(
+        &text,
+        &[(
+            "units/demo.service",
+            "[Unit]\nDescription=x\nthis is not a directive\n",
+        )],
+        &["units/demo.service:3:1:", "neither a section header"],
+    );
 }
 
 #[test]
 fn unknown_profile_and_unreadable_compression() {
     let text = replace("target: ubuntu-xenial", "target: ubuntu-warty");
-    rejects(&text, &[], &["recipe.yaml:10:1: target:", "unknown target profile"]);
+    rejects(
+        &text,
+        &[],
+        &["recipe.yaml:10:1: target:", "unknown target profile"],
+    );
     let text = format!("{MINIMAL}compression: zstd\n");
-    rejects(&text, &[], &["compression:", "not readable by ubuntu-xenial"]);
+    rejects(
+        &text,
+        &[],
+        &["compression:", "not readable by ubuntu-xenial"],
+    );
 }
 
 #[test]
 fn every_problem_is_reported_at_once() {
     let text = replace("name: demo-units", "name: X").replace("version: \"1.0\"", "version: \"x\"");
     let stderr = rejects(&text, &[], &["package.name:", "package.version:"]);
-    assert_eq!(stderr.lines().filter(|l| l.starts_with("error: ")).count(), 2, "{stderr}");
+    assert_eq!(
+        stderr.lines().filter(|l| l.starts_with("error: ")).count(),
+        2,
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -179,7 +310,10 @@ fn a_bad_recipe_among_good_ones_builds_nothing() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(!out_dir.exists(), "a package was written although one recipe is wrong");
+    assert!(
+        !out_dir.exists(),
+        "a package was written although one recipe is wrong"
+    );
 }
 
 #[test]

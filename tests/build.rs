@@ -16,19 +16,31 @@ fn seeds_build_and_dpkg_reads_them() {
     let out = tempfile::tempdir().unwrap();
     for (recipe, package) in SEEDS {
         let deb = build(&seed(recipe), out.path());
-        assert_eq!(deb.file_name().unwrap().to_str().unwrap(), format!("{package}_1.0.0-1_all.deb"));
+        assert_eq!(
+            deb.file_name().unwrap().to_str().unwrap(),
+            format!("{package}_1.0.0-1_all.deb")
+        );
         let deb_s = deb.to_str().unwrap();
         let info = stdout("dpkg-deb", &["--info", deb_s]);
         assert!(info.contains(&format!("Package: {package}")), "{info}");
-        assert_eq!(stdout("dpkg-deb", &["--field", deb_s, "Architecture"]).trim(), "all");
-        assert_eq!(stdout("dpkg-deb", &["--field", deb_s, "Version"]).trim(), "1.0.0-1");
+        assert_eq!(
+            stdout("dpkg-deb", &["--field", deb_s, "Architecture"]).trim(),
+            "all"
+        );
+        assert_eq!(
+            stdout("dpkg-deb", &["--field", deb_s, "Version"]).trim(),
+            "1.0.0-1"
+        );
         let depends = stdout("dpkg-deb", &["--field", deb_s, "Depends"]);
         assert!(depends.contains("unitpack-check"), "{depends}");
         let contents = stdout("dpkg-deb", &["--contents", deb_s]);
         for line in contents.lines() {
             assert!(line.contains(" root/root "), "not owned by root: {line}");
         }
-        assert!(contents.contains(&format!("./usr/share/doc/{package}/copyright")), "{contents}");
+        assert!(
+            contents.contains(&format!("./usr/share/doc/{package}/copyright")),
+            "{contents}"
+        );
 
         // Unit files inside are byte-equal to what `unitpack render` prints.
         let root = tempfile::tempdir().unwrap();
@@ -43,7 +55,12 @@ fn seeds_build_and_dpkg_reads_them() {
             .collect();
         assert!(!unit_paths.is_empty());
         for path in unit_paths {
-            let expected = unitpack().arg("render").arg(seed(recipe)).args(["--only", path]).output().unwrap();
+            let expected = unitpack()
+                .arg("render")
+                .arg(seed(recipe))
+                .args(["--only", path])
+                .output()
+                .unwrap();
             assert!(expected.status.success());
             let shipped = std::fs::read(root.path().join(path.trim_start_matches('/'))).unwrap();
             assert_eq!(shipped, expected.stdout, "{path} differs from render");
@@ -56,11 +73,20 @@ fn user_seed_ships_units_where_xenial_looks() {
     let out = tempfile::tempdir().unwrap();
     let deb = build(&seed("pulseaudio-user.yaml"), out.path());
     let contents = stdout("dpkg-deb", &["--contents", deb.to_str().unwrap()]);
-    assert!(contents.contains("./usr/lib/systemd/user/my_pulseaudio.service"), "{contents}");
+    assert!(
+        contents.contains("./usr/lib/systemd/user/my_pulseaudio.service"),
+        "{contents}"
+    );
     let deb = build(&seed("pulseaudio-root-path.yaml"), out.path());
     let contents = stdout("dpkg-deb", &["--contents", deb.to_str().unwrap()]);
-    assert!(contents.contains("./lib/systemd/system/my_pulseaudio.path"), "{contents}");
-    assert!(contents.contains("./lib/systemd/system/my_pulseaudio.service"), "{contents}");
+    assert!(
+        contents.contains("./lib/systemd/system/my_pulseaudio.path"),
+        "{contents}"
+    );
+    assert!(
+        contents.contains("./lib/systemd/system/my_pulseaudio.service"),
+        "{contents}"
+    );
 }
 
 #[test]
@@ -69,13 +95,22 @@ fn maintainer_scripts_pass_shellcheck() {
     for (recipe, _) in SEEDS {
         let deb = build(&seed(recipe), out.path());
         let control = out.path().join(format!("control-{recipe}"));
-        stdout("dpkg-deb", &["-e", deb.to_str().unwrap(), control.to_str().unwrap()]);
+        stdout(
+            "dpkg-deb",
+            &["-e", deb.to_str().unwrap(), control.to_str().unwrap()],
+        );
         for script in ["postinst", "prerm", "postrm"] {
             let path = control.join(script);
             let text = std::fs::read_to_string(&path).unwrap();
-            assert!(text.starts_with("#!/bin/sh\n"), "{script} is not a POSIX sh script");
+            assert!(
+                text.starts_with("#!/bin/sh\n"),
+                "{script} is not a POSIX sh script"
+            );
             assert!(text.contains("\nset -e\n"));
-            let check = run("shellcheck", &["-s", "sh", "-S", "style", path.to_str().unwrap()]);
+            let check = run(
+                "shellcheck",
+                &["-s", "sh", "-S", "style", path.to_str().unwrap()],
+            );
             assert!(
                 check.status.success(),
                 "shellcheck {recipe} {script}:\n{}",
@@ -99,8 +134,17 @@ fn lintian_reports_no_errors_or_warnings() {
     args.extend(debs.iter().map(String::as_str));
     let result = run("lintian", &args);
     let text = String::from_utf8_lossy(&result.stdout);
-    assert!(result.status.success(), "lintian:\n{text}{}", String::from_utf8_lossy(&result.stderr));
-    assert!(!text.lines().any(|l| l.starts_with("E: ") || l.starts_with("W: ")), "{text}");
+    assert!(
+        result.status.success(),
+        "lintian:\n{text}{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert!(
+        !text
+            .lines()
+            .any(|l| l.starts_with("E: ") || l.starts_with("W: ")),
+        "{text}"
+    );
 }
 
 #[test]
@@ -109,7 +153,14 @@ fn builds_are_reproducible_for_any_thread_count() {
         let a = tempfile::tempdir().unwrap();
         let b = tempfile::tempdir().unwrap();
         let da = build(&seed(recipe), a.path());
-        let out = unitpack().arg("build").arg(seed(recipe)).arg("-o").arg(b.path()).args(["-j", "1"]).output().unwrap();
+        let out = unitpack()
+            .arg("build")
+            .arg(seed(recipe))
+            .arg("-o")
+            .arg(b.path())
+            .args(["-j", "1"])
+            .output()
+            .unwrap();
         assert!(out.status.success());
         let db = b.path().join(da.file_name().unwrap());
         assert_eq!(sha256(&da), sha256(&db), "{recipe}: builds differ");
@@ -149,7 +200,9 @@ fn archive_format_suits_dpkg_1_18_4() {
             assert_eq!(data, b"2.0\n");
         } else {
             let mut tar_bytes = Vec::new();
-            liblzma::read::XzDecoder::new(data.as_slice()).read_to_end(&mut tar_bytes).unwrap();
+            liblzma::read::XzDecoder::new(data.as_slice())
+                .read_to_end(&mut tar_bytes)
+                .unwrap();
             check_tar(&tar_bytes);
         }
         names.push(name);
@@ -170,7 +223,10 @@ fn check_tar(bytes: &[u8]) {
         );
         let path = String::from_utf8(entry.path_bytes().to_vec()).unwrap();
         assert!(path.starts_with("./"), "{path}");
-        assert!(path > previous, "entries not sorted: {previous} then {path}");
+        assert!(
+            path > previous,
+            "entries not sorted: {previous} then {path}"
+        );
         previous = path;
         assert_eq!(h.uid().unwrap(), 0);
         assert_eq!(h.gid().unwrap(), 0);
@@ -178,8 +234,19 @@ fn check_tar(bytes: &[u8]) {
         assert_eq!(h.mtime().unwrap(), EPOCH.parse::<u64>().unwrap());
         // Numeric fields are octal text, never base-256 (dpkg < 1.18.24).
         let raw = h.as_bytes();
-        for field in [&raw[100..108], &raw[108..116], &raw[116..124], &raw[124..136], &raw[136..148]] {
-            assert_eq!(field[0] & 0x80, 0, "base-256 field in {}", entry.path().unwrap().display());
+        for field in [
+            &raw[100..108],
+            &raw[108..116],
+            &raw[116..124],
+            &raw[124..136],
+            &raw[136..148],
+        ] {
+            assert_eq!(
+                field[0] & 0x80,
+                0,
+                "base-256 field in {}",
+                entry.path().unwrap().display()
+            );
         }
     }
 }
@@ -194,10 +261,17 @@ fn long_paths_use_gnu_long_names() {
     let (dir, recipe) = recipe_dir(&text, &[("files/f.txt", "hello\n")]);
     let deb = build(&recipe, &dir.path().join("out"));
     let contents = stdout("dpkg-deb", &["--contents", deb.to_str().unwrap()]);
-    assert!(contents.contains(&format!("./usr/share/demo-units/{long}/f.txt")), "{contents}");
+    assert!(
+        contents.contains(&format!("./usr/share/demo-units/{long}/f.txt")),
+        "{contents}"
+    );
     let root = dir.path().join("root");
-    stdout("dpkg-deb", &["-x", deb.to_str().unwrap(), root.to_str().unwrap()]);
-    let got = std::fs::read_to_string(root.join(format!("usr/share/demo-units/{long}/f.txt"))).unwrap();
+    stdout(
+        "dpkg-deb",
+        &["-x", deb.to_str().unwrap(), root.to_str().unwrap()],
+    );
+    let got =
+        std::fs::read_to_string(root.join(format!("usr/share/demo-units/{long}/f.txt"))).unwrap();
     assert_eq!(got, "hello\n");
 }
 
@@ -207,10 +281,20 @@ fn assets_conffiles_and_modes() {
         "{}assets:\n  - source: conf\n    dest: /etc/demo\n  - source: bin/tool\n    dest: /usr/lib/demo/tool\n    mode: \"0755\"\n",
         MINIMAL
     );
-    let (dir, recipe) = recipe_dir(&text, &[("conf/a.conf", "a=1\n"), ("conf/sub/b.conf", "b=2\n"), ("bin/tool", "#!/bin/sh\n")]);
+    let (dir, recipe) = recipe_dir(
+        &text,
+        &[
+            ("conf/a.conf", "a=1\n"),
+            ("conf/sub/b.conf", "b=2\n"),
+            ("bin/tool", "#!/bin/sh\n"),
+        ],
+    );
     let deb = build(&recipe, &dir.path().join("out"));
     let control = dir.path().join("control");
-    stdout("dpkg-deb", &["-e", deb.to_str().unwrap(), control.to_str().unwrap()]);
+    stdout(
+        "dpkg-deb",
+        &["-e", deb.to_str().unwrap(), control.to_str().unwrap()],
+    );
     assert_eq!(
         std::fs::read_to_string(control.join("conffiles")).unwrap(),
         "/etc/demo/a.conf\n/etc/demo/sub/b.conf\n"
@@ -218,14 +302,39 @@ fn assets_conffiles_and_modes() {
     let md5sums = std::fs::read_to_string(control.join("md5sums")).unwrap();
     assert!(md5sums.contains("  etc/demo/sub/b.conf\n"), "{md5sums}");
     let contents = stdout("dpkg-deb", &["--contents", deb.to_str().unwrap()]);
-    assert!(contents.lines().any(|l| l.starts_with("-rwxr-xr-x") && l.ends_with("./usr/lib/demo/tool")), "{contents}");
-    assert!(contents.lines().any(|l| l.starts_with("-rw-r--r--") && l.ends_with("./etc/demo/a.conf")), "{contents}");
+    assert!(
+        contents
+            .lines()
+            .any(|l| l.starts_with("-rwxr-xr-x") && l.ends_with("./usr/lib/demo/tool")),
+        "{contents}"
+    );
+    assert!(
+        contents
+            .lines()
+            .any(|l| l.starts_with("-rw-r--r--") && l.ends_with("./etc/demo/a.conf")),
+        "{contents}"
+    );
     // md5sums agree with what dpkg extracts.
     let root = dir.path().join("root");
-    stdout("dpkg-deb", &["-x", deb.to_str().unwrap(), root.to_str().unwrap()]);
-    let check = std::process::Command::new("md5sum").arg("-c").arg(control.join("md5sums")).current_dir(&root).output().unwrap();
-    assert!(check.status.success(), "{}", String::from_utf8_lossy(&check.stdout));
-    let installed = stdout("dpkg-deb", &["--field", deb.to_str().unwrap(), "Installed-Size"]);
+    stdout(
+        "dpkg-deb",
+        &["-x", deb.to_str().unwrap(), root.to_str().unwrap()],
+    );
+    let check = std::process::Command::new("md5sum")
+        .arg("-c")
+        .arg(control.join("md5sums"))
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "{}",
+        String::from_utf8_lossy(&check.stdout)
+    );
+    let installed = stdout(
+        "dpkg-deb",
+        &["--field", deb.to_str().unwrap(), "Installed-Size"],
+    );
     assert!(installed.trim().parse::<u64>().unwrap() > 0);
 }
 
@@ -243,8 +352,17 @@ fn gzip_compression_is_selectable() {
 #[test]
 fn build_without_arguments_builds_every_shipped_recipe() {
     let out = tempfile::tempdir().unwrap();
-    let output = unitpack().arg("build").arg("-o").arg(out.path()).output().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = unitpack()
+        .arg("build")
+        .arg("-o")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let mut built: Vec<String> = std::fs::read_dir(out.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())

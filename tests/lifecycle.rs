@@ -28,7 +28,11 @@ impl Root {
             .args([name, "amd64", "dbus-user-session"])
             .output()
             .expect("tests/support/make-root runs (needs debootstrap, root)");
-        assert!(out.status.success(), "make-root: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "make-root: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let path = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
         let root = Root { path };
         let helper = helper_deb();
@@ -64,7 +68,9 @@ impl Root {
     }
 
     fn link(&self, rel: &str) -> Option<String> {
-        std::fs::read_link(self.path.join(rel)).ok().map(|p| p.to_string_lossy().into_owned())
+        std::fs::read_link(self.path.join(rel))
+            .ok()
+            .map(|p| p.to_string_lossy().into_owned())
     }
 
     fn exists(&self, rel: &str) -> bool {
@@ -76,14 +82,46 @@ impl Root {
     fn listing(&self) -> Vec<String> {
         let out = Command::new("find")
             .arg(".")
-            .args(["(", "-path", "./var/lib/dpkg", "-o", "-path", "./var/log", "-o", "-path", "./var/cache",
-                   "-o", "-path", "./proc", "-o", "-path", "./sys", "-o", "-path", "./dev", "-o", "-path", "./run",
-                   "-o", "-path", "./tmp", ")", "-prune", "-o", "-printf", "%p %y %l\n"])
+            .args([
+                "(",
+                "-path",
+                "./var/lib/dpkg",
+                "-o",
+                "-path",
+                "./var/log",
+                "-o",
+                "-path",
+                "./var/cache",
+                "-o",
+                "-path",
+                "./proc",
+                "-o",
+                "-path",
+                "./sys",
+                "-o",
+                "-path",
+                "./dev",
+                "-o",
+                "-path",
+                "./run",
+                "-o",
+                "-path",
+                "./tmp",
+                ")",
+                "-prune",
+                "-o",
+                "-printf",
+                "%p %y %l\n",
+            ])
             .current_dir(&self.path)
             .output()
             .unwrap();
         assert!(out.status.success());
-        let mut lines: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(str::to_string).collect();
+        let mut lines: Vec<String> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect();
         lines.sort();
         lines
     }
@@ -102,19 +140,24 @@ fn helper_deb() -> PathBuf {
         return PathBuf::from(p);
     }
     let dir = repo().join("target/unitpack-check");
-    let found = std::fs::read_dir(&dir)
-        .ok()
-        .and_then(|d| {
-            d.filter_map(|e| e.ok().map(|e| e.path()))
-                .find(|p| p.to_string_lossy().ends_with("_amd64.deb"))
-        });
-    found.unwrap_or_else(|| panic!("no helper package in {}: run scripts/cross-build first", dir.display()))
+    let found = std::fs::read_dir(&dir).ok().and_then(|d| {
+        d.filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| p.to_string_lossy().ends_with("_amd64.deb"))
+    });
+    found.unwrap_or_else(|| {
+        panic!(
+            "no helper package in {}: run scripts/cross-build first",
+            dir.display()
+        )
+    })
 }
 
 /// The seed recipe built as version `version` (the recipe text with its version
 /// replaced), copied into the root's /tmp as NAME.deb.
 fn seed_version(root: &Root, recipe: &str, version: &str, name: &str) {
-    let text = std::fs::read_to_string(seed(recipe)).unwrap().replace("version: \"1.0.0\"", &format!("version: \"{version}\""));
+    let text = std::fs::read_to_string(seed(recipe))
+        .unwrap()
+        .replace("version: \"1.0.0\"", &format!("version: \"{version}\""));
     let (dir, path) = recipe_dir(&text, &[]);
     let deb = build(&path, &dir.path().join("out"));
     root.put(&deb, &format!("{name}.deb"));
@@ -136,12 +179,28 @@ fn user_unit_lifecycle() {
     seed_version(&root, "pulseaudio-user.yaml", "1.0.1", "v2");
     // Debian 12's pulseaudio enables its own user units: the seed takes them over.
     let vendor_before: Vec<_> = VENDOR_LINKS.iter().map(|l| root.link(l)).collect();
-    assert!(vendor_before.iter().all(Option::is_some), "precondition: {vendor_before:?}");
+    assert!(
+        vendor_before.iter().all(Option::is_some),
+        "precondition: {vendor_before:?}"
+    );
     let before = root.listing();
 
     root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
-    assert_eq!(root.link(USER_LINK).as_deref(), Some(USER_UNIT), "install enables for all users");
-    assert_eq!(root.ok(&["systemctl", "--global", "is-enabled", "my_pulseaudio.service"]).trim(), "enabled");
+    assert_eq!(
+        root.link(USER_LINK).as_deref(),
+        Some(USER_UNIT),
+        "install enables for all users"
+    );
+    assert_eq!(
+        root.ok(&[
+            "systemctl",
+            "--global",
+            "is-enabled",
+            "my_pulseaudio.service"
+        ])
+        .trim(),
+        "enabled"
+    );
     for l in VENDOR_LINKS {
         assert!(!root.exists(l), "{l} still enabled after the take-over");
     }
@@ -149,38 +208,68 @@ fn user_unit_lifecycle() {
     root.ok(&["dpkg", "-r", "my-pulseaudio-user"]);
     assert!(!root.exists(USER_LINK), "remove disables");
     let vendor_after: Vec<_> = VENDOR_LINKS.iter().map(|l| root.link(l)).collect();
-    assert_eq!(vendor_after, vendor_before, "remove restores the vendor units exactly");
+    assert_eq!(
+        vendor_after, vendor_before,
+        "remove restores the vendor units exactly"
+    );
 
     root.ok(&["dpkg", "-P", "my-pulseaudio-user"]);
     assert!(!root.exists("var/lib/unitpack"), "purge removes the state");
     let after = root.listing();
-    assert_eq!(before, after, "purge leaves no trace:\n{}", diff(&before, &after));
+    assert_eq!(
+        before,
+        after,
+        "purge leaves no trace:\n{}",
+        diff(&before, &after)
+    );
 
     root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
-    assert_eq!(root.link(USER_LINK).as_deref(), Some(USER_UNIT), "reinstall after purge enables again");
+    assert_eq!(
+        root.link(USER_LINK).as_deref(),
+        Some(USER_UNIT),
+        "reinstall after purge enables again"
+    );
 
     // The admin's choice survives upgrades.
     root.ok(&["systemctl", "--global", "disable", "my_pulseaudio.service"]);
     assert!(!root.exists(USER_LINK));
     root.ok(&["dpkg", "-i", "/tmp/v2.deb"]);
-    assert!(!root.exists(USER_LINK), "upgrade re-enabled a unit the admin disabled");
-    assert_eq!(root.ok(&["dpkg-query", "-W", "-f", "${Version}", "my-pulseaudio-user"]), "1.0.1-1");
+    assert!(
+        !root.exists(USER_LINK),
+        "upgrade re-enabled a unit the admin disabled"
+    );
+    assert_eq!(
+        root.ok(&["dpkg-query", "-W", "-f", "${Version}", "my-pulseaudio-user"]),
+        "1.0.1-1"
+    );
 
     // Removed while disabled: a reinstall keeps it disabled.
     root.ok(&["dpkg", "-r", "my-pulseaudio-user"]);
     root.ok(&["dpkg", "-i", "/tmp/v2.deb"]);
-    assert!(!root.exists(USER_LINK), "reinstall re-enabled a unit the admin had disabled");
+    assert!(
+        !root.exists(USER_LINK),
+        "reinstall re-enabled a unit the admin had disabled"
+    );
 
     // Removed while enabled: a reinstall enables it again.
     root.ok(&["systemctl", "--global", "enable", "my_pulseaudio.service"]);
     root.ok(&["dpkg", "-r", "my-pulseaudio-user"]);
     assert!(!root.exists(USER_LINK));
     root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
-    assert_eq!(root.link(USER_LINK).as_deref(), Some(USER_UNIT), "reinstall after remove restores enablement");
+    assert_eq!(
+        root.link(USER_LINK).as_deref(),
+        Some(USER_UNIT),
+        "reinstall after remove restores enablement"
+    );
 
     root.ok(&["dpkg", "-P", "my-pulseaudio-user"]);
     let after = root.listing();
-    assert_eq!(before, after, "second purge leaves no trace:\n{}", diff(&before, &after));
+    assert_eq!(
+        before,
+        after,
+        "second purge leaves no trace:\n{}",
+        diff(&before, &after)
+    );
 }
 
 #[test]
@@ -192,24 +281,48 @@ fn system_path_unit_lifecycle() {
     let before = root.listing();
 
     root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
-    assert_eq!(root.link(PATH_LINK).as_deref(), Some(PATH_UNIT), "install enables the path unit");
-    assert!(!root.exists("etc/systemd/system/multi-user.target.wants/my_pulseaudio.service"), "the service is path-activated, not enabled");
+    assert_eq!(
+        root.link(PATH_LINK).as_deref(),
+        Some(PATH_UNIT),
+        "install enables the path unit"
+    );
+    assert!(
+        !root.exists("etc/systemd/system/multi-user.target.wants/my_pulseaudio.service"),
+        "the service is path-activated, not enabled"
+    );
 
     root.ok(&["dpkg", "-r", "my-pulseaudio-root-path"]);
     assert!(!root.exists(PATH_LINK), "remove disables");
     root.ok(&["dpkg", "-P", "my-pulseaudio-root-path"]);
     let after = root.listing();
-    assert_eq!(before, after, "purge leaves no trace:\n{}", diff(&before, &after));
+    assert_eq!(
+        before,
+        after,
+        "purge leaves no trace:\n{}",
+        diff(&before, &after)
+    );
 
     root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
-    assert_eq!(root.link(PATH_LINK).as_deref(), Some(PATH_UNIT), "reinstall after purge enables again");
+    assert_eq!(
+        root.link(PATH_LINK).as_deref(),
+        Some(PATH_UNIT),
+        "reinstall after purge enables again"
+    );
     root.ok(&["systemctl", "disable", "my_pulseaudio.path"]);
     root.ok(&["dpkg", "-i", "/tmp/v2.deb"]);
-    assert!(!root.exists(PATH_LINK), "upgrade re-enabled a unit the admin disabled");
+    assert!(
+        !root.exists(PATH_LINK),
+        "upgrade re-enabled a unit the admin disabled"
+    );
 
     root.ok(&["dpkg", "-P", "my-pulseaudio-root-path"]);
     let after = root.listing();
-    assert_eq!(before, after, "purge after upgrade leaves no trace:\n{}", diff(&before, &after));
+    assert_eq!(
+        before,
+        after,
+        "purge after upgrade leaves no trace:\n{}",
+        diff(&before, &after)
+    );
 }
 
 /// Every argument dpkg may pass, called directly: the scripts accept them, change
@@ -225,7 +338,16 @@ fn scripts_handle_every_dpkg_argument() {
         &["postinst", "configure", "1.0.0-1"],
         &["postinst", "configure", "1.0.0-1"],
         &["postinst", "abort-upgrade", "1.0.1-1"],
-        &["postinst", "abort-deconfigure", "in-favour", "other", "1.0", "removing", "x", "1.0"],
+        &[
+            "postinst",
+            "abort-deconfigure",
+            "in-favour",
+            "other",
+            "1.0",
+            "removing",
+            "x",
+            "1.0",
+        ],
         &["postinst", "triggered", "some-trigger"],
         &["prerm", "upgrade", "1.0.1-1"],
         &["prerm", "failed-upgrade", "1.0.0-1", "1.0.1-1"],
@@ -241,17 +363,29 @@ fn scripts_handle_every_dpkg_argument() {
         let mut args = vec!["sh", script.as_str()];
         args.extend(&call[1..]);
         root.ok(&args);
-        assert_eq!(root.link(USER_LINK).as_deref(), Some(USER_UNIT), "after {call:?}");
+        assert_eq!(
+            root.link(USER_LINK).as_deref(),
+            Some(USER_UNIT),
+            "after {call:?}"
+        );
     }
     // remove twice (idempotent), then abort-remove restores what remove undid.
     root.ok(&["sh", &format!("{info}.prerm"), "remove"]);
     root.ok(&["sh", &format!("{info}.prerm"), "remove"]);
     assert!(!root.exists(USER_LINK));
     root.ok(&["sh", &format!("{info}.postinst"), "abort-remove"]);
-    assert_eq!(root.link(USER_LINK).as_deref(), Some(USER_UNIT), "abort-remove re-enables");
+    assert_eq!(
+        root.link(USER_LINK).as_deref(),
+        Some(USER_UNIT),
+        "abort-remove re-enables"
+    );
     for script in ["postinst", "prerm", "postrm"] {
         let out = root.chroot(&["sh", &format!("{info}.{script}"), "bogus-argument"]);
-        assert_eq!(out.status.code(), Some(1), "{script} must reject unknown arguments");
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{script} must reject unknown arguments"
+        );
     }
 }
 
@@ -264,28 +398,65 @@ fn doctor_reports_the_missing_user_bus() {
         .args(["lifecycle-doctor", "amd64"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "make-root: {}", String::from_utf8_lossy(&out.stderr));
-    let root = Root { path: PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()) };
-    assert!(!root.exists("usr/lib/systemd/user/dbus.socket"), "precondition: no user bus");
+    assert!(
+        out.status.success(),
+        "make-root: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let root = Root {
+        path: PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()),
+    };
+    assert!(
+        !root.exists("usr/lib/systemd/user/dbus.socket"),
+        "precondition: no user bus"
+    );
     root.put(&helper_deb(), "helper.deb");
     seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
     // The seed depends on dbus-user-session: force it in to see what the helper says.
-    let install = root.ok(&["dpkg", "--force-depends", "-i", "/tmp/helper.deb", "/tmp/v1.deb"]);
-    assert!(install.contains("UC003"), "postinst should warn about the user bus:\n{install}");
+    let install = root.ok(&[
+        "dpkg",
+        "--force-depends",
+        "-i",
+        "/tmp/helper.deb",
+        "/tmp/v1.deb",
+    ]);
+    assert!(
+        install.contains("UC003"),
+        "postinst should warn about the user bus:\n{install}"
+    );
 
     // The seed Wants= (not Requires=) the bus, since PulseAudio runs without it: a
     // warning, not an error.
     let doctor = root.chroot(&["unitpack-check", "doctor"]);
-    let report = String::from_utf8_lossy(&doctor.stdout).into_owned() + &String::from_utf8_lossy(&doctor.stderr);
+    let report = String::from_utf8_lossy(&doctor.stdout).into_owned()
+        + &String::from_utf8_lossy(&doctor.stderr);
     assert!(
-        report.lines().any(|l| l.contains("UC003 warning") && l.contains("install dbus-user-session")),
+        report
+            .lines()
+            .any(|l| l.contains("UC003 warning") && l.contains("install dbus-user-session")),
         "doctor must report the missing user bus:\n{report}"
     );
 
-    root.ok(&["apt-get", "install", "-y", "--no-install-recommends", "dbus-user-session"]);
+    root.ok(&[
+        "apt-get",
+        "install",
+        "-y",
+        "--no-install-recommends",
+        "dbus-user-session",
+    ]);
     let doctor = root.chroot(&["unitpack-check", "doctor"]);
-    let report = String::from_utf8_lossy(&doctor.stdout).into_owned() + &String::from_utf8_lossy(&doctor.stderr);
-    assert_eq!(doctor.status.code(), Some(0), "doctor must pass with dbus-user-session:\n{report}");
+    let report = String::from_utf8_lossy(&doctor.stdout).into_owned()
+        + &String::from_utf8_lossy(&doctor.stderr);
+    assert_eq!(
+        doctor.status.code(),
+        Some(0),
+        "doctor must pass with dbus-user-session:\n{report}"
+    );
     assert!(report.lines().any(|l| l.contains("UC003 ok")), "{report}");
-    assert!(!report.lines().any(|l| l.contains("UC003 warning") || l.contains("UC003 error")), "{report}");
+    assert!(
+        !report
+            .lines()
+            .any(|l| l.contains("UC003 warning") || l.contains("UC003 error")),
+        "{report}"
+    );
 }

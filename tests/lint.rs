@@ -40,7 +40,10 @@ fn declared(file: &Path) -> Vec<Expectation> {
         let trimmed = line.trim_start();
         if let Some(rest) = trimmed.strip_prefix("# expect-next:") {
             let mut words = rest.split_whitespace();
-            pending.push((words.next().unwrap().to_string(), words.next().unwrap().to_string()));
+            pending.push((
+                words.next().unwrap().to_string(),
+                words.next().unwrap().to_string(),
+            ));
             continue;
         }
         if pending.is_empty() {
@@ -52,7 +55,11 @@ fn declared(file: &Path) -> Vec<Expectation> {
             out.push((file.to_path_buf(), i + 1, indent + item + 1, code, severity));
         }
     }
-    assert!(pending.is_empty(), "{}: expect-next at the end of the file", file.display());
+    assert!(
+        pending.is_empty(),
+        "{}: expect-next at the end of the file",
+        file.display()
+    );
     out
 }
 
@@ -60,8 +67,16 @@ fn actual(diagnostics: &[lint::Diagnostic]) -> BTreeSet<Expectation> {
     diagnostics
         .iter()
         .map(|d| {
-            let loc = d.location.unwrap_or_else(|| panic!("{} has no position: {d:?}", d.code));
-            (d.file.clone(), loc.line, loc.column, d.code.to_string(), d.severity.as_str().to_string())
+            let loc = d
+                .location
+                .unwrap_or_else(|| panic!("{} has no position: {d:?}", d.code));
+            (
+                d.file.clone(),
+                loc.line,
+                loc.column,
+                d.code.to_string(),
+                d.severity.as_str().to_string(),
+            )
         })
         .collect()
 }
@@ -97,12 +112,25 @@ fn every_code_has_a_trigger_and_a_near_miss() {
     let mut triggered = BTreeSet::new();
     for f in &files {
         triggered.extend(declared(f).into_iter().map(|e| e.3));
-        triggered.extend(declared(&corpus_dir().join("units/typo.service")).into_iter().map(|e| e.3));
+        triggered.extend(
+            declared(&corpus_dir().join("units/typo.service"))
+                .into_iter()
+                .map(|e| e.3),
+        );
     }
     for code in lint::codes() {
-        assert!(triggered.contains(code.id), "no corpus recipe triggers {}", code.id);
+        assert!(
+            triggered.contains(code.id),
+            "no corpus recipe triggers {}",
+            code.id
+        );
         let near_miss = corpus_dir().join(format!("{}-near-miss.yaml", code.id.to_lowercase()));
-        assert!(near_miss.is_file(), "{} has no near miss ({})", code.id, near_miss.display());
+        assert!(
+            near_miss.is_file(),
+            "{} has no near miss ({})",
+            code.id,
+            near_miss.display()
+        );
         assert!(
             declared(&near_miss).iter().all(|e| e.3 != code.id),
             "{} declares its own code",
@@ -116,7 +144,8 @@ fn default_severities_match_the_corpus() {
     // A code's declared severity is its default, except UP207 (Wants= is a warning).
     for f in corpus() {
         for (file, line, _, code, severity) in declared(&f) {
-            let c = lint::find_code(&code).unwrap_or_else(|| panic!("{}:{line}: unknown code {code}", file.display()));
+            let c = lint::find_code(&code)
+                .unwrap_or_else(|| panic!("{}:{line}: unknown code {code}", file.display()));
             if code != "UP207" {
                 assert_eq!(severity, c.severity.as_str(), "{}:{line}", file.display());
             }
@@ -128,7 +157,10 @@ fn default_severities_match_the_corpus() {
 fn seed_recipes_have_no_errors_or_warnings_on_xenial() {
     let files = unitpack::recipe_files(&[repo().join("recipes")]).unwrap();
     let diagnostics = lint::lint_files(&files, Some("ubuntu-xenial")).unwrap();
-    let serious: Vec<_> = diagnostics.iter().filter(|d| d.severity > lint::Severity::Info).collect();
+    let serious: Vec<_> = diagnostics
+        .iter()
+        .filter(|d| d.severity > lint::Severity::Info)
+        .collect();
     assert!(serious.is_empty(), "{}", lint::render_text(&diagnostics));
 }
 
@@ -149,35 +181,73 @@ fn generated_table_matches_the_data() {
             "removed" => "Removed",
             other => panic!("status {other}"),
         };
-        let entry = format!("(\"{}\", \"{}\", {}, {}, Status::{status}),", f[0], f[1], f[2], f[3]);
-        assert!(table.contains(&entry), "missing or different in table.rs: {entry}");
+        let entry = format!(
+            "(\"{}\", \"{}\", {}, {}, Status::{status}),",
+            f[0], f[1], f[2], f[3]
+        );
+        assert!(
+            table.contains(&entry),
+            "missing or different in table.rs: {entry}"
+        );
     }
     let specifiers = std::fs::read_to_string(repo().join("data/systemd-specifiers.tsv")).unwrap();
     for row in specifiers.lines().skip(1) {
         let f: Vec<&str> = row.split('\t').collect();
         let letter = f[0].chars().nth(1).unwrap();
-        assert!(table.contains(&format!("('{letter}', {}, ", f[1])), "specifier {}", f[0]);
+        assert!(
+            table.contains(&format!("('{letter}', {}, ", f[1])),
+            "specifier {}",
+            f[0]
+        );
     }
 }
 
 #[test]
 fn cli_text_output_exit_codes_and_deny_warnings() {
-    let out = unitpack().args(["lint", "tests/lint/up201-trigger.yaml"]).output().unwrap();
+    let out = unitpack()
+        .args(["lint", "tests/lint/up201-trigger.yaml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("error[UP201]"), "{text}");
-    assert!(text.contains("--> tests/lint/up201-trigger.yaml:16:9"), "{text}");
+    assert!(
+        text.contains("--> tests/lint/up201-trigger.yaml:16:9"),
+        "{text}"
+    );
     assert!(text.contains("help: use WantedBy=default.target"), "{text}");
 
     // Warnings alone pass, unless denied.
-    unitpack().args(["lint", "tests/lint/up301-trigger.yaml"]).assert().success();
-    unitpack().args(["lint", "tests/lint/up301-trigger.yaml", "--deny", "warnings"]).assert().code(1);
-    unitpack().args(["lint", "tests/lint/up301-near-miss.yaml", "--deny", "warnings"]).assert().success();
+    unitpack()
+        .args(["lint", "tests/lint/up301-trigger.yaml"])
+        .assert()
+        .success();
+    unitpack()
+        .args([
+            "lint",
+            "tests/lint/up301-trigger.yaml",
+            "--deny",
+            "warnings",
+        ])
+        .assert()
+        .code(1);
+    unitpack()
+        .args([
+            "lint",
+            "tests/lint/up301-near-miss.yaml",
+            "--deny",
+            "warnings",
+        ])
+        .assert()
+        .success();
 }
 
 #[test]
 fn cli_json_output() {
-    let out = unitpack().args(["lint", "--format", "json", "tests/lint/up101-trigger.yaml"]).output().unwrap();
+    let out = unitpack()
+        .args(["lint", "--format", "json", "tests/lint/up101-trigger.yaml"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let first = &doc["diagnostics"][0];
@@ -186,7 +256,10 @@ fn cli_json_output() {
     assert_eq!(first["line"], 15);
     assert_eq!(first["column"], 9);
     assert_eq!(first["help"], "did you mean ExecStart=?");
-    assert_eq!(doc["diagnostics"][1]["help"], "Restart= belongs in [Service]");
+    assert_eq!(
+        doc["diagnostics"][1]["help"],
+        "Restart= belongs in [Service]"
+    );
     assert_eq!(doc["summary"]["errors"], 2);
 }
 
@@ -200,8 +273,15 @@ fn build_refuses_a_recipe_with_lint_errors() {
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("error[UP102]") && stderr.contains("not building"), "{stderr}");
-    assert_eq!(std::fs::read_dir(out_dir.path()).unwrap().count(), 0, "no package may be written");
+    assert!(
+        stderr.contains("error[UP102]") && stderr.contains("not building"),
+        "{stderr}"
+    );
+    assert_eq!(
+        std::fs::read_dir(out_dir.path()).unwrap().count(),
+        0,
+        "no package may be written"
+    );
 }
 
 #[test]
@@ -211,9 +291,20 @@ fn allow_needs_a_known_code_and_a_reason() {
     let text = std::fs::read_to_string(corpus_dir().join("up002-trigger.yaml")).unwrap();
     std::fs::write(&recipe, text.replace("code: UP201", "code: UP999")).unwrap();
     let d = lint::lint_files(std::slice::from_ref(&recipe), None).unwrap();
-    assert_eq!((d[0].code, d[0].location.map(|l| l.line)), ("UP001", Some(14)), "{d:?}");
-    assert!(d[0].message.contains("\"UP999\" is not a lint code"), "{d:?}");
-    std::fs::write(&recipe, text.replace("reason: copied from another unit", "reason: \" \"")).unwrap();
+    assert_eq!(
+        (d[0].code, d[0].location.map(|l| l.line)),
+        ("UP001", Some(14)),
+        "{d:?}"
+    );
+    assert!(
+        d[0].message.contains("\"UP999\" is not a lint code"),
+        "{d:?}"
+    );
+    std::fs::write(
+        &recipe,
+        text.replace("reason: copied from another unit", "reason: \" \""),
+    )
+    .unwrap();
     let d = lint::lint_files(&[recipe], None).unwrap();
     assert!(d[0].message.contains("say why"), "{d:?}");
 }
@@ -221,7 +312,17 @@ fn allow_needs_a_known_code_and_a_reason() {
 #[test]
 fn bare_unit_files() {
     let out = unitpack()
-        .args(["lint", "--units", "tests/lint/units", "--scope", "system", "--target", "debian-bookworm", "--format", "json"])
+        .args([
+            "lint",
+            "--units",
+            "tests/lint/units",
+            "--scope",
+            "system",
+            "--target",
+            "debian-bookworm",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -229,7 +330,10 @@ fn bare_unit_files() {
     let diags = doc["diagnostics"].as_array().unwrap();
     assert_eq!(diags.len(), 1, "{doc}");
     assert_eq!(diags[0]["file"], "tests/lint/units/typo.service");
-    assert_eq!((diags[0]["line"].as_u64(), diags[0]["code"].as_str()), (Some(6), Some("UP101")));
+    assert_eq!(
+        (diags[0]["line"].as_u64(), diags[0]["code"].as_str()),
+        (Some(6), Some("UP101"))
+    );
 }
 
 /// Every unit a distribution root ships under /usr/lib/systemd and /lib/systemd, linted
@@ -238,7 +342,9 @@ fn bare_unit_files() {
 /// is set; a root without unit files is a failure.
 #[test]
 fn real_units_of_a_debian_12_root() {
-    let Ok(root) = std::env::var("UNITPACK_REAL_UNITS_ROOT") else { return };
+    let Ok(root) = std::env::var("UNITPACK_REAL_UNITS_ROOT") else {
+        return;
+    };
     let profile = unitpack::profile::find("debian-bookworm").unwrap();
     let mut linted = 0;
     let mut problems = Vec::new();
@@ -252,11 +358,20 @@ fn real_units_of_a_debian_12_root() {
         if !dir.is_dir() {
             continue;
         }
-        linted += std::fs::read_dir(&dir).unwrap().filter(|e| e.as_ref().unwrap().file_type().unwrap().is_file()).count();
+        linted += std::fs::read_dir(&dir)
+            .unwrap()
+            .filter(|e| e.as_ref().unwrap().file_type().unwrap().is_file())
+            .count();
         problems.extend(lint::lint_unit_dir(&dir, scope, profile).unwrap());
     }
-    assert!(linted > 50, "UNITPACK_REAL_UNITS_ROOT={root} has only {linted} unit files");
-    let serious: Vec<_> = problems.iter().filter(|d| d.severity > lint::Severity::Info).collect();
+    assert!(
+        linted > 50,
+        "UNITPACK_REAL_UNITS_ROOT={root} has only {linted} unit files"
+    );
+    let serious: Vec<_> = problems
+        .iter()
+        .filter(|d| d.severity > lint::Severity::Info)
+        .collect();
     assert!(serious.is_empty(), "{}", lint::render_text(&problems));
 }
 
@@ -264,7 +379,15 @@ fn real_units_of_a_debian_12_root() {
 fn docs_list_every_code_with_its_severity() {
     let docs = std::fs::read_to_string(repo().join("docs/lint.md")).unwrap();
     for code in lint::codes() {
-        let row = format!("| {} | {} | {} |", code.id, code.severity.as_str(), code.summary);
-        assert!(docs.contains(&row), "docs/lint.md lacks or differs for: {row}");
+        let row = format!(
+            "| {} | {} | {} |",
+            code.id,
+            code.severity.as_str(),
+            code.summary
+        );
+        assert!(
+            docs.contains(&row),
+            "docs/lint.md lacks or differs for: {row}"
+        );
     }
 }

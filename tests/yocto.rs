@@ -18,12 +18,22 @@ fn unitpack() -> Command {
 
 /// Generate the layer for `inputs` into `out` (a path that need not exist).
 fn generate(inputs: &[&Path], out: &Path) -> std::process::Output {
-    unitpack().arg("yocto").args(inputs).arg("-o").arg(out).output().unwrap()
+    unitpack()
+        .arg("yocto")
+        .args(inputs)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap()
 }
 
 fn generate_ok(inputs: &[&Path], out: &Path) {
     let o = generate(inputs, out);
-    assert!(o.status.success(), "unitpack yocto failed: {}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.status.success(),
+        "unitpack yocto failed: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
 }
 
 /// Every file below `dir`, by relative path.
@@ -31,9 +41,18 @@ fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut out = BTreeMap::new();
     for e in walkdir::WalkDir::new(dir).sort_by_file_name() {
         let e = e.unwrap();
-        assert!(!e.file_type().is_symlink(), "{} is a symlink", e.path().display());
+        assert!(
+            !e.file_type().is_symlink(),
+            "{} is a symlink",
+            e.path().display()
+        );
         if e.file_type().is_file() {
-            let rel = e.path().strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            let rel = e
+                .path()
+                .strip_prefix(dir)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             out.insert(rel, std::fs::read(e.path()).unwrap());
         }
     }
@@ -74,7 +93,8 @@ impl Bb {
                 continue;
             }
             if let Some(classes) = t.strip_prefix("inherit ") {
-                bb.inherits.extend(classes.split_whitespace().map(str::to_string));
+                bb.inherits
+                    .extend(classes.split_whitespace().map(str::to_string));
                 continue;
             }
             if t == "do_install() {" {
@@ -86,23 +106,45 @@ impl Bb {
                 }
                 continue;
             }
-            let (name, rest) = t.split_once(' ').unwrap_or_else(|| panic!("unexpected line {t:?}"));
-            let (op, value) = rest.split_once(' ').unwrap_or_else(|| panic!("unexpected line {t:?}"));
-            assert!(["=", "+=", ".=", "??=", "?="].contains(&op), "operator {op:?} in {t:?}");
+            let (name, rest) = t
+                .split_once(' ')
+                .unwrap_or_else(|| panic!("unexpected line {t:?}"));
+            let (op, value) = rest
+                .split_once(' ')
+                .unwrap_or_else(|| panic!("unexpected line {t:?}"));
             assert!(
-                name.chars().all(|c| c.is_ascii_alphanumeric() || "_:${}".contains(c)),
+                ["=", "+=", ".=", "??=", "?="].contains(&op),
+                "operator {op:?} in {t:?}"
+            );
+            assert!(
+                name.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_:${}".contains(c)),
                 "variable name {name:?}"
             );
-            assert!(!name.contains("_${PN}") && !name.ends_with("_append"), "old override syntax in {name:?}");
-            let mut raw = value.strip_prefix('"').unwrap_or_else(|| panic!("value not double-quoted: {t:?}")).to_string();
+            assert!(
+                !name.contains("_${PN}") && !name.ends_with("_append"),
+                "old override syntax in {name:?}"
+            );
+            let mut raw = value
+                .strip_prefix('"')
+                .unwrap_or_else(|| panic!("value not double-quoted: {t:?}"))
+                .to_string();
             while !raw.ends_with('"') || raw == "\\" {
-                let cont = raw.strip_suffix('\\').unwrap_or_else(|| panic!("unterminated value in {t:?}")).to_string();
+                let cont = raw
+                    .strip_suffix('\\')
+                    .unwrap_or_else(|| panic!("unterminated value in {t:?}"))
+                    .to_string();
                 raw = cont + lines.next().expect("continuation line");
             }
             let value = raw.strip_suffix('"').unwrap();
             assert!(!value.contains('"'), "a double quote inside {name}");
             let words = value.split_whitespace().collect::<Vec<_>>().join(" ");
-            assert!(bb.vars.insert(name.to_string(), (op.to_string(), words)).is_none(), "{name} set twice");
+            assert!(
+                bb.vars
+                    .insert(name.to_string(), (op.to_string(), words))
+                    .is_none(),
+                "{name} set twice"
+            );
         }
         bb
     }
@@ -112,7 +154,11 @@ impl Bb {
     }
 
     fn words(&self, name: &str) -> BTreeSet<String> {
-        self.get(name).unwrap_or("").split_whitespace().map(str::to_string).collect()
+        self.get(name)
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
     }
 }
 
@@ -140,9 +186,19 @@ fn committed_layer_is_what_the_recipes_generate() {
     let generated = tree(&out);
     let committed = tree(&repo().join("meta-layer"));
     let names = |t: &BTreeMap<String, Vec<u8>>| t.keys().cloned().collect::<BTreeSet<_>>();
-    let missing: Vec<_> = names(&generated).difference(&names(&committed)).cloned().collect();
-    let extra: Vec<_> = names(&committed).difference(&names(&generated)).cloned().collect();
-    let changed: Vec<_> = generated.iter().filter(|(k, v)| committed.get(*k).is_some_and(|c| c != *v)).map(|(k, _)| k.clone()).collect();
+    let missing: Vec<_> = names(&generated)
+        .difference(&names(&committed))
+        .cloned()
+        .collect();
+    let extra: Vec<_> = names(&committed)
+        .difference(&names(&generated))
+        .cloned()
+        .collect();
+    let changed: Vec<_> = generated
+        .iter()
+        .filter(|(k, v)| committed.get(*k).is_some_and(|c| c != *v))
+        .map(|(k, _)| k.clone())
+        .collect();
     assert!(
         missing.is_empty() && extra.is_empty() && changed.is_empty(),
         "meta-layer/ differs from what recipes/ and unitpack-check/ generate; run `cargo run -- yocto` and commit meta-layer/.\nmissing: {missing:?}\nnot generated: {extra:?}\nchanged: {changed:?}"
@@ -160,7 +216,10 @@ fn generation_is_deterministic_and_leaves_no_temporary_directory() {
     std::fs::write(a.join("stale.txt"), "x").unwrap();
     generate_ok(&[], &a);
     assert_eq!(tree(&a), tree(&b));
-    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(left.len(), 2, "{left:?}");
 }
 
@@ -171,10 +230,19 @@ fn layer_conf_declares_the_collection_and_releases() {
     generate_ok(&[], &out);
     let conf = Bb::parse(&std::fs::read_to_string(out.join("conf/layer.conf")).unwrap());
     assert_eq!(conf.get("BBFILE_COLLECTIONS"), Some("unitpack"));
-    assert_eq!(conf.get("LAYERSERIES_COMPAT_unitpack"), Some("kirkstone scarthgap styhead walnascar whinlatter"));
+    assert_eq!(
+        conf.get("LAYERSERIES_COMPAT_unitpack"),
+        Some("kirkstone scarthgap styhead walnascar whinlatter")
+    );
     assert_eq!(conf.get("LAYERDEPENDS_unitpack"), Some("core"));
-    assert!(conf.get("BBFILE_PRIORITY_unitpack").unwrap().parse::<u32>().is_ok());
-    let readme = std::fs::read_to_string(out.join("README.md")).unwrap().to_lowercase();
+    assert!(conf
+        .get("BBFILE_PRIORITY_unitpack")
+        .unwrap()
+        .parse::<u32>()
+        .is_ok());
+    let readme = std::fs::read_to_string(out.join("README.md"))
+        .unwrap()
+        .to_lowercase();
     // What yocto-check-layer looks for.
     for word in ["maintainer", "patch", "@"] {
         assert!(readme.contains(word), "README lacks {word:?}");
@@ -197,7 +265,8 @@ fn generated_recipes_install_and_enable_every_unit() {
         let p = &r.package;
         let dir = out.join("recipes-unitpack").join(&p.name);
         let bb_path = dir.join(format!("{}_{}.bb", p.name, p.version.upstream));
-        let text = std::fs::read_to_string(&bb_path).unwrap_or_else(|e| panic!("{}: {e}", bb_path.display()));
+        let text = std::fs::read_to_string(&bb_path)
+            .unwrap_or_else(|e| panic!("{}: {e}", bb_path.display()));
         let bb = Bb::parse(&text);
         let ctx = bb_path.display().to_string();
 
@@ -208,14 +277,21 @@ fn generated_recipes_install_and_enable_every_unit() {
             Some("file://${COMMON_LICENSE_DIR}/MIT;md5=0835ade698e0bcf8506ecda2f7b4f302"),
             "{ctx}"
         );
-        assert_eq!(bb.get("S"), Some("${@d.getVar('UNPACKDIR') or d.getVar('WORKDIR')}"), "{ctx}");
+        assert_eq!(
+            bb.get("S"),
+            Some("${@d.getVar('UNPACKDIR') or d.getVar('WORKDIR')}"),
+            "{ctx}"
+        );
         assert_eq!(bb.get("REQUIRED_DISTRO_FEATURES"), Some("systemd"), "{ctx}");
         assert!(bb.inherits.contains(&"features_check".to_string()), "{ctx}");
 
         let files = bb.words("FILES:${PN}");
         let src_uri = bb.words("SRC_URI");
         // Every local source exists in files/ and every file there is fetched.
-        let on_disk: BTreeSet<String> = tree(&dir.join("files")).keys().map(|k| format!("file://{k}")).collect();
+        let on_disk: BTreeSet<String> = tree(&dir.join("files"))
+            .keys()
+            .map(|k| format!("file://{k}"))
+            .collect();
         assert_eq!(src_uri, on_disk, "{ctx}");
 
         for unit in &r.units {
@@ -226,31 +302,47 @@ fn generated_recipes_install_and_enable_every_unit() {
             let installed = format!("{var}/{}", unit.name);
             let src = format!("{sub}/{}", unit.name);
             assert!(
-                bb.install.contains(&format!("install -m 0644 ${{S}}/{src} ${{D}}{installed}")),
+                bb.install
+                    .contains(&format!("install -m 0644 ${{S}}/{src} ${{D}}{installed}")),
                 "{ctx}: {} is not installed into {var}: {:?}",
                 unit.name,
                 bb.install
             );
-            assert!(bb.install.contains(&format!("install -d ${{D}}{var}")), "{ctx}");
+            assert!(
+                bb.install.contains(&format!("install -d ${{D}}{var}")),
+                "{ctx}"
+            );
             assert!(files.contains(&installed), "{ctx}: FILES lacks {installed}");
             // The unit file is shipped exactly as the .deb ships it.
-            assert_eq!(std::fs::read_to_string(dir.join("files").join(&src)).unwrap(), unit.text, "{ctx}: {src}");
+            assert_eq!(
+                std::fs::read_to_string(dir.join("files").join(&src)).unwrap(),
+                unit.text,
+                "{ctx}: {src}"
+            );
 
             let service = bb.words("SYSTEMD_SERVICE:${PN}");
             match (unit.scope, unit.enable) {
                 (Scope::System, Enablement::Enable | Enablement::EnableAndStart) => {
-                    assert!(service.contains(unit.name.as_str()), "{ctx}: SYSTEMD_SERVICE lacks {}", unit.name);
+                    assert!(
+                        service.contains(unit.name.as_str()),
+                        "{ctx}: SYSTEMD_SERVICE lacks {}",
+                        unit.name
+                    );
                     assert_eq!(bb.get("SYSTEMD_AUTO_ENABLE"), Some("enable"), "{ctx}");
                     assert!(bb.inherits.contains(&"systemd".to_string()), "{ctx}");
                 }
                 (Scope::User, Enablement::Global) => {
-                    assert!(!service.contains(unit.name.as_str()), "{ctx}: user unit in SYSTEMD_SERVICE");
+                    assert!(
+                        !service.contains(unit.name.as_str()),
+                        "{ctx}: user unit in SYSTEMD_SERVICE"
+                    );
                     let links = r.enable_links(unit);
                     assert!(!links.is_empty());
                     for (link, _) in links {
                         let link = link.replacen("/etc", "${sysconfdir}", 1);
                         assert!(
-                            bb.install.contains(&format!("ln -sf {installed} ${{D}}{link}")),
+                            bb.install
+                                .contains(&format!("ln -sf {installed} ${{D}}{link}")),
                             "{ctx}: no enable link {link}: {:?}",
                             bb.install
                         );
@@ -259,29 +351,51 @@ fn generated_recipes_install_and_enable_every_unit() {
                     assert_eq!(bb.get("UNITPACK_USER_AUTO_ENABLE"), Some("enable"), "{ctx}");
                 }
                 (_, Enablement::None) => {
-                    assert!(!bb.install.iter().any(|l| l.starts_with("ln -sf") && l.contains(&installed)), "{ctx}");
+                    assert!(
+                        !bb.install
+                            .iter()
+                            .any(|l| l.starts_with("ln -sf") && l.contains(&installed)),
+                        "{ctx}"
+                    );
                 }
                 _ => unreachable!("validated"),
             }
             for t in &unit.takes_over {
                 let mask = format!("${{sysconfdir}}/systemd/{}/{t}", unit.scope.as_str());
-                assert!(bb.install.contains(&format!("ln -sf /dev/null ${{D}}{mask}")), "{ctx}: {t} not masked");
+                assert!(
+                    bb.install
+                        .contains(&format!("ln -sf /dev/null ${{D}}{mask}")),
+                    "{ctx}: {t} not masked"
+                );
                 assert!(files.contains(&mask), "{ctx}: FILES lacks {mask}");
             }
         }
         // The helper's manifest, as in the .deb.
         let manifest = format!("${{datadir}}/unitpack/{}/manifest", p.name);
         assert!(files.contains(&manifest), "{ctx}");
-        assert_eq!(std::fs::read_to_string(dir.join("files/manifest")).unwrap(), unitpack::plan::manifest(&r));
+        assert_eq!(
+            std::fs::read_to_string(dir.join("files/manifest")).unwrap(),
+            unitpack::plan::manifest(&r)
+        );
 
         let rdepends = bb.words("RDEPENDS:${PN}");
         assert!(rdepends.contains("unitpack-check"), "{ctx}");
-        assert_eq!(rdepends.len(), p.relations.depends.len() + 1, "{ctx}: {rdepends:?}");
+        assert_eq!(
+            rdepends.len(),
+            p.relations.depends.len() + 1,
+            "{ctx}: {rdepends:?}"
+        );
         if p.relations.depends.iter().any(|d| d == "pulseaudio") {
-            assert!(rdepends.contains("pulseaudio-server") && !rdepends.contains("pulseaudio"), "{ctx}");
+            assert!(
+                rdepends.contains("pulseaudio-server") && !rdepends.contains("pulseaudio"),
+                "{ctx}"
+            );
         }
         if p.relations.depends.iter().any(|d| d == "dbus-user-session") {
-            assert!(rdepends.contains("dbus") && !rdepends.contains("dbus-user-session"), "{ctx}");
+            assert!(
+                rdepends.contains("dbus") && !rdepends.contains("dbus-user-session"),
+                "{ctx}"
+            );
         }
     }
 }
@@ -295,17 +409,28 @@ fn helper_recipe_ships_the_crate_and_it_builds_offline() {
     let version = std::fs::read_to_string(crate_dir.join("Cargo.toml"))
         .unwrap()
         .lines()
-        .find_map(|l| l.strip_prefix("version = \"").map(|v| v.trim_end_matches('"').to_string()))
+        .find_map(|l| {
+            l.strip_prefix("version = \"")
+                .map(|v| v.trim_end_matches('"').to_string())
+        })
         .unwrap();
     let dir = out.join("recipes-unitpack/unitpack-check");
-    let bb = Bb::parse(&std::fs::read_to_string(dir.join(format!("unitpack-check_{version}.bb"))).unwrap());
+    let bb = Bb::parse(
+        &std::fs::read_to_string(dir.join(format!("unitpack-check_{version}.bb"))).unwrap(),
+    );
     assert_eq!(bb.inherits, ["cargo"]);
     assert_eq!(bb.get("SRC_URI"), Some("file://unitpack-check/"));
-    assert_eq!(bb.get("S"), Some("${@d.getVar('UNPACKDIR') or d.getVar('WORKDIR')}/unitpack-check"));
+    assert_eq!(
+        bb.get("S"),
+        Some("${@d.getVar('UNPACKDIR') or d.getVar('WORKDIR')}/unitpack-check")
+    );
 
     let copy = dir.join("files/unitpack-check");
     let shipped = tree(&copy);
-    assert_eq!(shipped["Cargo.toml"], std::fs::read(crate_dir.join("Cargo.toml")).unwrap());
+    assert_eq!(
+        shipped["Cargo.toml"],
+        std::fs::read(crate_dir.join("Cargo.toml")).unwrap()
+    );
     let lock = String::from_utf8(shipped["Cargo.lock"].clone()).unwrap();
     assert!(lock.lines().any(|l| l == "version = 3"), "{lock}");
     for (rel, data) in tree(&crate_dir.join("src")) {
@@ -370,7 +495,11 @@ fn assert_rejected(text: &str, expected: &[&str]) {
     for e in expected {
         assert!(stderr.contains(e), "{e:?} not in: {stderr}");
     }
-    assert_eq!(std::fs::read_dir(&out_parent).unwrap().count(), 0, "something was written: {stderr}");
+    assert_eq!(
+        std::fs::read_dir(&out_parent).unwrap().count(),
+        0,
+        "something was written: {stderr}"
+    );
 
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("old"), "kept").unwrap();
@@ -384,7 +513,10 @@ fn the_good_recipe_is_accepted() {
     let tmp = tempfile::tempdir().unwrap();
     let recipe = recipe_file(tmp.path(), GOOD);
     generate_ok(&[&recipe], &tmp.path().join("layer"));
-    assert!(tmp.path().join("layer/recipes-unitpack/my-thing/my-thing_1.0.bb").is_file());
+    assert!(tmp
+        .path()
+        .join("layer/recipes-unitpack/my-thing/my-thing_1.0.bb")
+        .is_file());
 }
 
 #[test]
@@ -396,24 +528,40 @@ fn user_units_never_reach_systemd_bbclass_and_unenabled_system_units_are_disable
     let recipe = recipe_file(tmp.path(), &text);
     let out = tmp.path().join("layer");
     generate_ok(&[&recipe], &out);
-    let bb = Bb::parse(&std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb")).unwrap());
+    let bb = Bb::parse(
+        &std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb")).unwrap(),
+    );
     assert_eq!(bb.get("SYSTEMD_SERVICE:${PN}"), Some("helper.service"));
     assert_eq!(bb.get("SYSTEMD_AUTO_ENABLE"), Some("disable"));
-    assert!(bb.words("FILES:${PN}").contains("${systemd_system_unitdir}/worker@.service"));
+    assert!(bb
+        .words("FILES:${PN}")
+        .contains("${systemd_system_unitdir}/worker@.service"));
 
     let recipe = recipe_file(tmp.path(), GOOD);
     let out = tmp.path().join("layer2");
     generate_ok(&[&recipe], &out);
-    let bb = Bb::parse(&std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb")).unwrap());
-    assert!(!bb.inherits.contains(&"systemd".to_string()), "{:?}", bb.inherits);
+    let bb = Bb::parse(
+        &std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb")).unwrap(),
+    );
+    assert!(
+        !bb.inherits.contains(&"systemd".to_string()),
+        "{:?}",
+        bb.inherits
+    );
     assert_eq!(bb.get("SYSTEMD_SERVICE:${PN}"), None);
 }
 
 #[test]
 fn version_with_a_hyphen_is_not_a_bitbake_version() {
     // Valid for Debian (with a revision), not for PV.
-    let text = GOOD.replace("  version: \"1.0\"\n", "  version: \"1.0-rc1\"\n  revision: \"1\"\n");
-    assert_rejected(&text, &["thing.yaml:3:", "package.version", "1.0-rc1", "PV"]);
+    let text = GOOD.replace(
+        "  version: \"1.0\"\n",
+        "  version: \"1.0-rc1\"\n  revision: \"1\"\n",
+    );
+    assert_rejected(
+        &text,
+        &["thing.yaml:3:", "package.version", "1.0-rc1", "PV"],
+    );
 }
 
 #[test]
@@ -424,7 +572,10 @@ fn class_variant_suffix_is_not_a_recipe_name() {
 
 #[test]
 fn upper_case_or_underscore_names_are_refused() {
-    assert_rejected(&GOOD.replace("name: my-thing", "name: My_Thing"), &["thing.yaml:2:", "package.name"]);
+    assert_rejected(
+        &GOOD.replace("name: my-thing", "name: My_Thing"),
+        &["thing.yaml:2:", "package.name"],
+    );
 }
 
 #[test]
@@ -438,40 +589,63 @@ fn text_that_bitbake_would_expand_is_refused() {
 #[test]
 fn unknown_dependency_needs_a_mapping() {
     let text = GOOD.replace("    - dbus\n", "    - dbus\n    - libfoo-bin (>= 2)\n");
-    assert_rejected(&text, &["thing.yaml:9:", "package.depends[1]", "libfoo-bin", "yocto:"]);
+    assert_rejected(
+        &text,
+        &[
+            "thing.yaml:9:",
+            "package.depends[1]",
+            "libfoo-bin",
+            "yocto:",
+        ],
+    );
 }
 
 #[test]
 fn bad_package_mapping_is_refused_with_its_position() {
     let text = format!("{GOOD}yocto:\n  packages:\n    dbus: Not_A_Name\n");
-    assert_rejected(&text, &["thing.yaml:19:", "yocto.packages.dbus", "Not_A_Name"]);
+    assert_rejected(
+        &text,
+        &["thing.yaml:19:", "yocto.packages.dbus", "Not_A_Name"],
+    );
     let text = format!("{GOOD}yocto:\n  pkgs: {{}}\n");
     assert_rejected(&text, &["thing.yaml:", "unknown field"]);
 }
 
 #[test]
 fn recipe_mapping_overrides_the_table() {
-    let text = GOOD.replace("    - dbus\n", "    - dbus\n    - pulseaudio | pipewire-pulse\n    - libfoo\n")
-        + "yocto:\n  packages:\n    pulseaudio: pipewire-pulse\n    libfoo: ~\n";
+    let text = GOOD.replace(
+        "    - dbus\n",
+        "    - dbus\n    - pulseaudio | pipewire-pulse\n    - libfoo\n",
+    ) + "yocto:\n  packages:\n    pulseaudio: pipewire-pulse\n    libfoo: ~\n";
     let tmp = tempfile::tempdir().unwrap();
     let recipe = recipe_file(tmp.path(), &text);
     let out = tmp.path().join("layer");
     generate_ok(&[&recipe], &out);
-    let bb = Bb::parse(&std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb")).unwrap());
+    let bb = Bb::parse(
+        &std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb")).unwrap(),
+    );
     assert_eq!(
         bb.words("RDEPENDS:${PN}"),
-        ["dbus", "pipewire-pulse", "unitpack-check"].map(String::from).into_iter().collect()
+        ["dbus", "pipewire-pulse", "unitpack-check"]
+            .map(String::from)
+            .into_iter()
+            .collect()
     );
 }
 
 #[test]
 fn quotes_in_descriptions_do_not_end_the_value() {
-    let text = GOOD.replace("  summary: a thing\n", "  summary: a \"quoted\" thing\n  description: |\n    Say \"hi\".\n\n    Twice.\n");
+    let text = GOOD.replace(
+        "  summary: a thing\n",
+        "  summary: a \"quoted\" thing\n  description: |\n    Say \"hi\".\n\n    Twice.\n",
+    );
     let tmp = tempfile::tempdir().unwrap();
     let recipe = recipe_file(tmp.path(), &text);
     let out = tmp.path().join("layer");
     generate_ok(&[&recipe], &out);
-    let bb = Bb::parse(&std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb")).unwrap());
+    let bb = Bb::parse(
+        &std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb")).unwrap(),
+    );
     assert_eq!(bb.get("SUMMARY"), Some("a 'quoted' thing"));
     assert_eq!(bb.get("DESCRIPTION"), Some("Say 'hi'. Twice."));
 }
@@ -482,7 +656,10 @@ fn quotes_in_descriptions_do_not_end_the_value() {
 /// oelint-adv on PATH the test passes with a note, unless UNITPACK_REQUIRE_OELINT=1.
 #[test]
 fn oelint_adv_finds_nothing() {
-    let available = std::process::Command::new("oelint-adv").arg("--version").output().is_ok_and(|o| o.status.success());
+    let available = std::process::Command::new("oelint-adv")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
     if !available {
         assert_ne!(
             std::env::var("UNITPACK_REQUIRE_OELINT").as_deref(),
@@ -492,7 +669,10 @@ fn oelint_adv_finds_nothing() {
         eprintln!("note: oelint-adv not on PATH; scripts/oelint not run");
         return;
     }
-    let o = std::process::Command::new(repo().join("scripts/oelint")).arg(repo().join("meta-layer")).output().unwrap();
+    let o = std::process::Command::new(repo().join("scripts/oelint"))
+        .arg(repo().join("meta-layer"))
+        .output()
+        .unwrap();
     assert!(
         o.status.success(),
         "scripts/oelint failed:\n{}{}",
@@ -509,8 +689,18 @@ fn oelint_adv_finds_nothing() {
         .find(|p| p.extension().is_some_and(|e| e == "bb"))
         .unwrap();
     let text = std::fs::read_to_string(&bb).unwrap();
-    let broken: String = text.lines().filter(|l| !l.starts_with("SUMMARY")).map(|l| format!("{l}\n")).collect();
+    let broken: String = text
+        .lines()
+        .filter(|l| !l.starts_with("SUMMARY"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     std::fs::write(&bb, broken).unwrap();
-    let o = std::process::Command::new(repo().join("scripts/oelint")).arg(&layer).output().unwrap();
-    assert!(!o.status.success(), "scripts/oelint accepted a recipe without SUMMARY");
+    let o = std::process::Command::new(repo().join("scripts/oelint"))
+        .arg(&layer)
+        .output()
+        .unwrap();
+    assert!(
+        !o.status.success(),
+        "scripts/oelint accepted a recipe without SUMMARY"
+    );
 }

@@ -24,12 +24,19 @@ pub fn tar(entries: &[Entry<'_>], mtime: u64) -> Result<Vec<u8>> {
     for entry in entries {
         let (name, size, mode, kind) = match &entry.kind {
             EntryKind::Dir => {
-                let name = if entry.path.is_empty() { "./".to_string() } else { format!("./{}/", entry.path) };
+                let name = if entry.path.is_empty() {
+                    "./".to_string()
+                } else {
+                    format!("./{}/", entry.path)
+                };
                 (name, 0, 0o755, tar::EntryType::Directory)
             }
-            EntryKind::File { data, mode } => {
-                (format!("./{}", entry.path), data.len() as u64, *mode, tar::EntryType::Regular)
-            }
+            EntryKind::File { data, mode } => (
+                format!("./{}", entry.path),
+                data.len() as u64,
+                *mode,
+                tar::EntryType::Regular,
+            ),
         };
         let mut header = header(name.as_bytes(), size, mode, kind, mtime)?;
         if name.len() > 100 {
@@ -37,7 +44,13 @@ pub fn tar(entries: &[Entry<'_>], mtime: u64) -> Result<Vec<u8>> {
             // type L whose data is the name, followed by the entry with a cut name.
             let mut long = name.clone().into_bytes();
             long.push(0);
-            let ll = header_raw(b"././@LongLink", long.len() as u64, 0o644, tar::EntryType::GNULongName, mtime)?;
+            let ll = header_raw(
+                b"././@LongLink",
+                long.len() as u64,
+                0o644,
+                tar::EntryType::GNULongName,
+                mtime,
+            )?;
             append(&mut builder, &ll, &long)?;
             header = header_raw(&name.as_bytes()[..100], size, mode, kind, mtime)?;
         }
@@ -47,19 +60,35 @@ pub fn tar(entries: &[Entry<'_>], mtime: u64) -> Result<Vec<u8>> {
         };
         append(&mut builder, &header, data)?;
     }
-    builder.into_inner().map_err(|e| Error::io("finishing tar stream", e))
+    builder
+        .into_inner()
+        .map_err(|e| Error::io("finishing tar stream", e))
 }
 
 fn append(builder: &mut tar::Builder<Vec<u8>>, header: &tar::Header, data: &[u8]) -> Result<()> {
-    builder.append(header, data).map_err(|e| Error::io("writing tar entry", e))
+    builder
+        .append(header, data)
+        .map_err(|e| Error::io("writing tar entry", e))
 }
 
-fn header(name: &[u8], size: u64, mode: u32, kind: tar::EntryType, mtime: u64) -> Result<tar::Header> {
+fn header(
+    name: &[u8],
+    size: u64,
+    mode: u32,
+    kind: tar::EntryType,
+    mtime: u64,
+) -> Result<tar::Header> {
     header_raw(&name[..name.len().min(100)], size, mode, kind, mtime)
 }
 
 /// A GNU header with the name bytes copied as they are (tar-rs would strip `./`).
-fn header_raw(name: &[u8], size: u64, mode: u32, kind: tar::EntryType, mtime: u64) -> Result<tar::Header> {
+fn header_raw(
+    name: &[u8],
+    size: u64,
+    mode: u32,
+    kind: tar::EntryType,
+    mtime: u64,
+) -> Result<tar::Header> {
     let mut h = tar::Header::new_gnu();
     h.as_gnu_mut().expect("GNU header").name[..name.len()].copy_from_slice(name);
     h.set_size(size);
@@ -68,8 +97,10 @@ fn header_raw(name: &[u8], size: u64, mode: u32, kind: tar::EntryType, mtime: u6
     h.set_gid(0);
     h.set_mtime(mtime);
     h.set_entry_type(kind);
-    h.set_username("root").map_err(|e| Error::io("tar header", e))?;
-    h.set_groupname("root").map_err(|e| Error::io("tar header", e))?;
+    h.set_username("root")
+        .map_err(|e| Error::io("tar header", e))?;
+    h.set_groupname("root")
+        .map_err(|e| Error::io("tar header", e))?;
     h.set_cksum();
     Ok(h)
 }
@@ -105,10 +136,13 @@ const XZ_BLOCK: u64 = 3 * XZ_MAX_DICT;
 const XZ_SMALL: u64 = 256 << 10;
 
 fn xz(data: &[u8], threads: u32) -> Result<Vec<u8>> {
-    use liblzma::stream::{Action, Check, Filters, LzmaOptions, MatchFinder, Mode, MtStreamBuilder, Status, Stream};
+    use liblzma::stream::{
+        Action, Check, Filters, LzmaOptions, MatchFinder, Mode, MtStreamBuilder, Status, Stream,
+    };
     let len = data.len() as u64;
     let dict = len.next_power_of_two().clamp(XZ_MIN_DICT, XZ_MAX_DICT);
-    let mut opts = LzmaOptions::new_preset(XZ_PRESET).map_err(|e| Error::Failed(format!("xz options: {e}")))?;
+    let mut opts = LzmaOptions::new_preset(XZ_PRESET)
+        .map_err(|e| Error::Failed(format!("xz options: {e}")))?;
     opts.dict_size(dict as u32);
     if len <= XZ_SMALL {
         opts.mode(Mode::Fast).match_finder(MatchFinder::HashChain4);
@@ -138,7 +172,9 @@ fn xz(data: &[u8], threads: u32) -> Result<Vec<u8>> {
             out.reserve(out.capacity().max(4096));
         }
         let before = stream.total_in();
-        let status = stream.process_vec(input, &mut out, Action::Finish).map_err(|e| Error::Failed(format!("xz: {e}")))?;
+        let status = stream
+            .process_vec(input, &mut out, Action::Finish)
+            .map_err(|e| Error::Failed(format!("xz: {e}")))?;
         input = &input[(stream.total_in() - before) as usize..];
         if status == Status::StreamEnd {
             return Ok(out);
@@ -156,7 +192,11 @@ pub fn ar(members: &[(&str, &[u8])], mtime: u64) -> Result<Vec<u8>> {
         header.set_uid(0);
         header.set_gid(0);
         header.set_mode(0o100644);
-        builder.append(&header, *data).map_err(|e| Error::io("writing ar member", e))?;
+        builder
+            .append(&header, *data)
+            .map_err(|e| Error::io("writing ar member", e))?;
     }
-    builder.into_inner().map_err(|e| Error::io("finishing ar archive", e))
+    builder
+        .into_inner()
+        .map_err(|e| Error::io("finishing ar archive", e))
 }

@@ -7,16 +7,25 @@ use crate::license;
 
 /// A machine-readable (DEP-5) copyright file.
 pub fn copyright(package: &Package, epoch: u64) -> String {
-    let mut out = String::from("Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n");
+    let mut out = String::from(
+        "Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/\n",
+    );
     out.push_str(&format!("Upstream-Name: {}\n", package.name));
     if let Some(h) = &package.homepage {
         out.push_str(&format!("Source: {h}\n"));
     }
     let notice = match &package.copyright {
         Some(c) => c.clone(),
-        None => format!("{} {}", civil_from_days((epoch / 86_400) as i64).0, package.maintainer),
+        None => format!(
+            "{} {}",
+            civil_from_days((epoch / 86_400) as i64).0,
+            package.maintainer
+        ),
     };
-    out.push_str(&format!("\nFiles: *\nCopyright: {notice}\nLicense: {}\n", package.license));
+    out.push_str(&format!(
+        "\nFiles: *\nCopyright: {notice}\nLicense: {}\n",
+        package.license
+    ));
     if package.license == "MIT" {
         out.push_str(&indent(license::MIT_TEXT));
     } else if let Some(file) = license::common_license_file(&package.license) {
@@ -29,7 +38,13 @@ pub fn copyright(package: &Package, epoch: u64) -> String {
 
 fn indent(text: &str) -> String {
     text.lines()
-        .map(|l| if l.is_empty() { " .\n".to_string() } else { format!(" {l}\n") })
+        .map(|l| {
+            if l.is_empty() {
+                " .\n".to_string()
+            } else {
+                format!(" {l}\n")
+            }
+        })
         .collect()
 }
 
@@ -60,7 +75,9 @@ pub fn changelog(package: &Package, recipe_name: &str, epoch: u64) -> String {
 /// `Thu, 01 Jan 1970 00:00:00 +0000`.
 pub fn rfc2822(epoch: u64) -> String {
     const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let days = epoch / 86_400;
     let secs = epoch % 86_400;
     let (y, m, d) = civil_from_days(days as i64);

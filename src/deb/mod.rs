@@ -38,9 +38,17 @@ pub fn files(recipe: &Recipe, mtime: u64) -> Result<Vec<PayloadFile>> {
         mode: 0o644,
         conffile: false,
     });
-    let recipe_name = recipe.path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default();
+    let recipe_name = recipe
+        .path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let changelog = docs::changelog(p, &recipe_name, mtime);
-    let changelog_name = if p.version.revision.is_some() { "changelog.Debian.gz" } else { "changelog.gz" };
+    let changelog_name = if p.version.revision.is_some() {
+        "changelog.Debian.gz"
+    } else {
+        "changelog.gz"
+    };
     files.push(PayloadFile {
         path: format!("{doc}/{changelog_name}"),
         data: compress(changelog.as_bytes(), crate::profile::Compression::Gzip, 1)?,
@@ -60,7 +68,11 @@ pub fn files(recipe: &Recipe, mtime: u64) -> Result<Vec<PayloadFile>> {
 /// `Depends:` of the package: the recipe's, plus the helper its postinst calls.
 pub fn depends(recipe: &Recipe) -> Vec<String> {
     let mut d = recipe.package.relations.depends.clone();
-    if recipe.package.name != HELPER_PACKAGE && !d.iter().any(|r| r.split([' ', '(']).next() == Some(HELPER_PACKAGE)) {
+    if recipe.package.name != HELPER_PACKAGE
+        && !d
+            .iter()
+            .any(|r| r.split([' ', '(']).next() == Some(HELPER_PACKAGE))
+    {
         d.push(HELPER_PACKAGE.to_string());
     }
     d
@@ -69,7 +81,12 @@ pub fn depends(recipe: &Recipe) -> Vec<String> {
 /// `NAME_VERSION_ARCH.deb` (no epoch, as dpkg-deb names it).
 pub fn file_name(recipe: &Recipe) -> String {
     let p = &recipe.package;
-    format!("{}_{}_{}.deb", p.name, p.version.for_filename(), p.architecture)
+    format!(
+        "{}_{}_{}.deb",
+        p.name,
+        p.version.for_filename(),
+        p.architecture
+    )
 }
 
 /// The bytes of the package.
@@ -85,8 +102,13 @@ pub fn build(recipe: &Recipe, opts: &Options) -> Result<Vec<u8>> {
             p = d.parent();
         }
     }
-    let mut paths: Vec<(String, Option<&PayloadFile>)> = dirs.into_iter().map(|d| (d, None)).collect();
-    paths.extend(files.iter().map(|f| (f.path.trim_start_matches('/').to_string(), Some(f))));
+    let mut paths: Vec<(String, Option<&PayloadFile>)> =
+        dirs.into_iter().map(|d| (d, None)).collect();
+    paths.extend(
+        files
+            .iter()
+            .map(|f| (f.path.trim_start_matches('/').to_string(), Some(f))),
+    );
     paths.sort_by(|a, b| a.0.cmp(&b.0));
     let data_entries: Vec<archive::Entry> = paths
         .iter()
@@ -94,7 +116,10 @@ pub fn build(recipe: &Recipe, opts: &Options) -> Result<Vec<u8>> {
             path: path.clone(),
             kind: match file {
                 None => archive::EntryKind::Dir,
-                Some(f) => archive::EntryKind::File { data: &f.data, mode: f.mode },
+                Some(f) => archive::EntryKind::File {
+                    data: &f.data,
+                    mode: f.mode,
+                },
             },
         })
         .collect();
@@ -102,13 +127,27 @@ pub fn build(recipe: &Recipe, opts: &Options) -> Result<Vec<u8>> {
 
     // control.tar: control, md5sums, conffiles, scripts.
     let ndirs = paths.iter().filter(|(_, f)| f.is_none()).count() as u64;
-    let installed_size = files.iter().map(|f| (f.data.len() as u64).div_ceil(1024)).sum::<u64>() + ndirs;
+    let installed_size = files
+        .iter()
+        .map(|f| (f.data.len() as u64).div_ceil(1024))
+        .sum::<u64>()
+        + ndirs;
     let control = control::control(&recipe.package, &depends(recipe), installed_size);
     let md5sums: String = files
         .iter()
-        .map(|f| format!("{:x}  {}\n", Md5::digest(&f.data), f.path.trim_start_matches('/')))
+        .map(|f| {
+            format!(
+                "{:x}  {}\n",
+                Md5::digest(&f.data),
+                f.path.trim_start_matches('/')
+            )
+        })
         .collect();
-    let conffiles: String = files.iter().filter(|f| f.conffile).map(|f| format!("{}\n", f.path)).collect();
+    let conffiles: String = files
+        .iter()
+        .filter(|f| f.conffile)
+        .map(|f| format!("{}\n", f.path))
+        .collect();
     let scripts = scripts::render(recipe);
     let mut control_files: Vec<(String, Vec<u8>, u32)> = vec![
         ("control".into(), control.into_bytes(), 0o644),
@@ -121,11 +160,18 @@ pub fn build(recipe: &Recipe, opts: &Options) -> Result<Vec<u8>> {
         control_files.push((s.name.to_string(), s.text.into_bytes(), 0o755));
     }
     control_files.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut control_entries = vec![archive::Entry { path: String::new(), kind: archive::EntryKind::Dir }];
-    control_entries.extend(control_files.iter().map(|(name, data, mode)| archive::Entry {
-        path: name.clone(),
-        kind: archive::EntryKind::File { data, mode: *mode },
-    }));
+    let mut control_entries = vec![archive::Entry {
+        path: String::new(),
+        kind: archive::EntryKind::Dir,
+    }];
+    control_entries.extend(
+        control_files
+            .iter()
+            .map(|(name, data, mode)| archive::Entry {
+                path: name.clone(),
+                kind: archive::EntryKind::File { data, mode: *mode },
+            }),
+    );
     let control_tar = archive::tar(&control_entries, opts.mtime)?;
 
     let c = recipe.compression;
@@ -134,7 +180,11 @@ pub fn build(recipe: &Recipe, opts: &Options) -> Result<Vec<u8>> {
     let control_z = compress(&control_tar, c, 1)?;
     let data_z = compress(&data_tar, c, opts.threads)?;
     archive::ar(
-        &[("debian-binary", b"2.0\n"), (&control_member, &control_z), (&data_member, &data_z)],
+        &[
+            ("debian-binary", b"2.0\n"),
+            (&control_member, &control_z),
+            (&data_member, &data_z),
+        ],
         opts.mtime,
     )
 }
@@ -143,16 +193,24 @@ pub fn build(recipe: &Recipe, opts: &Options) -> Result<Vec<u8>> {
 /// directory, renamed into place only when complete.
 pub fn write(recipe: &Recipe, out_dir: &Path, opts: &Options) -> Result<PathBuf> {
     let bytes = build(recipe, opts)?;
-    std::fs::create_dir_all(out_dir).map_err(|e| Error::io(format!("creating {}", out_dir.display()), e))?;
+    std::fs::create_dir_all(out_dir)
+        .map_err(|e| Error::io(format!("creating {}", out_dir.display()), e))?;
     let dest = out_dir.join(file_name(recipe));
     let mut tmp = tempfile::Builder::new()
         .prefix(".unitpack-")
         .suffix(".deb.tmp")
         .tempfile_in(out_dir)
-        .map_err(|e| Error::io(format!("creating a temporary file in {}", out_dir.display()), e))?;
-    tmp.write_all(&bytes).map_err(|e| Error::io("writing package", e))?;
+        .map_err(|e| {
+            Error::io(
+                format!("creating a temporary file in {}", out_dir.display()),
+                e,
+            )
+        })?;
+    tmp.write_all(&bytes)
+        .map_err(|e| Error::io("writing package", e))?;
     set_mode(tmp.as_file(), 0o644)?;
-    tmp.persist(&dest).map_err(|e| Error::io(format!("renaming into {}", dest.display()), e.error))?;
+    tmp.persist(&dest)
+        .map_err(|e| Error::io(format!("renaming into {}", dest.display()), e.error))?;
     Ok(dest)
 }
 

@@ -7,11 +7,21 @@ use std::collections::BTreeMap;
 
 /// Programs that say little about what a unit runs: two units starting a shell or an
 /// interpreter are not two copies of one daemon.
-const INTERPRETERS: &[&str] = &["sh", "bash", "dash", "env", "python", "python3", "perl", "true", "false"];
+const INTERPRETERS: &[&str] = &[
+    "sh", "bash", "dash", "env", "python", "python3", "perl", "true", "false",
+];
 
 /// Daemons that grab a per-seat device (sound card, display) for the session that starts
 /// them first.
-const SEAT_DAEMONS: &[&str] = &["pulseaudio", "pipewire", "pipewire-pulse", "wireplumber", "jackd", "Xorg", "weston"];
+const SEAT_DAEMONS: &[&str] = &[
+    "pulseaudio",
+    "pipewire",
+    "pipewire-pulse",
+    "wireplumber",
+    "jackd",
+    "Xorg",
+    "weston",
+];
 
 pub(super) fn check(input: &Input, out: &mut Vec<Diagnostic>) {
     // Bare unit files are not one package: a distribution's units share programs.
@@ -36,7 +46,9 @@ fn duplicate_programs(input: &Input, out: &mut Vec<Diagnostic>) {
     for ((scope, prog), units) in by_program {
         let first = units[0];
         for other in &units[1..] {
-            if conflicts(other, first.unit.name.as_str()) || conflicts(first, other.unit.name.as_str()) {
+            if conflicts(other, first.unit.name.as_str())
+                || conflicts(first, other.unit.name.as_str())
+            {
                 continue;
             }
             let (d, _) = other.main_program().expect("grouped by program");
@@ -49,7 +61,13 @@ fn duplicate_programs(input: &Input, out: &mut Vec<Diagnostic>) {
             .note("two copies of one daemon race for its socket, PID file or device; one of them fails");
             if let Some((fd, _)) = first.main_program() {
                 if let Some(l) = fd.location {
-                    diag = diag.note(format!("{} starts it at {}:{}:{}", first.unit.name, first.file.display(), l.line, l.column));
+                    diag = diag.note(format!(
+                        "{} starts it at {}:{}:{}",
+                        first.unit.name,
+                        first.file.display(),
+                        l.line,
+                        l.column
+                    ));
                 }
             }
             out.push(diag);
@@ -58,11 +76,15 @@ fn duplicate_programs(input: &Input, out: &mut Vec<Diagnostic>) {
 }
 
 fn conflicts(subject: &Subject, name: &str) -> bool {
-    subject.directives("Unit", "Conflicts").any(|d| d.value.split_whitespace().any(|u| u == name))
+    subject
+        .directives("Unit", "Conflicts")
+        .any(|d| d.value.split_whitespace().any(|u| u == name))
 }
 
 fn vendor_race(input: &Input, subject: &Subject, out: &mut Vec<Diagnostic>) {
-    let Some((d, prog)) = subject.main_program() else { return };
+    let Some((d, prog)) = subject.main_program() else {
+        return;
+    };
     let racing: Vec<&str> = input
         .profile
         .vendor_units
@@ -70,7 +92,9 @@ fn vendor_race(input: &Input, subject: &Subject, out: &mut Vec<Diagnostic>) {
         .filter(|v| v.scope == subject.unit.scope && v.programs.iter().any(|p| p == prog))
         .map(|v| v.unit.as_str())
         .filter(|v| *v != subject.unit.name.as_str())
-        .filter(|v| !conflicts(subject, v) && !subject.unit.takes_over.iter().any(|t| t.as_str() == *v))
+        .filter(|v| {
+            !conflicts(subject, v) && !subject.unit.takes_over.iter().any(|t| t.as_str() == *v)
+        })
         .collect();
     if racing.is_empty() {
         return;
@@ -96,7 +120,9 @@ fn first_session(subject: &Subject, out: &mut Vec<Diagnostic>) {
     if subject.unit.scope != Scope::User || subject.unit.enable != Enablement::Global {
         return;
     }
-    let Some((d, prog)) = subject.main_program() else { return };
+    let Some((d, prog)) = subject.main_program() else {
+        return;
+    };
     if !SEAT_DAEMONS.contains(&prog) {
         return;
     }

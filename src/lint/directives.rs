@@ -37,8 +37,16 @@ fn sections_for(kind: &str) -> &'static [&'static str] {
     }
 }
 
-const EXEC_KEYS: &[&str] =
-    &["ExecStart", "ExecStartPre", "ExecStartPost", "ExecStop", "ExecStopPre", "ExecStopPost", "ExecReload", "ExecCondition"];
+const EXEC_KEYS: &[&str] = &[
+    "ExecStart",
+    "ExecStartPre",
+    "ExecStartPost",
+    "ExecStop",
+    "ExecStopPre",
+    "ExecStopPost",
+    "ExecReload",
+    "ExecCondition",
+];
 
 /// First systemd release that accepts a program name without a path in `Exec*=`.
 const RELATIVE_EXEC_SINCE: u32 = 239;
@@ -93,17 +101,32 @@ fn unknown_section(subject: &Subject, section: &Section, allowed: &[&str]) -> Di
     let mut d = Diagnostic::new(
         codes::UNKNOWN_SECTION,
         subject.at_section(section),
-        format!("[{}] is not a section of a .{kind} unit; systemd ignores it and everything in it", section.name),
+        format!(
+            "[{}] is not a section of a .{kind} unit; systemd ignores it and everything in it",
+            section.name
+        ),
     );
-    let list = allowed.iter().map(|s| format!("[{s}]")).collect::<Vec<_>>().join(", ");
+    let list = allowed
+        .iter()
+        .map(|s| format!("[{s}]"))
+        .collect::<Vec<_>>()
+        .join(", ");
     d = match suggest(&section.name, allowed.iter().copied()) {
         Some(s) => d.help(format!("did you mean [{s}]? A .{kind} unit reads {list}")),
-        None => d.help(format!("a .{kind} unit reads {list}; name sections for other tools X-…")),
+        None => d.help(format!(
+            "a .{kind} unit reads {list}; name sections for other tools X-…"
+        )),
     };
     d
 }
 
-fn directive(input: &Input, subject: &Subject, section: &Section, d: &Directive, out: &mut Vec<Diagnostic>) {
+fn directive(
+    input: &Input,
+    subject: &Subject,
+    section: &Section,
+    d: &Directive,
+    out: &mut Vec<Diagnostic>,
+) {
     let target = input.profile.systemd;
     let profile = &input.profile.name;
     let name = format!("{}=", d.key);
@@ -154,14 +177,25 @@ fn directive(input: &Input, subject: &Subject, section: &Section, d: &Directive,
     }
 }
 
-fn unknown_directive(input: &Input, subject: &Subject, section: &Section, d: &Directive) -> Diagnostic {
+fn unknown_directive(
+    input: &Input,
+    subject: &Subject,
+    section: &Section,
+    d: &Directive,
+) -> Diagnostic {
     let mut diag = Diagnostic::new(
         codes::UNKNOWN_DIRECTIVE,
         subject.at_directive(d),
         format!("{}= is not a directive of [{}]", d.key, section.name),
     )
-    .note(format!("systemd {} logs \"Unknown lvalue\" and ignores it", input.profile.systemd));
-    let known = section_rows(&section.name).iter().filter(|r| r.2 <= input.profile.systemd).map(|r| r.1);
+    .note(format!(
+        "systemd {} logs \"Unknown lvalue\" and ignores it",
+        input.profile.systemd
+    ));
+    let known = section_rows(&section.name)
+        .iter()
+        .filter(|r| r.2 <= input.profile.systemd)
+        .map(|r| r.1);
     if let Some(s) = suggest(&d.key, known) {
         return diag.help(format!("did you mean {s}=?"));
     }
@@ -182,7 +216,11 @@ fn suggest<'a>(wrong: &str, candidates: impl Iterator<Item = &'a str>) -> Option
     let lower = wrong.to_ascii_lowercase();
     candidates
         .map(|c| {
-            let score = if c.to_ascii_lowercase() == lower { 1.0 } else { strsim::jaro_winkler(wrong, c) };
+            let score = if c.to_ascii_lowercase() == lower {
+                1.0
+            } else {
+                strsim::jaro_winkler(wrong, c)
+            };
             (score, c)
         })
         .filter(|(score, _)| *score >= 0.85)
@@ -217,7 +255,9 @@ fn relative_exec(input: &Input, subject: &Subject, d: &Directive, out: &mut Vec<
     if target >= RELATIVE_EXEC_SINCE {
         return;
     }
-    let Some(prog) = program(&d.value) else { return };
+    let Some(prog) = program(&d.value) else {
+        return;
+    };
     if prog.starts_with(['/', '%', '$']) {
         return;
     }
@@ -225,10 +265,15 @@ fn relative_exec(input: &Input, subject: &Subject, d: &Directive, out: &mut Vec<
         Diagnostic::new(
             codes::RELATIVE_EXEC,
             subject.at_directive(d),
-            format!("{}= runs {prog:?} without an absolute path; systemd {target} rejects it", d.key),
+            format!(
+                "{}= runs {prog:?} without an absolute path; systemd {target} rejects it",
+                d.key
+            ),
         )
         .help(format!("write the full path, e.g. /usr/bin/{prog}"))
-        .note(format!("program names without a path are accepted from systemd {RELATIVE_EXEC_SINCE} on")),
+        .note(format!(
+            "program names without a path are accepted from systemd {RELATIVE_EXEC_SINCE} on"
+        )),
     );
 }
 
@@ -238,7 +283,9 @@ mod tests {
 
     #[test]
     fn table_is_sorted_for_binary_search() {
-        assert!(DIRECTIVES.windows(2).all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)));
+        assert!(DIRECTIVES
+            .windows(2)
+            .all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)));
         assert_eq!(lookup("Service", "ExecStart").map(|r| r.2), Some(215));
         assert!(lookup("Service", "ExecStartt").is_none());
         assert!(section_rows("Path").iter().all(|r| r.0 == "Path"));

@@ -38,7 +38,13 @@ impl Summary {
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
-        write!(f, "{}, {}, {}", plural(self.errors, "error"), plural(self.warnings, "warning"), plural(self.infos, "info"))
+        write!(
+            f,
+            "{}, {}, {}",
+            plural(self.errors, "error"),
+            plural(self.warnings, "warning"),
+            plural(self.infos, "info")
+        )
     }
 }
 
@@ -48,25 +54,38 @@ impl std::fmt::Display for Summary {
 pub fn render_text(diagnostics: &[Diagnostic]) -> String {
     let mut files = SimpleFiles::new();
     let mut ids: BTreeMap<&Path, Option<usize>> = BTreeMap::new();
-    let config = Config { chars: Chars::ascii(), ..Config::default() };
+    let config = Config {
+        chars: Chars::ascii(),
+        ..Config::default()
+    };
     let mut out = String::new();
     for d in diagnostics {
         let id = *ids.entry(&d.file).or_insert_with(|| {
-            std::fs::read_to_string(&d.file).ok().map(|text| files.add(d.file.display().to_string(), text))
+            std::fs::read_to_string(&d.file)
+                .ok()
+                .map(|text| files.add(d.file.display().to_string(), text))
         });
         let severity = match d.severity {
             Severity::Error => ReportSeverity::Error,
             Severity::Warning => ReportSeverity::Warning,
             Severity::Info => ReportSeverity::Note,
         };
-        let mut report = Report::new(severity).with_code(d.code).with_message(&d.message);
+        let mut report = Report::new(severity)
+            .with_code(d.code)
+            .with_message(&d.message);
         let mut notes = Vec::new();
         match (id, d.location) {
             (Some(id), Some(loc)) => {
                 let text = files.get(id).expect("added above").source();
-                report = report.with_labels(vec![Label::primary(id, span(text, loc.line, loc.column))]);
+                report =
+                    report.with_labels(vec![Label::primary(id, span(text, loc.line, loc.column))]);
             }
-            (_, Some(loc)) => notes.push(format!("at {}:{}:{}", d.file.display(), loc.line, loc.column)),
+            (_, Some(loc)) => notes.push(format!(
+                "at {}:{}:{}",
+                d.file.display(),
+                loc.line,
+                loc.column
+            )),
             (_, None) => notes.push(format!("in {}", d.file.display())),
         }
         notes.extend(d.notes.iter().map(|n| format!("note: {n}")));
@@ -74,7 +93,8 @@ pub fn render_text(diagnostics: &[Diagnostic]) -> String {
             notes.push(format!("help: {h}"));
         }
         report = report.with_notes(notes);
-        term::emit_to_string(&mut out, &config, &files, &report).expect("files are in the database");
+        term::emit_to_string(&mut out, &config, &files, &report)
+            .expect("files are in the database");
     }
     out
 }
@@ -82,12 +102,23 @@ pub fn render_text(diagnostics: &[Diagnostic]) -> String {
 /// Byte range of the key or item at a 1-based line and (character) column: up to a
 /// `:` or `=` that ends a key, or the end of the line.
 fn span(text: &str, line: usize, column: usize) -> Range<usize> {
-    let Some(line_start) = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).reduce(|a, b| a + b).or(Some(0))
+    let Some(line_start) = text
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .reduce(|a, b| a + b)
+        .or(Some(0))
     else {
         return 0..0;
     };
-    let line_text = text[line_start.min(text.len())..].split('\n').next().unwrap_or("");
-    let start = line_text.char_indices().nth(column.saturating_sub(1)).map_or(line_text.len(), |(i, _)| i);
+    let line_text = text[line_start.min(text.len())..]
+        .split('\n')
+        .next()
+        .unwrap_or("");
+    let start = line_text
+        .char_indices()
+        .nth(column.saturating_sub(1))
+        .map_or(line_text.len(), |(i, _)| i);
     let rest = &line_text[start..];
     let rest = rest.strip_prefix("- ").unwrap_or(rest);
     let skipped = line_text.len() - start - rest.len();

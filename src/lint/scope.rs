@@ -27,7 +27,13 @@ const PER_USER_SPECIFIERS: &[char] = &['U', 'u', 'h', 's'];
 const MANAGER_USER_SPECIFIERS_SINCE: u32 = 228;
 
 /// Path unit directives that watch a path.
-const PATH_WATCHES: &[&str] = &["PathExists", "PathExistsGlob", "PathChanged", "PathModified", "DirectoryNotEmpty"];
+const PATH_WATCHES: &[&str] = &[
+    "PathExists",
+    "PathExistsGlob",
+    "PathChanged",
+    "PathModified",
+    "DirectoryNotEmpty",
+];
 
 /// Flags with which common daemons stay in the foreground.
 const FOREGROUND_FLAGS: &[&str] = &[
@@ -66,7 +72,11 @@ pub(super) fn check(input: &Input, out: &mut Vec<Diagnostic>) {
 fn system_targets(subject: &Subject, out: &mut Vec<Diagnostic>) {
     for key in ["WantedBy", "RequiredBy"] {
         for d in subject.directives("Install", key) {
-            for target in d.value.split_whitespace().filter(|t| SYSTEM_ONLY_TARGETS.contains(t)) {
+            for target in d
+                .value
+                .split_whitespace()
+                .filter(|t| SYSTEM_ONLY_TARGETS.contains(t))
+            {
                 out.push(
                     Diagnostic::new(
                         codes::USER_UNIT_SYSTEM_TARGET,
@@ -83,7 +93,11 @@ fn system_targets(subject: &Subject, out: &mut Vec<Diagnostic>) {
 
 fn user_group(subject: &Subject, out: &mut Vec<Diagnostic>) {
     for section in &subject.unit.sections {
-        for d in section.directives.iter().filter(|d| d.key == "User" || d.key == "Group") {
+        for d in section
+            .directives
+            .iter()
+            .filter(|d| d.key == "User" || d.key == "Group")
+        {
             out.push(
                 Diagnostic::new(
                     codes::USER_UNIT_USER_GROUP,
@@ -124,13 +138,22 @@ fn user_bus(input: &Input, subject: &Subject, out: &mut Vec<Diagnostic>) {
         .iter()
         .chain(&relations.recommends)
         .flat_map(|r| r.split([',', '|']))
-        .any(|alt| alt.split_whitespace().next().map(|n| n.split(':').next().unwrap_or(n)) == Some(bus.as_str()));
+        .any(|alt| {
+            alt.split_whitespace()
+                .next()
+                .map(|n| n.split(':').next().unwrap_or(n))
+                == Some(bus.as_str())
+        });
     if pulled_in {
         return;
     }
     for key in ["Requires", "BindsTo", "Requisite", "Wants"] {
         for d in subject.directives("Unit", key) {
-            for dep in d.value.split_whitespace().filter(|u| matches!(*u, "dbus.service" | "dbus.socket")) {
+            for dep in d
+                .value
+                .split_whitespace()
+                .filter(|u| matches!(*u, "dbus.service" | "dbus.socket"))
+            {
                 let hard = key != "Wants";
                 let consequence = if hard {
                     "the unit fails to start (\"Unit dbus.service not found\") where no user bus is installed"
@@ -160,7 +183,12 @@ fn per_user_specifiers(input: &Input, subject: &Subject, out: &mut Vec<Diagnosti
     }
     for section in subject.unit.sections.iter().filter(|s| s.name != "Install") {
         for d in &section.directives {
-            let Some((_, letter)) = specifiers(&d.value).into_iter().find(|(_, l)| PER_USER_SPECIFIERS.contains(l)) else { continue };
+            let Some((_, letter)) = specifiers(&d.value)
+                .into_iter()
+                .find(|(_, l)| PER_USER_SPECIFIERS.contains(l))
+            else {
+                continue;
+            };
             let root = match letter {
                 'U' => "0",
                 'u' => "root",
@@ -196,16 +224,24 @@ fn path_unit(input: &Input, subject: &Subject, out: &mut Vec<Diagnostic>) {
             Diagnostic::new(
                 codes::PATH_UNIT_TARGET_MISSING,
                 site,
-                format!("path unit {} activates {target}, which is not a {} unit of this package", subject.unit.name, subject.unit.scope.as_str()),
+                format!(
+                    "path unit {} activates {target}, which is not a {} unit of this package",
+                    subject.unit.name,
+                    subject.unit.scope.as_str()
+                ),
             )
-            .help(format!("add {target} to the package, or set Unit= in [Path] to the unit to start")),
+            .help(format!(
+                "add {target} to the package, or set Unit= in [Path] to the unit to start"
+            )),
         );
         return;
     };
     runtime_dir_unbound(subject, service, out);
     for key in PATH_WATCHES {
         for d in subject.directives("Path", key) {
-            let Some(uid) = runtime_uid(&d.value) else { continue };
+            let Some(uid) = runtime_uid(&d.value) else {
+                continue;
+            };
             let wanted = format!("/run/user/{uid}");
             let has = service
                 .directives("Service", "Environment")
@@ -219,7 +255,14 @@ fn path_unit(input: &Input, subject: &Subject, out: &mut Vec<Diagnostic>) {
                 None => service.at_field("name"),
             };
             let watched = match d.location {
-                Some(l) => format!("{} watches {} ({}:{}:{})", subject.unit.name, d.value, subject.file.display(), l.line, l.column),
+                Some(l) => format!(
+                    "{} watches {} ({}:{}:{})",
+                    subject.unit.name,
+                    d.value,
+                    subject.file.display(),
+                    l.line,
+                    l.column
+                ),
                 None => format!("{} watches {}", subject.unit.name, d.value),
             };
             out.push(
@@ -255,7 +298,9 @@ fn runtime_dir_unbound(subject: &Subject, service: &Subject, out: &mut Vec<Diagn
     let mut seen: Vec<&str> = Vec::new();
     for key in PATH_WATCHES {
         for d in subject.directives("Path", key) {
-            let Some(uid) = runtime_uid(&d.value) else { continue };
+            let Some(uid) = runtime_uid(&d.value) else {
+                continue;
+            };
             if seen.contains(&uid) {
                 continue;
             }
@@ -264,7 +309,15 @@ fn runtime_dir_unbound(subject: &Subject, service: &Subject, out: &mut Vec<Diagn
             let runtime = format!("user-runtime-dir@{uid}.service");
             let manager = format!("user@{uid}.service");
             let list = |key: &str| -> Vec<String> {
-                service.directives("Unit", key).flat_map(|b| b.value.split_whitespace().map(str::to_string).collect::<Vec<_>>()).collect()
+                service
+                    .directives("Unit", key)
+                    .flat_map(|b| {
+                        b.value
+                            .split_whitespace()
+                            .map(str::to_string)
+                            .collect::<Vec<_>>()
+                    })
+                    .collect()
             };
             let binds = list("BindsTo");
             let part_of = list("PartOf");
@@ -276,7 +329,14 @@ fn runtime_dir_unbound(subject: &Subject, service: &Subject, out: &mut Vec<Diagn
                 None => service.at_field("name"),
             };
             let watched = match d.location {
-                Some(l) => format!("{} watches {} ({}:{}:{})", subject.unit.name, d.value, subject.file.display(), l.line, l.column),
+                Some(l) => format!(
+                    "{} watches {} ({}:{}:{})",
+                    subject.unit.name,
+                    d.value,
+                    subject.file.display(),
+                    l.line,
+                    l.column
+                ),
                 None => format!("{} watches {}", subject.unit.name, d.value),
             };
             let mut diag = Diagnostic::new(
@@ -315,19 +375,28 @@ fn runtime_uid(path: &str) -> Option<&str> {
 }
 
 fn forking_foreground(subject: &Subject, out: &mut Vec<Diagnostic>) {
-    let Some(ty) = subject.directives("Service", "Type").last() else { return };
+    let Some(ty) = subject.directives("Service", "Type").last() else {
+        return;
+    };
     if ty.value.trim() != "forking" || subject.foreground == Some(false) {
         return;
     }
     let flag = subject.main_program().and_then(|(d, _)| {
-        d.value.split_whitespace().find(|w| FOREGROUND_FLAGS.contains(w)).map(|f| format!("ExecStart= passes {f}"))
+        d.value
+            .split_whitespace()
+            .find(|w| FOREGROUND_FLAGS.contains(w))
+            .map(|f| format!("ExecStart= passes {f}"))
     });
     let why = match (subject.foreground, flag) {
         (Some(true), _) => "the recipe declares it `foreground: true`".to_string(),
         (_, Some(flag)) => flag,
         _ => return,
     };
-    let enabled = if subject.unit.enable == Enablement::None { "" } else { " at every start" };
+    let enabled = if subject.unit.enable == Enablement::None {
+        ""
+    } else {
+        " at every start"
+    };
     out.push(
         Diagnostic::new(
             codes::FORKING_FOREGROUND,

@@ -28,15 +28,24 @@ pub fn check_upstream_version(v: &str, with_revision: bool) -> Result<(), String
     }) {
         return Err(format!(
             "version {v:?} contains {bad:?}; allowed are letters, digits and '.+~'{}",
-            if with_revision { " and '-'" } else { " (a hyphen needs a revision)" }
+            if with_revision {
+                " and '-'"
+            } else {
+                " (a hyphen needs a revision)"
+            }
         ));
     }
     Ok(())
 }
 
 pub fn check_revision(r: &str) -> Result<(), String> {
-    if r.is_empty() || r.chars().any(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '~'))) {
-        return Err(format!("revision {r:?} may only contain letters, digits and '.+~'"));
+    if r.is_empty()
+        || r.chars()
+            .any(|c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '~')))
+    {
+        return Err(format!(
+            "revision {r:?} may only contain letters, digits and '.+~'"
+        ));
     }
     Ok(())
 }
@@ -44,7 +53,9 @@ pub fn check_revision(r: &str) -> Result<(), String> {
 /// A version inside a relation, `[epoch:]upstream[-revision]`.
 fn check_full_version(v: &str) -> Result<(), String> {
     let rest = match v.split_once(':') {
-        Some((epoch, rest)) if !epoch.is_empty() && epoch.chars().all(|c| c.is_ascii_digit()) => rest,
+        Some((epoch, rest)) if !epoch.is_empty() && epoch.chars().all(|c| c.is_ascii_digit()) => {
+            rest
+        }
         Some(_) => return Err(format!("version {v:?} has a bad epoch")),
         None => v,
     };
@@ -60,7 +71,9 @@ pub fn check_relation(rel: &str) -> Result<(), String> {
         return Err("empty relation".into());
     }
     if rel.contains(',') {
-        return Err(format!("{rel:?}: write one relation per list item instead of joining with ','"));
+        return Err(format!(
+            "{rel:?}: write one relation per list item instead of joining with ','"
+        ));
     }
     for alt in rel.split('|') {
         let alt = alt.trim();
@@ -78,8 +91,11 @@ pub fn check_relation(rel: &str) -> Result<(), String> {
             let op = ["<<", "<=", ">=", ">>", "="]
                 .into_iter()
                 .find(|op| c.starts_with(op))
-                .ok_or_else(|| format!("in relation {rel:?}: operator must be one of << <= = >= >>"))?;
-            check_full_version(c[op.len()..].trim()).map_err(|e| format!("in relation {rel:?}: {e}"))?;
+                .ok_or_else(|| {
+                    format!("in relation {rel:?}: operator must be one of << <= = >= >>")
+                })?;
+            check_full_version(c[op.len()..].trim())
+                .map_err(|e| format!("in relation {rel:?}: {e}"))?;
         }
     }
     Ok(())
@@ -96,25 +112,37 @@ pub fn check_maintainer(m: &str) -> Result<(), String> {
     if ok && !m.contains(['\n', ',']) {
         Ok(())
     } else {
-        Err(format!("maintainer {m:?} must look like \"Full Name <address@example.org>\""))
+        Err(format!(
+            "maintainer {m:?} must look like \"Full Name <address@example.org>\""
+        ))
     }
 }
 
 pub const PRIORITIES: &[&str] = &["required", "important", "standard", "optional", "extra"];
 
 pub fn check_section(s: &str) -> Result<(), String> {
-    if !s.is_empty() && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '/')) {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '/'))
+    {
         Ok(())
     } else {
-        Err(format!("section {s:?} must be lower-case letters, digits, '-' and '/' (e.g. \"sound\")"))
+        Err(format!(
+            "section {s:?} must be lower-case letters, digits, '-' and '/' (e.g. \"sound\")"
+        ))
     }
 }
 
 pub fn check_architecture(a: &str) -> Result<(), String> {
-    if !a.is_empty() && a.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-') {
+    if !a.is_empty()
+        && a.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+    {
         Ok(())
     } else {
-        Err(format!("architecture {a:?} is not a Debian architecture name (e.g. all, armhf, amd64)"))
+        Err(format!(
+            "architecture {a:?} is not a Debian architecture name (e.g. all, armhf, amd64)"
+        ))
     }
 }
 
@@ -138,10 +166,17 @@ mod tests {
         assert!(check_upstream_version("v1", false).is_err());
         assert!(check_revision("1ubuntu1").is_ok());
         assert!(check_revision("1-2").is_err());
-        for ok in ["pulseaudio", "dbus (>= 1.10)", "aa | bb (<< 2:1.0-1)", "python3:any"] {
+        for ok in [
+            "pulseaudio",
+            "dbus (>= 1.10)",
+            "aa | bb (<< 2:1.0-1)",
+            "python3:any",
+        ] {
             assert!(check_relation(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "a, b", "Pulse", "a (~ 1)", "a (>= 1", "a (>= x)", "a $(x)"] {
+        for bad in [
+            "", "a, b", "Pulse", "a (~ 1)", "a (>= 1", "a (>= x)", "a $(x)",
+        ] {
             assert!(check_relation(bad).is_err(), "{bad}");
         }
     }
@@ -149,7 +184,12 @@ mod tests {
     #[test]
     fn maintainer() {
         assert!(check_maintainer("Jane Doe <jane@example.org>").is_ok());
-        for bad in ["jane@example.org", "<jane@example.org>", "Jane <jane>", "J <a@b> x"] {
+        for bad in [
+            "jane@example.org",
+            "<jane@example.org>",
+            "Jane <jane>",
+            "J <a@b> x",
+        ] {
             assert!(check_maintainer(bad).is_err(), "{bad}");
         }
     }

@@ -136,7 +136,10 @@ impl Recipe {
     }
 
     pub fn enable_links(&self, unit: &Unit) -> Vec<(String, String)> {
-        unit.enable_links(self.profile.unit_dir(unit.scope), self.profile.enable_dir(unit.scope))
+        unit.enable_links(
+            self.profile.unit_dir(unit.scope),
+            self.profile.enable_dir(unit.scope),
+        )
     }
 
     pub fn locate(&self, path: &str) -> Option<Location> {
@@ -155,15 +158,24 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
     let raw: RawRecipe = serde_yaml::from_str(text).map_err(|e| yaml_error(path, &e))?;
     let spans = SpanIndex::parse(text);
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let mut v = Validator { file: path, spans: &spans, errors: Vec::new() };
+    let mut v = Validator {
+        file: path,
+        spans: &spans,
+        errors: Vec::new(),
+    };
 
-    let profile_name = target.or(raw.target.as_deref()).unwrap_or(profile::DEFAULT_PROFILE);
+    let profile_name = target
+        .or(raw.target.as_deref())
+        .unwrap_or(profile::DEFAULT_PROFILE);
     let profile = match profile::find(profile_name) {
         Some(p) => Some(p),
         None => {
             v.error(
                 "target",
-                format!("unknown target profile {profile_name:?}; known: {}", profile::names().join(", ")),
+                format!(
+                    "unknown target profile {profile_name:?}; known: {}",
+                    profile::names().join(", ")
+                ),
             );
             None
         }
@@ -177,7 +189,11 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
                 let known: Vec<_> = p.compressions.iter().map(|c| c.name()).collect();
                 v.error(
                     "compression",
-                    format!("{name:?} is not readable by {}'s dpkg; use one of: {}", p.name, known.join(", ")),
+                    format!(
+                        "{name:?} is not readable by {}'s dpkg; use one of: {}",
+                        p.name,
+                        known.join(", ")
+                    ),
                 );
                 None
             }
@@ -224,7 +240,10 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
 }
 
 fn yaml_error(path: &Path, e: &serde_yaml::Error) -> Error {
-    let location = e.location().map(|l| Location { line: l.line(), column: l.column() });
+    let location = e.location().map(|l| Location {
+        line: l.line(),
+        column: l.column(),
+    });
     let mut message = e.to_string();
     if let Some(cut) = message.rfind(" at line ") {
         message.truncate(cut);
@@ -247,7 +266,8 @@ struct Validator<'a> {
 impl Validator<'_> {
     fn error(&mut self, field: &str, message: impl Into<String>) {
         let location = self.spans.locate(field);
-        self.errors.push(InputError::new(self.file, location, field, message));
+        self.errors
+            .push(InputError::new(self.file, location, field, message));
     }
 
     fn check(&mut self, field: &str, result: std::result::Result<(), String>) -> bool {
@@ -283,16 +303,27 @@ impl Validator<'_> {
         if let Some(r) = &raw.revision {
             self.check("package.revision", debian::check_revision(r));
         }
-        self.check("package.maintainer", debian::check_maintainer(&raw.maintainer));
+        self.check(
+            "package.maintainer",
+            debian::check_maintainer(&raw.maintainer),
+        );
         if self.one_line("package.summary", &raw.summary) && raw.summary.len() > 80 {
-            self.error("package.summary", "must be at most 80 characters (it is the Description synopsis)");
+            self.error(
+                "package.summary",
+                "must be at most 80 characters (it is the Description synopsis)",
+            );
         }
         if let Some(d) = &raw.description {
             if d.chars().any(|c| c.is_control() && c != '\n') {
-                self.error("package.description", "must not contain control characters other than newlines");
+                self.error(
+                    "package.description",
+                    "must not contain control characters other than newlines",
+                );
             }
         }
-        if self.one_line("package.license", &raw.license) && !crate::license::is_known(raw.license.trim()) {
+        if self.one_line("package.license", &raw.license)
+            && !crate::license::is_known(raw.license.trim())
+        {
             self.error(
                 "package.license",
                 format!(
@@ -306,8 +337,13 @@ impl Validator<'_> {
             self.one_line("package.copyright", c);
         }
         if let Some(h) = &raw.homepage {
-            if !(h.starts_with("https://") || h.starts_with("http://")) || h.contains(char::is_whitespace) {
-                self.error("package.homepage", format!("{h:?} must be an http(s) URL without spaces"));
+            if !(h.starts_with("https://") || h.starts_with("http://"))
+                || h.contains(char::is_whitespace)
+            {
+                self.error(
+                    "package.homepage",
+                    format!("{h:?} must be an http(s) URL without spaces"),
+                );
             }
         }
         let section = raw.section.clone().unwrap_or_else(|| "misc".into());
@@ -316,11 +352,17 @@ impl Validator<'_> {
         if !debian::PRIORITIES.contains(&priority.as_str()) {
             self.error(
                 "package.priority",
-                format!("{priority:?} is not one of {}", debian::PRIORITIES.join(", ")),
+                format!(
+                    "{priority:?} is not one of {}",
+                    debian::PRIORITIES.join(", ")
+                ),
             );
         }
         let architecture = raw.architecture.clone().unwrap_or_else(|| "all".into());
-        self.check("package.architecture", debian::check_architecture(&architecture));
+        self.check(
+            "package.architecture",
+            debian::check_architecture(&architecture),
+        );
         let fields: [(&str, &Vec<String>); 7] = [
             ("depends", &raw.depends),
             ("recommends", &raw.recommends),
@@ -332,7 +374,10 @@ impl Validator<'_> {
         ];
         for (field, list) in fields {
             for (i, rel) in list.iter().enumerate() {
-                self.check(&item(&format!("package.{field}"), i), debian::check_relation(rel));
+                self.check(
+                    &item(&format!("package.{field}"), i),
+                    debian::check_relation(rel),
+                );
             }
         }
         if self.errors.len() > before {
@@ -372,7 +417,10 @@ impl Validator<'_> {
             "user" => Some(Scope::User),
             "system" => Some(Scope::System),
             other => {
-                self.error(&child(path, "scope"), format!("{other:?} is not a scope; use user or system"));
+                self.error(
+                    &child(path, "scope"),
+                    format!("{other:?} is not a scope; use user or system"),
+                );
                 None
             }
         };
@@ -382,7 +430,10 @@ impl Validator<'_> {
                 return None;
             }
             (None, None) => {
-                self.error(path, "a unit needs `sections` (written here) or `file` (a unit file)");
+                self.error(
+                    path,
+                    "a unit needs `sections` (written here) or `file` (a unit file)",
+                );
                 return None;
             }
             (Some(file), None) => self.unit_file(dir, &child(path, "file"), file)?,
@@ -394,16 +445,26 @@ impl Validator<'_> {
         let name_field = child(path, "name");
         let name_text = match (&raw.name, &source) {
             (Some(n), _) => n.clone(),
-            (None, UnitSource::File(p)) => p.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+            (None, UnitSource::File(p)) => p
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             (None, UnitSource::Recipe) => {
-                self.error(path, "a unit written in the recipe needs a `name` (e.g. my_daemon.service)");
+                self.error(
+                    path,
+                    "a unit written in the recipe needs a `name` (e.g. my_daemon.service)",
+                );
                 return None;
             }
         };
         let name = match UnitName::parse(&name_text) {
             Ok(n) => Some(n),
             Err(m) => {
-                let field = if raw.name.is_some() { name_field } else { child(path, "file") };
+                let field = if raw.name.is_some() {
+                    name_field
+                } else {
+                    child(path, "file")
+                };
                 self.error(&field, m);
                 None
             }
@@ -411,9 +472,10 @@ impl Validator<'_> {
         let mut takes_over = Vec::new();
         for (i, t) in raw.takes_over.iter().enumerate() {
             match UnitName::parse(t) {
-                Ok(n) if Some(&n) == name.as_ref() => {
-                    self.error(&item(&child(path, "takes_over"), i), "a unit cannot take over itself")
-                }
+                Ok(n) if Some(&n) == name.as_ref() => self.error(
+                    &item(&child(path, "takes_over"), i),
+                    "a unit cannot take over itself",
+                ),
                 Ok(n) => takes_over.push(n),
                 Err(m) => self.error(&item(&child(path, "takes_over"), i), m),
             }
@@ -421,7 +483,9 @@ impl Validator<'_> {
         let (name, scope) = (name?, scope?);
         let has_install = sections.iter().any(|s| {
             s.name == "Install"
-                && s.directives.iter().any(|d| matches!(d.key.as_str(), "WantedBy" | "RequiredBy" | "Alias" | "Also"))
+                && s.directives
+                    .iter()
+                    .any(|d| matches!(d.key.as_str(), "WantedBy" | "RequiredBy" | "Alias" | "Also"))
         });
         let enable = match raw.enable.as_deref() {
             None if !has_install => Enablement::None,
@@ -445,7 +509,13 @@ impl Validator<'_> {
                             Scope::User => "global or none",
                             Scope::System => "enable, enable-and-start or none",
                         };
-                        self.error(&field, format!("{s:?} is not an enablement for a {} unit; use {allowed}", scope.as_str()));
+                        self.error(
+                            &field,
+                            format!(
+                                "{s:?} is not an enablement for a {} unit; use {allowed}",
+                                scope.as_str()
+                            ),
+                        );
                         return None;
                     }
                 }
@@ -473,7 +543,16 @@ impl Validator<'_> {
             ),
             UnitSource::File(_) => text,
         };
-        Some(Unit { name, scope, enable, sections, takes_over, source, text, recipe_path: path.to_string() })
+        Some(Unit {
+            name,
+            scope,
+            enable,
+            sections,
+            takes_over,
+            source,
+            text,
+            recipe_path: path.to_string(),
+        })
     }
 
     fn unit_lint(&mut self, path: &str, raw: &RawUnit) -> UnitLint {
@@ -481,29 +560,57 @@ impl Validator<'_> {
         for (i, RawAllow { code, reason }) in raw.allow.iter().enumerate() {
             let field = item(&child(path, "allow"), i);
             if crate::lint::find_code(code).is_none() {
-                self.error(&child(&field, "code"), format!("{code:?} is not a lint code (see `unitpack lint --help` and docs/lint.md)"));
+                self.error(
+                    &child(&field, "code"),
+                    format!(
+                        "{code:?} is not a lint code (see `unitpack lint --help` and docs/lint.md)"
+                    ),
+                );
             } else if reason.trim().is_empty() {
-                self.error(&child(&field, "reason"), "say why this unit may trigger the code");
+                self.error(
+                    &child(&field, "reason"),
+                    "say why this unit may trigger the code",
+                );
             } else {
-                allow.push(Allow { code: code.clone(), reason: reason.clone(), location: self.spans.locate(&child(&field, "code")) });
+                allow.push(Allow {
+                    code: code.clone(),
+                    reason: reason.clone(),
+                    location: self.spans.locate(&child(&field, "code")),
+                });
             }
         }
-        UnitLint { allow, foreground: raw.foreground }
+        UnitLint {
+            allow,
+            foreground: raw.foreground,
+        }
     }
 
-    fn unit_file(&mut self, dir: &Path, field: &str, file: &str) -> Option<(Vec<Section>, UnitSource, String)> {
+    fn unit_file(
+        &mut self,
+        dir: &Path,
+        field: &str,
+        file: &str,
+    ) -> Option<(Vec<Section>, UnitSource, String)> {
         let source = self.source_path(dir, field, file)?;
         let text = match std::fs::read_to_string(&source) {
             Ok(t) => t,
             Err(e) => {
-                self.error(field, format!("cannot read unit file {}: {e}", source.display()));
+                self.error(
+                    field,
+                    format!("cannot read unit file {}: {e}", source.display()),
+                );
                 return None;
             }
         };
         match unit::parse(&text) {
             Ok(sections) => Some((sections, UnitSource::File(source), text)),
             Err((line, m)) => {
-                self.errors.push(InputError::new(&source, Some(Location { line, column: 1 }), "", m));
+                self.errors.push(InputError::new(
+                    &source,
+                    Some(Location { line, column: 1 }),
+                    "",
+                    m,
+                ));
                 None
             }
         }
@@ -529,9 +636,11 @@ impl Validator<'_> {
                     continue;
                 }
                 let values: Vec<(String, serde_yaml::Value)> = match value {
-                    serde_yaml::Value::Sequence(items) => {
-                        items.iter().enumerate().map(|(i, v)| (item(&dpath, i), v.clone())).collect()
-                    }
+                    serde_yaml::Value::Sequence(items) => items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| (item(&dpath, i), v.clone()))
+                        .collect(),
                     other => vec![(dpath.clone(), other.clone())],
                 };
                 for (vpath, v) in values {
@@ -548,10 +657,18 @@ impl Validator<'_> {
                         self.error(&vpath, "a directive value must be one line (a newline would start a new directive)");
                         continue;
                     }
-                    out.push(Directive { key: key.clone(), value: text, location: self.spans.locate(&vpath) });
+                    out.push(Directive {
+                        key: key.clone(),
+                        value: text,
+                        location: self.spans.locate(&vpath),
+                    });
                 }
             }
-            sections.push(Section { name: name.clone(), directives: out, location: self.spans.exact(&spath) });
+            sections.push(Section {
+                name: name.clone(),
+                directives: out,
+                location: self.spans.exact(&spath),
+            });
         }
         sections
     }
@@ -566,7 +683,13 @@ impl Validator<'_> {
         let full = dir.join(p);
         match std::fs::symlink_metadata(&full) {
             Ok(m) if m.file_type().is_symlink() => {
-                self.error(field, format!("{} is a symlink; unitpack does not follow symlinks", full.display()));
+                self.error(
+                    field,
+                    format!(
+                        "{} is a symlink; unitpack does not follow symlinks",
+                        full.display()
+                    ),
+                );
                 None
             }
             Ok(_) => Some(full),
@@ -579,7 +702,9 @@ impl Validator<'_> {
 
     fn assets(&mut self, dir: &Path, path: &str, raw: &RawAsset) -> Vec<Asset> {
         let dest_field = child(path, "dest");
-        let Some(dest) = self.dest_path(&dest_field, &raw.dest) else { return Vec::new() };
+        let Some(dest) = self.dest_path(&dest_field, &raw.dest) else {
+            return Vec::new();
+        };
         let mode = match &raw.mode {
             None => None,
             Some(m) => match u32::from_str_radix(m, 8) {
@@ -591,13 +716,21 @@ impl Validator<'_> {
             },
         };
         let source_field = child(path, "source");
-        let Some(source) = self.source_path(dir, &source_field, &raw.source) else { return Vec::new() };
+        let Some(source) = self.source_path(dir, &source_field, &raw.source) else {
+            return Vec::new();
+        };
         let mut files = Vec::new();
-        for entry in walkdir::WalkDir::new(&source).follow_links(false).sort_by_file_name() {
+        for entry in walkdir::WalkDir::new(&source)
+            .follow_links(false)
+            .sort_by_file_name()
+        {
             let entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
-                    self.error(&source_field, format!("cannot read {}: {e}", source.display()));
+                    self.error(
+                        &source_field,
+                        format!("cannot read {}: {e}", source.display()),
+                    );
                     return Vec::new();
                 }
             };
@@ -608,18 +741,27 @@ impl Validator<'_> {
             if !ft.is_file() {
                 self.error(
                     &source_field,
-                    format!("{} is not a regular file (symlinks and special files are not packaged)", entry.path().display()),
+                    format!(
+                        "{} is not a regular file (symlinks and special files are not packaged)",
+                        entry.path().display()
+                    ),
                 );
                 return Vec::new();
             }
-            let rel = entry.path().strip_prefix(&source).expect("walkdir stays below its root");
+            let rel = entry
+                .path()
+                .strip_prefix(&source)
+                .expect("walkdir stays below its root");
             let dest = if rel.as_os_str().is_empty() {
                 dest.clone()
             } else {
                 match rel.to_str() {
                     Some(r) => format!("{dest}/{r}"),
                     None => {
-                        self.error(&source_field, format!("{} is not valid UTF-8", entry.path().display()));
+                        self.error(
+                            &source_field,
+                            format!("{} is not valid UTF-8", entry.path().display()),
+                        );
                         return Vec::new();
                     }
                 }
@@ -629,7 +771,10 @@ impl Validator<'_> {
                 return Vec::new();
             }
             use std::os::unix::fs::PermissionsExt;
-            let exec = entry.metadata().map(|m| m.permissions().mode() & 0o111 != 0).unwrap_or(false);
+            let exec = entry
+                .metadata()
+                .map(|m| m.permissions().mode() & 0o111 != 0)
+                .unwrap_or(false);
             let under_etc = dest.starts_with("/etc/");
             let conffile = raw.conffile.unwrap_or(under_etc);
             if conffile != under_etc {
@@ -706,21 +851,29 @@ impl Validator<'_> {
         let mut seen = BTreeSet::new();
         for u in units {
             if !seen.insert((u.scope, u.name.clone())) {
-                self.error(&u.recipe_path, format!("{} {} is declared twice", u.scope.as_str(), u.name));
+                self.error(
+                    &u.recipe_path,
+                    format!("{} {} is declared twice", u.scope.as_str(), u.name),
+                );
             }
         }
     }
 
     fn no_collisions(&mut self, profile: &Profile, units: &[Unit], assets: &[Asset]) {
-        let unit_paths: BTreeSet<String> =
-            units.iter().map(|u| format!("{}/{}", profile.unit_dir(u.scope), u.name)).collect();
+        let unit_paths: BTreeSet<String> = units
+            .iter()
+            .map(|u| format!("{}/{}", profile.unit_dir(u.scope), u.name))
+            .collect();
         let mut seen = BTreeSet::new();
         for a in assets {
             if unit_paths.contains(&a.dest) || !seen.insert(a.dest.clone()) {
                 self.error("assets", format!("{} is installed twice", a.dest));
             }
             if a.dest.starts_with("/usr/share/unitpack/") || a.dest.starts_with("/usr/share/doc/") {
-                self.error("assets", format!("{} is a path unitpack generates itself", a.dest));
+                self.error(
+                    "assets",
+                    format!("{} is a path unitpack generates itself", a.dest),
+                );
             }
         }
     }
@@ -731,13 +884,24 @@ impl Validator<'_> {
 fn check_dest(dest: &str) -> std::result::Result<(), String> {
     let trimmed = dest.trim_end_matches('/');
     if !trimmed.starts_with('/') || trimmed.len() < 2 {
-        return Err(format!("{dest:?} must be an absolute path such as /etc/xdg/foo.conf"));
+        return Err(format!(
+            "{dest:?} must be an absolute path such as /etc/xdg/foo.conf"
+        ));
     }
-    if trimmed.split('/').skip(1).any(|c| c.is_empty() || c == "." || c == "..") {
+    if trimmed
+        .split('/')
+        .skip(1)
+        .any(|c| c.is_empty() || c == "." || c == "..")
+    {
         return Err(format!("{dest:?} must be normalized (no '..', '.', or '//'): it would escape or confuse the package root"));
     }
-    if let Some(c) = trimmed.chars().find(|c| !(c.is_ascii_alphanumeric() || "/._-+@:".contains(*c))) {
-        return Err(format!("{dest:?} contains {c:?}; destinations use only letters, digits and '/._-+@:'"));
+    if let Some(c) = trimmed
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "/._-+@:".contains(*c)))
+    {
+        return Err(format!(
+            "{dest:?} contains {c:?}; destinations use only letters, digits and '/._-+@:'"
+        ));
     }
     Ok(())
 }
@@ -749,14 +913,27 @@ mod tests {
     #[test]
     fn dest_paths() {
         assert!(check_dest("/etc/pulse/default.pa").is_ok());
-        for bad in ["etc/x", "/", "/etc/../root/x", "/etc//x", "/etc/./x", "/etc/x y", "/etc/$(id)", "/etc/x;y"] {
+        for bad in [
+            "etc/x",
+            "/",
+            "/etc/../root/x",
+            "/etc//x",
+            "/etc/./x",
+            "/etc/x y",
+            "/etc/$(id)",
+            "/etc/x;y",
+        ] {
             assert!(check_dest(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn version_strings() {
-        let v = Version { epoch: Some(1), upstream: "2.0".into(), revision: Some("3".into()) };
+        let v = Version {
+            epoch: Some(1),
+            upstream: "2.0".into(),
+            revision: Some("3".into()),
+        };
         assert_eq!(v.full(), "1:2.0-3");
         assert_eq!(v.for_filename(), "2.0-3");
     }

@@ -60,14 +60,8 @@ pub fn item(parent: &str, index: usize) -> String {
 }
 
 enum Frame {
-    Map {
-        path: String,
-        key: Option<String>,
-    },
-    Seq {
-        path: String,
-        next: usize,
-    },
+    Map { path: String, key: Option<String> },
+    Seq { path: String, next: usize },
 }
 
 #[derive(Default)]
@@ -144,11 +138,29 @@ mod tests {
     fn keys_and_items_have_positions() {
         let text = "package:\n  name: foo\n  depends:\n    - a\n    - b\nunits:\n  - name: x.service\n    sections:\n      Unit:\n        After: [a, b]\n";
         let idx = SpanIndex::parse(text);
-        assert_eq!(idx.exact("package.name"), Some(Location { line: 2, column: 3 }));
-        assert_eq!(idx.exact("package.depends[1]"), Some(Location { line: 5, column: 7 }));
-        assert_eq!(idx.exact("units[0].name"), Some(Location { line: 7, column: 5 }));
-        assert_eq!(idx.exact("units[0].sections.Unit.After"), Some(Location { line: 10, column: 9 }));
-        assert_eq!(idx.exact("units[0].sections.Unit.After[1]").map(|l| l.line), Some(10));
+        assert_eq!(
+            idx.exact("package.name"),
+            Some(Location { line: 2, column: 3 })
+        );
+        assert_eq!(
+            idx.exact("package.depends[1]"),
+            Some(Location { line: 5, column: 7 })
+        );
+        assert_eq!(
+            idx.exact("units[0].name"),
+            Some(Location { line: 7, column: 5 })
+        );
+        assert_eq!(
+            idx.exact("units[0].sections.Unit.After"),
+            Some(Location {
+                line: 10,
+                column: 9
+            })
+        );
+        assert_eq!(
+            idx.exact("units[0].sections.Unit.After[1]").map(|l| l.line),
+            Some(10)
+        );
         // Unknown paths fall back to the closest ancestor.
         assert_eq!(idx.locate("package.name.nope"), idx.exact("package.name"));
     }

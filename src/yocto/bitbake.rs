@@ -8,18 +8,30 @@
 pub fn check_package_name(name: &str) -> Result<(), String> {
     let ok = name.len() >= 2
         && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'));
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'));
     if !ok {
         return Err(format!(
             "{name:?} is not a valid OpenEmbedded package name (at least 2 characters of a-z, 0-9, '+', '-', '.', starting with a letter or digit; no '_' or upper case)"
         ));
     }
-    const SUFFIXES: &[&str] = &["-native", "-cross", "-crosssdk", "-cross-canadian", "-initial"];
+    const SUFFIXES: &[&str] = &[
+        "-native",
+        "-cross",
+        "-crosssdk",
+        "-cross-canadian",
+        "-initial",
+    ];
     if let Some(s) = SUFFIXES.iter().find(|s| name.ends_with(*s)) {
-        return Err(format!("{name:?} ends in {s:?}, which bitbake reserves for a class variant of a recipe"));
+        return Err(format!(
+            "{name:?} ends in {s:?}, which bitbake reserves for a class variant of a recipe"
+        ));
     }
     if name.starts_with("nativesdk-") {
-        return Err(format!("{name:?} starts with \"nativesdk-\", which bitbake reserves for SDK variants"));
+        return Err(format!(
+            "{name:?} starts with \"nativesdk-\", which bitbake reserves for SDK variants"
+        ));
     }
     Ok(())
 }
@@ -30,7 +42,10 @@ pub fn check_version(version: &str) -> Result<(), String> {
     if !version.starts_with(|c: char| c.is_ascii_digit()) {
         return Err(format!("version {version:?} must start with a digit"));
     }
-    if let Some(bad) = version.chars().find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '~'))) {
+    if let Some(bad) = version
+        .chars()
+        .find(|&c| !(c.is_ascii_alphanumeric() || matches!(c, '.' | '+' | '~')))
+    {
         return Err(format!(
             "version {version:?} contains {bad:?}, which OpenEmbedded's PV cannot hold (it would split the recipe file name or the package version); use letters, digits and '.+~', e.g. 1.0~rc1"
         ));
@@ -44,19 +59,27 @@ pub fn check_version(version: &str) -> Result<(), String> {
 /// or an expansion.
 pub fn text(value: &str) -> Result<String, String> {
     if value.contains('\\') {
-        return Err("contains '\\', which bitbake would read as an escape or line continuation".into());
+        return Err(
+            "contains '\\', which bitbake would read as an escape or line continuation".into(),
+        );
     }
     if value.contains("${") {
         return Err("contains \"${\", which bitbake would expand as a variable".into());
     }
-    Ok(value.split_whitespace().collect::<Vec<_>>().join(" ").replace('"', "'"))
+    Ok(value
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace('"', "'"))
 }
 
 /// A URL for HOMEPAGE: already http(s) without spaces; additionally nothing bitbake
 /// interprets.
 pub fn url(value: &str) -> Result<String, String> {
     if value.contains(['"', '\\', '\'']) || value.contains("${") {
-        return Err(format!("{value:?} contains a quote, '\\' or \"${{\", which cannot appear in a bitbake value"));
+        return Err(format!(
+            "{value:?} contains a quote, '\\' or \"${{\", which cannot appear in a bitbake value"
+        ));
     }
     Ok(value.to_string())
 }
@@ -70,7 +93,16 @@ mod tests {
         for ok in ["my-pulseaudio-user", "unitpack-check", "gtk+3", "a.b"] {
             assert!(check_package_name(ok).is_ok(), "{ok}");
         }
-        for bad in ["My-Pkg", "my_pkg", "a", "-a", "foo-native", "nativesdk-foo", "a b", "a\"b"] {
+        for bad in [
+            "My-Pkg",
+            "my_pkg",
+            "a",
+            "-a",
+            "foo-native",
+            "nativesdk-foo",
+            "a b",
+            "a\"b",
+        ] {
             assert!(check_package_name(bad).is_err(), "{bad}");
         }
     }

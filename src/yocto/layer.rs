@@ -56,7 +56,12 @@ pub(super) fn render(recipes: &[Recipe], templates: &Templates) -> Result<Vec<La
                     name: u.name.to_string(),
                     scope: u.scope.as_str(),
                     enable: u.enable.as_str(),
-                    takes_over: u.takes_over.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", "),
+                    takes_over: u
+                        .takes_over
+                        .iter()
+                        .map(|t| t.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
                 })
                 .collect(),
         })
@@ -66,18 +71,33 @@ pub(super) fn render(recipes: &[Recipe], templates: &Templates) -> Result<Vec<La
         r.units
             .iter()
             .find(|u| u.enable == Enablement::Global)
-            .map(|u| Example { package: r.package.name.clone(), unit: u.name.to_string() })
+            .map(|u| Example {
+                package: r.package.name.clone(),
+                unit: u.name.to_string(),
+            })
     });
     let context = Context {
         series: series().join(" "),
         maintainer: env!("CARGO_PKG_AUTHORS"),
         packages,
-        mappings: packages::TABLE.iter().map(|(debian, oe)| Mapping { debian, oe }).collect(),
+        mappings: packages::TABLE
+            .iter()
+            .map(|(debian, oe)| Mapping { debian, oe })
+            .collect(),
         example,
     };
     Ok(vec![
-        LayerFile { path: "conf/layer.conf".into(), data: templates.render("layer.conf", &context)?.into_bytes() },
-        LayerFile { path: "README.md".into(), data: templates.render("README", &context)?.into_bytes() },
-        LayerFile { path: "SECURITY.md".into(), data: templates.render("SECURITY", &context)?.into_bytes() },
+        LayerFile {
+            path: "conf/layer.conf".into(),
+            data: templates.render("layer.conf", &context)?.into_bytes(),
+        },
+        LayerFile {
+            path: "README.md".into(),
+            data: templates.render("README", &context)?.into_bytes(),
+        },
+        LayerFile {
+            path: "SECURITY.md".into(),
+            data: templates.render("SECURITY", &context)?.into_bytes(),
+        },
     ])
 }

@@ -28,19 +28,28 @@ pub const HELPER: &str = crate::deb::HELPER_PACKAGE;
 
 /// Profiles of the Yocto releases, oldest first.
 pub fn profiles() -> Vec<&'static Profile> {
-    profile::all().iter().filter(|p| p.family == "yocto").collect()
+    profile::all()
+        .iter()
+        .filter(|p| p.family == "yocto")
+        .collect()
 }
 
 /// The profile the layer is rendered with: the oldest release it supports, so that
 /// nothing in it needs a newer release.
 pub fn layer_profile() -> &'static Profile {
-    profiles().first().copied().expect("Yocto profiles are embedded")
+    profiles()
+        .first()
+        .copied()
+        .expect("Yocto profiles are embedded")
 }
 
 /// Release code names of the layer (`LAYERSERIES_COMPAT`), from the profiles'
 /// names `yocto-SERIES`.
 pub fn series() -> Vec<&'static str> {
-    profiles().iter().filter_map(|p| p.name.strip_prefix("yocto-")).collect()
+    profiles()
+        .iter()
+        .filter_map(|p| p.name.strip_prefix("yocto-"))
+        .collect()
 }
 
 /// One file of the layer, by path relative to the layer's root.
@@ -70,7 +79,11 @@ pub fn render(recipes: &[Recipe], helper_crate: &Path) -> Result<Vec<LayerFile>>
                 &r.path,
                 r.locate("package.name"),
                 "package.name",
-                format!("package {} is also built by {}", r.package.name, other.display()),
+                format!(
+                    "package {} is also built by {}",
+                    r.package.name,
+                    other.display()
+                ),
             ));
         }
     }
@@ -99,28 +112,48 @@ pub fn write(files: &[LayerFile], out_dir: &Path) -> Result<()> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => std::path::PathBuf::from("."),
     };
-    let name = out_dir.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "layer".into());
-    std::fs::create_dir_all(&parent).map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
+    let name = out_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "layer".into());
+    std::fs::create_dir_all(&parent)
+        .map_err(|e| Error::io(format!("creating {}", parent.display()), e))?;
     let tmp = tempfile::Builder::new()
         .prefix(&format!(".{name}-"))
         .tempdir_in(&parent)
-        .map_err(|e| Error::io(format!("creating a temporary directory in {}", parent.display()), e))?;
+        .map_err(|e| {
+            Error::io(
+                format!("creating a temporary directory in {}", parent.display()),
+                e,
+            )
+        })?;
     for f in files {
         let path = tmp.path().join(&f.path);
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         }
-        std::fs::write(&path, &f.data).map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+        std::fs::write(&path, &f.data)
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
     }
     use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755))
-        .map_err(|e| Error::io(format!("setting permissions of {}", tmp.path().display()), e))?;
+    std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).map_err(|e| {
+        Error::io(
+            format!("setting permissions of {}", tmp.path().display()),
+            e,
+        )
+    })?;
     // The old layer moves aside (into a second temporary directory, removed when
     // dropped) only once the new one is complete.
     let old = tempfile::Builder::new()
         .prefix(&format!(".{name}-old-"))
         .tempdir_in(&parent)
-        .map_err(|e| Error::io(format!("creating a temporary directory in {}", parent.display()), e))?;
+        .map_err(|e| {
+            Error::io(
+                format!("creating a temporary directory in {}", parent.display()),
+                e,
+            )
+        })?;
     if out_dir.exists() {
         std::fs::rename(out_dir, old.path().join(&name))
             .map_err(|e| Error::io(format!("moving the old {} aside", out_dir.display()), e))?;
@@ -129,7 +162,10 @@ pub fn write(files: &[LayerFile], out_dir: &Path) -> Result<()> {
     if let Err(e) = std::fs::rename(&new, out_dir) {
         let _ = std::fs::rename(old.path().join(&name), out_dir);
         let _ = std::fs::remove_dir_all(&new);
-        return Err(Error::io(format!("renaming the new layer into {}", out_dir.display()), e));
+        return Err(Error::io(
+            format!("renaming the new layer into {}", out_dir.display()),
+            e,
+        ));
     }
     Ok(())
 }
@@ -144,19 +180,37 @@ impl Templates {
         hb.set_strict_mode(true);
         hb.register_escape_fn(handlebars::no_escape);
         for (name, text) in [
-            ("recipe", include_str!("../../templates/yocto/recipe.bb.hbs")),
-            ("helper", include_str!("../../templates/yocto/unitpack-check.bb.hbs")),
-            ("layer.conf", include_str!("../../templates/yocto/layer.conf.hbs")),
-            ("README", include_str!("../../templates/yocto/README.md.hbs")),
-            ("SECURITY", include_str!("../../templates/yocto/SECURITY.md.hbs")),
+            (
+                "recipe",
+                include_str!("../../templates/yocto/recipe.bb.hbs"),
+            ),
+            (
+                "helper",
+                include_str!("../../templates/yocto/unitpack-check.bb.hbs"),
+            ),
+            (
+                "layer.conf",
+                include_str!("../../templates/yocto/layer.conf.hbs"),
+            ),
+            (
+                "README",
+                include_str!("../../templates/yocto/README.md.hbs"),
+            ),
+            (
+                "SECURITY",
+                include_str!("../../templates/yocto/SECURITY.md.hbs"),
+            ),
         ] {
-            hb.register_template_string(name, text).expect("embedded template is valid handlebars");
+            hb.register_template_string(name, text)
+                .expect("embedded template is valid handlebars");
         }
         Templates(hb)
     }
 
     fn render(&self, name: &str, context: &impl serde::Serialize) -> Result<String> {
-        self.0.render(name, context).map_err(|e| Error::Failed(format!("rendering the {name} template: {e}")))
+        self.0
+            .render(name, context)
+            .map_err(|e| Error::Failed(format!("rendering the {name} template: {e}")))
     }
 }
 
@@ -166,7 +220,16 @@ mod tests {
 
     #[test]
     fn series_of_the_layer() {
-        assert_eq!(series(), ["kirkstone", "scarthgap", "styhead", "walnascar", "whinlatter"]);
+        assert_eq!(
+            series(),
+            [
+                "kirkstone",
+                "scarthgap",
+                "styhead",
+                "walnascar",
+                "whinlatter"
+            ]
+        );
         assert_eq!(layer_profile().name, "yocto-kirkstone");
     }
 }

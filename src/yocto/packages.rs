@@ -5,8 +5,8 @@
 //! against poky (scarthgap, walnascar) and openembedded-core (whinlatter).
 
 use crate::error::InputError;
-use crate::recipe::Recipe;
 use crate::recipe::spans::item;
+use crate::recipe::Recipe;
 
 /// Debian name → OE name. Packages that keep their name are listed too: being in the
 /// table means someone checked that OE has it.
@@ -60,7 +60,11 @@ pub fn map(recipe: &Recipe, kind: Kind, own: &[&str]) -> Result<Vec<String>, Vec
     let mut errors = Vec::new();
     for (i, relation) in relations.iter().enumerate() {
         let names: Vec<&str> = relation.split('|').map(bare_name).collect();
-        let mapped = names.iter().map(|n| lookup(recipe, n, own)).find(Option::is_some).flatten();
+        let mapped = names
+            .iter()
+            .map(|n| lookup(recipe, n, own))
+            .find(Option::is_some)
+            .flatten();
         match mapped {
             Some(Some(oe)) => out.push(oe),
             Some(None) => {}
@@ -95,12 +99,19 @@ fn lookup(recipe: &Recipe, debian: &str, own: &[&str]) -> Option<Option<String>>
     if own.contains(&debian) {
         return Some(Some(debian.to_string()));
     }
-    TABLE.iter().find(|(d, _)| *d == debian).map(|(_, oe)| Some(oe.to_string()))
+    TABLE
+        .iter()
+        .find(|(d, _)| *d == debian)
+        .map(|(_, oe)| Some(oe.to_string()))
 }
 
 /// `pulseaudio (>= 8) [amd64]` → `pulseaudio`; `foo:any` → `foo`.
 fn bare_name(alternative: &str) -> &str {
-    let name = alternative.trim().split([' ', '(', '[']).next().unwrap_or("");
+    let name = alternative
+        .trim()
+        .split([' ', '(', '['])
+        .next()
+        .unwrap_or("");
     name.split(':').next().unwrap_or(name)
 }
 

@@ -25,13 +25,21 @@ const DIRS: &[(&str, &str)] = &[
 /// directories become `${systemd_system_unitdir}` / `${systemd_user_unitdir}`.
 pub fn variable_path(profile: &Profile, path: &str) -> String {
     let units = [
-        (profile.system_unit_dir.as_str(), "${systemd_system_unitdir}"),
+        (
+            profile.system_unit_dir.as_str(),
+            "${systemd_system_unitdir}",
+        ),
         (profile.user_unit_dir.as_str(), "${systemd_user_unitdir}"),
     ];
     let best = units
         .iter()
         .chain(DIRS.iter())
-        .filter(|(prefix, _)| path == *prefix || path.strip_prefix(prefix).is_some_and(|rest| rest.starts_with('/')))
+        .filter(|(prefix, _)| {
+            path == *prefix
+                || path
+                    .strip_prefix(prefix)
+                    .is_some_and(|rest| rest.starts_with('/'))
+        })
         .max_by_key(|(prefix, _)| prefix.len());
     match best {
         Some((prefix, var)) => format!("{var}{}", &path[prefix.len()..]),
@@ -46,11 +54,23 @@ mod tests {
     #[test]
     fn longest_prefix() {
         let p = crate::profile::find("yocto-kirkstone").unwrap();
-        assert_eq!(variable_path(p, "/lib/systemd/system/a.path"), "${systemd_system_unitdir}/a.path");
-        assert_eq!(variable_path(p, "/usr/lib/systemd/user/a.service"), "${systemd_user_unitdir}/a.service");
+        assert_eq!(
+            variable_path(p, "/lib/systemd/system/a.path"),
+            "${systemd_system_unitdir}/a.path"
+        );
+        assert_eq!(
+            variable_path(p, "/usr/lib/systemd/user/a.service"),
+            "${systemd_user_unitdir}/a.service"
+        );
         assert_eq!(variable_path(p, "/usr/lib/x"), "${nonarch_libdir}/x");
-        assert_eq!(variable_path(p, "/etc/systemd/user/x"), "${sysconfdir}/systemd/user/x");
-        assert_eq!(variable_path(p, "/usr/share/unitpack/p/manifest"), "${datadir}/unitpack/p/manifest");
+        assert_eq!(
+            variable_path(p, "/etc/systemd/user/x"),
+            "${sysconfdir}/systemd/user/x"
+        );
+        assert_eq!(
+            variable_path(p, "/usr/share/unitpack/p/manifest"),
+            "${datadir}/unitpack/p/manifest"
+        );
         assert_eq!(variable_path(p, "/etcetera/x"), "/etcetera/x");
         assert_eq!(variable_path(p, "/opt/x"), "/opt/x");
     }

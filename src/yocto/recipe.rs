@@ -60,33 +60,69 @@ pub fn bb_path(name: &str, version: &str) -> String {
     format!("{}/{name}_{version}.bb", dir(name))
 }
 
-pub(super) fn render(recipe: &Recipe, own: &[&str], templates: &Templates) -> Result<Vec<LayerFile>> {
+pub(super) fn render(
+    recipe: &Recipe,
+    own: &[&str],
+    templates: &Templates,
+) -> Result<Vec<LayerFile>> {
     let p = &recipe.package;
     let profile = recipe.profile;
     let mut errors = Vec::new();
     let mut check = |field: &str, r: std::result::Result<String, String>| -> String {
         r.unwrap_or_else(|m| {
-            errors.push(InputError::new(&recipe.path, recipe.locate(field), field, format!("{m} (in the Yocto layer)")));
+            errors.push(InputError::new(
+                &recipe.path,
+                recipe.locate(field),
+                field,
+                format!("{m} (in the Yocto layer)"),
+            ));
             String::new()
         })
     };
-    let name = check("package.name", bitbake::check_package_name(&p.name).map(|()| p.name.clone()));
+    let name = check(
+        "package.name",
+        bitbake::check_package_name(&p.name).map(|()| p.name.clone()),
+    );
     if p.name == HELPER {
-        check("package.name", Err(format!("{HELPER} is the helper recipe the layer generates itself")));
+        check(
+            "package.name",
+            Err(format!(
+                "{HELPER} is the helper recipe the layer generates itself"
+            )),
+        );
     }
-    let version = check("package.version", bitbake::check_version(&p.version.upstream).map(|()| p.version.upstream.clone()));
+    let version = check(
+        "package.version",
+        bitbake::check_version(&p.version.upstream).map(|()| p.version.upstream.clone()),
+    );
     let summary = check("package.summary", bitbake::text(&p.summary));
     let description = match p.description.trim() {
         "" => None,
         d => Some(check("package.description", bitbake::text(d))),
     };
-    let homepage = p.homepage.as_ref().map(|h| check("package.homepage", bitbake::url(h)));
+    let homepage = p
+        .homepage
+        .as_ref()
+        .map(|h| check("package.homepage", bitbake::url(h)));
     let (license, lic_files_chksum) = match license::oe_license(&p.license) {
         Some((l, c)) => (l.to_string(), c),
-        None => (check("package.license", Err(format!("{:?} has no OpenEmbedded license name in unitpack", p.license))), String::new()),
+        None => (
+            check(
+                "package.license",
+                Err(format!(
+                    "{:?} has no OpenEmbedded license name in unitpack",
+                    p.license
+                )),
+            ),
+            String::new(),
+        ),
     };
     let mut relations = Vec::new();
-    for kind in [packages::Kind::Depends, packages::Kind::Recommends, packages::Kind::Conflicts] {
+    for kind in [
+        packages::Kind::Depends,
+        packages::Kind::Recommends,
+        packages::Kind::Conflicts,
+    ] {
         match packages::map(recipe, kind, own) {
             Ok(r) => relations.push(r),
             Err(mut e) => {
@@ -98,7 +134,8 @@ pub(super) fn render(recipe: &Recipe, own: &[&str], templates: &Templates) -> Re
     if !errors.is_empty() {
         return Err(Error::Input(errors));
     }
-    let [mut rdepends, rrecommends, rconflicts]: [Vec<String>; 3] = relations.try_into().expect("three kinds");
+    let [mut rdepends, rrecommends, rconflicts]: [Vec<String>; 3] =
+        relations.try_into().expect("three kinds");
     rdepends.push(HELPER.to_string());
     rdepends.sort();
     rdepends.dedup();
@@ -115,8 +152,15 @@ pub(super) fn render(recipe: &Recipe, own: &[&str], templates: &Templates) -> Re
         } else {
             format!("assets{}", f.path)
         };
-        layer_files.push(LayerFile { path: format!("{}/files/{src}", dir(&name)), data: f.data.clone() });
-        installs.push(Install { src, dest: paths::variable_path(profile, &f.path), mode: format!("{:04o}", f.mode) });
+        layer_files.push(LayerFile {
+            path: format!("{}/files/{src}", dir(&name)),
+            data: f.data.clone(),
+        });
+        installs.push(Install {
+            src,
+            dest: paths::variable_path(profile, &f.path),
+            mode: format!("{:04o}", f.mode),
+        });
     }
     let mut dirs: BTreeSet<String> = installs.iter().map(|i| parent(&i.dest)).collect();
 
@@ -126,14 +170,21 @@ pub(super) fn render(recipe: &Recipe, own: &[&str], templates: &Templates) -> Re
     for unit in &recipe.units {
         match (unit.scope, unit.enable) {
             (_, Enablement::None) => {}
-            (Scope::User, _) => user_links.extend(recipe.enable_links(unit).into_iter().map(|(link, target)| {
-                let link = paths::variable_path(profile, &link);
-                Link { dir: parent(&link), link, target: paths::variable_path(profile, &target) }
-            })),
+            (Scope::User, _) => {
+                user_links.extend(recipe.enable_links(unit).into_iter().map(|(link, target)| {
+                    let link = paths::variable_path(profile, &link);
+                    Link {
+                        dir: parent(&link),
+                        link,
+                        target: paths::variable_path(profile, &target),
+                    }
+                }))
+            }
             (Scope::System, _) => enabled_system.push(unit.name.to_string()),
         }
         for t in &unit.takes_over {
-            let mask = paths::variable_path(profile, &format!("{}/{t}", profile.enable_dir(unit.scope)));
+            let mask =
+                paths::variable_path(profile, &format!("{}/{t}", profile.enable_dir(unit.scope)));
             dirs.insert(parent(&mask));
             masks.push(mask);
         }
@@ -142,15 +193,19 @@ pub(super) fn render(recipe: &Recipe, own: &[&str], templates: &Templates) -> Re
     masks.dedup();
     // Templates are left out: the class's prerm would `systemctl stop foo@.service`,
     // which fails without an instance and with it the removal.
-    let system_units: Vec<String> =
-        recipe.units_in(Scope::System).filter(|u| !u.name.is_template()).map(|u| u.name.to_string()).collect();
+    let system_units: Vec<String> = recipe
+        .units_in(Scope::System)
+        .filter(|u| !u.name.is_template())
+        .map(|u| u.name.to_string())
+        .collect();
     // Enabled system units go to systemd.bbclass; a package whose system units are all
     // `none` still lists them (with "disable") so that removal stops them.
-    let (systemd_service, systemd_auto_enable) = match (enabled_system.is_empty(), system_units.is_empty()) {
-        (false, _) => (Some(enabled_system.join(" ")), "enable"),
-        (true, false) => (Some(system_units.join(" ")), "disable"),
-        (true, true) => (None, "disable"),
-    };
+    let (systemd_service, systemd_auto_enable) =
+        match (enabled_system.is_empty(), system_units.is_empty()) {
+            (false, _) => (Some(enabled_system.join(" ")), "enable"),
+            (true, false) => (Some(system_units.join(" ")), "disable"),
+            (true, true) => (None, "disable"),
+        };
     let mut inherits = vec!["allarch", "features_check"];
     if systemd_service.is_some() {
         inherits.push("systemd");
@@ -161,11 +216,18 @@ pub(super) fn render(recipe: &Recipe, own: &[&str], templates: &Templates) -> Re
     files.extend(masks.iter().cloned());
     files.sort();
     files.dedup();
-    let mut src_uri: Vec<String> = installs.iter().map(|i| format!("file://{}", i.src)).collect();
+    let mut src_uri: Vec<String> = installs
+        .iter()
+        .map(|i| format!("file://{}", i.src))
+        .collect();
     src_uri.sort();
 
     let context = Context {
-        source: recipe.path.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+        source: recipe
+            .path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         summary,
         description,
         homepage,
@@ -187,12 +249,17 @@ pub(super) fn render(recipe: &Recipe, own: &[&str], templates: &Templates) -> Re
         rconflicts: (!rconflicts.is_empty()).then(|| value_list(&rconflicts)),
     };
     let bb = templates.render("recipe", &context)?;
-    layer_files.push(LayerFile { path: bb_path(&name, &version), data: bb.into_bytes() });
+    layer_files.push(LayerFile {
+        path: bb_path(&name, &version),
+        data: bb.into_bytes(),
+    });
     Ok(layer_files)
 }
 
 fn parent(path: &str) -> String {
-    path.rsplit_once('/').map(|(d, _)| d.to_string()).unwrap_or_default()
+    path.rsplit_once('/')
+        .map(|(d, _)| d.to_string())
+        .unwrap_or_default()
 }
 
 /// A quoted bitbake value holding a list: one item on the line, more items one per

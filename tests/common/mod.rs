@@ -22,7 +22,13 @@ pub fn unitpack() -> Command {
 
 /// Build `recipe` into `out` and return the path of the .deb.
 pub fn build(recipe: &Path, out: &Path) -> PathBuf {
-    let output = unitpack().arg("build").arg(recipe).arg("-o").arg(out).output().unwrap();
+    let output = unitpack()
+        .arg("build")
+        .arg(recipe)
+        .arg("-o")
+        .arg(out)
+        .output()
+        .unwrap();
     assert!(
         output.status.success(),
         "build of {} failed: {}",
@@ -52,7 +58,11 @@ pub fn stdout(program: &str, args: &[&str]) -> String {
 }
 
 pub fn sha256(path: &Path) -> String {
-    stdout("sha256sum", &[path.to_str().unwrap()]).split_whitespace().next().unwrap().to_string()
+    stdout("sha256sum", &[path.to_str().unwrap()])
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 /// Write a recipe file (and optional extra files) into a fresh directory.

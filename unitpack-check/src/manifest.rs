@@ -211,7 +211,10 @@ fn parse_scope(s: &str) -> Result<Scope, String> {
     match s {
         "user" => Ok(Scope::User),
         "system" => Ok(Scope::System),
-        other => Err(format!("unknown scope `{}` (expected user or system)", other)),
+        other => Err(format!(
+            "unknown scope `{}` (expected user or system)",
+            other
+        )),
     }
 }
 
@@ -266,7 +269,9 @@ future-record\twhatever\tfields\n";
         let text = "format\t1\npackage\tp\nunit\tuser\tglobal\tx.service\n";
         let e = parse(text, "/usr/share/unitpack/p/manifest").unwrap_err();
         assert_eq!(e.line, 3);
-        assert!(e.to_string().starts_with("/usr/share/unitpack/p/manifest:3: `unit` record needs 4"));
+        assert!(e
+            .to_string()
+            .starts_with("/usr/share/unitpack/p/manifest:3: `unit` record needs 4"));
     }
 
     #[test]
@@ -279,12 +284,28 @@ future-record\twhatever\tfields\n";
     #[test]
     fn rejects_bad_values() {
         let bad = [
-            ("format\t1\npackage\tp\nstrict\tyes\n", 3, "strict must be 0 or 1"),
+            (
+                "format\t1\npackage\tp\nstrict\tyes\n",
+                3,
+                "strict must be 0 or 1",
+            ),
             ("format\t2\n", 1, "newer than"),
             ("format\tx\n", 1, "not a number"),
-            ("format\t1\npackage\tp\nunit\tsession\tnone\ta.service\t/a\n", 3, "unknown scope"),
-            ("format\t1\npackage\tp\nunit\tuser\tmaybe\ta.service\t/a\n", 3, "unknown enablement"),
-            ("format\t1\npackage\tp\nunit\tuser\tnone\ta.service\trel/a\n", 3, "not absolute"),
+            (
+                "format\t1\npackage\tp\nunit\tsession\tnone\ta.service\t/a\n",
+                3,
+                "unknown scope",
+            ),
+            (
+                "format\t1\npackage\tp\nunit\tuser\tmaybe\ta.service\t/a\n",
+                3,
+                "unknown enablement",
+            ),
+            (
+                "format\t1\npackage\tp\nunit\tuser\tnone\ta.service\trel/a\n",
+                3,
+                "not absolute",
+            ),
             ("format\t1\npackage\tp\nlink\t/a\t\n", 3, "empty field"),
             ("format\t1\n", 0, "no `package`"),
         ];

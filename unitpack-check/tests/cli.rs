@@ -20,7 +20,12 @@ impl Root {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!("unitpack-check-cli-{}-{}-{}", std::process::id(), n, nanos));
+        let dir = std::env::temp_dir().join(format!(
+            "unitpack-check-cli-{}-{}-{}",
+            std::process::id(),
+            n,
+            nanos
+        ));
         fs::create_dir_all(&dir).unwrap();
         Root(dir)
     }
@@ -74,24 +79,40 @@ link\t/etc/systemd/user/default.target.wants/my_pulseaudio.service\t/usr/lib/sys
 /// Design A on a healthy Debian-like root.
 fn healthy() -> Root {
     let r = Root::new();
-    r.write("/usr/share/unitpack/my-pulseaudio-user/manifest", &manifest(false))
-        .write("/usr/lib/systemd/user/my_pulseaudio.service", UNIT)
-        .link(
-            "/etc/systemd/user/default.target.wants/my_pulseaudio.service",
-            "/usr/lib/systemd/user/my_pulseaudio.service",
-        )
-        .exec("/usr/bin/pulseaudio")
-        .write("/usr/lib/systemd/user/dbus.service", "[Service]\nExecStart=/usr/bin/dbus-daemon --session\n")
-        .write("/usr/lib/systemd/user/dbus.socket", "[Socket]\nListenStream=%t/bus\n")
-        .write("/lib/systemd/system/dbus.service", "[Service]\nExecStart=/usr/bin/dbus-daemon --system\n")
-        .exec("/lib/systemd/systemd-logind")
-        .write("/etc/pam.d/common-session", "session optional pam_systemd.so\n");
+    r.write(
+        "/usr/share/unitpack/my-pulseaudio-user/manifest",
+        &manifest(false),
+    )
+    .write("/usr/lib/systemd/user/my_pulseaudio.service", UNIT)
+    .link(
+        "/etc/systemd/user/default.target.wants/my_pulseaudio.service",
+        "/usr/lib/systemd/user/my_pulseaudio.service",
+    )
+    .exec("/usr/bin/pulseaudio")
+    .write(
+        "/usr/lib/systemd/user/dbus.service",
+        "[Service]\nExecStart=/usr/bin/dbus-daemon --session\n",
+    )
+    .write(
+        "/usr/lib/systemd/user/dbus.socket",
+        "[Socket]\nListenStream=%t/bus\n",
+    )
+    .write(
+        "/lib/systemd/system/dbus.service",
+        "[Service]\nExecStart=/usr/bin/dbus-daemon --system\n",
+    )
+    .exec("/lib/systemd/systemd-logind")
+    .write(
+        "/etc/pam.d/common-session",
+        "session optional pam_systemd.so\n",
+    );
     r
 }
 
 fn no_user_bus() -> Root {
     let r = healthy();
-    r.rm("/usr/lib/systemd/user/dbus.service").rm("/usr/lib/systemd/user/dbus.socket");
+    r.rm("/usr/lib/systemd/user/dbus.service")
+        .rm("/usr/lib/systemd/user/dbus.socket");
     r
 }
 
@@ -101,7 +122,10 @@ fn debian_pulseaudio_enabled() -> Root {
         "/usr/lib/systemd/user/pulseaudio.service",
         "[Service]\nExecStart=/usr/bin/pulseaudio --daemonize=no --log-target=journal\n",
     )
-    .write("/usr/lib/systemd/user/pulseaudio.socket", "[Socket]\nListenStream=%t/pulse/native\n")
+    .write(
+        "/usr/lib/systemd/user/pulseaudio.socket",
+        "[Socket]\nListenStream=%t/pulse/native\n",
+    )
     .link(
         "/etc/systemd/user/default.target.wants/pulseaudio.service",
         "/usr/lib/systemd/user/pulseaudio.service",
@@ -115,8 +139,11 @@ fn debian_pulseaudio_enabled() -> Root {
 
 fn strict_missing_program() -> Root {
     let r = healthy();
-    r.write("/usr/share/unitpack/my-pulseaudio-user/manifest", &manifest(true))
-        .rm("/usr/bin/pulseaudio");
+    r.write(
+        "/usr/share/unitpack/my-pulseaudio-user/manifest",
+        &manifest(true),
+    )
+    .rm("/usr/bin/pulseaudio");
     r
 }
 
@@ -128,7 +155,10 @@ fn booted_without_session() -> Root {
 
 fn malformed_and_second_package() -> Root {
     let r = healthy();
-    r.write("/usr/share/unitpack/a-broken/manifest", "format\t1\npackage\ta-broken\nunit\tuser\tglobal\n");
+    r.write(
+        "/usr/share/unitpack/a-broken/manifest",
+        "format\t1\npackage\ta-broken\nunit\tuser\tglobal\n",
+    );
     r
 }
 
@@ -177,8 +207,18 @@ fn healthy_root_passes() {
     let r = healthy();
     let d = host(&["doctor", "--root", r.path()]);
     assert_eq!(d.code, 0, "{}", d.stdout);
-    assert!(d.stdout.contains("my-pulseaudio-user:\n  UC001 info: systemd is not running here"), "{}", d.stdout);
-    assert!(d.stdout.ends_with("summary: 1 package(s), 0 error(s), 0 warning(s)\n"), "{}", d.stdout);
+    assert!(
+        d.stdout
+            .contains("my-pulseaudio-user:\n  UC001 info: systemd is not running here"),
+        "{}",
+        d.stdout
+    );
+    assert!(
+        d.stdout
+            .ends_with("summary: 1 package(s), 0 error(s), 0 warning(s)\n"),
+        "{}",
+        d.stdout
+    );
     let p = host(&["postinst", "my-pulseaudio-user", "--root", r.path()]);
     assert_eq!((p.code, p.stdout.as_str(), p.stderr.as_str()), (0, "", ""));
 }
@@ -188,7 +228,12 @@ fn missing_user_bus_is_an_error_and_json_says_so() {
     let r = no_user_bus();
     let d = host(&["doctor", "--root", r.path(), "--json"]);
     assert_eq!(d.code, 1);
-    assert!(d.stdout.starts_with("{\"packages\":[{\"package\":\"my-pulseaudio-user\",\"checks\":["), "{}", d.stdout);
+    assert!(
+        d.stdout
+            .starts_with("{\"packages\":[{\"package\":\"my-pulseaudio-user\",\"checks\":["),
+        "{}",
+        d.stdout
+    );
     assert!(d.stdout.contains(
         "{\"code\":\"UC003\",\"severity\":\"error\",\"unit\":\"my_pulseaudio.service\",\"verdict\":\"user unit has Requires=dbus.service"
     ), "{}", d.stdout);
@@ -198,7 +243,13 @@ fn missing_user_bus_is_an_error_and_json_says_so() {
     let p = host(&["postinst", "my-pulseaudio-user", "--root", r.path()]);
     assert_eq!(p.code, 0);
     assert!(p.stderr.starts_with("unitpack-check: UC003 error: my_pulseaudio.service: user unit has Requires=dbus.service"), "{}", p.stderr);
-    assert!(p.stderr.trim_end().ends_with("(fix: install dbus-user-session)"), "{}", p.stderr);
+    assert!(
+        p.stderr
+            .trim_end()
+            .ends_with("(fix: install dbus-user-session)"),
+        "{}",
+        p.stderr
+    );
 }
 
 #[test]
@@ -215,8 +266,19 @@ fn strict_package_fails_postinst() {
     let r = strict_missing_program();
     let p = host(&["postinst", "my-pulseaudio-user", "--root", r.path()]);
     assert_eq!(p.code, 1);
-    assert!(p.stderr.contains("UC004 error: my_pulseaudio.service: ExecStart=/usr/bin/pulseaudio does not exist"), "{}", p.stderr);
-    assert!(p.stderr.contains("my-pulseaudio-user: 1 error(s) and the package asks for strict checks"), "{}", p.stderr);
+    assert!(
+        p.stderr.contains(
+            "UC004 error: my_pulseaudio.service: ExecStart=/usr/bin/pulseaudio does not exist"
+        ),
+        "{}",
+        p.stderr
+    );
+    assert!(
+        p.stderr
+            .contains("my-pulseaudio-user: 1 error(s) and the package asks for strict checks"),
+        "{}",
+        p.stderr
+    );
 }
 
 #[test]
@@ -246,15 +308,30 @@ fn runtime_checks_when_booted() {
     let d = host(&["doctor", "--root", r.path(), "--json"]);
     assert_eq!(d.code, 0);
     assert!(d.stdout.ends_with("\"systemd_running\":true}\n"));
-    assert!(d.stdout.contains("\"severity\":\"warning\",\"unit\":null,\"verdict\":\"/run/user does not exist"));
+    assert!(d
+        .stdout
+        .contains("\"severity\":\"warning\",\"unit\":null,\"verdict\":\"/run/user does not exist"));
 }
 
 #[test]
 fn wait_runtime_dir_reports_cause() {
     let r = healthy();
-    let w = host(&["wait-runtime-dir", "--root", r.path(), "--uid", "4321", "--timeout", "0.2"]);
+    let w = host(&[
+        "wait-runtime-dir",
+        "--root",
+        r.path(),
+        "--uid",
+        "4321",
+        "--timeout",
+        "0.2",
+    ]);
     assert_eq!(w.code, 1);
-    assert!(w.stderr.starts_with("unitpack-check: /run/user/4321 does not exist (waited 200 ms)"), "{}", w.stderr);
+    assert!(
+        w.stderr
+            .starts_with("unitpack-check: /run/user/4321 does not exist (waited 200 ms)"),
+        "{}",
+        w.stderr
+    );
     assert!(w.stderr.contains("loginctl enable-linger"));
 }
 
@@ -266,9 +343,17 @@ fn usage_errors_exit_2() {
     assert_eq!(host(&["doctor", "--nope"]).code, 2);
     let missing = host(&["doctor", "--root", "/nonexistent/unitpack-check-root"]);
     assert_eq!(missing.code, 2);
-    assert!(missing.stderr.contains("--root /nonexistent/unitpack-check-root: not a directory"));
+    assert!(missing
+        .stderr
+        .contains("--root /nonexistent/unitpack-check-root: not a directory"));
     let v = host(&["--version"]);
-    assert_eq!((v.code, v.stdout.as_str()), (0, concat!("unitpack-check ", env!("CARGO_PKG_VERSION"), "\n")));
+    assert_eq!(
+        (v.code, v.stdout.as_str()),
+        (
+            0,
+            concat!("unitpack-check ", env!("CARGO_PKG_VERSION"), "\n")
+        )
+    );
     let h = host(&["--help"]);
     assert!(h.stdout.contains("UC006"));
 }
@@ -293,12 +378,19 @@ fn armhf_build_matches_host() {
         for args in invocations(r.path()) {
             let h = host(&args.iter().map(|s| s.as_str()).collect::<Vec<_>>());
             let a = run_with(Command::new(&qemu).arg(&bin).args(&args));
-            assert_eq!(a.code, h.code, "{}: {:?}: exit status differs\narmhf stderr: {}", name, args, a.stderr);
+            assert_eq!(
+                a.code, h.code,
+                "{}: {:?}: exit status differs\narmhf stderr: {}",
+                name, args, a.stderr
+            );
             assert_eq!(a.stdout, h.stdout, "{}: {:?}: stdout differs", name, args);
             assert_eq!(a.stderr, h.stderr, "{}: {:?}: stderr differs", name, args);
             compared += 1;
         }
     }
     assert_eq!(compared, SCENARIOS.len() * 4);
-    eprintln!("armhf build matched the host build on {} invocations", compared);
+    eprintln!(
+        "armhf build matched the host build on {} invocations",
+        compared
+    );
 }

@@ -33,7 +33,11 @@ pub fn enabled_units(root: &Root, scope: Scope) -> Vec<Enabled> {
                 if !found.iter().any(|e| e.name == name) {
                     let link = format!("{}/{}", subdir, name);
                     let program = program_of(root, scope, &name, &link);
-                    found.push(Enabled { name, link, program });
+                    found.push(Enabled {
+                        name,
+                        link,
+                        program,
+                    });
                 }
             }
         }
@@ -47,7 +51,10 @@ pub fn enabled_units(root: &Root, scope: Scope) -> Vec<Enabled> {
 fn program_of(root: &Root, scope: Scope, name: &str, link: &str) -> Option<String> {
     if let Some(stem) = name.strip_suffix(".socket") {
         let socket = read_unit(root, scope, name, link);
-        let service = match socket.as_ref().and_then(|f| f.values("Socket", "Service").last().copied()) {
+        let service = match socket
+            .as_ref()
+            .and_then(|f| f.values("Socket", "Service").last().copied())
+        {
             Some(s) => s.to_string(),
             None => {
                 let accept = socket
@@ -89,7 +96,12 @@ fn covered_names(name: &str) -> Vec<String> {
 
 pub fn check(ctx: &Ctx, m: &Manifest, units: &[Unit], out: &mut Vec<Finding>) {
     let before = out.len();
-    let lookup = |scope: Scope, name: &str| ctx.enabled(scope).iter().find(|e| e.name == name).map(|e| &e.link);
+    let lookup = |scope: Scope, name: &str| {
+        ctx.enabled(scope)
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| &e.link)
+    };
 
     let mut taken: Vec<(Scope, String)> = Vec::new();
     for t in &m.takeovers {
@@ -139,7 +151,8 @@ pub fn check(ctx: &Ctx, m: &Manifest, units: &[Unit], out: &mut Vec<Finding>) {
         let mut links: Vec<&str> = Vec::new();
         for other in ctx.enabled(e.scope) {
             let name = &other.name;
-            if own.contains(&name.as_str()) || taken.iter().any(|(s, n)| *s == e.scope && n == name) {
+            if own.contains(&name.as_str()) || taken.iter().any(|(s, n)| *s == e.scope && n == name)
+            {
                 continue;
             }
             if other.program.as_deref() == Some(prog.as_str()) {
@@ -237,7 +250,9 @@ mod tests {
         assert_eq!(out.len(), 1, "{:?}", out);
         let f = &out[0];
         assert_eq!(f.severity, Severity::Warning);
-        assert!(f.verdict.starts_with("pulseaudio is also started by enabled pulseaudio.service, pulseaudio.socket"));
+        assert!(f.verdict.starts_with(
+            "pulseaudio is also started by enabled pulseaudio.service, pulseaudio.socket"
+        ));
         assert!(f.verdict.contains("Daemon already running"));
         assert_eq!(
             f.fix.as_deref(),
@@ -249,18 +264,33 @@ mod tests {
     fn socket_alone_activates_the_service() {
         let (fr, m) = design_a();
         debian_pulseaudio(&fr);
-        std::fs::remove_file(fr.path("/etc/systemd/user/default.target.wants/pulseaudio.service")).unwrap();
+        std::fs::remove_file(fr.path("/etc/systemd/user/default.target.wants/pulseaudio.service"))
+            .unwrap();
         let out = run(&fr, &m);
-        assert!(out[0].verdict.starts_with("pulseaudio is also started by enabled pulseaudio.socket ("));
+        assert!(out[0]
+            .verdict
+            .starts_with("pulseaudio is also started by enabled pulseaudio.socket ("));
     }
 
     #[test]
     fn other_scope_and_other_programs_do_not_conflict() {
         let (fr, m) = design_a();
-        fr.write("/lib/systemd/system/pulseaudio.service", "[Service]\nExecStart=/usr/bin/pulseaudio --system\n");
-        fr.symlink("/etc/systemd/system/multi-user.target.wants/pulseaudio.service", "/lib/systemd/system/pulseaudio.service");
-        fr.write("/usr/lib/systemd/user/other.service", "[Service]\nExecStart=/usr/bin/other\n");
-        fr.symlink("/etc/systemd/user/default.target.wants/other.service", "/usr/lib/systemd/user/other.service");
+        fr.write(
+            "/lib/systemd/system/pulseaudio.service",
+            "[Service]\nExecStart=/usr/bin/pulseaudio --system\n",
+        );
+        fr.symlink(
+            "/etc/systemd/system/multi-user.target.wants/pulseaudio.service",
+            "/lib/systemd/system/pulseaudio.service",
+        );
+        fr.write(
+            "/usr/lib/systemd/user/other.service",
+            "[Service]\nExecStart=/usr/bin/other\n",
+        );
+        fr.symlink(
+            "/etc/systemd/user/default.target.wants/other.service",
+            "/usr/lib/systemd/user/other.service",
+        );
         let out = run(&fr, &m);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].severity, Severity::Ok);
@@ -282,10 +312,16 @@ mod tests {
             out[0].fix.as_deref(),
             Some("systemctl --global disable pulseaudio.service pulseaudio.socket")
         );
-        assert_eq!(out[1].severity, Severity::Ok, "the rival is reported by the takeover finding only");
+        assert_eq!(
+            out[1].severity,
+            Severity::Ok,
+            "the rival is reported by the takeover finding only"
+        );
 
-        std::fs::remove_file(fr.path("/etc/systemd/user/default.target.wants/pulseaudio.service")).unwrap();
-        std::fs::remove_file(fr.path("/etc/systemd/user/sockets.target.wants/pulseaudio.socket")).unwrap();
+        std::fs::remove_file(fr.path("/etc/systemd/user/default.target.wants/pulseaudio.service"))
+            .unwrap();
+        std::fs::remove_file(fr.path("/etc/systemd/user/sockets.target.wants/pulseaudio.socket"))
+            .unwrap();
         let out = run(&fr, &m);
         assert!(out.iter().all(|f| f.severity == Severity::Ok), "{:?}", out);
     }
@@ -293,10 +329,19 @@ mod tests {
     #[test]
     fn enabled_units_lists_wants_and_requires() {
         let fr = FakeRoot::new();
-        fr.symlink("/etc/systemd/system/multi-user.target.wants/a.service", "/lib/systemd/system/a.service");
-        fr.symlink("/lib/systemd/system/sysinit.target.requires/b.service", "../b.service");
+        fr.symlink(
+            "/etc/systemd/system/multi-user.target.wants/a.service",
+            "/lib/systemd/system/a.service",
+        );
+        fr.symlink(
+            "/lib/systemd/system/sysinit.target.requires/b.service",
+            "../b.service",
+        );
         fr.symlink("/etc/systemd/system/a.service", "/dev/null");
-        let names: Vec<String> = enabled_units(&fr.root(), Scope::System).into_iter().map(|e| e.name).collect();
+        let names: Vec<String> = enabled_units(&fr.root(), Scope::System)
+            .into_iter()
+            .map(|e| e.name)
+            .collect();
         assert_eq!(names, ["a.service", "b.service"]);
     }
 }

@@ -55,7 +55,10 @@ pub fn check(ctx: &Ctx, m: &Manifest, units: &[Unit], out: &mut Vec<Finding>) {
                 UnitLookup::Missing => String::from("does not exist"),
             };
             let (severity, consequence) = match strength {
-                Strength::Hard => (Severity::Error, "the unit fails to start (\"Unit dbus.service not found\")"),
+                Strength::Hard => (
+                    Severity::Error,
+                    "the unit fails to start (\"Unit dbus.service not found\")",
+                ),
                 Strength::Soft => (Severity::Warning, "the unit starts without a bus"),
             };
             let verdict = match scope {
@@ -110,7 +113,9 @@ mod tests {
         let out = run(&fr, &m);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].severity, Severity::Ok);
-        assert!(out[0].verdict.contains("/usr/lib/systemd/user/dbus.service"));
+        assert!(out[0]
+            .verdict
+            .contains("/usr/lib/systemd/user/dbus.service"));
     }
 
     #[test]
@@ -140,14 +145,19 @@ mod tests {
         let sev: Vec<Severity> = out.iter().map(|f| f.severity).collect();
         // After=dbus.service (found) and Wants=dbus.socket (masked)
         assert_eq!(sev, [Severity::Ok, Severity::Warning], "{:?}", out);
-        assert!(out[1].verdict.contains("is masked (/etc/systemd/user/dbus.socket)"));
+        assert!(out[1]
+            .verdict
+            .contains("is masked (/etc/systemd/user/dbus.socket)"));
         assert!(out[1].fix.as_deref().unwrap().contains("dbus-user-session"));
     }
 
     #[test]
     fn system_unit_needs_system_bus() {
         let fr = crate::testutil::FakeRoot::new();
-        fr.write("/lib/systemd/system/s.service", "[Unit]\nBindsTo=dbus.service\n[Service]\nExecStart=/bin/true\n");
+        fr.write(
+            "/lib/systemd/system/s.service",
+            "[Unit]\nBindsTo=dbus.service\n[Service]\nExecStart=/bin/true\n",
+        );
         fr.write("/usr/lib/systemd/user/dbus.service", "[Service]\n");
         let m = crate::manifest::parse(
             "format\t1\npackage\tp\nunit\tsystem\tenable\ts.service\t/lib/systemd/system/s.service\n",
@@ -165,7 +175,10 @@ mod tests {
     #[test]
     fn no_dbus_dependency() {
         let (fr, m) = design_a();
-        fr.write("/usr/lib/systemd/user/my_pulseaudio.service", "[Service]\nExecStart=/usr/bin/pulseaudio\n");
+        fr.write(
+            "/usr/lib/systemd/user/my_pulseaudio.service",
+            "[Service]\nExecStart=/usr/bin/pulseaudio\n",
+        );
         let out = run(&fr, &m);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].verdict, "no unit depends on D-Bus");

@@ -37,7 +37,11 @@ pub fn check(ctx: &Ctx, m: &Manifest, units: &[Unit], out: &mut Vec<Finding>) {
     }
     for (i, l) in m.links.iter().enumerate() {
         if !used[i] {
-            let scope = if l.path.contains("/systemd/user/") { Scope::User } else { Scope::System };
+            let scope = if l.path.contains("/systemd/user/") {
+                Scope::User
+            } else {
+                Scope::System
+            };
             check_link(ctx, l, scope, basename(&l.path), None, out);
         }
     }
@@ -51,7 +55,14 @@ pub fn check(ctx: &Ctx, m: &Manifest, units: &[Unit], out: &mut Vec<Finding>) {
     }
 }
 
-fn check_link(ctx: &Ctx, l: &Link, scope: Scope, unit_name: &str, unit: Option<&str>, out: &mut Vec<Finding>) {
+fn check_link(
+    ctx: &Ctx,
+    l: &Link,
+    scope: Scope,
+    unit_name: &str,
+    unit: Option<&str>,
+    out: &mut Vec<Finding>,
+) {
     let reenable = format!("{} reenable {}", systemctl(scope), unit_name);
     let target = match ctx.root.read_link(&l.path) {
         Ok(t) => t,
@@ -72,16 +83,26 @@ fn check_link(ctx: &Ctx, l: &Link, scope: Scope, unit_name: &str, unit: Option<&
         }
         Err(false) => {
             out.push(
-                Finding::new(CODE, Severity::Warning, unit, format!("{} is not a symlink", l.path))
-                    .fix(format!("remove it, then {}", reenable)),
+                Finding::new(
+                    CODE,
+                    Severity::Warning,
+                    unit,
+                    format!("{} is not a symlink", l.path),
+                )
+                .fix(format!("remove it, then {}", reenable)),
             );
             return;
         }
     };
     if target == "/dev/null" {
         out.push(
-            Finding::new(CODE, Severity::Warning, unit, format!("{} links to /dev/null (masked)", l.path))
-                .fix(format!("{} unmask {}", systemctl(scope), unit_name)),
+            Finding::new(
+                CODE,
+                Severity::Warning,
+                unit,
+                format!("{} links to /dev/null (masked)", l.path),
+            )
+            .fix(format!("{} unmask {}", systemctl(scope), unit_name)),
         );
         return;
     }
@@ -98,7 +119,10 @@ fn check_link(ctx: &Ctx, l: &Link, scope: Scope, unit_name: &str, unit: Option<&
                 CODE,
                 Severity::Error,
                 unit,
-                format!("{} is dangling: its target {} does not exist", l.path, target),
+                format!(
+                    "{} is dangling: its target {} does not exist",
+                    l.path, target
+                ),
             )
             .fix(format!("reinstall the package, then {}", reenable)),
         ),
@@ -129,12 +153,21 @@ fn check_etc_override(ctx: &Ctx, scope: Scope, name: &str, path: &str, out: &mut
     let masked = match ctx.root.read_link(&etc) {
         Ok(t) => t == "/dev/null" || ctx.root.resolve(&etc).as_deref() == Some("/dev/null"),
         Err(true) => return,
-        Err(false) => ctx.root.metadata(&etc).map(|m| m.len() == 0).unwrap_or(false),
+        Err(false) => ctx
+            .root
+            .metadata(&etc)
+            .map(|m| m.len() == 0)
+            .unwrap_or(false),
     };
     if masked {
         out.push(
-            Finding::new(CODE, Severity::Warning, Some(name), format!("masked by {}", etc))
-                .fix(format!("{} unmask {}", systemctl(scope), name)),
+            Finding::new(
+                CODE,
+                Severity::Warning,
+                Some(name),
+                format!("masked by {}", etc),
+            )
+            .fix(format!("{} unmask {}", systemctl(scope), name)),
         );
     } else if ctx.root.resolve(&etc) != ctx.root.resolve(path) {
         out.push(
@@ -179,7 +212,10 @@ mod tests {
     fn relative_link_to_same_file_is_ok() {
         let (fr, m) = design_a();
         fs::remove_file(fr.path(LINK)).unwrap();
-        fr.symlink(LINK, "../../../../usr/lib/systemd/user/my_pulseaudio.service");
+        fr.symlink(
+            LINK,
+            "../../../../usr/lib/systemd/user/my_pulseaudio.service",
+        );
         assert_eq!(run(&fr, &m)[0].severity, Severity::Ok);
     }
 
@@ -190,7 +226,10 @@ mod tests {
         let out = run(&fr, &m);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].severity, Severity::Warning);
-        assert_eq!(out[0].fix.as_deref(), Some("systemctl --global enable my_pulseaudio.service"));
+        assert_eq!(
+            out[0].fix.as_deref(),
+            Some("systemctl --global enable my_pulseaudio.service")
+        );
     }
 
     #[test]
@@ -201,7 +240,9 @@ mod tests {
         fr.symlink(LINK, "/usr/lib/systemd/user/other.service");
         let out = run(&fr, &m);
         assert_eq!(out[0].severity, Severity::Error);
-        assert!(out[0].verdict.contains("points at /usr/lib/systemd/user/other.service, not at"));
+        assert!(out[0]
+            .verdict
+            .contains("points at /usr/lib/systemd/user/other.service, not at"));
 
         fs::remove_file(fr.path(LINK)).unwrap();
         fr.symlink(LINK, "/usr/lib/systemd/user/gone.service");
@@ -216,7 +257,10 @@ mod tests {
         fr.symlink("/etc/systemd/user/my_pulseaudio.service", "/dev/null");
         let out = run(&fr, &m);
         assert_eq!(out.len(), 2);
-        assert_eq!(out[0].verdict, "masked by /etc/systemd/user/my_pulseaudio.service");
+        assert_eq!(
+            out[0].verdict,
+            "masked by /etc/systemd/user/my_pulseaudio.service"
+        );
         assert_eq!(out[0].severity, Severity::Warning);
         assert_eq!(out[1].severity, Severity::Ok);
     }
@@ -228,6 +272,9 @@ mod tests {
         m.links.clear();
         let out = run(&fr, &m);
         assert_eq!(out.len(), 1);
-        assert_eq!(out[0].verdict, "no unit of this package is enabled at install time");
+        assert_eq!(
+            out[0].verdict,
+            "no unit of this package is enabled at install time"
+        );
     }
 }

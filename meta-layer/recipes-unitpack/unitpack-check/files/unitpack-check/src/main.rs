@@ -88,7 +88,9 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
                 return Ok(v);
             }
             i += 1;
-            argv.get(i).cloned().ok_or(format!("{} needs a value", name))
+            argv.get(i)
+                .cloned()
+                .ok_or(format!("{} needs a value", name))
         };
         match opt {
             "--help" | "-h" => a.command = String::from("help"),
@@ -97,12 +99,16 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
             "--root" => a.root = value("--root")?,
             "--uid" => {
                 let v = value("--uid")?;
-                a.uid = Some(v.parse().map_err(|_| format!("--uid: `{}` is not a number", v))?);
+                a.uid = Some(
+                    v.parse()
+                        .map_err(|_| format!("--uid: `{}` is not a number", v))?,
+                );
             }
             "--timeout" => {
                 let v = value("--timeout")?;
                 a.timeout = Some(
-                    wait::parse_timeout(&v).ok_or(format!("--timeout: `{}` is not a number of seconds", v))?,
+                    wait::parse_timeout(&v)
+                        .ok_or(format!("--timeout: `{}` is not a number of seconds", v))?,
                 );
             }
             o if o.starts_with('-') && o.len() > 1 => return Err(format!("unknown option {}", o)),
@@ -132,7 +138,10 @@ fn usage_error(msg: &str) -> i32 {
 }
 
 fn run(a: Args) -> i32 {
-    let reads_root = matches!(a.command.as_str(), "postinst" | "doctor" | "wait-runtime-dir");
+    let reads_root = matches!(
+        a.command.as_str(),
+        "postinst" | "doctor" | "wait-runtime-dir"
+    );
     if reads_root && !std::path::Path::new(&a.root).is_dir() {
         return usage_error(&format!("--root {}: not a directory", a.root));
     }
@@ -175,7 +184,8 @@ fn run(a: Args) -> i32 {
 fn valid_package_name(p: &str) -> bool {
     !p.is_empty()
         && !p.starts_with('.')
-        && p.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        && p.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
 }
 
 /// Reads and parses PACKAGE's manifest under the root.
@@ -192,7 +202,10 @@ fn load(root: &Root, package: &str) -> Result<Manifest, String> {
     })?;
     let m = manifest::parse(&text, &path).map_err(|e| e.to_string())?;
     if m.package != package {
-        return Err(format!("{}: names package `{}`, not `{}`", path, m.package, package));
+        return Err(format!(
+            "{}: names package `{}`, not `{}`",
+            path, m.package, package
+        ));
     }
     Ok(m)
 }
@@ -209,8 +222,10 @@ fn check_package(ctx: &Ctx, package: &str) -> (PackageReport, bool) {
         Err(e) => (
             PackageReport {
                 package: package.to_string(),
-                findings: vec![Finding::new("UC000", Severity::Error, None, e)
-                    .fix(format!("reinstall {} (its manifest is written by unitpack)", package))],
+                findings: vec![Finding::new("UC000", Severity::Error, None, e).fix(format!(
+                    "reinstall {} (its manifest is written by unitpack)",
+                    package
+                ))],
             },
             false,
         ),
@@ -329,9 +344,18 @@ mod tests {
 
     #[test]
     fn rejects_bad_options() {
-        assert_eq!(args(&["doctor", "--bogus"]).err().unwrap(), "unknown option --bogus");
-        assert_eq!(args(&["doctor", "--root"]).err().unwrap(), "--root needs a value");
-        assert!(args(&["doctor", "--uid", "me"]).err().unwrap().contains("not a number"));
+        assert_eq!(
+            args(&["doctor", "--bogus"]).err().unwrap(),
+            "unknown option --bogus"
+        );
+        assert_eq!(
+            args(&["doctor", "--root"]).err().unwrap(),
+            "--root needs a value"
+        );
+        assert!(args(&["doctor", "--uid", "me"])
+            .err()
+            .unwrap()
+            .contains("not a number"));
         assert!(args(&["wait-runtime-dir", "--timeout", "soon"]).is_err());
     }
 
@@ -350,11 +374,25 @@ mod tests {
         let root = fr.root();
         assert!(load(&root, "my-pulseaudio-user").is_ok());
         let e = load(&root, "nothere").unwrap_err();
-        assert!(e.starts_with("cannot read /usr/share/unitpack/nothere/manifest"), "{}", e);
-        fr.write("/usr/share/unitpack/other/manifest", "format\t1\npackage\tsomething\n");
+        assert!(
+            e.starts_with("cannot read /usr/share/unitpack/nothere/manifest"),
+            "{}",
+            e
+        );
+        fr.write(
+            "/usr/share/unitpack/other/manifest",
+            "format\t1\npackage\tsomething\n",
+        );
         let e = load(&root, "other").unwrap_err();
-        assert!(e.contains("names package `something`, not `other`"), "{}", e);
-        fr.write("/usr/share/unitpack/bad/manifest", "format\t1\npackage\tbad\nlink\t/a\n");
+        assert!(
+            e.contains("names package `something`, not `other`"),
+            "{}",
+            e
+        );
+        fr.write(
+            "/usr/share/unitpack/bad/manifest",
+            "format\t1\npackage\tbad\nlink\t/a\n",
+        );
         let e = load(&root, "bad").unwrap_err();
         assert_eq!(e, "/usr/share/unitpack/bad/manifest:3: `link` record needs 2 TAB-separated fields, found 1");
     }

@@ -29,7 +29,12 @@ pub struct Finding {
 }
 
 impl Finding {
-    pub fn new(code: &'static str, severity: Severity, unit: Option<&str>, verdict: String) -> Finding {
+    pub fn new(
+        code: &'static str,
+        severity: Severity,
+        unit: Option<&str>,
+        verdict: String,
+    ) -> Finding {
         Finding {
             code,
             severity,
@@ -173,12 +178,16 @@ mod tests {
              \"verdict\":\"no bus\",\"fix\":\"install dbus-user-session\"},{\"code\":\"UC001\",\"severity\":\"info\",\
              \"unit\":null,\"verdict\":\"chroot\",\"fix\":null}],\"systemd_running\":false}"
         );
-        assert_eq!(json_doctor(&[], true), "{\"packages\":[],\"systemd_running\":true}");
+        assert_eq!(
+            json_doctor(&[], true),
+            "{\"packages\":[],\"systemd_running\":true}"
+        );
     }
 
     #[test]
     fn text_line_format() {
-        let f = Finding::new("UC004", Severity::Warning, Some("a.service"), "x".into()).fix("y".into());
+        let f =
+            Finding::new("UC004", Severity::Warning, Some("a.service"), "x".into()).fix("y".into());
         assert_eq!(f.line(), "UC004 warning: a.service: x (fix: y)");
     }
 }

@@ -36,12 +36,19 @@ impl Root {
         }
         let meta = fs::symlink_metadata(self.host(here)).ok()?;
         let kind = if meta.file_type().is_symlink() {
-            Some(fs::read_link(self.host(here)).ok()?.to_string_lossy().into_owned())
+            Some(
+                fs::read_link(self.host(here))
+                    .ok()?
+                    .to_string_lossy()
+                    .into_owned(),
+            )
         } else {
             None
         };
         if cache {
-            self.dirs.borrow_mut().push((here.to_string(), kind.clone()));
+            self.dirs
+                .borrow_mut()
+                .push((here.to_string(), kind.clone()));
         }
         Some(kind)
     }
@@ -223,7 +230,10 @@ mod tests {
         fr.symlink("/lib", "usr/lib");
         fr.write("/usr/lib/systemd/systemd-logind", "");
         let root = fr.root();
-        assert_eq!(root.resolve("/usr/bin/tool").as_deref(), Some("/usr/bin/real"));
+        assert_eq!(
+            root.resolve("/usr/bin/tool").as_deref(),
+            Some("/usr/bin/real")
+        );
         assert_eq!(
             root.resolve("/lib/systemd/systemd-logind").as_deref(),
             Some("/usr/lib/systemd/systemd-logind")
@@ -260,7 +270,10 @@ mod tests {
         fr.mkdir("/run/user/1000");
         assert!(root.exists("/run/user/1000"));
         fr.symlink("/run/user/1000/link", "/run/user");
-        assert_eq!(root.resolve("/run/user/1000/link/1000").as_deref(), Some("/run/user/1000"));
+        assert_eq!(
+            root.resolve("/run/user/1000/link/1000").as_deref(),
+            Some("/run/user/1000")
+        );
     }
 
     #[test]

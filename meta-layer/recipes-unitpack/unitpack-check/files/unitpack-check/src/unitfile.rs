@@ -69,7 +69,10 @@ impl UnitFile {
     }
 
     /// (section, key, value) of every assignment whose key is in `keys`, in file order.
-    pub fn assignments<'a>(&'a self, keys: &'a [&str]) -> impl Iterator<Item = (&'a str, &'a str, &'a str)> + 'a {
+    pub fn assignments<'a>(
+        &'a self,
+        keys: &'a [&str],
+    ) -> impl Iterator<Item = (&'a str, &'a str, &'a str)> + 'a {
         self.entries
             .iter()
             .filter(move |(_, k, v)| !v.is_empty() && keys.contains(&k.as_str()))
@@ -141,7 +144,10 @@ mod tests {
              [Service]\nExecStart=/usr/bin/pulseaudio\n",
         );
         assert_eq!(u.values("Unit", "Description"), ["User Pulseaudio service"]);
-        assert_eq!(u.list("Unit", "Requires"), ["a.service", "b.service", "c.service"]);
+        assert_eq!(
+            u.list("Unit", "Requires"),
+            ["a.service", "b.service", "c.service"]
+        );
         assert_eq!(u.list("Unit", "After"), ["dbus.service"]);
         assert_eq!(u.values("Service", "ExecStart"), ["/usr/bin/pulseaudio"]);
         assert!(u.values("Service", "Requires").is_empty());
@@ -170,8 +176,14 @@ mod tests {
         let e = exec_program("!!@/usr/bin/x argv0").unwrap();
         assert_eq!(e.program, "/usr/bin/x");
         assert!(!e.ignore_failure);
-        assert_eq!(exec_program("+:\"/opt/my app/bin\" a").unwrap().program, "/opt/my app/bin");
-        assert_eq!(exec_program("pulseaudio --start").unwrap().program, "pulseaudio");
+        assert_eq!(
+            exec_program("+:\"/opt/my app/bin\" a").unwrap().program,
+            "/opt/my app/bin"
+        );
+        assert_eq!(
+            exec_program("pulseaudio --start").unwrap().program,
+            "pulseaudio"
+        );
         assert!(exec_program("  -").is_none());
     }
 }

@@ -11,7 +11,10 @@ pub fn wait(root: &Root, uid: u32, timeout: Duration) -> Result<(), String> {
     let dir = format!("/run/user/{}", uid);
     let start = Instant::now();
     loop {
-        let owner = root.metadata(&dir).filter(|m| m.is_dir()).map(|m| owner_uid(&m));
+        let owner = root
+            .metadata(&dir)
+            .filter(|m| m.is_dir())
+            .map(|m| owner_uid(&m));
         if owner == Some(uid) {
             return Ok(());
         }
@@ -43,7 +46,11 @@ pub fn parse_timeout(s: &str) -> Option<Duration> {
     if whole.is_empty() && frac.is_empty() || frac.len() > 3 {
         return None;
     }
-    let secs: u64 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let secs: u64 = if whole.is_empty() {
+        0
+    } else {
+        whole.parse().ok()?
+    };
     let mut ms: u64 = 0;
     for (i, c) in frac.chars().enumerate() {
         let d = c.to_digit(10)? as u64;
@@ -82,7 +89,11 @@ mod tests {
     fn missing_dir_times_out_with_causes() {
         let fr = FakeRoot::new();
         let e = wait(&fr.root(), 4321, Duration::from_millis(250)).unwrap_err();
-        assert!(e.starts_with("/run/user/4321 does not exist (waited 250 ms)"), "{}", e);
+        assert!(
+            e.starts_with("/run/user/4321 does not exist (waited 250 ms)"),
+            "{}",
+            e
+        );
         assert!(e.contains("sudo/su"));
         assert!(e.contains("loginctl enable-linger"));
     }
@@ -93,7 +104,11 @@ mod tests {
         let me = crate::root::caller_uid().unwrap();
         fr.mkdir(&format!("/run/user/{}", me + 1));
         let e = wait(&fr.root(), me + 1, Duration::from_millis(0)).unwrap_err();
-        assert!(e.contains(&format!("is owned by uid {}, not {}", me, me + 1)), "{}", e);
+        assert!(
+            e.contains(&format!("is owned by uid {}, not {}", me, me + 1)),
+            "{}",
+            e
+        );
     }
 
     #[test]

@@ -19,7 +19,14 @@ const EXEC_KEYS: &[&str] = &[
 ];
 
 /// systemd ≥ 239 looks relative names up in this fixed list.
-const SEARCH_PATH: &[&str] = &["/usr/local/sbin", "/usr/local/bin", "/usr/sbin", "/usr/bin", "/sbin", "/bin"];
+const SEARCH_PATH: &[&str] = &[
+    "/usr/local/sbin",
+    "/usr/local/bin",
+    "/usr/sbin",
+    "/usr/bin",
+    "/sbin",
+    "/bin",
+];
 
 pub fn check(ctx: &Ctx, units: &[Unit], out: &mut Vec<Finding>) {
     for u in units {
@@ -37,13 +44,20 @@ pub fn check(ctx: &Ctx, units: &[Unit], out: &mut Vec<Finding>) {
             };
             let prog = exec.program;
             // A missing program only fails the unit when its failure is not ignored.
-            let severity = if exec.ignore_failure { Severity::Warning } else { Severity::Error };
+            let severity = if exec.ignore_failure {
+                Severity::Warning
+            } else {
+                Severity::Error
+            };
             if prog.contains('%') || prog.contains('$') {
                 out.push(Finding::new(
                     CODE,
                     Severity::Info,
                     name,
-                    format!("{}={}: not checked (specifiers or variables are expanded at run time)", key, prog),
+                    format!(
+                        "{}={}: not checked (specifiers or variables are expanded at run time)",
+                        key, prog
+                    ),
                 ));
                 continue;
             }
@@ -55,16 +69,34 @@ pub fn check(ctx: &Ctx, units: &[Unit], out: &mut Vec<Finding>) {
             match ctx.root.metadata(prog) {
                 Some(m) if is_executable_file(&m) => {}
                 Some(m) if m.is_file() => out.push(
-                    Finding::new(CODE, severity, name, format!("{}={} is not executable", key, prog))
-                        .fix(format!("chmod 755 {} (or fix the package that ships it)", prog)),
+                    Finding::new(
+                        CODE,
+                        severity,
+                        name,
+                        format!("{}={} is not executable", key, prog),
+                    )
+                    .fix(format!(
+                        "chmod 755 {} (or fix the package that ships it)",
+                        prog
+                    )),
                 ),
                 Some(_) => out.push(
-                    Finding::new(CODE, severity, name, format!("{}={} is not a regular file", key, prog))
-                        .fix(String::from("point the unit at the program itself")),
+                    Finding::new(
+                        CODE,
+                        severity,
+                        name,
+                        format!("{}={} is not a regular file", key, prog),
+                    )
+                    .fix(String::from("point the unit at the program itself")),
                 ),
                 None => out.push(
-                    Finding::new(CODE, severity, name, format!("{}={} does not exist", key, prog))
-                        .fix(format!("install the package that provides {}", prog)),
+                    Finding::new(
+                        CODE,
+                        severity,
+                        name,
+                        format!("{}={} does not exist", key, prog),
+                    )
+                    .fix(format!("install the package that provides {}", prog)),
                 ),
             }
         }
@@ -83,7 +115,11 @@ fn relative(root: &Root, key: &str, prog: &str, severity: Severity, unit: Option
     let found = SEARCH_PATH
         .iter()
         .map(|d| format!("{}/{}", d, prog))
-        .find(|p| root.metadata(p).map(|m| is_executable_file(&m)).unwrap_or(false));
+        .find(|p| {
+            root.metadata(p)
+                .map(|m| is_executable_file(&m))
+                .unwrap_or(false)
+        });
     match found {
         Some(abs) => Finding::new(
             CODE,
@@ -173,14 +209,19 @@ mod tests {
     #[test]
     fn relative_programs() {
         let (fr, m) = design_a();
-        set_service(&fr, "ExecStart=pulseaudio --start\nExecStop=nosuchprog\nExecStartPre=%h/bin/x\n");
+        set_service(
+            &fr,
+            "ExecStart=pulseaudio --start\nExecStop=nosuchprog\nExecStartPre=%h/bin/x\n",
+        );
         let out = run(&fr, &m);
         assert_eq!(out.len(), 3, "{:?}", out);
         assert_eq!(out[0].severity, Severity::Warning);
         assert_eq!(out[0].fix.as_deref(), Some("use /usr/bin/pulseaudio"));
         assert!(out[0].verdict.contains("systemd before 239"));
         assert_eq!(out[1].severity, Severity::Error);
-        assert!(out[1].verdict.starts_with("ExecStop=nosuchprog is relative and not found"));
+        assert!(out[1]
+            .verdict
+            .starts_with("ExecStop=nosuchprog is relative and not found"));
         assert_eq!(out[2].severity, Severity::Info);
     }
 }

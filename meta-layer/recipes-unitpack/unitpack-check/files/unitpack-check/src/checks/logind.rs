@@ -8,7 +8,10 @@ use crate::root::{owner_uid, Root};
 
 pub const CODE: &str = "UC002";
 
-const LOGIND: &[&str] = &["/lib/systemd/systemd-logind", "/usr/lib/systemd/systemd-logind"];
+const LOGIND: &[&str] = &[
+    "/lib/systemd/systemd-logind",
+    "/usr/lib/systemd/systemd-logind",
+];
 /// Where a login's session stack starts on Debian/Ubuntu, Arch-likes and Yocto.
 const PAM_ENTRY: &[&str] = &["common-session", "system-login", "login", "system-auth"];
 
@@ -128,7 +131,9 @@ fn check_uid_dir(root: &Root, uid: u32, out: &mut Vec<Finding>) {
 /// Debian's `@include` and the `session include|substack FILE` form.
 pub fn pam_systemd_configured(root: &Root) -> bool {
     let mut seen: Vec<String> = Vec::new();
-    PAM_ENTRY.iter().any(|f| pam_file_has(root, f, &mut seen, 0))
+    PAM_ENTRY
+        .iter()
+        .any(|f| pam_file_has(root, f, &mut seen, 0))
 }
 
 fn pam_file_has(root: &Root, name: &str, seen: &mut Vec<String>, depth: u32) -> bool {
@@ -180,7 +185,12 @@ mod tests {
     use crate::checks::load_units;
     use crate::testutil::FakeRoot;
 
-    fn run(fr: &FakeRoot, m: &crate::manifest::Manifest, running: bool, uid: Option<u32>) -> Vec<Finding> {
+    fn run(
+        fr: &FakeRoot,
+        m: &crate::manifest::Manifest,
+        running: bool,
+        uid: Option<u32>,
+    ) -> Vec<Finding> {
         let root = fr.root();
         let units = load_units(&root, m);
         let mut out = Vec::new();
@@ -197,21 +207,45 @@ mod tests {
         let fr = FakeRoot::new();
         let root = fr.root();
         assert!(!pam_systemd_configured(&root));
-        fr.write("/etc/pam.d/login", "auth required pam_unix.so\n@include common-session\n");
-        fr.write("/etc/pam.d/common-session", "session required pam_unix.so\n# session optional pam_systemd.so\n");
-        assert!(!pam_systemd_configured(&root), "a commented line does not count");
-        fr.write("/etc/pam.d/common-session", "session required pam_unix.so\n@include extra\n");
-        fr.write("/etc/pam.d/extra", "-session [success=ok default=ignore] pam_systemd.so\n");
+        fr.write(
+            "/etc/pam.d/login",
+            "auth required pam_unix.so\n@include common-session\n",
+        );
+        fr.write(
+            "/etc/pam.d/common-session",
+            "session required pam_unix.so\n# session optional pam_systemd.so\n",
+        );
+        assert!(
+            !pam_systemd_configured(&root),
+            "a commented line does not count"
+        );
+        fr.write(
+            "/etc/pam.d/common-session",
+            "session required pam_unix.so\n@include extra\n",
+        );
+        fr.write(
+            "/etc/pam.d/extra",
+            "-session [success=ok default=ignore] pam_systemd.so\n",
+        );
         assert!(pam_systemd_configured(&root));
     }
 
     #[test]
     fn pam_substack_and_cycles() {
         let fr = FakeRoot::new();
-        fr.write("/etc/pam.d/system-login", "session include system-login\nsession substack sub\n");
+        fr.write(
+            "/etc/pam.d/system-login",
+            "session include system-login\nsession substack sub\n",
+        );
         fr.write("/etc/pam.d/sub", "auth optional pam_systemd.so\n");
-        assert!(!pam_systemd_configured(&fr.root()), "an auth line is not the session stack");
-        fr.write("/etc/pam.d/sub", "session optional /lib/security/pam_systemd.so\n");
+        assert!(
+            !pam_systemd_configured(&fr.root()),
+            "an auth line is not the session stack"
+        );
+        fr.write(
+            "/etc/pam.d/sub",
+            "session optional /lib/security/pam_systemd.so\n",
+        );
         assert!(pam_systemd_configured(&fr.root()));
     }
 
@@ -220,7 +254,9 @@ mod tests {
         let (fr, m) = design_a();
         let out = run(&fr, &m, false, None);
         assert_eq!(worst(&out), Severity::Info, "{:?}", out);
-        assert!(out.iter().any(|f| f.verdict.contains("runtime part skipped")));
+        assert!(out
+            .iter()
+            .any(|f| f.verdict.contains("runtime part skipped")));
         assert!(out.iter().any(|f| f.severity == Severity::Ok));
     }
 
@@ -230,7 +266,10 @@ mod tests {
         std::fs::remove_file(fr.path("/lib/systemd/systemd-logind")).unwrap();
         std::fs::remove_file(fr.path("/etc/pam.d/common-session")).unwrap();
         let out = run(&fr, &m, false, None);
-        let errors: Vec<&Finding> = out.iter().filter(|f| f.severity == Severity::Error).collect();
+        let errors: Vec<&Finding> = out
+            .iter()
+            .filter(|f| f.severity == Severity::Error)
+            .collect();
         assert_eq!(errors.len(), 2, "{:?}", out);
         assert!(errors[0].verdict.contains("systemd-logind"));
         assert!(errors[1].fix.as_deref().unwrap().contains("libpam-systemd"));
@@ -242,13 +281,19 @@ mod tests {
         let (fr, m) = design_a();
         let out = run(&fr, &m, true, None);
         assert_eq!(worst(&out), Severity::Warning);
-        assert!(out.iter().any(|f| f.verdict.starts_with("/run/user does not exist")));
+        assert!(out
+            .iter()
+            .any(|f| f.verdict.starts_with("/run/user does not exist")));
 
         let me = crate::root::caller_uid().unwrap();
         fr.mkdir("/run/user");
         let out = run(&fr, &m, true, Some(me));
         assert!(out.iter().any(|f| f.severity == Severity::Warning
-            && f.verdict == format!("/run/user/{} does not exist: uid {} has no logind session now", me, me)));
+            && f.verdict
+                == format!(
+                    "/run/user/{} does not exist: uid {} has no logind session now",
+                    me, me
+                )));
 
         fr.mkdir(&format!("/run/user/{}", me));
         let out = run(&fr, &m, true, Some(me));
@@ -258,13 +303,18 @@ mod tests {
         fr.mkdir(&format!("/run/user/{}", other));
         let out = run(&fr, &m, true, Some(other));
         assert_eq!(worst(&out), Severity::Error);
-        assert!(out.iter().any(|f| f.verdict.contains(&format!("is owned by uid {}, not {}", me, other))));
+        assert!(out.iter().any(|f| f
+            .verdict
+            .contains(&format!("is owned by uid {}, not {}", me, other))));
     }
 
     #[test]
     fn system_only_package_does_not_need_logind() {
         let fr = FakeRoot::new();
-        fr.write("/lib/systemd/system/a.service", "[Service]\nExecStart=/bin/true\n");
+        fr.write(
+            "/lib/systemd/system/a.service",
+            "[Service]\nExecStart=/bin/true\n",
+        );
         let m = crate::manifest::parse(
             "format\t1\npackage\tp\nunit\tsystem\tenable\ta.service\t/lib/systemd/system/a.service\n",
             "/m",
@@ -275,7 +325,10 @@ mod tests {
         assert!(out[0].verdict.starts_with("not needed"));
 
         // Design B: a system path unit waiting for /run/user/0 does need it.
-        fr.write("/lib/systemd/system/a.service", "[Path]\nPathExists=/run/user/0\n");
+        fr.write(
+            "/lib/systemd/system/a.service",
+            "[Path]\nPathExists=/run/user/0\n",
+        );
         let out = run(&fr, &m, true, None);
         assert_eq!(worst(&out), Severity::Error);
     }

@@ -191,7 +191,9 @@ fn check_unit_files(units: &[Unit], out: &mut Vec<Finding>) {
                     Some(&e.name),
                     format!("unit file {} is missing or unreadable", e.path),
                 )
-                .fix(String::from("reinstall the package (dpkg -V lists changed files)")),
+                .fix(String::from(
+                    "reinstall the package (dpkg -V lists changed files)",
+                )),
             );
         }
     }
@@ -221,18 +223,33 @@ pub mod fixtures {
     /// Design A installed and enabled on an otherwise healthy Debian-like root.
     pub fn design_a() -> (FakeRoot, Manifest) {
         let fr = FakeRoot::new();
-        fr.write("/usr/share/unitpack/my-pulseaudio-user/manifest", PA_MANIFEST);
+        fr.write(
+            "/usr/share/unitpack/my-pulseaudio-user/manifest",
+            PA_MANIFEST,
+        );
         fr.write("/usr/lib/systemd/user/my_pulseaudio.service", PA_UNIT);
         fr.symlink(
             "/etc/systemd/user/default.target.wants/my_pulseaudio.service",
             "/usr/lib/systemd/user/my_pulseaudio.service",
         );
         fr.write_exec("/usr/bin/pulseaudio");
-        fr.write("/usr/lib/systemd/user/dbus.service", "[Service]\nExecStart=/usr/bin/dbus-daemon --session\n");
-        fr.write("/usr/lib/systemd/user/dbus.socket", "[Socket]\nListenStream=%t/bus\n");
-        fr.write("/lib/systemd/system/dbus.service", "[Service]\nExecStart=/usr/bin/dbus-daemon --system\n");
+        fr.write(
+            "/usr/lib/systemd/user/dbus.service",
+            "[Service]\nExecStart=/usr/bin/dbus-daemon --session\n",
+        );
+        fr.write(
+            "/usr/lib/systemd/user/dbus.socket",
+            "[Socket]\nListenStream=%t/bus\n",
+        );
+        fr.write(
+            "/lib/systemd/system/dbus.service",
+            "[Service]\nExecStart=/usr/bin/dbus-daemon --system\n",
+        );
         fr.write_exec("/lib/systemd/systemd-logind");
-        fr.write("/etc/pam.d/common-session", "session\toptional\tpam_systemd.so\n");
+        fr.write(
+            "/etc/pam.d/common-session",
+            "session\toptional\tpam_systemd.so\n",
+        );
         let m = manifest::parse(PA_MANIFEST, "/m").unwrap();
         (fr, m)
     }
@@ -256,7 +273,9 @@ mod tests {
             .collect();
         assert!(bad.is_empty(), "{:?}", bad);
         let codes: Vec<&str> = findings.iter().map(|f| f.code).collect();
-        for code in ["UC001", "UC002", "UC003", "UC004", "UC005", "UC006", "UC007"] {
+        for code in [
+            "UC001", "UC002", "UC003", "UC004", "UC005", "UC006", "UC007",
+        ] {
             assert!(codes.contains(&code), "{} missing from {:?}", code, codes);
         }
         let mut sorted = codes.clone();
@@ -272,7 +291,9 @@ mod tests {
         check_unit_files(&load_units(&fr.root(), &m), &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].severity, Severity::Error);
-        assert!(out[0].verdict.contains("/usr/lib/systemd/user/my_pulseaudio.service"));
+        assert!(out[0]
+            .verdict
+            .contains("/usr/lib/systemd/user/my_pulseaudio.service"));
     }
 
     #[test]
@@ -284,11 +305,25 @@ mod tests {
         fr.write("/lib/systemd/system/getty@.service", "[Unit]\n");
         fr.write("/etc/systemd/system/empty.service", "");
         let root = fr.root();
-        assert!(matches!(find_unit(&root, Scope::User, "a.service"), UnitLookup::Found(p) if p == "/usr/lib/systemd/user/a.service"));
-        assert!(matches!(find_unit(&root, Scope::User, "b.service"), UnitLookup::Masked(_)));
-        assert!(matches!(find_unit(&root, Scope::System, "a.service"), UnitLookup::Missing));
-        assert!(matches!(find_unit(&root, Scope::System, "getty@tty1.service"), UnitLookup::Found(_)));
-        assert!(matches!(find_unit(&root, Scope::System, "empty.service"), UnitLookup::Masked(_)));
+        assert!(
+            matches!(find_unit(&root, Scope::User, "a.service"), UnitLookup::Found(p) if p == "/usr/lib/systemd/user/a.service")
+        );
+        assert!(matches!(
+            find_unit(&root, Scope::User, "b.service"),
+            UnitLookup::Masked(_)
+        ));
+        assert!(matches!(
+            find_unit(&root, Scope::System, "a.service"),
+            UnitLookup::Missing
+        ));
+        assert!(matches!(
+            find_unit(&root, Scope::System, "getty@tty1.service"),
+            UnitLookup::Found(_)
+        ));
+        assert!(matches!(
+            find_unit(&root, Scope::System, "empty.service"),
+            UnitLookup::Masked(_)
+        ));
     }
 
     use crate::testutil::FakeRoot;

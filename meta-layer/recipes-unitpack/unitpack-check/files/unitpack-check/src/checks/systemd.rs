@@ -43,7 +43,10 @@ mod tests {
         assert!(!is_running(&fr.root()));
         fr.write("/run/systemd/system-not-a-dir", "");
         fr.write("/run/systemd/system", "");
-        assert!(!is_running(&fr.root()), "a file is not the marker directory");
+        assert!(
+            !is_running(&fr.root()),
+            "a file is not the marker directory"
+        );
         std::fs::remove_file(fr.path("/run/systemd/system")).unwrap();
         fr.mkdir("/run/systemd/system");
         assert!(is_running(&fr.root()));
