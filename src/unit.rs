@@ -207,14 +207,6 @@ impl Unit {
             .collect()
     }
 
-    pub fn has_install_section(&self) -> bool {
-        self.section("Install").is_some_and(|s| {
-            s.directives
-                .iter()
-                .any(|d| matches!(d.key.as_str(), "WantedBy" | "RequiredBy" | "Alias" | "Also"))
-        })
-    }
-
     /// Symlinks `systemctl [--global] enable` creates for this unit: (link, target),
     /// both absolute. `unit_dir` is where the unit file is installed, `enable_dir` is
     /// `/etc/systemd/user` or `/etc/systemd/system`.
@@ -240,6 +232,16 @@ impl Unit {
         links.dedup();
         links
     }
+}
+
+/// The sections have an `[Install]` section that `systemctl enable` can act on.
+pub fn installs(sections: &[Section]) -> bool {
+    sections.iter().any(|s| {
+        s.name == "Install"
+            && s.directives
+                .iter()
+                .any(|d| matches!(d.key.as_str(), "WantedBy" | "RequiredBy" | "Alias" | "Also"))
+    })
 }
 
 /// Render sections as a unit file: `[Unit]` first, `[Install]` last, the others in the
@@ -393,26 +395,19 @@ mod tests {
             sections[1].values("Environment").collect::<Vec<_>>(),
             ["A=1", "B=2"]
         );
-        let rendered = render(&sections, "");
-        assert_eq!(parse(&rendered).unwrap(), {
-            let mut s = sections.clone();
-            for sec in &mut s {
+        // Rendering and parsing again gives the same content (positions aside).
+        let strip = |mut secs: Vec<Section>| {
+            for sec in &mut secs {
                 sec.location = None;
-                for d in &mut sec.directives {
-                    d.location = None;
-                }
+                sec.directives.iter_mut().for_each(|d| d.location = None);
             }
-            // positions differ after rendering; compare content only
-            let mut r = parse(&rendered).unwrap();
-            for sec in &mut r {
-                sec.location = None;
-                for d in &mut sec.directives {
-                    d.location = None;
-                }
-            }
-            assert_eq!(r, s);
-            parse(&rendered).unwrap()
-        });
+            secs
+        };
+        assert!(installs(&sections));
+        assert_eq!(
+            strip(parse(&render(&sections, "")).unwrap()),
+            strip(sections)
+        );
     }
 
     #[test]

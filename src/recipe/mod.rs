@@ -481,12 +481,7 @@ impl Validator<'_> {
             }
         }
         let (name, scope) = (name?, scope?);
-        let has_install = sections.iter().any(|s| {
-            s.name == "Install"
-                && s.directives
-                    .iter()
-                    .any(|d| matches!(d.key.as_str(), "WantedBy" | "RequiredBy" | "Alias" | "Also"))
-        });
+        let has_install = unit::installs(&sections);
         let enable = match raw.enable.as_deref() {
             None if !has_install => Enablement::None,
             None => match scope {
