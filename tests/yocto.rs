@@ -664,7 +664,7 @@ fn oelint_adv_finds_nothing() {
         assert_ne!(
             std::env::var("UNITPACK_REQUIRE_OELINT").as_deref(),
             Ok("1"),
-            "UNITPACK_REQUIRE_OELINT=1 but oelint-adv is not on PATH (pip install oelint-adv==9.11.2)"
+            "UNITPACK_REQUIRE_OELINT=1 but oelint-adv is not on PATH (scripts/setup installs it)"
         );
         eprintln!("note: oelint-adv not on PATH; scripts/oelint not run");
         return;
