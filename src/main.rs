@@ -1,4 +1,5 @@
 use clap::{Parser, Subcommand};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use unitpack::unit::Scope;
@@ -85,13 +86,30 @@ fn main() -> ExitCode {
         Err(e) => {
             let text = e.to_string();
             if text.starts_with("error: ") {
-                eprintln!("{text}");
+                say_err(&format!("{text}\n"));
             } else {
-                eprintln!("error: {text}");
+                say_err(&format!("error: {text}\n"));
             }
             ExitCode::from(e.exit_code() as u8)
         }
     }
+}
+
+/// Print to stdout. A reader that went away (`unitpack profiles | head -0`) is not an
+/// error of ours: the rest of the output is dropped and the work goes on, so that a
+/// build still writes every package.
+fn say(text: &str) -> Result<()> {
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io("writing to standard output", e))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Print to stderr, best effort (there is nowhere left to report a failure).
+fn say_err(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 fn run(command: Command) -> Result<()> {
@@ -118,7 +136,7 @@ fn run(command: Command) -> Result<()> {
             lint_before_build(&recipes)?;
             for recipe in &recipes {
                 let path = deb::write(recipe, &out_dir, &opts)?;
-                println!("{}", path.display());
+                say(&format!("{}\n", path.display()))?;
             }
             Ok(())
         }
@@ -160,10 +178,10 @@ fn run(command: Command) -> Result<()> {
             };
             let summary = lint::Summary::of(&diagnostics);
             if format == "json" {
-                println!("{}", lint::render_json(&diagnostics));
+                say(&format!("{}\n", lint::render_json(&diagnostics)))?;
             } else {
-                print!("{}", lint::render_text(&diagnostics));
-                println!("lint: {summary}");
+                say(&lint::render_text(&diagnostics))?;
+                say(&format!("lint: {summary}\n"))?;
             }
             if summary.fails(deny.is_some()) {
                 return Err(Error::Failed(format!("lint failed: {summary}")));
@@ -185,17 +203,18 @@ fn run(command: Command) -> Result<()> {
             } else {
                 inputs
             };
+            unitpack::yocto::check_replaceable(&out_dir)?;
             let profile = unitpack::yocto::layer_profile();
             let recipes =
                 unitpack::load_all(&unitpack::recipe_files(&inputs)?, Some(&profile.name))?;
             let files = unitpack::yocto::render(&recipes, &helper)?;
             unitpack::yocto::write(&files, &out_dir)?;
-            println!("{}", out_dir.display());
+            say(&format!("{}\n", out_dir.display()))?;
             Ok(())
         }
         Command::Profiles => {
             for p in unitpack::profile::all() {
-                println!("{:<18} {}", p.name, p.description);
+                say(&format!("{:<18} {}\n", p.name, p.description))?;
             }
             Ok(())
         }
@@ -212,10 +231,10 @@ fn lint_before_build(recipes: &[unitpack::recipe::Recipe]) -> Result<()> {
                 .filter(|d| d.severity >= lint::Severity::Warning),
         );
     }
-    eprint!("{}", lint::render_text(&shown));
+    say_err(&lint::render_text(&shown));
     let summary = lint::Summary::of(&shown);
     if summary.errors > 0 {
-        return Err(Error::Failed(format!(
+        return Err(Error::Refused(format!(
             "not building: lint found {summary} (see `unitpack lint`)"
         )));
     }
@@ -244,10 +263,7 @@ fn render(path: &Path, target: Option<&str>, only: Option<&str>) -> Result<()> {
                 .iter()
                 .find(|(path, _)| path == name || path.rsplit('/').next() == Some(name));
             match found {
-                Some((_, text)) => {
-                    print!("{text}");
-                    Ok(())
-                }
+                Some((_, text)) => say(text),
                 None => Err(Error::Failed(format!(
                     "{name:?} is not among the rendered files: {}",
                     files
@@ -261,10 +277,9 @@ fn render(path: &Path, target: Option<&str>, only: Option<&str>) -> Result<()> {
         None => {
             for (i, (path, text)) in files.iter().enumerate() {
                 if i > 0 {
-                    println!();
+                    say("\n")?;
                 }
-                println!("==> {path} <==");
-                print!("{text}");
+                say(&format!("==> {path} <==\n{text}"))?;
             }
             Ok(())
         }

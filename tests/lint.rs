@@ -271,7 +271,7 @@ fn build_refuses_a_recipe_with_lint_errors() {
         .arg(out_dir.path())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
         stderr.contains("error[UP102]") && stderr.contains("not building"),

@@ -173,15 +173,23 @@ pub fn lint_unit_dir(
         else {
             continue;
         };
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| crate::Error::io(format!("reading {}", path.display()), e))?;
-        match unit::parse(&text) {
-            Ok(sections) => units.push(Unit {
+        let parsed = crate::recipe::source::read_text(&path, crate::recipe::source::MAX_UNIT_FILE)
+            .map_err(|m| (1, m))
+            .and_then(|text| unit::parse(&text).map(|sections| (text, sections)))
+            .and_then(
+                |(text, sections)| match unit::InstallRefs::parse(&name, &sections) {
+                    Ok(install) => Ok((text, sections, install)),
+                    Err(e) => Err((e[0].location.map_or(1, |l| l.line), e[0].message.clone())),
+                },
+            );
+        match parsed {
+            Ok((text, sections, install)) => units.push(Unit {
                 name,
                 scope,
                 enable: Enablement::None,
                 sections,
                 takes_over: Vec::new(),
+                install,
                 source: UnitSource::File(path),
                 text,
                 recipe_path: String::new(),
