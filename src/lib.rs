@@ -74,7 +74,7 @@ pub fn load_all(files: &[PathBuf], target: Option<&str>) -> Result<Vec<recipe::R
 /// Problems between the recipes of one build: two building the same package (the
 /// second would replace the first), or two packages installing the same path or a
 /// file where the other needs a directory (they would conflict at install).
-fn across(recipes: &[recipe::Recipe]) -> Vec<error::InputError> {
+pub fn across(recipes: &[recipe::Recipe]) -> Vec<error::InputError> {
     let mut errors = Vec::new();
     let mut names: std::collections::BTreeMap<&str, &Path> = Default::default();
     for r in recipes {

@@ -40,7 +40,8 @@ enum Command {
         only: Option<String>,
     },
     /// Check recipes (default: every recipe in recipes/) or bare unit files against the
-    /// target's systemd and scope. Exit 1 when errors are found.
+    /// target's systemd and scope. Exit 1 when errors are found, 2 when a recipe does
+    /// not load.
     Lint {
         /// Recipe files or directories of recipes.
         inputs: Vec<PathBuf>,
@@ -148,13 +149,17 @@ fn run(command: Command) -> Result<()> {
             format,
             deny,
         } => {
+            let mut bad_input = false;
             let diagnostics = if units.is_empty() {
                 let inputs = if inputs.is_empty() {
                     vec![PathBuf::from("recipes")]
                 } else {
                     inputs
                 };
-                lint::lint_files(&unitpack::recipe_files(&inputs)?, target.as_deref())?
+                let (diagnostics, failed) =
+                    lint::lint_files_loading(&unitpack::recipe_files(&inputs)?, target.as_deref())?;
+                bad_input = failed;
+                diagnostics
             } else {
                 let name = target
                     .as_deref()
@@ -182,6 +187,11 @@ fn run(command: Command) -> Result<()> {
             } else {
                 say(&lint::render_text(&diagnostics))?;
                 say(&format!("lint: {summary}\n"))?;
+            }
+            if bad_input {
+                return Err(Error::Refused(format!(
+                    "lint failed: {summary}; a recipe does not load"
+                )));
             }
             if summary.fails(deny.is_some()) {
                 return Err(Error::Failed(format!("lint failed: {summary}")));

@@ -300,6 +300,15 @@ impl InstallRefs {
                         continue;
                     }
                 };
+                if matches!(d.key.as_str(), "WantedBy" | "RequiredBy")
+                    && reference.as_str().len() + ".requires".len() > 255
+                {
+                    fail(format!(
+                        "{}={reference}: the link directory {reference}.requires or .wants would be longer than a file name may be",
+                        d.key
+                    ));
+                    continue;
+                }
                 if d.key == "Alias" {
                     if reference.kind() != name.kind() {
                         fail(format!(
@@ -467,10 +476,16 @@ pub fn parse(text: &str) -> Result<Vec<Section>, (usize, String)> {
             None => (raw.trim().to_string(), line_no),
         };
         if let Some(stripped) = logical.strip_suffix('\\') {
-            if !(logical.starts_with('#') || logical.starts_with(';')) {
-                pending = Some((stripped.trim_end().to_string(), start_line));
-                continue;
+            if logical.starts_with('#') || logical.starts_with(';') {
+                // systemd releases disagree on whether a comment continues.
+                return Err((
+                    start_line,
+                    "a comment ends in '\\' (systemd releases disagree on whether it continues)"
+                        .into(),
+                ));
             }
+            pending = Some((stripped.trim_end().to_string(), start_line));
+            continue;
         }
         let line = logical.trim();
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {

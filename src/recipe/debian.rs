@@ -144,13 +144,14 @@ pub fn normalize_relation(rel: &str) -> Result<String, String> {
 
 /// `Name <address>` as Policy 5.6.2 wants it.
 pub fn check_maintainer(m: &str) -> Result<(), String> {
+    check_line(m).map_err(|e| format!("maintainer {m:?} {e}"))?;
     let ok = match (m.find('<'), m.rfind('>')) {
         (Some(lt), Some(gt)) => {
             lt > 0 && gt == m.len() - 1 && m[lt + 1..gt].contains('@') && !m[..lt].trim().is_empty()
         }
         _ => false,
     };
-    if ok && !m.contains(',') && check_line(m).is_ok() {
+    if ok && !m.contains(',') {
         Ok(())
     } else {
         Err(format!(

@@ -996,6 +996,8 @@ impl Validator<'_> {
         YoctoSettings { packages }
     }
 
+    /// Unit names are unique in their scope, counting aliases (an alias link would
+    /// shadow a unit file or another alias), and no unit takes over one of the package.
     fn unique_units(&mut self, units: &[Unit]) {
         let mut seen = BTreeSet::new();
         for u in units {
@@ -1004,6 +1006,30 @@ impl Validator<'_> {
                     &u.recipe_path,
                     format!("{} {} is declared twice", u.scope.as_str(), u.name),
                 );
+            }
+        }
+        for u in units {
+            for alias in &u.install.alias {
+                if !seen.insert((u.scope, alias.clone())) {
+                    self.error(
+                        &child(&u.recipe_path, "sections.Install.Alias"),
+                        format!(
+                            "Alias={alias} is the name of another unit or alias of this package"
+                        ),
+                    );
+                }
+            }
+        }
+        for u in units {
+            for (i, t) in u.takes_over.iter().enumerate() {
+                if seen.contains(&(u.scope, t.clone())) {
+                    self.error(
+                        &item(&child(&u.recipe_path, "takes_over"), i),
+                        format!(
+                            "{t} is a unit (or alias) of this package; it cannot be taken over"
+                        ),
+                    );
+                }
             }
         }
     }
