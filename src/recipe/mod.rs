@@ -896,6 +896,14 @@ impl Validator<'_> {
                 self.error(&source_field, source::special(entry.path(), ft));
                 return Vec::new();
             }
+            // Readable now, so that no package is written before a later one fails.
+            if let Err(e) = source::open_regular(entry.path()) {
+                self.error(
+                    &source_field,
+                    format!("cannot read {}: {e}", entry.path().display()),
+                );
+                return Vec::new();
+            }
             let rel = entry
                 .path()
                 .strip_prefix(&source)
