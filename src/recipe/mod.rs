@@ -220,6 +220,18 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
     if let Err(m) = check_file_name(path) {
         return Err(InputError::new(path, None, "file name", m).into());
     }
+    if let Some(at) = spans::too_many_brackets(text) {
+        return Err(InputError::new(
+            path,
+            Some(at),
+            "",
+            format!(
+                "more than {} '[' and '{{': YAML parsers take time quadratic in their nesting, and no recipe needs that many",
+                spans::MAX_BRACKETS
+            ),
+        )
+        .into());
+    }
     let spans = SpanIndex::parse(text);
     if !spans.duplicates().is_empty() {
         return Err(Error::Input(

@@ -63,6 +63,22 @@ impl SpanIndex {
     }
 }
 
+/// Most `[` and `{` a recipe may hold. YAML scanners (libyaml under serde_yaml, and
+/// yaml-rust2) take time quadratic in the depth of flow collections (`[[[[…`), and a
+/// megabyte of brackets would keep a build busy for hours. The count of brackets
+/// bounds the depth whatever quoting, comments or block scalars surround them, and a
+/// recipe needs a few dozen.
+pub const MAX_BRACKETS: usize = 1024;
+
+/// Where `text` holds its `MAX_BRACKETS + 1`-th `[` or `{`.
+pub fn too_many_brackets(text: &str) -> Option<Location> {
+    let (offset, _) = text.match_indices(['[', '{']).nth(MAX_BRACKETS)?;
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    Some(Location { line, column })
+}
+
 pub fn child(parent: &str, key: &str) -> String {
     if parent.is_empty() {
         key.to_string()
@@ -213,6 +229,19 @@ mod tests {
             .map(|d| (d.path.as_str(), d.first.line, d.second.line))
             .collect();
         assert_eq!(d, [("a.b", 2, 4), ("a", 1, 6)]);
+    }
+
+    #[test]
+    fn brackets_are_counted() {
+        assert_eq!(too_many_brackets("a: [b]\n"), None);
+        let many = format!("a:\n  {}", "[".repeat(MAX_BRACKETS + 5));
+        assert_eq!(
+            too_many_brackets(&many),
+            Some(Location {
+                line: 2,
+                column: 3 + MAX_BRACKETS
+            })
+        );
     }
 
     #[test]
