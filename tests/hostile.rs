@@ -168,6 +168,19 @@ fn listing(dir: &Path) -> BTreeMap<PathBuf, String> {
         .collect()
 }
 
+/// unitpack, or the build `UNITPACK_HOSTILE_BIN` names (to see the corpus fail on a
+/// build without the fixes).
+fn binary() -> assert_cmd::Command {
+    match std::env::var_os("UNITPACK_HOSTILE_BIN") {
+        Some(bin) => {
+            let mut cmd = assert_cmd::Command::new(bin);
+            cmd.current_dir(repo()).env("SOURCE_DATE_EPOCH", EPOCH);
+            cmd
+        }
+        None => unitpack(),
+    }
+}
+
 /// Run one case; returns its failures.
 fn check_case(case: &Path) -> Vec<String> {
     let expect = parse_expect(&case.join("expect"));
@@ -194,7 +207,7 @@ fn check_case(case: &Path) -> Vec<String> {
         } else {
             dir.join("recipe.yaml")
         };
-        let mut cmd = unitpack();
+        let mut cmd = binary();
         cmd.timeout(TIMEOUT);
         match command.as_str() {
             "build" => cmd.arg("build").arg(&dir).arg("-o").arg(out.join("debs")),
