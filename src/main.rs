@@ -1,4 +1,4 @@
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use unitpack::unit::Scope;
@@ -65,6 +65,35 @@ enum Command {
     },
     /// List the target profiles.
     Profiles,
+    /// Write a new recipe to start from: a user service, or the given unit files.
+    New {
+        /// The Debian package name (the recipe is written to NAME.yaml).
+        name: String,
+        /// Unit files to take in, with their sections, scope and enablement.
+        #[arg(long, value_name = "UNIT_FILE")]
+        from: Vec<PathBuf>,
+        /// Scope of the units taken in (default: read from each unit).
+        #[arg(long, value_enum)]
+        scope: Option<CliScope>,
+        /// Target profile of the recipe.
+        #[arg(long, default_value = unitpack::profile::DEFAULT_PROFILE)]
+        target: String,
+        /// Where to write the recipe (default: NAME.yaml); never overwritten.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of recipes (for editors and CI validation).
+    Schema,
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, or write one page per command into a directory.
+    Man {
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Generate the Yocto layer (default: every recipe in recipes/ into meta-layer/).
     Yocto {
         /// Recipe files or directories of recipes.
@@ -76,6 +105,21 @@ enum Command {
         #[arg(long, default_value = "unitpack-check")]
         helper: PathBuf,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CliScope {
+    User,
+    System,
+}
+
+impl From<CliScope> for Scope {
+    fn from(s: CliScope) -> Scope {
+        match s {
+            CliScope::User => Scope::User,
+            CliScope::System => Scope::System,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -193,12 +237,86 @@ fn run(command: Command) -> Result<()> {
             println!("{}", out_dir.display());
             Ok(())
         }
+        Command::New {
+            name,
+            from,
+            scope,
+            target,
+            output,
+        } => new_recipe(&name, &from, scope.map(Scope::from), &target, output),
+        Command::Schema => {
+            let schema = unitpack::recipe::json_schema();
+            println!("{}", serde_json::to_string_pretty(&schema).expect("JSON"));
+            Ok(())
+        }
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "unitpack", &mut std::io::stdout());
+            Ok(())
+        }
+        Command::Man { dir } => man_pages(dir.as_deref()),
         Command::Profiles => {
             for p in unitpack::profile::all() {
                 println!("{:<18} {}", p.name, p.description);
             }
             Ok(())
         }
+    }
+}
+
+fn new_recipe(
+    name: &str,
+    from: &[PathBuf],
+    scope: Option<Scope>,
+    target: &str,
+    output: Option<PathBuf>,
+) -> Result<()> {
+    if unitpack::profile::find(target).is_none() {
+        return Err(Error::Failed(format!(
+            "unknown target profile {target:?}; known: {}",
+            unitpack::profile::names().join(", ")
+        )));
+    }
+    let text = unitpack::scaffold::render(&unitpack::scaffold::NewRecipe {
+        package: name,
+        from,
+        scope,
+        target,
+    })?;
+    let path = output.unwrap_or_else(|| PathBuf::from(format!("{name}.yaml")));
+    // Checked before it is written: what `new` writes always loads.
+    unitpack::recipe::parse(&path, &text, None)?;
+    unitpack::scaffold::write_new(&path, &text)?;
+    let recipe = unitpack::recipe::load(&path, None)?;
+    let findings = lint::lint_recipe(&recipe);
+    eprint!("{}", lint::render_text(&findings));
+    eprintln!(
+        "wrote {} (lint: {}); next: edit it, then `unitpack build {}`",
+        path.display(),
+        lint::Summary::of(&findings),
+        path.display()
+    );
+    Ok(())
+}
+
+fn man_pages(dir: Option<&Path>) -> Result<()> {
+    let cmd = Cli::command();
+    let Some(dir) = dir else {
+        let mut out = Vec::new();
+        clap_mangen::Man::new(cmd)
+            .render(&mut out)
+            .map_err(|e| Error::io("rendering the man page", e))?;
+        return write_stdout(&out);
+    };
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    clap_mangen::generate_to(cmd, dir).map_err(|e| Error::io(format!("writing man pages into {}", dir.display()), e))
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Error::io("writing to stdout", e)),
+        _ => Ok(()),
     }
 }
 
