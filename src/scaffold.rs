@@ -27,9 +27,8 @@ pub struct NewRecipe<'a> {
 
 /// The recipe's text.
 pub fn render(new: &NewRecipe) -> Result<String> {
-    crate::recipe::check_package_name(new.package).map_err(|message| {
-        InputError::new(Path::new("<command line>"), None, "NAME", message)
-    })?;
+    crate::recipe::check_package_name(new.package)
+        .map_err(|message| InputError::new(Path::new("<command line>"), None, "NAME", message))?;
     let mut units = Vec::new();
     if new.from.is_empty() {
         units.push(starter_unit(new.package));
@@ -42,7 +41,10 @@ pub fn render(new: &NewRecipe) -> Result<String> {
     package.insert("name".into(), new.package.into());
     package.insert("version".into(), "0.1.0".into());
     package.insert("maintainer".into(), maintainer().into());
-    package.insert("summary".into(), format!("systemd units of {}", new.package).into());
+    package.insert(
+        "summary".into(),
+        format!("systemd units of {}", new.package).into(),
+    );
     package.insert("license".into(), "MIT".into());
     let mut recipe = Mapping::new();
     recipe.insert("package".into(), Value::Mapping(package));
@@ -102,7 +104,10 @@ fn starter_unit(package: &str) -> Value {
         })
         .collect();
     let mut sections = Mapping::new();
-    sections.insert("Unit".into(), pairs(&[("Description", &format!("{package} for every user"))]));
+    sections.insert(
+        "Unit".into(),
+        pairs(&[("Description", &format!("{package} for every user"))]),
+    );
     sections.insert(
         "Service".into(),
         pairs(&[("ExecStart", &format!("/usr/bin/{stem}"))]),
@@ -187,9 +192,7 @@ fn unit_from_file(path: &Path, scope: Option<Scope>) -> Result<Value> {
 /// A unit under a `systemd/user` directory, or wanted by `default.target` (the user
 /// manager's target), is a user unit; anything else is a system unit.
 fn guess_scope(path: &Path, sections: &[Section]) -> Scope {
-    let in_user_dir = path
-        .to_str()
-        .is_some_and(|p| p.contains("/systemd/user/"));
+    let in_user_dir = path.to_str().is_some_and(|p| p.contains("/systemd/user/"));
     let wanted_by_default = sections
         .iter()
         .filter(|s| s.name == "Install")

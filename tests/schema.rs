@@ -9,7 +9,11 @@ use std::path::{Path, PathBuf};
 
 fn generated_schema() -> serde_json::Value {
     let out = unitpack().arg("schema").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -47,7 +51,10 @@ fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
         if meta.is_dir() {
             yaml_files(&path, out);
         } else if meta.is_file()
-            && matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
+            && matches!(
+                path.extension().and_then(|e| e.to_str()),
+                Some("yaml" | "yml")
+            )
         {
             out.push(path);
         }
@@ -56,9 +63,10 @@ fn yaml_files(dir: &Path, out: &mut Vec<PathBuf>) {
 
 #[test]
 fn committed_schema_is_the_generated_one() {
-    let committed: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(repo().join("docs/recipe.schema.json")).unwrap())
-            .unwrap();
+    let committed: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(repo().join("docs/recipe.schema.json")).unwrap(),
+    )
+    .unwrap();
     assert!(
         committed == generated_schema(),
         "docs/recipe.schema.json is stale: run `cargo run -- schema > docs/recipe.schema.json`"
@@ -113,7 +121,8 @@ fn readme_example_validates() {
 #[test]
 fn schema_refuses_what_the_loader_refuses_structurally() {
     let validator = Validator::new();
-    let base = "package: {name: x1, version: '1', maintainer: A <a@b.c>, summary: s, license: MIT}\n";
+    let base =
+        "package: {name: x1, version: '1', maintainer: A <a@b.c>, summary: s, license: MIT}\n";
     assert!(validator.check(base).is_ok());
     for bad in [
         "bogus: 1\n",
@@ -158,7 +167,8 @@ fn new_writes_recipes_that_load_and_lint_clean_and_never_overwrites() {
     ] {
         let out = dir.path().join(format!("{name}.yaml"));
         let mut cmd = unitpack();
-        cmd.args(["new", name, "--target", "debian-bookworm", "-o"]).arg(&out);
+        cmd.args(["new", name, "--target", "debian-bookworm", "-o"])
+            .arg(&out);
         for f in &from {
             cmd.arg("--from").arg(f);
         }
@@ -168,17 +178,32 @@ fn new_writes_recipes_that_load_and_lint_clean_and_never_overwrites() {
         validator.check(&text).unwrap();
         let recipe = unitpack::recipe::load(&out, None).unwrap();
         let findings = unitpack::lint::lint_recipe(&recipe);
-        assert!(findings.is_empty(), "{name}: {}", unitpack::lint::render_text(&findings));
+        assert!(
+            findings.is_empty(),
+            "{name}: {}",
+            unitpack::lint::render_text(&findings)
+        );
         if name == "my-backup" {
-            let timer = recipe.units.iter().find(|u| u.name.as_str() == "backup.timer").unwrap();
+            let timer = recipe
+                .units
+                .iter()
+                .find(|u| u.name.as_str() == "backup.timer")
+                .unwrap();
             assert_eq!(timer.scope, unitpack::unit::Scope::System);
             assert_eq!(timer.enable, unitpack::unit::Enablement::EnableAndStart);
-            let service = recipe.units.iter().find(|u| u.name.as_str() == "backup.service").unwrap();
+            let service = recipe
+                .units
+                .iter()
+                .find(|u| u.name.as_str() == "backup.service")
+                .unwrap();
             assert_eq!(service.enable, unitpack::unit::Enablement::None);
         }
         if name == "my-sync" {
             assert_eq!(recipe.units[0].scope, unitpack::unit::Scope::User);
-            assert_eq!(recipe.units[0].list("Service", "Environment"), ["A=1", "B=2"]);
+            assert_eq!(
+                recipe.units[0].list("Service", "Environment"),
+                ["A=1", "B=2"]
+            );
         }
         // A second run refuses to overwrite and leaves the file as it was.
         let again = unitpack()
@@ -206,10 +231,17 @@ fn completions_and_man_page_come_from_the_command_line_definition() {
     assert!(check.success(), "bash completion does not parse");
 
     let dir = tempfile::tempdir().unwrap();
-    let o = unitpack().args(["man", "--dir"]).arg(dir.path()).output().unwrap();
+    let o = unitpack()
+        .args(["man", "--dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
     assert!(o.status.success());
     let page = std::fs::read_to_string(dir.path().join("unitpack.1")).unwrap();
-    assert!(page.starts_with(".ie") || page.contains(".TH unitpack"), "{page}");
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH unitpack"),
+        "{page}"
+    );
     assert!(dir.path().join("unitpack-build.1").exists());
     // man(1) renders it without warnings when it is installed.
     if let Ok(o) = std::process::Command::new("man")

@@ -137,8 +137,8 @@ enum Scalar {
 
 /// The JSON Schema of a recipe, with the known target profiles as the values of `target`.
 pub fn json_schema() -> serde_json::Value {
-    let mut schema = serde_json::to_value(schemars::schema_for!(RawRecipe))
-        .expect("a schema is plain JSON");
+    let mut schema =
+        serde_json::to_value(schemars::schema_for!(RawRecipe)).expect("a schema is plain JSON");
     schema["$id"] = "https://unitpack.invalid/recipe.schema.json".into();
     schema["title"] = "unitpack recipe".into();
     let profiles: Vec<serde_json::Value> = crate::profile::names()
