@@ -8,6 +8,7 @@ pub mod source;
 pub mod spans;
 
 pub use debian::{check_package_name, forbidden_char};
+pub use schema::json_schema;
 
 use crate::error::{Error, InputError, Location, Result};
 use crate::profile::{self, Compression, Profile};
