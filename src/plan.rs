@@ -30,9 +30,7 @@ pub fn payload(recipe: &Recipe) -> Result<Vec<PayloadFile>> {
         });
     }
     for asset in &recipe.assets {
-        let mut data = Vec::new();
-        crate::recipe::source::open_regular(&asset.source)
-            .and_then(|mut f| std::io::Read::read_to_end(&mut f, &mut data))
+        let data = std::fs::read(&asset.source)
             .map_err(|e| Error::io(format!("reading asset {}", asset.source.display()), e))?;
         files.push(PayloadFile {
             path: asset.dest.clone(),
