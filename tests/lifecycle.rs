@@ -339,6 +339,10 @@ lifecycle_tests! {
         for l in VENDOR_LINKS {
             assert!(!root.exists(l), "{l} still enabled after the take-over");
         }
+        assert!(
+            !Path::new("/").join(USER_LINK).exists(),
+            "the maintainer scripts ran outside the root"
+        );
 
         root.dpkg(&["-i", "/tmp/v2.deb"]);
         assert_eq!(root.status("my-pulseaudio-user"), "install ok installed 1.0.1-1");
