@@ -10,6 +10,9 @@ mod common;
 use common::*;
 use std::path::{Path, PathBuf};
 
+/// Files beside a recipe: (path, content).
+type Files<'a> = &'a [(&'a str, &'a str)];
+
 /// Every package to compare, with a name for messages. The temporary directories
 /// live as long as the list.
 fn packages() -> (Vec<tempfile::TempDir>, Vec<(String, PathBuf)>) {
@@ -37,7 +40,7 @@ fn packages() -> (Vec<tempfile::TempDir>, Vec<(String, PathBuf)>) {
     }
 
     let long = "a".repeat(120);
-    let variants: &[(&str, String, &[(&str, &str)])] = &[
+    let variants: &[(&str, String, Files)] = &[
         ("minimal", MINIMAL.to_string(), &[]),
         ("gzip", format!("{MINIMAL}compression: gzip\n"), &[]),
         (
