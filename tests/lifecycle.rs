@@ -4,6 +4,10 @@
 //! 12's dpkg inside the chroot, and under the board's dpkg 1.18.4 (Ubuntu 16.04), built
 //! from source by scripts/vendor/dpkg-1.18.4 and run from the host on the root. Needs
 //! root; run with `cargo test --test lifecycle -- --ignored` (scripts/test does).
+//!
+//! A new test goes inside the `lifecycle_tests!` block at the end, makes its root with
+//! `Root::new(name, dpkg)` and calls dpkg through `root.dpkg(..)` / `root.dpkg_fails(..)`
+//! / `root.status(..)`, never as `root.ok(&["dpkg", ..])`, so that it runs under both.
 
 mod common;
 
