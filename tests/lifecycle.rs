@@ -562,6 +562,34 @@ lifecycle_tests! {
         assert_eq!(vendor_after, vendor_before, "remove restores the vendor units");
     }
 
+    /// A package that Breaks ours and then cannot be unpacked: dpkg deconfigures ours in
+    /// its favour (prerm deconfigure), and on the failure puts it back (postinst
+    /// abort-deconfigure), enabled as before.
+    fn abort_deconfigure_restores_the_package(dpkg: &Dpkg) {
+        let root = Root::new("lifecycle-abort-deconfigure", dpkg);
+        seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
+        let breaker = MINIMAL.replace(
+            "  license: MIT\n",
+            "  license: MIT\n  breaks:\n    - my-pulseaudio-user\n",
+        ) + "assets:\n  - source: pactl\n    dest: /usr/bin/pactl\n";
+        let (dir, recipe) = recipe_dir(&breaker, &[("pactl", "#!/bin/sh\n")]);
+        root.put(&build(&recipe, &dir.path().join("out")), "breaker.deb");
+        root.dpkg(&["-i", "/tmp/v1.deb"]);
+        let installed = root.listing();
+
+        let out = root.dpkg_fails(&["--auto-deconfigure", "-i", "/tmp/breaker.deb"]);
+        assert!(out.contains("will deconfigure my-pulseaudio-user"), "{out}");
+        assert!(out.contains("/usr/bin/pactl"), "{out}");
+        assert_eq!(root.status("my-pulseaudio-user"), "install ok installed 1.0.0-1");
+        let after = root.listing();
+        assert_eq!(
+            installed,
+            after,
+            "abort-deconfigure restores the installed state:\n{}",
+            diff(&installed, &after)
+        );
+    }
+
     /// Every argument dpkg may pass, called directly: the scripts accept them, change
     /// nothing they should not, are idempotent, and reject unknown ones.
     fn scripts_handle_every_dpkg_argument(dpkg: &Dpkg) {
