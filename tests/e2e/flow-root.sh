@@ -1,0 +1,142 @@
+# shellcheck shell=bash disable=SC2016,SC2153
+# tests/e2e/flow-root.sh: flows of tests/e2e/run-e2e about design B on both systemd
+# versions (252 and, with --systemd 229, the board's 229), and the helper's verdicts.
+# Sourced by run-e2e, whose helpers (new_root, in_debs, observe, root_pids, …) it uses.
+
+socket_of_root() { ct test -S /run/user/0/pulse/native; }
+
+# Design B as shipped (recipes/pulseaudio-root-path.yaml): a system service wanted by
+# and bound to user@0.service. Three sessions of root; after each login a fresh daemon
+# whose socket is in the current /run/user/0, after each logout no daemon left.
+flow_root() {
+	local root out listing_before pid prev i j mark homedata=' /root/\.config(/pulse(/.*)?)?$'
+	new_root e2e-amd64-root amd64 "" || { fail "root made"; return 1; }
+	root=$ROOT
+	ct_boot "e2e-amd64-root-$$" "$root" || return 1
+	note "PID 1: $(ct systemctl --version | head -n 1)"
+	check "no dbus-user-session in this root" no_in_root /usr/lib/systemd/user/dbus.socket
+	listing_before=$OUT/listing-amd64-root$FLOW_SUFFIX-before.txt
+	check "file listing before install saved" save_listing "$listing_before"
+	if out=$(apt_in_ct install "$(in_debs unitpack-check)" "$(in_debs my-pulseaudio-root-path)" 2>&1); then
+		pass "apt-get install helper and my-pulseaudio-root-path"
+	else
+		fail "apt-get install helper and my-pulseaudio-root-path"
+		printf '%s\n' "$out" | tail -n 30 | sed 's/^/        | /'
+		return 1
+	fi
+	printf '%s\n' "$out" >"$OUT/apt-install-root$FLOW_SUFFIX.log"
+	check "postinst: the helper reported no error" \
+		test -z "$(grep -E 'unitpack-check: UC[0-9]+ error' <<<"$out")"
+	check "enabled into /etc/systemd/system/user@0.service.wants" \
+		in_root /etc/systemd/system/user@0.service.wants/my_pulseaudio.service
+	check "not running while root has no session" ct_inactive my_pulseaudio.service
+	assert_doctor_system
+
+	mark=$(ct date '+%Y-%m-%d %H:%M:%S')
+	prev=
+	for i in 1 2 3; do
+		login_and_wait root 0 || return 1
+		wait_for 20 "session $i: my_pulseaudio.service started with user@0.service" ct_active my_pulseaudio.service || return 1
+		pid=$(ct_prop my_pulseaudio.service MainPID)
+		check "session $i: a fresh daemon (PID $pid; previous session's: ${prev:-none})" \
+			test "${pid:-0}" -gt 0 -a "$pid" != "${prev:-}"
+		check_eq "session $i: its environment has XDG_RUNTIME_DIR=/run/user/0" /run/user/0 "$(environ_var "$pid" XDG_RUNTIME_DIR)"
+		wait_for 20 "session $i: its socket /run/user/0/pulse/native exists in the current /run/user/0" socket_of_root || return 1
+		wait_for 20 "session $i: pactl info as root answers" root_pactl || return 1
+		logout_and_wait root 0 || return 1
+		wait_for 20 "session $i ended: my_pulseaudio.service stopped with user@0.service" ct_inactive my_pulseaudio.service
+		wait_for 10 "session $i ended: no pulseaudio process of root left (was PID $pid; now: $(root_pids))" no_root_pulseaudio
+		prev=$pid
+	done
+	j=$(ct journalctl --no-pager -o short-iso --since "$mark" _PID=1 | grep -E 'my_pulseaudio|user@0|run-user-0')
+	printf '%s\n' "$j" >"$OUT/journal-root$FLOW_SUFFIX.txt"
+	observe "design B on systemd $SYSTEMD, 3 sessions of root: $(grep -c 'Started .*Pulseaudio for user 0' <<<"$j") starts and $(grep -c 'Stopped .*Pulseaudio for user 0' <<<"$j") stops of my_pulseaudio.service; journal in $OUT/journal-root$FLOW_SUFFIX.txt"
+	note "journal of the units (first session and its logout):"
+	awk '/Started .*Pulseaudio for user 0/ {n++} n == 1' <<<"$j" | grep -v -E 'pulseaudio\[' | head -n 10 | sed 's/^/         /'
+
+	if out=$(apt_in_ct remove my-pulseaudio-root-path 2>&1); then pass "apt-get remove my-pulseaudio-root-path"; else
+		fail "apt-get remove my-pulseaudio-root-path"; printf '%s\n' "$out" | tail -n 20 | sed 's/^/        | /'; fi
+	login_and_wait root 0 || return 1
+	sleep 2
+	check "after remove and re-login of root: no my_pulseaudio.service" ct_inactive my_pulseaudio.service
+	check "after remove and re-login of root: no pulseaudio process of root" no_root_pulseaudio
+	logout_and_wait root 0
+	if out=$(apt_in_ct purge my-pulseaudio-root-path unitpack-check 2>&1); then pass "apt-get purge my-pulseaudio-root-path unitpack-check"; else
+		fail "apt-get purge my-pulseaudio-root-path unitpack-check"; printf '%s\n' "$out" | tail -n 20 | sed 's/^/        | /'; fi
+	save_listing "$OUT/listing-amd64-root$FLOW_SUFFIX-after-purge.txt"
+	check "file listing after purge == before install (apart from /root/.config/pulse)" \
+		same_listing "$listing_before" "$OUT/listing-amd64-root$FLOW_SUFFIX-after-purge.txt" "$homedata"
+	ct_stop
+}
+
+# On 229, the design B that works on 252 (a path unit; the service PartOf=/After=
+# user-runtime-dir@0.service, a unit 229 lacks) strands the daemon: lint UP211/UP212.
+flow_path229() {
+	local root out pid
+	new_root e2e-amd64-path amd64 "" || { fail "root made"; return 1; }
+	root=$ROOT
+	ct_boot "e2e-amd64-path229-$$" "$root" || return 1
+	if out=$(apt_in_ct install "$(in_debs unitpack-check)" "$(in_debs my-pulseaudio-root-path-runtime-dir)" 2>&1); then
+		pass "apt-get install helper and my-pulseaudio-root-path-runtime-dir (the 252-only design B)"
+	else
+		fail "apt-get install helper and my-pulseaudio-root-path-runtime-dir"
+		printf '%s\n' "$out" | tail -n 30 | sed 's/^/        | /'
+		return 1
+	fi
+	wait_for 10 "my_pulseaudio.path active, waiting" path_waiting
+	check "systemd 229 has no user-runtime-dir@0.service" \
+		test "$(ct_prop user-runtime-dir@0.service LoadState)" != loaded
+	login_and_wait root 0 || return 1
+	wait_for 20 "session 1: the path unit started my_pulseaudio.service" ct_active my_pulseaudio.service || return 1
+	pid=$(ct_prop my_pulseaudio.service MainPID)
+	wait_for 20 "session 1: pactl info as root answers" root_pactl
+	logout_and_wait root 0 || return 1
+	sleep 3
+	check "session 1 ended: my_pulseaudio.service is still active (stranded: PartOf= names a unit 229 lacks)" \
+		ct_active my_pulseaudio.service
+	pid=$(ct_prop my_pulseaudio.service MainPID)
+	login_and_wait root 0 || return 1
+	if until_ok 10 socket_of_root; then
+		fail "session 2: no socket in the new /run/user/0 (there is one: no stranding)"
+	else
+		pass "session 2: no socket /run/user/0/pulse/native in the new /run/user/0 (waited 10 s)"
+	fi
+	check_eq "session 2: the path unit did not start a fresh daemon (same PID)" "$pid" "$(ct_prop my_pulseaudio.service MainPID)"
+	observe "systemd 229, path unit + PartOf=user-runtime-dir@0.service: after root's logout my_pulseaudio.service stayed active (PID $pid), and the next login's /run/user/0 had no socket"
+	logout_and_wait root 0
+	ct_stop
+}
+
+# The helper's verdicts in the booted root, for a user unit (design A, with the user bus).
+assert_doctor_user() {
+	local out rc=0
+	out=$(ct unitpack-check doctor --uid "$TESTER_UID" 2>&1) || rc=$?
+	printf '%s\n' "$out" >"$OUT/doctor-amd64-user$FLOW_SUFFIX.txt"
+	check_eq "doctor (systemd $SYSTEMD): exit 0" 0 "$rc"
+	check "doctor: UC001 ok, systemd is PID 1" grep_q -E '^  UC001 ok' <<<"$out"
+	check "doctor: UC002 ok, logind installed and pam_systemd in the session stack" \
+		grep_q 'UC002 ok: systemd-logind is installed and pam_systemd is in the PAM session stack' <<<"$out"
+	check "doctor: UC003 ok for the user unit (user bus present)" grep_q -E '^  UC003 ok' <<<"$out"
+	# Without the user bus units (what a root without dbus-user-session has), UC003 is an error.
+	ct mkdir -p /var/tmp/userbus
+	ct mv /usr/lib/systemd/user/dbus.service /usr/lib/systemd/user/dbus.socket /var/tmp/userbus/
+	rc=0
+	out=$(ct unitpack-check doctor 2>&1) || rc=$?
+	ct mv /var/tmp/userbus/dbus.service /var/tmp/userbus/dbus.socket /usr/lib/systemd/user/
+	printf '%s\n' "$out" >"$OUT/doctor-amd64-user-nobus$FLOW_SUFFIX.txt"
+	check_eq "doctor without the user bus units: exit 1" 1 "$rc"
+	check "doctor without the user bus units: UC003 error naming dbus-user-session" \
+		grep_q -E 'UC003 error: .*dbus-user-session' <<<"$out"
+}
+
+# …and for design B (a system unit, system bus only).
+assert_doctor_system() {
+	local out rc=0
+	out=$(ct unitpack-check doctor 2>&1) || rc=$?
+	printf '%s\n' "$out" >"$OUT/doctor-amd64-root$FLOW_SUFFIX.txt"
+	check_eq "doctor (systemd $SYSTEMD, design B): exit 0" 0 "$rc"
+	check "doctor: UC002 ok, logind installed and pam_systemd in the session stack" \
+		grep_q 'UC002 ok: systemd-logind is installed and pam_systemd is in the PAM session stack' <<<"$out"
+	check "doctor: UC003 ok (the system bus suffices for a system unit)" grep_q -E '^  UC003 ok' <<<"$out"
+	check "doctor: no error" test -z "$(grep -E '^  UC[0-9]+ error' <<<"$out")"
+}
