@@ -113,10 +113,10 @@ assert_doctor_user() {
 	out=$(ct unitpack-check doctor --uid "$TESTER_UID" 2>&1) || rc=$?
 	printf '%s\n' "$out" >"$OUT/doctor-amd64-user$FLOW_SUFFIX.txt"
 	check_eq "doctor (systemd $SYSTEMD): exit 0" 0 "$rc"
-	check "doctor: UC001 ok, systemd is PID 1" grep_q -E '^  UC001 ok' <<<"$out"
+	check "doctor: UC001 ok, systemd is PID 1" grep_q '^  UC001 ok' <<<"$out"
 	check "doctor: UC002 ok, logind installed and pam_systemd in the session stack" \
 		grep_q 'UC002 ok: systemd-logind is installed and pam_systemd is in the PAM session stack' <<<"$out"
-	check "doctor: UC003 ok for the user unit (user bus present)" grep_q -E '^  UC003 ok' <<<"$out"
+	check "doctor: UC003 ok for the user unit (user bus present)" grep_q '^  UC003 ok' <<<"$out"
 	# Without the user bus units (what a root without dbus-user-session has), UC003 is an error.
 	ct mkdir -p /var/tmp/userbus
 	ct mv /usr/lib/systemd/user/dbus.service /usr/lib/systemd/user/dbus.socket /var/tmp/userbus/
@@ -126,7 +126,7 @@ assert_doctor_user() {
 	printf '%s\n' "$out" >"$OUT/doctor-amd64-user-nobus$FLOW_SUFFIX.txt"
 	check_eq "doctor without the user bus units: exit 1" 1 "$rc"
 	check "doctor without the user bus units: UC003 error naming dbus-user-session" \
-		grep_q -E 'UC003 error: .*dbus-user-session' <<<"$out"
+		grep_q 'UC003 error: .*dbus-user-session' <<<"$out"
 }
 
 # …and for design B (a system unit, system bus only).
@@ -137,6 +137,6 @@ assert_doctor_system() {
 	check_eq "doctor (systemd $SYSTEMD, design B): exit 0" 0 "$rc"
 	check "doctor: UC002 ok, logind installed and pam_systemd in the session stack" \
 		grep_q 'UC002 ok: systemd-logind is installed and pam_systemd is in the PAM session stack' <<<"$out"
-	check "doctor: UC003 ok (the system bus suffices for a system unit)" grep_q -E '^  UC003 ok' <<<"$out"
+	check "doctor: UC003 ok (the system bus suffices for a system unit)" grep_q '^  UC003 ok' <<<"$out"
 	check "doctor: no error" test -z "$(grep -E '^  UC[0-9]+ error' <<<"$out")"
 }

@@ -169,7 +169,7 @@ ct_boot() {
 		fi
 		sleep 0.2
 	done
-	note "nspawn PID $CT_NSPAWN, container PID 1 = host PID $CT_PID1"
+	note "nspawn PID $CT_NSPAWN, container PID 1 = host PID $CT_PID1, in cgroup $(sed -n 's/^[0-9]*:name=systemd://p' "/proc/$CT_PID1/cgroup")"
 	if ! wait_for 90 "$CT_NAME booted: is-system-running is running or degraded" system_up; then
 		return 1
 	fi
