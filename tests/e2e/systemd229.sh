@@ -15,7 +15,9 @@ overlay_229() {
 		list=$root/var/lib/dpkg/info/$pkg.list
 		[ -f "$list" ] || list=$root/var/lib/dpkg/info/$pkg:amd64.list
 		[ -f "$list" ] || continue
+		# Directories stay, and so do /bin, /lib and /sbin: links to directories here.
 		grep -v -E '^/(etc|usr/share)/' "$list" | while read -r f; do
+			[ -d "$root$f" ] && continue
 			if [ -L "$root$f" ] || [ -f "$root$f" ]; then rm -f "$root$f"; fi
 		done
 	done
