@@ -478,6 +478,85 @@ pub fn units(recipe: &Value, recipe_dir: &Path, data: &Path) -> Vec<Violation> {
     out
 }
 
+// ---------------------------------------------------------------- package paths
+
+/// The data archive's paths (`dpkg-deb -c`): none twice, nothing under dpkg's
+/// own database, nothing of the recipe's inside the package's unitpack
+/// directory or the lintian overrides but what unitpack writes there, and no
+/// unit file in a unit directory that the recipe does not name.
+pub fn deb_paths(listing: &str, recipe: &Value) -> Vec<Violation> {
+    let mut out = Vec::new();
+    let pkg = recipe["package"]
+        .get("name")
+        .and_then(value_text)
+        .unwrap_or_default();
+    let mut units: Vec<String> = Vec::new();
+    if let Some(Value::Sequence(us)) = recipe.get("units") {
+        for u in us {
+            let file = u.get("file").and_then(value_text);
+            if let Some(n) = u
+                .get("name")
+                .and_then(value_text)
+                .or_else(|| file.map(|f| f.rsplit('/').next().unwrap_or("").to_string()))
+            {
+                units.push(n);
+            }
+        }
+    }
+    let mut seen: Vec<String> = Vec::new();
+    for line in listing.lines() {
+        let Some(i) = line.find(" ./") else { continue };
+        let is_file = line.starts_with('-');
+        let mut path = line[i + 2..].to_string();
+        if line.starts_with('l') {
+            if let Some(j) = path.find(" -> ") {
+                path.truncate(j);
+            }
+        }
+        let path = path.trim_end_matches('/').to_string();
+        if seen.contains(&path) {
+            out.push(v(
+                "deb-paths",
+                format!("{path:?} twice in the data archive"),
+            ));
+        }
+        seen.push(path.clone());
+        if path.starts_with("/var/lib/dpkg") || path.starts_with("/DEBIAN") {
+            out.push(v(
+                "deb-paths",
+                format!("{path:?} is dpkg's, not the package's"),
+            ));
+        }
+        if let Some(rest) = path.strip_prefix("/usr/share/unitpack/") {
+            if is_file && rest != format!("{pkg}/manifest") {
+                out.push(v(
+                    "deb-paths",
+                    format!("{path:?} in the package's unitpack directory"),
+                ));
+            }
+        }
+        if let Some(rest) = path.strip_prefix("/usr/share/lintian/overrides/") {
+            if is_file && rest != pkg {
+                out.push(v(
+                    "deb-paths",
+                    format!("{path:?} among the lintian overrides"),
+                ));
+            }
+        }
+        for d in UNIT_DIRS {
+            if let Some(name) = path.strip_prefix(&format!("/{d}/")) {
+                if is_file && !units.iter().any(|u| u == name) {
+                    out.push(v(
+                        "deb-paths",
+                        format!("{path:?} in a unit directory is not a unit of the recipe"),
+                    ));
+                }
+            }
+        }
+    }
+    out
+}
+
 // ---------------------------------------------------------------- the .bb
 
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -154,6 +154,7 @@ struct Fuzzer {
     scripts: check::ScriptChecker,
     stats: Stats,
     script_sets: u64,
+    deadline: Instant,
 }
 
 /// What one execution of a case saw.
@@ -194,6 +195,7 @@ impl Fuzzer {
                 classes: BTreeMap::new(),
             },
             script_sets: 0,
+            deadline: Instant::now() + Duration::from_secs(o.seconds),
             o,
         }
     }
@@ -201,6 +203,7 @@ impl Fuzzer {
     fn run(&mut self) {
         let start = Instant::now();
         let budget = Duration::from_secs(self.o.seconds);
+        self.deadline = start + budget;
         eprintln!(
             "unitpack-fuzz: seed {}, {} seeds, {} s, unitpack {}",
             self.o.seed,
@@ -300,7 +303,9 @@ impl Fuzzer {
             self.stats.peak_rss_case = what.clone();
         }
         self.stats.slowest = self.stats.slowest.max(o.elapsed);
-        let stderr = String::from_utf8_lossy(&o.stderr);
+        // Without the scratch path (it holds the pid): reports stay deterministic.
+        let stderr =
+            String::from_utf8_lossy(&o.stderr).replace(&self.base.display().to_string(), "$WORK");
         let excerpt: String = stderr.chars().take(300).collect();
         if o.timed_out {
             out.push(v(
@@ -499,6 +504,13 @@ impl Fuzzer {
                 return;
             }
         }
+        match Command::new("dpkg-deb").arg("-c").arg(&debs[0]).output() {
+            Ok(l) if l.status.success() => out.extend(check::deb_paths(
+                &String::from_utf8_lossy(&l.stdout),
+                &recipe,
+            )),
+            _ => out.push(v("deb-unreadable", "dpkg-deb -c fails on the package")),
+        }
         let control_text = fs::read_to_string(control.join("control")).unwrap_or_default();
         out.extend(check::control(&control_text, &recipe));
         self.script_sets += 1;
@@ -590,17 +602,23 @@ impl Fuzzer {
     }
 
     /// Greedy: drops YAML entries, fixtures or text lines while the same
-    /// invariant is still violated (at most 80 tries or 20 s).
+    /// invariant is still violated (at most 80 tries or 20 s, and not past the budget).
     fn minimize(&mut self, case: &Case, inv: &str) -> Case {
         let start = Instant::now();
         let mut tries = 0;
         let mut best = case.clone();
         let still =
             |f: &mut Fuzzer, c: &Case| f.execute(c).violations.iter().any(|x| x.invariant == inv);
+        let deadline = self.deadline;
         let budget = |tries: &mut u32| {
             *tries += 1;
-            *tries <= 80 && start.elapsed() < Duration::from_secs(20)
+            *tries <= 80 && start.elapsed() < Duration::from_secs(20) && Instant::now() < deadline
         };
+        // A hang costs the whole timeout per try: try with a shorter one.
+        let timeout = self.o.timeout;
+        if inv == "timeout" {
+            self.o.timeout = timeout.min(Duration::from_secs(3));
+        }
         let mut i = 0;
         while i < best.fixtures.len() && budget(&mut tries) {
             let mut c = best.clone();
@@ -641,6 +659,7 @@ impl Fuzzer {
                 }
             }
         }
+        self.o.timeout = timeout;
         best
     }
 
