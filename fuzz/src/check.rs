@@ -521,7 +521,7 @@ pub fn deb_paths(listing: &str, recipe: &Value) -> Vec<Violation> {
             ));
         }
         seen.push(path.clone());
-        if path.starts_with("/var/lib/dpkg") || path.starts_with("/DEBIAN") {
+        if path.starts_with("/var/lib/dpkg") {
             out.push(v(
                 "deb-paths",
                 format!("{path:?} is dpkg's, not the package's"),
