@@ -227,7 +227,8 @@ pub fn control(text: &str, recipe: &Value) -> Vec<Violation> {
             .get(key)
             .and_then(value_text)
             .map(|s| s.trim().to_string());
-        let got = get(field).map(String::from);
+        // dpkg trims field values.
+        let got = get(field).map(|s| s.trim().to_string());
         if key == "homepage" && want.is_none() && got.is_none() {
             continue;
         }
@@ -456,8 +457,19 @@ pub fn units(recipe: &Value, recipe_dir: &Path, data: &Path) -> Vec<Violation> {
                 }
             }
         }
+        // Sections may come in another order (systemd does not care); the
+        // directives of each section may not.
+        let by_section = |list: &[(String, String, String)]| {
+            let mut m: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+            for (s, k, val) in list {
+                m.entry(s.clone())
+                    .or_default()
+                    .push((k.clone(), val.clone()));
+            }
+            m
+        };
         let parsed = parse_unit(&got);
-        if parsed != want {
+        if by_section(&parsed) != by_section(&want) {
             let first = parsed
                 .iter()
                 .zip(want.iter())

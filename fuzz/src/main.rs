@@ -561,7 +561,7 @@ impl Fuzzer {
             let new_class = self.stats.classes[&format!("{inv}: {class}")] == 1;
             let saved = self.stats.findings[inv].1.len();
             if saved < 3 || (new_class && saved < 12) {
-                let small = self.minimize(case, inv);
+                let small = self.minimize(case, inv, &class);
                 let dir = self.o.findings.join(inv).join(format!("{:03}", saved + 1));
                 let _ = fs::remove_dir_all(&dir);
                 let readme = self.readme(&small, inv);
@@ -602,13 +602,17 @@ impl Fuzzer {
     }
 
     /// Greedy: drops YAML entries, fixtures or text lines while the same
-    /// invariant is still violated (at most 80 tries or 20 s, and not past the budget).
-    fn minimize(&mut self, case: &Case, inv: &str) -> Case {
+    /// invariant is still violated, in the same class (at most 80 tries or 20 s, and not past the budget).
+    fn minimize(&mut self, case: &Case, inv: &str, class: &str) -> Case {
         let start = Instant::now();
         let mut tries = 0;
         let mut best = case.clone();
-        let still =
-            |f: &mut Fuzzer, c: &Case| f.execute(c).violations.iter().any(|x| x.invariant == inv);
+        let still = |f: &mut Fuzzer, c: &Case| {
+            f.execute(c)
+                .violations
+                .iter()
+                .any(|x| x.invariant == inv && class_of(&x.detail) == class)
+        };
         let deadline = self.deadline;
         let budget = |tries: &mut u32| {
             *tries += 1;
