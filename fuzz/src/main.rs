@@ -246,13 +246,20 @@ impl Fuzzer {
             }
             if last_note.elapsed() > Duration::from_secs(60) {
                 last_note = Instant::now();
-                eprintln!(
-                    "unitpack-fuzz: {:>4} s: {} executions, {} accepted, {} finding(s), peak RSS {} KiB",
+                let line = format!(
+                    "{:>4} s: {} executions, {} accepted, {} finding(s), peak RSS {} KiB",
                     start.elapsed().as_secs(),
                     self.stats.execs,
                     self.stats.accepted,
                     self.stats.findings.values().map(|f| f.0).sum::<u64>(),
                     self.stats.peak_rss_kib
+                );
+                eprintln!("unitpack-fuzz: {line}");
+                // Partial figures survive a run that is cut short.
+                let _ = fs::create_dir_all(&self.o.findings);
+                let _ = fs::write(
+                    self.o.findings.join("progress.txt"),
+                    format!("{line}\n{}", self.summary()),
                 );
             }
         }
@@ -668,6 +675,23 @@ impl Fuzzer {
     }
 
     fn report(&self) -> ExitCode {
+        let text = self.summary();
+        print!("{text}");
+        let _ = fs::create_dir_all(&self.o.findings);
+        let _ = fs::write(self.o.findings.join("summary.txt"), &text);
+        if self.stats.findings.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        }
+    }
+
+    fn summary(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        macro_rules! println {
+            ($($a:tt)*) => { let _ = writeln!(out, $($a)*); };
+        }
         let s = &self.stats;
         let total: u64 = s.findings.values().map(|f| f.0).sum();
         println!(
@@ -701,11 +725,7 @@ impl Fuzzer {
                 println!("  {n:>6}  {c}");
             }
         }
-        if total > 0 {
-            ExitCode::from(1)
-        } else {
-            ExitCode::SUCCESS
-        }
+        out
     }
 }
 

@@ -113,3 +113,33 @@ fn read_capped(p: &Path) -> Vec<u8> {
     }
     v
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limits_apply_and_hangs_are_killed() {
+        let scratch =
+            std::env::temp_dir().join(format!("unitpack-fuzz-run-{}", std::process::id()));
+        fs::create_dir_all(&scratch).unwrap();
+        let limits = Limits {
+            timeout: Duration::from_secs(1),
+            address_space: 1 << 30,
+            file_size: 1 << 20,
+        };
+        let mut sh = Command::new("sh");
+        sh.args(["-c", "ulimit -v; ulimit -f; echo $$ $(ps -o pgid= $$) >&2"]);
+        let o = run(&mut sh, &scratch, &limits).unwrap();
+        assert_eq!(o.code, Some(0));
+        let out = fs::read_to_string(scratch.join("stdout")).unwrap();
+        assert_eq!(out, "1048576\n2048\n");
+        let mut sleep = Command::new("sleep");
+        sleep.arg("30");
+        let o = run(&mut sleep, &scratch, &limits).unwrap();
+        assert!(
+            o.timed_out && o.signal == Some(libc::SIGKILL) && o.elapsed < Duration::from_secs(5)
+        );
+        let _ = fs::remove_dir_all(&scratch);
+    }
+}
