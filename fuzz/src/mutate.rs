@@ -303,7 +303,7 @@ fn text_op(case: &mut Case, rng: &mut Rng) -> String {
         lines.push(String::new());
     }
     let i = rng.below(lines.len());
-    let op = rng.below(5);
+    let op = rng.below(7);
     let done = match op {
         0 => {
             lines.remove(i);
@@ -331,9 +331,31 @@ fn text_op(case: &mut Case, rng: &mut Rng) -> String {
             l.insert(cut, c);
             format!("text: {c:?} inserted in line {}", i + 1)
         }
-        _ => {
+        4 => {
             lines.truncate(i + 1);
             format!("text: truncated after line {}", i + 1)
+        }
+        5 => {
+            // Deep flow nesting: YAML scanners are quadratic in it.
+            let depth = *rng.pick(&[100, 1025, 5000, 50_000]);
+            lines.insert(
+                i,
+                format!("x-nest: {}{}", "[".repeat(depth), "]".repeat(depth)),
+            );
+            format!("text: flow nesting {depth} deep before line {}", i + 1)
+        }
+        _ => {
+            // An alias bomb ("billion laughs"): 10 levels of 10 aliases.
+            let mut bomb = vec![String::from("x-a0: &a0 [lol]")];
+            for k in 1..10 {
+                let refs: Vec<String> = (0..10).map(|_| format!("*a{}", k - 1)).collect();
+                bomb.push(format!("x-a{k}: &a{k} [{}]", refs.join(", ")));
+            }
+            let at = if rng.chance(50) { 0 } else { lines.len() };
+            for (j, l) in bomb.into_iter().enumerate() {
+                lines.insert(at + j, l);
+            }
+            String::from("text: alias bomb added")
         }
     };
     case.text = lines.join("\n") + "\n";
