@@ -100,15 +100,34 @@ pub fn is_empty_or_missing(dir: &Path) -> bool {
 pub fn files_containing(dir: &Path, marker: &[u8]) -> Vec<String> {
     let mut hits = Vec::new();
     for (rel, desc) in snapshot(dir) {
-        if desc.starts_with("file ") {
-            if let Ok(b) = fs::read(dir.join(&rel)) {
-                if b.windows(marker.len()).any(|w| w == marker) {
-                    hits.push(rel.display().to_string());
-                }
-            }
+        if desc.starts_with("file ") && file_contains(&dir.join(&rel), marker) {
+            hits.push(rel.display().to_string());
         }
     }
     hits
+}
+
+/// Streams the file (an accepted asset may be hundreds of MiB) in 1 MiB
+/// chunks, keeping an overlap so a marker across two chunks is seen.
+fn file_contains(path: &Path, marker: &[u8]) -> bool {
+    use std::io::Read;
+    let Ok(mut f) = fs::File::open(path) else {
+        return false;
+    };
+    let mut buf = vec![0u8; 1 << 20];
+    let mut carry: Vec<u8> = Vec::new();
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => n,
+        };
+        carry.extend_from_slice(&buf[..n]);
+        if carry.windows(marker.len()).any(|w| w == marker) {
+            return true;
+        }
+        let keep = marker.len().saturating_sub(1).min(carry.len());
+        carry.drain(..carry.len() - keep);
+    }
 }
 
 // ---------------------------------------------------------------- the recipe
@@ -813,6 +832,18 @@ mod tests {
         ] {
             assert!(!shapes.check(evil).is_empty(), "{evil:?} passed");
         }
+    }
+
+    #[test]
+    fn markers_are_found_across_chunks() {
+        let dir = std::env::temp_dir().join(format!("unitpack-fuzz-marker-{}", std::process::id()));
+        fs::create_dir_all(&dir).unwrap();
+        let mut big = vec![b'x'; (1 << 20) - 3];
+        big.extend_from_slice(b"MARKER");
+        fs::write(dir.join("a"), &big).unwrap();
+        fs::write(dir.join("b"), b"nothing").unwrap();
+        assert_eq!(files_containing(&dir, b"MARKER"), ["a"]);
+        let _ = fs::remove_dir_all(&dir);
     }
 
     #[test]
