@@ -30,7 +30,7 @@ Usage: unitpack-fuzz [--seconds N] [--seed S] [--unitpack BIN] [--repo DIR]
   --unitpack BIN       the CLI under test (default REPO/target/debug/unitpack)
   --repo DIR           where seeds and templates are read (default: this checkout)
   --findings DIR       where minimized reproducers go (default REPO/target/fuzz-findings)
-  --max-rss-mib M      peak RSS allowed per CLI run (default 512)
+  --max-rss-mib M      peak RSS allowed per CLI run (default 256)
   --timeout S          wall-clock limit per CLI run (default 10)
   --shellcheck-every K shellcheck every K-th distinct script set (default 1: all)
 
@@ -60,7 +60,7 @@ fn parse(args: &[String]) -> Result<Opts, String> {
         unitpack: PathBuf::new(),
         repo: repo_default,
         findings: PathBuf::new(),
-        max_rss_kib: 512 * 1024,
+        max_rss_kib: 256 * 1024,
         timeout: Duration::from_secs(10),
         shellcheck_every: 1,
         max_execs: u64::MAX,

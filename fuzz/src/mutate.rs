@@ -665,7 +665,7 @@ fn fs_op(case: &mut Case, rng: &mut Rng) -> String {
         4 if rng.chance(25) => (
             Fixture::Sparse {
                 path: format!("s{n}"),
-                len: 600 << 20,
+                len: 320 << 20,
             },
             rng.chance(30),
         ),
