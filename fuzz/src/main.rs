@@ -484,8 +484,13 @@ impl Fuzzer {
         let recipe: serde_yaml::Value = match serde_yaml::from_str(&case.text) {
             Ok(r) => r,
             Err(e) => {
+                let inv = if e.to_string().contains("duplicate entry") {
+                    "duplicate-key-accepted"
+                } else {
+                    "accepted-invalid-yaml"
+                };
                 out.push(v(
-                    "accepted-invalid-yaml",
+                    inv,
                     format!("serde_yaml rejects the accepted recipe: {e}"),
                 ));
                 return;
