@@ -553,7 +553,9 @@ fn lint_knows_what_systemd_229_parses() {
         if !text.contains(&format!("[{section}]\n")) {
             text.push_str(&format!("[{section}]\n"));
         }
-        text.push_str(&format!("{name}=x\n"));
+        // [Install] values are unit references, which must parse as unit names.
+        let value = if section == "Install" { "x.service" } else { "x" };
+        text.push_str(&format!("{name}={value}\n"));
         lines.insert(
             (file, text.lines().count()),
             (section.clone(), name.clone()),
