@@ -65,6 +65,11 @@ enum Command {
     },
     /// List the target profiles.
     Profiles,
+    /// A signed Debian repository of built packages, for `apt install`.
+    Repo {
+        #[command(subcommand)]
+        command: unitpack::repo::cli::RepoCommand,
+    },
     /// Generate the Yocto layer (default: every recipe in recipes/ into meta-layer/).
     Yocto {
         /// Recipe files or directories of recipes.
@@ -193,6 +198,7 @@ fn run(command: Command) -> Result<()> {
             println!("{}", out_dir.display());
             Ok(())
         }
+        Command::Repo { command } => unitpack::repo::cli::run(command),
         Command::Profiles => {
             for p in unitpack::profile::all() {
                 println!("{:<18} {}", p.name, p.description);

@@ -1,0 +1,93 @@
+//! All-or-nothing writes into a repository: every file is first written in full under a
+//! temporary name beside its destination; [`Stage::commit`] then renames them in the
+//! order they were staged (pool, indexes, `Release`, signatures last). Dropped without
+//! a commit, the stage removes its temporary files and the directories it created.
+
+use crate::error::{Error, Result};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Default)]
+pub struct Stage {
+    files: Vec<(tempfile::TempPath, PathBuf)>,
+    created_dirs: Vec<PathBuf>,
+    committed: bool,
+}
+
+impl Stage {
+    /// A temporary file beside `dest`, filled by `fill`, renamed at commit.
+    pub fn file(
+        &mut self,
+        dest: &Path,
+        fill: impl FnOnce(&mut std::fs::File) -> Result<()>,
+    ) -> Result<&Path> {
+        let dir = dest.parent().expect("destinations are inside the repository");
+        self.mkdirs(dir)?;
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".unitpack-")
+            .suffix(".tmp")
+            .tempfile_in(dir)
+            .map_err(|e| Error::io(format!("creating a temporary file in {}", dir.display()), e))?;
+        fill(tmp.as_file_mut())?;
+        tmp.as_file_mut()
+            .flush()
+            .map_err(|e| Error::io(format!("writing {}", dest.display()), e))?;
+        set_mode(tmp.as_file(), 0o644)?;
+        self.files.push((tmp.into_temp_path(), dest.to_path_buf()));
+        Ok(&self.files.last().unwrap().0)
+    }
+
+    pub fn bytes(&mut self, dest: &Path, bytes: &[u8]) -> Result<&Path> {
+        self.file(dest, |f| {
+            f.write_all(bytes)
+                .map_err(|e| Error::io(format!("writing {}", dest.display()), e))
+        })
+    }
+
+    fn mkdirs(&mut self, dir: &Path) -> Result<()> {
+        let mut missing = Vec::new();
+        let mut d = dir;
+        while !d.exists() {
+            missing.push(d.to_path_buf());
+            match d.parent() {
+                Some(p) => d = p,
+                None => break,
+            }
+        }
+        for m in missing.into_iter().rev() {
+            std::fs::create_dir(&m)
+                .map_err(|e| Error::io(format!("creating {}", m.display()), e))?;
+            self.created_dirs.push(m);
+        }
+        Ok(())
+    }
+
+    /// Rename every staged file into place, in staging order.
+    pub fn commit(mut self) -> Result<()> {
+        self.committed = true;
+        for (tmp, dest) in std::mem::take(&mut self.files) {
+            tmp.persist(&dest).map_err(|e| {
+                Error::io(format!("renaming into {}", dest.display()), e.error)
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for Stage {
+    fn drop(&mut self) {
+        if self.committed {
+            return;
+        }
+        self.files.clear(); // TempPath removes its file
+        for d in self.created_dirs.iter().rev() {
+            let _ = std::fs::remove_dir(d);
+        }
+    }
+}
+
+fn set_mode(file: &std::fs::File, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+        .map_err(|e| Error::io("setting file permissions", e))
+}
