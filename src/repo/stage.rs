@@ -47,7 +47,7 @@ impl Stage {
     fn mkdirs(&mut self, dir: &Path) -> Result<()> {
         let mut missing = Vec::new();
         let mut d = dir;
-        while !d.exists() {
+        while !d.as_os_str().is_empty() && !d.exists() {
             missing.push(d.to_path_buf());
             match d.parent() {
                 Some(p) => d = p,
