@@ -604,3 +604,144 @@ fn apt_refuses_a_missing_signature() {
     let out = Apt::new(&server.url(), &f.keyring).update();
     refused(&out, &["is not signed"]);
 }
+
+/// A debootstrap Debian 12 root (tests/support/make-root) whose apt knows only the
+/// repository under test; removed on drop unless the test failed.
+struct Root {
+    path: PathBuf,
+}
+
+impl Root {
+    fn new(name: &str, arch: &str) -> Root {
+        let out = Command::new(repo().join("tests/support/make-root"))
+            .args([name, arch, "dbus-user-session"])
+            .output()
+            .expect("tests/support/make-root runs (needs debootstrap, root)");
+        assert!(out.status.success(), "make-root: {}", text(&out.stderr));
+        let path = PathBuf::from(text(&out.stdout).trim());
+        // Only the repository under test: every dependency but the helper is installed.
+        std::fs::remove_file(path.join("etc/apt/sources.list")).unwrap();
+        Root { path }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("chroot")
+            .arg(&self.path)
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .env("LC_ALL", "C")
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(out.status.success(), "chroot {args:?} failed:\n{all}");
+        all
+    }
+
+    /// `apt-get update` that succeeds and says nothing to warn about.
+    fn update_cleanly(&self) {
+        let all = self.ok(&["apt-get", "update"]);
+        for prefix in ["W:", "E:", "N:"] {
+            assert!(
+                !all.lines().any(|l| l.starts_with(prefix)),
+                "apt-get update said {prefix}:\n{all}"
+            );
+        }
+    }
+
+    fn version(&self, package: &str) -> String {
+        self.ok(&["dpkg-query", "-W", "-f", "${Version} ${Architecture}", package])
+    }
+}
+
+impl Drop for Root {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// The helper packages of scripts/cross-build (UNITPACK_HELPER_DIR overrides).
+fn real_helpers() -> Vec<PathBuf> {
+    let dir = std::env::var_os("UNITPACK_HELPER_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target/unitpack-check"));
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    found.retain(|p| p.extension().is_some_and(|e| e == "deb"));
+    found.sort();
+    for arch in ["amd64", "armhf"] {
+        assert!(
+            found.iter().any(|p| p.to_string_lossy().ends_with(&format!("_{arch}.deb"))),
+            "no {arch} helper package in {}: run scripts/cross-build first",
+            dir.display()
+        );
+    }
+    found
+}
+
+const USER_LINK: &str = "etc/systemd/user/default.target.wants/my_pulseaudio.service";
+
+/// apt installs the seed from the signed repository, the dependency brings the helper
+/// of the root's architecture, and an upgrade published later keeps the admin's
+/// `systemctl --global disable`.
+fn install_and_upgrade_through_apt(arch: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let key = make_key(dir.path(), "repo");
+    let repo_dir = dir.path().join("repo");
+    let mut debs = real_helpers();
+    debs.push(seed_deb(dir.path(), "1.0.0"));
+    let debs: Vec<&Path> = debs.iter().map(PathBuf::as_path).collect();
+    ok(repo_add(&repo_dir, &key, 1_750_000_000, &[], &debs));
+    let server = Server::serve(&repo_dir);
+
+    let root = Root::new(&format!("repo-apt-{arch}"), arch);
+    let keyrings = root.path.join("etc/apt/keyrings");
+    std::fs::create_dir_all(&keyrings).unwrap();
+    export_key(&key, &keyrings.join("unitpack.gpg"));
+    std::fs::write(
+        root.path.join("etc/apt/sources.list.d/unitpack.sources"),
+        format!(
+            "Types: deb\nURIs: {}\nSuites: stable\nComponents: main\n\
+             Signed-By: /etc/apt/keyrings/unitpack.gpg\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    root.update_cleanly();
+    root.ok(&["apt-get", "install", "-y", "my-pulseaudio-user"]);
+    assert_eq!(root.version("my-pulseaudio-user"), "1.0.0-1 all");
+    assert_eq!(root.version("unitpack-check"), format!("0.1.0 {arch}"));
+    assert!(root.path.join(USER_LINK).is_symlink(), "the install enabled the unit");
+
+    root.ok(&["systemctl", "--global", "disable", "my_pulseaudio.service"]);
+    assert!(!root.path.join(USER_LINK).is_symlink());
+
+    let v2 = seed_deb(dir.path(), "1.0.1");
+    ok(repo_add(&repo_dir, &key, 1_750_086_400, &[], &[&v2]));
+    root.update_cleanly();
+    root.ok(&["apt-get", "upgrade", "-y"]);
+    assert_eq!(root.version("my-pulseaudio-user"), "1.0.1-1 all");
+    assert!(
+        !root.path.join(USER_LINK).is_symlink(),
+        "the upgrade re-enabled a unit the admin disabled"
+    );
+}
+
+#[test]
+#[ignore = "needs root and debootstrap; run by scripts/test"]
+fn apt_installs_and_upgrades_in_a_debian_12_root() {
+    install_and_upgrade_through_apt("amd64");
+}
+
+#[test]
+#[ignore = "needs root, debootstrap and qemu-user (armhf); run by scripts/test"]
+fn apt_installs_and_upgrades_in_an_armhf_root() {
+    install_and_upgrade_through_apt("armhf");
+}
