@@ -61,7 +61,11 @@ fn helper_saying(dir: &Path, arch: &str, version: &str, script: &str) -> PathBuf
     let tree = dir.join(format!("helper-{arch}-{version}"));
     std::fs::create_dir_all(tree.join("DEBIAN")).unwrap();
     std::fs::create_dir_all(tree.join("usr/bin")).unwrap();
-    std::fs::write(tree.join("usr/bin/unitpack-check"), format!("#!/bin/sh\n{script}\n")).unwrap();
+    std::fs::write(
+        tree.join("usr/bin/unitpack-check"),
+        format!("#!/bin/sh\n{script}\n"),
+    )
+    .unwrap();
     std::fs::write(
         tree.join("DEBIAN/control"),
         format!(
@@ -217,7 +221,10 @@ fn signatures_verify_and_hashes_match() {
     // InRelease is the same text as Release, clear-signed.
     let inrelease = std::fs::read_to_string(suite.join("InRelease")).unwrap();
     let release = std::fs::read_to_string(suite.join("Release")).unwrap();
-    assert!(inrelease.contains(&release), "InRelease does not carry Release");
+    assert!(
+        inrelease.contains(&release),
+        "InRelease does not carry Release"
+    );
     assert!(release.contains("Date: Sun, 15 Jun 2025 15:06:40 UTC\n"));
     assert!(release.contains("Architectures: all amd64 armhf\n"));
     assert!(release.contains("Components: main\n"));
@@ -230,9 +237,18 @@ fn signatures_verify_and_hashes_match() {
         for line in body.lines().skip(1).take_while(|l| l.starts_with(' ')) {
             let w: Vec<&str> = line.split_whitespace().collect();
             let file = suite.join(w[2]);
-            let tool = if section == "SHA256:" { "sha256sum" } else { "md5sum" };
+            let tool = if section == "SHA256:" {
+                "sha256sum"
+            } else {
+                "md5sum"
+            };
             let sum = stdout(tool, &[file.to_str().unwrap()]);
-            assert_eq!(sum.split_whitespace().next().unwrap(), w[0], "{section} {}", w[2]);
+            assert_eq!(
+                sum.split_whitespace().next().unwrap(),
+                w[0],
+                "{section} {}",
+                w[2]
+            );
             assert_eq!(std::fs::metadata(&file).unwrap().len().to_string(), w[1]);
             listed += 1;
         }
@@ -242,8 +258,16 @@ fn signatures_verify_and_hashes_match() {
     for arch in ["amd64", "armhf", "all"] {
         let dir = suite.join(format!("main/binary-{arch}"));
         let plain = std::fs::read(dir.join("Packages")).unwrap();
-        let xz = Command::new("xz").arg("-dc").arg(dir.join("Packages.xz")).output().unwrap();
-        let gz = Command::new("gzip").arg("-dc").arg(dir.join("Packages.gz")).output().unwrap();
+        let xz = Command::new("xz")
+            .arg("-dc")
+            .arg(dir.join("Packages.xz"))
+            .output()
+            .unwrap();
+        let gz = Command::new("gzip")
+            .arg("-dc")
+            .arg(dir.join("Packages.gz"))
+            .output()
+            .unwrap();
         assert_eq!(xz.stdout, plain, "{arch}: Packages.xz");
         assert_eq!(gz.stdout, plain, "{arch}: Packages.gz");
     }
@@ -264,13 +288,16 @@ fn signatures_verify_and_hashes_match() {
         let pooled = repo.join(field("Filename"));
         assert_eq!(std::fs::read(&pooled).unwrap(), std::fs::read(deb).unwrap());
         assert_eq!(field("SHA256"), sha256(deb));
-        assert_eq!(field("Size"), std::fs::metadata(deb).unwrap().len().to_string());
+        assert_eq!(
+            field("Size"),
+            std::fs::metadata(deb).unwrap().len().to_string()
+        );
     }
-    assert!(packages.contains(
-        "Filename: pool/main/m/my-pulseaudio-user/my-pulseaudio-user_1.0.0-1_all.deb\n"
-    ));
     assert!(packages
-        .contains("Filename: pool/main/u/unitpack-check/unitpack-check_0.1.0_amd64.deb\n"));
+        .contains("Filename: pool/main/m/my-pulseaudio-user/my-pulseaudio-user_1.0.0-1_all.deb\n"));
+    assert!(
+        packages.contains("Filename: pool/main/u/unitpack-check/unitpack-check_0.1.0_amd64.deb\n")
+    );
     assert!(!packages.contains("_armhf.deb"));
 }
 
@@ -297,12 +324,24 @@ fn incremental_adds_keep_packages_and_refuse_a_changed_file() {
     let repo = f.path("repo");
     f.publish(&repo);
     let v2 = seed_deb(f.dir.path(), "1.0.1");
-    let out = ok(repo_add(&repo, &f.key, 1_750_000_100, &[], &[&v2, &f.debs[0]]));
+    let out = ok(repo_add(
+        &repo,
+        &f.key,
+        1_750_000_100,
+        &[],
+        &[&v2, &f.debs[0]],
+    ));
     assert!(out.contains("added pool/main/m/my-pulseaudio-user/my-pulseaudio-user_1.0.1-1_all.deb"));
-    assert!(out.contains("unchanged pool/main/m/my-pulseaudio-user/my-pulseaudio-user_1.0.0-1_all.deb"));
+    assert!(
+        out.contains("unchanged pool/main/m/my-pulseaudio-user/my-pulseaudio-user_1.0.0-1_all.deb")
+    );
     let packages =
         std::fs::read_to_string(repo.join("dists/stable/main/binary-armhf/Packages")).unwrap();
-    for v in ["Version: 1.0.0-1\n", "Version: 1.0.1-1\n", "Version: 0.1.0\n"] {
+    for v in [
+        "Version: 1.0.0-1\n",
+        "Version: 1.0.1-1\n",
+        "Version: 0.1.0\n",
+    ] {
         assert!(packages.contains(v), "{v} missing:\n{packages}");
     }
 
@@ -317,7 +356,10 @@ fn incremental_adds_keep_packages_and_refuse_a_changed_file() {
         err.contains("already has unitpack-check 0.1.0 (amd64)") && err.contains("new version"),
         "{err}"
     );
-    assert!(err.contains(impostor.to_str().unwrap()), "names the file: {err}");
+    assert!(
+        err.contains(impostor.to_str().unwrap()),
+        "names the file: {err}"
+    );
     assert_eq!(tree(&repo), before, "a refused add changed the repository");
 }
 
@@ -330,9 +372,15 @@ fn wrong_input_is_refused_before_anything_is_written() {
     let public = f.keyring.display().to_string();
     let cases: Vec<([&str; 4], &str)> = vec![
         (["--key", &nokey, "--suite", "stable"], "no such key file"),
-        (["--key", &public, "--suite", "stable"], "holds no secret key"),
+        (
+            ["--key", &public, "--suite", "stable"],
+            "holds no secret key",
+        ),
         (["--key", &key, "--suite", "../x"], "is not a suite name"),
-        (["--key", &key, "--arch", "ARM"], "is not a Debian architecture"),
+        (
+            ["--key", &key, "--arch", "ARM"],
+            "is not a Debian architecture",
+        ),
         (["--key", &key, "--valid-for", "soon"], "is not a duration"),
     ];
     for (args, message) in cases {
@@ -366,7 +414,10 @@ fn wrong_input_is_refused_before_anything_is_written() {
     let junk = f.path("junk.deb");
     std::fs::write(&junk, "not an archive").unwrap();
     let err = bad_input(repo_add(&fresh, &f.key, 1_750_000_000, &[], &[&junk]));
-    assert!(err.contains(&format!("{}: not a .deb", junk.display())), "{err}");
+    assert!(
+        err.contains(&format!("{}: not a .deb", junk.display())),
+        "{err}"
+    );
     // Only arch-all packages and no --arch.
     let err = bad_input(repo_add(&fresh, &f.key, 1_750_000_000, &[], &[&f.debs[0]]));
     assert!(err.contains("--arch"), "{err}");
@@ -383,7 +434,13 @@ fn wrong_input_is_refused_before_anything_is_written() {
     let err = bad_input(repo_add(&home, &f.key, 1_750_000_000, &[], &f.debs()));
     assert!(err.contains("not a repository"), "{err}");
     assert_eq!(tree(&home).len(), 2, "wrote into a foreign directory");
-    let err = bad_input(repo_add(&f.path("no/such/dir"), &f.key, 1_750_000_000, &[], &f.debs()));
+    let err = bad_input(repo_add(
+        &f.path("no/such/dir"),
+        &f.key,
+        1_750_000_000,
+        &[],
+        &f.debs(),
+    ));
     assert!(err.contains("nor does its parent"), "{err}");
     assert!(!f.path("no").exists());
 }
@@ -531,10 +588,18 @@ fn apt_reads_the_repository_without_a_warning() {
         "{sim_out}{}",
         text(&sim.stderr)
     );
-    assert!(sim_out.contains("Inst my-pulseaudio-user (1.0.0-1 stable [all])"), "{sim_out}");
+    assert!(
+        sim_out.contains("Inst my-pulseaudio-user (1.0.0-1 stable [all])"),
+        "{sim_out}"
+    );
     // apt downloads the helper and checks it against the index.
     let dl = apt.get(&["install", "-y", "--download-only", "my-pulseaudio-user"]);
-    assert!(dl.status.success(), "{}{}", text(&dl.stdout), text(&dl.stderr));
+    assert!(
+        dl.status.success(),
+        "{}{}",
+        text(&dl.stdout),
+        text(&dl.stderr)
+    );
 }
 
 #[test]
@@ -580,7 +645,13 @@ fn apt_refuses_an_expired_release() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    ok(repo_add(&repo, &f.key, now - 3 * 86_400, &["--valid-for", "1d"], &f.debs()));
+    ok(repo_add(
+        &repo,
+        &f.key,
+        now - 3 * 86_400,
+        &["--valid-for", "1d"],
+        &f.debs(),
+    ));
     let release = std::fs::read_to_string(repo.join("dists/stable/Release")).unwrap();
     assert!(release.contains("Valid-Until: "), "{release}");
     let server = Server::serve(&repo);
@@ -654,7 +725,13 @@ impl Root {
     }
 
     fn version(&self, package: &str) -> String {
-        self.ok(&["dpkg-query", "-W", "-f", "${Version} ${Architecture}", package])
+        self.ok(&[
+            "dpkg-query",
+            "-W",
+            "-f",
+            "${Version} ${Architecture}",
+            package,
+        ])
     }
 }
 
@@ -678,7 +755,9 @@ fn real_helpers() -> Vec<PathBuf> {
     found.sort();
     for arch in ["amd64", "armhf"] {
         assert!(
-            found.iter().any(|p| p.to_string_lossy().ends_with(&format!("_{arch}.deb"))),
+            found
+                .iter()
+                .any(|p| p.to_string_lossy().ends_with(&format!("_{arch}.deb"))),
             "no {arch} helper package in {}: run scripts/cross-build first",
             dir.display()
         );
@@ -718,7 +797,10 @@ fn install_and_upgrade_through_apt(arch: &str) {
     root.ok(&["apt-get", "install", "-y", "my-pulseaudio-user"]);
     assert_eq!(root.version("my-pulseaudio-user"), "1.0.0-1 all");
     assert_eq!(root.version("unitpack-check"), format!("0.1.0 {arch}"));
-    assert!(root.path.join(USER_LINK).is_symlink(), "the install enabled the unit");
+    assert!(
+        root.path.join(USER_LINK).is_symlink(),
+        "the install enabled the unit"
+    );
 
     root.ok(&["systemctl", "--global", "disable", "my_pulseaudio.service"]);
     assert!(!root.path.join(USER_LINK).is_symlink());
@@ -743,5 +825,41 @@ fn apt_installs_and_upgrades_in_a_debian_12_root() {
 #[test]
 #[ignore = "needs root, debootstrap and qemu-user (armhf); run by scripts/test"]
 fn apt_installs_and_upgrades_in_an_armhf_root() {
+    register_qemu_arm();
     install_and_upgrade_through_apt("armhf");
+}
+
+/// armhf programs run under qemu-user: register its binfmt handler (as run-e2e does).
+fn register_qemu_arm() {
+    let binfmt = Path::new("/proc/sys/fs/binfmt_misc");
+    if !binfmt.join("register").exists() {
+        let out = run(
+            "mount",
+            &[
+                "-t",
+                "binfmt_misc",
+                "binfmt_misc",
+                "/proc/sys/fs/binfmt_misc",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "mount binfmt_misc: {}",
+            text(&out.stderr)
+        );
+    }
+    if !binfmt.join("qemu-arm").exists() {
+        let conf = std::fs::read_to_string("/usr/lib/binfmt.d/qemu-arm.conf")
+            .expect("qemu-user-static is needed by this test");
+        let line = conf
+            .lines()
+            .find(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .unwrap();
+        // Another process may register it at the same moment: then it exists.
+        let _ = std::fs::write(binfmt.join("register"), line);
+        assert!(
+            binfmt.join("qemu-arm").exists(),
+            "qemu-arm binfmt not registered"
+        );
+    }
 }

@@ -133,7 +133,9 @@ pub fn run(command: RepoCommand) -> Result<()> {
                     .map_err(|e| Error::io("writing the key", e)),
                 Some(path) => {
                     let mut stage = super::stage::Stage::default();
-                    let dest = if path.is_absolute() || path.parent().is_some_and(|p| !p.as_os_str().is_empty()) {
+                    let dest = if path.is_absolute()
+                        || path.parent().is_some_and(|p| !p.as_os_str().is_empty())
+                    {
                         path.clone()
                     } else {
                         Path::new(".").join(&path)

@@ -91,8 +91,8 @@ pub fn inspect(path: &Path) -> Result<DebFile> {
         let entry = entry.map_err(|e| bad(format!("not a .deb (ar archive): {e}")))?;
         let name = String::from_utf8_lossy(entry.header().identifier()).into_owned();
         if let Some(compression) = name.strip_prefix("control.tar") {
-            let text = read_control(entry, compression)
-                .map_err(|e| bad(format!("member {name}: {e}")))?;
+            let text =
+                read_control(entry, compression).map_err(|e| bad(format!("member {name}: {e}")))?;
             control = Some(text);
             members.push(name);
             break;
@@ -111,8 +111,7 @@ pub fn inspect(path: &Path) -> Result<DebFile> {
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     io::copy(&mut rest, &mut io::sink())
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-    let stanza = Stanza::parse_one(&text)
-        .map_err(|m| bad(format!("DEBIAN/control: {m}")))?;
+    let stanza = Stanza::parse_one(&text).map_err(|m| bad(format!("DEBIAN/control: {m}")))?;
     for field in ["Package", "Version", "Architecture"] {
         if stanza.get(field).is_none_or(str::is_empty) {
             return Err(bad(format!("DEBIAN/control has no {field} field")));

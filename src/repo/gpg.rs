@@ -235,7 +235,9 @@ impl SigningKey {
         cmd.args(args);
         cmd.output().map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {
-                Error::Failed("gpg not found: install Debian's gnupg (apt-get install gnupg)".into())
+                Error::Failed(
+                    "gpg not found: install Debian's gnupg (apt-get install gnupg)".into(),
+                )
             } else {
                 Error::io("running gpg", e)
             }

@@ -219,7 +219,10 @@ mod tests {
         assert_eq!(all.len(), 2);
         let mut out = String::new();
         all[0].render(&mut out);
-        assert_eq!(out, "Package: a\nDescription: short\n long line\n .\n more\n");
+        assert_eq!(
+            out,
+            "Package: a\nDescription: short\n long line\n .\n more\n"
+        );
     }
 
     #[test]
@@ -230,7 +233,15 @@ mod tests {
         let names: Vec<_> = e.stanza.fields.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(
             names,
-            ["Package", "Version", "Filename", "Size", "MD5sum", "SHA256", "Description"]
+            [
+                "Package",
+                "Version",
+                "Filename",
+                "Size",
+                "MD5sum",
+                "SHA256",
+                "Description"
+            ]
         );
     }
 

@@ -135,6 +135,19 @@ pub fn add(o: &AddOptions) -> Result<Report> {
             None => {}
         }
         let dest = o.repo.join(&filename);
+        if let Some((other, _, _)) = copies.iter().find(|(_, f, _)| f == &filename) {
+            // Versions that differ only by epoch share a pool file name.
+            errors.push(InputError::new(
+                path,
+                None,
+                "Version",
+                format!(
+                    "would be stored as {filename}, as {} would",
+                    other.display()
+                ),
+            ));
+            continue;
+        }
         if dest.exists() {
             let on_disk = digest_file(&dest)?;
             if on_disk.sha256 != deb.digests.sha256 {
@@ -185,11 +198,8 @@ pub fn add(o: &AddOptions) -> Result<Report> {
             let text = index::packages(&listed);
             let rel = format!("{c}/binary-{arch}/Packages");
             let gz = crate::deb::compress(text.as_bytes(), crate::profile::Compression::Gzip, 1)?;
-            let xz = crate::deb::compress(
-                text.as_bytes(),
-                crate::profile::Compression::Xz,
-                o.threads,
-            )?;
+            let xz =
+                crate::deb::compress(text.as_bytes(), crate::profile::Compression::Xz, o.threads)?;
             for (suffix, bytes) in [("", text.as_bytes()), (".gz", &gz), (".xz", &xz)] {
                 let rel = format!("{rel}{suffix}");
                 stage.bytes(&suite_dir.join(&rel), bytes)?;
@@ -220,7 +230,9 @@ pub fn add(o: &AddOptions) -> Result<Report> {
     let detached = stage
         .bytes(&suite_dir.join("Release.gpg"), b"")?
         .to_path_buf();
-    let inrelease = stage.bytes(&suite_dir.join("InRelease"), b"")?.to_path_buf();
+    let inrelease = stage
+        .bytes(&suite_dir.join("InRelease"), b"")?
+        .to_path_buf();
     key.sign(&release_tmp, &inrelease, &detached, o.date)?;
     stage.commit()?;
     Ok(report)
@@ -300,8 +312,7 @@ fn check_control(path: &Path, control: &Stanza, errors: &mut Vec<InputError>) {
         }
     }
     let version = control.get("Version").unwrap_or("");
-    if !version.starts_with(|c: char| c.is_ascii_digit())
-        && !version.contains(':')
+    if !version.starts_with(|c: char| c.is_ascii_digit()) && !version.contains(':')
         || !version
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || ".+~:-".contains(c))
@@ -330,9 +341,9 @@ fn check_repo_dir(repo: &Path, errors: &mut Vec<InputError>) {
         let empty = std::fs::read_dir(repo).map(|mut d| d.next().is_none());
         match empty {
             Err(e) => bad(&format!("cannot be read: {e}")),
-            Ok(false) if !repo.join("dists").is_dir() && !repo.join("pool").is_dir() => {
-                bad("is not empty and not a repository (no dists/ or pool/); refusing to write into it")
-            }
+            Ok(false) if !repo.join("dists").is_dir() && !repo.join("pool").is_dir() => bad(
+                "is not empty and not a repository (no dists/ or pool/); refusing to write into it",
+            ),
             Ok(_) => {}
         }
     } else {
@@ -386,8 +397,7 @@ fn read_component(dir: &Path) -> Result<BTreeMap<Key, Entry>> {
     for path in indexes {
         let text = std::fs::read_to_string(&path)
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        let stanzas =
-            Stanza::parse_all(&text).map_err(|m| InputError::new(&path, None, "", m))?;
+        let stanzas = Stanza::parse_all(&text).map_err(|m| InputError::new(&path, None, "", m))?;
         for stanza in stanzas {
             let entry = Entry { stanza };
             match out.get(&entry.key()) {
@@ -491,7 +501,9 @@ mod tests {
             pool_path("main", &c),
             "pool/main/u/unitpack-check/unitpack-check_0.1.0-1_armhf.deb"
         );
-        let c = control("Package: libfoo1\nSource: libfoo (1.2-1)\nVersion: 1.2-1+b1\nArchitecture: amd64\n");
+        let c = control(
+            "Package: libfoo1\nSource: libfoo (1.2-1)\nVersion: 1.2-1+b1\nArchitecture: amd64\n",
+        );
         assert_eq!(
             pool_path("contrib", &c),
             "pool/contrib/libf/libfoo/libfoo1_1.2-1+b1_amd64.deb"

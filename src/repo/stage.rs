@@ -21,7 +21,9 @@ impl Stage {
         dest: &Path,
         fill: impl FnOnce(&mut std::fs::File) -> Result<()>,
     ) -> Result<&Path> {
-        let dir = dest.parent().expect("destinations are inside the repository");
+        let dir = dest
+            .parent()
+            .expect("destinations are inside the repository");
         self.mkdirs(dir)?;
         let mut tmp = tempfile::Builder::new()
             .prefix(".unitpack-")
@@ -66,9 +68,8 @@ impl Stage {
     pub fn commit(mut self) -> Result<()> {
         self.committed = true;
         for (tmp, dest) in std::mem::take(&mut self.files) {
-            tmp.persist(&dest).map_err(|e| {
-                Error::io(format!("renaming into {}", dest.display()), e.error)
-            })?;
+            tmp.persist(&dest)
+                .map_err(|e| Error::io(format!("renaming into {}", dest.display()), e.error))?;
         }
         Ok(())
     }
