@@ -1,13 +1,14 @@
 //! What a repository index needs from a `.deb`: its control fields, size and hashes,
-//! read in one streaming pass (the control member comes before the data member, so the
-//! hashes are finished by draining the rest of the file).
+//! read in one streaming pass that also writes the copy for the pool (the control member
+//! comes before the data member, so the hashes and the copy are finished by draining the
+//! rest of the file).
 
 use super::index::Stanza;
 use crate::error::{Error, InputError, Result};
 use md5::Md5;
 use sha2::{Digest, Sha256};
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufReader, Read, Write};
 use std::path::Path;
 
 /// Size and hashes of a file, as `Packages` and `Release` list them.
@@ -35,18 +36,23 @@ pub struct DebFile {
     pub digests: Digests,
 }
 
-/// A reader that hashes everything read through it.
-struct Hashing<R> {
+/// A reader that hashes everything read through it and copies it to `copy`.
+struct Hashing<R, W> {
     inner: R,
+    copy: W,
+    /// A failure to write the copy is the machine's, not the package's: kept apart.
+    copy_error: Option<io::Error>,
     size: u64,
     md5: Md5,
     sha256: Sha256,
 }
 
-impl<R: Read> Hashing<R> {
-    fn new(inner: R) -> Self {
+impl<R: Read, W: Write> Hashing<R, W> {
+    fn new(inner: R, copy: W) -> Self {
         Hashing {
             inner,
+            copy,
+            copy_error: None,
             size: 0,
             md5: Md5::new(),
             sha256: Sha256::new(),
@@ -62,9 +68,12 @@ impl<R: Read> Hashing<R> {
     }
 }
 
-impl<R: Read> Read for Hashing<R> {
+impl<R: Read, W: Write> Read for Hashing<R, W> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
+        if self.copy_error.is_none() {
+            self.copy_error = self.copy.write_all(&buf[..n]).err();
+        }
         self.size += n as u64;
         self.md5.update(&buf[..n]);
         self.sha256.update(&buf[..n]);
@@ -80,11 +89,14 @@ pub fn hex(bytes: &[u8]) -> String {
     })
 }
 
-/// Read `path`: a bad package is an input error naming the file.
-pub fn inspect(path: &Path) -> Result<DebFile> {
+/// Read `path`, copying its bytes to `copy`: a bad package is an input error naming the
+/// file.
+pub fn inspect(path: &Path, copy: impl Write) -> Result<DebFile> {
     let bad = |message: String| -> Error { InputError::new(path, None, "", message).into() };
     let file = File::open(path).map_err(|e| bad(format!("cannot open the package: {e}")))?;
-    let mut archive = ar::Archive::new(Hashing::new(BufReader::with_capacity(1 << 16, file)));
+    let copy = io::BufWriter::with_capacity(1 << 16, copy);
+    let reader = BufReader::with_capacity(1 << 16, file);
+    let mut archive = ar::Archive::new(Hashing::new(reader, copy));
     let mut members = Vec::new();
     let mut control = None;
     while let Some(entry) = archive.next_entry() {
@@ -111,6 +123,15 @@ pub fn inspect(path: &Path) -> Result<DebFile> {
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     io::copy(&mut rest, &mut io::sink())
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    if let Some(e) = rest.copy_error.take() {
+        return Err(Error::io(
+            format!("copying {} into the pool", path.display()),
+            e,
+        ));
+    }
+    rest.copy
+        .flush()
+        .map_err(|e| Error::io(format!("copying {} into the pool", path.display()), e))?;
     let stanza = Stanza::parse_one(&text).map_err(|m| bad(format!("DEBIAN/control: {m}")))?;
     for field in ["Package", "Version", "Architecture"] {
         if stanza.get(field).is_none_or(str::is_empty) {

@@ -68,12 +68,15 @@ pub fn add(o: &AddOptions) -> Result<Report> {
     let key = SigningKey::open(&o.key)?;
     key.check_date(o.date, "SOURCE_DATE_EPOCH, or now")?;
 
-    let mut incoming: Vec<(&PathBuf, DebFile)> = Vec::new();
+    // Each package is read once: control fields, hashes and its copy for the pool.
+    let mut stage = Stage::default();
+    let mut incoming: Vec<(&PathBuf, DebFile, tempfile::NamedTempFile)> = Vec::new();
     for path in &o.debs {
-        match debfile::inspect(path) {
+        let mut copy = stage.scratch(&o.repo.join("pool"))?;
+        match debfile::inspect(path, copy.as_file_mut()) {
             Ok(deb) => {
                 check_control(path, &deb.control, &mut errors);
-                incoming.push((path, deb));
+                incoming.push((path, deb, copy));
             }
             Err(Error::Input(mut e)) => errors.append(&mut e),
             Err(e) => return Err(e),
@@ -104,9 +107,9 @@ pub fn add(o: &AddOptions) -> Result<Report> {
     }
 
     let mut report = Report::default();
-    let mut copies: Vec<(&PathBuf, String, Digests)> = Vec::new();
+    let mut copies: Vec<(&PathBuf, String)> = Vec::new();
     let current = contents.get_mut(&o.component).expect("inserted above");
-    for (path, deb) in &incoming {
+    for (path, deb, copy) in incoming {
         let filename = pool_path(&o.component, &deb.control);
         let entry = Entry::new(&deb.control, &filename, &deb.digests);
         match current.get(&entry.key()) {
@@ -135,7 +138,7 @@ pub fn add(o: &AddOptions) -> Result<Report> {
             None => {}
         }
         let dest = o.repo.join(&filename);
-        if let Some((other, _, _)) = copies.iter().find(|(_, f, _)| f == &filename) {
+        if let Some((other, _)) = copies.iter().find(|(_, f)| f == &filename) {
             // Versions that differ only by epoch share a pool file name.
             errors.push(InputError::new(
                 path,
@@ -164,7 +167,8 @@ pub fn add(o: &AddOptions) -> Result<Report> {
                 continue;
             }
         } else {
-            copies.push((path, filename.clone(), deb.digests.clone()));
+            stage.adopt(copy, &dest)?;
+            copies.push((path, filename.clone()));
         }
         if entry.architecture() != "all" {
             archs.insert(entry.architecture().to_string());
@@ -184,10 +188,6 @@ pub fn add(o: &AddOptions) -> Result<Report> {
         .into());
     }
 
-    let mut stage = Stage::default();
-    for (src, filename, digests) in &copies {
-        stage.file(&o.repo.join(filename), |f| copy_checked(src, f, digests))?;
-    }
     let mut files: Vec<(String, Digests)> = Vec::new();
     for (c, entries) in &contents {
         for arch in std::iter::once("all").chain(archs.iter().map(String::as_str)) {
@@ -475,15 +475,6 @@ fn hashing_copy(path: &Path, out: &mut dyn Write) -> Result<Digests> {
         md5: debfile::hex(&md5.finalize()),
         sha256: debfile::hex(&sha.finalize()),
     })
-}
-
-/// Copy into the pool, checking that the file is still the one that was indexed.
-fn copy_checked(src: &Path, out: &mut std::fs::File, expected: &Digests) -> Result<()> {
-    let got = hashing_copy(src, out)?;
-    if &got != expected {
-        return Err(InputError::new(src, None, "", "changed while it was being added").into());
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -15,6 +15,23 @@ pub struct Stage {
 }
 
 impl Stage {
+    /// A temporary file in `dir` whose destination is not known yet: [`Stage::adopt`]
+    /// it, or drop it (which removes it).
+    pub fn scratch(&mut self, dir: &Path) -> Result<tempfile::NamedTempFile> {
+        self.mkdirs(dir)?;
+        temp_in(dir)
+    }
+
+    /// Rename `tmp` (from [`Stage::scratch`], same file system) to `dest` at commit.
+    pub fn adopt(&mut self, tmp: tempfile::NamedTempFile, dest: &Path) -> Result<()> {
+        self.mkdirs(
+            dest.parent()
+                .expect("destinations are inside the repository"),
+        )?;
+        self.files.push((tmp.into_temp_path(), dest.to_path_buf()));
+        Ok(())
+    }
+
     /// A temporary file beside `dest`, filled by `fill`, renamed at commit.
     pub fn file(
         &mut self,
@@ -25,16 +42,11 @@ impl Stage {
             .parent()
             .expect("destinations are inside the repository");
         self.mkdirs(dir)?;
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".unitpack-")
-            .suffix(".tmp")
-            .tempfile_in(dir)
-            .map_err(|e| Error::io(format!("creating a temporary file in {}", dir.display()), e))?;
+        let mut tmp = temp_in(dir)?;
         fill(tmp.as_file_mut())?;
         tmp.as_file_mut()
             .flush()
             .map_err(|e| Error::io(format!("writing {}", dest.display()), e))?;
-        set_mode(tmp.as_file(), 0o644)?;
         self.files.push((tmp.into_temp_path(), dest.to_path_buf()));
         Ok(&self.files.last().unwrap().0)
     }
@@ -87,8 +99,13 @@ impl Drop for Stage {
     }
 }
 
-fn set_mode(file: &std::fs::File, mode: u32) -> Result<()> {
+/// Created 0644 (minus the umask): a repository is read by a web server.
+fn temp_in(dir: &Path) -> Result<tempfile::NamedTempFile> {
     use std::os::unix::fs::PermissionsExt;
-    file.set_permissions(std::fs::Permissions::from_mode(mode))
-        .map_err(|e| Error::io("setting file permissions", e))
+    tempfile::Builder::new()
+        .prefix(".unitpack-")
+        .suffix(".tmp")
+        .permissions(std::fs::Permissions::from_mode(0o644))
+        .tempfile_in(dir)
+        .map_err(|e| Error::io(format!("creating a temporary file in {}", dir.display()), e))
 }
