@@ -458,17 +458,21 @@ impl Server {
             .local_addr()
             .unwrap()
             .port();
-        let child = Command::new("python3")
-            .args(["-m", "http.server", "--bind", "127.0.0.1", "--directory"])
-            .arg(dir)
-            .arg(port.to_string())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("python3 is needed by this test");
+        // Owned by a Server at once: its drop stops the process on every path.
+        let server = Server {
+            child: Command::new("python3")
+                .args(["-m", "http.server", "--bind", "127.0.0.1", "--directory"])
+                .arg(dir)
+                .arg(port.to_string())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("python3 is needed by this test"),
+            port,
+        };
         for _ in 0..100 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Server { child, port };
+                return server;
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
