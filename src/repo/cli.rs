@@ -109,28 +109,21 @@ pub fn run(command: RepoCommand) -> Result<()> {
                 debs,
             };
             let report = super::add(&opts)?;
+            let mut text = String::new();
             for p in &report.added {
-                println!("added {p}");
+                text.push_str(&format!("added {p}\n"));
             }
             for p in &report.unchanged {
-                println!("unchanged {p}");
+                text.push_str(&format!("unchanged {p}\n"));
             }
-            println!(
-                "signed {}",
-                opts.repo
-                    .join("dists")
-                    .join(&opts.suite)
-                    .join("InRelease")
-                    .display()
-            );
-            Ok(())
+            let inrelease = opts.repo.join("dists").join(&opts.suite).join("InRelease");
+            text.push_str(&format!("signed {}\n", inrelease.display()));
+            write_stdout(text.as_bytes())
         }
         RepoCommand::ExportKey { key, armor, output } => {
             let bytes = super::export_key(&key.spec()?, armor)?;
             match output {
-                None => std::io::stdout()
-                    .write_all(&bytes)
-                    .map_err(|e| Error::io("writing the key", e)),
+                None => write_stdout(&bytes),
                 Some(path) => {
                     let mut stage = super::stage::Stage::default();
                     let dest = if path.is_absolute()
@@ -180,5 +173,16 @@ fn duration(text: &str) -> Result<u64> {
             format!("{text:?} is not a duration such as 7d, 12h, 30m or 3600s"),
         )
         .into()),
+    }
+}
+
+/// A closed standard output (`… | head -1`) is not an error.
+fn write_stdout(bytes: &[u8]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io("writing to stdout", e))
+        }
+        _ => Ok(()),
     }
 }
