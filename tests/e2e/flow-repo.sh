@@ -40,7 +40,7 @@ flow_repo_steps() {
 	gpgconf --homedir "$work/gnupg" --kill gpg-agent 2>/dev/null
 	check "unitpack repo add: the seed and the helpers for amd64 and armhf" \
 		env SOURCE_DATE_EPOCH=1750000000 "$unitpack" repo add --repo "$work/repo" \
-		--suite bookworm --key "$work/signing.key" "$(deb_of my-pulseaudio-user)" \
+		--suite bookworm --key "$work/signing.key" "$DEBS/my-pulseaudio-user_1.0.0-1_all.deb" \
 		"$(helper_deb amd64)" "$(helper_deb armhf)" || return 1
 
 	port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
