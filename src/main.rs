@@ -73,6 +73,11 @@ enum Command {
     },
     /// List the target profiles.
     Profiles,
+    /// A signed Debian repository of built packages, for `apt install`.
+    Repo {
+        #[command(subcommand)]
+        command: unitpack::repo::cli::RepoCommand,
+    },
     /// Write a new recipe to start from: a user service, or the given unit files.
     New {
         /// The Debian package name (the recipe is written to NAME.yaml).
@@ -283,6 +288,7 @@ fn run(command: Command) -> Result<()> {
             write_stdout(format!("{}\n", out_dir.display()).as_bytes())?;
             Ok(())
         }
+        Command::Repo { command } => unitpack::repo::cli::run(command),
         Command::New {
             name,
             from,

@@ -265,11 +265,9 @@ pub struct DirectiveError {
 }
 
 impl InstallRefs {
-    /// The `[Install]` references of unit `name`, every value checked.
-    pub fn parse(
-        name: &UnitName,
-        sections: &[Section],
-    ) -> Result<InstallRefs, Vec<DirectiveError>> {
+    /// The `[Install]` references of unit `name` that are valid, and an error for
+    /// each value that is not.
+    pub fn parse(name: &UnitName, sections: &[Section]) -> (InstallRefs, Vec<DirectiveError>) {
         let mut refs = InstallRefs::default();
         let mut errors = Vec::new();
         for d in sections
@@ -331,11 +329,7 @@ impl InstallRefs {
                 list.push(reference);
             }
         }
-        if errors.is_empty() {
-            Ok(refs)
-        } else {
-            Err(errors)
-        }
+        (refs, errors)
     }
 }
 

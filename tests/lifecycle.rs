@@ -17,8 +17,8 @@ use std::process::Command;
 
 const USER_LINK: &str = "etc/systemd/user/default.target.wants/my_pulseaudio.service";
 const USER_UNIT: &str = "/usr/lib/systemd/user/my_pulseaudio.service";
-const PATH_LINK: &str = "etc/systemd/system/multi-user.target.wants/my_pulseaudio.path";
-const PATH_UNIT: &str = "/lib/systemd/system/my_pulseaudio.path";
+const SYSTEM_LINK: &str = "etc/systemd/system/user@0.service.wants/my_pulseaudio.service";
+const SYSTEM_UNIT: &str = "/lib/systemd/system/my_pulseaudio.service";
 const VENDOR_LINKS: &[&str] = &[
     "etc/systemd/user/default.target.wants/pulseaudio.service",
     "etc/systemd/user/sockets.target.wants/pulseaudio.socket",
@@ -418,7 +418,8 @@ lifecycle_tests! {
         );
     }
 
-    fn system_path_unit_lifecycle(dpkg: &Dpkg) {
+    /// Design B: a system service wanted by root's user manager (user@0.service).
+    fn system_unit_lifecycle(dpkg: &Dpkg) {
         let root = Root::new("lifecycle-system", dpkg);
         seed_version(&root, "pulseaudio-root-path.yaml", "1.0.0", "v1");
         seed_version(&root, "pulseaudio-root-path.yaml", "1.0.1", "v2");
@@ -426,37 +427,33 @@ lifecycle_tests! {
 
         root.dpkg(&["-i", "/tmp/v1.deb"]);
         assert_eq!(
-            root.link(PATH_LINK).as_deref(),
-            Some(PATH_UNIT),
-            "install enables the path unit"
-        );
-        assert!(
-            !root.exists("etc/systemd/system/multi-user.target.wants/my_pulseaudio.service"),
-            "the service is path-activated, not enabled"
+            root.link(SYSTEM_LINK).as_deref(),
+            Some(SYSTEM_UNIT),
+            "install enables the service for user@0.service"
         );
         root.dpkg(&["-i", "/tmp/v2.deb"]);
         assert_eq!(
-            root.link(PATH_LINK).as_deref(),
-            Some(PATH_UNIT),
-            "upgrade keeps the path unit enabled"
+            root.link(SYSTEM_LINK).as_deref(),
+            Some(SYSTEM_UNIT),
+            "upgrade keeps the service enabled"
         );
 
         root.dpkg(&["-r", "my-pulseaudio-root-path"]);
-        assert!(!root.exists(PATH_LINK), "remove disables");
+        assert!(!root.exists(SYSTEM_LINK), "remove disables");
         root.dpkg(&["-P", "my-pulseaudio-root-path"]);
         let after = root.listing();
         assert_eq!(before, after, "purge leaves no trace:\n{}", diff(&before, &after));
 
         root.dpkg(&["-i", "/tmp/v1.deb"]);
         assert_eq!(
-            root.link(PATH_LINK).as_deref(),
-            Some(PATH_UNIT),
+            root.link(SYSTEM_LINK).as_deref(),
+            Some(SYSTEM_UNIT),
             "reinstall after purge enables again"
         );
-        root.ok(&["systemctl", "disable", "my_pulseaudio.path"]);
+        root.ok(&["systemctl", "disable", "my_pulseaudio.service"]);
         root.dpkg(&["-i", "/tmp/v2.deb"]);
         assert!(
-            !root.exists(PATH_LINK),
+            !root.exists(SYSTEM_LINK),
             "upgrade re-enabled a unit the admin disabled"
         );
 

@@ -553,7 +553,14 @@ fn lint_knows_what_systemd_229_parses() {
         if !text.contains(&format!("[{section}]\n")) {
             text.push_str(&format!("[{section}]\n"));
         }
-        text.push_str(&format!("{name}=x\n"));
+        // [Install] values must name units, or the whole file is refused (UP001).
+        let value = match (section.as_str(), name.as_str()) {
+            ("Install", "DefaultInstance") => "x",
+            ("Install", "Alias" | "Also") => "x.service",
+            ("Install", _) => "x.target",
+            _ => "x",
+        };
+        text.push_str(&format!("{name}={value}\n"));
         lines.insert(
             (file, text.lines().count()),
             (section.clone(), name.clone()),
@@ -578,7 +585,9 @@ fn lint_knows_what_systemd_229_parses() {
         }
     }
     assert!(
-        !diagnostics.iter().any(|d| d.code == "UP105"),
+        !diagnostics
+            .iter()
+            .any(|d| ["UP001", "UP105"].contains(&d.code)),
         "{}",
         lint::render_text(&diagnostics)
     );

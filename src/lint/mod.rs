@@ -195,25 +195,35 @@ pub fn lint_unit_dir(
         };
         let parsed = crate::recipe::source::read_text(&path, crate::recipe::source::MAX_UNIT_FILE)
             .map_err(|m| (1, m))
-            .and_then(|text| unit::parse(&text).map(|sections| (text, sections)))
-            .and_then(
-                |(text, sections)| match unit::InstallRefs::parse(&name, &sections) {
-                    Ok(install) => Ok((text, sections, install)),
-                    Err(e) => Err((e[0].location.map_or(1, |l| l.line), e[0].message.clone())),
-                },
-            );
+            .and_then(|text| unit::parse(&text).map(|sections| (text, sections)));
         match parsed {
-            Ok((text, sections, install)) => units.push(Unit {
-                name,
-                scope,
-                enable: Enablement::None,
-                sections,
-                takes_over: Vec::new(),
-                install,
-                source: UnitSource::File(path),
-                text,
-                recipe_path: String::new(),
-            }),
+            Ok((text, sections)) => {
+                // A bad [Install] value is reported; the unit is linted without it.
+                let (install, errors) = unit::InstallRefs::parse(&name, &sections);
+                diagnostics.extend(errors.into_iter().map(|e| {
+                    Diagnostic::new(
+                        diagnostic::RECIPE_INVALID,
+                        Site {
+                            file: path.clone(),
+                            location: e.location,
+                            unit: Some(name.to_string()),
+                            subject: None,
+                        },
+                        format!("[{}] {}: {}", e.section, e.key, e.message),
+                    )
+                }));
+                units.push(Unit {
+                    name,
+                    scope,
+                    enable: Enablement::None,
+                    sections,
+                    takes_over: Vec::new(),
+                    install,
+                    source: UnitSource::File(path),
+                    text,
+                    recipe_path: String::new(),
+                });
+            }
             Err((line, message)) => diagnostics.push(Diagnostic::new(
                 diagnostic::RECIPE_INVALID,
                 Site {

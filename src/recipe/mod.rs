@@ -637,8 +637,8 @@ impl Validator<'_> {
         }
         let (name, scope) = (name?, scope?);
         let install = match InstallRefs::parse(&name, &sections) {
-            Ok(refs) => refs,
-            Err(errors) => {
+            (refs, errors) if errors.is_empty() => refs,
+            (_, errors) => {
                 for e in errors {
                     match &source {
                         UnitSource::File(file) => self.errors.push(InputError::new(
