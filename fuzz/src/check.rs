@@ -420,14 +420,17 @@ pub fn units(recipe: &Value, recipe_dir: &Path, data: &Path) -> Vec<Violation> {
                     .map(|f| f.rsplit('/').next().unwrap_or("").to_string())
             })
             .unwrap_or_default();
-        let found = UNIT_DIRS
-            .iter()
-            .map(|d| data.join(d).join(&name))
-            .find(|p| {
-                fs::symlink_metadata(p)
-                    .map(|m| m.is_file())
-                    .unwrap_or(false)
-            });
+        // A user and a system unit may share a name: look in the unit's scope.
+        let dirs: &[&str] = match u.get("scope").and_then(value_text).as_deref() {
+            Some("user") => &UNIT_DIRS[..2],
+            Some("system") => &UNIT_DIRS[2..],
+            _ => UNIT_DIRS,
+        };
+        let found = dirs.iter().map(|d| data.join(d).join(&name)).find(|p| {
+            fs::symlink_metadata(p)
+                .map(|m| m.is_file())
+                .unwrap_or(false)
+        });
         let Some(path) = found else {
             out.push(v(
                 "unit-missing",
