@@ -24,7 +24,8 @@ enum Command {
         /// Target profile, overriding the recipes' own.
         #[arg(long)]
         target: Option<String>,
-        /// Compressor threads (the output is the same for any number).
+        /// Jobs: packages built at once, or compressor threads for one package
+        /// (default: the number of CPUs; the output is the same for any number).
         #[arg(short, long)]
         jobs: Option<u32>,
     },
@@ -108,19 +109,33 @@ fn run(command: Command) -> Result<()> {
                 inputs
             };
             let recipes = unitpack::load_all(&unitpack::recipe_files(&inputs)?, target.as_deref())?;
-            let threads = jobs.unwrap_or_else(|| {
+            let jobs = jobs.unwrap_or_else(|| {
                 std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
             });
-            let opts = deb::Options {
-                mtime: unitpack::source_date_epoch()?,
-                threads,
-            };
+            let mtime = unitpack::source_date_epoch()?;
             lint_before_build(&recipes)?;
-            for recipe in &recipes {
-                let path = deb::write(recipe, &out_dir, &opts)?;
-                println!("{}", path.display());
+            // Every package is attempted; paths and failures are reported in recipe order.
+            let mut failures = Vec::new();
+            for (recipe, result) in recipes
+                .iter()
+                .zip(deb::write_all(&recipes, &out_dir, mtime, jobs))
+            {
+                match result {
+                    Ok(path) => println!("{}", path.display()),
+                    Err(e) => failures.push((recipe, e)),
+                }
             }
-            Ok(())
+            match failures.len() {
+                0 => Ok(()),
+                1 => Err(failures.remove(0).1),
+                _ => Err(Error::Failed(
+                    failures
+                        .iter()
+                        .map(|(r, e)| format!("{}: {e}", r.path.display()))
+                        .collect::<Vec<_>>()
+                        .join("\n"),
+                )),
+            }
         }
         Command::Lint {
             inputs,

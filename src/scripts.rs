@@ -168,7 +168,14 @@ fn context(recipe: &Recipe) -> Context {
     }
 }
 
-fn registry() -> Handlebars<'static> {
+/// The templates, compiled once per process (compiling them is most of the cost of
+/// building a small package) and shared by every package built.
+fn registry() -> &'static Handlebars<'static> {
+    static REGISTRY: std::sync::OnceLock<Handlebars<'static>> = std::sync::OnceLock::new();
+    REGISTRY.get_or_init(compile)
+}
+
+fn compile() -> Handlebars<'static> {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
     hb.register_escape_fn(handlebars::no_escape);

@@ -251,7 +251,7 @@ pub(super) fn render(
     let bb = templates.render("recipe", &context)?;
     layer_files.push(LayerFile {
         path: bb_path(&name, &version),
-        data: bb.into_bytes(),
+        data: bb.into(),
     });
     Ok(layer_files)
 }
