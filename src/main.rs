@@ -103,6 +103,8 @@ fn run(command: Command) -> Result<()> {
             target,
             jobs,
         } => {
+            // The templates compile on another core while the recipes load.
+            std::thread::spawn(scripts::prepare);
             let inputs = if inputs.is_empty() {
                 vec![PathBuf::from("recipes")]
             } else {

@@ -5,7 +5,7 @@
 
 use crate::recipe::Recipe;
 use crate::unit::{Enablement, Scope};
-use handlebars::{handlebars_helper, Handlebars};
+use handlebars::{handlebars_helper, Handlebars, Template};
 use serde::Serialize;
 
 const POSTINST: &str = include_str!("../templates/deb/postinst.hbs");
@@ -168,11 +168,16 @@ fn context(recipe: &Recipe) -> Context {
     }
 }
 
-/// The templates, compiled once per process (compiling them is most of the cost of
-/// building a small package) and shared by every package built.
+/// The templates, compiled once per process and shared by every package built.
 fn registry() -> &'static Handlebars<'static> {
     static REGISTRY: std::sync::OnceLock<Handlebars<'static>> = std::sync::OnceLock::new();
     REGISTRY.get_or_init(compile)
+}
+
+/// Compile the templates now (e.g. on a thread of their own while recipes load):
+/// compiling them is most of the cost of building a small package.
+pub fn prepare() {
+    registry();
 }
 
 fn compile() -> Handlebars<'static> {
@@ -180,13 +185,34 @@ fn compile() -> Handlebars<'static> {
     hb.set_strict_mode(true);
     hb.register_escape_fn(handlebars::no_escape);
     hb.register_helper("sh", Box::new(sh));
-    for (name, text) in [("postinst", POSTINST), ("prerm", PRERM), ("postrm", POSTRM)] {
-        hb.register_template_string(name, text)
-            .expect("embedded template is valid handlebars");
-    }
-    for (name, text) in FUNCTIONS {
-        hb.register_partial(name, *text)
-            .expect("embedded partial is valid handlebars");
+    // Partials are templates too (`register_partial` is `register_template_string`).
+    // Two threads take the next template from the list, largest first.
+    let mut sources: Vec<(&str, &str)> =
+        [("postinst", POSTINST), ("prerm", PRERM), ("postrm", POSTRM)]
+            .into_iter()
+            .chain(FUNCTIONS.iter().copied())
+            .collect();
+    sources.sort_by_key(|(_, text)| std::cmp::Reverse(text.len()));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let compile_some = || {
+        let mut done = Vec::new();
+        while let Some((name, text)) =
+            sources.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+        {
+            let template = Template::compile_with_name(text, name.to_string())
+                .expect("embedded template is valid handlebars");
+            done.push((*name, template));
+        }
+        done
+    };
+    let compiled = std::thread::scope(|scope| {
+        let other = scope.spawn(compile_some);
+        let mut compiled = compile_some();
+        compiled.extend(other.join().expect("compiling templates"));
+        compiled
+    });
+    for (name, template) in compiled {
+        hb.register_template(&name, template);
     }
     hb
 }
