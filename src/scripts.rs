@@ -212,7 +212,7 @@ fn compile() -> Handlebars<'static> {
         compiled
     });
     for (name, template) in compiled {
-        hb.register_template(&name, template);
+        hb.register_template(name, template);
     }
     hb
 }
