@@ -227,13 +227,15 @@ pub fn write(recipe: &Recipe, out_dir: &Path, opts: &Options) -> Result<PathBuf>
 }
 
 /// Build every package of `recipes` into `out_dir`, `jobs` at a time (the
-/// compressor threads of one package share the jobs left). The result of each
-/// recipe, in the order of `recipes`; the bytes never depend on `jobs`.
+/// compressor threads of one package share the jobs left); `starting` is told of
+/// each package as it starts. The result of each recipe, in the order of `recipes`;
+/// the bytes never depend on `jobs`.
 pub fn write_all(
     recipes: &[Recipe],
     out_dir: &Path,
     mtime: u64,
     jobs: u32,
+    starting: impl Fn(&Recipe) + Sync,
 ) -> Vec<Result<PathBuf>> {
     let workers = (jobs as usize).clamp(1, recipes.len().max(1));
     let opts = Options {
@@ -241,7 +243,13 @@ pub fn write_all(
         threads: (jobs / workers as u32).max(1),
     };
     if workers == 1 {
-        return recipes.iter().map(|r| write(r, out_dir, &opts)).collect();
+        return recipes
+            .iter()
+            .map(|r| {
+                starting(r);
+                write(r, out_dir, &opts)
+            })
+            .collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut results: Vec<(usize, Result<PathBuf>)> = std::thread::scope(|scope| {
@@ -254,6 +262,7 @@ pub fn write_all(
                         let Some(recipe) = recipes.get(i) else {
                             return done;
                         };
+                        starting(recipe);
                         done.push((i, write(recipe, out_dir, &opts)));
                     }
                 })
