@@ -59,7 +59,9 @@ impl Content {
             Content::File { source, len } => {
                 use std::io::Read;
                 let what = || format!("reading asset {}", source.display());
-                let mut file = std::fs::File::open(source).map_err(|e| Error::io(what(), e))?;
+                // No symlink, FIFO or device, even one swapped in after the recipe loaded.
+                let mut file = crate::recipe::source::open_regular(source)
+                    .map_err(|e| Error::io(what(), e))?;
                 let mut buf = vec![0u8; STREAM_CHUNK.min(*len as usize).max(1)];
                 let mut seen = 0u64;
                 loop {
