@@ -4,7 +4,9 @@
 # multi-threaded encoder for tars over one 24 MiB block, gzip; assets with conffiles,
 # executables, empty files and names over 100 bytes), each with -j1 and -j2, and prints
 # one "sha256  NAME" line per package. Run it before and after a change to the writer
-# and diff the two outputs (issue 14 did: benches/identical-bytes.expected).
+# and diff the two outputs. benches/identical-bytes.expected is the "before" of issue 14
+# (main at e781f00); changes to templates or control fields since then change the bytes,
+# so record a fresh "before" with the unchanged binary first.
 #
 # Usage: benches/identical-bytes.sh [--quick] > shas.txt   (after `cargo build --release`)
 #   --quick   leave out the 40 MiB payloads (the multi-threaded xz path)
