@@ -460,3 +460,169 @@ fn doctor_reports_the_missing_user_bus() {
         "{report}"
     );
 }
+
+/// A backup timer with its oneshot service and a socket-activated echo service: the
+/// system units of issue 16, whose enablement was lost on remove + reinstall.
+const TIMER_SOCKET_RECIPE: &str = r#"
+package:
+  name: timer-socket
+  version: "1.0.0"
+  revision: "1"
+  maintainer: Jane Doe <jane@example.org>
+  summary: A timer and a socket
+  license: MIT
+target: ubuntu-xenial
+units:
+  - name: backup.service
+    scope: system
+    sections:
+      Unit:
+        Description: Backup
+      Service:
+        Type: oneshot
+        ExecStart: /bin/true
+  - name: backup.timer
+    scope: system
+    sections:
+      Unit:
+        Description: Daily backup
+      Timer:
+        OnCalendar: daily
+      Install:
+        WantedBy: timers.target
+  - name: echo.socket
+    scope: system
+    sections:
+      Unit:
+        Description: Echo socket
+      Socket:
+        ListenStream: "127.0.0.1:7777"
+        Accept: "yes"
+      Install:
+        WantedBy: sockets.target
+  - name: echo@.service
+    scope: system
+    sections:
+      Unit:
+        Description: Echo
+      Service:
+        ExecStart: /bin/cat
+        StandardInput: socket
+"#;
+const TIMER_LINK: &str = "etc/systemd/system/timers.target.wants/backup.timer";
+const TIMER_UNIT: &str = "/lib/systemd/system/backup.timer";
+const SOCKET_LINK: &str = "etc/systemd/system/sockets.target.wants/echo.socket";
+const SOCKET_UNIT: &str = "/lib/systemd/system/echo.socket";
+
+/// A recipe's text built as `version`, copied into the root's /tmp as NAME.deb.
+fn recipe_version(root: &Root, text: &str, version: &str, name: &str) {
+    let text = text.replace("version: \"1.0.0\"", &format!("version: \"{version}\""));
+    let (dir, path) = recipe_dir(&text, &[]);
+    let deb = build(&path, &dir.path().join("out"));
+    root.put(&deb, &format!("{name}.deb"));
+}
+
+/// Install, remove, reinstall, an admin's disable across an upgrade and a removal,
+/// purge: the timer and the socket are enabled exactly when they should be.
+fn timer_and_socket_lifecycle(root: &Root) {
+    recipe_version(root, TIMER_SOCKET_RECIPE, "1.0.0", "v1");
+    recipe_version(root, TIMER_SOCKET_RECIPE, "1.0.1", "v2");
+    let before = root.listing();
+    let enabled = |root: &Root, what: &str| {
+        assert_eq!(root.link(TIMER_LINK).as_deref(), Some(TIMER_UNIT), "{what}");
+        assert_eq!(
+            root.link(SOCKET_LINK).as_deref(),
+            Some(SOCKET_UNIT),
+            "{what}"
+        );
+    };
+
+    root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
+    enabled(root, "install enables the timer and the socket");
+
+    root.ok(&["dpkg", "-r", "timer-socket"]);
+    assert!(
+        !root.exists(TIMER_LINK) && !root.exists(SOCKET_LINK),
+        "remove disables"
+    );
+    root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
+    enabled(root, "reinstall after a remove while enabled enables again");
+    for unit in ["backup.timer", "echo.socket"] {
+        assert_eq!(
+            root.ok(&["systemctl", "is-enabled", unit]).trim(),
+            "enabled"
+        );
+    }
+
+    // Twice: the second round starts from the state the first reinstall left.
+    root.ok(&["dpkg", "-r", "timer-socket"]);
+    root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
+    enabled(root, "second reinstall after remove");
+
+    // The admin's disable survives an upgrade, and a remove + reinstall.
+    root.ok(&["systemctl", "disable", "backup.timer"]);
+    root.ok(&["dpkg", "-i", "/tmp/v2.deb"]);
+    assert!(
+        !root.exists(TIMER_LINK),
+        "upgrade re-enabled the admin's disabled timer"
+    );
+    assert_eq!(
+        root.link(SOCKET_LINK).as_deref(),
+        Some(SOCKET_UNIT),
+        "upgrade kept the socket"
+    );
+    root.ok(&["dpkg", "-r", "timer-socket"]);
+    root.ok(&["dpkg", "-i", "/tmp/v2.deb"]);
+    assert!(
+        !root.exists(TIMER_LINK),
+        "reinstall re-enabled the admin's disabled timer"
+    );
+    assert_eq!(
+        root.link(SOCKET_LINK).as_deref(),
+        Some(SOCKET_UNIT),
+        "reinstall lost the socket"
+    );
+
+    root.ok(&["dpkg", "-P", "timer-socket"]);
+    let after = root.listing();
+    assert_eq!(
+        before,
+        after,
+        "purge leaves no trace:\n{}",
+        diff(&before, &after)
+    );
+    root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
+    enabled(root, "install after purge enables both again");
+    root.ok(&["dpkg", "-P", "timer-socket"]);
+}
+
+#[test]
+#[ignore = "needs root and debootstrap; run by .ci/run"]
+fn timer_and_socket_survive_reinstall() {
+    let root = Root::new("lifecycle-timer-socket");
+    assert!(
+        root.exists("usr/bin/deb-systemd-helper"),
+        "precondition: Debian 12's init-system-helpers"
+    );
+    timer_and_socket_lifecycle(&root);
+}
+
+/// The same without init-system-helpers' tools (a minimal image, or a system without
+/// them): the scripts fall back to systemctl.
+#[test]
+#[ignore = "needs root and debootstrap; run by .ci/run"]
+fn timer_and_socket_survive_reinstall_without_deb_systemd_helper() {
+    let root = Root::new("lifecycle-timer-socket-nohelper");
+    for tool in ["deb-systemd-helper", "deb-systemd-invoke"] {
+        root.ok(&[
+            "dpkg-divert",
+            "--local",
+            "--rename",
+            "--divert",
+            &format!("/usr/bin/{tool}.hidden"),
+            &format!("/usr/bin/{tool}"),
+        ]);
+    }
+    assert!(!root.exists("usr/bin/deb-systemd-helper"));
+    timer_and_socket_lifecycle(&root);
+}
