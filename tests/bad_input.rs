@@ -330,3 +330,18 @@ fn bad_source_date_epoch() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("SOURCE_DATE_EPOCH"));
 }
+
+#[test]
+fn unknown_helper_relation() {
+    let text = format!("{MINIMAL}helper: requires\n");
+    rejects(
+        &text,
+        &[],
+        &[
+            "recipe.yaml:",
+            "helper",
+            "\"requires\"",
+            "depends, recommends, none",
+        ],
+    );
+}

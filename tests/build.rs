@@ -373,3 +373,29 @@ fn build_without_arguments_builds_every_shipped_recipe() {
     assert!(built.iter().all(|f| f.ends_with(".deb")));
     assert!(Path::new(&out.path().join("my-pulseaudio-user_1.0.0-1_all.deb")).exists());
 }
+
+/// `helper:` puts unitpack-check in Depends (the default with units), Recommends, or
+/// nowhere; a package without units does not pull it in.
+#[test]
+fn helper_relation_is_the_recipes_choice() {
+    let field = |text: &str, name: &str| {
+        let (dir, recipe) = recipe_dir(text, &[]);
+        let deb = build(&recipe, &dir.path().join("out"));
+        stdout("dpkg-deb", &["--field", deb.to_str().unwrap(), name])
+    };
+    assert_eq!(
+        field(MINIMAL, "Depends").trim(),
+        "dbus-user-session, unitpack-check"
+    );
+    let recommends = format!("{MINIMAL}helper: recommends\n");
+    assert_eq!(field(&recommends, "Depends").trim(), "dbus-user-session");
+    assert_eq!(field(&recommends, "Recommends").trim(), "unitpack-check");
+    let none = format!("{MINIMAL}helper: none\n");
+    let control = field(&none, "");
+    assert!(!control.contains("unitpack-check"), "{control}");
+    let no_units = MINIMAL.split("units:\n").next().unwrap().to_string();
+    let control = field(&no_units, "");
+    assert!(!control.contains("unitpack-check"), "{control}");
+    let asked = format!("{no_units}helper: depends\n");
+    assert!(field(&asked, "Depends").contains("unitpack-check"));
+}

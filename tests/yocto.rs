@@ -704,3 +704,23 @@ fn oelint_adv_finds_nothing() {
         "scripts/oelint accepted a recipe without SUMMARY"
     );
 }
+
+#[test]
+fn helper_relation_reaches_rdepends_or_rrecommends() {
+    let layer_bb = |text: &str| {
+        let tmp = tempfile::tempdir().unwrap();
+        let recipe = recipe_file(tmp.path(), text);
+        let out = tmp.path().join("layer");
+        generate_ok(&[&recipe], &out);
+        Bb::parse(
+            &std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb"))
+                .unwrap(),
+        )
+    };
+    let bb = layer_bb(&format!("{GOOD}helper: recommends\n"));
+    assert!(!bb.words("RDEPENDS:${PN}").contains("unitpack-check"));
+    assert!(bb.words("RRECOMMENDS:${PN}").contains("unitpack-check"));
+    let bb = layer_bb(&format!("{GOOD}helper: none\n"));
+    assert!(!bb.words("RDEPENDS:${PN}").contains("unitpack-check"));
+    assert!(!bb.words("RRECOMMENDS:${PN}").contains("unitpack-check"));
+}

@@ -23,12 +23,35 @@ pub struct Recipe {
     pub profile: &'static Profile,
     pub strict: bool,
     pub compression: Compression,
+    pub helper: HelperRelation,
     pub units: Vec<Unit>,
     pub assets: Vec<Asset>,
     pub yocto: YoctoSettings,
     /// Lint settings of the units, by unit recipe path (`units[0]`).
     pub unit_lint: BTreeMap<String, UnitLint>,
     pub spans: SpanIndex,
+}
+
+/// How a package relates to the helper package `unitpack-check`, which its postinst
+/// runs when it is installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelperRelation {
+    Depends,
+    Recommends,
+    None,
+}
+
+impl HelperRelation {
+    pub const NAMES: &'static [&'static str] = &["depends", "recommends", "none"];
+
+    fn parse(s: &str) -> Option<HelperRelation> {
+        match s {
+            "depends" => Some(HelperRelation::Depends),
+            "recommends" => Some(HelperRelation::Recommends),
+            "none" => Some(HelperRelation::None),
+            _ => None,
+        }
+    }
 }
 
 /// A unit's `allow:` list and `foreground:` flag.
@@ -219,6 +242,21 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
         v.no_collisions(profile, &units, &assets);
     }
     let yocto = raw.yocto.as_ref().map(|y| v.yocto(y)).unwrap_or_default();
+    // The helper checks units; a package without any has nothing for it to check.
+    let helper = match raw.helper.as_deref() {
+        None if units.is_empty() => HelperRelation::None,
+        None => HelperRelation::Depends,
+        Some(s) => HelperRelation::parse(s).unwrap_or_else(|| {
+            v.error(
+                "helper",
+                format!(
+                    "{s:?} is not a relation to unitpack-check; use one of: {}",
+                    HelperRelation::NAMES.join(", ")
+                ),
+            );
+            HelperRelation::None
+        }),
+    };
     if let Some(p) = &package {
         v.architecture_fits(p, &assets);
     }
@@ -231,6 +269,7 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
         profile: profile.expect("no errors means a profile"),
         strict: raw.strict,
         compression: compression.expect("no errors means a compression"),
+        helper,
         units,
         assets,
         yocto,

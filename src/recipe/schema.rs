@@ -15,6 +15,8 @@ pub struct RawRecipe {
     pub strict: bool,
     /// `xz` or `gzip`; default: the profile's.
     pub compression: Option<String>,
+    /// How the package relates to `unitpack-check`: `depends`, `recommends` or `none`.
+    pub helper: Option<String>,
     #[serde(default)]
     pub units: Vec<RawUnit>,
     #[serde(default)]

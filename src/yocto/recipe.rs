@@ -3,7 +3,7 @@
 use super::{bitbake, license, packages, paths, LayerFile, Templates, HELPER};
 use crate::error::{Error, InputError, Result};
 use crate::plan;
-use crate::recipe::Recipe;
+use crate::recipe::{HelperRelation, Recipe};
 use crate::unit::{Enablement, Scope};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -134,11 +134,16 @@ pub(super) fn render(
     if !errors.is_empty() {
         return Err(Error::Input(errors));
     }
-    let [mut rdepends, rrecommends, rconflicts]: [Vec<String>; 3] =
+    let [mut rdepends, mut rrecommends, rconflicts]: [Vec<String>; 3] =
         relations.try_into().expect("three kinds");
-    rdepends.push(HELPER.to_string());
+    match recipe.helper {
+        HelperRelation::Depends => rdepends.push(HELPER.to_string()),
+        HelperRelation::Recommends => rrecommends.push(HELPER.to_string()),
+        HelperRelation::None => {}
+    }
     rdepends.sort();
     rdepends.dedup();
+    rrecommends.dedup();
 
     // The payload, as the .deb has it, laid out in files/ by role.
     let payload = plan::payload(recipe)?;
