@@ -88,14 +88,19 @@ struct Context {
     strict: bool,
     user_units: Vec<EnabledUnit>,
     system_units: Vec<EnabledUnit>,
-    /// Every system unit shipped (stopped on removal, reloaded on install).
+    /// Every system unit shipped but templates (stopped on removal).
     system_names: Vec<String>,
+    /// `echo@*.service` for each system template: its running instances, stopped on
+    /// removal (systemctl matches the pattern against loaded units).
+    instance_patterns: Vec<String>,
     takeovers: Vec<TakeOver>,
     /// `.wants`/`.requires` directories the enable links live in (removed when empty).
     link_dirs: Vec<String>,
     has_system: bool,
     /// Some unit is enabled by the package.
     enables: bool,
+    /// Some system unit is started by the package.
+    starts: bool,
 }
 
 /// Shell single-quoting: `it's` → `'it'\''s'`.
@@ -142,18 +147,26 @@ fn context(recipe: &Recipe) -> Context {
     link_dirs.dedup();
     let system_names: Vec<String> = recipe
         .units_in(Scope::System)
+        .filter(|u| !u.name.is_template())
         .map(|u| u.name.to_string())
+        .collect();
+    let instance_patterns: Vec<String> = recipe
+        .units_in(Scope::System)
+        .filter(|u| u.name.is_template())
+        .map(|u| format!("{}*.{}", u.name.stem(), u.name.kind()))
         .collect();
     Context {
         package: recipe.package.name.clone(),
         generator: format!("unitpack {}", env!("CARGO_PKG_VERSION")),
         state_dir: format!("/var/lib/unitpack/{}", recipe.package.name),
         strict: recipe.strict,
-        has_system: !system_names.is_empty(),
+        has_system: recipe.units_in(Scope::System).next().is_some(),
         enables: !(user_units.is_empty() && system_units.is_empty()),
+        starts: system_units.iter().any(|u| u.start),
         user_units,
         system_units,
         system_names,
+        instance_patterns,
         takeovers: recipe
             .units
             .iter()

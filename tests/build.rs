@@ -92,8 +92,17 @@ fn user_seed_ships_units_where_xenial_looks() {
 #[test]
 fn maintainer_scripts_pass_shellcheck() {
     let out = tempfile::tempdir().unwrap();
-    for (recipe, _) in SEEDS {
-        let deb = build(&seed(recipe), out.path());
+    // The seeds, and the recipes of the e2e tests (templates, timers, drop-ins, ...).
+    let mut recipes: Vec<_> = SEEDS.iter().map(|(r, _)| seed(r)).collect();
+    let mut e2e: Vec<_> = std::fs::read_dir(repo().join("tests/e2e/recipes"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    e2e.sort();
+    recipes.extend(e2e);
+    for path in &recipes {
+        let recipe = path.file_name().unwrap().to_str().unwrap();
+        let deb = build(path, out.path());
         let control = out.path().join(format!("control-{recipe}"));
         stdout(
             "dpkg-deb",

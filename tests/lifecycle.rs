@@ -463,59 +463,15 @@ fn doctor_reports_the_missing_user_bus() {
 
 /// A backup timer with its oneshot service and a socket-activated echo service: the
 /// system units of issue 16, whose enablement was lost on remove + reinstall.
-const TIMER_SOCKET_RECIPE: &str = r#"
-package:
-  name: timer-socket
-  version: "1.0.0"
-  revision: "1"
-  maintainer: Jane Doe <jane@example.org>
-  summary: A timer and a socket
-  license: MIT
-target: ubuntu-xenial
-units:
-  - name: backup.service
-    scope: system
-    sections:
-      Unit:
-        Description: Backup
-      Service:
-        Type: oneshot
-        ExecStart: /bin/true
-  - name: backup.timer
-    scope: system
-    sections:
-      Unit:
-        Description: Daily backup
-      Timer:
-        OnCalendar: daily
-      Install:
-        WantedBy: timers.target
-  - name: echo.socket
-    scope: system
-    sections:
-      Unit:
-        Description: Echo socket
-      Socket:
-        ListenStream: "127.0.0.1:7777"
-        Accept: "yes"
-      Install:
-        WantedBy: sockets.target
-  - name: echo@.service
-    scope: system
-    sections:
-      Unit:
-        Description: Echo
-      Service:
-        ExecStart: /bin/cat
-        StandardInput: socket
-"#;
+const TIMER_SOCKET_RECIPE: &str = "tests/e2e/recipes/timer-socket.yaml";
 const TIMER_LINK: &str = "etc/systemd/system/timers.target.wants/backup.timer";
 const TIMER_UNIT: &str = "/lib/systemd/system/backup.timer";
 const SOCKET_LINK: &str = "etc/systemd/system/sockets.target.wants/echo.socket";
 const SOCKET_UNIT: &str = "/lib/systemd/system/echo.socket";
 
-/// A recipe's text built as `version`, copied into the root's /tmp as NAME.deb.
-fn recipe_version(root: &Root, text: &str, version: &str, name: &str) {
+/// A recipe of the repository built as `version`, copied into the root's /tmp as NAME.deb.
+fn recipe_version(root: &Root, recipe: &str, version: &str, name: &str) {
+    let text = std::fs::read_to_string(repo().join(recipe)).unwrap();
     let text = text.replace("version: \"1.0.0\"", &format!("version: \"{version}\""));
     let (dir, path) = recipe_dir(&text, &[]);
     let deb = build(&path, &dir.path().join("out"));
