@@ -66,11 +66,15 @@ struct Link {
 
 #[derive(Serialize)]
 struct EnabledUnit {
+    /// The unit, or one instance of a template (`foo@a.service`).
     name: String,
     /// `--global` for user units, `--system` for system units.
     scope_flag: &'static str,
     links: Vec<Link>,
     start: bool,
+    /// deb-systemd-helper enables it on first install (system units; not instances,
+    /// which init-system-helpers 1.29 does not know).
+    helper: bool,
 }
 
 #[derive(Serialize)]
@@ -122,15 +126,24 @@ fn context(recipe: &Recipe) -> Context {
         recipe
             .units_in(scope)
             .filter(|u| u.enable.enables())
-            .map(|u| EnabledUnit {
-                name: u.name.to_string(),
-                scope_flag: scope_flag(scope),
-                links: recipe
-                    .enable_links(u)
-                    .into_iter()
-                    .map(|(link, target)| Link { link, target })
-                    .collect(),
-                start: u.enable == Enablement::EnableAndStart,
+            .flat_map(|u| {
+                let links = recipe.enable_links(u);
+                u.enabled_names().into_iter().map(move |name| EnabledUnit {
+                    name: name.to_string(),
+                    scope_flag: scope_flag(scope),
+                    links: links
+                        .iter()
+                        .filter(|(link, _)| {
+                            !u.name.is_template() || link.rsplit('/').next() == Some(name.as_str())
+                        })
+                        .map(|(link, target)| Link {
+                            link: link.clone(),
+                            target: target.clone(),
+                        })
+                        .collect(),
+                    start: u.enable == Enablement::EnableAndStart,
+                    helper: scope == Scope::System && !u.name.is_template(),
+                })
             })
             .collect()
     };

@@ -345,3 +345,65 @@ fn unknown_helper_relation() {
         ],
     );
 }
+
+const TEMPLATE: &str = "  - name: worker@.service\n    scope: system\n    sections:\n      Service:\n        ExecStart: /bin/true\n      Install:\n        WantedBy: multi-user.target\n";
+
+#[test]
+fn instances_only_on_templates() {
+    let text = replace("    scope: user\n", "    scope: user\n    instances: [a]\n");
+    rejects(
+        &text,
+        &[],
+        &["recipe.yaml:", "units[0].instances", "not a template"],
+    );
+}
+
+#[test]
+fn bad_instance_names_are_refused_with_their_position() {
+    for (instance, expect) in [
+        ("\"a b\"", "contains ' '"),
+        ("\"\"", "must not be empty"),
+        ("\"x@y\"", "more than one '@'"),
+        ("\"$(id)\"", "contains '$'"),
+    ] {
+        let unit = TEMPLATE.replace(
+            "    scope: system\n",
+            &format!("    scope: system\n    instances: [ok, {instance}]\n"),
+        );
+        let text = format!("{MINIMAL}{unit}");
+        rejects(
+            &text,
+            &[],
+            &["recipe.yaml:", "units[1].instances[1]", expect],
+        );
+    }
+}
+
+#[test]
+fn template_without_instance_cannot_be_enabled() {
+    let unit = TEMPLATE.replace(
+        "    scope: system\n",
+        "    scope: system\n    enable: enable\n",
+    );
+    rejects(
+        &format!("{MINIMAL}{unit}"),
+        &[],
+        &["units[1].enable", "UP210", "instances:"],
+    );
+    // Without `enable:` it is shipped and not enabled: no error.
+    let (dir, recipe) = recipe_dir(&format!("{MINIMAL}{TEMPLATE}"), &[]);
+    build(&recipe, &dir.path().join("out"));
+}
+
+#[test]
+fn bad_default_instance_is_refused() {
+    let unit = TEMPLATE.replace(
+        "        WantedBy: multi-user.target\n",
+        "        WantedBy: multi-user.target\n        DefaultInstance: \"a;b\"\n",
+    );
+    rejects(
+        &format!("{MINIMAL}{unit}"),
+        &[],
+        &["units[1]", "instance \"a;b\"", "contains ';'"],
+    );
+}

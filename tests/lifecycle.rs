@@ -582,3 +582,79 @@ fn timer_and_socket_survive_reinstall_without_deb_systemd_helper() {
     assert!(!root.exists("usr/bin/deb-systemd-helper"));
     timer_and_socket_lifecycle(&root);
 }
+
+/// Template units enabled by instance: the system template's listed instances and the
+/// user template's DefaultInstance=, linked to the template as `systemctl enable foo@a`
+/// links them; disabled on removal, enabled again on reinstall, gone after purge.
+#[test]
+#[ignore = "needs root and debootstrap; run by .ci/run"]
+fn template_instances_enabled_and_removed() {
+    let root = Root::new("lifecycle-instances");
+    recipe_version(&root, "tests/e2e/recipes/instances.yaml", "1.0.0", "v1");
+    recipe_version(&root, "tests/e2e/recipes/instances.yaml", "1.0.1", "v2");
+    let links = [
+        (
+            "etc/systemd/system/multi-user.target.wants/worker@a.service",
+            "/lib/systemd/system/worker@.service",
+        ),
+        (
+            "etc/systemd/system/multi-user.target.wants/worker@b.service",
+            "/lib/systemd/system/worker@.service",
+        ),
+        (
+            "etc/systemd/user/default.target.wants/hello@world.service",
+            "/usr/lib/systemd/user/hello@.service",
+        ),
+    ];
+    let all_enabled = |what: &str| {
+        for (link, target) in links {
+            assert_eq!(root.link(link).as_deref(), Some(target), "{what}: {link}");
+        }
+    };
+    let before = root.listing();
+
+    let install = root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
+    all_enabled("install");
+    assert!(
+        !install.contains("missing the instance name") && !install.contains("UC00"),
+        "install output:\n{install}"
+    );
+    for unit in ["worker@a.service", "worker@b.service"] {
+        assert_eq!(
+            root.ok(&["systemctl", "is-enabled", unit]).trim(),
+            "enabled"
+        );
+    }
+    assert_eq!(
+        root.ok(&["systemctl", "--global", "is-enabled", "hello@world.service"])
+            .trim(),
+        "enabled"
+    );
+    assert!(
+        !root.exists("etc/systemd/system/multi-user.target.wants/worker@.service"),
+        "the template itself is not linked"
+    );
+
+    let remove = root.ok(&["dpkg", "-r", "instances"]);
+    for (link, _) in links {
+        assert!(!root.exists(link), "remove disables {link}");
+    }
+    assert!(!remove.contains("missing the instance name"), "{remove}");
+    root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
+    all_enabled("reinstall after remove");
+
+    // The admin's disable of one instance survives an upgrade.
+    root.ok(&["systemctl", "disable", "worker@b.service"]);
+    root.ok(&["dpkg", "-i", "/tmp/v2.deb"]);
+    assert!(!root.exists(links[1].0), "upgrade re-enabled worker@b");
+    assert_eq!(root.link(links[0].0).as_deref(), Some(links[0].1));
+
+    root.ok(&["dpkg", "-P", "instances"]);
+    let after = root.listing();
+    assert_eq!(
+        before,
+        after,
+        "purge leaves no trace:\n{}",
+        diff(&before, &after)
+    );
+}

@@ -724,3 +724,27 @@ fn helper_relation_reaches_rdepends_or_rrecommends() {
     assert!(!bb.words("RDEPENDS:${PN}").contains("unitpack-check"));
     assert!(!bb.words("RRECOMMENDS:${PN}").contains("unitpack-check"));
 }
+
+#[test]
+fn template_instances_are_enabled_by_instance() {
+    let recipe = repo().join("tests/e2e/recipes/instances.yaml");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("layer");
+    generate_ok(&[&recipe], &out);
+    let text =
+        std::fs::read_to_string(out.join("recipes-unitpack/instances/instances_1.0.0.bb")).unwrap();
+    let bb = Bb::parse(&text);
+    assert_eq!(
+        bb.words("SYSTEMD_SERVICE:${PN}"),
+        ["worker@a.service", "worker@b.service"]
+            .map(String::from)
+            .into_iter()
+            .collect()
+    );
+    assert!(
+        text.contains(
+            "ln -sf ${systemd_user_unitdir}/hello@.service ${D}${sysconfdir}/systemd/user/default.target.wants/hello@world.service"
+        ),
+        "{text}"
+    );
+}

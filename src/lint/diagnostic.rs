@@ -57,7 +57,7 @@ codes! {
     USER_BUS_MISSING = "UP207", Error, "user unit needs dbus.service/dbus.socket but the package does not pull in the user bus";
     FORKING_FOREGROUND = "UP208", Error, "Type=forking for a daemon that runs in the foreground";
     ENABLE_WITHOUT_INSTALL = "UP209", Error, "enablement on a unit without [Install] (checked when the recipe loads)";
-    ENABLE_TEMPLATE = "UP210", Error, "enablement on a template unit (checked when the recipe loads)";
+    ENABLE_TEMPLATE = "UP210", Error, "enablement on a template unit without instances (checked when the recipe loads)";
     PATH_RUNTIME_DIR_UNBOUND = "UP211", Warning, "path unit watches /run/user/N but its service is not PartOf=user-runtime-dir@N.service";
     DUPLICATE_PROGRAM = "UP301", Warning, "two units of the package in one scope start the same program";
     VENDOR_UNIT_RACE = "UP302", Warning, "a vendor unit of the target starts the same daemon";

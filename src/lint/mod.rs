@@ -182,6 +182,7 @@ pub fn lint_unit_dir(
                 enable: Enablement::None,
                 sections,
                 takes_over: Vec::new(),
+                instances: Vec::new(),
                 source: UnitSource::File(path),
                 text,
                 recipe_path: String::new(),

@@ -520,9 +520,13 @@ impl Validator<'_> {
             }
         }
         let (name, scope) = (name?, scope?);
+        let instances = self.instances(path, &name, &raw.instances, &sections);
         let has_install = unit::installs(&sections);
         let enable = match raw.enable.as_deref() {
             None if !has_install => Enablement::None,
+            // A template is enabled through its instances; without any there is nothing
+            // to enable.
+            None if name.is_template() && instances.is_empty() => Enablement::None,
             None => match scope {
                 Scope::User => Enablement::Global,
                 Scope::System => Enablement::EnableAndStart,
@@ -555,10 +559,10 @@ impl Validator<'_> {
                 }
             }
         };
-        if enable.enables() && name.is_template() {
+        if enable.enables() && name.is_template() && instances.is_empty() {
             self.error(
                 &child(path, "enable"),
-                format!("UP210: {name} is a template; it cannot be enabled without an instance (set enable: none)"),
+                format!("UP210: {name} is a template; it cannot be enabled without an instance (list them in `instances:`, set DefaultInstance= in [Install], or set enable: none)"),
             );
         }
         if enable.enables() && !has_install {
@@ -583,10 +587,79 @@ impl Validator<'_> {
             enable,
             sections,
             takes_over,
+            instances,
             source,
             text,
             recipe_path: path.to_string(),
         })
+    }
+
+    /// A template's instances: the recipe's `instances:`, or else `DefaultInstance=`.
+    /// Each must make a valid unit name with the template's.
+    fn instances(
+        &mut self,
+        path: &str,
+        template: &UnitName,
+        raw: &[String],
+        sections: &[Section],
+    ) -> Vec<UnitName> {
+        let field = child(path, "instances");
+        let default: Vec<String> = sections
+            .iter()
+            .filter(|s| s.name == "Install")
+            .flat_map(|s| s.values("DefaultInstance"))
+            .map(str::to_string)
+            .collect();
+        if !template.is_template() {
+            if !raw.is_empty() {
+                self.error(
+                    &field,
+                    format!(
+                        "{template} is not a template (name@.{}), so it has no instances",
+                        template.kind()
+                    ),
+                );
+            }
+            return Vec::new();
+        }
+        let (given, source_field) = if raw.is_empty() {
+            (
+                default.last().cloned().into_iter().collect(),
+                path.to_string(),
+            )
+        } else {
+            (raw.to_vec(), field.clone())
+        };
+        let mut instances = Vec::new();
+        for (i, instance) in given.iter().enumerate() {
+            let at = if raw.is_empty() {
+                source_field.clone()
+            } else {
+                item(&field, i)
+            };
+            let full = format!("{}{instance}.{}", template.stem(), template.kind());
+            match UnitName::parse(&full) {
+                Ok(_) if instance.is_empty() => {
+                    self.error(&at, "an instance name must not be empty")
+                }
+                Ok(n) if instances.contains(&n) => {
+                    self.error(&at, format!("instance {instance:?} is listed twice"))
+                }
+                Ok(n) => instances.push(n),
+                Err(m) => self.error(&at, format!("instance {instance:?}: {m}")),
+            }
+        }
+        if !instances.is_empty()
+            && sections
+                .iter()
+                .any(|s| s.name == "Install" && s.values("Alias").next().is_some())
+        {
+            self.error(
+                &source_field,
+                format!("{template} has Alias= in [Install]; unitpack does not enable aliased templates by instance"),
+            );
+        }
+        instances
     }
 
     fn unit_lint(&mut self, path: &str, raw: &RawUnit) -> UnitLint {

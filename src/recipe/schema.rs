@@ -85,6 +85,9 @@ pub struct RawUnit {
     /// Units of other packages that this one replaces (same scope).
     #[serde(default)]
     pub takes_over: Vec<String>,
+    /// Instances of a template unit to enable (`a` for `foo@a.service`).
+    #[serde(default)]
+    pub instances: Vec<String>,
     /// Lint codes this unit may trigger, each with the reason.
     #[serde(default)]
     pub allow: Vec<RawAllow>,

@@ -185,7 +185,9 @@ pub(super) fn render(
                     }
                 }))
             }
-            (Scope::System, _) => enabled_system.push(unit.name.to_string()),
+            (Scope::System, _) => {
+                enabled_system.extend(unit.enabled_names().iter().map(|n| n.to_string()))
+            }
         }
         for t in &unit.takes_over {
             let mask =
