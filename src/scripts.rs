@@ -101,10 +101,16 @@ struct Context {
     /// `.wants`/`.requires` directories the enable links live in (removed when empty).
     link_dirs: Vec<String>,
     has_system: bool,
+    /// The system manager must reload: system units or system drop-ins.
+    reloads: bool,
+    /// Units that system drop-ins change, try-restarted when one comes or goes.
+    restarts: Vec<String>,
     /// Some unit is enabled by the package.
     enables: bool,
     /// Some system unit is started by the package.
     starts: bool,
+    /// The postinst starts or restarts units (it needs unitpack_invoke).
+    invokes: bool,
 }
 
 /// Shell single-quoting: `it's` → `'it'\''s'`.
@@ -176,6 +182,19 @@ fn context(recipe: &Recipe) -> Context {
         has_system: recipe.units_in(Scope::System).next().is_some(),
         enables: !(user_units.is_empty() && system_units.is_empty()),
         starts: system_units.iter().any(|u| u.start),
+        invokes: system_units.iter().any(|u| u.start) || recipe.dropins.iter().any(|d| d.restart),
+        reloads: recipe.units_in(Scope::System).next().is_some()
+            || recipe.dropins.iter().any(|d| d.scope == Scope::System),
+        restarts: {
+            let mut r: Vec<String> = recipe
+                .dropins
+                .iter()
+                .filter(|d| d.restart)
+                .map(|d| d.unit.to_string())
+                .collect();
+            r.dedup();
+            r
+        },
         user_units,
         system_units,
         system_names,

@@ -407,3 +407,48 @@ fn bad_default_instance_is_refused() {
         &["units[1]", "instance \"a;b\"", "contains ';'"],
     );
 }
+
+const DROPIN: &str = "dropins:\n  - unit: ssh.service\n    scope: system\n    sections:\n      Service:\n        Environment: A=1\n";
+
+#[test]
+fn bad_dropins_are_refused_with_their_position() {
+    for (from, to, expect) in [
+        (
+            "  - unit: ssh.service\n",
+            "  - unit: ssh;id.service\n",
+            "dropins[0].unit",
+        ),
+        (
+            "    scope: system\n",
+            "    scope: system\n    name: ../x.conf\n",
+            "dropins[0].name",
+        ),
+        (
+            "    scope: system\n",
+            "    scope: system\n    name: x.txt\n",
+            "ending in .conf",
+        ),
+        (
+            "    scope: system\n",
+            "    scope: user\n    restart: true\n",
+            "dropins[0].restart",
+        ),
+        (
+            "        Environment: A=1\n",
+            "        Environment: A=1\n      Install:\n        WantedBy: x.target\n",
+            "dropins[0].sections.Install",
+        ),
+    ] {
+        let text = format!("{MINIMAL}{}", DROPIN.replace(from, to));
+        rejects(&text, &[], &["recipe.yaml:", expect]);
+    }
+    let twice = format!(
+        "{MINIMAL}{DROPIN}{}",
+        DROPIN.trim_start_matches("dropins:\n")
+    );
+    rejects(
+        &twice,
+        &[],
+        &["ssh.service.d/demo-units.conf is installed twice"],
+    );
+}

@@ -658,3 +658,59 @@ fn template_instances_enabled_and_removed() {
         diff(&before, &after)
     );
 }
+
+/// Drop-ins for units of other packages (Debian's systemd-journald.service and
+/// pulseaudio's user unit) land in the vendor unit directories, the helper finds
+/// them, and removal and purge take them away without a trace.
+#[test]
+#[ignore = "needs root and debootstrap; run by .ci/run"]
+fn dropins_installed_and_removed_cleanly() {
+    let root = Root::new("lifecycle-dropins");
+    recipe_version(&root, "tests/e2e/recipes/dropins.yaml", "1.0.0", "v1");
+    let system = "lib/systemd/system/systemd-journald.service.d/distro-dropins.conf";
+    let user = "usr/lib/systemd/user/pulseaudio.service.d/50-unitpack-e2e.conf";
+    let before = root.listing();
+
+    let install = root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
+    assert!(
+        !install.contains("UC007"),
+        "the helper found no drop-in problem:\n{install}"
+    );
+    let text = std::fs::read_to_string(root.path.join(system)).unwrap();
+    assert!(
+        text.contains("[Service]\nEnvironment=UNITPACK_DROPIN=journald\n"),
+        "{text}"
+    );
+    assert!(root.exists(user));
+    let doctor = root.ok(&["unitpack-check", "doctor"]);
+    assert!(
+        doctor.contains("UC007 ok") && doctor.contains("drop-in installed at /lib/systemd/system/systemd-journald.service.d/distro-dropins.conf"),
+        "{doctor}"
+    );
+    // systemd's own view, offline: systemd-delta lists the unit as extended by it.
+    let delta = root.ok(&["systemd-delta", "--no-pager", "--type=extended"]);
+    assert!(
+        delta.lines().any(|l| l.contains("[EXTENDED]")
+            && l.contains("/systemd-journald.service")
+            && l.contains("systemd-journald.service.d/distro-dropins.conf")),
+        "{delta}"
+    );
+
+    root.ok(&["dpkg", "-r", "distro-dropins"]);
+    assert!(
+        !root.exists(system) && !root.exists(user),
+        "remove takes the drop-ins away"
+    );
+    assert!(
+        !root.exists("lib/systemd/system/systemd-journald.service.d"),
+        "and their directories"
+    );
+    root.ok(&["dpkg", "-P", "distro-dropins"]);
+    let after = root.listing();
+    assert_eq!(
+        before,
+        after,
+        "purge leaves no trace:\n{}",
+        diff(&before, &after)
+    );
+}

@@ -95,8 +95,48 @@ pub fn lint_recipe(recipe: &Recipe) -> Vec<Diagnostic> {
         }
     }
     diagnostics.extend(unused);
+    diagnostics.extend(lint_dropins(recipe));
     sort(&mut diagnostics);
     diagnostics
+}
+
+/// Drop-ins against the target's systemd: the same section, directive and specifier
+/// rules as units (UP1xx), read as the unit they change.
+fn lint_dropins(recipe: &Recipe) -> Vec<Diagnostic> {
+    let units: Vec<Unit> = recipe
+        .dropins
+        .iter()
+        .map(|d| Unit {
+            name: d.unit.clone(),
+            scope: d.scope,
+            enable: Enablement::None,
+            sections: d.sections.clone(),
+            takes_over: Vec::new(),
+            instances: Vec::new(),
+            source: UnitSource::Recipe,
+            text: d.text.clone(),
+            recipe_path: d.recipe_path.clone(),
+        })
+        .collect();
+    let input = Input {
+        profile: recipe.profile,
+        units: units
+            .iter()
+            .enumerate()
+            .map(|(i, unit)| Subject {
+                // After the units, so that no unit's `allow:` covers a drop-in.
+                index: recipe.units.len() + i,
+                unit,
+                file: &recipe.path,
+                recipe: Some((&recipe.path, &recipe.spans)),
+                foreground: None,
+            })
+            .collect(),
+        package: Some(&recipe.package),
+    };
+    let mut out = Vec::new();
+    directives::check(&input, &mut out);
+    out
 }
 
 /// Load and lint recipe files; a recipe that does not load yields its load errors as

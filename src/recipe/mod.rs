@@ -10,7 +10,7 @@ pub use debian::check_package_name;
 use crate::error::{Error, InputError, Location, Result};
 use crate::profile::{self, Compression, Profile};
 use crate::unit::{self, Directive, Enablement, Scope, Section, Unit, UnitName, UnitSource};
-use schema::{RawAllow, RawAsset, RawPackage, RawRecipe, RawUnit, RawYocto};
+use schema::{RawAllow, RawAsset, RawDropIn, RawPackage, RawRecipe, RawUnit, RawYocto};
 use spans::{child, item, SpanIndex};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
@@ -26,6 +26,7 @@ pub struct Recipe {
     pub helper: HelperRelation,
     pub units: Vec<Unit>,
     pub assets: Vec<Asset>,
+    pub dropins: Vec<DropIn>,
     pub yocto: YoctoSettings,
     /// Lint settings of the units, by unit recipe path (`units[0]`).
     pub unit_lint: BTreeMap<String, UnitLint>,
@@ -138,6 +139,23 @@ impl Version {
     }
 }
 
+/// A drop-in: `UNIT.d/NAME` in the scope's vendor unit directory, changing a unit
+/// that this package or another ships.
+#[derive(Debug, Clone)]
+pub struct DropIn {
+    pub unit: UnitName,
+    pub scope: Scope,
+    /// File name, ending in `.conf`.
+    pub name: String,
+    pub sections: Vec<Section>,
+    /// The file as installed.
+    pub text: String,
+    /// try-restart the unit when the drop-in comes or goes (system scope).
+    pub restart: bool,
+    /// Dotted recipe path (`dropins[0]`), to locate diagnostics.
+    pub recipe_path: String,
+}
+
 /// One file to install from the recipe's directory.
 #[derive(Debug, Clone)]
 pub struct Asset {
@@ -156,6 +174,11 @@ impl Recipe {
     /// Installed path of a unit's file.
     pub fn unit_path(&self, unit: &Unit) -> String {
         format!("{}/{}", self.profile.unit_dir(unit.scope), unit.name)
+    }
+
+    /// Installed path of a drop-in.
+    pub fn dropin_path(&self, d: &DropIn) -> String {
+        dropin_path(self.profile, d)
     }
 
     pub fn enable_links(&self, unit: &Unit) -> Vec<(String, String)> {
@@ -238,13 +261,18 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
     for (i, raw_asset) in raw.assets.iter().enumerate() {
         assets.extend(v.assets(&dir, &item("assets", i), raw_asset));
     }
+    let mut dropins = Vec::new();
+    for (i, raw_dropin) in raw.dropins.iter().enumerate() {
+        let default_name = format!("{}.conf", raw.package.name);
+        dropins.extend(v.dropin(&item("dropins", i), raw_dropin, &default_name));
+    }
     if let (Some(profile), Some(_)) = (profile, &package) {
-        v.no_collisions(profile, &units, &assets);
+        v.no_collisions(profile, &units, &assets, &dropins);
     }
     let yocto = raw.yocto.as_ref().map(|y| v.yocto(y)).unwrap_or_default();
     // The helper checks units; a package without any has nothing for it to check.
     let helper = match raw.helper.as_deref() {
-        None if units.is_empty() => HelperRelation::None,
+        None if units.is_empty() && dropins.is_empty() => HelperRelation::None,
         None => HelperRelation::Depends,
         Some(s) => HelperRelation::parse(s).unwrap_or_else(|| {
             v.error(
@@ -272,6 +300,7 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
         helper,
         units,
         assets,
+        dropins,
         yocto,
         unit_lint,
         spans,
@@ -662,6 +691,61 @@ impl Validator<'_> {
         instances
     }
 
+    fn dropin(&mut self, path: &str, raw: &RawDropIn, default_name: &str) -> Option<DropIn> {
+        let before = self.errors.len();
+        let unit = UnitName::parse(&raw.unit)
+            .map_err(|m| self.error(&child(path, "unit"), m))
+            .ok();
+        let scope = match raw.scope.as_str() {
+            "user" => Some(Scope::User),
+            "system" => Some(Scope::System),
+            other => {
+                self.error(
+                    &child(path, "scope"),
+                    format!("{other:?} is not a scope; use user or system"),
+                );
+                None
+            }
+        };
+        let name = raw.name.clone().unwrap_or_else(|| default_name.to_string());
+        self.check(&child(path, "name"), check_dropin_name(&name));
+        let sections = self.sections(&child(path, "sections"), &raw.sections);
+        if sections.is_empty() {
+            self.error(
+                &child(path, "sections"),
+                "a drop-in needs at least one section",
+            );
+        }
+        if sections.iter().any(|s| s.name == "Install") {
+            self.error(
+                &child(&child(path, "sections"), "Install"),
+                "systemctl enable ignores [Install] in a drop-in; enable the unit instead",
+            );
+        }
+        if raw.restart && scope == Some(Scope::User) {
+            self.error(
+                &child(path, "restart"),
+                "restart: true is for system units; running user managers are not reloaded (a user gets the change at the next login)",
+            );
+        }
+        if self.errors.len() > before {
+            return None;
+        }
+        let text = unit::render(
+            &sections,
+            "Generated by unitpack from a recipe; change the recipe, not this file.",
+        );
+        Some(DropIn {
+            unit: unit?,
+            scope: scope?,
+            name,
+            sections,
+            text,
+            restart: raw.restart,
+            recipe_path: path.to_string(),
+        })
+    }
+
     fn unit_lint(&mut self, path: &str, raw: &RawUnit) -> UnitLint {
         let mut allow = Vec::new();
         for (i, RawAllow { code, reason }) in raw.allow.iter().enumerate() {
@@ -966,12 +1050,24 @@ impl Validator<'_> {
         }
     }
 
-    fn no_collisions(&mut self, profile: &Profile, units: &[Unit], assets: &[Asset]) {
+    fn no_collisions(
+        &mut self,
+        profile: &Profile,
+        units: &[Unit],
+        assets: &[Asset],
+        dropins: &[DropIn],
+    ) {
         let unit_paths: BTreeSet<String> = units
             .iter()
             .map(|u| format!("{}/{}", profile.unit_dir(u.scope), u.name))
             .collect();
         let mut seen = BTreeSet::new();
+        for d in dropins {
+            let path = dropin_path(profile, d);
+            if !seen.insert(path.clone()) {
+                self.error(&d.recipe_path, format!("{path} is installed twice"));
+            }
+        }
         for a in assets {
             if unit_paths.contains(&a.dest) || !seen.insert(a.dest.clone()) {
                 self.error("assets", format!("{} is installed twice", a.dest));
@@ -983,6 +1079,23 @@ impl Validator<'_> {
                 );
             }
         }
+    }
+}
+
+fn dropin_path(profile: &Profile, d: &DropIn) -> String {
+    format!("{}/{}.d/{}", profile.unit_dir(d.scope), d.unit, d.name)
+}
+
+/// A drop-in's file name: `NAME.conf` of the unit-name alphabet.
+fn check_dropin_name(name: &str) -> std::result::Result<(), String> {
+    let ok_chars = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '.' | '-'));
+    match name.strip_suffix(".conf") {
+        Some(stem) if !stem.is_empty() && ok_chars && !name.starts_with('.') => Ok(()),
+        _ => Err(format!(
+            "{name:?} must be a file name ending in .conf, of letters, digits and \":_.-\" (systemd reads only *.conf in UNIT.d/)"
+        )),
     }
 }
 

@@ -21,6 +21,9 @@ pub struct RawRecipe {
     pub units: Vec<RawUnit>,
     #[serde(default)]
     pub assets: Vec<RawAsset>,
+    /// Drop-ins: `[Section]` overrides of a unit, this package's or another's.
+    #[serde(default)]
+    pub dropins: Vec<RawDropIn>,
     /// Settings of the Yocto layer only.
     pub yocto: Option<RawYocto>,
 }
@@ -93,6 +96,21 @@ pub struct RawUnit {
     pub allow: Vec<RawAllow>,
     /// The daemon stays in the foreground (lint: `Type=forking` would time out).
     pub foreground: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawDropIn {
+    /// The unit it changes, e.g. `dbus.service`.
+    pub unit: String,
+    pub scope: String,
+    /// File name in `UNIT.d/`; default `PACKAGE.conf`.
+    pub name: Option<String>,
+    /// Section → directive → value or list, as for units.
+    pub sections: IndexMap<String, IndexMap<String, serde_yaml::Value>>,
+    /// try-restart the unit after install, upgrade and removal (system scope).
+    #[serde(default)]
+    pub restart: bool,
 }
 
 #[derive(Debug, Deserialize)]

@@ -45,6 +45,8 @@ struct Context {
     systemd_service: Option<String>,
     systemd_auto_enable: &'static str,
     files: String,
+    /// Units that drop-ins change and restart with (`try-restart` on a running system).
+    restarts: Option<String>,
     rdepends: String,
     rrecommends: Option<String>,
     rconflicts: Option<String>,
@@ -154,6 +156,12 @@ pub(super) fn render(
             "manifest".to_string()
         } else if let Some(u) = recipe.units.iter().find(|u| recipe.unit_path(u) == f.path) {
             format!("{}/{}", u.scope.as_str(), u.name)
+        } else if let Some(d) = recipe
+            .dropins
+            .iter()
+            .find(|d| recipe.dropin_path(d) == f.path)
+        {
+            format!("dropins/{}/{}.d/{}", d.scope.as_str(), d.unit, d.name)
         } else {
             format!("assets{}", f.path)
         };
@@ -251,6 +259,16 @@ pub(super) fn render(
         systemd_service,
         systemd_auto_enable,
         files: value_list(&files),
+        restarts: {
+            let mut units: Vec<String> = recipe
+                .dropins
+                .iter()
+                .filter(|d| d.restart)
+                .map(|d| d.unit.to_string())
+                .collect();
+            units.dedup();
+            (!units.is_empty()).then(|| units.join(" "))
+        },
         rdepends: value_list(&rdepends),
         rrecommends: (!rrecommends.is_empty()).then(|| value_list(&rrecommends)),
         rconflicts: (!rconflicts.is_empty()).then(|| value_list(&rconflicts)),
