@@ -94,8 +94,32 @@ pub fn lint_recipe(recipe: &Recipe) -> Vec<Diagnostic> {
             }
         }
     }
-    diagnostics.extend(unused);
     diagnostics.extend(lint_dropins(recipe));
+    // The recipe-wide list covers every unit and drop-in (not the recipe's own codes).
+    for allow in &recipe.allow {
+        let before = diagnostics.len();
+        diagnostics.retain(|d| !(d.subject.is_some() && d.code == allow.code));
+        if diagnostics.len() == before {
+            let site = Site {
+                file: recipe.path.clone(),
+                location: allow.location,
+                unit: None,
+                subject: None,
+            };
+            unused.push(
+                Diagnostic::new(
+                    diagnostic::ALLOW_UNUSED,
+                    site,
+                    format!(
+                        "`allow: {}` of the recipe suppressed nothing for target {}",
+                        allow.code, recipe.profile.name
+                    ),
+                )
+                .help("remove the entry, or keep it if other targets need it"),
+            );
+        }
+    }
+    diagnostics.extend(unused);
     sort(&mut diagnostics);
     diagnostics
 }

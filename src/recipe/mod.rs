@@ -30,6 +30,8 @@ pub struct Recipe {
     pub yocto: YoctoSettings,
     /// Lint settings of the units, by unit recipe path (`units[0]`).
     pub unit_lint: BTreeMap<String, UnitLint>,
+    /// The recipe-wide `allow:` list (every unit and drop-in).
+    pub allow: Vec<Allow>,
     pub spans: SpanIndex,
 }
 
@@ -270,6 +272,7 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
         v.no_collisions(profile, &units, &assets, &dropins);
     }
     let yocto = raw.yocto.as_ref().map(|y| v.yocto(y)).unwrap_or_default();
+    let allow = v.allows("allow", &raw.allow);
     // The helper checks units; a package without any has nothing for it to check.
     let helper = match raw.helper.as_deref() {
         None if units.is_empty() && dropins.is_empty() => HelperRelation::None,
@@ -303,6 +306,7 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
         dropins,
         yocto,
         unit_lint,
+        allow,
         spans,
     })
 }
@@ -747,9 +751,17 @@ impl Validator<'_> {
     }
 
     fn unit_lint(&mut self, path: &str, raw: &RawUnit) -> UnitLint {
+        UnitLint {
+            allow: self.allows(&child(path, "allow"), &raw.allow),
+            foreground: raw.foreground,
+        }
+    }
+
+    /// An `allow:` list: known codes, each with a reason.
+    fn allows(&mut self, list: &str, raw: &[RawAllow]) -> Vec<Allow> {
         let mut allow = Vec::new();
-        for (i, RawAllow { code, reason }) in raw.allow.iter().enumerate() {
-            let field = item(&child(path, "allow"), i);
+        for (i, RawAllow { code, reason }) in raw.iter().enumerate() {
+            let field = item(list, i);
             if crate::lint::find_code(code).is_none() {
                 self.error(
                     &child(&field, "code"),
@@ -770,10 +782,7 @@ impl Validator<'_> {
                 });
             }
         }
-        UnitLint {
-            allow,
-            foreground: raw.foreground,
-        }
+        allow
     }
 
     fn unit_file(
@@ -991,6 +1000,13 @@ impl Validator<'_> {
 
     fn dest_path(&mut self, field: &str, dest: &str) -> Option<String> {
         match check_dest(dest) {
+            Ok(()) if dest == "/usr/local" || dest.starts_with("/usr/local/") => {
+                self.error(
+                    field,
+                    format!("UP003: {dest} is under /usr/local, which Debian Policy 9.1.2 leaves to the local admin; install under /usr, /opt or /etc"),
+                );
+                None
+            }
             Ok(()) => Some(dest.trim_end_matches('/').to_string()),
             Err(m) => {
                 self.error(field, m);

@@ -17,6 +17,9 @@ pub struct RawRecipe {
     pub compression: Option<String>,
     /// How the package relates to `unitpack-check`: `depends`, `recommends` or `none`.
     pub helper: Option<String>,
+    /// Lint codes every unit and drop-in of the recipe may trigger, each with the reason.
+    #[serde(default)]
+    pub allow: Vec<RawAllow>,
     #[serde(default)]
     pub units: Vec<RawUnit>,
     #[serde(default)]
