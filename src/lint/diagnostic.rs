@@ -63,6 +63,7 @@ codes! {
     DUPLICATE_PROGRAM = "UP301", Warning, "two units of the package in one scope start the same program";
     VENDOR_UNIT_RACE = "UP302", Warning, "a vendor unit of the target starts the same daemon";
     FIRST_SESSION_WINS = "UP303", Info, "per-user audio/seat daemon: the first session gets the device";
+    FILE_COLLISION = "UP304", Warning, "a unit named like one that a depended-on package or the target ships";
 }
 
 pub fn find(id: &str) -> Option<Code> {
