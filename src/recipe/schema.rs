@@ -17,7 +17,9 @@ pub struct RawRecipe {
     /// `xz` or `gzip`; default: the profile's.
     #[schemars(extend("enum" = ["xz", "gzip"]))]
     pub compression: Option<String>,
-    /// How the package relates to `unitpack-check`: `depends`, `recommends` or `none`.
+    /// How the package relates to `unitpack-check`: `depends`, `recommends` or `none`;
+    /// default `depends` when the recipe has units or drop-ins, else `none`.
+    #[schemars(extend("enum" = ["depends", "recommends", "none"]))]
     pub helper: Option<String>,
     /// Lint codes every unit and drop-in of the recipe may trigger, each with the reason.
     #[serde(default)]
@@ -111,17 +113,19 @@ pub struct RawUnit {
 pub struct RawDropIn {
     /// The unit it changes, e.g. `dbus.service`.
     pub unit: String,
+    #[schemars(extend("enum" = ["user", "system"]))]
     pub scope: String,
     /// File name in `UNIT.d/`; default `PACKAGE.conf`.
     pub name: Option<String>,
     /// Section → directive → value or list, as for units.
+    #[schemars(with = "IndexMap<String, IndexMap<String, DirectiveValue>>")]
     pub sections: IndexMap<String, IndexMap<String, serde_yaml::Value>>,
     /// try-restart the unit after install, upgrade and removal (system scope).
     #[serde(default)]
     pub restart: bool,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAllow {
     /// A lint code such as `UP302`.
