@@ -3,7 +3,8 @@
 //! recipe model (package and unit names, absolute paths of a restricted alphabet) or
 //! single-quoted by the `sh` helper; HTML escaping is off.
 
-use crate::recipe::Recipe;
+use crate::error::{Error, InputError, Location};
+use crate::recipe::{Recipe, Snippet};
 use crate::unit::{Enablement, Scope};
 use handlebars::{handlebars_helper, Handlebars};
 use serde::Serialize;
@@ -229,20 +230,112 @@ fn registry() -> Handlebars<'static> {
     hb
 }
 
+/// Where a recipe's snippet goes: templates mark the spot with this line.
+const SNIPPET_MARK: &str = "#@unitpack-snippet@";
+
 /// The maintainer scripts of a recipe's package, in the order postinst, prerm, postrm.
 pub fn render(recipe: &Recipe) -> Vec<Script> {
     let hb = registry();
     let ctx = context(recipe);
     ["postinst", "prerm", "postrm"]
         .into_iter()
-        .map(|name| Script {
-            name,
-            text: squeeze_blank_lines(
+        .map(|name| {
+            let text = squeeze_blank_lines(
                 &hb.render(name, &ctx)
                     .expect("templates render with the context they are written for"),
-            ),
+            );
+            // Spliced after the blank-line squeeze: the author's text stays as written.
+            let snippet = recipe.snippets.iter().find(|s| s.script == name);
+            let text = match snippet {
+                Some(s) => text.replace(&format!("{SNIPPET_MARK}\n"), &snippet_block(s)),
+                None => text.replace(&format!("{SNIPPET_MARK}\n"), ""),
+            };
+            Script { name, text }
         })
         .collect()
+}
+
+fn snippet_block(s: &Snippet) -> String {
+    let file = s.source.file_name().unwrap_or_default().to_string_lossy();
+    let mut text = s.text.clone();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    format!(
+        "# The recipe's own {} code ({file}), in a subshell with dpkg's arguments.\n(\n{text})\n",
+        s.script
+    )
+}
+
+/// shellcheck over the scripts of a recipe that has snippets: findings of warning level
+/// or worse in the author's code are errors naming the snippet's file and line.
+pub fn check_snippets(recipe: &Recipe) -> Result<(), Error> {
+    if recipe.snippets.is_empty() {
+        return Ok(());
+    }
+    let dir = tempfile::tempdir().map_err(|e| Error::io("creating a temporary directory", e))?;
+    let mut errors = Vec::new();
+    for script in render(recipe) {
+        let Some(snippet) = recipe.snippets.iter().find(|s| s.script == script.name) else {
+            continue;
+        };
+        let path = dir.path().join(script.name);
+        std::fs::write(&path, &script.text)
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+        let out = std::process::Command::new("shellcheck")
+            .args(["-s", "sh", "-S", "warning", "-f", "gcc"])
+            .arg(&path)
+            .output()
+            .map_err(|e| {
+                Error::Failed(format!(
+                    "shellcheck is needed to check the recipe's script snippets ({e}); install it (apt-get install shellcheck)"
+                ))
+            })?;
+        // The snippet's first line is the one after "(" that follows the comment.
+        let first = script
+            .text
+            .lines()
+            .position(|l| l.starts_with("# The recipe's own "))
+            .map_or(0, |i| i + 3);
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            // FILE:LINE:COLUMN: LEVEL: MESSAGE [SCnnnn]
+            let mut parts = line.splitn(4, ':');
+            let (_, Some(l), Some(c), Some(message)) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            let (Ok(l), Ok(c)) = (l.parse::<usize>(), c.parse::<usize>()) else {
+                continue;
+            };
+            let location = (l >= first).then(|| Location {
+                line: l + 1 - first,
+                column: c,
+            });
+            errors.push(InputError::new(
+                &snippet.source,
+                location,
+                &snippet.field,
+                format!("shellcheck:{}", message.trim_end()),
+            ));
+        }
+        if !out.status.success() && errors.is_empty() {
+            errors.push(InputError::new(
+                &snippet.source,
+                None,
+                &snippet.field,
+                format!(
+                    "shellcheck failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Input(errors))
+    }
 }
 
 /// Templates keep their logic readable with blank lines around blocks; the scripts

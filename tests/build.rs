@@ -97,6 +97,7 @@ fn maintainer_scripts_pass_shellcheck() {
     let mut e2e: Vec<_> = std::fs::read_dir(repo().join("tests/e2e/recipes"))
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
         .collect();
     e2e.sort();
     recipes.extend(e2e);
@@ -407,4 +408,51 @@ fn helper_relation_is_the_recipes_choice() {
     assert!(!control.contains("unitpack-check"), "{control}");
     let asked = format!("{no_units}helper: depends\n");
     assert!(field(&asked, "Depends").contains("unitpack-check"));
+}
+
+/// The author's script snippets are spliced verbatim into the scripts, and shellcheck
+/// findings in them fail the build with the snippet's file and line.
+#[test]
+fn script_snippets_are_spliced_and_shellchecked() {
+    let text = format!("{MINIMAL}scripts:\n  postinst: hook.sh\n");
+    let hook = "echo \"hello from $1\"\n\n  # kept as written   \n";
+    let (dir, recipe) = recipe_dir(&text, &[("hook.sh", hook)]);
+    let deb = build(&recipe, &dir.path().join("out"));
+    let control = dir.path().join("control");
+    stdout(
+        "dpkg-deb",
+        &["-e", deb.to_str().unwrap(), control.to_str().unwrap()],
+    );
+    let postinst = std::fs::read_to_string(control.join("postinst")).unwrap();
+    let block = format!(
+        "esac\n# The recipe's own postinst code (hook.sh), in a subshell with dpkg's arguments.\n(\n{hook})\n"
+    );
+    assert!(postinst.contains(&block), "{postinst}");
+    let prerm = std::fs::read_to_string(control.join("prerm")).unwrap();
+    assert!(!prerm.contains("recipe's own"), "{prerm}");
+
+    let bad = "unused=1\necho ok\n";
+    let (dir, recipe) = recipe_dir(&text, &[("hook.sh", bad)]);
+    let out = unitpack()
+        .args(["build", recipe.to_str().unwrap(), "-o"])
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let hook_path = dir.path().join("hook.sh");
+    assert!(
+        stderr.contains(&format!(
+            "{}:1:1: scripts.postinst: shellcheck: warning: unused appears unused",
+            hook_path.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("out").exists()
+            || std::fs::read_dir(dir.path().join("out"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
 }

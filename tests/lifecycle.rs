@@ -474,6 +474,16 @@ fn recipe_version(root: &Root, recipe: &str, version: &str, name: &str) {
     let text = std::fs::read_to_string(repo().join(recipe)).unwrap();
     let text = text.replace("version: \"1.0.0\"", &format!("version: \"{version}\""));
     let (dir, path) = recipe_dir(&text, &[]);
+    // The files the recipe names beside it (script snippets), copied along.
+    let beside = repo().join(recipe).parent().unwrap().to_path_buf();
+    let copy = Command::new("cp")
+        .arg("-r")
+        .arg(beside.join("."))
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    std::fs::write(&path, &text).unwrap();
     let deb = build(&path, &dir.path().join("out"));
     root.put(&deb, &format!("{name}.deb"));
 }
@@ -696,7 +706,16 @@ fn dropins_installed_and_removed_cleanly() {
         "{delta}"
     );
 
+    // The recipe's own snippets ran with dpkg's arguments.
+    let log = root.path.join("var/lib/distro-dropins/log");
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(read_log(), "postinst configure \n");
+
     root.ok(&["dpkg", "-r", "distro-dropins"]);
+    assert_eq!(
+        read_log(),
+        "postinst configure \nprerm remove\npostrm remove\n"
+    );
     assert!(
         !root.exists(system) && !root.exists(user),
         "remove takes the drop-ins away"

@@ -11,7 +11,7 @@ pub use schema::json_schema;
 use crate::error::{Error, InputError, Location, Result};
 use crate::profile::{self, Compression, Profile};
 use crate::unit::{self, Directive, Enablement, Scope, Section, Unit, UnitName, UnitSource};
-use schema::{RawAllow, RawAsset, RawDropIn, RawPackage, RawRecipe, RawUnit, RawYocto};
+use schema::{RawAllow, RawAsset, RawDropIn, RawPackage, RawRecipe, RawScripts, RawUnit, RawYocto};
 use spans::{child, item, SpanIndex};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
@@ -33,6 +33,8 @@ pub struct Recipe {
     pub unit_lint: BTreeMap<String, UnitLint>,
     /// The recipe-wide `allow:` list (every unit and drop-in).
     pub allow: Vec<Allow>,
+    /// The author's maintainer-script snippets.
+    pub snippets: Vec<Snippet>,
     pub spans: SpanIndex,
 }
 
@@ -159,6 +161,17 @@ pub struct DropIn {
     pub recipe_path: String,
 }
 
+/// The author's code for one maintainer script, from a file beside the recipe.
+#[derive(Debug, Clone)]
+pub struct Snippet {
+    /// `postinst`, `prerm` or `postrm`.
+    pub script: &'static str,
+    pub source: PathBuf,
+    pub text: String,
+    /// The recipe field (`scripts.postinst`).
+    pub field: String,
+}
+
 /// One file to install from the recipe's directory.
 #[derive(Debug, Clone)]
 pub struct Asset {
@@ -274,6 +287,11 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
     }
     let yocto = raw.yocto.as_ref().map(|y| v.yocto(y)).unwrap_or_default();
     let allow = v.allows("allow", &raw.allow);
+    let snippets = raw
+        .scripts
+        .as_ref()
+        .map(|s| v.snippets(&dir, s))
+        .unwrap_or_default();
     // The helper checks units; a package without any has nothing for it to check.
     let helper = match raw.helper.as_deref() {
         None if units.is_empty() && dropins.is_empty() => HelperRelation::None,
@@ -308,6 +326,7 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
         yocto,
         unit_lint,
         allow,
+        snippets,
         spans,
     })
 }
@@ -749,6 +768,37 @@ impl Validator<'_> {
             restart: raw.restart,
             recipe_path: path.to_string(),
         })
+    }
+
+    fn snippets(&mut self, dir: &Path, raw: &RawScripts) -> Vec<Snippet> {
+        let mut out = Vec::new();
+        for (script, file) in [
+            ("postinst", &raw.postinst),
+            ("prerm", &raw.prerm),
+            ("postrm", &raw.postrm),
+        ] {
+            let Some(file) = file else { continue };
+            let field = format!("scripts.{script}");
+            let Some(source) = self.source_path(dir, &field, file) else {
+                continue;
+            };
+            match std::fs::read_to_string(&source) {
+                Ok(text) if text.contains('\0') => {
+                    self.error(&field, "the snippet contains a NUL byte")
+                }
+                Ok(text) if text.trim().is_empty() => {
+                    self.error(&field, format!("{} is empty", source.display()))
+                }
+                Ok(text) => out.push(Snippet {
+                    script,
+                    source,
+                    text,
+                    field,
+                }),
+                Err(e) => self.error(&field, format!("cannot read {}: {e}", source.display())),
+            }
+        }
+        out
     }
 
     fn unit_lint(&mut self, path: &str, raw: &RawUnit) -> UnitLint {

@@ -31,8 +31,19 @@ pub struct RawRecipe {
     /// Drop-ins: `[Section]` overrides of a unit, this package's or another's.
     #[serde(default)]
     pub dropins: Vec<RawDropIn>,
+    /// The author's own maintainer-script code: files beside the recipe, spliced into
+    /// unitpack's scripts (README: "Your own script code").
+    pub scripts: Option<RawScripts>,
     /// Settings of the Yocto layer only.
     pub yocto: Option<RawYocto>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawScripts {
+    pub postinst: Option<String>,
+    pub prerm: Option<String>,
+    pub postrm: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
