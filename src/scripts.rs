@@ -51,6 +51,14 @@ const FUNCTIONS: &[(&str, &str)] = &[
         "restore",
         include_str!("../templates/deb/functions/restore.hbs"),
     ),
+    (
+        "enable_other",
+        include_str!("../templates/deb/functions/enable_other.hbs"),
+    ),
+    (
+        "disable_other",
+        include_str!("../templates/deb/functions/disable_other.hbs"),
+    ),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +84,13 @@ struct EnabledUnit {
     /// deb-systemd-helper enables it on first install (system units; not instances,
     /// which init-system-helpers 1.29 does not know).
     helper: bool,
+}
+
+#[derive(Serialize)]
+struct OtherUnit {
+    name: String,
+    scope_flag: &'static str,
+    start: bool,
 }
 
 #[derive(Serialize)]
@@ -112,6 +127,12 @@ struct Context {
     starts: bool,
     /// The postinst starts or restarts units (it needs unitpack_invoke).
     invokes: bool,
+    /// Units other packages ship that this one enables.
+    others: Vec<OtherUnit>,
+    /// Some of them are started (and stopped on removal) when systemd runs.
+    other_starts: bool,
+    /// The scripts keep state in /var/lib/unitpack/PACKAGE.
+    uses_state: bool,
 }
 
 /// Shell single-quoting: `it's` → `'it'\''s'`.
@@ -175,6 +196,10 @@ fn context(recipe: &Recipe) -> Context {
         .filter(|u| u.name.is_template())
         .map(|u| format!("{}*.{}", u.name.stem(), u.name.kind()))
         .collect();
+    let other_starts = recipe
+        .other_units
+        .iter()
+        .any(|o| o.enable == Enablement::EnableAndStart);
     Context {
         package: recipe.package.name.clone(),
         generator: format!("unitpack {}", env!("CARGO_PKG_VERSION")),
@@ -183,8 +208,24 @@ fn context(recipe: &Recipe) -> Context {
         has_system: recipe.units_in(Scope::System).next().is_some(),
         enables: !(user_units.is_empty() && system_units.is_empty()),
         starts: system_units.iter().any(|u| u.start),
-        invokes: system_units.iter().any(|u| u.start) || recipe.dropins.iter().any(|d| d.restart),
-        reloads: recipe.units_in(Scope::System).next().is_some()
+        invokes: system_units.iter().any(|u| u.start)
+            || recipe.dropins.iter().any(|d| d.restart)
+            || other_starts,
+        others: recipe
+            .other_units
+            .iter()
+            .map(|o| OtherUnit {
+                name: o.unit.to_string(),
+                scope_flag: scope_flag(o.scope),
+                start: o.enable == Enablement::EnableAndStart,
+            })
+            .collect(),
+        other_starts,
+        uses_state: !(user_units.is_empty() && system_units.is_empty())
+            || recipe.units.iter().any(|u| !u.takes_over.is_empty())
+            || !recipe.other_units.is_empty(),
+        reloads: other_starts
+            || recipe.units_in(Scope::System).next().is_some()
             || recipe.dropins.iter().any(|d| d.scope == Scope::System),
         restarts: {
             let mut r: Vec<String> = recipe

@@ -452,3 +452,28 @@ fn bad_dropins_are_refused_with_their_position() {
         &["ssh.service.d/demo-units.conf is installed twice"],
     );
 }
+
+#[test]
+fn bad_enable_units_are_refused_with_their_position() {
+    for (entry, expect) in [
+        (
+            "  - unit: ssh.service\n    scope: system\n    enable: global\n",
+            "enable_units[0].enable",
+        ),
+        (
+            "  - unit: getty@.service\n    scope: system\n    enable: enable\n",
+            "is a template",
+        ),
+        (
+            "  - unit: demo.service\n    scope: user\n    enable: global\n",
+            "is a unit of this recipe",
+        ),
+        (
+            "  - unit: \"x;y.service\"\n    scope: system\n    enable: enable\n",
+            "enable_units[0].unit",
+        ),
+    ] {
+        let text = format!("{MINIMAL}enable_units:\n{entry}");
+        rejects(&text, &[], &["recipe.yaml:", expect]);
+    }
+}

@@ -733,3 +733,76 @@ fn dropins_installed_and_removed_cleanly() {
         diff(&before, &after)
     );
 }
+
+/// Units that other packages ship: enabled by this package when they are not enabled
+/// yet, disabled on removal only if this package enabled them, enabled again on
+/// reinstall, and the admin's disable stands.
+#[test]
+#[ignore = "needs root and debootstrap; run by .ci/run"]
+fn units_of_other_packages_enabled_and_given_back() {
+    let root = Root::new("lifecycle-other-units");
+    recipe_version(&root, "tests/e2e/recipes/other-units.yaml", "1.0.0", "v1");
+    recipe_version(&root, "tests/e2e/recipes/other-units.yaml", "1.0.1", "v2");
+    let unit = "systemd-time-wait-sync.service";
+    let state = |root: &Root| {
+        let out = root.chroot(&["systemctl", "is-enabled", unit]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let socket = "etc/systemd/user/sockets.target.wants/pulseaudio.socket";
+    let socket_before = root.link(socket);
+    assert!(
+        socket_before.is_some(),
+        "precondition: Debian enables pulseaudio.socket"
+    );
+    assert_eq!(state(&root), "disabled", "precondition");
+    let before = root.listing();
+
+    root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
+    assert_eq!(state(&root), "enabled", "install enables it");
+    root.ok(&["dpkg", "-r", "other-units"]);
+    assert_eq!(state(&root), "disabled", "remove gives it back disabled");
+    assert_eq!(
+        root.link(socket),
+        socket_before,
+        "an already enabled unit is not ours"
+    );
+    root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
+    assert_eq!(
+        state(&root),
+        "enabled",
+        "reinstall after remove enables it again"
+    );
+
+    root.ok(&["systemctl", "disable", unit]);
+    root.ok(&["dpkg", "-i", "/tmp/v2.deb"]);
+    assert_eq!(
+        state(&root),
+        "disabled",
+        "upgrade re-enabled the admin's disabled unit"
+    );
+    root.ok(&["dpkg", "-r", "other-units"]);
+    root.ok(&["dpkg", "-i", "/tmp/v2.deb"]);
+    assert_eq!(
+        state(&root),
+        "disabled",
+        "reinstall re-enabled the admin's disabled unit"
+    );
+    assert_eq!(root.link(socket), socket_before);
+
+    root.ok(&["dpkg", "-P", "other-units"]);
+    let after = root.listing();
+    assert_eq!(
+        before,
+        after,
+        "purge leaves no trace:\n{}",
+        diff(&before, &after)
+    );
+    root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
+    assert_eq!(
+        state(&root),
+        "enabled",
+        "install after purge enables it again"
+    );
+    root.ok(&["dpkg", "-P", "other-units"]);
+    assert_eq!(state(&root), "disabled", "purge gives it back disabled");
+}

@@ -11,7 +11,10 @@ pub use schema::json_schema;
 use crate::error::{Error, InputError, Location, Result};
 use crate::profile::{self, Compression, Profile};
 use crate::unit::{self, Directive, Enablement, Scope, Section, Unit, UnitName, UnitSource};
-use schema::{RawAllow, RawAsset, RawDropIn, RawPackage, RawRecipe, RawScripts, RawUnit, RawYocto};
+use schema::{
+    RawAllow, RawAsset, RawDropIn, RawOtherUnit, RawPackage, RawRecipe, RawScripts, RawUnit,
+    RawYocto,
+};
 use spans::{child, item, SpanIndex};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Component, Path, PathBuf};
@@ -28,6 +31,8 @@ pub struct Recipe {
     pub units: Vec<Unit>,
     pub assets: Vec<Asset>,
     pub dropins: Vec<DropIn>,
+    /// Units of other packages that this package enables.
+    pub other_units: Vec<OtherUnit>,
     pub yocto: YoctoSettings,
     /// Lint settings of the units, by unit recipe path (`units[0]`).
     pub unit_lint: BTreeMap<String, UnitLint>,
@@ -161,6 +166,14 @@ pub struct DropIn {
     pub recipe_path: String,
 }
 
+/// A unit another package ships, enabled (and maybe started) by this package.
+#[derive(Debug, Clone)]
+pub struct OtherUnit {
+    pub unit: UnitName,
+    pub scope: Scope,
+    pub enable: Enablement,
+}
+
 /// The author's code for one maintainer script, from a file beside the recipe.
 #[derive(Debug, Clone)]
 pub struct Snippet {
@@ -287,6 +300,10 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
     }
     let yocto = raw.yocto.as_ref().map(|y| v.yocto(y)).unwrap_or_default();
     let allow = v.allows("allow", &raw.allow);
+    let mut other_units = Vec::new();
+    for (i, raw_other) in raw.enable_units.iter().enumerate() {
+        other_units.extend(v.other_unit(&item("enable_units", i), raw_other, &units));
+    }
     let snippets = raw
         .scripts
         .as_ref()
@@ -323,6 +340,7 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
         units,
         assets,
         dropins,
+        other_units,
         yocto,
         unit_lint,
         allow,
@@ -767,6 +785,72 @@ impl Validator<'_> {
             text,
             restart: raw.restart,
             recipe_path: path.to_string(),
+        })
+    }
+
+    fn other_unit(&mut self, path: &str, raw: &RawOtherUnit, own: &[Unit]) -> Option<OtherUnit> {
+        let before = self.errors.len();
+        let unit = UnitName::parse(&raw.unit)
+            .map_err(|m| self.error(&child(path, "unit"), m))
+            .ok();
+        let scope = match raw.scope.as_str() {
+            "user" => Some(Scope::User),
+            "system" => Some(Scope::System),
+            other => {
+                self.error(
+                    &child(path, "scope"),
+                    format!("{other:?} is not a scope; use user or system"),
+                );
+                None
+            }
+        };
+        let enable = match raw.enable.as_str() {
+            "global" => Some(Enablement::Global),
+            "enable" => Some(Enablement::Enable),
+            "enable-and-start" => Some(Enablement::EnableAndStart),
+            _ => None,
+        };
+        if let (Some(unit), Some(scope)) = (&unit, scope) {
+            match enable {
+                Some(e) if e.allowed_in(scope) => {}
+                _ => self.error(
+                    &child(path, "enable"),
+                    format!(
+                        "{:?} does not enable a {} unit; use {}",
+                        raw.enable,
+                        scope.as_str(),
+                        if scope == Scope::User {
+                            "global"
+                        } else {
+                            "enable or enable-and-start"
+                        }
+                    ),
+                ),
+            }
+            if unit.is_template() {
+                self.error(
+                    &child(path, "unit"),
+                    format!(
+                        "{unit} is a template; name an instance (e.g. {}name.{})",
+                        unit.stem(),
+                        unit.kind()
+                    ),
+                );
+            }
+            if own.iter().any(|u| u.scope == scope && &u.name == unit) {
+                self.error(
+                    &child(path, "unit"),
+                    format!("{unit} is a unit of this recipe; set its `enable:` instead"),
+                );
+            }
+        }
+        if self.errors.len() > before {
+            return None;
+        }
+        Some(OtherUnit {
+            unit: unit?,
+            scope: scope?,
+            enable: enable?,
         })
     }
 

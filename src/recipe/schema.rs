@@ -28,6 +28,9 @@ pub struct RawRecipe {
     pub units: Vec<RawUnit>,
     #[serde(default)]
     pub assets: Vec<RawAsset>,
+    /// Units that other packages ship, enabled (and started) by this one.
+    #[serde(default)]
+    pub enable_units: Vec<RawOtherUnit>,
     /// Drop-ins: `[Section]` overrides of a unit, this package's or another's.
     #[serde(default)]
     pub dropins: Vec<RawDropIn>,
@@ -36,6 +39,18 @@ pub struct RawRecipe {
     pub scripts: Option<RawScripts>,
     /// Settings of the Yocto layer only.
     pub yocto: Option<RawYocto>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOtherUnit {
+    /// The unit, as the other package ships it (e.g. `systemd-networkd.service`).
+    pub unit: String,
+    #[schemars(extend("enum" = ["user", "system"]))]
+    pub scope: String,
+    /// `global` (user) or `enable`/`enable-and-start` (system).
+    #[schemars(extend("enum" = ["global", "enable", "enable-and-start"]))]
+    pub enable: String,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
