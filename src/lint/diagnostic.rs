@@ -59,7 +59,8 @@ codes! {
     FORKING_FOREGROUND = "UP208", Error, "Type=forking for a daemon that runs in the foreground";
     ENABLE_WITHOUT_INSTALL = "UP209", Error, "enablement on a unit without [Install] (checked when the recipe loads)";
     ENABLE_TEMPLATE = "UP210", Error, "enablement on a template unit without instances (checked when the recipe loads)";
-    PATH_RUNTIME_DIR_UNBOUND = "UP211", Warning, "path unit watches /run/user/N but its service is not PartOf=user-runtime-dir@N.service";
+    PATH_RUNTIME_DIR_UNBOUND = "UP211", Warning, "path unit watches /run/user/N but nothing stops its service when /run/user/N goes away";
+    UNIT_TOO_NEW = "UP212", Warning, "dependency on a systemd unit newer than the target's systemd";
     DUPLICATE_PROGRAM = "UP301", Warning, "two units of the package in one scope start the same program";
     VENDOR_UNIT_RACE = "UP302", Warning, "a vendor unit of the target starts the same daemon";
     FIRST_SESSION_WINS = "UP303", Info, "per-user audio/seat daemon: the first session gets the device";

@@ -137,6 +137,7 @@ fn lint_dropins(recipe: &Recipe) -> Vec<Diagnostic> {
             sections: d.sections.clone(),
             takes_over: Vec::new(),
             instances: Vec::new(),
+            install: unit::InstallRefs::default(),
             source: UnitSource::Recipe,
             text: d.text.clone(),
             recipe_path: d.recipe_path.clone(),
@@ -166,15 +167,35 @@ fn lint_dropins(recipe: &Recipe) -> Vec<Diagnostic> {
 /// Load and lint recipe files; a recipe that does not load yields its load errors as
 /// diagnostics. Other failures (I/O) are returned as errors.
 pub fn lint_files(files: &[PathBuf], target: Option<&str>) -> crate::Result<Vec<Diagnostic>> {
+    lint_files_loading(files, target).map(|(d, _)| d)
+}
+
+/// [`lint_files`], also saying whether some recipe did not load (bad input: the CLI
+/// exits 2, not 1), alone or together with the others of the run.
+pub fn lint_files_loading(
+    files: &[PathBuf],
+    target: Option<&str>,
+) -> crate::Result<(Vec<Diagnostic>, bool)> {
     let mut out = Vec::new();
+    let mut loaded = Vec::new();
+    let mut bad_input = false;
     for file in files {
         match crate::recipe::load(file, target) {
-            Ok(recipe) => out.extend(lint_recipe(&recipe)),
-            Err(crate::Error::Input(errors)) => out.extend(from_load_errors(&errors)),
+            Ok(recipe) => {
+                out.extend(lint_recipe(&recipe));
+                loaded.push(recipe);
+            }
+            Err(crate::Error::Input(errors)) => {
+                bad_input = true;
+                out.extend(from_load_errors(&errors));
+            }
             Err(e) => return Err(e),
         }
     }
-    Ok(out)
+    let across = crate::across(&loaded);
+    bad_input |= !across.is_empty();
+    out.extend(from_load_errors(&across));
+    Ok((out, bad_input))
 }
 
 /// Load errors of a recipe as diagnostics. Model checks that are also lint rules carry
@@ -237,16 +258,24 @@ pub fn lint_unit_dir(
         else {
             continue;
         };
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| crate::Error::io(format!("reading {}", path.display()), e))?;
-        match unit::parse(&text) {
-            Ok(sections) => units.push(Unit {
+        let parsed = crate::recipe::source::read_text(&path, crate::recipe::source::MAX_UNIT_FILE)
+            .map_err(|m| (1, m))
+            .and_then(|text| unit::parse(&text).map(|sections| (text, sections)))
+            .and_then(
+                |(text, sections)| match unit::InstallRefs::parse(&name, &sections) {
+                    Ok(install) => Ok((text, sections, install)),
+                    Err(e) => Err((e[0].location.map_or(1, |l| l.line), e[0].message.clone())),
+                },
+            );
+        match parsed {
+            Ok((text, sections, install)) => units.push(Unit {
                 name,
                 scope,
                 enable: Enablement::None,
                 sections,
                 takes_over: Vec::new(),
                 instances: Vec::new(),
+                install,
                 source: UnitSource::File(path),
                 text,
                 recipe_path: String::new(),
