@@ -94,9 +94,74 @@ pub fn lint_recipe(recipe: &Recipe) -> Vec<Diagnostic> {
             }
         }
     }
+    diagnostics.extend(lint_dropins(recipe));
+    // The recipe-wide list covers every unit and drop-in (not the recipe's own codes).
+    for allow in &recipe.allow {
+        let before = diagnostics.len();
+        diagnostics.retain(|d| !(d.subject.is_some() && d.code == allow.code));
+        if diagnostics.len() == before {
+            let site = Site {
+                file: recipe.path.clone(),
+                location: allow.location,
+                unit: None,
+                subject: None,
+            };
+            unused.push(
+                Diagnostic::new(
+                    diagnostic::ALLOW_UNUSED,
+                    site,
+                    format!(
+                        "`allow: {}` of the recipe suppressed nothing for target {}",
+                        allow.code, recipe.profile.name
+                    ),
+                )
+                .help("remove the entry, or keep it if other targets need it"),
+            );
+        }
+    }
     diagnostics.extend(unused);
     sort(&mut diagnostics);
     diagnostics
+}
+
+/// Drop-ins against the target's systemd: the same section, directive and specifier
+/// rules as units (UP1xx), read as the unit they change.
+fn lint_dropins(recipe: &Recipe) -> Vec<Diagnostic> {
+    let units: Vec<Unit> = recipe
+        .dropins
+        .iter()
+        .map(|d| Unit {
+            name: d.unit.clone(),
+            scope: d.scope,
+            enable: Enablement::None,
+            sections: d.sections.clone(),
+            takes_over: Vec::new(),
+            instances: Vec::new(),
+            install: unit::InstallRefs::default(),
+            source: UnitSource::Recipe,
+            text: d.text.clone(),
+            recipe_path: d.recipe_path.clone(),
+        })
+        .collect();
+    let input = Input {
+        profile: recipe.profile,
+        units: units
+            .iter()
+            .enumerate()
+            .map(|(i, unit)| Subject {
+                // After the units, so that no unit's `allow:` covers a drop-in.
+                index: recipe.units.len() + i,
+                unit,
+                file: &recipe.path,
+                recipe: Some((&recipe.path, &recipe.spans)),
+                foreground: None,
+            })
+            .collect(),
+        package: Some(&recipe.package),
+    };
+    let mut out = Vec::new();
+    directives::check(&input, &mut out);
+    out
 }
 
 /// Load and lint recipe files; a recipe that does not load yields its load errors as
@@ -218,6 +283,7 @@ pub fn lint_unit_dir(
                     enable: Enablement::None,
                     sections,
                     takes_over: Vec::new(),
+                    instances: Vec::new(),
                     install,
                     source: UnitSource::File(path),
                     text,
