@@ -276,12 +276,10 @@ impl<M: Managers> Follower<M> {
             self.last_seen = Some(seen.clone());
         }
         let wanted = seen.ok();
-        if self.running.is_some()
-            && self.running.as_ref().map(|r| r.uid) != wanted.as_ref().map(|w| w.uid)
-        {
-            if !self.stop_running() {
-                return; // never start a second copy while the first may still run
-            }
+        let moved = self.running.as_ref().map(|r| r.uid) != wanted.as_ref().map(|w| w.uid);
+        // Never start a second copy while the first may still run.
+        if self.running.is_some() && moved && !self.stop_running() {
+            return;
         }
         let Some(w) = wanted else { return };
         // Same user, new session (e.g. a logout and a login within one interval, on 229
