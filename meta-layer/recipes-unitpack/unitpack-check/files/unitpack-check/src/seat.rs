@@ -33,6 +33,9 @@ const DEFAULT_INTERVAL: Duration = Duration::from_millis(250);
 const CALL_TIMEOUT: Duration = Duration::from_secs(20);
 /// Longest wait between two attempts to start the unit in a manager that refuses.
 const MAX_BACKOFF: Duration = Duration::from_secs(30);
+/// logind may name a new active session in the seat file before it writes the
+/// session's own file (seen on 252, for about 0.5 s): so long, nothing moves.
+const STALE_GRACE: Duration = Duration::from_secs(2);
 
 /// The session that should have the unit: the active, local, user-class session.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -229,6 +232,8 @@ pub struct Follower<M: Managers> {
     retry_at: Option<Instant>,
     backoff: Duration,
     last_seen: Option<Result<Wanted, Nobody>>,
+    /// Since when the active session has had no state file.
+    stale_since: Option<Instant>,
 }
 
 impl<M: Managers> Follower<M> {
@@ -241,6 +246,7 @@ impl<M: Managers> Follower<M> {
             retry_at: None,
             backoff: Duration::from_millis(500),
             last_seen: None,
+            stale_since: None,
         }
     }
 
@@ -265,15 +271,30 @@ impl<M: Managers> Follower<M> {
     /// One look at logind's state, and the moves it calls for.
     pub fn step(&mut self, root: &Root) {
         let seen = active_local(root, &self.seat);
+        let settling = match (&seen, self.stale_since) {
+            (Err(Nobody::Stale(_)), None) => {
+                self.stale_since = Some(Instant::now());
+                true
+            }
+            (Err(Nobody::Stale(_)), Some(t)) => t.elapsed() < STALE_GRACE,
+            _ => {
+                self.stale_since = None;
+                false
+            }
+        };
         if self.last_seen.as_ref() != Some(&seen) {
             match &seen {
                 Ok(w) => self.log(&format!(
                     "{} active session {} is local, uid {}",
                     self.seat, w.session, w.uid
                 )),
+                Err(why) if settling => self.log(&format!("{}: {why} yet; waiting", self.seat)),
                 Err(why) => self.log(&format!("{}: {why}: the unit runs nowhere", self.seat)),
             }
             self.last_seen = Some(seen.clone());
+        }
+        if settling {
+            return;
         }
         let wanted = seen.ok();
         let moved = self.running.as_ref().map(|r| r.uid) != wanted.as_ref().map(|w| w.uid);
@@ -686,6 +707,30 @@ mod tests {
         f.managers.running.clear();
         f.step(&r);
         assert_eq!(f.managers.running, [1502]);
+    }
+
+    #[test]
+    fn a_session_file_not_written_yet_moves_nothing_for_a_while() {
+        let l = Logind::new();
+        let r = l.0.root();
+        let mut f = follower(&[1501]);
+        l.session("2", 1501, false, Some("seat0"));
+        l.seat(Some(("2", 1501)));
+        f.step(&r);
+        // Y opens a second local session; seat0 names it before its file exists.
+        l.seat(Some(("8", 1501)));
+        f.step(&r);
+        f.step(&r);
+        assert_eq!(f.managers.calls, ["start 1501"], "no stop while settling");
+        l.session("8", 1501, false, Some("seat0"));
+        f.step(&r);
+        assert_eq!(f.managers.calls, ["start 1501", "start 1501"]);
+        // A seat file naming a session that never gets a file: after the grace, nobody.
+        l.seat(Some(("9", 1501)));
+        f.step(&r);
+        f.stale_since = Some(Instant::now() - STALE_GRACE);
+        f.step(&r);
+        assert!(f.managers.running.is_empty(), "{:?}", f.managers.calls);
     }
 
     #[test]
