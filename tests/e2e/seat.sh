@@ -121,13 +121,20 @@ follower_replaced() { # follower_replaced OLD_PID: active again with another mai
 }
 
 # local_login USER: a local session on seat0 (how a console login registers with logind).
+# local_login USER [TAG]: TAG names a second session of the same user.
 local_login() {
 	ct systemd-run -q -p PAMName=login -p User="$1" -E XDG_SEAT=seat0 \
-		-E XDG_SESSION_CLASS=user -E XDG_SESSION_TYPE=tty --unit="seat-$1" sleep 3600
+		-E XDG_SESSION_CLASS=user -E XDG_SESSION_TYPE=tty --unit="seat-$1${2:-}" sleep 3600
 }
-local_logout() { ct systemctl stop "seat-$1.service"; }
+local_logout() { ct systemctl stop "seat-$1${2:-}.service"; }
+pa_pid() { ct pgrep -x pulseaudio; }
+pa_pid_is() { [ "$(pa_pid)" = "$1" ]; }
 seat_active() { ct sed -n 's/^ACTIVE=//p' /run/systemd/seats/seat0; }
-seat_active_is() { [ "$(seat_active)" = "$1" ]; }
+seat_active_other() { # seat_active_other ID: another session than ID is active
+	local a
+	a=$(seat_active)
+	[ -n "$a" ] && [ "$a" != "$1" ]
+}
 
 seat_prepare_root() { # seat_prepare_root ROOT: sshd on loopback, a key for X
 	local root=$1
@@ -206,6 +213,16 @@ seat_steps() {
 	ssh_logout
 	wait_for 45 "user@$TESTER_UID.service stopped after X logged out" ct_inactive "user@$TESTER_UID.service"
 	stays "Y still has the only PulseAudio" 1 pa_only "$TESTER2_UID"
+	y_session=$(seat_active)
+	local pa
+	pa=$(pa_pid)
+	check "Y opens a second local session on seat0" local_login "$TESTER2" -b || return 1
+	wait_for 10 "Y's second session is the active one" seat_active_other "$y_session"
+	stays "Y's daemon (PID $pa) is not restarted for Y's second session" 2 pa_pid_is "$pa"
+	check "Y's second session ends" local_logout "$TESTER2" -b
+	observe "after the active session's logout, with Y's first session still on seat0: ACTIVE='$(seat_active)'"
+	check "loginctl activate $y_session (Y's first session)" ct loginctl activate "$y_session"
+	wait_for 10 "PulseAudio for Y" pa_only "$TESTER2_UID"
 
 	log "--- 3. two local users on seat0 switching"
 	y_session=$(seat_active)
