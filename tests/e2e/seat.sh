@@ -177,6 +177,9 @@ seat_steps() {
 		no_in_root /etc/systemd/user/default.target.wants/my_pulseaudio.service
 	check "Debian's pulseaudio.socket taken over" no_in_root /etc/systemd/user/sockets.target.wants/pulseaudio.socket
 	check "no pulseaudio before any login" pa_none
+	ct unitpack-check doctor my-pulseaudio-seat >"$OUT/seat-doctor.txt" 2>&1
+	check "unitpack-check doctor my-pulseaudio-seat: 0 errors, 0 warnings" \
+		grep_q "summary: 1 package(s), 0 error(s), 0 warning(s)" "$OUT/seat-doctor.txt"
 	sampler_start
 
 	log "--- 1. ssh first (X), then console (Y), then X logs out, then Y"
