@@ -13,6 +13,7 @@ pub mod lint;
 pub mod plan;
 pub mod profile;
 pub mod recipe;
+pub mod scaffold;
 pub mod scripts;
 pub mod unit;
 pub mod yocto;

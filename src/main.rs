@@ -1,4 +1,4 @@
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use unitpack::unit::Scope;
@@ -27,6 +27,12 @@ enum Command {
         /// Compressor threads (the output is the same for any number).
         #[arg(short, long)]
         jobs: Option<u32>,
+        /// `json`: print what was built (recipe, package, file, size, sha256) as JSON.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+        /// No progress on the terminal.
+        #[arg(short, long)]
+        quiet: bool,
     },
     /// Print the unit files and maintainer scripts a recipe would package.
     Render {
@@ -65,6 +71,35 @@ enum Command {
     },
     /// List the target profiles.
     Profiles,
+    /// Write a new recipe to start from: a user service, or the given unit files.
+    New {
+        /// The Debian package name (the recipe is written to NAME.yaml).
+        name: String,
+        /// Unit files to take in, with their sections, scope and enablement.
+        #[arg(long, value_name = "UNIT_FILE")]
+        from: Vec<PathBuf>,
+        /// Scope of the units taken in (default: read from each unit).
+        #[arg(long, value_enum)]
+        scope: Option<CliScope>,
+        /// Target profile of the recipe.
+        #[arg(long, default_value = unitpack::profile::DEFAULT_PROFILE)]
+        target: String,
+        /// Where to write the recipe (default: NAME.yaml); never overwritten.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Print the JSON Schema of recipes (for editors and CI validation).
+    Schema,
+    /// Print a shell completion script.
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page, or write one page per command into a directory.
+    Man {
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
+    },
     /// Generate the Yocto layer (default: every recipe in recipes/ into meta-layer/).
     Yocto {
         /// Recipe files or directories of recipes.
@@ -76,6 +111,27 @@ enum Command {
         #[arg(long, default_value = "unitpack-check")]
         helper: PathBuf,
     },
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum OutputFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum CliScope {
+    User,
+    System,
+}
+
+impl From<CliScope> for Scope {
+    fn from(s: CliScope) -> Scope {
+        match s {
+            CliScope::User => Scope::User,
+            CliScope::System => Scope::System,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -101,6 +157,8 @@ fn run(command: Command) -> Result<()> {
             out_dir,
             target,
             jobs,
+            format,
+            quiet,
         } => {
             let inputs = if inputs.is_empty() {
                 vec![PathBuf::from("recipes")]
@@ -116,9 +174,24 @@ fn run(command: Command) -> Result<()> {
                 threads,
             };
             lint_before_build(&recipes)?;
+            let mut progress = Progress::new(recipes.len(), quiet);
+            let mut built = Vec::new();
             for recipe in &recipes {
+                progress.step(&recipe.package.name);
                 let path = deb::write(recipe, &out_dir, &opts)?;
-                println!("{}", path.display());
+                if format == OutputFormat::Text {
+                    write_stdout(format!("{}\n", path.display()).as_bytes())?;
+                }
+                built.push((recipe, path));
+            }
+            progress.done();
+            if format == OutputFormat::Json {
+                let list = built
+                    .iter()
+                    .map(|(recipe, path)| built_json(recipe, path))
+                    .collect::<Result<Vec<_>>>()?;
+                let text = serde_json::to_string_pretty(&list).expect("JSON");
+                write_stdout(format!("{text}\n").as_bytes())?;
             }
             Ok(())
         }
@@ -160,10 +233,10 @@ fn run(command: Command) -> Result<()> {
             };
             let summary = lint::Summary::of(&diagnostics);
             if format == "json" {
-                println!("{}", lint::render_json(&diagnostics));
+                write_stdout(format!("{}\n", lint::render_json(&diagnostics)).as_bytes())?;
             } else {
-                print!("{}", lint::render_text(&diagnostics));
-                println!("lint: {summary}");
+                let text = format!("{}lint: {summary}\n", lint::render_text(&diagnostics));
+                write_stdout(text.as_bytes())?;
             }
             if summary.fails(deny.is_some()) {
                 return Err(Error::Failed(format!("lint failed: {summary}")));
@@ -190,15 +263,145 @@ fn run(command: Command) -> Result<()> {
                 unitpack::load_all(&unitpack::recipe_files(&inputs)?, Some(&profile.name))?;
             let files = unitpack::yocto::render(&recipes, &helper)?;
             unitpack::yocto::write(&files, &out_dir)?;
-            println!("{}", out_dir.display());
+            write_stdout(format!("{}\n", out_dir.display()).as_bytes())?;
             Ok(())
         }
+        Command::New {
+            name,
+            from,
+            scope,
+            target,
+            output,
+        } => new_recipe(&name, &from, scope.map(Scope::from), &target, output),
+        Command::Schema => {
+            let schema = unitpack::recipe::json_schema();
+            let text = serde_json::to_string_pretty(&schema).expect("JSON");
+            write_stdout(format!("{text}\n").as_bytes())
+        }
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "unitpack", &mut script);
+            write_stdout(&script)
+        }
+        Command::Man { dir } => man_pages(dir.as_deref()),
         Command::Profiles => {
+            let mut text = String::new();
             for p in unitpack::profile::all() {
-                println!("{:<18} {}", p.name, p.description);
+                text.push_str(&format!("{:<18} {}\n", p.name, p.description));
             }
-            Ok(())
+            write_stdout(text.as_bytes())
         }
+    }
+}
+
+fn new_recipe(
+    name: &str,
+    from: &[PathBuf],
+    scope: Option<Scope>,
+    target: &str,
+    output: Option<PathBuf>,
+) -> Result<()> {
+    if unitpack::profile::find(target).is_none() {
+        return Err(Error::Failed(format!(
+            "unknown target profile {target:?}; known: {}",
+            unitpack::profile::names().join(", ")
+        )));
+    }
+    let text = unitpack::scaffold::render(&unitpack::scaffold::NewRecipe {
+        package: name,
+        from,
+        scope,
+        target,
+    })?;
+    let path = output.unwrap_or_else(|| PathBuf::from(format!("{name}.yaml")));
+    // Checked before it is written: what `new` writes always loads.
+    unitpack::recipe::parse(&path, &text, None)?;
+    unitpack::scaffold::write_new(&path, &text)?;
+    let recipe = unitpack::recipe::load(&path, None)?;
+    let findings = lint::lint_recipe(&recipe);
+    eprint!("{}", lint::render_text(&findings));
+    eprintln!(
+        "wrote {} (lint: {}); next: edit it, then `unitpack build {}`",
+        path.display(),
+        lint::Summary::of(&findings),
+        path.display()
+    );
+    Ok(())
+}
+
+fn man_pages(dir: Option<&Path>) -> Result<()> {
+    let cmd = Cli::command();
+    let Some(dir) = dir else {
+        let mut out = Vec::new();
+        clap_mangen::Man::new(cmd)
+            .render(&mut out)
+            .map_err(|e| Error::io("rendering the man page", e))?;
+        return write_stdout(&out);
+    };
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    clap_mangen::generate_to(cmd, dir)
+        .map_err(|e| Error::io(format!("writing man pages into {}", dir.display()), e))
+}
+
+/// `[3/10] name` on the terminal while packages are written; nothing when stderr is
+/// not a terminal (CI logs) or with --quiet.
+struct Progress {
+    total: usize,
+    done: usize,
+    shown: bool,
+}
+
+impl Progress {
+    fn new(total: usize, quiet: bool) -> Progress {
+        use std::io::IsTerminal;
+        Progress {
+            total,
+            done: 0,
+            shown: !quiet && std::io::stderr().is_terminal(),
+        }
+    }
+
+    fn step(&mut self, name: &str) {
+        self.done += 1;
+        if self.shown {
+            eprint!("\r\x1b[K[{}/{}] {name}", self.done, self.total);
+        }
+    }
+
+    fn done(&self) {
+        if self.shown {
+            eprint!("\r\x1b[K");
+        }
+    }
+}
+
+/// What `build --format json` says of one package.
+fn built_json(recipe: &unitpack::recipe::Recipe, path: &Path) -> Result<serde_json::Value> {
+    use sha2::Digest;
+    let mut hasher = sha2::Sha256::new();
+    let size = std::fs::File::open(path)
+        .and_then(|mut f| std::io::copy(&mut f, &mut hasher))
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    Ok(serde_json::json!({
+        "recipe": recipe.path.display().to_string(),
+        "package": recipe.package.name,
+        "version": recipe.package.version.full(),
+        "architecture": recipe.package.architecture,
+        "file": path.display().to_string(),
+        "size": size,
+        "sha256": format!("{:x}", hasher.finalize()),
+    }))
+}
+
+fn write_stdout(bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io("writing to stdout", e))
+        }
+        _ => Ok(()),
     }
 }
 
@@ -244,10 +447,7 @@ fn render(path: &Path, target: Option<&str>, only: Option<&str>) -> Result<()> {
                 .iter()
                 .find(|(path, _)| path == name || path.rsplit('/').next() == Some(name));
             match found {
-                Some((_, text)) => {
-                    print!("{text}");
-                    Ok(())
-                }
+                Some((_, text)) => write_stdout(text.as_bytes()),
                 None => Err(Error::Failed(format!(
                     "{name:?} is not among the rendered files: {}",
                     files
@@ -259,14 +459,14 @@ fn render(path: &Path, target: Option<&str>, only: Option<&str>) -> Result<()> {
             }
         }
         None => {
+            let mut all = String::new();
             for (i, (path, text)) in files.iter().enumerate() {
                 if i > 0 {
-                    println!();
+                    all.push('\n');
                 }
-                println!("==> {path} <==");
-                print!("{text}");
+                all.push_str(&format!("==> {path} <==\n{text}"));
             }
-            Ok(())
+            write_stdout(all.as_bytes())
         }
     }
 }

