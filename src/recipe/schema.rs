@@ -94,6 +94,7 @@ pub struct RawUnit {
     /// The daemon stays in the foreground (lint: `Type=forking` would time out).
     pub foreground: Option<bool>,
     /// `seat`: run this user unit only for the active local session on seat0.
+    #[schemars(extend("enum" = ["seat"]))]
     pub follow: Option<String>,
 }
 
