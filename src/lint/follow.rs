@@ -1,4 +1,4 @@
-//! UP212–UP213: what a `follow: seat` unit needs on the target.
+//! UP213–UP214: what a `follow: seat` unit needs on the target.
 
 use super::diagnostic::{self as codes, Diagnostic};
 use super::{Input, Subject};

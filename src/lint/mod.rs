@@ -7,7 +7,7 @@
 //!   systemd release (data generated from `data/*.tsv` into [`table`]);
 //! - [`scope`]: UP2xx, what breaks in the user or the system scope;
 //! - [`cross`]: UP3xx, units of one package against each other and the target's own;
-//! - [`follow`]: UP212–UP213, what a `follow: seat` unit needs.
+//! - [`follow`]: UP213–UP214, what a `follow: seat` unit needs.
 //!
 //! UP0xx are about the recipe itself. `docs/lint.md` has the table of codes.
 
