@@ -43,11 +43,20 @@ timed() {
 		fi
 		if [ "$(now_ms)" -ge "$end" ]; then
 			fail "$label (not within $((timeout * SLOW)) s; pulseaudio uids now: '$(pa_uids)')"
+			dump_logind
 			dump_journal
 			return 1
 		fi
 		sleep 0.05
 	done
+}
+
+# logind's state files and the follower's log, for a failure.
+dump_logind() {
+	# Not the sessions' *.ref: they are FIFOs, and a read of one blocks.
+	ct sh -c 'for f in /run/systemd/seats/* /run/systemd/sessions/*[!f]; do echo "== $f"; cat "$f"; done' 2>&1 |
+		grep -E '^(==|ACTIVE|ACTIVE_UID|SESSIONS|UID|STATE|REMOTE|CLASS|TYPE|SEAT)=?' | sed 's/^/        logind| /'
+	ct journalctl -b --no-pager -u "$SEAT_UNIT" 2>&1 | tail -n 8 | sed 's/^/        follower| /'
 }
 
 # stays LABEL SECONDS COMMAND...: COMMAND holds at every check for SECONDS.
@@ -72,7 +81,8 @@ sampler_start() {
 	SEAT_SAMPLER_T0=$SECONDS
 	: >"$f"
 	(
-		while :; do
+		# Ends with run-e2e (its cleanup does not know this loop) or with the container.
+		while kill -0 $$ 2>/dev/null && [ -d "/proc/$CT_PID1" ]; do
 			ct ps -C pulseaudio -o uid= 2>/dev/null | tr -d ' ' | tr '\n' ',' >>"$f"
 			echo >>"$f"
 			sleep 0.1
@@ -108,23 +118,48 @@ ssh_logout() {
 remote_session_of() { # remote_session_of USER: id of USER's remote session
 	ct loginctl list-sessions --no-legend | while read -r id _ user _; do
 		[ "$user" = "$1" ] || continue
-		[ "$(ct loginctl show-session "$id" -p Remote --value </dev/null)" = yes ] && echo "$id"
+		[ "$(ct loginctl show-session "$id" -p Remote </dev/null)" = Remote=yes ] && echo "$id"
 	done
 }
 has_remote_session() { [ -n "$(remote_session_of "$1")" ]; }
 no_remote_session() { [ -z "$(remote_session_of "$1")" ]; }
 pa_not() { [ "$(pa_uids)" != "$1" ]; }
+# systemctl/loginctl 229 have no --value.
+follower_pid() { ct systemctl show -p MainPID "$SEAT_UNIT" | sed -n 's/^MainPID=//p'; }
 follower_replaced() { # follower_replaced OLD_PID: active again with another main PID
 	local p
-	p=$(ct systemctl show -p MainPID --value "$SEAT_UNIT")
+	p=$(follower_pid)
 	[ "$p" != "$1" ] && [ "${p:-0}" -gt 0 ] && ct_active "$SEAT_UNIT"
 }
 
 # local_login USER: a local session on seat0 (how a console login registers with logind).
-# local_login USER [TAG]: TAG names a second session of the same user.
+# user_gone UID WHY: the user's manager stops after their last logout. On 229 in nspawn a
+# closed session sometimes stays "closing" (cgroup-empty notifications on cgroup v1, see
+# ../shared/vendor/README.md): there it is an observation, since the follower's moves do
+# not depend on it (a remote or closing session never gets the unit).
+user_gone() {
+	if [ "$SEAT_SYSTEMD" -ge 240 ]; then
+		wait_for 45 "user@$1.service stopped after $2" ct_inactive "user@$1.service"
+	elif until_ok 45 ct_inactive "user@$1.service"; then
+		pass "user@$1.service stopped after $2"
+	else
+		observe "systemd $SEAT_SYSTEMD: user@$1.service still $(ct systemctl is-active "user@$1.service") 45 s after $2 (its session: $(ct loginctl list-sessions --no-legend | awk -v u="$1" '$2 == u { print $1 }' | tr '\n' ' '))"
+	fi
+}
+
+# local_login USER [TAG]: a local session on seat0, as a console login registers with
+# logind; TAG names a second session of the same user. pam_systemd takes the seat, class
+# and type from XDG_* in the PAM or process environment. 252 hands a unit's Environment=
+# to PAM (PAMName=login); 229 does not (its setup_pam() gets only PID 1's environment), so
+# there `su -l` runs as the unit's process and pam_systemd reads su's own environment.
+SEAT_SYSTEMD=0
 local_login() {
-	ct systemd-run -q -p PAMName=login -p User="$1" -E XDG_SEAT=seat0 \
-		-E XDG_SESSION_CLASS=user -E XDG_SESSION_TYPE=tty --unit="seat-$1${2:-}" sleep 3600
+	local env=(--setenv=XDG_SEAT=seat0 --setenv=XDG_SESSION_CLASS=user --setenv=XDG_SESSION_TYPE=tty)
+	if [ "$SEAT_SYSTEMD" -ge 240 ]; then
+		ct systemd-run -q -p PAMName=login -p User="$1" "${env[@]}" --unit="seat-$1${2:-}" sleep 3600
+	else
+		ct systemd-run -q "${env[@]}" --unit="seat-$1${2:-}" su -l "$1" -c 'exec sleep 3600'
+	fi
 }
 local_logout() { ct systemctl stop "seat-$1${2:-}.service"; }
 pa_pid() { ct pgrep -x pulseaudio; }
@@ -162,6 +197,8 @@ seat_steps() {
 	check "openssh-server installed (apt), sshd on 127.0.0.1:$SEAT_SSH_PORT, a key for $TESTER" seat_prepare_root "$root" || return 1
 	ct_boot "e2e-amd64-seat-$$" "$root" || return 1
 	wait_for 30 "sshd listening in the container" ct systemctl is-active ssh.service || return 1
+	SEAT_SYSTEMD=$(ct systemctl --version | awk 'NR == 1 { print $2 }')
+	note "systemd $SEAT_SYSTEMD in the container"
 
 	helper=$(in_debs unitpack-check) pkg=$(in_debs my-pulseaudio-seat)
 	if out=$(apt_in_ct install "$helper" "$pkg" 2>&1); then
@@ -202,13 +239,13 @@ seat_steps() {
 	event
 	ssh_logout
 	timed "X's ssh session is gone after the logout" 30 no_remote_session "$TESTER"
-	wait_for 45 "user@$TESTER_UID.service stopped after X logged out" ct_inactive "user@$TESTER_UID.service"
+	user_gone "$TESTER_UID" "X logged out"
 	stays "X's logout leaves Y with sound (and nothing else)" 2 pa_only "$TESTER2_UID"
 
 	event
 	check "Y logs out" local_logout "$TESTER2"
 	timed "Y's logout → no PulseAudio" 30 pa_none || return 1
-	wait_for 45 "user@$TESTER2_UID.service stopped" ct_inactive "user@$TESTER2_UID.service"
+	user_gone "$TESTER2_UID" "Y logged out"
 
 	log "--- 2. console first (Y), then ssh (X)"
 	event
@@ -221,7 +258,7 @@ seat_steps() {
 	stays "X's ssh login changes nothing: Y keeps the only PulseAudio" 3 pa_only "$TESTER2_UID"
 	check_not "pactl info as X does not answer" pa_answers "$TESTER" "$TESTER_UID"
 	ssh_logout
-	wait_for 45 "user@$TESTER_UID.service stopped after X logged out" ct_inactive "user@$TESTER_UID.service"
+	user_gone "$TESTER_UID" "X logged out"
 	stays "Y still has the only PulseAudio" 1 pa_only "$TESTER2_UID"
 	y_session=$(seat_active)
 	local pa
@@ -267,7 +304,7 @@ seat_steps() {
 	event
 	check "systemctl restart $SEAT_UNIT" ct systemctl restart "$SEAT_UNIT"
 	timed "after a restart of the follower: PulseAudio for Y again" 30 pa_only "$TESTER2_UID" || return 1
-	pid=$(ct systemctl show -p MainPID --value "$SEAT_UNIT")
+	pid=$(follower_pid)
 	event
 	check "kill -9 the follower (PID $pid in the container)" ct kill -9 "$pid"
 	wait_for 15 "systemd restarts the killed follower (Restart=on-failure)" follower_replaced "$pid"
@@ -291,7 +328,7 @@ seat_steps() {
 	check "removal stopped the follower, and it stopped Y's PulseAudio" pa_none
 	check "the follower unit is gone" no_in_root "/lib/systemd/system/$SEAT_UNIT"
 	check "Debian's pulseaudio.socket restored" in_root /etc/systemd/user/sockets.target.wants/pulseaudio.socket
-	local_logout "$TESTER2" || true
+	local_logout "$TESTER2" >/dev/null 2>&1 || true
 
 }
 
