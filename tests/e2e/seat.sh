@@ -121,8 +121,20 @@ remote_session_of() { # remote_session_of USER: id of USER's remote session
 		[ "$(ct loginctl show-session "$id" -p Remote </dev/null)" = Remote=yes ] && echo "$id"
 	done
 }
-has_remote_session() { [ -n "$(remote_session_of "$1")" ]; }
+# has_remote_session USER [OLD]: USER has a remote session (other than OLD).
+has_remote_session() { remote_session_of "$1" | grep -qvx -- "${2:-}"; }
 no_remote_session() { [ -z "$(remote_session_of "$1")" ]; }
+# ssh_session_gone: after ssh_logout; on 229 a closed session may stay "closing" (see
+# user_gone), which the follower never counts anyway: an observation there.
+ssh_session_gone() {
+	if [ "$SEAT_SYSTEMD" -ge 240 ]; then
+		timed "X's ssh session is gone after the logout" 30 no_remote_session "$TESTER"
+	elif until_ok 10 no_remote_session "$TESTER"; then
+		pass "X's ssh session is gone after the logout"
+	else
+		observe "systemd $SEAT_SYSTEMD: X's ssh session $(remote_session_of "$TESTER" | tr '\n' ' ')still listed 10 s after the logout, state $(ct loginctl show-session "$(remote_session_of "$TESTER" | head -n 1)" -p State)"
+	fi
+}
 pa_not() { [ "$(pa_uids)" != "$1" ]; }
 # systemctl/loginctl 229 have no --value.
 follower_pid() { ct systemctl show -p MainPID "$SEAT_UNIT" | sed -n 's/^MainPID=//p'; }
@@ -238,7 +250,7 @@ seat_steps() {
 
 	event
 	ssh_logout
-	timed "X's ssh session is gone after the logout" 30 no_remote_session "$TESTER"
+	ssh_session_gone
 	user_gone "$TESTER_UID" "X logged out"
 	stays "X's logout leaves Y with sound (and nothing else)" 2 pa_only "$TESTER2_UID"
 
@@ -253,7 +265,7 @@ seat_steps() {
 	timed "console login of Y → PulseAudio for Y" 30 pa_only "$TESTER2_UID" || return 1
 	event
 	ssh_login
-	timed "X has a remote session" 30 has_remote_session "$TESTER" || return 1
+	timed "X has a new remote session" 30 has_remote_session "$TESTER" "$x_session" || return 1
 	wait_for 30 "user manager of X up" user_manager_up "$TESTER" "$TESTER_UID"
 	stays "X's ssh login changes nothing: Y keeps the only PulseAudio" 3 pa_only "$TESTER2_UID"
 	check_not "pactl info as X does not answer" pa_answers "$TESTER" "$TESTER_UID"
