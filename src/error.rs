@@ -62,6 +62,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Input that loads but that a check refuses (lint errors before `build`); the
+    /// problems were already printed. Bad input, so exit 2.
+    #[error("{0}")]
+    Refused(String),
     #[error("{0}")]
     Failed(String),
 }
@@ -85,7 +89,7 @@ impl Error {
     /// Exit code of the CLI: 2 for bad input, 1 for any other failure.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Input(_) => 2,
+            Error::Input(_) | Error::Refused(_) => 2,
             _ => 1,
         }
     }

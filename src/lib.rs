@@ -13,6 +13,7 @@ pub mod lint;
 pub mod plan;
 pub mod profile;
 pub mod recipe;
+pub mod repo;
 pub mod scaffold;
 pub mod scripts;
 pub mod unit;
@@ -65,11 +66,69 @@ pub fn load_all(files: &[PathBuf], target: Option<&str>) -> Result<Vec<recipe::R
             Err(other) => return Err(other),
         }
     }
+    errors.extend(across(&recipes));
     if errors.is_empty() {
         Ok(recipes)
     } else {
         Err(Error::Input(errors))
     }
+}
+
+/// Problems between the recipes of one build: two building the same package (the
+/// second would replace the first), or two packages installing the same path or a
+/// file where the other needs a directory (they would conflict at install).
+pub fn across(recipes: &[recipe::Recipe]) -> Vec<error::InputError> {
+    let mut errors = Vec::new();
+    let mut names: std::collections::BTreeMap<&str, &Path> = Default::default();
+    for r in recipes {
+        if let Some(first) = names.insert(&r.package.name, &r.path) {
+            errors.push(error::InputError::new(
+                &r.path,
+                r.locate("package.name"),
+                "package.name",
+                format!(
+                    "package {} is also built by {}",
+                    r.package.name,
+                    first.display()
+                ),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return errors;
+    }
+    let mut files = Vec::new();
+    let mut owner = Vec::new();
+    for r in recipes {
+        for f in r.installed() {
+            owner.push(r);
+            files.push(f);
+        }
+    }
+    for c in recipe::layout::conflicts(&files) {
+        let (r, other) = (owner[c.at], owner[c.other]);
+        let field = if files[c.at].field.starts_with("assets[") {
+            format!("{}.dest", files[c.at].field)
+        } else {
+            files[c.at].field.clone()
+        };
+        let whose = if std::ptr::eq(r, other) {
+            String::new()
+        } else {
+            format!(
+                " of package {} ({})",
+                other.package.name,
+                other.path.display()
+            )
+        };
+        errors.push(error::InputError::new(
+            &r.path,
+            r.locate(&field),
+            field,
+            format!("{}{whose}", c.message),
+        ));
+    }
+    errors
 }
 
 /// `SOURCE_DATE_EPOCH`, or a fixed default so that builds are reproducible anyway.

@@ -1,4 +1,5 @@
 use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use unitpack::unit::Scope;
@@ -45,7 +46,8 @@ enum Command {
         only: Option<String>,
     },
     /// Check recipes (default: every recipe in recipes/) or bare unit files against the
-    /// target's systemd and scope. Exit 1 when errors are found.
+    /// target's systemd and scope. Exit 1 when errors are found, 2 when a recipe does
+    /// not load.
     Lint {
         /// Recipe files or directories of recipes.
         inputs: Vec<PathBuf>,
@@ -71,6 +73,11 @@ enum Command {
     },
     /// List the target profiles.
     Profiles,
+    /// A signed Debian repository of built packages, for `apt install`.
+    Repo {
+        #[command(subcommand)]
+        command: unitpack::repo::cli::RepoCommand,
+    },
     /// Write a new recipe to start from: a user service, or the given unit files.
     New {
         /// The Debian package name (the recipe is written to NAME.yaml).
@@ -141,13 +148,18 @@ fn main() -> ExitCode {
         Err(e) => {
             let text = e.to_string();
             if text.starts_with("error: ") {
-                eprintln!("{text}");
+                say_err(&format!("{text}\n"));
             } else {
-                eprintln!("error: {text}");
+                say_err(&format!("error: {text}\n"));
             }
             ExitCode::from(e.exit_code() as u8)
         }
     }
+}
+
+/// Print to stderr, best effort (there is nowhere left to report a failure).
+fn say_err(text: &str) {
+    let _ = std::io::stderr().lock().write_all(text.as_bytes());
 }
 
 fn run(command: Command) -> Result<()> {
@@ -203,13 +215,17 @@ fn run(command: Command) -> Result<()> {
             format,
             deny,
         } => {
+            let mut bad_input = false;
             let diagnostics = if units.is_empty() {
                 let inputs = if inputs.is_empty() {
                     vec![PathBuf::from("recipes")]
                 } else {
                     inputs
                 };
-                lint::lint_files(&unitpack::recipe_files(&inputs)?, target.as_deref())?
+                let (diagnostics, failed) =
+                    lint::lint_files_loading(&unitpack::recipe_files(&inputs)?, target.as_deref())?;
+                bad_input = failed;
+                diagnostics
             } else {
                 let name = target
                     .as_deref()
@@ -238,6 +254,11 @@ fn run(command: Command) -> Result<()> {
                 let text = format!("{}lint: {summary}\n", lint::render_text(&diagnostics));
                 write_stdout(text.as_bytes())?;
             }
+            if bad_input {
+                return Err(Error::Refused(format!(
+                    "lint failed: {summary}; a recipe does not load"
+                )));
+            }
             if summary.fails(deny.is_some()) {
                 return Err(Error::Failed(format!("lint failed: {summary}")));
             }
@@ -258,6 +279,7 @@ fn run(command: Command) -> Result<()> {
             } else {
                 inputs
             };
+            unitpack::yocto::check_replaceable(&out_dir)?;
             let profile = unitpack::yocto::layer_profile();
             let recipes =
                 unitpack::load_all(&unitpack::recipe_files(&inputs)?, Some(&profile.name))?;
@@ -266,6 +288,7 @@ fn run(command: Command) -> Result<()> {
             write_stdout(format!("{}\n", out_dir.display()).as_bytes())?;
             Ok(())
         }
+        Command::Repo { command } => unitpack::repo::cli::run(command),
         Command::New {
             name,
             from,
@@ -415,10 +438,10 @@ fn lint_before_build(recipes: &[unitpack::recipe::Recipe]) -> Result<()> {
                 .filter(|d| d.severity >= lint::Severity::Warning),
         );
     }
-    eprint!("{}", lint::render_text(&shown));
+    say_err(&lint::render_text(&shown));
     let summary = lint::Summary::of(&shown);
     if summary.errors > 0 {
-        return Err(Error::Failed(format!(
+        return Err(Error::Refused(format!(
             "not building: lint found {summary} (see `unitpack lint`)"
         )));
     }

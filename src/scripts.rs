@@ -94,6 +94,8 @@ struct Context {
     /// `.wants`/`.requires` directories the enable links live in (removed when empty).
     link_dirs: Vec<String>,
     has_system: bool,
+    /// Some system unit is started by the postinst (it needs `unitpack_invoke`).
+    starts: bool,
     /// Some unit is enabled by the package.
     enables: bool,
 }
@@ -150,6 +152,7 @@ fn context(recipe: &Recipe) -> Context {
         state_dir: format!("/var/lib/unitpack/{}", recipe.package.name),
         strict: recipe.strict,
         has_system: !system_names.is_empty(),
+        starts: system_units.iter().any(|u| u.start),
         enables: !(user_units.is_empty() && system_units.is_empty()),
         user_units,
         system_units,

@@ -129,6 +129,13 @@ impl UnitName {
         self.0.rsplit_once('.').map(|(s, _)| s).unwrap_or(&self.0)
     }
 
+    /// `foo@bar.service`: an instance of a template.
+    pub fn is_instance(&self) -> bool {
+        self.stem()
+            .split_once('@')
+            .is_some_and(|(_, i)| !i.is_empty())
+    }
+
     /// `foo@.service`: a template, which cannot be enabled without an instance.
     pub fn is_template(&self) -> bool {
         self.stem().ends_with('@')
@@ -183,6 +190,8 @@ pub struct Unit {
     /// Units of other packages this unit replaces: disabled (in this unit's scope) while
     /// the package is installed, restored when it is removed.
     pub takes_over: Vec<UnitName>,
+    /// The unit names of its `[Install]` section, checked.
+    pub install: InstallRefs,
     pub source: UnitSource,
     /// The file as it will be installed.
     pub text: String,
@@ -213,25 +222,187 @@ impl Unit {
     pub fn enable_links(&self, unit_dir: &str, enable_dir: &str) -> Vec<(String, String)> {
         let target = format!("{unit_dir}/{}", self.name);
         let mut links = Vec::new();
-        for wanted_by in self.list("Install", "WantedBy") {
+        for wanted_by in &self.install.wanted_by {
             links.push((
                 format!("{enable_dir}/{wanted_by}.wants/{}", self.name),
                 target.clone(),
             ));
         }
-        for required_by in self.list("Install", "RequiredBy") {
+        for required_by in &self.install.required_by {
             links.push((
                 format!("{enable_dir}/{required_by}.requires/{}", self.name),
                 target.clone(),
             ));
         }
-        for alias in self.list("Install", "Alias") {
+        for alias in &self.install.alias {
             links.push((format!("{enable_dir}/{alias}"), target.clone()));
         }
         links.sort();
         links.dedup();
         links
     }
+}
+
+/// The unit names an `[Install]` section refers to. Each becomes part of a path (an
+/// enable link) in maintainer scripts, the manifest and the `.bb`, so each is a
+/// [`UnitName`]: nothing else can get there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct InstallRefs {
+    pub wanted_by: Vec<UnitName>,
+    pub required_by: Vec<UnitName>,
+    /// Same type as the unit, a template only for a template.
+    pub alias: Vec<UnitName>,
+    pub also: Vec<UnitName>,
+}
+
+/// A wrong value in a unit, at the directive that holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirectiveError {
+    pub section: String,
+    pub key: String,
+    pub location: Option<Location>,
+    pub message: String,
+}
+
+impl InstallRefs {
+    /// The `[Install]` references of unit `name` that are valid, and an error for
+    /// each value that is not.
+    pub fn parse(name: &UnitName, sections: &[Section]) -> (InstallRefs, Vec<DirectiveError>) {
+        let mut refs = InstallRefs::default();
+        let mut errors = Vec::new();
+        for d in sections
+            .iter()
+            .filter(|s| s.name == "Install")
+            .flat_map(|s| &s.directives)
+        {
+            let list = match d.key.as_str() {
+                "WantedBy" => &mut refs.wanted_by,
+                "RequiredBy" => &mut refs.required_by,
+                "Alias" => &mut refs.alias,
+                "Also" => &mut refs.also,
+                _ => continue,
+            };
+            let mut fail = |message: String| {
+                errors.push(DirectiveError {
+                    section: "Install".into(),
+                    key: d.key.clone(),
+                    location: d.location,
+                    message,
+                })
+            };
+            for word in d.value.split_ascii_whitespace() {
+                let reference = match UnitName::parse(word) {
+                    Ok(r) => r,
+                    Err(m) => {
+                        fail(format!("{}= value: {m}", d.key));
+                        continue;
+                    }
+                };
+                if matches!(d.key.as_str(), "WantedBy" | "RequiredBy")
+                    && reference.as_str().len() + ".requires".len() > 255
+                {
+                    fail(format!(
+                        "{}={reference}: the link directory {reference}.requires or .wants would be longer than a file name may be",
+                        d.key
+                    ));
+                    continue;
+                }
+                if d.key == "Alias" {
+                    if reference.kind() != name.kind() {
+                        fail(format!(
+                            "Alias={reference} must have the type of {name} (.{})",
+                            name.kind()
+                        ));
+                        continue;
+                    }
+                    if reference.is_template() != name.is_template() || reference.is_instance() {
+                        fail(format!(
+                            "Alias={reference}: a template's aliases are templates, a plain unit's are plain names"
+                        ));
+                        continue;
+                    }
+                    if &reference == name {
+                        fail(format!("Alias={reference} is the unit's own name"));
+                        continue;
+                    }
+                }
+                list.push(reference);
+            }
+        }
+        (refs, errors)
+    }
+}
+
+/// Characters that must not reach a unit file: systemd ends a line at NUL, and other
+/// control characters (VT, FF, ESC, …) and Unicode line or paragraph separators are
+/// invisible to a reviewer. TAB is ordinary whitespace.
+pub fn forbidden_char(c: char) -> bool {
+    (c.is_control() && c != '\t') || matches!(c, '\u{2028}' | '\u{2029}')
+}
+
+/// A directive value written in a recipe: one line, no character of
+/// [`forbidden_char`], and no trailing backslash (systemd would join the next line).
+pub fn check_value(value: &str) -> Result<(), String> {
+    if value.contains(['\n', '\r']) {
+        return Err(
+            "a directive value must be one line (a newline would start a new directive)".into(),
+        );
+    }
+    if let Some(c) = value.chars().find(|&c| forbidden_char(c)) {
+        return Err(format!(
+            "a directive value must not contain {c:?} (systemd would read a NUL as the end of the line; other control characters and line separators hide text)"
+        ));
+    }
+    if value.trim_end().ends_with('\\') {
+        return Err(
+            "a directive value must not end in '\\' (systemd would join the next line to it)"
+                .into(),
+        );
+    }
+    if value.len() > MAX_VALUE {
+        return Err(format!(
+            "a directive value must be at most {MAX_VALUE} bytes"
+        ));
+    }
+    Ok(())
+}
+
+/// Longest directive value accepted (systemd reads lines of up to 1 MiB; no real unit
+/// comes near this).
+pub const MAX_VALUE: usize = 16 * 1024;
+
+/// Why a unit cannot be taken over (disabled while the package is installed): the
+/// system needs it to boot, to log in or to talk to its services, and a takeover that
+/// goes wrong locks the device out.
+pub fn essential(name: &UnitName) -> Option<String> {
+    if matches!(name.kind(), "target" | "slice" | "scope" | "device") {
+        return Some(format!(
+            "{name} is a .{} unit, part of the structure of the boot and the session",
+            name.kind()
+        ));
+    }
+    const STEMS: &[&str] = &[
+        "dbus",
+        "dbus-broker",
+        "getty@",
+        "serial-getty@",
+        "console-getty",
+        "container-getty@",
+        "autovt@",
+        "user@",
+        "user-runtime-dir@",
+    ];
+    let stem = name.stem();
+    let template = stem.split_once('@').map(|(t, _)| format!("{t}@"));
+    if stem.starts_with("systemd-")
+        || STEMS.contains(&stem)
+        || template.is_some_and(|t| STEMS.contains(&t.as_str()))
+    {
+        return Some(format!(
+            "{name} is one of the units the system cannot live without (systemd-*, D-Bus, gettys, user managers)"
+        ));
+    }
+    None
 }
 
 /// The sections have an `[Install]` section that `systemctl enable` can act on.
@@ -276,6 +447,16 @@ pub fn render(sections: &[Section], header: &str) -> String {
 /// Parse a unit file the way systemd reads it: `[Section]` headers, `Key=Value`,
 /// `#`/`;` comments, trailing-backslash continuation lines, repeated keys kept.
 pub fn parse(text: &str) -> Result<Vec<Section>, (usize, String)> {
+    // Checked on the whole text, comments included: systemd ends a line at NUL, so a
+    // NUL in a comment would start a directive that this parser never saw.
+    for (i, line) in text.split('\n').enumerate() {
+        if let Some(c) = line.chars().find(|&c| forbidden_char(c)) {
+            return Err((
+                i + 1,
+                format!("the unit file contains {c:?}; unit files must not contain NUL, CR, other control characters or Unicode line separators"),
+            ));
+        }
+    }
     let mut sections: Vec<Section> = Vec::new();
     let mut pending: Option<(String, usize)> = None;
     for (i, raw) in text.lines().enumerate() {
@@ -289,10 +470,16 @@ pub fn parse(text: &str) -> Result<Vec<Section>, (usize, String)> {
             None => (raw.trim().to_string(), line_no),
         };
         if let Some(stripped) = logical.strip_suffix('\\') {
-            if !(logical.starts_with('#') || logical.starts_with(';')) {
-                pending = Some((stripped.trim_end().to_string(), start_line));
-                continue;
+            if logical.starts_with('#') || logical.starts_with(';') {
+                // systemd releases disagree on whether a comment continues.
+                return Err((
+                    start_line,
+                    "a comment ends in '\\' (systemd releases disagree on whether it continues)"
+                        .into(),
+                ));
             }
+            pending = Some((stripped.trim_end().to_string(), start_line));
+            continue;
         }
         let line = logical.trim();
         if line.is_empty() || line.starts_with('#') || line.starts_with(';') {

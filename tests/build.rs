@@ -80,10 +80,6 @@ fn user_seed_ships_units_where_xenial_looks() {
     let deb = build(&seed("pulseaudio-root-path.yaml"), out.path());
     let contents = stdout("dpkg-deb", &["--contents", deb.to_str().unwrap()]);
     assert!(
-        contents.contains("./lib/systemd/system/my_pulseaudio.path"),
-        "{contents}"
-    );
-    assert!(
         contents.contains("./lib/systemd/system/my_pulseaudio.service"),
         "{contents}"
     );

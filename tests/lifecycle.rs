@@ -1,7 +1,13 @@
 //! The maintainer scripts under a real dpkg, in a Debian 12 chroot made by debootstrap
 //! (tests/support/make-root). No systemd runs there, as in an image build: the scripts
-//! must enable units offline. Needs root; run with
-//! `cargo test --test lifecycle -- --ignored` (.ci/run does).
+//! must enable units offline. Every test runs twice (`lifecycle_tests!`): under Debian
+//! 12's dpkg inside the chroot, and under the board's dpkg 1.18.4 (Ubuntu 16.04), built
+//! from source by scripts/vendor/dpkg-1.18.4 and run from the host on the root. Needs
+//! root; run with `cargo test --test lifecycle -- --ignored` (scripts/test does).
+//!
+//! A new test goes inside the `lifecycle_tests!` block at the end, makes its root with
+//! `Root::new(name, dpkg)` and calls dpkg through `root.dpkg(..)` / `root.dpkg_fails(..)`
+//! / `root.status(..)`, never as `root.ok(&["dpkg", ..])`, so that it runs under both.
 
 mod common;
 
@@ -11,21 +17,75 @@ use std::process::Command;
 
 const USER_LINK: &str = "etc/systemd/user/default.target.wants/my_pulseaudio.service";
 const USER_UNIT: &str = "/usr/lib/systemd/user/my_pulseaudio.service";
-const PATH_LINK: &str = "etc/systemd/system/multi-user.target.wants/my_pulseaudio.path";
-const PATH_UNIT: &str = "/lib/systemd/system/my_pulseaudio.path";
+const SYSTEM_LINK: &str = "etc/systemd/system/user@0.service.wants/my_pulseaudio.service";
+const SYSTEM_UNIT: &str = "/lib/systemd/system/my_pulseaudio.service";
 const VENDOR_LINKS: &[&str] = &[
     "etc/systemd/user/default.target.wants/pulseaudio.service",
     "etc/systemd/user/sockets.target.wants/pulseaudio.socket",
 ];
 
+/// The dpkg a test runs under.
+#[derive(Clone)]
+enum Dpkg {
+    /// Debian 12's own, run inside the chroot.
+    Debian12,
+    /// The board's 1.18.4 (install prefix of scripts/vendor/dpkg-1.18.4), run from the
+    /// host as `dpkg --root=R --admindir=R/var/lib/dpkg`: it runs the maintainer scripts
+    /// chrooted into R, as on the board. Its PATH must lead to its own dpkg-deb (dpkg
+    /// execs it by name) and to ldconfig (dpkg checks for it); 1.18.4 knows no
+    /// DPKG_ROOT and needs no --force option for this.
+    Upstream1184(PathBuf),
+}
+
+impl Dpkg {
+    fn slug(&self) -> &'static str {
+        match self {
+            Dpkg::Debian12 => "debian12",
+            Dpkg::Upstream1184(_) => "dpkg1184",
+        }
+    }
+}
+
+/// Defines each test as a module with one test per dpkg, `NAME::debian_12` and
+/// `NAME::dpkg_1_18_4`, so that every lifecycle test runs under both. The body gets the
+/// `&Dpkg` to make its roots with.
+macro_rules! lifecycle_tests {
+    ($($(#[$attr:meta])* fn $name:ident($dpkg:ident: &Dpkg) $body:block)*) => {$(
+        $(#[$attr])*
+        mod $name {
+            use super::*;
+
+            fn run($dpkg: &Dpkg) $body
+
+            #[test]
+            #[ignore = "needs root and debootstrap; run by scripts/test"]
+            fn debian_12() {
+                run(&Dpkg::Debian12)
+            }
+
+            #[test]
+            #[ignore = "needs root and debootstrap; run by scripts/test"]
+            fn dpkg_1_18_4() {
+                if let Some(prefix) = crate::common::dpkg_1_18_4() {
+                    run(&Dpkg::Upstream1184(prefix))
+                }
+            }
+        }
+    )*};
+}
+
 struct Root {
     path: PathBuf,
+    dpkg: Dpkg,
 }
 
 impl Root {
-    fn new(name: &str) -> Root {
+    /// A fresh Debian 12 root (with EXTRA packages) named NAME-DPKG, nothing installed.
+    fn bare(name: &str, dpkg: &Dpkg, extra: &[&str]) -> Root {
         let out = Command::new(repo().join("tests/support/make-root"))
-            .args([name, "amd64", "dbus-user-session"])
+            .arg(format!("{name}-{}", dpkg.slug()))
+            .arg("amd64")
+            .args((!extra.is_empty()).then(|| extra.join(",")))
             .output()
             .expect("tests/support/make-root runs (needs debootstrap, root)");
         assert!(
@@ -34,10 +94,17 @@ impl Root {
             String::from_utf8_lossy(&out.stderr)
         );
         let path = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
-        let root = Root { path };
-        let helper = helper_deb();
-        root.put(&helper, "helper.deb");
-        root.ok(&["dpkg", "-i", "/tmp/helper.deb"]);
+        Root {
+            path,
+            dpkg: dpkg.clone(),
+        }
+    }
+
+    /// A fresh root with dbus-user-session and the helper package installed.
+    fn new(name: &str, dpkg: &Dpkg) -> Root {
+        let root = Root::bare(name, dpkg, &["dbus-user-session"]);
+        root.put(&helper_deb(), "helper.deb");
+        root.dpkg(&["-i", "/tmp/helper.deb"]);
         root
     }
 
@@ -53,6 +120,71 @@ impl Root {
             .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
             .output()
             .unwrap()
+    }
+
+    /// PROGRAM (dpkg or dpkg-query) of the test's dpkg on this root. Arguments that
+    /// are absolute paths name files inside the root.
+    fn dpkg_command(&self, program: &str, args: &[&str]) -> std::process::Output {
+        match &self.dpkg {
+            Dpkg::Debian12 => {
+                let mut all = vec![program];
+                all.extend(args);
+                self.chroot(&all)
+            }
+            Dpkg::Upstream1184(prefix) => {
+                let mut cmd = Command::new(prefix.join("bin").join(program));
+                if program == "dpkg" {
+                    cmd.arg(format!("--root={}", self.path.display()));
+                }
+                cmd.arg(format!("--admindir={}/var/lib/dpkg", self.path.display()));
+                for arg in args {
+                    match arg.strip_prefix('/') {
+                        Some(inside) => cmd.arg(self.path.join(inside)),
+                        None => cmd.arg(arg),
+                    };
+                }
+                cmd.env("DEBIAN_FRONTEND", "noninteractive")
+                    .env(
+                        "PATH",
+                        format!("{}/bin:/usr/sbin:/usr/bin:/sbin:/bin", prefix.display()),
+                    )
+                    .output()
+                    .unwrap()
+            }
+        }
+    }
+
+    /// dpkg ARGS, which must succeed; its output.
+    fn dpkg(&self, args: &[&str]) -> String {
+        let out = self.dpkg_command("dpkg", args);
+        assert!(
+            out.status.success(),
+            "{} dpkg {args:?} failed ({:?}):\n{}{}",
+            self.dpkg.slug(),
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+    }
+
+    /// dpkg ARGS, which must fail; its output.
+    fn dpkg_fails(&self, args: &[&str]) -> String {
+        let out = self.dpkg_command("dpkg", args);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success(),
+            "{} dpkg {args:?} should have failed:\n{text}",
+            self.dpkg.slug()
+        );
+        text
+    }
+
+    /// dpkg's record of PACKAGE: "STATUS VERSION", or "" when dpkg does not know it.
+    fn status(&self, package: &str) -> String {
+        let out = self.dpkg_command("dpkg-query", &["-W", "-f", "${Status} ${Version}", package]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
     fn ok(&self, args: &[&str]) -> String {
@@ -155,10 +287,23 @@ fn helper_deb() -> PathBuf {
 /// The seed recipe built as version `version` (the recipe text with its version
 /// replaced), copied into the root's /tmp as NAME.deb.
 fn seed_version(root: &Root, recipe: &str, version: &str, name: &str) {
+    seed_deb(root, recipe, version, "", name);
+}
+
+/// The seed recipe as version `version` that also ships /usr/bin/pactl, a file of
+/// Debian's pulseaudio-utils (installed in the root): dpkg refuses to unpack it, after
+/// the maintainer scripts that precede unpacking ran, and must roll back (abort-*).
+fn conflicting_seed_version(root: &Root, recipe: &str, version: &str, name: &str) {
+    let assets = "assets:\n  - source: pactl\n    dest: /usr/bin/pactl\n";
+    seed_deb(root, recipe, version, assets, name);
+}
+
+fn seed_deb(root: &Root, recipe: &str, version: &str, extra: &str, name: &str) {
     let text = std::fs::read_to_string(seed(recipe))
         .unwrap()
-        .replace("version: \"1.0.0\"", &format!("version: \"{version}\""));
-    let (dir, path) = recipe_dir(&text, &[]);
+        .replace("version: \"1.0.0\"", &format!("version: \"{version}\""))
+        + extra;
+    let (dir, path) = recipe_dir(&text, &[("pactl", "#!/bin/sh\n")]);
     let deb = build(&path, &dir.path().join("out"));
     root.put(&deb, &format!("{name}.deb"));
 }
@@ -171,292 +316,389 @@ fn diff(before: &[String], after: &[String]) -> String {
     format!("gone: {gone:?}\nnew: {new:?}")
 }
 
-#[test]
-#[ignore = "needs root and debootstrap; run by .ci/run"]
-fn user_unit_lifecycle() {
-    let root = Root::new("lifecycle-user");
-    seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
-    seed_version(&root, "pulseaudio-user.yaml", "1.0.1", "v2");
-    // Debian 12's pulseaudio enables its own user units: the seed takes them over.
-    let vendor_before: Vec<_> = VENDOR_LINKS.iter().map(|l| root.link(l)).collect();
-    assert!(
-        vendor_before.iter().all(Option::is_some),
-        "precondition: {vendor_before:?}"
-    );
-    let before = root.listing();
+lifecycle_tests! {
+    fn user_unit_lifecycle(dpkg: &Dpkg) {
+        let root = Root::new("lifecycle-user", dpkg);
+        seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
+        seed_version(&root, "pulseaudio-user.yaml", "1.0.1", "v2");
+        // Debian 12's pulseaudio enables its own user units: the seed takes them over.
+        let vendor_before: Vec<_> = VENDOR_LINKS.iter().map(|l| root.link(l)).collect();
+        assert!(
+            vendor_before.iter().all(Option::is_some),
+            "precondition: {vendor_before:?}"
+        );
+        let before = root.listing();
 
-    root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
-    assert_eq!(
-        root.link(USER_LINK).as_deref(),
-        Some(USER_UNIT),
-        "install enables for all users"
-    );
-    assert_eq!(
-        root.ok(&[
-            "systemctl",
-            "--global",
-            "is-enabled",
-            "my_pulseaudio.service"
-        ])
-        .trim(),
-        "enabled"
-    );
-    for l in VENDOR_LINKS {
-        assert!(!root.exists(l), "{l} still enabled after the take-over");
-    }
-
-    root.ok(&["dpkg", "-r", "my-pulseaudio-user"]);
-    assert!(!root.exists(USER_LINK), "remove disables");
-    let vendor_after: Vec<_> = VENDOR_LINKS.iter().map(|l| root.link(l)).collect();
-    assert_eq!(
-        vendor_after, vendor_before,
-        "remove restores the vendor units exactly"
-    );
-
-    root.ok(&["dpkg", "-P", "my-pulseaudio-user"]);
-    assert!(!root.exists("var/lib/unitpack"), "purge removes the state");
-    let after = root.listing();
-    assert_eq!(
-        before,
-        after,
-        "purge leaves no trace:\n{}",
-        diff(&before, &after)
-    );
-
-    root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
-    assert_eq!(
-        root.link(USER_LINK).as_deref(),
-        Some(USER_UNIT),
-        "reinstall after purge enables again"
-    );
-
-    // The admin's choice survives upgrades.
-    root.ok(&["systemctl", "--global", "disable", "my_pulseaudio.service"]);
-    assert!(!root.exists(USER_LINK));
-    root.ok(&["dpkg", "-i", "/tmp/v2.deb"]);
-    assert!(
-        !root.exists(USER_LINK),
-        "upgrade re-enabled a unit the admin disabled"
-    );
-    assert_eq!(
-        root.ok(&["dpkg-query", "-W", "-f", "${Version}", "my-pulseaudio-user"]),
-        "1.0.1-1"
-    );
-
-    // Removed while disabled: a reinstall keeps it disabled.
-    root.ok(&["dpkg", "-r", "my-pulseaudio-user"]);
-    root.ok(&["dpkg", "-i", "/tmp/v2.deb"]);
-    assert!(
-        !root.exists(USER_LINK),
-        "reinstall re-enabled a unit the admin had disabled"
-    );
-
-    // Removed while enabled: a reinstall enables it again.
-    root.ok(&["systemctl", "--global", "enable", "my_pulseaudio.service"]);
-    root.ok(&["dpkg", "-r", "my-pulseaudio-user"]);
-    assert!(!root.exists(USER_LINK));
-    root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
-    assert_eq!(
-        root.link(USER_LINK).as_deref(),
-        Some(USER_UNIT),
-        "reinstall after remove restores enablement"
-    );
-
-    root.ok(&["dpkg", "-P", "my-pulseaudio-user"]);
-    let after = root.listing();
-    assert_eq!(
-        before,
-        after,
-        "second purge leaves no trace:\n{}",
-        diff(&before, &after)
-    );
-}
-
-#[test]
-#[ignore = "needs root and debootstrap; run by .ci/run"]
-fn system_path_unit_lifecycle() {
-    let root = Root::new("lifecycle-system");
-    seed_version(&root, "pulseaudio-root-path.yaml", "1.0.0", "v1");
-    seed_version(&root, "pulseaudio-root-path.yaml", "1.0.1", "v2");
-    let before = root.listing();
-
-    root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
-    assert_eq!(
-        root.link(PATH_LINK).as_deref(),
-        Some(PATH_UNIT),
-        "install enables the path unit"
-    );
-    assert!(
-        !root.exists("etc/systemd/system/multi-user.target.wants/my_pulseaudio.service"),
-        "the service is path-activated, not enabled"
-    );
-
-    root.ok(&["dpkg", "-r", "my-pulseaudio-root-path"]);
-    assert!(!root.exists(PATH_LINK), "remove disables");
-    root.ok(&["dpkg", "-P", "my-pulseaudio-root-path"]);
-    let after = root.listing();
-    assert_eq!(
-        before,
-        after,
-        "purge leaves no trace:\n{}",
-        diff(&before, &after)
-    );
-
-    root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
-    assert_eq!(
-        root.link(PATH_LINK).as_deref(),
-        Some(PATH_UNIT),
-        "reinstall after purge enables again"
-    );
-    root.ok(&["systemctl", "disable", "my_pulseaudio.path"]);
-    root.ok(&["dpkg", "-i", "/tmp/v2.deb"]);
-    assert!(
-        !root.exists(PATH_LINK),
-        "upgrade re-enabled a unit the admin disabled"
-    );
-
-    root.ok(&["dpkg", "-P", "my-pulseaudio-root-path"]);
-    let after = root.listing();
-    assert_eq!(
-        before,
-        after,
-        "purge after upgrade leaves no trace:\n{}",
-        diff(&before, &after)
-    );
-}
-
-/// Every argument dpkg may pass, called directly: the scripts accept them, change
-/// nothing they should not, are idempotent, and reject unknown ones.
-#[test]
-#[ignore = "needs root and debootstrap; run by .ci/run"]
-fn scripts_handle_every_dpkg_argument() {
-    let root = Root::new("lifecycle-args");
-    seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
-    root.ok(&["dpkg", "-i", "/tmp/v1.deb"]);
-    let info = "/var/lib/dpkg/info/my-pulseaudio-user";
-    let calls: &[&[&str]] = &[
-        &["postinst", "configure", "1.0.0-1"],
-        &["postinst", "configure", "1.0.0-1"],
-        &["postinst", "abort-upgrade", "1.0.1-1"],
-        &[
-            "postinst",
-            "abort-deconfigure",
-            "in-favour",
-            "other",
-            "1.0",
-            "removing",
-            "x",
-            "1.0",
-        ],
-        &["postinst", "triggered", "some-trigger"],
-        &["prerm", "upgrade", "1.0.1-1"],
-        &["prerm", "failed-upgrade", "1.0.0-1", "1.0.1-1"],
-        &["prerm", "deconfigure", "in-favour", "other", "1.0"],
-        &["postrm", "upgrade", "1.0.1-1"],
-        &["postrm", "failed-upgrade", "1.0.0-1", "1.0.1-1"],
-        &["postrm", "abort-upgrade", "1.0.0-1"],
-        &["postrm", "abort-install"],
-        &["postrm", "disappear", "other", "1.0"],
-    ];
-    for call in calls {
-        let script = format!("{info}.{}", call[0]);
-        let mut args = vec!["sh", script.as_str()];
-        args.extend(&call[1..]);
-        root.ok(&args);
+        root.dpkg(&["-i", "/tmp/v1.deb"]);
         assert_eq!(
             root.link(USER_LINK).as_deref(),
             Some(USER_UNIT),
-            "after {call:?}"
+            "install enables for all users"
         );
-    }
-    // remove twice (idempotent), then abort-remove restores what remove undid.
-    root.ok(&["sh", &format!("{info}.prerm"), "remove"]);
-    root.ok(&["sh", &format!("{info}.prerm"), "remove"]);
-    assert!(!root.exists(USER_LINK));
-    root.ok(&["sh", &format!("{info}.postinst"), "abort-remove"]);
-    assert_eq!(
-        root.link(USER_LINK).as_deref(),
-        Some(USER_UNIT),
-        "abort-remove re-enables"
-    );
-    for script in ["postinst", "prerm", "postrm"] {
-        let out = root.chroot(&["sh", &format!("{info}.{script}"), "bogus-argument"]);
         assert_eq!(
-            out.status.code(),
-            Some(1),
-            "{script} must reject unknown arguments"
+            root.ok(&["systemctl", "--global", "is-enabled", "my_pulseaudio.service"])
+                .trim(),
+            "enabled"
+        );
+        for l in VENDOR_LINKS {
+            assert!(!root.exists(l), "{l} still enabled after the take-over");
+        }
+        assert!(
+            !Path::new("/").join(USER_LINK).exists(),
+            "the maintainer scripts ran outside the root"
+        );
+
+        root.dpkg(&["-i", "/tmp/v2.deb"]);
+        assert_eq!(root.status("my-pulseaudio-user"), "install ok installed 1.0.1-1");
+        assert_eq!(
+            root.link(USER_LINK).as_deref(),
+            Some(USER_UNIT),
+            "upgrade keeps the unit enabled"
+        );
+        for l in VENDOR_LINKS {
+            assert!(!root.exists(l), "{l} enabled again by the upgrade");
+        }
+
+        root.dpkg(&["-r", "my-pulseaudio-user"]);
+        assert!(!root.exists(USER_LINK), "remove disables");
+        let vendor_after: Vec<_> = VENDOR_LINKS.iter().map(|l| root.link(l)).collect();
+        assert_eq!(
+            vendor_after, vendor_before,
+            "remove restores the vendor units exactly"
+        );
+
+        root.dpkg(&["-P", "my-pulseaudio-user"]);
+        assert!(!root.exists("var/lib/unitpack"), "purge removes the state");
+        let after = root.listing();
+        assert_eq!(before, after, "purge leaves no trace:\n{}", diff(&before, &after));
+
+        root.dpkg(&["-i", "/tmp/v1.deb"]);
+        assert_eq!(
+            root.link(USER_LINK).as_deref(),
+            Some(USER_UNIT),
+            "reinstall after purge enables again"
+        );
+
+        // The admin's choice survives upgrades.
+        root.ok(&["systemctl", "--global", "disable", "my_pulseaudio.service"]);
+        assert!(!root.exists(USER_LINK));
+        root.dpkg(&["-i", "/tmp/v2.deb"]);
+        assert!(
+            !root.exists(USER_LINK),
+            "upgrade re-enabled a unit the admin disabled"
+        );
+        assert_eq!(root.status("my-pulseaudio-user"), "install ok installed 1.0.1-1");
+
+        // Removed while disabled: a reinstall keeps it disabled.
+        root.dpkg(&["-r", "my-pulseaudio-user"]);
+        root.dpkg(&["-i", "/tmp/v2.deb"]);
+        assert!(
+            !root.exists(USER_LINK),
+            "reinstall re-enabled a unit the admin had disabled"
+        );
+
+        // Removed while enabled: a reinstall enables it again.
+        root.ok(&["systemctl", "--global", "enable", "my_pulseaudio.service"]);
+        root.dpkg(&["-r", "my-pulseaudio-user"]);
+        assert!(!root.exists(USER_LINK));
+        root.dpkg(&["-i", "/tmp/v1.deb"]);
+        assert_eq!(
+            root.link(USER_LINK).as_deref(),
+            Some(USER_UNIT),
+            "reinstall after remove restores enablement"
+        );
+
+        root.dpkg(&["-P", "my-pulseaudio-user"]);
+        let after = root.listing();
+        assert_eq!(
+            before,
+            after,
+            "second purge leaves no trace:\n{}",
+            diff(&before, &after)
         );
     }
-}
 
-/// The real helper in the chroot: `unitpack-check doctor` reports the missing user bus
-/// while dbus-user-session is absent, and passes once it is installed.
-#[test]
-#[ignore = "needs root and debootstrap; run by .ci/run"]
-fn doctor_reports_the_missing_user_bus() {
-    let out = Command::new(repo().join("tests/support/make-root"))
-        .args(["lifecycle-doctor", "amd64"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "make-root: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let root = Root {
-        path: PathBuf::from(String::from_utf8(out.stdout).unwrap().trim()),
-    };
-    assert!(
-        !root.exists("usr/lib/systemd/user/dbus.socket"),
-        "precondition: no user bus"
-    );
-    root.put(&helper_deb(), "helper.deb");
-    seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
-    // The seed depends on dbus-user-session: force it in to see what the helper says.
-    let install = root.ok(&[
-        "dpkg",
-        "--force-depends",
-        "-i",
-        "/tmp/helper.deb",
-        "/tmp/v1.deb",
-    ]);
-    assert!(
-        install.contains("UC003"),
-        "postinst should warn about the user bus:\n{install}"
-    );
+    /// Design B: a system service wanted by root's user manager (user@0.service).
+    fn system_unit_lifecycle(dpkg: &Dpkg) {
+        let root = Root::new("lifecycle-system", dpkg);
+        seed_version(&root, "pulseaudio-root-path.yaml", "1.0.0", "v1");
+        seed_version(&root, "pulseaudio-root-path.yaml", "1.0.1", "v2");
+        let before = root.listing();
 
-    // The seed Wants= (not Requires=) the bus, since PulseAudio runs without it: a
-    // warning, not an error.
-    let doctor = root.chroot(&["unitpack-check", "doctor"]);
-    let report = String::from_utf8_lossy(&doctor.stdout).into_owned()
-        + &String::from_utf8_lossy(&doctor.stderr);
-    assert!(
-        report
-            .lines()
-            .any(|l| l.contains("UC003 warning") && l.contains("install dbus-user-session")),
-        "doctor must report the missing user bus:\n{report}"
-    );
+        root.dpkg(&["-i", "/tmp/v1.deb"]);
+        assert_eq!(
+            root.link(SYSTEM_LINK).as_deref(),
+            Some(SYSTEM_UNIT),
+            "install enables the service for user@0.service"
+        );
+        root.dpkg(&["-i", "/tmp/v2.deb"]);
+        assert_eq!(
+            root.link(SYSTEM_LINK).as_deref(),
+            Some(SYSTEM_UNIT),
+            "upgrade keeps the service enabled"
+        );
 
-    root.ok(&[
-        "apt-get",
-        "install",
-        "-y",
-        "--no-install-recommends",
-        "dbus-user-session",
-    ]);
-    let doctor = root.chroot(&["unitpack-check", "doctor"]);
-    let report = String::from_utf8_lossy(&doctor.stdout).into_owned()
-        + &String::from_utf8_lossy(&doctor.stderr);
-    assert_eq!(
-        doctor.status.code(),
-        Some(0),
-        "doctor must pass with dbus-user-session:\n{report}"
-    );
-    assert!(report.lines().any(|l| l.contains("UC003 ok")), "{report}");
-    assert!(
-        !report
-            .lines()
-            .any(|l| l.contains("UC003 warning") || l.contains("UC003 error")),
-        "{report}"
-    );
+        root.dpkg(&["-r", "my-pulseaudio-root-path"]);
+        assert!(!root.exists(SYSTEM_LINK), "remove disables");
+        root.dpkg(&["-P", "my-pulseaudio-root-path"]);
+        let after = root.listing();
+        assert_eq!(before, after, "purge leaves no trace:\n{}", diff(&before, &after));
+
+        root.dpkg(&["-i", "/tmp/v1.deb"]);
+        assert_eq!(
+            root.link(SYSTEM_LINK).as_deref(),
+            Some(SYSTEM_UNIT),
+            "reinstall after purge enables again"
+        );
+        root.ok(&["systemctl", "disable", "my_pulseaudio.service"]);
+        root.dpkg(&["-i", "/tmp/v2.deb"]);
+        assert!(
+            !root.exists(SYSTEM_LINK),
+            "upgrade re-enabled a unit the admin disabled"
+        );
+
+        root.dpkg(&["-P", "my-pulseaudio-root-path"]);
+        let after = root.listing();
+        assert_eq!(
+            before,
+            after,
+            "purge after upgrade leaves no trace:\n{}",
+            diff(&before, &after)
+        );
+    }
+
+    /// A first install that dpkg cannot unpack: postrm abort-install, and nothing left.
+    fn abort_install_leaves_nothing(dpkg: &Dpkg) {
+        let root = Root::new("lifecycle-abort-install", dpkg);
+        conflicting_seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "bad");
+        let before = root.listing();
+        let out = root.dpkg_fails(&["-i", "/tmp/bad.deb"]);
+        assert!(out.contains("/usr/bin/pactl"), "{out}");
+        assert!(
+            !root.status("my-pulseaudio-user").contains("installed 1.0.0-1"),
+            "{}",
+            root.status("my-pulseaudio-user")
+        );
+        let after = root.listing();
+        assert_eq!(before, after, "abort-install leaves no trace:\n{}", diff(&before, &after));
+        root.dpkg(&["-P", "my-pulseaudio-user"]);
+    }
+
+    /// An upgrade that dpkg cannot unpack: new postrm and old postinst abort-upgrade
+    /// leave the old version installed, enabled or disabled as the admin had it.
+    fn abort_upgrade_keeps_the_old_version(dpkg: &Dpkg) {
+        let root = Root::new("lifecycle-abort-upgrade", dpkg);
+        seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
+        conflicting_seed_version(&root, "pulseaudio-user.yaml", "1.0.1", "bad");
+        let before = root.listing();
+        root.dpkg(&["-i", "/tmp/v1.deb"]);
+        let installed = root.listing();
+
+        let out = root.dpkg_fails(&["-i", "/tmp/bad.deb"]);
+        assert!(out.contains("/usr/bin/pactl"), "{out}");
+        assert_eq!(root.status("my-pulseaudio-user"), "install ok installed 1.0.0-1");
+        let after = root.listing();
+        assert_eq!(
+            installed,
+            after,
+            "a failed upgrade changes nothing:\n{}",
+            diff(&installed, &after)
+        );
+
+        root.ok(&["systemctl", "--global", "disable", "my_pulseaudio.service"]);
+        root.dpkg_fails(&["-i", "/tmp/bad.deb"]);
+        assert_eq!(root.status("my-pulseaudio-user"), "install ok installed 1.0.0-1");
+        assert!(
+            !root.exists(USER_LINK),
+            "abort-upgrade re-enabled a unit the admin disabled"
+        );
+
+        root.dpkg(&["-P", "my-pulseaudio-user"]);
+        let after = root.listing();
+        assert_eq!(before, after, "purge leaves no trace:\n{}", diff(&before, &after));
+    }
+
+    /// A removal whose prerm fails half-way (it cannot put back a vendor unit's link:
+    /// the admin made its directory a file): postinst abort-remove takes the package
+    /// back to installed and enabled, and a later removal restores the vendor units.
+    fn abort_remove_restores_the_package(dpkg: &Dpkg) {
+        let root = Root::new("lifecycle-abort-remove", dpkg);
+        seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
+        let vendor_before: Vec<_> = VENDOR_LINKS.iter().map(|l| root.link(l)).collect();
+        root.dpkg(&["-i", "/tmp/v1.deb"]);
+        let installed = root.listing();
+
+        let socket_wants = root.path.join("etc/systemd/user/sockets.target.wants");
+        std::fs::remove_dir_all(&socket_wants).unwrap();
+        std::fs::write(&socket_wants, "").unwrap();
+        let out = root.dpkg_fails(&["-r", "my-pulseaudio-user"]);
+        assert!(out.contains("pre-removal script"), "{out}");
+        // Still installed (the selection stays "deinstall").
+        assert_eq!(root.status("my-pulseaudio-user"), "deinstall ok installed 1.0.0-1");
+        assert_eq!(
+            root.link(USER_LINK).as_deref(),
+            Some(USER_UNIT),
+            "abort-remove re-enables"
+        );
+        assert!(
+            !root.exists(VENDOR_LINKS[0]),
+            "abort-remove takes the vendor unit over again"
+        );
+
+        std::fs::remove_file(&socket_wants).unwrap();
+        std::fs::create_dir(&socket_wants).unwrap();
+        let after = root.listing();
+        assert_eq!(
+            installed,
+            after,
+            "abort-remove restores the installed state:\n{}",
+            diff(&installed, &after)
+        );
+        root.dpkg(&["-r", "my-pulseaudio-user"]);
+        let vendor_after: Vec<_> = VENDOR_LINKS.iter().map(|l| root.link(l)).collect();
+        assert_eq!(vendor_after, vendor_before, "remove restores the vendor units");
+    }
+
+    /// A package that Breaks ours and then cannot be unpacked: dpkg deconfigures ours in
+    /// its favour (prerm deconfigure), and on the failure puts it back (postinst
+    /// abort-deconfigure), enabled as before.
+    fn abort_deconfigure_restores_the_package(dpkg: &Dpkg) {
+        let root = Root::new("lifecycle-abort-deconfigure", dpkg);
+        seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
+        let breaker = MINIMAL.replace(
+            "  license: MIT\n",
+            "  license: MIT\n  breaks:\n    - my-pulseaudio-user\n",
+        ) + "assets:\n  - source: pactl\n    dest: /usr/bin/pactl\n";
+        let (dir, recipe) = recipe_dir(&breaker, &[("pactl", "#!/bin/sh\n")]);
+        root.put(&build(&recipe, &dir.path().join("out")), "breaker.deb");
+        root.dpkg(&["-i", "/tmp/v1.deb"]);
+        let installed = root.listing();
+
+        let out = root.dpkg_fails(&["--auto-deconfigure", "-i", "/tmp/breaker.deb"]);
+        assert!(out.contains("will deconfigure my-pulseaudio-user"), "{out}");
+        assert!(out.contains("/usr/bin/pactl"), "{out}");
+        assert_eq!(root.status("my-pulseaudio-user"), "install ok installed 1.0.0-1");
+        let after = root.listing();
+        assert_eq!(
+            installed,
+            after,
+            "abort-deconfigure restores the installed state:\n{}",
+            diff(&installed, &after)
+        );
+    }
+
+    /// Every argument dpkg may pass, called directly: the scripts accept them, change
+    /// nothing they should not, are idempotent, and reject unknown ones.
+    fn scripts_handle_every_dpkg_argument(dpkg: &Dpkg) {
+        let root = Root::new("lifecycle-args", dpkg);
+        seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
+        root.dpkg(&["-i", "/tmp/v1.deb"]);
+        let info = "/var/lib/dpkg/info/my-pulseaudio-user";
+        let calls: &[&[&str]] = &[
+            &["postinst", "configure", "1.0.0-1"],
+            &["postinst", "configure", "1.0.0-1"],
+            &["postinst", "abort-upgrade", "1.0.1-1"],
+            &[
+                "postinst",
+                "abort-deconfigure",
+                "in-favour",
+                "other",
+                "1.0",
+                "removing",
+                "x",
+                "1.0",
+            ],
+            &["postinst", "triggered", "some-trigger"],
+            &["prerm", "upgrade", "1.0.1-1"],
+            &["prerm", "failed-upgrade", "1.0.0-1", "1.0.1-1"],
+            &["prerm", "deconfigure", "in-favour", "other", "1.0"],
+            &["postrm", "upgrade", "1.0.1-1"],
+            &["postrm", "failed-upgrade", "1.0.0-1", "1.0.1-1"],
+            &["postrm", "abort-upgrade", "1.0.0-1"],
+            &["postrm", "abort-install"],
+            &["postrm", "disappear", "other", "1.0"],
+        ];
+        for call in calls {
+            let script = format!("{info}.{}", call[0]);
+            let mut args = vec!["sh", script.as_str()];
+            args.extend(&call[1..]);
+            root.ok(&args);
+            assert_eq!(
+                root.link(USER_LINK).as_deref(),
+                Some(USER_UNIT),
+                "after {call:?}"
+            );
+        }
+        // remove twice (idempotent), then abort-remove restores what remove undid.
+        root.ok(&["sh", &format!("{info}.prerm"), "remove"]);
+        root.ok(&["sh", &format!("{info}.prerm"), "remove"]);
+        assert!(!root.exists(USER_LINK));
+        root.ok(&["sh", &format!("{info}.postinst"), "abort-remove"]);
+        assert_eq!(
+            root.link(USER_LINK).as_deref(),
+            Some(USER_UNIT),
+            "abort-remove re-enables"
+        );
+        for script in ["postinst", "prerm", "postrm"] {
+            let out = root.chroot(&["sh", &format!("{info}.{script}"), "bogus-argument"]);
+            assert_eq!(
+                out.status.code(),
+                Some(1),
+                "{script} must reject unknown arguments"
+            );
+        }
+    }
+
+    /// The real helper in the chroot: `unitpack-check doctor` reports the missing user
+    /// bus while dbus-user-session is absent, and passes once it is installed.
+    fn doctor_reports_the_missing_user_bus(dpkg: &Dpkg) {
+        let root = Root::bare("lifecycle-doctor", dpkg, &[]);
+        assert!(
+            !root.exists("usr/lib/systemd/user/dbus.socket"),
+            "precondition: no user bus"
+        );
+        root.put(&helper_deb(), "helper.deb");
+        seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
+        // The seed depends on dbus-user-session: force it in to see what the helper says.
+        let install = root.dpkg(&["--force-depends", "-i", "/tmp/helper.deb", "/tmp/v1.deb"]);
+        assert!(
+            install.contains("UC003"),
+            "postinst should warn about the user bus:\n{install}"
+        );
+
+        // The seed Wants= (not Requires=) the bus, since PulseAudio runs without it: a
+        // warning, not an error.
+        let doctor = root.chroot(&["unitpack-check", "doctor"]);
+        let report = String::from_utf8_lossy(&doctor.stdout).into_owned()
+            + &String::from_utf8_lossy(&doctor.stderr);
+        assert!(
+            report
+                .lines()
+                .any(|l| l.contains("UC003 warning") && l.contains("install dbus-user-session")),
+            "doctor must report the missing user bus:\n{report}"
+        );
+
+        root.ok(&[
+            "apt-get",
+            "install",
+            "-y",
+            "--no-install-recommends",
+            "dbus-user-session",
+        ]);
+        let doctor = root.chroot(&["unitpack-check", "doctor"]);
+        let report = String::from_utf8_lossy(&doctor.stdout).into_owned()
+            + &String::from_utf8_lossy(&doctor.stderr);
+        assert_eq!(
+            doctor.status.code(),
+            Some(0),
+            "doctor must pass with dbus-user-session:\n{report}"
+        );
+        assert!(report.lines().any(|l| l.contains("UC003 ok")), "{report}");
+        assert!(
+            !report
+                .lines()
+                .any(|l| l.contains("UC003 warning") || l.contains("UC003 error")),
+            "{report}"
+        );
+    }
 }

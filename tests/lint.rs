@@ -8,7 +8,8 @@
 
 mod common;
 
-use common::{repo, unitpack};
+use common::{repo, sha256, skip, unitpack};
+use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use unitpack::lint;
@@ -271,7 +272,7 @@ fn build_refuses_a_recipe_with_lint_errors() {
         .arg(out_dir.path())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
         stderr.contains("error[UP102]") && stderr.contains("not building"),
@@ -390,4 +391,237 @@ fn docs_list_every_code_with_its_severity() {
             "docs/lint.md lacks or differs for: {row}"
         );
     }
+}
+
+const SYSTEMD_229_SHA256: &str = "325747964b059cd798fe9e3dc6c1cf5b39a28d954aacf55a97d29983aabcf9d2";
+
+/// A tool or input of a test is missing: a failure when `CI` is set, else a skip.
+fn unavailable(why: &str) {
+    assert!(std::env::var_os("CI").is_none(), "CI is set: {why}");
+    skip(why);
+}
+
+/// The directive table of systemd 229's unit-file parser (`Section.Name` → parser and
+/// its argument), read from `src/core/load-fragment-gperf.gperf.m4` of the vendored
+/// tarball and expanded with `m4 -P` as 229's build does. None when the tarball or a
+/// tool is missing (see `unavailable`); a tarball with another sha256 is a failure.
+///
+/// m4 conditionals: 229 wraps the directives of optional features in
+/// `m4_ifdef(FEATURE, real parser, config_parse_warn_compat)`, so a build without the
+/// feature still knows the name and only warns that it is not compiled in. The table is
+/// expanded with every feature on (Ubuntu's 229 has seccomp, PAM, SELinux, AppArmor)
+/// and with every feature off, and the two must name the same directives: lint then
+/// treats them all as available in 229 whatever the build options.
+fn systemd_229_table() -> Option<BTreeMap<(String, String), (String, String)>> {
+    let vendor = std::env::var_os("UNITPACK_VENDOR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/vendor"));
+    let tarball = vendor.join("systemd-229.tar.xz");
+    if !tarball.is_file() {
+        unavailable(&format!("{} is missing", tarball.display()));
+        return None;
+    }
+    assert_eq!(
+        sha256(&tarball),
+        SYSTEMD_229_SHA256,
+        "{} is not the systemd 229 tarball of ../shared/vendor/README.md",
+        tarball.display()
+    );
+    let source = std::process::Command::new("tar")
+        .args(["-xJOf", tarball.to_str().unwrap(), "--wildcards"])
+        .arg("*/src/core/load-fragment-gperf.gperf.m4")
+        .output()
+        .expect("tar runs");
+    assert!(
+        source.status.success() && !source.stdout.is_empty(),
+        "tar: {}",
+        String::from_utf8_lossy(&source.stderr)
+    );
+    let source = String::from_utf8(source.stdout).unwrap();
+    let features: BTreeSet<&str> = source
+        .split("m4_ifdef(`")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('\''))
+        .map(|(name, _)| name)
+        .collect();
+    assert!(features.contains("HAVE_SECCOMP"), "{features:?}");
+    let expand = |defines: &[&str]| -> Option<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("load-fragment-gperf.gperf.m4");
+        std::fs::write(&file, &source).unwrap();
+        let out = std::process::Command::new("m4")
+            .arg("-P")
+            .args(defines.iter().map(|d| format!("-D{d}")))
+            .arg(&file)
+            .output()
+            .ok()?;
+        assert!(
+            out.status.success(),
+            "m4: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        Some(String::from_utf8(out.stdout).unwrap())
+    };
+    let all: Vec<&str> = features.iter().copied().collect();
+    let (Some(on), Some(off)) = (expand(&all), expand(&[])) else {
+        unavailable("m4 is not installed (scripts/setup installs it)");
+        return None;
+    };
+    let (on, off) = (gperf_entries(&on), gperf_entries(&off));
+    assert_eq!(
+        on.keys().collect::<Vec<_>>(),
+        off.keys().collect::<Vec<_>>(),
+        "229 knows other directives when built without {features:?}"
+    );
+    Some(on)
+}
+
+/// The entries after gperf's `%%`: `Section.Name, parser, argument, offset`.
+fn gperf_entries(text: &str) -> BTreeMap<(String, String), (String, String)> {
+    let (_, body) = text.split_once("\n%%\n").expect("a gperf file");
+    let mut entries = BTreeMap::new();
+    for line in body.lines().filter(|l| !l.trim().is_empty()) {
+        let fields: Vec<&str> = line.split(',').map(str::trim).collect();
+        let key = fields[0].split_once('.').filter(|(s, n)| {
+            fields.len() >= 3
+                && [s, n]
+                    .iter()
+                    .all(|w| !w.is_empty() && w.chars().all(|c| c.is_ascii_alphanumeric()))
+        });
+        let Some((section, name)) = key else {
+            panic!("not a directive entry of 229's table: {line:?}");
+        };
+        let value = (fields[1].to_string(), fields[2].to_string());
+        entries.insert((section.to_string(), name.to_string()), value);
+    }
+    entries
+}
+
+/// Every directive systemd 229's parser knows, lint knows as available on
+/// ubuntu-xenial (systemd 229), and nothing else; lint calls a directive legacy
+/// (UP104) exactly where 229 only warns (ignored legacy name, or deprecated). Checked
+/// on the data rows and through lint itself, on one unit per unit type with every
+/// directive of its sections.
+#[test]
+fn lint_knows_what_systemd_229_parses() {
+    let Some(parsed) = systemd_229_table() else {
+        return;
+    };
+    let data = std::fs::read_to_string(repo().join("data/systemd-directives.tsv")).unwrap();
+    let rows: Vec<Vec<&str>> = data
+        .lines()
+        .skip(1)
+        .map(|l| l.split('\t').collect())
+        .collect();
+    let available: BTreeSet<(String, String)> = rows
+        .iter()
+        .filter(|r| r[2].parse::<u32>().unwrap() <= 229 && 229 <= r[3].parse::<u32>().unwrap())
+        .map(|r| (r[0].to_string(), r[1].to_string()))
+        .collect();
+    let known: BTreeSet<(String, String)> = parsed.keys().cloned().collect();
+    assert_eq!(known.len(), 639, "229's table changed size");
+    let lacking: Vec<_> = known.difference(&available).collect();
+    let extra: Vec<_> = available.difference(&known).collect();
+    assert!(
+        lacking.is_empty() && extra.is_empty(),
+        "data/systemd-directives.tsv disagrees with systemd 229's parser:\n\
+         parsed by 229 but not available in 229 per the data: {lacking:?}\n\
+         available in 229 per the data but not parsed by 229: {extra:?}"
+    );
+
+    // Through lint: every directive of the data and of 229, in the unit type that
+    // reads its section. [BusName] belongs to .busname units, a type unitpack does not
+    // ship (229 only runs them with kdbus): checked on the data rows above only.
+    let profile = unitpack::profile::find("ubuntu-xenial").unwrap();
+    assert_eq!(profile.systemd, 229);
+    let all: BTreeSet<(String, String)> = rows
+        .iter()
+        .map(|r| (r[0].to_string(), r[1].to_string()))
+        .chain(known.iter().cloned())
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let mut lines: BTreeMap<(String, usize), (String, String)> = BTreeMap::new();
+    let mut files: BTreeMap<String, String> = BTreeMap::new();
+    for (section, name) in &all {
+        let kind = match section.as_str() {
+            "BusName" => continue,
+            "Unit" | "Install" => "service",
+            other => &other.to_ascii_lowercase(),
+        };
+        let file = format!("t.{kind}");
+        let text = files.entry(file.clone()).or_default();
+        if !text.contains(&format!("[{section}]\n")) {
+            text.push_str(&format!("[{section}]\n"));
+        }
+        // [Install] values must name units, or the whole file is refused (UP001).
+        let value = match (section.as_str(), name.as_str()) {
+            ("Install", "DefaultInstance") => "x",
+            ("Install", "Alias" | "Also") => "x.service",
+            ("Install", _) => "x.target",
+            _ => "x",
+        };
+        text.push_str(&format!("{name}={value}\n"));
+        lines.insert(
+            (file, text.lines().count()),
+            (section.clone(), name.clone()),
+        );
+    }
+    for (file, text) in &files {
+        std::fs::write(dir.path().join(file), text).unwrap();
+    }
+    let diagnostics =
+        lint::lint_unit_dir(dir.path(), unitpack::unit::Scope::System, profile).unwrap();
+    let mut verdicts: BTreeMap<(String, String), BTreeSet<&str>> = BTreeMap::new();
+    for d in &diagnostics {
+        let (Some(file), Some(at)) = (d.file.file_name(), d.location) else {
+            continue;
+        };
+        let key = (file.to_string_lossy().into_owned(), at.line);
+        if let Some(directive) = lines.get(&key) {
+            verdicts
+                .entry(directive.clone())
+                .or_default()
+                .insert(d.code);
+        }
+    }
+    assert!(
+        !diagnostics
+            .iter()
+            .any(|d| ["UP001", "UP105"].contains(&d.code)),
+        "{}",
+        lint::render_text(&diagnostics)
+    );
+    let mut wrong = Vec::new();
+    let mut checked = 0;
+    for directive in lines.values() {
+        let codes = verdicts.get(directive).cloned().unwrap_or_default();
+        let lint_available = !["UP101", "UP102", "UP103"]
+            .iter()
+            .any(|c| codes.contains(c));
+        let lint_legacy = codes.contains("UP104");
+        let in_229 = parsed.get(directive);
+        let legacy_229 = in_229.is_some_and(|(parser, arg)| {
+            (parser == "config_parse_warn_compat" && arg == "DISABLED_LEGACY")
+                || parser.starts_with("config_parse_obsolete")
+        });
+        checked += 1;
+        if lint_available != in_229.is_some() || lint_legacy != legacy_229 {
+            wrong.push(format!(
+                "{}.{}: 229 parses it with {in_229:?}; lint on xenial says {codes:?}",
+                directive.0, directive.1
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "lint disagrees with systemd 229's parser on {} of {checked} directives:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+    let parsed_checked = lines.values().filter(|d| parsed.contains_key(*d)).count();
+    assert_eq!(
+        parsed_checked,
+        639 - 8,
+        "every non-BusName directive of 229 went through lint"
+    );
 }

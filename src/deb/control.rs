@@ -78,9 +78,95 @@ pub fn control(package: &Package, depends: &[String], installed_size_kib: u64) -
     out
 }
 
+/// Fields `control` writes, in order.
+const FIELDS: &[&str] = &[
+    "Package",
+    "Version",
+    "Architecture",
+    "Maintainer",
+    "Installed-Size",
+    "Depends",
+    "Recommends",
+    "Suggests",
+    "Breaks",
+    "Conflicts",
+    "Replaces",
+    "Provides",
+    "Section",
+    "Priority",
+    "Homepage",
+    "Description",
+];
+
+/// Check a control file as written: every line a `Field: value` of a field `control`
+/// writes, each once, or a continuation line of the Description; no empty line (it
+/// would end the paragraph) and no control character or Unicode separator anywhere.
+/// On failure: the field at fault and why.
+pub fn check(text: &str) -> Result<(), (String, String)> {
+    let Some(body) = text.strip_suffix('\n') else {
+        return Err((
+            "Description".into(),
+            "the file does not end with a newline".into(),
+        ));
+    };
+    let mut seen: Vec<&str> = Vec::new();
+    for line in body.split('\n') {
+        let current = seen.last().copied().unwrap_or("Package");
+        if let Some(c) = line.chars().find(|&c| crate::recipe::forbidden_char(c)) {
+            return Err((current.into(), format!("a value contains {c:?}")));
+        }
+        if line.is_empty() {
+            return Err((current.into(), "a value contains an empty line".into()));
+        }
+        if line.starts_with(' ') {
+            if current != "Description" || line.trim().is_empty() {
+                return Err((
+                    current.into(),
+                    format!("unexpected continuation line {line:?}"),
+                ));
+            }
+            continue;
+        }
+        let (name, value) = line
+            .split_once(": ")
+            .ok_or_else(|| (current.to_string(), format!("line {line:?} is not a field")))?;
+        let Some(&name) = FIELDS.iter().find(|f| **f == name) else {
+            return Err((
+                current.into(),
+                format!("line {line:?} is not a field unitpack writes"),
+            ));
+        };
+        if seen.contains(&name) {
+            return Err((name.into(), format!("field {name} appears twice")));
+        }
+        if value.trim().is_empty() || value.trim() != value {
+            return Err((name.into(), format!("{name} has an empty or padded value")));
+        }
+        seen.push(name);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn check_refuses_smuggled_fields() {
+        let good = "Package: a\nVersion: 1\nDescription: x\n y\n .\n z\n";
+        assert!(check(good).is_ok());
+        for bad in [
+            "Package: a\nPre-Depends: evil\nDescription: x\n",
+            "Package: a\nPackage: b\nDescription: x\n",
+            "Package: a\r\nDescription: x\n",
+            "Package: a\nMaintainer: J\u{1b} <a@b>\nDescription: x\n",
+            "Package: a\nDescription: x\n\nPackage: b\n",
+            "Package: a\nDescription: x",
+            "Package: a\n y\nDescription: x\n",
+        ] {
+            assert!(check(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn folding() {

@@ -1,7 +1,8 @@
 //! `/usr/share/doc/PACKAGE/{copyright,changelog*.gz}`, which Debian Policy 12.5 and
 //! 12.7 require of every binary package.
 
-use crate::recipe::Package;
+use crate::recipe::{Package, Recipe};
+use crate::unit::Scope;
 
 use crate::license;
 
@@ -49,15 +50,37 @@ fn indent(text: &str) -> String {
 }
 
 /// Lintian overrides shipped in the package, each with its reason.
-pub fn lintian_overrides(package: &Package) -> String {
-    let n = &package.name;
-    format!(
+pub fn lintian_overrides(recipe: &Recipe) -> String {
+    let n = &recipe.package.name;
+    let mut out = format!(
         "# The scripts call `systemctl --global` for user units: `deb-systemd-helper --user`\n\
          # needs init-system-helpers >= 1.52, and Ubuntu 16.04 has 1.29.\n\
          {n}: maintainer-script-calls-systemctl\n\
          # Built by unitpack for local repositories, not uploaded to Debian: no bug to close.\n\
          {n}: initial-upload-closes-no-bugs\n"
-    )
+    );
+    for unit in recipe.units_in(Scope::System) {
+        for target in unit
+            .list("Install", "WantedBy")
+            .into_iter()
+            .filter(|t| is_user_manager(t))
+        {
+            out.push_str(&format!(
+                "# Wanted by a user's manager on purpose: logind starts user@UID.service at the\n\
+                 # user's first login and stops it after the last (tests/e2e/OBSERVATIONS.md).\n\
+                 {n}: systemd-service-file-refers-to-unusual-wantedby-target {target} [{}]\n",
+                recipe.unit_path(unit).trim_start_matches('/')
+            ));
+        }
+    }
+    out
+}
+
+/// `user@UID.service`.
+fn is_user_manager(unit: &str) -> bool {
+    unit.strip_prefix("user@")
+        .and_then(|r| r.strip_suffix(".service"))
+        .is_some_and(|uid| !uid.is_empty() && uid.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// A one-entry Debian changelog dated `epoch` (seconds since 1970, UTC).

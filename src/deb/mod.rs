@@ -57,7 +57,7 @@ pub fn files(recipe: &Recipe, mtime: u64) -> Result<Vec<PayloadFile>> {
     });
     files.push(PayloadFile {
         path: format!("/usr/share/lintian/overrides/{}", p.name),
-        data: docs::lintian_overrides(p).into_bytes(),
+        data: docs::lintian_overrides(recipe).into_bytes(),
         mode: 0o644,
         conffile: false,
     });

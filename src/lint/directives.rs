@@ -5,7 +5,7 @@
 //! ignored, so the unit silently runs without it: that is an error here.
 
 use super::diagnostic::{self as codes, Diagnostic};
-use super::table::{DATA_RANGE, DIRECTIVES, SPECIFIERS};
+use super::table::{DATA_RANGE, DIRECTIVES, PARSED_UNTIL, SPECIFIERS};
 use super::{program, specifiers, Input, Subject};
 use crate::unit::{Directive, Section};
 
@@ -64,6 +64,19 @@ fn section_rows(section: &str) -> &'static [Row] {
     let start = DIRECTIVES.partition_point(|r| r.0 < section);
     let end = DIRECTIVES.partition_point(|r| r.0 <= section);
     &DIRECTIVES[start..end]
+}
+
+/// The status of a directive at release `target`: the table's Ignored or Obsolete is
+/// judged at the newest release, and older ones may still have parsed it for real.
+fn status_at(section: &str, name: &str, status: Status, target: u32) -> Status {
+    let parsed_until = PARSED_UNTIL
+        .binary_search_by(|r| (r.0, r.1).cmp(&(section, name)))
+        .map_or(0, |i| PARSED_UNTIL[i].2);
+    if target <= parsed_until {
+        Status::Ok
+    } else {
+        status
+    }
 }
 
 /// First release of a specifier letter, if systemd knows it.
@@ -132,6 +145,7 @@ fn directive(
     let name = format!("{}=", d.key);
     match lookup(&section.name, &d.key) {
         Some(&(_, _, first, last, status)) => {
+            let status = status_at(&section.name, &d.key, status, target);
             if target < first {
                 out.push(
                     Diagnostic::new(
@@ -289,6 +303,20 @@ mod tests {
         assert_eq!(lookup("Service", "ExecStart").map(|r| r.2), Some(215));
         assert!(lookup("Service", "ExecStartt").is_none());
         assert!(section_rows("Path").iter().all(|r| r.0 == "Path"));
+        assert!(PARSED_UNTIL
+            .windows(2)
+            .all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)));
+    }
+
+    #[test]
+    fn status_depends_on_the_release() {
+        let ignored = Status::Ignored;
+        assert_eq!(
+            status_at("Service", "Capabilities", ignored, 229),
+            Status::Ok
+        );
+        assert_eq!(status_at("Service", "Capabilities", ignored, 230), ignored);
+        assert_eq!(status_at("Service", "NetClass", ignored, 229), ignored);
     }
 
     #[test]

@@ -105,15 +105,35 @@ pub fn lint_recipe(recipe: &Recipe) -> Vec<Diagnostic> {
 /// Load and lint recipe files; a recipe that does not load yields its load errors as
 /// diagnostics. Other failures (I/O) are returned as errors.
 pub fn lint_files(files: &[PathBuf], target: Option<&str>) -> crate::Result<Vec<Diagnostic>> {
+    lint_files_loading(files, target).map(|(d, _)| d)
+}
+
+/// [`lint_files`], also saying whether some recipe did not load (bad input: the CLI
+/// exits 2, not 1), alone or together with the others of the run.
+pub fn lint_files_loading(
+    files: &[PathBuf],
+    target: Option<&str>,
+) -> crate::Result<(Vec<Diagnostic>, bool)> {
     let mut out = Vec::new();
+    let mut loaded = Vec::new();
+    let mut bad_input = false;
     for file in files {
         match crate::recipe::load(file, target) {
-            Ok(recipe) => out.extend(lint_recipe(&recipe)),
-            Err(crate::Error::Input(errors)) => out.extend(from_load_errors(&errors)),
+            Ok(recipe) => {
+                out.extend(lint_recipe(&recipe));
+                loaded.push(recipe);
+            }
+            Err(crate::Error::Input(errors)) => {
+                bad_input = true;
+                out.extend(from_load_errors(&errors));
+            }
             Err(e) => return Err(e),
         }
     }
-    Ok(out)
+    let across = crate::across(&loaded);
+    bad_input |= !across.is_empty();
+    out.extend(from_load_errors(&across));
+    Ok((out, bad_input))
 }
 
 /// Load errors of a recipe as diagnostics. Model checks that are also lint rules carry
@@ -176,19 +196,37 @@ pub fn lint_unit_dir(
         else {
             continue;
         };
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| crate::Error::io(format!("reading {}", path.display()), e))?;
-        match unit::parse(&text) {
-            Ok(sections) => units.push(Unit {
-                name,
-                scope,
-                enable: Enablement::None,
-                sections,
-                takes_over: Vec::new(),
-                source: UnitSource::File(path),
-                text,
-                recipe_path: String::new(),
-            }),
+        let parsed = crate::recipe::source::read_text(&path, crate::recipe::source::MAX_UNIT_FILE)
+            .map_err(|m| (1, m))
+            .and_then(|text| unit::parse(&text).map(|sections| (text, sections)));
+        match parsed {
+            Ok((text, sections)) => {
+                // A bad [Install] value is reported; the unit is linted without it.
+                let (install, errors) = unit::InstallRefs::parse(&name, &sections);
+                diagnostics.extend(errors.into_iter().map(|e| {
+                    Diagnostic::new(
+                        diagnostic::RECIPE_INVALID,
+                        Site {
+                            file: path.clone(),
+                            location: e.location,
+                            unit: Some(name.to_string()),
+                            subject: None,
+                        },
+                        format!("[{}] {}: {}", e.section, e.key, e.message),
+                    )
+                }));
+                units.push(Unit {
+                    name,
+                    scope,
+                    enable: Enablement::None,
+                    sections,
+                    takes_over: Vec::new(),
+                    install,
+                    source: UnitSource::File(path),
+                    text,
+                    recipe_path: String::new(),
+                });
+            }
             Err((line, message)) => diagnostics.push(Diagnostic::new(
                 diagnostic::RECIPE_INVALID,
                 Site {

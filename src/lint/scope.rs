@@ -35,6 +35,29 @@ const PATH_WATCHES: &[&str] = &[
     "DirectoryNotEmpty",
 ];
 
+/// systemd units that unit files name but that older systemd releases do not ship, with
+/// the release that added them: a dependency on one does nothing there (UP212).
+const UNITS_SINCE: &[(&str, u32)] = &[
+    // logind mounted and unmounted /run/user/UID itself before.
+    ("user-runtime-dir@", 239),
+];
+
+/// [Unit] directives that name other units.
+const DEPENDENCIES: &[&str] = &[
+    "Requires",
+    "Requisite",
+    "Wants",
+    "BindsTo",
+    "PartOf",
+    "Conflicts",
+    "Before",
+    "After",
+    "OnFailure",
+    "PropagatesReloadTo",
+    "ReloadPropagatedFrom",
+    "JoinsNamespaceOf",
+];
+
 /// Flags with which common daemons stay in the foreground.
 const FOREGROUND_FLAGS: &[&str] = &[
     "--daemonize=no",
@@ -65,6 +88,7 @@ pub(super) fn check(input: &Input, out: &mut Vec<Diagnostic>) {
         if subject.unit.name.kind() == "path" {
             path_unit(input, subject, out);
         }
+        unit_too_new(input, subject, out);
         forking_foreground(subject, out);
     }
 }
@@ -236,7 +260,7 @@ fn path_unit(input: &Input, subject: &Subject, out: &mut Vec<Diagnostic>) {
         );
         return;
     };
-    runtime_dir_unbound(subject, service, out);
+    runtime_dir_unbound(input, subject, service, out);
     for key in PATH_WATCHES {
         for d in subject.directives("Path", key) {
             let Some(uid) = runtime_uid(&d.value) else {
@@ -279,22 +303,32 @@ fn path_unit(input: &Input, subject: &Subject, out: &mut Vec<Diagnostic>) {
 }
 
 /// UP211: a path unit that watches /run/user/N only ever starts its service; nothing stops
-/// it when /run/user/N goes away. After the user's last session the daemon exits, the path
-/// unit starts it again while logind still keeps /run/user/N (UserStopDelaySec=), and the
-/// tmpfs is then unmounted under it: a stale daemon that stays "active" and keeps the path
-/// unit from ever triggering again (tests/e2e/OBSERVATIONS.md, design B). Accepted: the
-/// service is PartOf= the unit that mounts the directory (user-runtime-dir@N.service),
-/// which the e2e test shows working. Not accepted, as runs of the e2e path flow showed them
-/// failing with a path unit: BindsTo=run-user-N.mount (the path unit sees the directory
+/// it when /run/user/N goes away. On systemd 252, after the user's last session the daemon
+/// exits, the path unit starts it again while logind still keeps /run/user/N
+/// (UserStopDelaySec=), and the tmpfs is then unmounted under it: a stale daemon that stays
+/// "active" and keeps the path unit from ever triggering again. On 229 (no stop delay, no
+/// user-runtime-dir@.service) the daemon is never stopped at all (tests/e2e/OBSERVATIONS.md,
+/// design B). Accepted from systemd 239: the service is PartOf= the unit that mounts the
+/// directory (user-runtime-dir@N.service), which the e2e test shows working on 252. The fix
+/// for every release is no path unit at all: a service bound to and wanted by user@N.service
+/// (the e2e test shows it on 229 and 252). Not accepted, as runs of the e2e path flow showed
+/// them failing with a path unit: BindsTo=run-user-N.mount (the path unit sees the directory
 /// before the tmpfs is mounted on it, the start job needs a mount unit systemd does not know
 /// yet, and the path unit fails) and PartOf=user@N.service (the path unit starts the service
 /// again between the stop of user@N and the unmount, which strands it as before;
 /// BindsTo=user@N.service was not tried and gets the same note).
-fn runtime_dir_unbound(subject: &Subject, service: &Subject, out: &mut Vec<Diagnostic>) {
+fn runtime_dir_unbound(
+    input: &Input,
+    subject: &Subject,
+    service: &Subject,
+    out: &mut Vec<Diagnostic>,
+) {
     // A user unit stops with its user manager, before the runtime directory goes.
     if subject.unit.scope != Scope::System {
         return;
     }
+    let target = input.profile.systemd;
+    let runtime_dir_unit = unit_since("user-runtime-dir@").unwrap_or(0);
     let mut seen: Vec<&str> = Vec::new();
     for key in PATH_WATCHES {
         for d in subject.directives("Path", key) {
@@ -321,7 +355,8 @@ fn runtime_dir_unbound(subject: &Subject, service: &Subject, out: &mut Vec<Diagn
             };
             let binds = list("BindsTo");
             let part_of = list("PartOf");
-            if part_of.contains(&runtime) {
+            let runtime_bound = part_of.contains(&runtime);
+            if runtime_bound && target >= runtime_dir_unit {
                 continue;
             }
             let site = match service.unit.section("Unit") {
@@ -343,15 +378,25 @@ fn runtime_dir_unbound(subject: &Subject, service: &Subject, out: &mut Vec<Diagn
                 codes::PATH_RUNTIME_DIR_UNBOUND,
                 site,
                 format!(
-                    "{} is started when /run/user/{uid} exists, but nothing stops it when /run/user/{uid} goes away: after the last session of uid {uid} the path unit restarts it during logind's stop delay, /run/user/{uid} is then unmounted under it, and the stale daemon stays active, so the path unit never starts a fresh one",
+                    "{} is started when /run/user/{uid} exists, but nothing stops it when /run/user/{uid} goes away: after the last session of uid {uid} the daemon is left running with its runtime directory gone, and the next session's /run/user/{uid} has no socket",
                     service.unit.name
                 ),
             )
             .help(format!(
-                "add PartOf={runtime}, After={runtime} and ConditionPathIsMountPoint=/run/user/{uid} to [Unit] of {}",
+                "drop the path unit and bind {} to the user manager: BindsTo={manager} and After={manager} in [Unit], WantedBy={manager} in [Install] (works on systemd 229 and 252)",
                 service.unit.name
             ))
             .note(watched);
+            if runtime_bound {
+                diag = diag.note(format!(
+                    "PartOf={runtime} works from systemd {runtime_dir_unit}; {} has systemd {target}, which has no {runtime}: logind removes /run/user/{uid} itself and nothing stops the service",
+                    input.profile.name
+                ));
+            } else if target >= runtime_dir_unit {
+                diag = diag.note(format!(
+                    "on systemd {runtime_dir_unit} and later, PartOf={runtime}, After={runtime} and ConditionPathIsMountPoint=/run/user/{uid} also work with the path unit"
+                ));
+            }
             if binds.contains(&manager) || part_of.contains(&manager) {
                 diag = diag.note(format!(
                     "binding to {manager} is not enough with a path unit: when {manager} stops, the path unit starts the service again before /run/user/{uid} is unmounted"
@@ -363,6 +408,43 @@ fn runtime_dir_unbound(subject: &Subject, service: &Subject, out: &mut Vec<Diagn
                 ));
             }
             out.push(diag);
+        }
+    }
+}
+
+/// The release that added a systemd unit of [`UNITS_SINCE`] (`prefix@N.service` matches
+/// `prefix@`).
+fn unit_since(name: &str) -> Option<u32> {
+    UNITS_SINCE
+        .iter()
+        .find(|(prefix, _)| name.starts_with(prefix))
+        .map(|&(_, since)| since)
+}
+
+/// UP212: a dependency on a unit that the target's systemd does not ship. systemd loads
+/// such a dependency as "not found" and goes on, so the binding silently does nothing.
+fn unit_too_new(input: &Input, subject: &Subject, out: &mut Vec<Diagnostic>) {
+    let target = input.profile.systemd;
+    for key in DEPENDENCIES {
+        for d in subject.directives("Unit", key) {
+            for name in d.value.split_whitespace() {
+                let Some(since) = unit_since(name).filter(|&since| target < since) else {
+                    continue;
+                };
+                out.push(
+                    Diagnostic::new(
+                        codes::UNIT_TOO_NEW,
+                        subject.at_directive(d),
+                        format!(
+                            "{key}={name} names a unit that systemd {since} introduced; {} has systemd {target}, where this dependency does nothing",
+                            input.profile.name
+                        ),
+                    )
+                    .help(format!(
+                        "bind to a unit that systemd {target} has (for /run/user/N: user@N.service)"
+                    )),
+                );
+            }
         }
     }
 }

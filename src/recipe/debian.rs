@@ -65,11 +65,49 @@ fn check_full_version(v: &str) -> Result<(), String> {
     }
 }
 
-/// One relation field entry: `pkg [(op ver)] [| alt …]`, optionally `pkg:any`.
-pub fn check_relation(rel: &str) -> Result<(), String> {
+/// Characters no text field may hold: control characters (NUL, CR, TAB, VT, ESC, …,
+/// which end or corrupt a control-file line or hide text), Unicode line and paragraph
+/// separators, bidirectional overrides and the BOM (they make text read differently
+/// from what it is).
+pub fn forbidden_char(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{2028}' | '\u{2029}' | '\u{200E}' | '\u{200F}' | '\u{FEFF}'
+        )
+        || ('\u{202A}'..='\u{202E}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+/// Longest one-line text field (maintainer, copyright, homepage, a relation).
+pub const MAX_LINE: usize = 1000;
+
+/// One line of text for a control file, changelog, copyright file or `.bb`: not empty,
+/// no [`forbidden_char`], at most [`MAX_LINE`] bytes.
+pub fn check_line(text: &str) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Err("must not be empty".into());
+    }
+    if let Some(c) = text.chars().find(|&c| forbidden_char(c)) {
+        return Err(format!(
+            "must be a single line without control characters or Unicode separators (found {c:?})"
+        ));
+    }
+    if text.len() > MAX_LINE {
+        return Err(format!("must be at most {MAX_LINE} bytes"));
+    }
+    Ok(())
+}
+
+/// One relation field entry, `pkg [(op ver)] [| alt …]`, optionally `pkg:any`, parsed and written again from its parts (`a (>= 1) | b`): what reaches
+/// the control file is made from checked names, operators and versions, never the
+/// author's bytes, so no whitespace or line break of the input survives.
+pub fn normalize_relation(rel: &str) -> Result<String, String> {
     if rel.trim().is_empty() {
         return Err("empty relation".into());
     }
+    check_line(rel).map_err(|e| format!("relation {rel:?} {e}"))?;
+    let mut alternatives = Vec::new();
     if rel.contains(',') {
         return Err(format!(
             "{rel:?}: write one relation per list item instead of joining with ','"
@@ -83,6 +121,7 @@ pub fn check_relation(rel: &str) -> Result<(), String> {
         };
         let bare = name.strip_suffix(":any").unwrap_or(name);
         check_package_name(bare).map_err(|e| format!("in relation {rel:?}: {e}"))?;
+        let mut out = name.to_string();
         if let Some(c) = constraint {
             let c = c
                 .strip_suffix(')')
@@ -94,22 +133,25 @@ pub fn check_relation(rel: &str) -> Result<(), String> {
                 .ok_or_else(|| {
                     format!("in relation {rel:?}: operator must be one of << <= = >= >>")
                 })?;
-            check_full_version(c[op.len()..].trim())
-                .map_err(|e| format!("in relation {rel:?}: {e}"))?;
+            let version = c[op.len()..].trim();
+            check_full_version(version).map_err(|e| format!("in relation {rel:?}: {e}"))?;
+            out.push_str(&format!(" ({op} {version})"));
         }
+        alternatives.push(out);
     }
-    Ok(())
+    Ok(alternatives.join(" | "))
 }
 
 /// `Name <address>` as Policy 5.6.2 wants it.
 pub fn check_maintainer(m: &str) -> Result<(), String> {
+    check_line(m).map_err(|e| format!("maintainer {m:?} {e}"))?;
     let ok = match (m.find('<'), m.rfind('>')) {
         (Some(lt), Some(gt)) => {
             lt > 0 && gt == m.len() - 1 && m[lt + 1..gt].contains('@') && !m[..lt].trim().is_empty()
         }
         _ => false,
     };
-    if ok && !m.contains(['\n', ',']) {
+    if ok && !m.contains(',') {
         Ok(())
     } else {
         Err(format!(
@@ -172,12 +214,12 @@ mod tests {
             "aa | bb (<< 2:1.0-1)",
             "python3:any",
         ] {
-            assert!(check_relation(ok).is_ok(), "{ok}");
+            assert!(normalize_relation(ok).is_ok(), "{ok}");
         }
         for bad in [
             "", "a, b", "Pulse", "a (~ 1)", "a (>= 1", "a (>= x)", "a $(x)",
         ] {
-            assert!(check_relation(bad).is_err(), "{bad}");
+            assert!(normalize_relation(bad).is_err(), "{bad}");
         }
     }
 
@@ -189,6 +231,10 @@ mod tests {
             "<jane@example.org>",
             "Jane <jane>",
             "J <a@b> x",
+            "J\r <a@b>",
+            "J\t <a@b>",
+            "J\u{1b}[31m <a@b>",
+            "J\0 <a@b>",
         ] {
             assert!(check_maintainer(bad).is_err(), "{bad}");
         }

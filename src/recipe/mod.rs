@@ -2,19 +2,23 @@
 //! assets. `load` is the only way in; everything after it trusts the model.
 
 mod debian;
+pub mod layout;
 mod schema;
+pub mod source;
 pub mod spans;
 
-pub use debian::check_package_name;
+pub use debian::{check_package_name, forbidden_char};
 pub use schema::json_schema;
 
 use crate::error::{Error, InputError, Location, Result};
 use crate::profile::{self, Compression, Profile};
-use crate::unit::{self, Directive, Enablement, Scope, Section, Unit, UnitName, UnitSource};
+use crate::unit::{
+    self, Directive, Enablement, InstallRefs, Scope, Section, Unit, UnitName, UnitSource,
+};
 use schema::{RawAllow, RawAsset, RawPackage, RawRecipe, RawUnit, RawYocto};
 use spans::{child, item, SpanIndex};
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
 pub struct Recipe {
@@ -126,6 +130,8 @@ pub struct Asset {
     pub dest: String,
     pub mode: u32,
     pub conffile: bool,
+    /// The recipe item it comes from (`assets[0]`), for errors.
+    pub field: String,
 }
 
 impl Recipe {
@@ -148,18 +154,108 @@ impl Recipe {
     pub fn locate(&self, path: &str) -> Option<Location> {
         self.spans.locate(path)
     }
+
+    /// Every file the package installs, generated ones included, with the field each
+    /// comes from.
+    pub fn installed(&self) -> Vec<layout::Installed> {
+        installed(self.profile, &self.package, &self.units, &self.assets)
+    }
+}
+
+fn installed(
+    profile: &Profile,
+    package: &Package,
+    units: &[Unit],
+    assets: &[Asset],
+) -> Vec<layout::Installed> {
+    let mut out: Vec<layout::Installed> =
+        layout::generated(&package.name, package.version.revision.is_some())
+            .into_iter()
+            .map(|path| layout::Installed {
+                path,
+                field: "package.name".into(),
+            })
+            .collect();
+    out.extend(units.iter().map(|u| layout::Installed {
+        path: format!("{}/{}", profile.unit_dir(u.scope), u.name),
+        field: u.recipe_path.clone(),
+    }));
+    out.extend(assets.iter().map(|a| layout::Installed {
+        path: a.dest.clone(),
+        field: a.field.clone(),
+    }));
+    out
+}
+
+/// The recipe's file name reaches the changelog and a comment of the `.bb`: a
+/// portable file name, nothing a line break or bitbake syntax can hide in.
+fn check_file_name(path: &Path) -> std::result::Result<(), String> {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    let ok = !name.is_empty()
+        && name.len() <= 255
+        && !name.starts_with(['.', '-'])
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '+' | '@'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "the recipe's file name {:?} must be ASCII letters, digits and '._-+@' (it is written into the changelog and the .bb)",
+            path.file_name().unwrap_or_default()
+        ))
+    }
 }
 
 /// Read and validate a recipe. `target` overrides the recipe's own target profile.
 pub fn load(path: &Path, target: Option<&str>) -> Result<Recipe> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| InputError::new(path, None, "", format!("cannot read recipe: {e}")))?;
+    let refuse = |m: String| Error::from(InputError::new(path, None, "", m));
+    // The recipe itself may be a symlink (it is named on the command line); what it
+    // leads to must be a regular file.
+    let real =
+        std::fs::canonicalize(path).map_err(|e| refuse(format!("cannot read recipe: {e}")))?;
+    let text = source::read_text(&real, source::MAX_RECIPE)
+        .map_err(|m| refuse(format!("cannot read recipe: {m}")))?;
     parse(path, &text, target)
 }
 
 pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
-    let raw: RawRecipe = serde_yaml::from_str(text).map_err(|e| yaml_error(path, &e))?;
+    if let Err(m) = check_file_name(path) {
+        return Err(InputError::new(path, None, "file name", m).into());
+    }
+    if let Some(at) = spans::too_many_brackets(text) {
+        return Err(InputError::new(
+            path,
+            Some(at),
+            "",
+            format!(
+                "more than {} '[' and '{{': YAML parsers take time quadratic in their nesting, and no recipe needs that many",
+                spans::MAX_BRACKETS
+            ),
+        )
+        .into());
+    }
     let spans = SpanIndex::parse(text);
+    if !spans.duplicates().is_empty() {
+        return Err(Error::Input(
+            spans
+                .duplicates()
+                .iter()
+                .map(|d| {
+                    InputError::new(
+                        path,
+                        Some(d.second),
+                        d.path.clone(),
+                        format!(
+                            "given twice (first at line {}, column {}); YAML would silently keep only one",
+                            d.first.line, d.first.column
+                        ),
+                    )
+                })
+                .collect(),
+        ));
+    }
+    let raw: RawRecipe = serde_yaml::from_str(text).map_err(|e| yaml_error(path, &e))?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut v = Validator {
         file: path,
@@ -228,8 +324,8 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
     for (i, raw_asset) in raw.assets.iter().enumerate() {
         assets.extend(v.assets(&dir, &item("assets", i), raw_asset));
     }
-    if let (Some(profile), Some(_)) = (profile, &package) {
-        v.no_collisions(profile, &units, &assets);
+    if let (Some(profile), Some(package)) = (profile, &package) {
+        v.no_collisions(profile, package, &units, &assets);
     }
     let yocto = raw.yocto.as_ref().map(|y| v.yocto(y)).unwrap_or_default();
     if let Some(p) = &package {
@@ -294,17 +390,9 @@ impl Validator<'_> {
         }
     }
 
-    /// A one-line text value without control characters.
+    /// A one-line text value (see `debian::check_line`).
     fn one_line(&mut self, field: &str, value: &str) -> bool {
-        if value.trim().is_empty() {
-            self.error(field, "must not be empty");
-            false
-        } else if value.chars().any(char::is_control) {
-            self.error(field, "must be a single line without control characters");
-            false
-        } else {
-            true
-        }
+        self.check(field, debian::check_line(value))
     }
 
     fn package(&mut self, raw: &RawPackage) -> Option<Package> {
@@ -328,11 +416,21 @@ impl Validator<'_> {
             );
         }
         if let Some(d) = &raw.description {
-            if d.chars().any(|c| c.is_control() && c != '\n') {
+            if d.len() > MAX_DESCRIPTION {
                 self.error(
                     "package.description",
-                    "must not contain control characters other than newlines",
+                    format!("must be at most {MAX_DESCRIPTION} bytes"),
                 );
+            } else if let Some(c) = d.chars().find(|&c| c != '\n' && debian::forbidden_char(c)) {
+                self.error(
+                    "package.description",
+                    format!("must not contain control characters other than newlines, or Unicode separators (found {c:?})"),
+                );
+            }
+        }
+        if let Some(e) = raw.epoch {
+            if e > i32::MAX as u32 {
+                self.error("package.epoch", "must be at most 2147483647 (dpkg's limit)");
             }
         }
         if self.one_line("package.license", &raw.license)
@@ -352,11 +450,12 @@ impl Validator<'_> {
         }
         if let Some(h) = &raw.homepage {
             if !(h.starts_with("https://") || h.starts_with("http://"))
-                || h.contains(char::is_whitespace)
+                || !h.chars().all(|c| c.is_ascii_graphic())
+                || h.len() > debian::MAX_LINE
             {
                 self.error(
                     "package.homepage",
-                    format!("{h:?} must be an http(s) URL without spaces"),
+                    format!("{h:?} must be an http(s) URL of printable ASCII without spaces, at most {} bytes", debian::MAX_LINE),
                 );
             }
         }
@@ -386,18 +485,20 @@ impl Validator<'_> {
             ("replaces", &raw.replaces),
             ("provides", &raw.provides),
         ];
-        for (field, list) in fields {
+        let mut normalized: [Vec<String>; 7] = Default::default();
+        for ((field, list), out) in fields.into_iter().zip(&mut normalized) {
             for (i, rel) in list.iter().enumerate() {
-                self.check(
-                    &item(&format!("package.{field}"), i),
-                    debian::check_relation(rel),
-                );
+                match debian::normalize_relation(rel) {
+                    Ok(r) => out.push(r),
+                    Err(m) => self.error(&item(&format!("package.{field}"), i), m),
+                }
             }
         }
         if self.errors.len() > before {
             return None;
         }
-        Some(Package {
+        let [depends, recommends, suggests, conflicts, breaks, replaces, provides] = normalized;
+        let package = Package {
             name: raw.name.clone(),
             version: Version {
                 epoch: raw.epoch,
@@ -414,15 +515,62 @@ impl Validator<'_> {
             priority,
             architecture,
             relations: Relations {
-                depends: raw.depends.clone(),
-                recommends: raw.recommends.clone(),
-                suggests: raw.suggests.clone(),
-                conflicts: raw.conflicts.clone(),
-                breaks: raw.breaks.clone(),
-                replaces: raw.replaces.clone(),
-                provides: raw.provides.clone(),
+                depends,
+                recommends,
+                suggests,
+                conflicts,
+                breaks,
+                replaces,
+                provides,
             },
-        })
+        };
+        self.package_limits(&package);
+        self.control_as_written(&package);
+        if self.errors.len() > before {
+            return None;
+        }
+        Some(package)
+    }
+
+    /// File names made of the package's name and version fit the file systems:
+    /// `NAME_VERSION_ARCH.deb` and the `.bb` are single path components.
+    fn package_limits(&mut self, package: &Package) {
+        let deb = format!(
+            "{}_{}_{}.deb",
+            package.name,
+            package.version.for_filename(),
+            package.architecture
+        );
+        if deb.len() > MAX_FILE_NAME {
+            let field = if package.name.len() >= package.version.for_filename().len() {
+                "package.name"
+            } else {
+                "package.version"
+            };
+            self.error(
+                field,
+                format!(
+                    "the package file name would be {} bytes, more than the {MAX_FILE_NAME} a file system allows; shorten the name or version",
+                    deb.len()
+                ),
+            );
+        }
+    }
+
+    /// The control file is checked as it will be written, byte for byte: one field a
+    /// line, no line break or control character a value could smuggle in.
+    fn control_as_written(&mut self, package: &Package) {
+        let mut depends = package.relations.depends.clone();
+        depends.push(crate::deb::HELPER_PACKAGE.to_string());
+        let text = crate::deb::control::control(package, &depends, 0);
+        if let Err((field, m)) = crate::deb::control::check(&text) {
+            let recipe_field = match field.as_str() {
+                "Package" => "package.name".to_string(),
+                "Description" => "package.description".to_string(),
+                f => format!("package.{}", f.to_ascii_lowercase()),
+            };
+            self.error(&recipe_field, format!("in the control file: {m}"));
+        }
     }
 
     fn unit(&mut self, dir: &Path, path: &str, raw: &RawUnit) -> Option<Unit> {
@@ -490,11 +638,38 @@ impl Validator<'_> {
                     &item(&child(path, "takes_over"), i),
                     "a unit cannot take over itself",
                 ),
-                Ok(n) => takes_over.push(n),
+                Ok(n) => match unit::essential(&n) {
+                    Some(why) => self.error(
+                        &item(&child(path, "takes_over"), i),
+                        format!("{why}; unitpack does not take it over"),
+                    ),
+                    None => takes_over.push(n),
+                },
                 Err(m) => self.error(&item(&child(path, "takes_over"), i), m),
             }
         }
         let (name, scope) = (name?, scope?);
+        let install = match InstallRefs::parse(&name, &sections) {
+            (refs, errors) if errors.is_empty() => refs,
+            (_, errors) => {
+                for e in errors {
+                    match &source {
+                        UnitSource::File(file) => self.errors.push(InputError::new(
+                            file,
+                            e.location,
+                            format!("[{}] {}", e.section, e.key),
+                            e.message,
+                        )),
+                        UnitSource::Recipe => {
+                            let field = child(&child(&child(path, "sections"), &e.section), &e.key);
+                            self.errors
+                                .push(InputError::new(self.file, e.location, field, e.message));
+                        }
+                    }
+                }
+                return None;
+            }
+        };
         let has_install = unit::installs(&sections);
         let follows = self.follow(path, raw, &name, scope);
         let enable = match raw.enable.as_deref() {
@@ -565,6 +740,7 @@ impl Validator<'_> {
             enable,
             sections,
             takes_over,
+            install,
             source,
             text,
             recipe_path: path.to_string(),
@@ -629,14 +805,11 @@ impl Validator<'_> {
         field: &str,
         file: &str,
     ) -> Option<(Vec<Section>, UnitSource, String)> {
-        let source = self.source_path(dir, field, file)?;
-        let text = match std::fs::read_to_string(&source) {
+        let source = self.source_path(dir, field, file, Some(source::Kind::File))?;
+        let text = match source::read_text(&source, source::MAX_UNIT_FILE) {
             Ok(t) => t,
-            Err(e) => {
-                self.error(
-                    field,
-                    format!("cannot read unit file {}: {e}", source.display()),
-                );
+            Err(m) => {
+                self.error(field, format!("unit file: {m}"));
                 return None;
             }
         };
@@ -691,8 +864,8 @@ impl Validator<'_> {
                             continue;
                         }
                     };
-                    if text.contains(['\n', '\r']) {
-                        self.error(&vpath, "a directive value must be one line (a newline would start a new directive)");
+                    if let Err(m) = unit::check_value(&text) {
+                        self.error(&vpath, m);
                         continue;
                     }
                     out.push(Directive {
@@ -711,28 +884,26 @@ impl Validator<'_> {
         sections
     }
 
-    /// A path relative to the recipe directory that stays inside it.
-    fn source_path(&mut self, dir: &Path, field: &str, rel: &str) -> Option<PathBuf> {
-        let p = Path::new(rel);
-        if p.is_absolute() || p.components().any(|c| matches!(c, Component::ParentDir)) {
-            self.error(field, format!("{rel:?} must be a path inside the recipe's directory (no leading '/', no '..')"));
-            return None;
-        }
-        let full = dir.join(p);
-        match std::fs::symlink_metadata(&full) {
-            Ok(m) if m.file_type().is_symlink() => {
+    /// A path relative to the recipe directory that stays inside it (see
+    /// `source::resolve`), of the kind wanted if one is given.
+    fn source_path(
+        &mut self,
+        dir: &Path,
+        field: &str,
+        rel: &str,
+        want: Option<source::Kind>,
+    ) -> Option<PathBuf> {
+        match source::resolve(dir, rel) {
+            Ok((full, kind)) if want.is_none_or(|w| w == kind) => Some(full),
+            Ok((full, _)) => {
                 self.error(
                     field,
-                    format!(
-                        "{} is a symlink; unitpack does not follow symlinks",
-                        full.display()
-                    ),
+                    format!("{} is a directory, not a file", full.display()),
                 );
                 None
             }
-            Ok(_) => Some(full),
-            Err(e) => {
-                self.error(field, format!("{}: {e}", full.display()));
+            Err(m) => {
+                self.error(field, m);
                 None
             }
         }
@@ -754,7 +925,7 @@ impl Validator<'_> {
             },
         };
         let source_field = child(path, "source");
-        let Some(source) = self.source_path(dir, &source_field, &raw.source) else {
+        let Some(source) = self.source_path(dir, &source_field, &raw.source, None) else {
             return Vec::new();
         };
         let mut files = Vec::new();
@@ -777,12 +948,14 @@ impl Validator<'_> {
                 continue;
             }
             if !ft.is_file() {
+                self.error(&source_field, source::special(entry.path(), ft));
+                return Vec::new();
+            }
+            // Readable now, so that no package is written before a later one fails.
+            if let Err(e) = source::open_regular(entry.path()) {
                 self.error(
                     &source_field,
-                    format!(
-                        "{} is not a regular file (symlinks and special files are not packaged)",
-                        entry.path().display()
-                    ),
+                    format!("cannot read {}: {e}", entry.path().display()),
                 );
                 return Vec::new();
             }
@@ -831,6 +1004,7 @@ impl Validator<'_> {
                 dest,
                 mode: mode.unwrap_or(if exec { 0o755 } else { 0o644 }),
                 conffile,
+                field: path.to_string(),
             });
         }
         files
@@ -853,7 +1027,7 @@ impl Validator<'_> {
         }
         for a in assets {
             let mut magic = [0u8; 4];
-            let is_elf = std::fs::File::open(&a.source)
+            let is_elf = source::open_regular(&a.source)
                 .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
                 .is_ok()
                 && magic == *b"\x7fELF";
@@ -885,6 +1059,8 @@ impl Validator<'_> {
         YoctoSettings { packages }
     }
 
+    /// Unit names are unique in their scope, counting aliases (an alias link would
+    /// shadow a unit file or another alias), and no unit takes over one of the package.
     fn unique_units(&mut self, units: &[Unit]) {
         let mut seen = BTreeSet::new();
         for u in units {
@@ -895,32 +1071,80 @@ impl Validator<'_> {
                 );
             }
         }
-    }
-
-    fn no_collisions(&mut self, profile: &Profile, units: &[Unit], assets: &[Asset]) {
-        let unit_paths: BTreeSet<String> = units
-            .iter()
-            .map(|u| format!("{}/{}", profile.unit_dir(u.scope), u.name))
-            .collect();
-        let mut seen = BTreeSet::new();
-        for a in assets {
-            if unit_paths.contains(&a.dest) || !seen.insert(a.dest.clone()) {
-                self.error("assets", format!("{} is installed twice", a.dest));
+        for u in units {
+            for alias in &u.install.alias {
+                if !seen.insert((u.scope, alias.clone())) {
+                    self.error(
+                        &child(&u.recipe_path, "sections.Install.Alias"),
+                        format!(
+                            "Alias={alias} is the name of another unit or alias of this package"
+                        ),
+                    );
+                }
             }
-            if a.dest.starts_with("/usr/share/unitpack/") || a.dest.starts_with("/usr/share/doc/") {
-                self.error(
-                    "assets",
-                    format!("{} is a path unitpack generates itself", a.dest),
-                );
+        }
+        for u in units {
+            for (i, t) in u.takes_over.iter().enumerate() {
+                if seen.contains(&(u.scope, t.clone())) {
+                    self.error(
+                        &item(&child(&u.recipe_path, "takes_over"), i),
+                        format!(
+                            "{t} is a unit (or alias) of this package; it cannot be taken over"
+                        ),
+                    );
+                }
             }
         }
     }
+
+    /// The package's complete file list, generated files included: nothing twice, no
+    /// file where a directory is needed, no asset in a place reserved for unitpack,
+    /// dpkg or systemd.
+    fn no_collisions(
+        &mut self,
+        profile: &Profile,
+        package: &Package,
+        units: &[Unit],
+        assets: &[Asset],
+    ) {
+        let mut reported = BTreeSet::new();
+        for a in assets {
+            if let Some(why) = layout::reserved(&a.dest, profile) {
+                if reported.insert(a.field.clone()) {
+                    self.error(&child(&a.field, "dest"), why);
+                }
+            }
+        }
+        let files = installed(profile, package, units, assets);
+        for layout::Conflict { at, message: m, .. } in layout::conflicts(&files) {
+            let field = &files[at].field;
+            let field = if field.starts_with("assets[") {
+                child(field, "dest")
+            } else {
+                field.clone()
+            };
+            self.error(&field, m);
+        }
+    }
 }
+
+/// Longest file name (one path component) of Linux file systems.
+const MAX_FILE_NAME: usize = 255;
+/// Longest path the kernel accepts, less the terminating NUL.
+const MAX_PATH: usize = 4095;
+/// Longest extended description.
+const MAX_DESCRIPTION: usize = 64 * 1024;
 
 /// A destination inside the package: absolute, normalized, no `..`, printable, and
 /// free of characters that would need quoting in shell or bitbake.
 fn check_dest(dest: &str) -> std::result::Result<(), String> {
     let trimmed = dest.trim_end_matches('/');
+    if trimmed.len() > MAX_PATH || trimmed.split('/').any(|c| c.len() > MAX_FILE_NAME) {
+        return Err(format!(
+            "destination of {} bytes is too long: at most {MAX_FILE_NAME} bytes a component and {MAX_PATH} in all",
+            trimmed.len()
+        ));
+    }
     if !trimmed.starts_with('/') || trimmed.len() < 2 {
         return Err(format!(
             "{dest:?} must be an absolute path such as /etc/xdg/foo.conf"

@@ -12,6 +12,16 @@ use yaml_rust2::scanner::Marker;
 #[derive(Debug, Default, Clone)]
 pub struct SpanIndex {
     positions: HashMap<String, Location>,
+    duplicates: Vec<Duplicate>,
+}
+
+/// A mapping key given twice: YAML loaders keep one of the values silently.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    /// Dotted path of the key.
+    pub path: String,
+    pub first: Location,
+    pub second: Location,
 }
 
 impl SpanIndex {
@@ -25,7 +35,13 @@ impl SpanIndex {
         }
         SpanIndex {
             positions: builder.positions,
+            duplicates: builder.duplicates,
         }
+    }
+
+    /// Keys given twice in one mapping, in document order.
+    pub fn duplicates(&self) -> &[Duplicate] {
+        &self.duplicates
     }
 
     /// Position of `path` (a mapping key or a sequence item); falls back to the nearest
@@ -47,6 +63,22 @@ impl SpanIndex {
     }
 }
 
+/// Most `[` and `{` a recipe may hold. YAML scanners (libyaml under serde_yaml, and
+/// yaml-rust2) take time quadratic in the depth of flow collections (`[[[[…`), and a
+/// megabyte of brackets would keep a build busy for hours. The count of brackets
+/// bounds the depth whatever quoting, comments or block scalars surround them, and a
+/// recipe needs a few dozen.
+pub const MAX_BRACKETS: usize = 1024;
+
+/// Where `text` holds its `MAX_BRACKETS + 1`-th `[` or `{`.
+pub fn too_many_brackets(text: &str) -> Option<Location> {
+    let (offset, _) = text.match_indices(['[', '{']).nth(MAX_BRACKETS)?;
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+    Some(Location { line, column })
+}
+
 pub fn child(parent: &str, key: &str) -> String {
     if parent.is_empty() {
         key.to_string()
@@ -60,14 +92,22 @@ pub fn item(parent: &str, index: usize) -> String {
 }
 
 enum Frame {
-    Map { path: String, key: Option<String> },
-    Seq { path: String, next: usize },
+    Map {
+        path: String,
+        key: Option<String>,
+        seen: HashMap<String, Location>,
+    },
+    Seq {
+        path: String,
+        next: usize,
+    },
 }
 
 #[derive(Default)]
 struct Builder {
     stack: Vec<Frame>,
     positions: HashMap<String, Location>,
+    duplicates: Vec<Duplicate>,
 }
 
 impl Builder {
@@ -89,11 +129,22 @@ impl Builder {
                 self.record(&p, mark);
                 Some(p)
             }
-            Some(Frame::Map { path, key }) => match key.take() {
+            Some(Frame::Map { path, key, seen }) => match key.take() {
                 Some(k) => Some(child(path, &k)),
                 None => {
                     let k = scalar.unwrap_or("?").to_string();
                     let p = child(path, &k);
+                    let here = Location {
+                        line: mark.line(),
+                        column: mark.col() + 1,
+                    };
+                    if let Some(first) = seen.insert(k.clone(), here) {
+                        self.duplicates.push(Duplicate {
+                            path: p.clone(),
+                            first,
+                            second: here,
+                        });
+                    }
                     *key = Some(k);
                     self.record(&p, mark);
                     None
@@ -114,7 +165,11 @@ impl MarkedEventReceiver for Builder {
             }
             Event::MappingStart(..) => {
                 if let Some(path) = self.node(mark, None) {
-                    self.stack.push(Frame::Map { path, key: None });
+                    self.stack.push(Frame::Map {
+                        path,
+                        key: None,
+                        seen: HashMap::new(),
+                    });
                 }
             }
             Event::SequenceStart(..) => {
@@ -163,6 +218,30 @@ mod tests {
         );
         // Unknown paths fall back to the closest ancestor.
         assert_eq!(idx.locate("package.name.nope"), idx.exact("package.name"));
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_with_both_positions() {
+        let idx = SpanIndex::parse("a:\n  b: 1\n  c: 2\n  b: 3\nd: [x]\na: 4\n");
+        let d: Vec<_> = idx
+            .duplicates()
+            .iter()
+            .map(|d| (d.path.as_str(), d.first.line, d.second.line))
+            .collect();
+        assert_eq!(d, [("a.b", 2, 4), ("a", 1, 6)]);
+    }
+
+    #[test]
+    fn brackets_are_counted() {
+        assert_eq!(too_many_brackets("a: [b]\n"), None);
+        let many = format!("a:\n  {}", "[".repeat(MAX_BRACKETS + 5));
+        assert_eq!(
+            too_many_brackets(&many),
+            Some(Location {
+                line: 2,
+                column: 3 + MAX_BRACKETS
+            })
+        );
     }
 
     #[test]

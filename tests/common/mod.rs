@@ -100,3 +100,52 @@ units:
       Install:
         WantedBy: default.target
 "#;
+
+/// The board's dpkg 1.18.4, built from the vendored upstream tarball by
+/// `scripts/vendor/dpkg-1.18.4`: its install prefix (`bin/dpkg`, `bin/dpkg-deb`, ...).
+/// `UNITPACK_DPKG_1_18_4` names it (scripts/test sets it); otherwise the script is run,
+/// which builds it once per machine. Where it cannot be had, a test needing it fails
+/// when `CI` is set and is otherwise skipped with a note on the terminal.
+pub fn dpkg_1_18_4() -> Option<PathBuf> {
+    static PREFIX: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    let found = PREFIX.get_or_init(|| {
+        if let Some(prefix) = std::env::var_os("UNITPACK_DPKG_1_18_4") {
+            let prefix = PathBuf::from(prefix);
+            assert!(
+                prefix.join("bin/dpkg-deb").is_file(),
+                "UNITPACK_DPKG_1_18_4={} has no bin/dpkg-deb",
+                prefix.display()
+            );
+            return Ok(prefix);
+        }
+        let script = repo().join("scripts/vendor/dpkg-1.18.4");
+        match std::process::Command::new(&script).output() {
+            Ok(out) if out.status.success() => Ok(PathBuf::from(
+                String::from_utf8_lossy(&out.stdout)
+                    .lines()
+                    .last()
+                    .unwrap_or(""),
+            )),
+            Ok(out) => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
+            Err(e) => Err(format!("{}: {e}", script.display())),
+        }
+    });
+    match found {
+        Ok(prefix) => Some(prefix.clone()),
+        Err(why) if std::env::var_os("CI").is_some() => {
+            panic!("CI is set but dpkg 1.18.4 cannot be had (scripts/vendor/dpkg-1.18.4):\n{why}")
+        }
+        Err(why) => {
+            skip(&format!("dpkg 1.18.4 unavailable ({})", why.trim()));
+            None
+        }
+    }
+}
+
+/// Say on the terminal that (part of) a test did not run. Written to the process's
+/// stderr directly: the test harness would hide `eprintln!` of a passing test.
+pub fn skip(why: &str) {
+    use std::io::Write;
+    let test = std::thread::current().name().unwrap_or("?").to_string();
+    let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
+}

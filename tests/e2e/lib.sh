@@ -11,6 +11,8 @@ NSPAWN_PIDS=()      # every systemd-nspawn this run started
 ROOTS_MADE=()       # every root directory this run unpacked
 CT_NAME='' CT_ROOT='' CT_NSPAWN='' CT_PID1='' CT_CONSOLE=''
 SLOW=1              # multiplier for timeouts (armhf runs under qemu-user)
+SYSTEMD=252         # the systemd the roots boot: Debian 12's 252, or 229 overlaid (systemd229.sh)
+CGROUP=''           # this run's private cgroup (cgroup_enter)
 
 log() { printf '[%s] %s\n' "$(date +%T)" "$*"; }
 note() { printf '       %s\n' "$*"; }
@@ -150,7 +152,10 @@ system_up() {
 ct_boot() {
 	CT_NAME=$1 CT_ROOT=$2 CT_PID1=''
 	CT_CONSOLE="$OUT/console-$CT_NAME.log"
-	systemd-nspawn -q -D "$CT_ROOT" -M "$CT_NAME" --boot --register=no --keep-unit \
+	# systemd 229 knows only the legacy cgroup tree (vendor README).
+	local legacy=()
+	[ "$SYSTEMD" = 229 ] && legacy=(env SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=0)
+	"${legacy[@]}" systemd-nspawn -q -D "$CT_ROOT" -M "$CT_NAME" --boot --register=no --keep-unit \
 		--console=pipe </dev/null >"$CT_CONSOLE" 2>&1 &
 	CT_NSPAWN=$!
 	NSPAWN_PIDS+=("$CT_NSPAWN")
@@ -164,7 +169,7 @@ ct_boot() {
 		fi
 		sleep 0.2
 	done
-	note "nspawn PID $CT_NSPAWN, container PID 1 = host PID $CT_PID1"
+	note "nspawn PID $CT_NSPAWN, container PID 1 = host PID $CT_PID1, in cgroup $(sed -n 's/^[0-9]*:name=systemd://p' "/proc/$CT_PID1/cgroup")"
 	if ! wait_for 90 "$CT_NAME booted: is-system-running is running or degraded" system_up; then
 		return 1
 	fi
@@ -214,6 +219,33 @@ is_our_nspawn() {
 		[ "$(awk '{print $4}' "/proc/$1/stat" 2>/dev/null)" = "$$" ]
 }
 
+# The host's PID 1 is not systemd: every systemd-nspawn takes the cgroup it runs in (the
+# cgroup2 one, "/" for everybody here) as the container's, so two containers booted at once
+# would share and manage the same cgroups. cgroup_enter moves this shell (and so every
+# container it boots) into a cgroup of its own in the name=systemd and the unified
+# hierarchies; cgroup_leave, after the last container stopped, moves it back and removes it.
+CGROUP_HIERARCHIES=(/sys/fs/cgroup/systemd /sys/fs/cgroup/unified)
+cgroup_enter() {
+	local h
+	CGROUP=unitpack-e2e-$$
+	for h in "${CGROUP_HIERARCHIES[@]}"; do
+		[ -w "$h/cgroup.procs" ] || continue
+		mkdir -p "$h/$CGROUP" && echo $$ >"$h/$CGROUP/cgroup.procs" || return 1
+	done
+	log "this run and its containers are in cgroup /$CGROUP"
+}
+cgroup_leave() {
+	local h
+	[ -n "$CGROUP" ] || return 0
+	for h in "${CGROUP_HIERARCHIES[@]}"; do
+		[ -d "$h/$CGROUP" ] || continue
+		echo $$ >"$h/cgroup.procs" 2>/dev/null || true
+		find "$h/$CGROUP" -depth -type d -exec rmdir {} + 2>/dev/null ||
+			log "cgroup $h/$CGROUP not removed: $(find "$h/$CGROUP" -name cgroup.procs -exec cat {} + | wc -l) process(es) left in it"
+	done
+	CGROUP=''
+}
+
 ct_stop() {
 	[ -n "$CT_NSPAWN" ] || return 0
 	if [ -n "$CT_PID1" ]; then
@@ -229,6 +261,7 @@ cleanup() {
 	for pid in "${NSPAWN_PIDS[@]}"; do
 		stop_nspawn "$pid"
 	done
+	cgroup_leave
 	local t0=$SECONDS
 	if [ "${KEEP_ROOTS:-0}" != 1 ]; then
 		for root in "${ROOTS_MADE[@]}"; do
@@ -258,6 +291,15 @@ ct_listing() {
 # The enable links of every unit, system and user scope: "LINK -> TARGET".
 ct_links() {
 	ct find /etc/systemd/system /etc/systemd/user -printf '%y %p %l\n' | LC_ALL=C sort
+}
+
+# ct_prop UNIT PROPERTY [--user USER UID]: one property's value (229's systemctl has no --value).
+ct_prop() {
+	if [ "${3:-}" = --user ]; then
+		ct_user "$4" "$5" show -p "$2" "$1" | sed -n "s/^$2=//p"
+	else
+		ct systemctl show -p "$2" "$1" | sed -n "s/^$2=//p"
+	fi
 }
 
 ct_active() { # ct_active UNIT: system unit is active

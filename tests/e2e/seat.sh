@@ -7,7 +7,7 @@
 # socket) and, from a sampler running through the whole flow, that there was never more
 # than one daemon. Each move is timed from the event to the new state being observable.
 
-SEAT_UNIT=unitpack-seat-my_pulseaudio.service
+SEAT_UNIT=unitpack-seat-console_pulseaudio.service
 SEAT_SSH_PORT=$((20000 + $$ % 10000))
 SEAT_TIMELINE=()
 SEAT_SAMPLER=''
@@ -222,8 +222,8 @@ seat_steps() {
 	fi
 	check "the follower $SEAT_UNIT is enabled" ct systemctl is-enabled "$SEAT_UNIT"
 	wait_for 10 "the follower $SEAT_UNIT is active" ct_active "$SEAT_UNIT"
-	check "my_pulseaudio.service is not enabled for default.target" \
-		no_in_root /etc/systemd/user/default.target.wants/my_pulseaudio.service
+	check "console_pulseaudio.service is not enabled for default.target" \
+		no_in_root /etc/systemd/user/default.target.wants/console_pulseaudio.service
 	check "Debian's pulseaudio.socket taken over" no_in_root /etc/systemd/user/sockets.target.wants/pulseaudio.socket
 	check "no pulseaudio before any login" pa_none
 	ct unitpack-check doctor my-pulseaudio-seat >"$OUT/seat-doctor.txt" 2>&1

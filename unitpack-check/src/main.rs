@@ -61,6 +61,8 @@ Checks (stable codes):
   UC006  no other enabled unit of the same scope runs the same program; units the
          package takes over are disabled
   UC007  the unit files listed in the manifest are installed
+  UC008  files skipped unread: FIFOs, devices, sockets, files over 1 MiB, unit
+         directories over 4096 entries (never opened, so the helper cannot hang)
 
 Exit status: 0 success, 1 check failure (see above), 2 usage error.
 ";
@@ -210,10 +212,14 @@ fn load(root: &Root, package: &str) -> Result<Manifest, String> {
         return Err(format!("`{}` is not a valid package name", package));
     }
     let text = root.read_to_string(&path).map_err(|e| {
-        format!(
-            "cannot read {}: {} (is {} an installed unitpack package?)",
-            path, e, package
-        )
+        if e.is_skip() {
+            format!("{} {}", path, e)
+        } else {
+            format!(
+                "cannot read {}: {} (is {} an installed unitpack package?)",
+                path, e, package
+            )
+        }
     })?;
     let m = manifest::parse(&text, &path).map_err(|e| e.to_string())?;
     if m.package != package {

@@ -4,10 +4,119 @@
 
 use std::cell::RefCell;
 use std::fs;
-use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::io::Read;
+use std::os::unix::fs::{FileTypeExt, MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::PathBuf;
 
 const MAX_SYMLINK_HOPS: u32 = 40;
+
+/// The largest file the helper reads (manifest, unit file, PAM file). Real
+/// ones are a few KB; anything bigger is refused, not read, so a hostile or
+/// broken root cannot make the helper (and dpkg, which waits for it) eat memory.
+pub const MAX_FILE_BYTES: u64 = 1 << 20;
+
+/// Entries read from one directory; the rest are skipped (and reported).
+pub const MAX_DIR_ENTRIES: usize = 4096;
+
+/// `O_NONBLOCK` (the same value on every Linux architecture unitpack targets;
+/// std has no constant and the helper takes no libc dependency). Files are
+/// only opened after lstat says they are regular, but a FIFO swapped in
+/// between must not block the open.
+const O_NONBLOCK: i32 = 0o4000;
+
+/// Why a file was not read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unreadable {
+    Missing,
+    /// A FIFO, device, socket or directory: never opened.
+    NotRegular(&'static str),
+    /// Bigger than `MAX_FILE_BYTES`: never read.
+    TooBig(u64),
+    Io(String),
+}
+
+impl Unreadable {
+    /// Skipped for safety (as opposed to absent or broken).
+    pub fn is_skip(&self) -> bool {
+        matches!(self, Unreadable::NotRegular(_) | Unreadable::TooBig(_))
+    }
+}
+
+impl std::fmt::Display for Unreadable {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        match self {
+            Unreadable::Missing => write!(f, "no such file"),
+            Unreadable::NotRegular(kind) => {
+                write!(f, "is a {}, not a regular file; not opened", kind)
+            }
+            Unreadable::TooBig(n) => write!(
+                f,
+                "is {} bytes, more than the {} bytes the helper reads; not read",
+                n, MAX_FILE_BYTES
+            ),
+            Unreadable::Io(e) => write!(f, "{}", e),
+        }
+    }
+}
+
+/// A file or directory the helper refused to read, with the reason.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Skipped {
+    pub path: String,
+    pub reason: String,
+}
+
+fn kind_of(ft: &fs::FileType) -> &'static str {
+    if ft.is_dir() {
+        "directory"
+    } else if ft.is_fifo() {
+        "FIFO"
+    } else if ft.is_char_device() {
+        "character device"
+    } else if ft.is_block_device() {
+        "block device"
+    } else if ft.is_socket() {
+        "socket"
+    } else if ft.is_symlink() {
+        "symlink"
+    } else {
+        "special file"
+    }
+}
+
+/// Reads a regular file of at most `MAX_FILE_BYTES`, never blocking: the type
+/// and size are checked before opening, the open is non-blocking, and both are
+/// checked again on the open file (it may have been replaced meanwhile).
+fn read_bounded(path: &std::path::Path) -> Result<String, Unreadable> {
+    let check = |meta: &fs::Metadata| -> Result<(), Unreadable> {
+        if !meta.file_type().is_file() {
+            return Err(Unreadable::NotRegular(kind_of(&meta.file_type())));
+        }
+        if meta.len() > MAX_FILE_BYTES {
+            return Err(Unreadable::TooBig(meta.len()));
+        }
+        Ok(())
+    };
+    let io = |e: std::io::Error| match e.kind() {
+        std::io::ErrorKind::NotFound => Unreadable::Missing,
+        _ => Unreadable::Io(e.to_string()),
+    };
+    check(&fs::symlink_metadata(path).map_err(io)?)?;
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(O_NONBLOCK)
+        .open(path)
+        .map_err(io)?;
+    check(&file.metadata().map_err(io)?)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(io)?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(Unreadable::TooBig(bytes.len() as u64));
+    }
+    String::from_utf8(bytes).map_err(|_| Unreadable::Io(String::from("not UTF-8")))
+}
 
 pub struct Root {
     base: PathBuf,
@@ -16,6 +125,8 @@ pub struct Root {
     /// so files appearing later (wait-runtime-dir) are still seen. Saves most
     /// lstat calls: a doctor run resolves the same few directories many times.
     dirs: RefCell<Vec<(String, Option<String>)>>,
+    /// Every file or directory refused so far, in order (repeats included).
+    skipped: RefCell<Vec<Skipped>>,
 }
 
 impl Root {
@@ -23,6 +134,7 @@ impl Root {
         Root {
             base: PathBuf::from(base),
             dirs: RefCell::new(Vec::new()),
+            skipped: RefCell::new(Vec::new()),
         }
     }
 
@@ -110,14 +222,35 @@ impl Root {
         self.metadata(abs).map(|m| m.is_dir()).unwrap_or(false)
     }
 
-    pub fn read_to_string(&self, abs: &str) -> std::io::Result<String> {
-        match self.resolve(abs) {
-            Some(p) => fs::read_to_string(self.host(&p)),
-            None => Err(std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "no such file",
-            )),
+    /// Reads the file `abs` names (see `read_bounded`); a refused file is
+    /// also recorded in `skipped`.
+    pub fn read_to_string(&self, abs: &str) -> Result<String, Unreadable> {
+        let resolved = self.resolve(abs).ok_or(Unreadable::Missing)?;
+        let result = read_bounded(&self.host(&resolved));
+        if let Err(e) = &result {
+            if e.is_skip() {
+                self.skip(abs, e.to_string());
+            }
         }
+        result
+    }
+
+    fn skip(&self, abs: &str, reason: String) {
+        self.skipped.borrow_mut().push(Skipped {
+            path: abs.to_string(),
+            reason,
+        });
+    }
+
+    /// How many refusals were recorded so far; with `skipped_since`, tells
+    /// what one part of a run skipped.
+    pub fn skipped_len(&self) -> usize {
+        self.skipped.borrow().len()
+    }
+
+    pub fn skipped_since(&self, start: usize, end: usize) -> Vec<Skipped> {
+        let all = self.skipped.borrow();
+        all.get(start..end).map(|s| s.to_vec()).unwrap_or_default()
     }
 
     /// Names in directory `abs` (resolved inside the root), sorted; empty if it
@@ -127,6 +260,16 @@ impl Root {
         if let Some(dir) = self.resolve(abs) {
             if let Ok(rd) = fs::read_dir(self.host(&dir)) {
                 for entry in rd.flatten() {
+                    if names.len() == MAX_DIR_ENTRIES {
+                        self.skip(
+                            abs,
+                            format!(
+                                "has more than {} entries; the rest were not read",
+                                MAX_DIR_ENTRIES
+                            ),
+                        );
+                        break;
+                    }
                     names.push(entry.file_name().to_string_lossy().into_owned());
                 }
             }
@@ -285,6 +428,69 @@ mod tests {
         assert_eq!(root.read_link("/etc/l"), Ok(String::from("/x")));
         assert_eq!(root.read_link("/etc/f"), Err(false));
         assert_eq!(root.read_link("/etc/none"), Err(true));
+    }
+
+    #[test]
+    fn refuses_fifos_and_files_over_the_cap() {
+        let fr = FakeRoot::new();
+        fr.mkdir("/u");
+        let fifo = fr.path("/u/fifo");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        fr.write("/u/max", &"x".repeat(MAX_FILE_BYTES as usize));
+        fr.write("/u/over", &"x".repeat(MAX_FILE_BYTES as usize + 1));
+        fs::File::create(fr.path("/u/sparse"))
+            .unwrap()
+            .set_len(1 << 40)
+            .unwrap();
+        fr.mkdir("/u/dir");
+        fr.symlink("/u/link", "/u/fifo");
+        let root = fr.root();
+        assert_eq!(
+            root.read_to_string("/u/fifo"),
+            Err(Unreadable::NotRegular("FIFO"))
+        );
+        assert_eq!(
+            root.read_to_string("/u/link"),
+            Err(Unreadable::NotRegular("FIFO"))
+        );
+        assert_eq!(root.read_to_string("/u/max").unwrap().len(), 1 << 20);
+        assert_eq!(
+            root.read_to_string("/u/over"),
+            Err(Unreadable::TooBig(MAX_FILE_BYTES + 1))
+        );
+        assert_eq!(
+            root.read_to_string("/u/sparse"),
+            Err(Unreadable::TooBig(1 << 40))
+        );
+        assert_eq!(
+            root.read_to_string("/u/dir"),
+            Err(Unreadable::NotRegular("directory"))
+        );
+        assert_eq!(root.read_to_string("/u/none"), Err(Unreadable::Missing));
+        let skipped = root.skipped_since(0, root.skipped_len());
+        let paths: Vec<&str> = skipped.iter().map(|s| s.path.as_str()).collect();
+        assert_eq!(
+            paths,
+            ["/u/fifo", "/u/link", "/u/over", "/u/sparse", "/u/dir"]
+        );
+    }
+
+    #[test]
+    fn huge_directories_are_cut_and_reported() {
+        let fr = FakeRoot::new();
+        fr.mkdir("/d");
+        for i in 0..MAX_DIR_ENTRIES + 3 {
+            fs::File::create(fr.path(&format!("/d/{}", i))).unwrap();
+        }
+        let root = fr.root();
+        assert_eq!(root.list_dir("/d").len(), MAX_DIR_ENTRIES);
+        let skipped = root.skipped_since(0, root.skipped_len());
+        assert_eq!(skipped.len(), 1);
+        assert!(skipped[0].reason.contains("more than 4096 entries"));
     }
 
     #[test]

@@ -56,6 +56,44 @@ impl Root {
     fn path(&self) -> &str {
         self.0.to_str().unwrap()
     }
+    /// Replaces whatever is at `abs` with a FIFO (no writer ever opens it).
+    fn fifo(&self, abs: &str) -> &Root {
+        let p = self.p(abs);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        let _ = fs::remove_file(&p);
+        let ok = Command::new("mkfifo").arg(&p).status().unwrap().success();
+        assert!(ok, "mkfifo {}", p.display());
+        self
+    }
+    /// A sparse file of `len` bytes: huge on paper, nothing on disk.
+    fn sparse(&self, abs: &str, len: u64) -> &Root {
+        let p = self.p(abs);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        let _ = fs::remove_file(&p);
+        fs::File::create(&p).unwrap().set_len(len).unwrap();
+        self
+    }
+    /// A character device like /dev/zero (1:5) at `abs`; false (and a note on
+    /// stderr) where mknod is not allowed (not root, no CAP_MKNOD).
+    fn zero_device(&self, abs: &str) -> bool {
+        let p = self.p(abs);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        let _ = fs::remove_file(&p);
+        let ok = Command::new("mknod")
+            .arg(&p)
+            .args(["c", "1", "5"])
+            .stderr(std::process::Stdio::null())
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !ok {
+            eprintln!(
+                "SKIPPED: mknod {} c 1 5 not permitted here; character-device case not run",
+                p.display()
+            );
+        }
+        ok
+    }
 }
 
 impl Drop for Root {
@@ -153,6 +191,27 @@ fn booted_without_session() -> Root {
     r
 }
 
+/// Every kind of file the helper reads made hostile: an enabled unit is a
+/// FIFO, another links to a 5 GB sparse file, package b-fifo's manifest is a
+/// FIFO, package c-fifo-unit's unit is one. (Character devices: see
+/// `hostile_root_character_devices_are_not_opened`.)
+fn hostile_files() -> Root {
+    let r = healthy();
+    r.write(
+        "/usr/share/unitpack/c-fifo-unit/manifest",
+        "format\t1\npackage\tc-fifo-unit\nunit\tuser\tnone\tc.service\t/usr/lib/systemd/user/c.service\n",
+    )
+    .fifo("/usr/lib/systemd/user/c.service")
+        .fifo("/etc/systemd/user/default.target.wants/fifo.service")
+        .sparse("/usr/lib/systemd/user/huge.service", 5 << 30)
+        .link(
+            "/etc/systemd/user/sockets.target.wants/huge.service",
+            "/usr/lib/systemd/user/huge.service",
+        )
+        .fifo("/usr/share/unitpack/b-fifo/manifest");
+    r
+}
+
 fn malformed_and_second_package() -> Root {
     let r = healthy();
     r.write(
@@ -177,6 +236,41 @@ fn run_with(cmd: &mut Command) -> Run {
     }
 }
 
+/// Runs the host binary with 256 MiB of address space at most (reading a
+/// 5 GB file would abort) and kills it after `limit`: a hang fails the test
+/// instead of hanging it.
+fn bounded(args: &[&str], limit: std::time::Duration) -> (Run, std::time::Duration) {
+    let start = std::time::Instant::now();
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 262144 && exec \"$0\" \"$@\"")
+        .arg(env!("CARGO_BIN_EXE_unitpack-check"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    loop {
+        if child.try_wait().unwrap().is_some() {
+            break;
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("unitpack-check {:?} still running after {:?}", args, limit);
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let elapsed = start.elapsed();
+    let out = child.wait_with_output().unwrap();
+    let run = Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(out.stdout).expect("utf-8 stdout"),
+        stderr: String::from_utf8(out.stderr).expect("utf-8 stderr"),
+    };
+    (run, elapsed)
+}
+
 fn host(args: &[&str]) -> Run {
     run_with(Command::new(env!("CARGO_BIN_EXE_unitpack-check")).args(args))
 }
@@ -190,6 +284,7 @@ const SCENARIOS: &[Scenario] = &[
     ("strict_missing_program", strict_missing_program),
     ("booted_without_session", booted_without_session),
     ("malformed_and_second_package", malformed_and_second_package),
+    ("hostile_files", hostile_files),
 ];
 
 fn invocations(root: &str) -> Vec<Vec<String>> {
@@ -333,6 +428,97 @@ fn wait_runtime_dir_reports_cause() {
         w.stderr
     );
     assert!(w.stderr.contains("loginctl enable-linger"));
+}
+
+const HANG_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+#[test]
+fn hostile_root_fifos_and_huge_files_are_skipped_not_read() {
+    let r = hostile_files();
+    let (p, took) = bounded(
+        &["postinst", "my-pulseaudio-user", "--root", r.path()],
+        HANG_LIMIT,
+    );
+    assert_eq!(p.code, 0, "{}", p.stderr);
+    assert!(took < HANG_LIMIT);
+    for needle in [
+        String::from("UC008 warning: skipped /etc/systemd/user/default.target.wants/fifo.service: is a FIFO, not a regular file; not opened"),
+        String::from("UC008 warning: skipped /etc/systemd/user/sockets.target.wants/huge.service: is 5368709120 bytes, more than the 1048576 bytes the helper reads; not read"),
+    ] {
+        assert!(p.stderr.contains(&needle), "{} missing from\n{}", needle, p.stderr);
+    }
+
+    let (c, _) = bounded(&["postinst", "c-fifo-unit", "--root", r.path()], HANG_LIMIT);
+    assert_eq!(c.code, 0);
+    let unit = "/usr/lib/systemd/user/c.service";
+    for needle in [
+        format!(
+            "UC007 error: c.service: unit file {} is a FIFO, not a regular file; not opened",
+            unit
+        ),
+        format!("UC008 warning: skipped {}: is a FIFO", unit),
+    ] {
+        assert!(
+            c.stderr.contains(&needle),
+            "{} missing from\n{}",
+            needle,
+            c.stderr
+        );
+    }
+
+    let (f, _) = bounded(&["postinst", "b-fifo", "--root", r.path()], HANG_LIMIT);
+    assert_eq!(f.code, 0);
+    assert!(
+        f.stderr.contains("UC000 error: /usr/share/unitpack/b-fifo/manifest is a FIFO, not a regular file; not opened"),
+        "{}",
+        f.stderr
+    );
+
+    let (d, _) = bounded(&["doctor", "--root", r.path()], HANG_LIMIT);
+    assert_eq!(d.code, 1, "{}", d.stdout);
+    assert!(d.stdout.contains("b-fifo:\n  UC000 error:"), "{}", d.stdout);
+    assert!(
+        d.stdout
+            .contains("summary: 3 package(s), 2 error(s), 4 warning(s)"),
+        "{}",
+        d.stdout
+    );
+}
+
+#[test]
+fn hostile_root_character_devices_are_not_opened() {
+    let r = healthy();
+    if !r.zero_device("/dev/zero") {
+        return;
+    }
+    r.link(
+        "/etc/systemd/user/default.target.wants/zero.service",
+        "/dev/zero",
+    );
+    let (p, took) = bounded(
+        &["postinst", "my-pulseaudio-user", "--root", r.path()],
+        HANG_LIMIT,
+    );
+    assert_eq!(p.code, 0, "{}", p.stderr);
+    assert!(took < HANG_LIMIT);
+    assert!(p.stderr.contains("UC008 warning: skipped /etc/systemd/user/default.target.wants/zero.service: is a character device, not a regular file; not opened"), "{}", p.stderr);
+    let unit = "/usr/lib/systemd/user/my_pulseaudio.service";
+    r.zero_device(unit);
+    let (p, _) = bounded(
+        &["postinst", "my-pulseaudio-user", "--root", r.path()],
+        HANG_LIMIT,
+    );
+    assert!(p.stderr.contains("UC007 error: my_pulseaudio.service: unit file /usr/lib/systemd/user/my_pulseaudio.service is a character device, not a regular file; not opened"), "{}", p.stderr);
+    r.zero_device("/usr/share/unitpack/my-pulseaudio-user/manifest");
+    let (d, _) = bounded(&["doctor", "--root", r.path()], HANG_LIMIT);
+    assert_eq!(d.code, 1);
+    assert!(
+        d.stdout.contains(
+            "UC000 error: /usr/share/unitpack/my-pulseaudio-user/manifest is a character device"
+        ),
+        "{}",
+        d.stdout
+    );
 }
 
 #[test]

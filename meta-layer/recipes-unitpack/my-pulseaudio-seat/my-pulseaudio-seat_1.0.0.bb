@@ -11,8 +11,8 @@ LIC_FILES_CHKSUM = "file://${COMMON_LICENSE_DIR}/MIT;md5=0835ade698e0bcf8506ecda
 
 SRC_URI = "\
     file://manifest \
-    file://system/unitpack-seat-my_pulseaudio.service \
-    file://user/my_pulseaudio.service \
+    file://system/unitpack-seat-console_pulseaudio.service \
+    file://user/console_pulseaudio.service \
 "
 
 S = "${@d.getVar('UNPACKDIR') or d.getVar('WORKDIR')}"
@@ -26,8 +26,8 @@ do_install() {
     install -d ${D}${sysconfdir}/systemd/user
     install -d ${D}${systemd_system_unitdir}
     install -d ${D}${systemd_user_unitdir}
-    install -m 0644 ${S}/system/unitpack-seat-my_pulseaudio.service ${D}${systemd_system_unitdir}/unitpack-seat-my_pulseaudio.service
-    install -m 0644 ${S}/user/my_pulseaudio.service ${D}${systemd_user_unitdir}/my_pulseaudio.service
+    install -m 0644 ${S}/system/unitpack-seat-console_pulseaudio.service ${D}${systemd_system_unitdir}/unitpack-seat-console_pulseaudio.service
+    install -m 0644 ${S}/user/console_pulseaudio.service ${D}${systemd_user_unitdir}/console_pulseaudio.service
     install -m 0644 ${S}/manifest ${D}${datadir}/unitpack/my-pulseaudio-seat/manifest
     ln -sf /dev/null ${D}${sysconfdir}/systemd/user/pipewire-pulse.service
     ln -sf /dev/null ${D}${sysconfdir}/systemd/user/pipewire-pulse.socket
@@ -35,7 +35,7 @@ do_install() {
     ln -sf /dev/null ${D}${sysconfdir}/systemd/user/pulseaudio.socket
 }
 
-SYSTEMD_SERVICE:${PN} = "unitpack-seat-my_pulseaudio.service"
+SYSTEMD_SERVICE:${PN} = "unitpack-seat-console_pulseaudio.service"
 SYSTEMD_AUTO_ENABLE = "enable"
 
 FILES:${PN} += "\
@@ -44,8 +44,8 @@ FILES:${PN} += "\
     ${sysconfdir}/systemd/user/pipewire-pulse.socket \
     ${sysconfdir}/systemd/user/pulseaudio.service \
     ${sysconfdir}/systemd/user/pulseaudio.socket \
-    ${systemd_system_unitdir}/unitpack-seat-my_pulseaudio.service \
-    ${systemd_user_unitdir}/my_pulseaudio.service \
+    ${systemd_system_unitdir}/unitpack-seat-console_pulseaudio.service \
+    ${systemd_user_unitdir}/console_pulseaudio.service \
 "
 
 RDEPENDS:${PN} = "\

@@ -22,7 +22,7 @@ pub mod systemd;
 
 use crate::manifest::{Manifest, Scope, UnitEntry};
 use crate::report::{Finding, Severity};
-use crate::root::Root;
+use crate::root::{Root, Skipped, Unreadable};
 use crate::unitfile::UnitFile;
 use std::cell::OnceCell;
 
@@ -60,9 +60,13 @@ pub struct Ctx<'a> {
     pub systemd_running: bool,
     /// UID whose /run/user/UID UC002 checks (`--uid`).
     pub uid: Option<u32>,
-    /// Enabled units of the user and system scopes, scanned once per run.
-    enabled: [OnceCell<Vec<conflicts::Enabled>>; 2],
+    /// Enabled units of the user and system scopes, scanned once per run,
+    /// with the range of the root's skip records that scan made.
+    enabled: [OnceCell<EnabledScan>; 2],
 }
+
+/// The enabled units of a scope and the range of skip records the scan made.
+type EnabledScan = (Vec<conflicts::Enabled>, (usize, usize));
 
 impl<'a> Ctx<'a> {
     pub fn new(root: &'a Root, systemd_running: bool, uid: Option<u32>) -> Ctx<'a> {
@@ -75,11 +79,31 @@ impl<'a> Ctx<'a> {
     }
 
     pub fn enabled(&self, scope: Scope) -> &[conflicts::Enabled] {
+        &self.enabled_scan(scope).0
+    }
+
+    fn enabled_scan(&self, scope: Scope) -> &EnabledScan {
         let i = match scope {
             Scope::User => 0,
             Scope::System => 1,
         };
-        self.enabled[i].get_or_init(|| conflicts::enabled_units(self.root, scope))
+        self.enabled[i].get_or_init(|| {
+            let start = self.root.skipped_len();
+            let found = conflicts::enabled_units(self.root, scope);
+            (found, (start, self.root.skipped_len()))
+        })
+    }
+
+    /// What the scan of `scope`'s enabled units skipped, if it ran.
+    fn scan_skipped(&self, scope: Scope) -> Vec<Skipped> {
+        let i = match scope {
+            Scope::User => 0,
+            Scope::System => 1,
+        };
+        match self.enabled[i].get() {
+            Some((_, (start, end))) => self.root.skipped_since(*start, *end),
+            None => Vec::new(),
+        }
     }
 }
 
@@ -88,6 +112,8 @@ pub struct Unit<'m> {
     pub entry: &'m UnitEntry,
     pub file: Option<UnitFile>,
     pub text: String,
+    /// Why `file` is `None`.
+    pub unreadable: Option<Unreadable>,
 }
 
 pub enum UnitLookup {
@@ -141,17 +167,20 @@ pub fn load_units<'m>(root: &Root, m: &'m Manifest) -> Vec<Unit<'m>> {
                 entry,
                 file: Some(UnitFile::parse(&text)),
                 text,
+                unreadable: None,
             },
-            Err(_) => Unit {
+            Err(e) => Unit {
                 entry,
                 file: None,
                 text: String::new(),
+                unreadable: Some(e),
             },
         })
         .collect()
 }
 
 pub fn run_package(ctx: &Ctx, m: &Manifest) -> Vec<Finding> {
+    let start = ctx.root.skipped_len();
     let units = load_units(ctx.root, m);
     // In code order, so the report needs no sorting.
     let mut out = Vec::new();
@@ -162,7 +191,48 @@ pub fn run_package(ctx: &Ctx, m: &Manifest) -> Vec<Finding> {
     links::check(ctx, m, &units, &mut out);
     conflicts::check(ctx, m, &units, &mut out);
     check_unit_files(&units, &mut out);
+    let mut skipped = ctx.root.skipped_since(start, ctx.root.skipped_len());
+    for scope in [Scope::User, Scope::System] {
+        if m.units.iter().any(|u| u.scope == scope) || m.takeovers.iter().any(|t| t.scope == scope)
+        {
+            skipped.extend(ctx.scan_skipped(scope));
+        }
+    }
+    report_skipped(skipped, &mut out);
     out
+}
+
+/// UC008: one warning per file the helper refused to read, so a FIFO or
+/// /dev/zero in a unit directory is visible instead of hanging dpkg.
+fn report_skipped(skipped: Vec<Skipped>, out: &mut Vec<Finding>) {
+    let mut seen: Vec<Skipped> = Vec::new();
+    for s in skipped {
+        if !seen.contains(&s) {
+            seen.push(s);
+        }
+    }
+    crate::root::sort_by_key(&mut seen, |s| s.path.as_str());
+    if seen.is_empty() {
+        out.push(Finding::new(
+            "UC008",
+            Severity::Ok,
+            None,
+            String::from("no file had to be skipped"),
+        ));
+    }
+    for s in seen {
+        out.push(
+            Finding::new(
+                "UC008",
+                Severity::Warning,
+                None,
+                format!("skipped {}: {}", s.path, s.reason),
+            )
+            .fix(String::from(
+                "replace it with a regular unit file or link, or remove it",
+            )),
+        );
+    }
 }
 
 fn check_unit_files(units: &[Unit], out: &mut Vec<Finding>) {
@@ -184,12 +254,16 @@ fn check_unit_files(units: &[Unit], out: &mut Vec<Finding>) {
                 format!("{} unit installed at {}", e.scope.as_str(), e.path),
             ));
         } else {
+            let why = match &u.unreadable {
+                Some(Unreadable::Missing) | None => String::from("is missing"),
+                Some(r) => r.to_string(),
+            };
             out.push(
                 Finding::new(
                     "UC007",
                     Severity::Error,
                     Some(&e.name),
-                    format!("unit file {} is missing or unreadable", e.path),
+                    format!("unit file {} {}", e.path, why),
                 )
                 .fix(String::from(
                     "reinstall the package (dpkg -V lists changed files)",

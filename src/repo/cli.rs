@@ -1,0 +1,188 @@
+//! `unitpack repo …`: the command line of the repository writer.
+
+use super::{AddOptions, KeySpec};
+use crate::error::{Error, InputError, Result};
+use clap::{Args, Subcommand};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+#[derive(Subcommand)]
+pub enum RepoCommand {
+    /// Add .deb files to a suite of a repository (made if missing), then rewrite its
+    /// indexes and sign its Release. With no .deb, re-sign (e.g. to renew Valid-Until).
+    Add {
+        /// The repository's top directory (holds dists/ and pool/).
+        #[arg(long, value_name = "DIR")]
+        repo: PathBuf,
+        /// Suite (and codename) clients name in their source line, e.g. xenial.
+        #[arg(long)]
+        suite: String,
+        #[arg(long, default_value = "main")]
+        component: String,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Publish indexes for this architecture too (repeatable); the architectures of
+        /// the packages and those already published are always kept.
+        #[arg(long = "arch", value_name = "ARCH")]
+        architectures: Vec<String>,
+        /// Write Valid-Until = Date + DURATION (e.g. 7d, 12h, 3600s); apt refuses the
+        /// repository after that until it is re-signed.
+        #[arg(long, value_name = "DURATION")]
+        valid_for: Option<String>,
+        #[arg(long)]
+        origin: Option<String>,
+        #[arg(long)]
+        label: Option<String>,
+        /// Packages to add.
+        debs: Vec<PathBuf>,
+    },
+    /// Write the public key of the signing key (a keyring file for `signed-by=`).
+    ExportKey {
+        #[command(flatten)]
+        key: KeyArgs,
+        /// ASCII armor (apt >= 1.4 reads it; xenial's apt 1.2 needs the binary default).
+        #[arg(long)]
+        armor: bool,
+        /// Output file (default: standard output).
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+pub struct KeyArgs {
+    /// Secret key file (`gpg --export-secret-keys`), used in a private GnuPG home.
+    #[arg(long, value_name = "KEYFILE")]
+    key: Option<PathBuf>,
+    /// Key id or fingerprint: from the user's keyring, or among the keys of --key.
+    #[arg(long, value_name = "ID")]
+    key_id: Option<String>,
+    /// File holding the passphrase of a protected key (passed to gpg).
+    #[arg(long, value_name = "FILE")]
+    passphrase_file: Option<PathBuf>,
+}
+
+impl KeyArgs {
+    fn spec(self) -> Result<KeySpec> {
+        if self.key.is_none() && self.key_id.is_none() {
+            return Err(InputError::new(
+                Path::new("--key"),
+                None,
+                "key",
+                "no signing key: give --key KEYFILE or --key-id ID",
+            )
+            .into());
+        }
+        Ok(KeySpec {
+            file: self.key,
+            id: self.key_id,
+            passphrase_file: self.passphrase_file,
+        })
+    }
+}
+
+pub fn run(command: RepoCommand) -> Result<()> {
+    match command {
+        RepoCommand::Add {
+            repo,
+            suite,
+            component,
+            key,
+            architectures,
+            valid_for,
+            origin,
+            label,
+            debs,
+        } => {
+            let valid_for = valid_for.as_deref().map(duration).transpose()?;
+            let opts = AddOptions {
+                repo,
+                suite,
+                component,
+                key: key.spec()?,
+                architectures,
+                valid_for,
+                origin,
+                label,
+                date: repository_date()?,
+                threads: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+                debs,
+            };
+            let report = super::add(&opts)?;
+            let mut text = String::new();
+            for p in &report.added {
+                text.push_str(&format!("added {p}\n"));
+            }
+            for p in &report.unchanged {
+                text.push_str(&format!("unchanged {p}\n"));
+            }
+            let inrelease = opts.repo.join("dists").join(&opts.suite).join("InRelease");
+            text.push_str(&format!("signed {}\n", inrelease.display()));
+            write_stdout(text.as_bytes())
+        }
+        RepoCommand::ExportKey { key, armor, output } => {
+            let bytes = super::export_key(&key.spec()?, armor)?;
+            match output {
+                None => write_stdout(&bytes),
+                Some(path) => {
+                    let mut stage = super::stage::Stage::default();
+                    let dest = if path.is_absolute()
+                        || path.parent().is_some_and(|p| !p.as_os_str().is_empty())
+                    {
+                        path.clone()
+                    } else {
+                        Path::new(".").join(&path)
+                    };
+                    stage.bytes(&dest, &bytes)?;
+                    stage.commit()
+                }
+            }
+        }
+    }
+}
+
+/// SOURCE_DATE_EPOCH when set (reproducible repositories), else now: a repository's
+/// Date is what apt checks Valid-Until against, so it should move with each publish.
+fn repository_date() -> Result<u64> {
+    if std::env::var_os("SOURCE_DATE_EPOCH").is_some() {
+        return crate::source_date_epoch();
+    }
+    Ok(std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs()))
+}
+
+fn duration(text: &str) -> Result<u64> {
+    let (number, unit) = match text.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => text.split_at(i),
+        None => (text, "s"),
+    };
+    let scale = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        "d" => 86_400,
+        _ => 0,
+    };
+    match number.parse::<u64>() {
+        Ok(n) if n > 0 && scale > 0 => Ok(n * scale),
+        _ => Err(InputError::new(
+            Path::new("--valid-for"),
+            None,
+            "valid-for",
+            format!("{text:?} is not a duration such as 7d, 12h, 30m or 3600s"),
+        )
+        .into()),
+    }
+}
+
+/// A closed standard output (`… | head -1`) is not an error.
+fn write_stdout(bytes: &[u8]) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(bytes).and_then(|()| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(Error::io("writing to stdout", e))
+        }
+        _ => Ok(()),
+    }
+}

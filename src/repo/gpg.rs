@@ -1,0 +1,303 @@
+//! Signing with Debian's GnuPG (`gpg`), the implementation apt's own `gpgv` shares.
+//!
+//! A key given as a file is imported into a private, temporary GnuPG home that lives as
+//! long as the [`SigningKey`]; a key given by id is taken from the user's keyring
+//! (`GNUPGHOME` or `~/.gnupg`). Signatures are made at the repository's date
+//! (`--faked-system-time`), so with an EdDSA or RSA key the same input gives the same
+//! signature bytes.
+
+use crate::error::{Error, InputError, Result};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Which key signs: a secret key file, an id in the user's keyring, or both (an id
+/// among the keys of the file).
+#[derive(Debug, Clone, Default)]
+pub struct KeySpec {
+    pub file: Option<PathBuf>,
+    pub id: Option<String>,
+    /// For a passphrase-protected key (read by gpg, never by unitpack).
+    pub passphrase_file: Option<PathBuf>,
+}
+
+pub struct SigningKey {
+    home: Option<tempfile::TempDir>,
+    /// Where errors about the key point: the key file, or `--key-id`.
+    origin: PathBuf,
+    pub fingerprint: String,
+    created: u64,
+    expires: Option<u64>,
+    passphrase_file: Option<PathBuf>,
+}
+
+/// A secret key as `gpg --with-colons --list-secret-keys` describes it.
+struct Listed {
+    fingerprint: String,
+    validity: String,
+    created: u64,
+    expires: Option<u64>,
+    can_sign: bool,
+}
+
+impl SigningKey {
+    /// Find the key and check that it can sign; every problem is an input error.
+    pub fn open(spec: &KeySpec) -> Result<SigningKey> {
+        let origin = spec
+            .file
+            .clone()
+            .unwrap_or_else(|| PathBuf::from("--key-id"));
+        let bad = |m: String| -> Error { InputError::new(&origin, None, "key", m).into() };
+        let mut key = SigningKey {
+            home: None,
+            origin: origin.clone(),
+            fingerprint: String::new(),
+            created: 0,
+            expires: None,
+            passphrase_file: spec.passphrase_file.clone(),
+        };
+        if let Some(p) = &spec.passphrase_file {
+            if !p.is_file() {
+                return Err(InputError::new(p, None, "passphrase-file", "no such file").into());
+            }
+        }
+        if let Some(file) = &spec.file {
+            if !file.is_file() {
+                return Err(bad("no such key file".into()));
+            }
+            let home = tempfile::Builder::new()
+                .prefix("unitpack-gnupg-")
+                .tempdir()
+                .map_err(|e| Error::io("creating a temporary GnuPG home", e))?;
+            key.home = Some(home);
+            let out = key.gpg(&[
+                "--import".as_ref(),
+                "--import-options".as_ref(),
+                "import-local-sigs".as_ref(),
+                file.as_os_str(),
+            ])?;
+            if !out.status.success() {
+                return Err(bad(format!(
+                    "gpg cannot import it: {}",
+                    gpg_message(&out.stderr)
+                )));
+            }
+        }
+        let mut args = vec!["--list-secret-keys"];
+        if let Some(id) = &spec.id {
+            args.push(id);
+        }
+        let out = key.gpg_str(&args)?;
+        let listed = parse_secret_keys(&String::from_utf8_lossy(&out.stdout));
+        let usable: Vec<&Listed> = listed
+            .iter()
+            .filter(|k| k.can_sign && !matches!(k.validity.as_str(), "r" | "e" | "d" | "i"))
+            .collect();
+        let chosen = match (usable.as_slice(), &spec.id) {
+            ([one], _) => *one,
+            ([], Some(id)) => {
+                return Err(bad(format!(
+                    "no usable secret signing key matches {id:?}{}",
+                    match &spec.file {
+                        Some(_) => " in this file",
+                        None => " in the keyring (GNUPGHOME or ~/.gnupg)",
+                    }
+                )))
+            }
+            ([], None) if listed.is_empty() => {
+                return Err(bad(
+                    "holds no secret key (export one with `gpg --export-secret-keys ID`)".into(),
+                ))
+            }
+            ([], None) => {
+                return Err(bad(
+                    "holds no secret key that can sign (revoked, expired or without \
+                     signing capability)"
+                        .into(),
+                ))
+            }
+            (many, _) => {
+                return Err(bad(format!(
+                    "holds {} secret signing keys; choose one with --key-id: {}",
+                    many.len(),
+                    many.iter()
+                        .map(|k| k.fingerprint.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )))
+            }
+        };
+        key.fingerprint = chosen.fingerprint.clone();
+        key.created = chosen.created;
+        key.expires = chosen.expires;
+        Ok(key)
+    }
+
+    /// The signatures carry `date`: the key must exist and be unexpired then.
+    pub fn check_date(&self, date: u64, what: &str) -> Result<()> {
+        let bad = |m: String| -> Error { InputError::new(&self.origin, None, "key", m).into() };
+        let day = |t: u64| super::index::release_date(t);
+        if date < self.created {
+            return Err(bad(format!(
+                "key {} was created {}, after the repository date {} ({what}); \
+                 a signature cannot predate its key",
+                self.fingerprint,
+                day(self.created),
+                day(date)
+            )));
+        }
+        if let Some(exp) = self.expires.filter(|&e| e <= date) {
+            return Err(bad(format!(
+                "key {} expired {}, before the repository date {} ({what})",
+                self.fingerprint,
+                day(exp),
+                day(date)
+            )));
+        }
+        Ok(())
+    }
+
+    /// `InRelease` (clear-signed) and `Release.gpg` (detached, armored) for `release`.
+    pub fn sign(&self, release: &Path, inrelease: &Path, detached: &Path, date: u64) -> Result<()> {
+        for (mode, out) in [("--clearsign", inrelease), ("--detach-sign", detached)] {
+            let faked = format!("{date}!");
+            let mut args: Vec<&std::ffi::OsStr> = vec![
+                "--yes".as_ref(),
+                "--armor".as_ref(),
+                "--faked-system-time".as_ref(),
+                faked.as_ref(),
+                "--digest-algo".as_ref(),
+                "SHA256".as_ref(),
+                "--local-user".as_ref(),
+                self.fingerprint.as_ref(),
+            ];
+            if let Some(p) = &self.passphrase_file {
+                args.extend([
+                    "--pinentry-mode".as_ref(),
+                    "loopback".as_ref(),
+                    "--passphrase-file".as_ref(),
+                    p.as_os_str(),
+                ]);
+            }
+            args.extend([
+                mode.as_ref(),
+                "--output".as_ref(),
+                out.as_os_str(),
+                release.as_os_str(),
+            ]);
+            let result = self.gpg(&args)?;
+            if !result.status.success() {
+                return Err(InputError::new(
+                    &self.origin,
+                    None,
+                    "key",
+                    format!(
+                        "gpg {mode} with key {} failed: {}",
+                        self.fingerprint,
+                        gpg_message(&result.stderr)
+                    ),
+                )
+                .into());
+            }
+        }
+        Ok(())
+    }
+
+    /// The public key, minimal (no third-party signatures), as a keyring file for
+    /// `signed-by=`: binary unless `armor` (apt before 1.4 reads binary keyrings only).
+    pub fn export_public(&self, armor: bool) -> Result<Vec<u8>> {
+        let mut args = vec!["--export", "--export-options", "export-minimal"];
+        if armor {
+            args.push("--armor");
+        }
+        args.push(&self.fingerprint);
+        let out = self.gpg_str(&args)?;
+        if !out.status.success() || out.stdout.is_empty() {
+            return Err(Error::Failed(format!(
+                "gpg --export {} failed: {}",
+                self.fingerprint,
+                gpg_message(&out.stderr)
+            )));
+        }
+        Ok(out.stdout)
+    }
+
+    fn gpg_str(&self, args: &[&str]) -> Result<Output> {
+        let args: Vec<&std::ffi::OsStr> = args.iter().map(|a| a.as_ref()).collect();
+        self.gpg(&args)
+    }
+
+    fn gpg(&self, args: &[&std::ffi::OsStr]) -> Result<Output> {
+        let mut cmd = Command::new("gpg");
+        cmd.args(["--batch", "--no-tty", "--with-colons", "--fixed-list-mode"]);
+        if let Some(home) = &self.home {
+            cmd.arg("--homedir").arg(home.path());
+        }
+        cmd.args(args);
+        cmd.output().map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                Error::Failed(
+                    "gpg not found: install Debian's gnupg (apt-get install gnupg)".into(),
+                )
+            } else {
+                Error::io("running gpg", e)
+            }
+        })
+    }
+}
+
+impl Drop for SigningKey {
+    /// gpg starts an agent for the temporary home; stop it with the home.
+    fn drop(&mut self) {
+        if let Some(home) = &self.home {
+            let _ = Command::new("gpgconf")
+                .arg("--homedir")
+                .arg(home.path())
+                .args(["--kill", "gpg-agent"])
+                .output();
+        }
+    }
+}
+
+fn parse_secret_keys(colons: &str) -> Vec<Listed> {
+    let mut keys: Vec<Listed> = Vec::new();
+    let mut expect_fpr = false;
+    for line in colons.lines() {
+        let f: Vec<&str> = line.split(':').collect();
+        match f.first().copied() {
+            Some("sec") if f.len() > 11 => {
+                keys.push(Listed {
+                    fingerprint: String::new(),
+                    validity: f[1].to_string(),
+                    created: f[5].parse().unwrap_or(0),
+                    expires: f[6].parse().ok(),
+                    // Upper case: the key as a whole (primary or a subkey) can sign.
+                    can_sign: f[11].contains('S'),
+                });
+                expect_fpr = true;
+            }
+            Some("fpr") if expect_fpr && f.len() > 9 => {
+                if let Some(k) = keys.last_mut() {
+                    k.fingerprint = f[9].to_string();
+                }
+                expect_fpr = false;
+            }
+            Some("ssb") => expect_fpr = false,
+            _ => {}
+        }
+    }
+    keys
+}
+
+/// gpg's own lines, minus the noise of `--faked-system-time`.
+fn gpg_message(stderr: &[u8]) -> String {
+    let text = String::from_utf8_lossy(stderr);
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.contains("running with faked system time"))
+        .collect();
+    if lines.is_empty() {
+        "no message".into()
+    } else {
+        lines.join("; ")
+    }
+}

@@ -1,0 +1,252 @@
+//! deb822 stanzas, the `Packages` index and the `Release` file.
+
+use super::debfile::Digests;
+
+/// One deb822 paragraph: fields in their order, values verbatim (continuation lines
+/// keep their leading space, joined by `\n`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Stanza {
+    pub fields: Vec<(String, String)>,
+}
+
+impl Stanza {
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn remove(&mut self, name: &str) {
+        self.fields.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    }
+
+    /// Every paragraph of `text` (blank lines separate them).
+    pub fn parse_all(text: &str) -> Result<Vec<Stanza>, String> {
+        let mut out = Vec::new();
+        let mut current = Stanza::default();
+        for (i, line) in text.lines().enumerate() {
+            if line.trim().is_empty() {
+                if !current.fields.is_empty() {
+                    out.push(std::mem::take(&mut current));
+                }
+            } else if line.starts_with([' ', '\t']) {
+                match current.fields.last_mut() {
+                    Some((_, value)) => {
+                        value.push('\n');
+                        value.push_str(line);
+                    }
+                    None => return Err(format!("line {}: continuation of no field", i + 1)),
+                }
+            } else {
+                let (name, value) = line
+                    .split_once(':')
+                    .ok_or_else(|| format!("line {}: expected `Field: value`", i + 1))?;
+                if name.is_empty() || name.contains(char::is_whitespace) {
+                    return Err(format!("line {}: bad field name {name:?}", i + 1));
+                }
+                current
+                    .fields
+                    .push((name.to_string(), value.trim().to_string()));
+            }
+        }
+        if !current.fields.is_empty() {
+            out.push(current);
+        }
+        Ok(out)
+    }
+
+    /// The single paragraph of a control file.
+    pub fn parse_one(text: &str) -> Result<Stanza, String> {
+        let mut all = Stanza::parse_all(text)?;
+        match all.len() {
+            1 => Ok(all.remove(0)),
+            n => Err(format!("expected one paragraph, found {n}")),
+        }
+    }
+
+    pub fn render(&self, out: &mut String) {
+        for (name, value) in &self.fields {
+            out.push_str(name);
+            out.push(':');
+            if !value.starts_with('\n') {
+                out.push(' ');
+            }
+            out.push_str(value);
+            out.push('\n');
+        }
+    }
+}
+
+/// A package as listed in a `Packages` index.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub stanza: Stanza,
+}
+
+impl Entry {
+    /// The control stanza plus where the file lives and what it hashes to; the fields
+    /// that a repository adds go before `Description`, as in Debian's archive.
+    pub fn new(control: &Stanza, filename: &str, digests: &Digests) -> Entry {
+        let mut stanza = control.clone();
+        for field in ["Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512"] {
+            stanza.remove(field);
+        }
+        let description = stanza
+            .fields
+            .iter()
+            .position(|(n, _)| n.eq_ignore_ascii_case("Description"));
+        let added = [
+            ("Filename", filename.to_string()),
+            ("Size", digests.size.to_string()),
+            ("MD5sum", digests.md5.clone()),
+            ("SHA256", digests.sha256.clone()),
+        ]
+        .map(|(n, v)| (n.to_string(), v));
+        let at = description.unwrap_or(stanza.fields.len());
+        stanza.fields.splice(at..at, added);
+        Entry { stanza }
+    }
+
+    fn field(&self, name: &str) -> &str {
+        self.stanza.get(name).unwrap_or("")
+    }
+
+    pub fn package(&self) -> &str {
+        self.field("Package")
+    }
+    pub fn version(&self) -> &str {
+        self.field("Version")
+    }
+    pub fn architecture(&self) -> &str {
+        self.field("Architecture")
+    }
+    pub fn filename(&self) -> &str {
+        self.field("Filename")
+    }
+    pub fn sha256(&self) -> &str {
+        self.field("SHA256")
+    }
+
+    /// Identity in a suite: one file per name, version and architecture.
+    pub fn key(&self) -> (String, String, String) {
+        (
+            self.package().to_string(),
+            self.version().to_string(),
+            self.architecture().to_string(),
+        )
+    }
+}
+
+/// The `Packages` text of `entries`, in a stable order.
+pub fn packages(entries: &[&Entry]) -> String {
+    let mut sorted: Vec<&&Entry> = entries.iter().collect();
+    sorted.sort_by_key(|e| e.key());
+    let mut out = String::new();
+    for (i, e) in sorted.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        e.stanza.render(&mut out);
+    }
+    out
+}
+
+/// Fields of a suite's `Release` (the hash lists are appended by [`release`]).
+pub struct ReleaseFields<'a> {
+    pub origin: Option<&'a str>,
+    pub label: Option<&'a str>,
+    pub suite: &'a str,
+    pub date: u64,
+    pub valid_until: Option<u64>,
+    pub architectures: &'a [String],
+    pub components: &'a [String],
+}
+
+/// `Release`: `files` are (path relative to `dists/SUITE/`, digests).
+pub fn release(f: &ReleaseFields<'_>, files: &[(String, Digests)]) -> String {
+    let mut s = Stanza::default();
+    let mut add = |n: &str, v: String| s.fields.push((n.to_string(), v));
+    if let Some(o) = f.origin {
+        add("Origin", o.to_string());
+    }
+    if let Some(l) = f.label {
+        add("Label", l.to_string());
+    }
+    add("Suite", f.suite.to_string());
+    add("Codename", f.suite.to_string());
+    add("Date", release_date(f.date));
+    if let Some(v) = f.valid_until {
+        add("Valid-Until", release_date(v));
+    }
+    // arch:all packages are also listed in every binary-ARCH index, so apt ≥ 1.1 (which
+    // fetches binary-all when `all` is listed) is told not to, as Debian's archive does;
+    // older clients ignore both fields.
+    let mut archs = vec!["all".to_string()];
+    archs.extend(f.architectures.iter().cloned());
+    add("Architectures", archs.join(" "));
+    add("Components", f.components.join(" "));
+    add("No-Support-for-Architecture-all", "Packages".to_string());
+    let width = files.iter().map(|(_, d)| d.size).max().unwrap_or(0);
+    let width = width.to_string().len().max(8);
+    let list = |hash: fn(&Digests) -> &str| {
+        files
+            .iter()
+            .map(|(path, d)| format!("\n {} {:>width$} {path}", hash(d), d.size))
+            .collect::<String>()
+    };
+    add("MD5Sum", list(|d| &d.md5));
+    add("SHA256", list(|d| &d.sha256));
+    let mut out = String::new();
+    s.render(&mut out);
+    out
+}
+
+/// `Sat, 01 Jan 2024 00:00:00 UTC`, the form Debian's archive and apt 1.2 use.
+pub fn release_date(epoch: u64) -> String {
+    let date = crate::deb::docs::rfc2822(epoch);
+    format!("{} UTC", date.trim_end_matches(" +0000"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stanza_round_trip_keeps_continuations() {
+        let text = "Package: a\nDescription: short\n long line\n .\n more\n\nPackage: b\n";
+        let all = Stanza::parse_all(text).unwrap();
+        assert_eq!(all.len(), 2);
+        let mut out = String::new();
+        all[0].render(&mut out);
+        assert_eq!(
+            out,
+            "Package: a\nDescription: short\n long line\n .\n more\n"
+        );
+    }
+
+    #[test]
+    fn repository_fields_go_before_description() {
+        let control = Stanza::parse_one("Package: a\nVersion: 1\nDescription: x\n y\n").unwrap();
+        let d = Digests::of(b"abc");
+        let e = Entry::new(&control, "pool/main/a/a/a_1_all.deb", &d);
+        let names: Vec<_> = e.stanza.fields.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Package",
+                "Version",
+                "Filename",
+                "Size",
+                "MD5sum",
+                "SHA256",
+                "Description"
+            ]
+        );
+    }
+
+    #[test]
+    fn date_is_utc() {
+        assert_eq!(release_date(1_704_067_200), "Mon, 01 Jan 2024 00:00:00 UTC");
+    }
+}

@@ -1,0 +1,869 @@
+//! `unitpack repo`: the repository read back by real tools. gpgv checks the signatures;
+//! Debian 12's apt (the host's, in a private directory) fetches over HTTP from Python's
+//! `http.server` on 127.0.0.1 and must refuse every tampered repository. The install and
+//! upgrade through apt run in debootstrap chroots (ignored here: root; scripts/test runs
+//! them with `cargo test --test repo -- --ignored`).
+
+mod common;
+
+use common::*;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output};
+
+/// 2020-01-01: test keys are made then, so any later SOURCE_DATE_EPOCH can sign.
+const KEY_TIME: &str = "20200101T000000";
+
+/// A fresh ed25519 signing key; returns the secret key file.
+fn make_key(dir: &Path, name: &str) -> PathBuf {
+    let home = dir.join(format!("gnupg-{name}"));
+    std::fs::create_dir_all(&home).unwrap();
+    let gpg = |args: &[&str]| {
+        let out = Command::new("gpg")
+            .arg("--homedir")
+            .arg(&home)
+            .args(["--batch", "--faked-system-time", KEY_TIME])
+            .args(args)
+            .output()
+            .expect("gpg (gnupg) is needed by this test");
+        assert!(out.status.success(), "gpg {args:?}: {}", text(&out.stderr));
+        out.stdout
+    };
+    gpg(&[
+        "--passphrase",
+        "",
+        "--quick-gen-key",
+        &format!("{name} <{name}@example.org>"),
+        "ed25519",
+        "sign",
+        "never",
+    ]);
+    let file = dir.join(format!("{name}.key"));
+    std::fs::write(&file, gpg(&["--export-secret-keys"])).unwrap();
+    let _ = Command::new("gpgconf")
+        .arg("--homedir")
+        .arg(&home)
+        .args(["--kill", "gpg-agent"])
+        .output();
+    file
+}
+
+fn text(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+/// A stand-in for the helper package (built by dpkg-deb) of `arch`.
+fn helper(dir: &Path, arch: &str, version: &str) -> PathBuf {
+    helper_saying(dir, arch, version, "exit 0")
+}
+
+fn helper_saying(dir: &Path, arch: &str, version: &str, script: &str) -> PathBuf {
+    let tree = dir.join(format!("helper-{arch}-{version}"));
+    std::fs::create_dir_all(tree.join("DEBIAN")).unwrap();
+    std::fs::create_dir_all(tree.join("usr/bin")).unwrap();
+    std::fs::write(
+        tree.join("usr/bin/unitpack-check"),
+        format!("#!/bin/sh\n{script}\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        tree.join("DEBIAN/control"),
+        format!(
+            "Package: unitpack-check\nVersion: {version}\nArchitecture: {arch}\n\
+             Maintainer: T <t@example.org>\nDescription: stand-in helper\n"
+        ),
+    )
+    .unwrap();
+    let out = dir.join(format!("unitpack-check_{version}_{arch}.deb"));
+    let o = run(
+        "dpkg-deb",
+        &[
+            "--root-owner-group",
+            "-Zxz",
+            "--build",
+            tree.to_str().unwrap(),
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "dpkg-deb: {}", text(&o.stderr));
+    out
+}
+
+/// The seed user-unit recipe built as `version`.
+fn seed_deb(dir: &Path, version: &str) -> PathBuf {
+    let recipe = std::fs::read_to_string(seed("pulseaudio-user.yaml"))
+        .unwrap()
+        .replace("version: \"1.0.0\"", &format!("version: \"{version}\""));
+    let path = dir.join(format!("seed-{version}.yaml"));
+    std::fs::write(&path, recipe).unwrap();
+    build(&path, &dir.join(format!("out-{version}")))
+}
+
+fn repo_add(repo: &Path, key: &Path, epoch: u64, extra: &[&str], debs: &[&Path]) -> Output {
+    let mut cmd = unitpack();
+    cmd.env("SOURCE_DATE_EPOCH", epoch.to_string())
+        .args(["repo", "add", "--suite", "stable", "--repo"])
+        .arg(repo)
+        .arg("--key")
+        .arg(key)
+        .args(extra)
+        .args(debs);
+    cmd.output().unwrap()
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "unitpack failed ({:?}):\n{}{}",
+        out.status,
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stdout)
+}
+
+fn bad_input(out: Output) -> String {
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "expected exit 2:\n{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    text(&out.stderr)
+}
+
+fn export_key(key: &Path, dest: &Path) {
+    ok(unitpack()
+        .args(["repo", "export-key", "--key"])
+        .arg(key)
+        .arg("-o")
+        .arg(dest)
+        .output()
+        .unwrap());
+}
+
+/// Every file below `dir` with its bytes (what "nothing written" compares).
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    if !dir.exists() {
+        return out;
+    }
+    for e in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let e = e.unwrap();
+        let rel = e.path().strip_prefix(dir).unwrap().display().to_string();
+        let bytes = if e.file_type().is_file() {
+            std::fs::read(e.path()).unwrap()
+        } else {
+            Vec::new()
+        };
+        out.insert(rel, bytes);
+    }
+    out
+}
+
+struct Fixture {
+    dir: tempfile::TempDir,
+    key: PathBuf,
+    keyring: PathBuf,
+    debs: Vec<PathBuf>,
+}
+
+impl Fixture {
+    /// The seed at 1.0.0 and helpers for amd64 and armhf, a key and its public keyring.
+    fn new() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        let key = make_key(dir.path(), "repo");
+        let keyring = dir.path().join("repo.gpg");
+        export_key(&key, &keyring);
+        let debs = vec![
+            seed_deb(dir.path(), "1.0.0"),
+            helper(dir.path(), "amd64", "0.1.0"),
+            helper(dir.path(), "armhf", "0.1.0"),
+        ];
+        Fixture {
+            dir,
+            key,
+            keyring,
+            debs,
+        }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn debs(&self) -> Vec<&Path> {
+        self.debs.iter().map(PathBuf::as_path).collect()
+    }
+
+    fn publish(&self, repo: &Path) {
+        ok(repo_add(repo, &self.key, 1_750_000_000, &[], &self.debs()));
+    }
+}
+
+#[test]
+fn signatures_verify_and_hashes_match() {
+    let f = Fixture::new();
+    let repo = f.path("repo");
+    f.publish(&repo);
+    let suite = repo.join("dists/stable");
+    let keyring = f.keyring.to_str().unwrap();
+    for args in [
+        vec![suite.join("InRelease")],
+        vec![suite.join("Release.gpg"), suite.join("Release")],
+    ] {
+        let mut all = vec!["--keyring", keyring];
+        all.extend(args.iter().map(|p| p.to_str().unwrap()));
+        let out = run("gpgv", &all);
+        assert!(out.status.success(), "gpgv: {}", text(&out.stderr));
+    }
+    // InRelease is the same text as Release, clear-signed.
+    let inrelease = std::fs::read_to_string(suite.join("InRelease")).unwrap();
+    let release = std::fs::read_to_string(suite.join("Release")).unwrap();
+    assert!(
+        inrelease.contains(&release),
+        "InRelease does not carry Release"
+    );
+    assert!(release.contains("Date: Sun, 15 Jun 2025 15:06:40 UTC\n"));
+    assert!(release.contains("Architectures: all amd64 armhf\n"));
+    assert!(release.contains("Components: main\n"));
+    assert!(!release.contains("Valid-Until"));
+
+    // Every index of Release, with its size, MD5 and SHA256 as the files have them.
+    let mut listed = 0;
+    for section in ["MD5Sum:", "SHA256:"] {
+        let body = release.split(section).nth(1).unwrap();
+        for line in body.lines().skip(1).take_while(|l| l.starts_with(' ')) {
+            let w: Vec<&str> = line.split_whitespace().collect();
+            let file = suite.join(w[2]);
+            let tool = if section == "SHA256:" {
+                "sha256sum"
+            } else {
+                "md5sum"
+            };
+            let sum = stdout(tool, &[file.to_str().unwrap()]);
+            assert_eq!(
+                sum.split_whitespace().next().unwrap(),
+                w[0],
+                "{section} {}",
+                w[2]
+            );
+            assert_eq!(std::fs::metadata(&file).unwrap().len().to_string(), w[1]);
+            listed += 1;
+        }
+    }
+    // 3 architectures (all amd64 armhf) x 3 forms, twice.
+    assert_eq!(listed, 18);
+    for arch in ["amd64", "armhf", "all"] {
+        let dir = suite.join(format!("main/binary-{arch}"));
+        let plain = std::fs::read(dir.join("Packages")).unwrap();
+        let xz = Command::new("xz")
+            .arg("-dc")
+            .arg(dir.join("Packages.xz"))
+            .output()
+            .unwrap();
+        let gz = Command::new("gzip")
+            .arg("-dc")
+            .arg(dir.join("Packages.gz"))
+            .output()
+            .unwrap();
+        assert_eq!(xz.stdout, plain, "{arch}: Packages.xz");
+        assert_eq!(gz.stdout, plain, "{arch}: Packages.gz");
+    }
+
+    // The amd64 index: the arch-all seed and the amd64 helper, each pointing at a pool
+    // file of its size and hashes.
+    let packages = std::fs::read_to_string(suite.join("main/binary-amd64/Packages")).unwrap();
+    let stanzas: Vec<&str> = packages.split("\n\n").collect();
+    assert_eq!(stanzas.len(), 2, "{packages}");
+    for (stanza, deb) in stanzas.iter().zip([&f.debs[0], &f.debs[1]]) {
+        let field = |name: &str| {
+            stanza
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{name}: ")))
+                .unwrap_or_else(|| panic!("no {name} in {stanza}"))
+                .to_string()
+        };
+        let pooled = repo.join(field("Filename"));
+        assert_eq!(std::fs::read(&pooled).unwrap(), std::fs::read(deb).unwrap());
+        assert_eq!(field("SHA256"), sha256(deb));
+        assert_eq!(
+            field("Size"),
+            std::fs::metadata(deb).unwrap().len().to_string()
+        );
+    }
+    assert!(packages
+        .contains("Filename: pool/main/m/my-pulseaudio-user/my-pulseaudio-user_1.0.0-1_all.deb\n"));
+    assert!(
+        packages.contains("Filename: pool/main/u/unitpack-check/unitpack-check_0.1.0_amd64.deb\n")
+    );
+    assert!(!packages.contains("_armhf.deb"));
+}
+
+#[test]
+fn reproducible_to_the_signature() {
+    let f = Fixture::new();
+    let (a, b) = (f.path("a"), f.path("b"));
+    f.publish(&a);
+    // Another order of arguments, another day of the clock: same bytes.
+    let mut reversed = f.debs();
+    reversed.reverse();
+    ok(repo_add(&b, &f.key, 1_750_000_000, &[], &reversed));
+    let (ta, tb) = (tree(&a), tree(&b));
+    assert_eq!(ta.keys().collect::<Vec<_>>(), tb.keys().collect::<Vec<_>>());
+    for (name, bytes) in &ta {
+        assert!(bytes == &tb[name], "{name} differs between two runs");
+    }
+    assert!(ta.contains_key("dists/stable/InRelease"));
+}
+
+#[test]
+fn incremental_adds_keep_packages_and_refuse_a_changed_file() {
+    let f = Fixture::new();
+    let repo = f.path("repo");
+    f.publish(&repo);
+    let v2 = seed_deb(f.dir.path(), "1.0.1");
+    let out = ok(repo_add(
+        &repo,
+        &f.key,
+        1_750_000_100,
+        &[],
+        &[&v2, &f.debs[0]],
+    ));
+    assert!(out.contains("added pool/main/m/my-pulseaudio-user/my-pulseaudio-user_1.0.1-1_all.deb"));
+    assert!(
+        out.contains("unchanged pool/main/m/my-pulseaudio-user/my-pulseaudio-user_1.0.0-1_all.deb")
+    );
+    let packages =
+        std::fs::read_to_string(repo.join("dists/stable/main/binary-armhf/Packages")).unwrap();
+    for v in [
+        "Version: 1.0.0-1\n",
+        "Version: 1.0.1-1\n",
+        "Version: 0.1.0\n",
+    ] {
+        assert!(packages.contains(v), "{v} missing:\n{packages}");
+    }
+
+    // Same name, version and architecture, other bytes: refused, nothing touched.
+    let before = tree(&repo);
+    let other = f.path("other");
+    std::fs::create_dir(&other).unwrap();
+    let impostor = helper_saying(&other, "amd64", "0.1.0", "exit 1");
+    assert_ne!(sha256(&impostor), sha256(&f.debs[1]));
+    let err = bad_input(repo_add(&repo, &f.key, 1_750_000_200, &[], &[&impostor]));
+    assert!(
+        err.contains("already has unitpack-check 0.1.0 (amd64)") && err.contains("new version"),
+        "{err}"
+    );
+    assert!(
+        err.contains(impostor.to_str().unwrap()),
+        "names the file: {err}"
+    );
+    assert_eq!(tree(&repo), before, "a refused add changed the repository");
+}
+
+#[test]
+fn wrong_input_is_refused_before_anything_is_written() {
+    let f = Fixture::new();
+    let fresh = f.path("fresh");
+    let key = f.key.display().to_string();
+    let nokey = f.path("nokey").display().to_string();
+    let public = f.keyring.display().to_string();
+    let cases: Vec<([&str; 4], &str)> = vec![
+        (["--key", &nokey, "--suite", "stable"], "no such key file"),
+        (
+            ["--key", &public, "--suite", "stable"],
+            "holds no secret key",
+        ),
+        (["--key", &key, "--suite", "../x"], "is not a suite name"),
+        (
+            ["--key", &key, "--arch", "ARM"],
+            "is not a Debian architecture",
+        ),
+        (["--key", &key, "--valid-for", "soon"], "is not a duration"),
+    ];
+    for (args, message) in cases {
+        let mut cmd = unitpack();
+        cmd.env("SOURCE_DATE_EPOCH", "1750000000")
+            .args(["repo", "add", "--repo"])
+            .arg(&fresh)
+            .args(args);
+        if !args.contains(&"--suite") {
+            cmd.args(["--suite", "stable"]);
+        }
+        cmd.args(f.debs());
+        let err = bad_input(cmd.output().unwrap());
+        assert!(err.contains(message), "{args:?}: {err}");
+        assert!(!fresh.exists(), "{args:?} created the repository");
+    }
+    // No key at all.
+    let err = bad_input(
+        unitpack()
+            .args(["repo", "add", "--suite", "s", "--repo"])
+            .arg(&fresh)
+            .output()
+            .unwrap(),
+    );
+    assert!(err.contains("give --key KEYFILE or --key-id ID"), "{err}");
+
+    // A signature older than its key.
+    let err = bad_input(repo_add(&fresh, &f.key, 1_500_000_000, &[], &f.debs()));
+    assert!(err.contains("a signature cannot predate its key"), "{err}");
+    // Not a package.
+    let junk = f.path("junk.deb");
+    std::fs::write(&junk, "not an archive").unwrap();
+    let err = bad_input(repo_add(&fresh, &f.key, 1_750_000_000, &[], &[&junk]));
+    assert!(
+        err.contains(&format!("{}: not a .deb", junk.display())),
+        "{err}"
+    );
+    // Only arch-all packages and no --arch.
+    let err = bad_input(repo_add(&fresh, &f.key, 1_750_000_000, &[], &[&f.debs[0]]));
+    assert!(err.contains("--arch"), "{err}");
+    assert!(!fresh.exists());
+
+    // Repository paths: a file, a directory of other things, a missing parent.
+    let file = f.path("afile");
+    std::fs::write(&file, "x").unwrap();
+    let err = bad_input(repo_add(&file, &f.key, 1_750_000_000, &[], &f.debs()));
+    assert!(err.contains("is not a directory"), "{err}");
+    let home = f.path("home");
+    std::fs::create_dir(&home).unwrap();
+    std::fs::write(home.join("notes.txt"), "x").unwrap();
+    let err = bad_input(repo_add(&home, &f.key, 1_750_000_000, &[], &f.debs()));
+    assert!(err.contains("not a repository"), "{err}");
+    assert_eq!(tree(&home).len(), 2, "wrote into a foreign directory");
+    let err = bad_input(repo_add(
+        &f.path("no/such/dir"),
+        &f.key,
+        1_750_000_000,
+        &[],
+        &f.debs(),
+    ));
+    assert!(err.contains("nor does its parent"), "{err}");
+    assert!(!f.path("no").exists());
+}
+
+/// Python's http.server on a free loopback port, stopped on drop.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn serve(dir: &Path) -> Server {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        // Owned by a Server at once: its drop stops the process on every path.
+        let server = Server {
+            child: Command::new("python3")
+                .args(["-m", "http.server", "--bind", "127.0.0.1", "--directory"])
+                .arg(dir)
+                .arg(port.to_string())
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .expect("python3 is needed by this test"),
+            port,
+        };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return server;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("http.server did not start on port {port}");
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/", self.port)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The host's apt (Debian 12) in a private directory: its own sources, lists and
+/// status, nothing of the machine's configuration but the binaries.
+struct Apt {
+    dir: tempfile::TempDir,
+}
+
+impl Apt {
+    /// A one-line source in the xenial-compatible form `deb [signed-by=…] URL suite main`.
+    fn new(url: &str, keyring: &Path) -> Apt {
+        let dir = tempfile::tempdir().unwrap();
+        for d in [
+            "etc/apt/sources.list.d",
+            "etc/apt/apt.conf.d",
+            "etc/apt/preferences.d",
+            "etc/apt/trusted.gpg.d",
+            "var/lib/apt/lists/partial",
+            "var/cache/apt/archives/partial",
+            "var/lib/dpkg",
+        ] {
+            std::fs::create_dir_all(dir.path().join(d)).unwrap();
+        }
+        // What the seed depends on besides the helper, as if installed.
+        let status: String = ["pulseaudio", "dbus-user-session"]
+            .iter()
+            .map(|p| {
+                format!(
+                    "Package: {p}\nStatus: install ok installed\nVersion: 99\n\
+                     Architecture: amd64\nMaintainer: x <x@example.org>\nDescription: x\n\n"
+                )
+            })
+            .collect();
+        std::fs::write(dir.path().join("var/lib/dpkg/status"), status).unwrap();
+        // APT_CONFIG is read first, so the machine's apt.conf.d stays out (a mirror set-up
+        // may turn Check-Valid-Until off).
+        std::fs::write(
+            dir.path().join("apt.conf"),
+            format!(
+                "Dir \"{d}/\";\nDir::State::status \"{d}/var/lib/dpkg/status\";\n\
+                 APT::Architecture \"amd64\";\nAPT::Architectures {{ \"amd64\"; }};\n\
+                 APT::Sandbox::User \"root\";\nDebug::NoLocking \"true\";\n\
+                 Acquire::Retries \"0\";\n",
+                d = dir.path().display()
+            ),
+        )
+        .unwrap();
+        std::fs::write(
+            dir.path().join("etc/apt/sources.list"),
+            format!("deb [signed-by={}] {url} stable main\n", keyring.display()),
+        )
+        .unwrap();
+        Apt { dir }
+    }
+
+    fn get(&self, args: &[&str]) -> Output {
+        Command::new("apt-get")
+            .env("APT_CONFIG", self.dir.path().join("apt.conf"))
+            .args(args)
+            .env("LC_ALL", "C")
+            .output()
+            .expect("apt-get is needed by this test")
+    }
+
+    fn update(&self) -> Output {
+        self.get(&["update"])
+    }
+}
+
+/// apt-get update refused the repository: exit code and apt's own words.
+fn refused(out: &Output, words: &[&str]) {
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(!out.status.success(), "apt accepted it:\n{all}");
+    assert!(
+        words.iter().any(|w| all.contains(w)),
+        "apt failed, but not with {words:?}:\n{all}"
+    );
+}
+
+#[test]
+fn apt_reads_the_repository_without_a_warning() {
+    let f = Fixture::new();
+    let repo = f.path("repo");
+    f.publish(&repo);
+    let server = Server::serve(&repo);
+    let apt = Apt::new(&server.url(), &f.keyring);
+    let out = apt.update();
+    let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(out.status.success(), "apt-get update failed:\n{all}");
+    for prefix in ["W:", "E:", "N:"] {
+        assert!(
+            !all.lines().any(|l| l.starts_with(prefix)),
+            "apt-get update said {prefix}:\n{all}"
+        );
+    }
+    // The dependency resolves to the helper of apt's architecture.
+    let sim = apt.get(&["install", "-s", "my-pulseaudio-user"]);
+    let sim_out = text(&sim.stdout);
+    assert!(
+        sim_out.contains("Inst unitpack-check (0.1.0 stable [amd64])"),
+        "{sim_out}{}",
+        text(&sim.stderr)
+    );
+    assert!(
+        sim_out.contains("Inst my-pulseaudio-user (1.0.0-1 stable [all])"),
+        "{sim_out}"
+    );
+    // apt downloads the helper and checks it against the index.
+    let dl = apt.get(&["install", "-y", "--download-only", "my-pulseaudio-user"]);
+    assert!(
+        dl.status.success(),
+        "{}{}",
+        text(&dl.stdout),
+        text(&dl.stderr)
+    );
+}
+
+#[test]
+fn apt_refuses_a_changed_packages_file() {
+    let f = Fixture::new();
+    let repo = f.path("repo");
+    f.publish(&repo);
+    let dir = repo.join("dists/stable/main/binary-amd64");
+    let tampered = std::fs::read_to_string(dir.join("Packages"))
+        .unwrap()
+        .replace("Version: 0.1.0\n", "Version: 9.9.9\n");
+    std::fs::write(dir.join("Packages"), &tampered).unwrap();
+    for (tool, ext) in [("xz", "xz"), ("gzip", "gz")] {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!("{tool} -c Packages > Packages.{ext}"))
+            .current_dir(&dir)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    }
+    let server = Server::serve(&repo);
+    let out = Apt::new(&server.url(), &f.keyring).update();
+    refused(&out, &["Hash Sum mismatch", "File has unexpected size"]);
+}
+
+#[test]
+fn apt_refuses_a_release_signed_by_another_key() {
+    let f = Fixture::new();
+    let repo = f.path("repo");
+    let intruder = make_key(f.dir.path(), "intruder");
+    ok(repo_add(&repo, &intruder, 1_750_000_000, &[], &f.debs()));
+    let server = Server::serve(&repo);
+    let out = Apt::new(&server.url(), &f.keyring).update();
+    refused(&out, &["NO_PUBKEY", "is not signed"]);
+}
+
+#[test]
+fn apt_refuses_an_expired_release() {
+    let f = Fixture::new();
+    let repo = f.path("repo");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    ok(repo_add(
+        &repo,
+        &f.key,
+        now - 3 * 86_400,
+        &["--valid-for", "1d"],
+        &f.debs(),
+    ));
+    let release = std::fs::read_to_string(repo.join("dists/stable/Release")).unwrap();
+    assert!(release.contains("Valid-Until: "), "{release}");
+    let server = Server::serve(&repo);
+    let out = Apt::new(&server.url(), &f.keyring).update();
+    refused(&out, &["is expired"]);
+    // Re-signing (an add of nothing) with a fresh date makes it valid again.
+    ok(repo_add(&repo, &f.key, now, &["--valid-for", "1d"], &[]));
+    let out = Apt::new(&server.url(), &f.keyring).update();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+#[test]
+fn apt_refuses_a_missing_signature() {
+    let f = Fixture::new();
+    let repo = f.path("repo");
+    f.publish(&repo);
+    for sig in ["InRelease", "Release.gpg"] {
+        std::fs::remove_file(repo.join("dists/stable").join(sig)).unwrap();
+    }
+    let server = Server::serve(&repo);
+    let out = Apt::new(&server.url(), &f.keyring).update();
+    refused(&out, &["is not signed"]);
+}
+
+/// A debootstrap Debian 12 root (tests/support/make-root) whose apt knows only the
+/// repository under test; removed on drop unless the test failed.
+struct Root {
+    path: PathBuf,
+}
+
+impl Root {
+    fn new(name: &str, arch: &str) -> Root {
+        let out = Command::new(repo().join("tests/support/make-root"))
+            .args([name, arch, "dbus-user-session"])
+            .output()
+            .expect("tests/support/make-root runs (needs debootstrap, root)");
+        assert!(out.status.success(), "make-root: {}", text(&out.stderr));
+        let path = PathBuf::from(text(&out.stdout).trim());
+        // Only the repository under test: every dependency but the helper is installed.
+        std::fs::remove_file(path.join("etc/apt/sources.list")).unwrap();
+        Root { path }
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new("chroot")
+            .arg(&self.path)
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .env("LC_ALL", "C")
+            .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+            .output()
+            .unwrap()
+    }
+
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+        assert!(out.status.success(), "chroot {args:?} failed:\n{all}");
+        all
+    }
+
+    /// `apt-get update` that succeeds and says nothing to warn about.
+    fn update_cleanly(&self) {
+        let all = self.ok(&["apt-get", "update"]);
+        for prefix in ["W:", "E:", "N:"] {
+            assert!(
+                !all.lines().any(|l| l.starts_with(prefix)),
+                "apt-get update said {prefix}:\n{all}"
+            );
+        }
+    }
+
+    fn version(&self, package: &str) -> String {
+        self.ok(&[
+            "dpkg-query",
+            "-W",
+            "-f",
+            "${Version} ${Architecture}",
+            package,
+        ])
+    }
+}
+
+impl Drop for Root {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// The helper packages of scripts/cross-build (UNITPACK_HELPER_DIR overrides).
+fn real_helpers() -> Vec<PathBuf> {
+    let dir = std::env::var_os("UNITPACK_HELPER_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("target/unitpack-check"));
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .map(|d| d.filter_map(|e| e.ok().map(|e| e.path())).collect())
+        .unwrap_or_default();
+    found.retain(|p| p.extension().is_some_and(|e| e == "deb"));
+    found.sort();
+    for arch in ["amd64", "armhf"] {
+        assert!(
+            found
+                .iter()
+                .any(|p| p.to_string_lossy().ends_with(&format!("_{arch}.deb"))),
+            "no {arch} helper package in {}: run scripts/cross-build first",
+            dir.display()
+        );
+    }
+    found
+}
+
+const USER_LINK: &str = "etc/systemd/user/default.target.wants/my_pulseaudio.service";
+
+/// apt installs the seed from the signed repository, the dependency brings the helper
+/// of the root's architecture, and an upgrade published later keeps the admin's
+/// `systemctl --global disable`.
+fn install_and_upgrade_through_apt(arch: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let key = make_key(dir.path(), "repo");
+    let repo_dir = dir.path().join("repo");
+    let mut debs = real_helpers();
+    debs.push(seed_deb(dir.path(), "1.0.0"));
+    let debs: Vec<&Path> = debs.iter().map(PathBuf::as_path).collect();
+    ok(repo_add(&repo_dir, &key, 1_750_000_000, &[], &debs));
+    let server = Server::serve(&repo_dir);
+
+    let root = Root::new(&format!("repo-apt-{arch}"), arch);
+    let keyrings = root.path.join("etc/apt/keyrings");
+    std::fs::create_dir_all(&keyrings).unwrap();
+    export_key(&key, &keyrings.join("unitpack.gpg"));
+    std::fs::write(
+        root.path.join("etc/apt/sources.list.d/unitpack.sources"),
+        format!(
+            "Types: deb\nURIs: {}\nSuites: stable\nComponents: main\n\
+             Signed-By: /etc/apt/keyrings/unitpack.gpg\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    root.update_cleanly();
+    root.ok(&["apt-get", "install", "-y", "my-pulseaudio-user"]);
+    assert_eq!(root.version("my-pulseaudio-user"), "1.0.0-1 all");
+    assert_eq!(root.version("unitpack-check"), format!("0.1.0 {arch}"));
+    assert!(
+        root.path.join(USER_LINK).is_symlink(),
+        "the install enabled the unit"
+    );
+
+    root.ok(&["systemctl", "--global", "disable", "my_pulseaudio.service"]);
+    assert!(!root.path.join(USER_LINK).is_symlink());
+
+    let v2 = seed_deb(dir.path(), "1.0.1");
+    ok(repo_add(&repo_dir, &key, 1_750_086_400, &[], &[&v2]));
+    root.update_cleanly();
+    root.ok(&["apt-get", "upgrade", "-y"]);
+    assert_eq!(root.version("my-pulseaudio-user"), "1.0.1-1 all");
+    assert!(
+        !root.path.join(USER_LINK).is_symlink(),
+        "the upgrade re-enabled a unit the admin disabled"
+    );
+}
+
+#[test]
+#[ignore = "needs root and debootstrap; run by scripts/test"]
+fn apt_installs_and_upgrades_in_a_debian_12_root() {
+    install_and_upgrade_through_apt("amd64");
+}
+
+#[test]
+#[ignore = "needs root, debootstrap and qemu-user (armhf); run by scripts/test"]
+fn apt_installs_and_upgrades_in_an_armhf_root() {
+    register_qemu_arm();
+    install_and_upgrade_through_apt("armhf");
+}
+
+/// armhf programs run under qemu-user: register its binfmt handler (as run-e2e does).
+fn register_qemu_arm() {
+    let binfmt = Path::new("/proc/sys/fs/binfmt_misc");
+    if !binfmt.join("register").exists() {
+        let out = run(
+            "mount",
+            &[
+                "-t",
+                "binfmt_misc",
+                "binfmt_misc",
+                "/proc/sys/fs/binfmt_misc",
+            ],
+        );
+        assert!(
+            out.status.success(),
+            "mount binfmt_misc: {}",
+            text(&out.stderr)
+        );
+    }
+    if !binfmt.join("qemu-arm").exists() {
+        let conf = std::fs::read_to_string("/usr/lib/binfmt.d/qemu-arm.conf")
+            .expect("qemu-user-static is needed by this test");
+        let line = conf
+            .lines()
+            .find(|l| !l.starts_with('#') && !l.trim().is_empty())
+            .unwrap();
+        // Another process may register it at the same moment: then it exists.
+        let _ = std::fs::write(binfmt.join("register"), line);
+        assert!(
+            binfmt.join("qemu-arm").exists(),
+            "qemu-arm binfmt not registered"
+        );
+    }
+}
