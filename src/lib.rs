@@ -7,6 +7,7 @@
 
 pub mod deb;
 pub mod error;
+pub mod follow;
 pub mod license;
 pub mod lint;
 pub mod plan;

@@ -61,6 +61,8 @@ codes! {
     ENABLE_TEMPLATE = "UP210", Error, "enablement on a template unit without instances (checked when the recipe loads)";
     PATH_RUNTIME_DIR_UNBOUND = "UP211", Warning, "path unit watches /run/user/N but nothing stops its service when /run/user/N goes away";
     UNIT_TOO_NEW = "UP212", Warning, "dependency on a systemd unit newer than the target's systemd";
+    FOLLOW_SEAT_NO_LOGIND = "UP213", Warning, "`follow: seat` unit but the package does not pull in pam_systemd (logind sessions)";
+    FOLLOW_SEAT_INSTALLABLE = "UP214", Warning, "`follow: seat` unit with an [Install] section a user could enable";
     DUPLICATE_PROGRAM = "UP301", Warning, "two units of the package in one scope start the same program";
     VENDOR_UNIT_RACE = "UP302", Warning, "a vendor unit of the target starts the same daemon";
     FIRST_SESSION_WINS = "UP303", Info, "per-user audio/seat daemon: the first session gets the device";

@@ -33,6 +33,8 @@ pub struct Recipe {
     pub compression: Compression,
     pub helper: HelperRelation,
     pub units: Vec<Unit>,
+    /// User units with `follow: seat`; each has its follower among `units`.
+    pub follow_seat: Vec<UnitName>,
     pub assets: Vec<Asset>,
     pub dropins: Vec<DropIn>,
     /// Units of other packages that this package enables.
@@ -384,14 +386,24 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
     };
     let mut units = Vec::new();
     let mut unit_lint = BTreeMap::new();
+    let mut follow_seat = Vec::new();
     for (i, raw_unit) in raw.units.iter().enumerate() {
         let path = item("units", i);
         let lint = v.unit_lint(&path, raw_unit);
         if let Some(u) = v.unit(&dir, &path, raw_unit) {
+            if raw_unit.follow.is_some() {
+                follow_seat.push(u.name.clone());
+            }
             units.push(u);
             unit_lint.insert(path, lint);
         }
     }
+    let followers: Vec<Unit> = units
+        .iter()
+        .filter(|u| follow_seat.contains(&u.name) && u.scope == Scope::User)
+        .map(crate::follow::follower_unit)
+        .collect();
+    units.extend(followers);
     v.unique_units(&units);
     let mut assets = Vec::new();
     for (i, raw_asset) in raw.assets.iter().enumerate() {
@@ -445,6 +457,7 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
         compression: compression.expect("no errors means a compression"),
         helper,
         units,
+        follow_seat,
         assets,
         dropins,
         other_units,
@@ -780,8 +793,9 @@ impl Validator<'_> {
             }
         };
         let has_install = unit::installs(&sections);
+        let follows = self.follow(path, raw, &name, scope);
         let enable = match raw.enable.as_deref() {
-            None if !has_install => Enablement::None,
+            None if !has_install || follows => Enablement::None,
             // A template is enabled through its instances; without any there is nothing
             // to enable.
             None if name.is_template() && instances.is_empty() => Enablement::None,
@@ -817,6 +831,12 @@ impl Validator<'_> {
                 }
             }
         };
+        if follows && enable.enables() {
+            self.error(
+                &child(path, "enable"),
+                "a unit with `follow: seat` is started by its follower, for one user at a time; use enable: none (or leave enable out)",
+            );
+        }
         if enable.enables() && name.is_template() && instances.is_empty() {
             self.error(
                 &child(path, "enable"),
@@ -1071,6 +1091,28 @@ impl Validator<'_> {
             }
         }
         out
+    }
+
+    /// `follow: seat` on a user unit of a plain name: true when it is set and valid.
+    fn follow(&mut self, path: &str, raw: &RawUnit, name: &UnitName, scope: Scope) -> bool {
+        let Some(value) = raw.follow.as_deref() else {
+            return false;
+        };
+        let field = child(path, "follow");
+        let before = self.errors.len();
+        if value != crate::follow::SEAT {
+            self.error(&field, format!("{value:?} is not a follow mode; use seat"));
+        } else if scope != Scope::User {
+            self.error(&field, "`follow: seat` moves a user unit between users' managers; this unit is a system unit (scope: user)");
+        } else if name.as_str().contains('@') {
+            self.error(
+                &field,
+                format!(
+                    "{name} is a template or an instance; `follow: seat` needs a plain unit name"
+                ),
+            );
+        }
+        self.errors.len() == before
     }
 
     fn unit_lint(&mut self, path: &str, raw: &RawUnit) -> UnitLint {

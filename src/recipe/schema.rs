@@ -132,6 +132,9 @@ pub struct RawUnit {
     pub allow: Vec<RawAllow>,
     /// The daemon stays in the foreground (lint: `Type=forking` would time out).
     pub foreground: Option<bool>,
+    /// `seat`: run this user unit only for the active local session on seat0.
+    #[schemars(extend("enum" = ["seat"]))]
+    pub follow: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
