@@ -253,9 +253,14 @@ fn run(command: Command) -> Result<()> {
                 bad_input = failed;
                 diagnostics
             } else {
-                let name = target
-                    .as_deref()
-                    .unwrap_or(unitpack::profile::DEFAULT_PROFILE);
+                let name = target.as_deref().unwrap_or_else(|| {
+                    // Bare units carry no target of their own: say which one is assumed.
+                    eprintln!(
+                        "note: no --target given; linting for {} (the default); `unitpack profiles` lists the others",
+                        unitpack::profile::DEFAULT_PROFILE
+                    );
+                    unitpack::profile::DEFAULT_PROFILE
+                });
                 let profile = unitpack::profile::find(name).ok_or_else(|| {
                     Error::Failed(format!(
                         "unknown target profile {name:?}; known: {}",

@@ -120,6 +120,14 @@ pub fn payload(recipe: &Recipe) -> Result<Vec<PayloadFile>> {
             conffile: false,
         });
     }
+    for d in &recipe.dropins {
+        files.push(PayloadFile {
+            path: recipe.dropin_path(d),
+            data: d.text.clone().into(),
+            mode: 0o644,
+            conffile: false,
+        });
+    }
     for asset in &recipe.assets {
         files.push(PayloadFile {
             path: asset.dest.clone(),
@@ -161,6 +169,14 @@ pub fn manifest(recipe: &Recipe) -> String {
         for (link, target) in recipe.enable_links(unit) {
             out.push_str(&format!("link\t{link}\t{target}\n"));
         }
+    }
+    for d in &recipe.dropins {
+        out.push_str(&format!(
+            "dropin\t{}\t{}\t{}\n",
+            d.scope.as_str(),
+            d.unit,
+            recipe.dropin_path(d)
+        ));
     }
     for unit in &recipe.units {
         for t in &unit.takes_over {

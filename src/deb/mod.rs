@@ -9,7 +9,7 @@ pub use archive::compress;
 
 use crate::error::{Error, Result};
 use crate::plan::{self, Content, PayloadFile};
-use crate::recipe::Recipe;
+use crate::recipe::{HelperRelation, Recipe};
 use crate::scripts;
 use md5::{Digest, Md5};
 use std::collections::BTreeSet;
@@ -65,17 +65,23 @@ pub fn files(recipe: &Recipe, mtime: u64) -> Result<Vec<PayloadFile>> {
     Ok(files)
 }
 
-/// `Depends:` of the package: the recipe's, plus the helper its postinst calls.
-pub fn depends(recipe: &Recipe) -> Vec<String> {
-    let mut d = recipe.package.relations.depends.clone();
-    if recipe.package.name != HELPER_PACKAGE
-        && !d
-            .iter()
+/// `Depends:` and `Recommends:` of the package: the recipe's, plus the helper its
+/// postinst calls where the recipe's `helper:` puts it.
+pub fn relations(recipe: &Recipe) -> (Vec<String>, Vec<String>) {
+    let r = &recipe.package.relations;
+    let (mut depends, mut recommends) = (r.depends.clone(), r.recommends.clone());
+    let named = |list: &[String]| {
+        list.iter()
             .any(|r| r.split([' ', '(']).next() == Some(HELPER_PACKAGE))
-    {
-        d.push(HELPER_PACKAGE.to_string());
+    };
+    if recipe.package.name != HELPER_PACKAGE && !named(&depends) && !named(&recommends) {
+        match recipe.helper {
+            HelperRelation::Depends => depends.push(HELPER_PACKAGE.to_string()),
+            HelperRelation::Recommends => recommends.push(HELPER_PACKAGE.to_string()),
+            HelperRelation::None => {}
+        }
     }
-    d
+    (depends, recommends)
 }
 
 /// `NAME_VERSION_ARCH.deb` (no epoch, as dpkg-deb names it).
@@ -160,7 +166,8 @@ pub fn write(recipe: &Recipe, out_dir: &Path, opts: &Options) -> Result<PathBuf>
         .map(|f| f.data.len().div_ceil(1024))
         .sum::<u64>()
         + ndirs;
-    let control = control::control(&recipe.package, &depends(recipe), installed_size);
+    let (depends, recommends) = relations(recipe);
+    let control = control::control(&recipe.package, &depends, &recommends, installed_size);
     let md5sums: String = data_entries
         .iter()
         .zip(digests)
