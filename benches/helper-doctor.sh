@@ -11,7 +11,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=${1:-300}
-HOST=$( (command -v rustc >/dev/null && rustc -vV || "$HOME/.cargo/bin/rustc" -vV) | sed -n 's/^host: //p')
+RUSTC=$(command -v rustc || echo "$HOME/.cargo/bin/rustc")
+HOST=$("$RUSTC" -vV | sed -n 's/^host: //p')
 HOST_BIN=target/$HOST/helper-release/unitpack-check
 ARM_BIN=target/armhf-debian/armv7-unknown-linux-gnueabihf/helper-release/unitpack-check
 if [ ! -x "$HOST_BIN" ] || [ ! -x "$ARM_BIN" ]; then
@@ -39,9 +40,9 @@ put /usr/lib/systemd/user/pulseaudio.socket '[Socket]\nListenStream=%t/pulse/nat
 lnk /etc/systemd/user/default.target.wants/pulseaudio.service /usr/lib/systemd/user/pulseaudio.service
 lnk /etc/systemd/user/sockets.target.wants/pulseaudio.socket /usr/lib/systemd/user/pulseaudio.socket
 for i in $(seq 1 30); do
-    exe /usr/sbin/daemon$i
-    put /lib/systemd/system/daemon$i.service "[Service]\nExecStart=/usr/sbin/daemon$i -f\n"
-    lnk /etc/systemd/system/multi-user.target.wants/daemon$i.service /lib/systemd/system/daemon$i.service
+    exe "/usr/sbin/daemon$i"
+    put "/lib/systemd/system/daemon$i.service" "[Service]\nExecStart=/usr/sbin/daemon$i -f\n"
+    lnk "/etc/systemd/system/multi-user.target.wants/daemon$i.service" "/lib/systemd/system/daemon$i.service"
 done
 
 # Five unitpack packages: user and system units, links, a takeover.
@@ -66,10 +67,10 @@ done
 
 "$HOST_BIN" doctor --root "$ROOT" | tail -1
 
-# median_ms LABEL RUNS CMD... : prints the median wall time in ms.
+# median_ms RUNS CMD... : prints the median wall time in ms.
 median_ms() {
-    local label=$1 runs=$2
-    shift 2
+    local runs=$1
+    shift
     if command -v hyperfine >/dev/null; then
         local json
         json=$(mktemp)
@@ -91,9 +92,9 @@ median_ms() {
 tool=loop
 command -v hyperfine >/dev/null && tool=hyperfine
 echo "packages: 5 (15 units), other enabled units: 32, runs: $RUNS, timer: $tool"
-echo "doctor median, native ($HOST): $(median_ms native "$RUNS" "$HOST_BIN" doctor --root "$ROOT") ms"
+echo "doctor median, native ($HOST): $(median_ms "$RUNS" "$HOST_BIN" doctor --root "$ROOT") ms"
 if command -v qemu-arm-static >/dev/null; then
-    echo "doctor median, armhf under qemu-arm-static: $(median_ms armhf "$RUNS" qemu-arm-static "$ARM_BIN" doctor --root "$ROOT") ms"
+    echo "doctor median, armhf under qemu-arm-static: $(median_ms "$RUNS" qemu-arm-static "$ARM_BIN" doctor --root "$ROOT") ms"
 else
     echo "doctor median, armhf: qemu-arm-static not installed"
 fi

@@ -7,6 +7,7 @@
 
 pub mod deb;
 pub mod error;
+pub mod follow;
 pub mod license;
 pub mod lint;
 pub mod plan;
@@ -59,7 +60,7 @@ pub fn load_all(files: &[PathBuf], target: Option<&str>) -> Result<Vec<recipe::R
     let mut recipes = Vec::new();
     let mut errors = Vec::new();
     for f in files {
-        match recipe::load(f, target) {
+        match recipe::load(f, target).and_then(|r| scripts::check_snippets(&r).map(|()| r)) {
             Ok(r) => recipes.push(r),
             Err(Error::Input(mut e)) => errors.append(&mut e),
             Err(other) => return Err(other),

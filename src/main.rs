@@ -25,7 +25,8 @@ enum Command {
         /// Target profile, overriding the recipes' own.
         #[arg(long)]
         target: Option<String>,
-        /// Compressor threads (the output is the same for any number).
+        /// Jobs: packages built at once, or compressor threads for one package
+        /// (default: the number of CPUs; the output is the same for any number).
         #[arg(short, long)]
         jobs: Option<u32>,
         /// `json`: print what was built (recipe, package, file, size, sha256) as JSON.
@@ -172,31 +173,56 @@ fn run(command: Command) -> Result<()> {
             format,
             quiet,
         } => {
+            // The templates compile on another core while the recipes load.
+            std::thread::spawn(scripts::prepare);
             let inputs = if inputs.is_empty() {
                 vec![PathBuf::from("recipes")]
             } else {
                 inputs
             };
             let recipes = unitpack::load_all(&unitpack::recipe_files(&inputs)?, target.as_deref())?;
-            let threads = jobs.unwrap_or_else(|| {
+            let jobs = jobs.unwrap_or_else(|| {
                 std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
             });
-            let opts = deb::Options {
-                mtime: unitpack::source_date_epoch()?,
-                threads,
-            };
+            let mtime = unitpack::source_date_epoch()?;
             lint_before_build(&recipes)?;
-            let mut progress = Progress::new(recipes.len(), quiet);
-            let mut built = Vec::new();
-            for recipe in &recipes {
-                progress.step(&recipe.package.name);
-                let path = deb::write(recipe, &out_dir, &opts)?;
-                if format == OutputFormat::Text {
-                    write_stdout(format!("{}\n", path.display()).as_bytes())?;
+            // Every package is attempted, `jobs` at a time; paths and failures are
+            // reported in recipe order.
+            let progress = std::sync::Mutex::new(Progress::new(recipes.len(), quiet));
+            let results = deb::write_all(&recipes, &out_dir, mtime, jobs, |recipe| {
+                if let Ok(mut p) = progress.lock() {
+                    p.step(&recipe.package.name);
                 }
-                built.push((recipe, path));
+            });
+            if let Ok(p) = progress.lock() {
+                p.done();
             }
-            progress.done();
+            let mut built = Vec::new();
+            let mut failures = Vec::new();
+            for (recipe, result) in recipes.iter().zip(results) {
+                match result {
+                    Ok(path) => {
+                        if format == OutputFormat::Text {
+                            write_stdout(format!("{}\n", path.display()).as_bytes())?;
+                        }
+                        built.push((recipe, path));
+                    }
+                    Err(e) => failures.push((recipe, e)),
+                }
+            }
+            match failures.len() {
+                0 => {}
+                1 => return Err(failures.remove(0).1),
+                _ => {
+                    return Err(Error::Failed(
+                        failures
+                            .iter()
+                            .map(|(r, e)| format!("{}: {e}", r.path.display()))
+                            .collect::<Vec<_>>()
+                            .join("\n"),
+                    ))
+                }
+            }
             if format == OutputFormat::Json {
                 let list = built
                     .iter()
@@ -227,9 +253,14 @@ fn run(command: Command) -> Result<()> {
                 bad_input = failed;
                 diagnostics
             } else {
-                let name = target
-                    .as_deref()
-                    .unwrap_or(unitpack::profile::DEFAULT_PROFILE);
+                let name = target.as_deref().unwrap_or_else(|| {
+                    // Bare units carry no target of their own: say which one is assumed.
+                    eprintln!(
+                        "note: no --target given; linting for {} (the default); `unitpack profiles` lists the others",
+                        unitpack::profile::DEFAULT_PROFILE
+                    );
+                    unitpack::profile::DEFAULT_PROFILE
+                });
                 let profile = unitpack::profile::find(name).ok_or_else(|| {
                     Error::Failed(format!(
                         "unknown target profile {name:?}; known: {}",

@@ -64,22 +64,65 @@ pub struct VendorUnit {
     pub programs: Vec<String>,
 }
 
-const SOURCES: &[&str] = &[
-    include_str!("../profiles/ubuntu-xenial.yaml"),
-    include_str!("../profiles/ubuntu-bionic.yaml"),
-    include_str!("../profiles/ubuntu-focal.yaml"),
-    include_str!("../profiles/ubuntu-jammy.yaml"),
-    include_str!("../profiles/ubuntu-noble.yaml"),
-    include_str!("../profiles/debian-buster.yaml"),
-    include_str!("../profiles/debian-bullseye.yaml"),
-    include_str!("../profiles/debian-bookworm.yaml"),
-    include_str!("../profiles/debian-trixie.yaml"),
+/// (name, YAML): the name is the file's, and the `name:` inside it (checked by a test).
+const SOURCES: &[(&str, &str)] = &[
+    (
+        "ubuntu-xenial",
+        include_str!("../profiles/ubuntu-xenial.yaml"),
+    ),
+    (
+        "ubuntu-bionic",
+        include_str!("../profiles/ubuntu-bionic.yaml"),
+    ),
+    (
+        "ubuntu-focal",
+        include_str!("../profiles/ubuntu-focal.yaml"),
+    ),
+    (
+        "ubuntu-jammy",
+        include_str!("../profiles/ubuntu-jammy.yaml"),
+    ),
+    (
+        "ubuntu-noble",
+        include_str!("../profiles/ubuntu-noble.yaml"),
+    ),
+    (
+        "debian-buster",
+        include_str!("../profiles/debian-buster.yaml"),
+    ),
+    (
+        "debian-bullseye",
+        include_str!("../profiles/debian-bullseye.yaml"),
+    ),
+    (
+        "debian-bookworm",
+        include_str!("../profiles/debian-bookworm.yaml"),
+    ),
+    (
+        "debian-trixie",
+        include_str!("../profiles/debian-trixie.yaml"),
+    ),
     // Yocto releases, oldest first: the layer is rendered for the oldest (see yocto::layer_profile).
-    include_str!("../profiles/yocto-kirkstone.yaml"),
-    include_str!("../profiles/yocto-scarthgap.yaml"),
-    include_str!("../profiles/yocto-styhead.yaml"),
-    include_str!("../profiles/yocto-walnascar.yaml"),
-    include_str!("../profiles/yocto-whinlatter.yaml"),
+    (
+        "yocto-kirkstone",
+        include_str!("../profiles/yocto-kirkstone.yaml"),
+    ),
+    (
+        "yocto-scarthgap",
+        include_str!("../profiles/yocto-scarthgap.yaml"),
+    ),
+    (
+        "yocto-styhead",
+        include_str!("../profiles/yocto-styhead.yaml"),
+    ),
+    (
+        "yocto-walnascar",
+        include_str!("../profiles/yocto-walnascar.yaml"),
+    ),
+    (
+        "yocto-whinlatter",
+        include_str!("../profiles/yocto-whinlatter.yaml"),
+    ),
 ];
 
 /// The default profile of a recipe that names none.
@@ -87,16 +130,19 @@ pub const DEFAULT_PROFILE: &str = "ubuntu-xenial";
 
 pub fn all() -> &'static [Profile] {
     static PROFILES: OnceLock<Vec<Profile>> = OnceLock::new();
-    PROFILES.get_or_init(|| {
-        SOURCES
-            .iter()
-            .map(|src| serde_yaml::from_str(src).expect("embedded profile is valid YAML"))
-            .collect()
-    })
+    PROFILES.get_or_init(|| SOURCES.iter().map(|(_, src)| parse(src)).collect())
 }
 
+fn parse(src: &str) -> Profile {
+    serde_yaml::from_str(src).expect("embedded profile is valid YAML")
+}
+
+/// The profile called `name`; only that one is parsed (parsing all of them is a
+/// sixth of a small build).
 pub fn find(name: &str) -> Option<&'static Profile> {
-    all().iter().find(|p| p.name == name)
+    static PARSED: [OnceLock<Profile>; SOURCES.len()] = [const { OnceLock::new() }; SOURCES.len()];
+    let i = SOURCES.iter().position(|(n, _)| *n == name)?;
+    Some(PARSED[i].get_or_init(|| parse(SOURCES[i].1)))
 }
 
 pub fn names() -> Vec<&'static str> {
@@ -136,7 +182,9 @@ mod tests {
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted.len(), names.len());
-        for p in all() {
+        for ((file, _), p) in SOURCES.iter().zip(all()) {
+            assert_eq!(*file, p.name);
+            assert_eq!(find(file).unwrap().name, p.name);
             assert!(p.supports(p.default_compression), "{}", p.name);
         }
     }

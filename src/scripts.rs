@@ -3,9 +3,10 @@
 //! recipe model (package and unit names, absolute paths of a restricted alphabet) or
 //! single-quoted by the `sh` helper; HTML escaping is off.
 
-use crate::recipe::Recipe;
+use crate::error::{Error, InputError, Location};
+use crate::recipe::{Recipe, Snippet};
 use crate::unit::{Enablement, Scope};
-use handlebars::{handlebars_helper, Handlebars};
+use handlebars::{handlebars_helper, Handlebars, Template};
 use serde::Serialize;
 
 const POSTINST: &str = include_str!("../templates/deb/postinst.hbs");
@@ -50,6 +51,14 @@ const FUNCTIONS: &[(&str, &str)] = &[
         "restore",
         include_str!("../templates/deb/functions/restore.hbs"),
     ),
+    (
+        "enable_other",
+        include_str!("../templates/deb/functions/enable_other.hbs"),
+    ),
+    (
+        "disable_other",
+        include_str!("../templates/deb/functions/disable_other.hbs"),
+    ),
 ];
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,10 +75,21 @@ struct Link {
 
 #[derive(Serialize)]
 struct EnabledUnit {
+    /// The unit, or one instance of a template (`foo@a.service`).
     name: String,
     /// `--global` for user units, `--system` for system units.
     scope_flag: &'static str,
     links: Vec<Link>,
+    start: bool,
+    /// deb-systemd-helper enables it on first install (system units; not instances,
+    /// which init-system-helpers 1.29 does not know).
+    helper: bool,
+}
+
+#[derive(Serialize)]
+struct OtherUnit {
+    name: String,
+    scope_flag: &'static str,
     start: bool,
 }
 
@@ -88,16 +108,31 @@ struct Context {
     strict: bool,
     user_units: Vec<EnabledUnit>,
     system_units: Vec<EnabledUnit>,
-    /// Every system unit shipped (stopped on removal, reloaded on install).
+    /// Every system unit shipped but templates (stopped on removal).
     system_names: Vec<String>,
+    /// `echo@*.service` for each system template: its running instances, stopped on
+    /// removal (systemctl matches the pattern against loaded units).
+    instance_patterns: Vec<String>,
     takeovers: Vec<TakeOver>,
     /// `.wants`/`.requires` directories the enable links live in (removed when empty).
     link_dirs: Vec<String>,
     has_system: bool,
-    /// Some system unit is started by the postinst (it needs `unitpack_invoke`).
-    starts: bool,
+    /// The system manager must reload: system units or system drop-ins.
+    reloads: bool,
+    /// Units that system drop-ins change, try-restarted when one comes or goes.
+    restarts: Vec<String>,
     /// Some unit is enabled by the package.
     enables: bool,
+    /// Some system unit is started by the package.
+    starts: bool,
+    /// The postinst starts or restarts units (it needs unitpack_invoke).
+    invokes: bool,
+    /// Units other packages ship that this one enables.
+    others: Vec<OtherUnit>,
+    /// Some of them are started (and stopped on removal) when systemd runs.
+    other_starts: bool,
+    /// The scripts keep state in /var/lib/unitpack/PACKAGE.
+    uses_state: bool,
 }
 
 /// Shell single-quoting: `it's` → `'it'\''s'`.
@@ -119,15 +154,24 @@ fn context(recipe: &Recipe) -> Context {
         recipe
             .units_in(scope)
             .filter(|u| u.enable.enables())
-            .map(|u| EnabledUnit {
-                name: u.name.to_string(),
-                scope_flag: scope_flag(scope),
-                links: recipe
-                    .enable_links(u)
-                    .into_iter()
-                    .map(|(link, target)| Link { link, target })
-                    .collect(),
-                start: u.enable == Enablement::EnableAndStart,
+            .flat_map(|u| {
+                let links = recipe.enable_links(u);
+                u.enabled_names().into_iter().map(move |name| EnabledUnit {
+                    name: name.to_string(),
+                    scope_flag: scope_flag(scope),
+                    links: links
+                        .iter()
+                        .filter(|(link, _)| {
+                            !u.name.is_template() || link.rsplit('/').next() == Some(name.as_str())
+                        })
+                        .map(|(link, target)| Link {
+                            link: link.clone(),
+                            target: target.clone(),
+                        })
+                        .collect(),
+                    start: u.enable == Enablement::EnableAndStart,
+                    helper: scope == Scope::System && !u.name.is_template(),
+                })
             })
             .collect()
     };
@@ -144,19 +188,59 @@ fn context(recipe: &Recipe) -> Context {
     link_dirs.dedup();
     let system_names: Vec<String> = recipe
         .units_in(Scope::System)
+        .filter(|u| !u.name.is_template())
         .map(|u| u.name.to_string())
         .collect();
+    let instance_patterns: Vec<String> = recipe
+        .units_in(Scope::System)
+        .filter(|u| u.name.is_template())
+        .map(|u| format!("{}*.{}", u.name.stem(), u.name.kind()))
+        .collect();
+    let other_starts = recipe
+        .other_units
+        .iter()
+        .any(|o| o.enable == Enablement::EnableAndStart);
     Context {
         package: recipe.package.name.clone(),
         generator: format!("unitpack {}", env!("CARGO_PKG_VERSION")),
         state_dir: format!("/var/lib/unitpack/{}", recipe.package.name),
         strict: recipe.strict,
-        has_system: !system_names.is_empty(),
-        starts: system_units.iter().any(|u| u.start),
+        has_system: recipe.units_in(Scope::System).next().is_some(),
         enables: !(user_units.is_empty() && system_units.is_empty()),
+        starts: system_units.iter().any(|u| u.start),
+        invokes: system_units.iter().any(|u| u.start)
+            || recipe.dropins.iter().any(|d| d.restart)
+            || other_starts,
+        others: recipe
+            .other_units
+            .iter()
+            .map(|o| OtherUnit {
+                name: o.unit.to_string(),
+                scope_flag: scope_flag(o.scope),
+                start: o.enable == Enablement::EnableAndStart,
+            })
+            .collect(),
+        other_starts,
+        uses_state: !(user_units.is_empty() && system_units.is_empty())
+            || recipe.units.iter().any(|u| !u.takes_over.is_empty())
+            || !recipe.other_units.is_empty(),
+        reloads: other_starts
+            || recipe.units_in(Scope::System).next().is_some()
+            || recipe.dropins.iter().any(|d| d.scope == Scope::System),
+        restarts: {
+            let mut r: Vec<String> = recipe
+                .dropins
+                .iter()
+                .filter(|d| d.restart)
+                .map(|d| d.unit.to_string())
+                .collect();
+            r.dedup();
+            r
+        },
         user_units,
         system_units,
         system_names,
+        instance_patterns,
         takeovers: recipe
             .units
             .iter()
@@ -171,21 +255,57 @@ fn context(recipe: &Recipe) -> Context {
     }
 }
 
-fn registry() -> Handlebars<'static> {
+/// The templates, compiled once per process and shared by every package built.
+fn registry() -> &'static Handlebars<'static> {
+    static REGISTRY: std::sync::OnceLock<Handlebars<'static>> = std::sync::OnceLock::new();
+    REGISTRY.get_or_init(compile)
+}
+
+/// Compile the templates now (e.g. on a thread of their own while recipes load):
+/// compiling them is most of the cost of building a small package.
+pub fn prepare() {
+    registry();
+}
+
+fn compile() -> Handlebars<'static> {
     let mut hb = Handlebars::new();
     hb.set_strict_mode(true);
     hb.register_escape_fn(handlebars::no_escape);
     hb.register_helper("sh", Box::new(sh));
-    for (name, text) in [("postinst", POSTINST), ("prerm", PRERM), ("postrm", POSTRM)] {
-        hb.register_template_string(name, text)
-            .expect("embedded template is valid handlebars");
-    }
-    for (name, text) in FUNCTIONS {
-        hb.register_partial(name, *text)
-            .expect("embedded partial is valid handlebars");
+    // Partials are templates too (`register_partial` is `register_template_string`).
+    // Two threads take the next template from the list, largest first.
+    let mut sources: Vec<(&str, &str)> =
+        [("postinst", POSTINST), ("prerm", PRERM), ("postrm", POSTRM)]
+            .into_iter()
+            .chain(FUNCTIONS.iter().copied())
+            .collect();
+    sources.sort_by_key(|(_, text)| std::cmp::Reverse(text.len()));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let compile_some = || {
+        let mut done = Vec::new();
+        while let Some((name, text)) =
+            sources.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+        {
+            let template = Template::compile_with_name(text, name.to_string())
+                .expect("embedded template is valid handlebars");
+            done.push((*name, template));
+        }
+        done
+    };
+    let compiled = std::thread::scope(|scope| {
+        let other = scope.spawn(compile_some);
+        let mut compiled = compile_some();
+        compiled.extend(other.join().expect("compiling templates"));
+        compiled
+    });
+    for (name, template) in compiled {
+        hb.register_template(name, template);
     }
     hb
 }
+
+/// Where a recipe's snippet goes: templates mark the spot with this line.
+const SNIPPET_MARK: &str = "#@unitpack-snippet@";
 
 /// The maintainer scripts of a recipe's package, in the order postinst, prerm, postrm.
 pub fn render(recipe: &Recipe) -> Vec<Script> {
@@ -193,14 +313,103 @@ pub fn render(recipe: &Recipe) -> Vec<Script> {
     let ctx = context(recipe);
     ["postinst", "prerm", "postrm"]
         .into_iter()
-        .map(|name| Script {
-            name,
-            text: squeeze_blank_lines(
+        .map(|name| {
+            let text = squeeze_blank_lines(
                 &hb.render(name, &ctx)
                     .expect("templates render with the context they are written for"),
-            ),
+            );
+            // Spliced after the blank-line squeeze: the author's text stays as written.
+            let snippet = recipe.snippets.iter().find(|s| s.script == name);
+            let text = match snippet {
+                Some(s) => text.replace(&format!("{SNIPPET_MARK}\n"), &snippet_block(s)),
+                None => text.replace(&format!("{SNIPPET_MARK}\n"), ""),
+            };
+            Script { name, text }
         })
         .collect()
+}
+
+fn snippet_block(s: &Snippet) -> String {
+    let file = s.source.file_name().unwrap_or_default().to_string_lossy();
+    let mut text = s.text.clone();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    format!(
+        "# The recipe's own {} code ({file}), in a subshell with dpkg's arguments.\n(\n{text})\n",
+        s.script
+    )
+}
+
+/// shellcheck over the scripts of a recipe that has snippets: findings of warning level
+/// or worse in the author's code are errors naming the snippet's file and line.
+pub fn check_snippets(recipe: &Recipe) -> Result<(), Error> {
+    if recipe.snippets.is_empty() {
+        return Ok(());
+    }
+    let dir = tempfile::tempdir().map_err(|e| Error::io("creating a temporary directory", e))?;
+    let mut errors = Vec::new();
+    for script in render(recipe) {
+        let Some(snippet) = recipe.snippets.iter().find(|s| s.script == script.name) else {
+            continue;
+        };
+        let path = dir.path().join(script.name);
+        std::fs::write(&path, &script.text)
+            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+        let out = std::process::Command::new("shellcheck")
+            .args(["-s", "sh", "-S", "warning", "-f", "gcc"])
+            .arg(&path)
+            .output()
+            .map_err(|e| {
+                Error::Failed(format!(
+                    "shellcheck is needed to check the recipe's script snippets ({e}); install it (apt-get install shellcheck)"
+                ))
+            })?;
+        // The snippet's first line is the one after "(" that follows the comment.
+        let first = script
+            .text
+            .lines()
+            .position(|l| l.starts_with("# The recipe's own "))
+            .map_or(0, |i| i + 3);
+        for line in String::from_utf8_lossy(&out.stdout).lines() {
+            // FILE:LINE:COLUMN: LEVEL: MESSAGE [SCnnnn]
+            let mut parts = line.splitn(4, ':');
+            let (_, Some(l), Some(c), Some(message)) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            let (Ok(l), Ok(c)) = (l.parse::<usize>(), c.parse::<usize>()) else {
+                continue;
+            };
+            let location = (l >= first).then(|| Location {
+                line: l + 1 - first,
+                column: c,
+            });
+            errors.push(InputError::new(
+                &snippet.source,
+                location,
+                &snippet.field,
+                format!("shellcheck:{}", message.trim_end()),
+            ));
+        }
+        if !out.status.success() && errors.is_empty() {
+            errors.push(InputError::new(
+                &snippet.source,
+                None,
+                &snippet.field,
+                format!(
+                    "shellcheck failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(Error::Input(errors))
+    }
 }
 
 /// Templates keep their logic readable with blank lines around blocks; the scripts

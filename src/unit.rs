@@ -190,6 +190,9 @@ pub struct Unit {
     /// Units of other packages this unit replaces: disabled (in this unit's scope) while
     /// the package is installed, restored when it is removed.
     pub takes_over: Vec<UnitName>,
+    /// For a template: the instances enabled (`foo@a.service`), from the recipe's
+    /// `instances:` or else the unit's `DefaultInstance=`.
+    pub instances: Vec<UnitName>,
     /// The unit names of its `[Install]` section, checked.
     pub install: InstallRefs,
     pub source: UnitSource,
@@ -216,23 +219,36 @@ impl Unit {
             .collect()
     }
 
+    /// The names `systemctl enable` is given: the unit, or a template's instances.
+    pub fn enabled_names(&self) -> Vec<&UnitName> {
+        if self.name.is_template() {
+            self.instances.iter().collect()
+        } else {
+            vec![&self.name]
+        }
+    }
+
     /// Symlinks `systemctl [--global] enable` creates for this unit: (link, target),
     /// both absolute. `unit_dir` is where the unit file is installed, `enable_dir` is
-    /// `/etc/systemd/user` or `/etc/systemd/system`.
+    /// `/etc/systemd/user` or `/etc/systemd/system`. An instance's links are named after
+    /// the instance and point to the template's file, as `systemctl enable foo@a.service`
+    /// makes them.
     pub fn enable_links(&self, unit_dir: &str, enable_dir: &str) -> Vec<(String, String)> {
         let target = format!("{unit_dir}/{}", self.name);
         let mut links = Vec::new();
-        for wanted_by in &self.install.wanted_by {
-            links.push((
-                format!("{enable_dir}/{wanted_by}.wants/{}", self.name),
-                target.clone(),
-            ));
-        }
-        for required_by in &self.install.required_by {
-            links.push((
-                format!("{enable_dir}/{required_by}.requires/{}", self.name),
-                target.clone(),
-            ));
+        for name in self.enabled_names() {
+            for wanted_by in &self.install.wanted_by {
+                links.push((
+                    format!("{enable_dir}/{wanted_by}.wants/{name}"),
+                    target.clone(),
+                ));
+            }
+            for required_by in &self.install.required_by {
+                links.push((
+                    format!("{enable_dir}/{required_by}.requires/{name}"),
+                    target.clone(),
+                ));
+            }
         }
         for alias in &self.install.alias {
             links.push((format!("{enable_dir}/{alias}"), target.clone()));

@@ -330,3 +330,150 @@ fn bad_source_date_epoch() {
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("SOURCE_DATE_EPOCH"));
 }
+
+#[test]
+fn unknown_helper_relation() {
+    let text = format!("{MINIMAL}helper: requires\n");
+    rejects(
+        &text,
+        &[],
+        &[
+            "recipe.yaml:",
+            "helper",
+            "\"requires\"",
+            "depends, recommends, none",
+        ],
+    );
+}
+
+const TEMPLATE: &str = "  - name: worker@.service\n    scope: system\n    sections:\n      Service:\n        ExecStart: /bin/true\n      Install:\n        WantedBy: multi-user.target\n";
+
+#[test]
+fn instances_only_on_templates() {
+    let text = replace("    scope: user\n", "    scope: user\n    instances: [a]\n");
+    rejects(
+        &text,
+        &[],
+        &["recipe.yaml:", "units[0].instances", "not a template"],
+    );
+}
+
+#[test]
+fn bad_instance_names_are_refused_with_their_position() {
+    for (instance, expect) in [
+        ("\"a b\"", "contains ' '"),
+        ("\"\"", "must not be empty"),
+        ("\"x@y\"", "more than one '@'"),
+        ("\"$(id)\"", "contains '$'"),
+    ] {
+        let unit = TEMPLATE.replace(
+            "    scope: system\n",
+            &format!("    scope: system\n    instances: [ok, {instance}]\n"),
+        );
+        let text = format!("{MINIMAL}{unit}");
+        rejects(
+            &text,
+            &[],
+            &["recipe.yaml:", "units[1].instances[1]", expect],
+        );
+    }
+}
+
+#[test]
+fn template_without_instance_cannot_be_enabled() {
+    let unit = TEMPLATE.replace(
+        "    scope: system\n",
+        "    scope: system\n    enable: enable\n",
+    );
+    rejects(
+        &format!("{MINIMAL}{unit}"),
+        &[],
+        &["units[1].enable", "UP210", "instances:"],
+    );
+    // Without `enable:` it is shipped and not enabled: no error.
+    let (dir, recipe) = recipe_dir(&format!("{MINIMAL}{TEMPLATE}"), &[]);
+    build(&recipe, &dir.path().join("out"));
+}
+
+#[test]
+fn bad_default_instance_is_refused() {
+    let unit = TEMPLATE.replace(
+        "        WantedBy: multi-user.target\n",
+        "        WantedBy: multi-user.target\n        DefaultInstance: \"a;b\"\n",
+    );
+    rejects(
+        &format!("{MINIMAL}{unit}"),
+        &[],
+        &["units[1]", "instance \"a;b\"", "contains ';'"],
+    );
+}
+
+const DROPIN: &str = "dropins:\n  - unit: ssh.service\n    scope: system\n    sections:\n      Service:\n        Environment: A=1\n";
+
+#[test]
+fn bad_dropins_are_refused_with_their_position() {
+    for (from, to, expect) in [
+        (
+            "  - unit: ssh.service\n",
+            "  - unit: ssh;id.service\n",
+            "dropins[0].unit",
+        ),
+        (
+            "    scope: system\n",
+            "    scope: system\n    name: ../x.conf\n",
+            "dropins[0].name",
+        ),
+        (
+            "    scope: system\n",
+            "    scope: system\n    name: x.txt\n",
+            "ending in .conf",
+        ),
+        (
+            "    scope: system\n",
+            "    scope: user\n    restart: true\n",
+            "dropins[0].restart",
+        ),
+        (
+            "        Environment: A=1\n",
+            "        Environment: A=1\n      Install:\n        WantedBy: x.target\n",
+            "dropins[0].sections.Install",
+        ),
+    ] {
+        let text = format!("{MINIMAL}{}", DROPIN.replace(from, to));
+        rejects(&text, &[], &["recipe.yaml:", expect]);
+    }
+    let twice = format!(
+        "{MINIMAL}{DROPIN}{}",
+        DROPIN.trim_start_matches("dropins:\n")
+    );
+    rejects(
+        &twice,
+        &[],
+        &["ssh.service.d/demo-units.conf is installed twice"],
+    );
+}
+
+#[test]
+fn bad_enable_units_are_refused_with_their_position() {
+    for (entry, expect) in [
+        (
+            "  - unit: ssh.service\n    scope: system\n    enable: global\n",
+            "enable_units[0].enable",
+        ),
+        (
+            "  - unit: getty@.service\n    scope: system\n    enable: enable\n",
+            "is a template",
+        ),
+        (
+            "  - unit: demo.service\n    scope: user\n    enable: global\n",
+            "is a unit of this recipe",
+        ),
+        (
+            "  - unit: \"x;y.service\"\n    scope: system\n    enable: enable\n",
+            "enable_units[0].unit",
+        ),
+    ] {
+        let text = format!("{MINIMAL}enable_units:\n{entry}");
+        rejects(&text, &[], &["recipe.yaml:", expect]);
+    }
+}

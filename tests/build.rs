@@ -88,8 +88,18 @@ fn user_seed_ships_units_where_xenial_looks() {
 #[test]
 fn maintainer_scripts_pass_shellcheck() {
     let out = tempfile::tempdir().unwrap();
-    for (recipe, _) in SEEDS {
-        let deb = build(&seed(recipe), out.path());
+    // The seeds, and the recipes of the e2e tests (templates, timers, drop-ins, ...).
+    let mut recipes: Vec<_> = SEEDS.iter().map(|(r, _)| seed(r)).collect();
+    let mut e2e: Vec<_> = std::fs::read_dir(repo().join("tests/e2e/recipes"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    e2e.sort();
+    recipes.extend(e2e);
+    for path in &recipes {
+        let recipe = path.file_name().unwrap().to_str().unwrap();
+        let deb = build(path, out.path());
         let control = out.path().join(format!("control-{recipe}"));
         stdout(
             "dpkg-deb",
@@ -368,4 +378,77 @@ fn build_without_arguments_builds_every_shipped_recipe() {
     assert_eq!(built.len(), recipes, "{built:?}");
     assert!(built.iter().all(|f| f.ends_with(".deb")));
     assert!(Path::new(&out.path().join("my-pulseaudio-user_1.0.0-1_all.deb")).exists());
+}
+
+/// `helper:` puts unitpack-check in Depends (the default with units), Recommends, or
+/// nowhere; a package without units does not pull it in.
+#[test]
+fn helper_relation_is_the_recipes_choice() {
+    let field = |text: &str, name: &str| {
+        let (dir, recipe) = recipe_dir(text, &[]);
+        let deb = build(&recipe, &dir.path().join("out"));
+        stdout("dpkg-deb", &["--field", deb.to_str().unwrap(), name])
+    };
+    assert_eq!(
+        field(MINIMAL, "Depends").trim(),
+        "dbus-user-session, unitpack-check"
+    );
+    let recommends = format!("{MINIMAL}helper: recommends\n");
+    assert_eq!(field(&recommends, "Depends").trim(), "dbus-user-session");
+    assert_eq!(field(&recommends, "Recommends").trim(), "unitpack-check");
+    let none = format!("{MINIMAL}helper: none\n");
+    let control = field(&none, "");
+    assert!(!control.contains("unitpack-check"), "{control}");
+    let no_units = MINIMAL.split("units:\n").next().unwrap().to_string();
+    let control = field(&no_units, "");
+    assert!(!control.contains("unitpack-check"), "{control}");
+    let asked = format!("{no_units}helper: depends\n");
+    assert!(field(&asked, "Depends").contains("unitpack-check"));
+}
+
+/// The author's script snippets are spliced verbatim into the scripts, and shellcheck
+/// findings in them fail the build with the snippet's file and line.
+#[test]
+fn script_snippets_are_spliced_and_shellchecked() {
+    let text = format!("{MINIMAL}scripts:\n  postinst: hook.sh\n");
+    let hook = "echo \"hello from $1\"\n\n  # kept as written   \n";
+    let (dir, recipe) = recipe_dir(&text, &[("hook.sh", hook)]);
+    let deb = build(&recipe, &dir.path().join("out"));
+    let control = dir.path().join("control");
+    stdout(
+        "dpkg-deb",
+        &["-e", deb.to_str().unwrap(), control.to_str().unwrap()],
+    );
+    let postinst = std::fs::read_to_string(control.join("postinst")).unwrap();
+    let block = format!(
+        "esac\n# The recipe's own postinst code (hook.sh), in a subshell with dpkg's arguments.\n(\n{hook})\n"
+    );
+    assert!(postinst.contains(&block), "{postinst}");
+    let prerm = std::fs::read_to_string(control.join("prerm")).unwrap();
+    assert!(!prerm.contains("recipe's own"), "{prerm}");
+
+    let bad = "unused=1\necho ok\n";
+    let (dir, recipe) = recipe_dir(&text, &[("hook.sh", bad)]);
+    let out = unitpack()
+        .args(["build", recipe.to_str().unwrap(), "-o"])
+        .arg(dir.path().join("out"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    let hook_path = dir.path().join("hook.sh");
+    assert!(
+        stderr.contains(&format!(
+            "{}:1:1: scripts.postinst: shellcheck: warning: unused appears unused",
+            hook_path.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        !dir.path().join("out").exists()
+            || std::fs::read_dir(dir.path().join("out"))
+                .unwrap()
+                .next()
+                .is_none()
+    );
 }

@@ -316,6 +316,107 @@ fn diff(before: &[String], after: &[String]) -> String {
     format!("gone: {gone:?}\nnew: {new:?}")
 }
 
+/// A backup timer with its oneshot service and a socket-activated echo service: the
+/// system units of issue 16, whose enablement was lost on remove + reinstall.
+const TIMER_SOCKET_RECIPE: &str = "tests/e2e/recipes/timer-socket.yaml";
+const TIMER_LINK: &str = "etc/systemd/system/timers.target.wants/backup.timer";
+const TIMER_UNIT: &str = "/lib/systemd/system/backup.timer";
+const SOCKET_LINK: &str = "etc/systemd/system/sockets.target.wants/echo.socket";
+const SOCKET_UNIT: &str = "/lib/systemd/system/echo.socket";
+
+/// A recipe of the repository built as `version`, copied into the root's /tmp as NAME.deb.
+fn recipe_version(root: &Root, recipe: &str, version: &str, name: &str) {
+    let text = std::fs::read_to_string(repo().join(recipe)).unwrap();
+    let text = text.replace("version: \"1.0.0\"", &format!("version: \"{version}\""));
+    let (dir, path) = recipe_dir(&text, &[]);
+    // The files the recipe names beside it (script snippets), copied along.
+    let beside = repo().join(recipe).parent().unwrap().to_path_buf();
+    let copy = Command::new("cp")
+        .arg("-r")
+        .arg(beside.join("."))
+        .arg(dir.path())
+        .status()
+        .unwrap();
+    assert!(copy.success());
+    std::fs::write(&path, &text).unwrap();
+    let deb = build(&path, &dir.path().join("out"));
+    root.put(&deb, &format!("{name}.deb"));
+}
+
+/// Install, remove, reinstall, an admin's disable across an upgrade and a removal,
+/// purge: the timer and the socket are enabled exactly when they should be.
+fn timer_and_socket_lifecycle(root: &Root) {
+    recipe_version(root, TIMER_SOCKET_RECIPE, "1.0.0", "v1");
+    recipe_version(root, TIMER_SOCKET_RECIPE, "1.0.1", "v2");
+    let before = root.listing();
+    let enabled = |root: &Root, what: &str| {
+        assert_eq!(root.link(TIMER_LINK).as_deref(), Some(TIMER_UNIT), "{what}");
+        assert_eq!(
+            root.link(SOCKET_LINK).as_deref(),
+            Some(SOCKET_UNIT),
+            "{what}"
+        );
+    };
+
+    root.dpkg(&["-i", "/tmp/v1.deb"]);
+    enabled(root, "install enables the timer and the socket");
+
+    root.dpkg(&["-r", "timer-socket"]);
+    assert!(
+        !root.exists(TIMER_LINK) && !root.exists(SOCKET_LINK),
+        "remove disables"
+    );
+    root.dpkg(&["-i", "/tmp/v1.deb"]);
+    enabled(root, "reinstall after a remove while enabled enables again");
+    for unit in ["backup.timer", "echo.socket"] {
+        assert_eq!(
+            root.ok(&["systemctl", "is-enabled", unit]).trim(),
+            "enabled"
+        );
+    }
+
+    // Twice: the second round starts from the state the first reinstall left.
+    root.dpkg(&["-r", "timer-socket"]);
+    root.dpkg(&["-i", "/tmp/v1.deb"]);
+    enabled(root, "second reinstall after remove");
+
+    // The admin's disable survives an upgrade, and a remove + reinstall.
+    root.ok(&["systemctl", "disable", "backup.timer"]);
+    root.dpkg(&["-i", "/tmp/v2.deb"]);
+    assert!(
+        !root.exists(TIMER_LINK),
+        "upgrade re-enabled the admin's disabled timer"
+    );
+    assert_eq!(
+        root.link(SOCKET_LINK).as_deref(),
+        Some(SOCKET_UNIT),
+        "upgrade kept the socket"
+    );
+    root.dpkg(&["-r", "timer-socket"]);
+    root.dpkg(&["-i", "/tmp/v2.deb"]);
+    assert!(
+        !root.exists(TIMER_LINK),
+        "reinstall re-enabled the admin's disabled timer"
+    );
+    assert_eq!(
+        root.link(SOCKET_LINK).as_deref(),
+        Some(SOCKET_UNIT),
+        "reinstall lost the socket"
+    );
+
+    root.dpkg(&["-P", "timer-socket"]);
+    let after = root.listing();
+    assert_eq!(
+        before,
+        after,
+        "purge leaves no trace:\n{}",
+        diff(&before, &after)
+    );
+    root.dpkg(&["-i", "/tmp/v1.deb"]);
+    enabled(root, "install after purge enables both again");
+    root.dpkg(&["-P", "timer-socket"]);
+}
+
 lifecycle_tests! {
     fn user_unit_lifecycle(dpkg: &Dpkg) {
         let root = Root::new("lifecycle-user", dpkg);
@@ -700,5 +801,251 @@ lifecycle_tests! {
                 .any(|l| l.contains("UC003 warning") || l.contains("UC003 error")),
             "{report}"
         );
+    }
+
+    fn timer_and_socket_survive_reinstall(dpkg: &Dpkg) {
+        let root = Root::new("lifecycle-timer-socket", dpkg);
+        assert!(
+            root.exists("usr/bin/deb-systemd-helper"),
+            "precondition: Debian 12's init-system-helpers"
+        );
+        timer_and_socket_lifecycle(&root);
+    }
+
+    /// The same without init-system-helpers' tools (a minimal image, or a system without
+
+    /// them): the scripts fall back to systemctl.
+
+    fn timer_and_socket_survive_reinstall_without_deb_systemd_helper(dpkg: &Dpkg) {
+        let root = Root::new("lifecycle-timer-socket-nohelper", dpkg);
+        for tool in ["deb-systemd-helper", "deb-systemd-invoke"] {
+            root.ok(&[
+                "dpkg-divert",
+                "--local",
+                "--rename",
+                "--divert",
+                &format!("/usr/bin/{tool}.hidden"),
+                &format!("/usr/bin/{tool}"),
+            ]);
+        }
+        assert!(!root.exists("usr/bin/deb-systemd-helper"));
+        timer_and_socket_lifecycle(&root);
+    }
+
+    /// Template units enabled by instance: the system template's listed instances and the
+
+    /// user template's DefaultInstance=, linked to the template as `systemctl enable foo@a`
+
+    /// links them; disabled on removal, enabled again on reinstall, gone after purge.
+
+    fn template_instances_enabled_and_removed(dpkg: &Dpkg) {
+        let root = Root::new("lifecycle-instances", dpkg);
+        recipe_version(&root, "tests/e2e/recipes/instances.yaml", "1.0.0", "v1");
+        recipe_version(&root, "tests/e2e/recipes/instances.yaml", "1.0.1", "v2");
+        let links = [
+            (
+                "etc/systemd/system/multi-user.target.wants/worker@a.service",
+                "/lib/systemd/system/worker@.service",
+            ),
+            (
+                "etc/systemd/system/multi-user.target.wants/worker@b.service",
+                "/lib/systemd/system/worker@.service",
+            ),
+            (
+                "etc/systemd/user/default.target.wants/hello@world.service",
+                "/usr/lib/systemd/user/hello@.service",
+            ),
+        ];
+        let all_enabled = |what: &str| {
+            for (link, target) in links {
+                assert_eq!(root.link(link).as_deref(), Some(target), "{what}: {link}");
+            }
+        };
+        let before = root.listing();
+
+        let install = root.dpkg(&["-i", "/tmp/v1.deb"]);
+        all_enabled("install");
+        assert!(
+            !install.contains("missing the instance name") && !install.contains("UC00"),
+            "install output:\n{install}"
+        );
+        for unit in ["worker@a.service", "worker@b.service"] {
+            assert_eq!(
+                root.ok(&["systemctl", "is-enabled", unit]).trim(),
+                "enabled"
+            );
+        }
+        assert_eq!(
+            root.ok(&["systemctl", "--global", "is-enabled", "hello@world.service"])
+                .trim(),
+            "enabled"
+        );
+        assert!(
+            !root.exists("etc/systemd/system/multi-user.target.wants/worker@.service"),
+            "the template itself is not linked"
+        );
+
+        let remove = root.dpkg(&["-r", "instances"]);
+        for (link, _) in links {
+            assert!(!root.exists(link), "remove disables {link}");
+        }
+        assert!(!remove.contains("missing the instance name"), "{remove}");
+        root.dpkg(&["-i", "/tmp/v1.deb"]);
+        all_enabled("reinstall after remove");
+
+        // The admin's disable of one instance survives an upgrade.
+        root.ok(&["systemctl", "disable", "worker@b.service"]);
+        root.dpkg(&["-i", "/tmp/v2.deb"]);
+        assert!(!root.exists(links[1].0), "upgrade re-enabled worker@b");
+        assert_eq!(root.link(links[0].0).as_deref(), Some(links[0].1));
+
+        root.dpkg(&["-P", "instances"]);
+        let after = root.listing();
+        assert_eq!(
+            before,
+            after,
+            "purge leaves no trace:\n{}",
+            diff(&before, &after)
+        );
+    }
+
+    /// Drop-ins for units of other packages (Debian's systemd-journald.service and
+
+    /// pulseaudio's user unit) land in the vendor unit directories, the helper finds
+
+    /// them, and removal and purge take them away without a trace.
+
+    fn dropins_installed_and_removed_cleanly(dpkg: &Dpkg) {
+        let root = Root::new("lifecycle-dropins", dpkg);
+        recipe_version(&root, "tests/e2e/recipes/dropins.yaml", "1.0.0", "v1");
+        let system = "lib/systemd/system/systemd-journald.service.d/distro-dropins.conf";
+        let user = "usr/lib/systemd/user/pulseaudio.service.d/50-unitpack-e2e.conf";
+        let before = root.listing();
+
+        let install = root.dpkg(&["-i", "/tmp/v1.deb"]);
+        assert!(
+            !install.contains("UC007"),
+            "the helper found no drop-in problem:\n{install}"
+        );
+        let text = std::fs::read_to_string(root.path.join(system)).unwrap();
+        assert!(
+            text.contains("[Service]\nEnvironment=UNITPACK_DROPIN=journald\n"),
+            "{text}"
+        );
+        assert!(root.exists(user));
+        let doctor = root.ok(&["unitpack-check", "doctor"]);
+        assert!(
+            doctor.contains("UC007 ok") && doctor.contains("drop-in installed at /lib/systemd/system/systemd-journald.service.d/distro-dropins.conf"),
+            "{doctor}"
+        );
+        // systemd's own view, offline: systemd-delta lists the unit as extended by it.
+        let delta = root.ok(&["systemd-delta", "--no-pager", "--type=extended"]);
+        assert!(
+            delta.lines().any(|l| l.contains("[EXTENDED]")
+                && l.contains("/systemd-journald.service")
+                && l.contains("systemd-journald.service.d/distro-dropins.conf")),
+            "{delta}"
+        );
+
+        // The recipe's own snippets ran with dpkg's arguments.
+        let log = root.path.join("var/lib/distro-dropins/log");
+        let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+        assert_eq!(read_log(), "postinst configure \n");
+
+        root.dpkg(&["-r", "distro-dropins"]);
+        assert_eq!(
+            read_log(),
+            "postinst configure \nprerm remove\npostrm remove\n"
+        );
+        assert!(
+            !root.exists(system) && !root.exists(user),
+            "remove takes the drop-ins away"
+        );
+        assert!(
+            !root.exists("lib/systemd/system/systemd-journald.service.d"),
+            "and their directories"
+        );
+        root.dpkg(&["-P", "distro-dropins"]);
+        let after = root.listing();
+        assert_eq!(
+            before,
+            after,
+            "purge leaves no trace:\n{}",
+            diff(&before, &after)
+        );
+    }
+
+    /// Units that other packages ship: enabled by this package when they are not enabled
+
+    /// yet, disabled on removal only if this package enabled them, enabled again on
+
+    /// reinstall, and the admin's disable stands.
+
+    fn units_of_other_packages_enabled_and_given_back(dpkg: &Dpkg) {
+        let root = Root::new("lifecycle-other-units", dpkg);
+        recipe_version(&root, "tests/e2e/recipes/other-units.yaml", "1.0.0", "v1");
+        recipe_version(&root, "tests/e2e/recipes/other-units.yaml", "1.0.1", "v2");
+        let unit = "systemd-time-wait-sync.service";
+        let state = |root: &Root| {
+            let out = root.chroot(&["systemctl", "is-enabled", unit]);
+            String::from_utf8_lossy(&out.stdout).trim().to_string()
+        };
+        let socket = "etc/systemd/user/sockets.target.wants/pulseaudio.socket";
+        let socket_before = root.link(socket);
+        assert!(
+            socket_before.is_some(),
+            "precondition: Debian enables pulseaudio.socket"
+        );
+        assert_eq!(state(&root), "disabled", "precondition");
+        let before = root.listing();
+
+        root.dpkg(&["-i", "/tmp/v1.deb"]);
+        assert_eq!(state(&root), "enabled", "install enables it");
+        root.dpkg(&["-r", "other-units"]);
+        assert_eq!(state(&root), "disabled", "remove gives it back disabled");
+        assert_eq!(
+            root.link(socket),
+            socket_before,
+            "an already enabled unit is not ours"
+        );
+        root.dpkg(&["-i", "/tmp/v1.deb"]);
+        assert_eq!(
+            state(&root),
+            "enabled",
+            "reinstall after remove enables it again"
+        );
+
+        root.ok(&["systemctl", "disable", unit]);
+        root.dpkg(&["-i", "/tmp/v2.deb"]);
+        assert_eq!(
+            state(&root),
+            "disabled",
+            "upgrade re-enabled the admin's disabled unit"
+        );
+        root.dpkg(&["-r", "other-units"]);
+        root.dpkg(&["-i", "/tmp/v2.deb"]);
+        assert_eq!(
+            state(&root),
+            "disabled",
+            "reinstall re-enabled the admin's disabled unit"
+        );
+        assert_eq!(root.link(socket), socket_before);
+
+        root.dpkg(&["-P", "other-units"]);
+        let after = root.listing();
+        assert_eq!(
+            before,
+            after,
+            "purge leaves no trace:\n{}",
+            diff(&before, &after)
+        );
+        root.dpkg(&["-i", "/tmp/v1.deb"]);
+        assert_eq!(
+            state(&root),
+            "enabled",
+            "install after purge enables it again"
+        );
+        root.dpkg(&["-P", "other-units"]);
+        assert_eq!(state(&root), "disabled", "purge gives it back disabled");
     }
 }

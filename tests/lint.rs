@@ -393,6 +393,65 @@ fn docs_list_every_code_with_its_severity() {
     }
 }
 
+/// Bare unit files have no target of their own: without --target the default is named.
+#[test]
+fn bare_units_say_which_target_they_assume() {
+    let out = unitpack()
+        .args(["lint", "--units", "tests/lint/units", "--scope", "system"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("note: no --target given; linting for ubuntu-xenial (the default)"),
+        "{stderr}"
+    );
+    let out = unitpack()
+        .args([
+            "lint",
+            "--units",
+            "tests/lint/units",
+            "--scope",
+            "system",
+            "--target",
+            "debian-bookworm",
+        ])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("no --target given"));
+}
+
+/// A directive too new for the target names the form the target's systemd reads, when
+/// there is one; otherwise it says to remove it.
+#[test]
+fn version_errors_name_the_targets_own_form() {
+    let (dir, recipe) = common::recipe_dir(
+        &common::MINIMAL.replace(
+            "      Unit:\n        Description: Demo\n",
+            "      Unit:\n        Description: Demo\n        StartLimitIntervalSec: 10\n",
+        ),
+        &[],
+    );
+    let out = unitpack().arg("lint").arg(&recipe).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("help: systemd 229 reads it as StartLimitInterval= in [Unit] or StartLimitInterval= in [Service]; or pick a target with systemd >= 230"),
+        "{text}"
+    );
+    let out = unitpack()
+        .arg("lint")
+        .arg(&recipe)
+        .args(["--target", "debian-bookworm"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    drop(dir);
+}
+
 const SYSTEMD_229_SHA256: &str = "325747964b059cd798fe9e3dc6c1cf5b39a28d954aacf55a97d29983aabcf9d2";
 
 /// A tool or input of a test is missing: a failure when `CI` is set, else a skip.

@@ -15,7 +15,8 @@ fn snapshot_recipe(recipe: &str) {
     for script in unitpack::scripts::render(&r) {
         insta::assert_snapshot!(format!("{stem}__{}", script.name), script.text);
     }
-    let control = unitpack::deb::control::control(&r.package, &unitpack::deb::depends(&r), 0);
+    let (depends, recommends) = unitpack::deb::relations(&r);
+    let control = unitpack::deb::control::control(&r.package, &depends, &recommends, 0);
     insta::assert_snapshot!(format!("{stem}__control"), control);
 }
 

@@ -106,6 +106,15 @@ impl Bb {
                 }
                 continue;
             }
+            // Other shell functions (pkg_postinst, ...): the tests read their text.
+            if t.ends_with("() {") {
+                for body in lines.by_ref() {
+                    if body == "}" {
+                        break;
+                    }
+                }
+                continue;
+            }
             let (name, rest) = t
                 .split_once(' ')
                 .unwrap_or_else(|| panic!("unexpected line {t:?}"));
@@ -679,8 +688,28 @@ fn oelint_adv_finds_nothing() {
         String::from_utf8_lossy(&o.stdout),
         String::from_utf8_lossy(&o.stderr)
     );
-    // And it does fail on a finding: a recipe without SUMMARY.
+    // The recipes of the e2e tests too (instances, drop-ins and their restarts).
     let tmp = tempfile::tempdir().unwrap();
+    let e2e: Vec<PathBuf> = ["timer-socket", "instances", "dropins"]
+        .iter()
+        .map(|r| repo().join(format!("tests/e2e/recipes/{r}.yaml")))
+        .collect();
+    let e2e_layer = tmp.path().join("e2e-layer");
+    generate_ok(
+        &e2e.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+        &e2e_layer,
+    );
+    let o = std::process::Command::new(repo().join("scripts/oelint"))
+        .arg(&e2e_layer)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "scripts/oelint failed on the e2e recipes' layer:\n{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    // And it does fail on a finding: a recipe without SUMMARY.
     let layer = tmp.path().join("layer");
     generate_ok(&[], &layer);
     let bb = walkdir::WalkDir::new(&layer)
@@ -703,4 +732,86 @@ fn oelint_adv_finds_nothing() {
         !o.status.success(),
         "scripts/oelint accepted a recipe without SUMMARY"
     );
+}
+
+#[test]
+fn helper_relation_reaches_rdepends_or_rrecommends() {
+    let layer_bb = |text: &str| {
+        let tmp = tempfile::tempdir().unwrap();
+        let recipe = recipe_file(tmp.path(), text);
+        let out = tmp.path().join("layer");
+        generate_ok(&[&recipe], &out);
+        Bb::parse(
+            &std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb"))
+                .unwrap(),
+        )
+    };
+    let bb = layer_bb(&format!("{GOOD}helper: recommends\n"));
+    assert!(!bb.words("RDEPENDS:${PN}").contains("unitpack-check"));
+    assert!(bb.words("RRECOMMENDS:${PN}").contains("unitpack-check"));
+    let bb = layer_bb(&format!("{GOOD}helper: none\n"));
+    assert!(!bb.words("RDEPENDS:${PN}").contains("unitpack-check"));
+    assert!(!bb.words("RRECOMMENDS:${PN}").contains("unitpack-check"));
+}
+
+#[test]
+fn template_instances_are_enabled_by_instance() {
+    let recipe = repo().join("tests/e2e/recipes/instances.yaml");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("layer");
+    generate_ok(&[&recipe], &out);
+    let text =
+        std::fs::read_to_string(out.join("recipes-unitpack/instances/instances_1.0.0.bb")).unwrap();
+    let bb = Bb::parse(&text);
+    assert_eq!(
+        bb.words("SYSTEMD_SERVICE:${PN}"),
+        ["worker@a.service", "worker@b.service"]
+            .map(String::from)
+            .into_iter()
+            .collect()
+    );
+    assert!(
+        text.contains(
+            "ln -sf ${systemd_user_unitdir}/hello@.service ${D}${sysconfdir}/systemd/user/default.target.wants/hello@world.service"
+        ),
+        "{text}"
+    );
+}
+
+#[test]
+fn dropins_are_installed_and_restart_what_they_change() {
+    let recipe = repo().join("tests/e2e/recipes/dropins.yaml");
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("layer");
+    generate_ok(&[&recipe], &out);
+    let dir = out.join("recipes-unitpack/distro-dropins");
+    let text = std::fs::read_to_string(dir.join("distro-dropins_1.0.0.bb")).unwrap();
+    let bb = Bb::parse(&text);
+    let files = bb.words("FILES:${PN}");
+    assert!(
+        files.contains("${systemd_system_unitdir}/systemd-journald.service.d/distro-dropins.conf")
+    );
+    assert!(files.contains("${systemd_user_unitdir}/pulseaudio.service.d/50-unitpack-e2e.conf"));
+    let shipped = std::fs::read_to_string(
+        dir.join("files/dropins/system/systemd-journald.service.d/distro-dropins.conf"),
+    )
+    .unwrap();
+    assert!(shipped.contains("Environment=UNITPACK_DROPIN=journald"));
+    // Only the system drop-in asked for a restart; nothing in an image build ($D set).
+    for func in ["pkg_postinst:${PN}() {", "pkg_postrm:${PN}() {"] {
+        let body = text
+            .split(func)
+            .nth(1)
+            .unwrap_or_else(|| panic!("{func}\n{text}"));
+        let body = body.split("\n}\n").next().unwrap();
+        assert!(
+            body.contains("[ -z \"$D\" ] && [ -d /run/systemd/system ]"),
+            "{body}"
+        );
+        assert!(
+            body.contains("systemctl try-restart systemd-journald.service\n"),
+            "{body}"
+        );
+    }
+    assert!(!bb.inherits.contains(&"systemd".to_string()));
 }

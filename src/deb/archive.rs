@@ -4,12 +4,13 @@
 //! entries owned by root, and one fixed mtime for reproducibility.
 
 use crate::error::{Error, Result};
+use crate::plan::Content;
 use crate::profile::Compression;
-use std::io::Write;
+use std::io::{Read, Write};
 
 pub enum EntryKind<'a> {
     Dir,
-    File { data: &'a [u8], mode: u32 },
+    File { data: &'a Content, mode: u32 },
 }
 
 pub struct Entry<'a> {
@@ -18,27 +19,65 @@ pub struct Entry<'a> {
     pub kind: EntryKind<'a>,
 }
 
-/// A tar stream of `entries` (already sorted, parents before children).
-pub fn tar(entries: &[Entry<'_>], mtime: u64) -> Result<Vec<u8>> {
-    let mut builder = tar::Builder::new(Vec::new());
-    for entry in entries {
-        let (name, size, mode, kind) = match &entry.kind {
-            EntryKind::Dir => {
-                let name = if entry.path.is_empty() {
-                    "./".to_string()
-                } else {
-                    format!("./{}/", entry.path)
-                };
-                (name, 0, 0o755, tar::EntryType::Directory)
-            }
-            EntryKind::File { data, mode } => (
-                format!("./{}", entry.path),
-                data.len() as u64,
-                *mode,
-                tar::EntryType::Regular,
-            ),
+impl Entry<'_> {
+    fn name(&self) -> String {
+        match self.kind {
+            EntryKind::Dir if self.path.is_empty() => "./".to_string(),
+            EntryKind::Dir => format!("./{}/", self.path),
+            EntryKind::File { .. } => format!("./{}", self.path),
+        }
+    }
+
+    fn size(&self) -> u64 {
+        match self.kind {
+            EntryKind::Dir => 0,
+            EntryKind::File { data, .. } => data.len(),
+        }
+    }
+}
+
+const BLOCK: u64 = 512;
+/// Two zero blocks end a tar stream.
+const END: [u8; 1024] = [0; 1024];
+
+/// Length of the tar stream of `entries`, known before a byte is read: the
+/// compressor's settings depend on it.
+pub fn tar_len(entries: &[Entry<'_>]) -> u64 {
+    entries
+        .iter()
+        .map(|e| {
+            let name = e.name().len() as u64;
+            let long = if name > 100 {
+                BLOCK + (name + 1).next_multiple_of(BLOCK)
+            } else {
+                0
+            };
+            long + BLOCK + e.size().next_multiple_of(BLOCK)
+        })
+        .sum::<u64>()
+        + END.len() as u64
+}
+
+/// Write the tar stream of `entries` (already sorted, parents before children) to
+/// `out`, streaming file contents; `seen(i, bytes)` sees the bytes of entry `i` as
+/// they pass (for md5sums).
+pub fn write_tar(
+    entries: &[Entry<'_>],
+    mtime: u64,
+    out: &mut impl Write,
+    mut seen: impl FnMut(usize, &[u8]),
+) -> Result<()> {
+    let put = |out: &mut dyn Write, bytes: &[u8]| {
+        out.write_all(bytes)
+            .map_err(|e| Error::io("writing tar entry", e))
+    };
+    for (i, entry) in entries.iter().enumerate() {
+        let name = entry.name();
+        let size = entry.size();
+        let (mode, kind) = match entry.kind {
+            EntryKind::Dir => (0o755, tar::EntryType::Directory),
+            EntryKind::File { mode, .. } => (mode, tar::EntryType::Regular),
         };
-        let mut header = header(name.as_bytes(), size, mode, kind, mtime)?;
         if name.len() > 100 {
             // GNU long name record, as dpkg-deb writes it: a `././@LongLink` entry of
             // type L whose data is the name, followed by the entry with a cut name.
@@ -51,24 +90,28 @@ pub fn tar(entries: &[Entry<'_>], mtime: u64) -> Result<Vec<u8>> {
                 tar::EntryType::GNULongName,
                 mtime,
             )?;
-            append(&mut builder, &ll, &long)?;
-            header = header_raw(&name.as_bytes()[..100], size, mode, kind, mtime)?;
+            put(out, ll.as_bytes())?;
+            put(out, &long)?;
+            put(out, padding(long.len() as u64))?;
         }
-        let data: &[u8] = match &entry.kind {
-            EntryKind::Dir => &[],
-            EntryKind::File { data, .. } => data,
-        };
-        append(&mut builder, &header, data)?;
+        put(
+            out,
+            header(name.as_bytes(), size, mode, kind, mtime)?.as_bytes(),
+        )?;
+        if let EntryKind::File { data, .. } = entry.kind {
+            data.stream(|chunk| {
+                seen(i, chunk);
+                put(out, chunk)
+            })?;
+            put(out, padding(size))?;
+        }
     }
-    builder
-        .into_inner()
-        .map_err(|e| Error::io("finishing tar stream", e))
+    put(out, &END)
 }
 
-fn append(builder: &mut tar::Builder<Vec<u8>>, header: &tar::Header, data: &[u8]) -> Result<()> {
-    builder
-        .append(header, data)
-        .map_err(|e| Error::io("writing tar entry", e))
+/// Zeros that fill the last block of `len` bytes of data.
+fn padding(len: u64) -> &'static [u8] {
+    &END[..(len.next_multiple_of(BLOCK) - len) as usize]
 }
 
 fn header(
@@ -105,21 +148,70 @@ fn header_raw(
     Ok(h)
 }
 
-/// Compress with settings that depend only on the input, never on the machine:
-/// the multi-threaded xz encoder cuts fixed-size blocks, so any thread count gives the
-/// same bytes.
-pub fn compress(data: &[u8], compression: Compression, threads: u32) -> Result<Vec<u8>> {
-    match compression {
-        Compression::Gzip => {
-            let mut enc = flate2::GzBuilder::new()
-                .mtime(0)
-                .operating_system(3)
-                .write(Vec::new(), flate2::Compression::best());
-            enc.write_all(data).map_err(|e| Error::io("gzip", e))?;
-            enc.finish().map_err(|e| Error::io("gzip", e))
-        }
-        Compression::Xz => xz(data, threads),
+/// A compressor writing into `W`, with settings that depend only on the length of
+/// its input (`len`, known up front), never on the machine or how the input is cut.
+pub enum Compressor<W: Write> {
+    Gzip(flate2::write::GzEncoder<W>),
+    Xz(liblzma::write::XzEncoder<W>),
+}
+
+impl<W: Write> Compressor<W> {
+    pub fn new(out: W, compression: Compression, len: u64, threads: u32) -> Result<Self> {
+        Ok(match compression {
+            // No time in the header; OS "Unix", as gzip -n writes it.
+            Compression::Gzip => Compressor::Gzip(
+                flate2::GzBuilder::new()
+                    .mtime(0)
+                    .operating_system(3)
+                    .write(out, flate2::Compression::best()),
+            ),
+            Compression::Xz => Compressor::Xz(liblzma::write::XzEncoder::new_stream(
+                out,
+                xz(len, threads)?,
+            )),
+        })
     }
+
+    /// Flush the end of the stream; the writer back.
+    pub fn finish(self) -> Result<W> {
+        match self {
+            Compressor::Gzip(enc) => enc.finish(),
+            Compressor::Xz(enc) => enc.finish(),
+        }
+        .map_err(|e| Error::io("compressing", e))
+    }
+}
+
+impl<W: Write> Write for Compressor<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Compressor::Gzip(enc) => enc.write(buf),
+            Compressor::Xz(enc) => enc.write(buf),
+        }
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> std::io::Result<()> {
+        match self {
+            Compressor::Gzip(enc) => enc.write_all(buf),
+            Compressor::Xz(enc) => enc.write_all(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Compressor::Gzip(enc) => enc.flush(),
+            Compressor::Xz(enc) => enc.flush(),
+        }
+    }
+}
+
+/// `data` compressed, in memory (small members: control.tar, changelogs).
+pub fn compress(data: &[u8], compression: Compression, threads: u32) -> Result<Vec<u8>> {
+    let out = Vec::with_capacity(data.len() / 2 + 4096);
+    let mut enc = Compressor::new(out, compression, data.len() as u64, threads)?;
+    enc.write_all(data)
+        .map_err(|e| Error::io("compressing", e))?;
+    enc.finish()
 }
 
 const XZ_PRESET: u32 = 6;
@@ -135,11 +227,11 @@ const XZ_BLOCK: u64 = 3 * XZ_MAX_DICT;
 /// for 2 % more bytes (~50 B a member).
 const XZ_SMALL: u64 = 256 << 10;
 
-fn xz(data: &[u8], threads: u32) -> Result<Vec<u8>> {
+/// The xz encoder for an input of `len` bytes.
+fn xz(len: u64, threads: u32) -> Result<liblzma::stream::Stream> {
     use liblzma::stream::{
-        Action, Check, Filters, LzmaOptions, MatchFinder, Mode, MtStreamBuilder, Status, Stream,
+        Check, Filters, LzmaOptions, MatchFinder, Mode, MtStreamBuilder, Stream,
     };
-    let len = data.len() as u64;
     let dict = len.next_power_of_two().clamp(XZ_MIN_DICT, XZ_MAX_DICT);
     let mut opts = LzmaOptions::new_preset(XZ_PRESET)
         .map_err(|e| Error::Failed(format!("xz options: {e}")))?;
@@ -153,7 +245,7 @@ fn xz(data: &[u8], threads: u32) -> Result<Vec<u8>> {
     // multi-threaded one would cut the same single block but pay for starting a
     // worker and handing the data over. The choice depends on the length only, so
     // the bytes still do not depend on the thread count.
-    let mut stream = if len <= XZ_BLOCK {
+    if len <= XZ_BLOCK {
         Stream::new_stream_encoder(&filters, Check::Crc64)
     } else {
         MtStreamBuilder::new()
@@ -163,40 +255,40 @@ fn xz(data: &[u8], threads: u32) -> Result<Vec<u8>> {
             .check(Check::Crc64)
             .encoder()
     }
-    .map_err(|e| Error::Failed(format!("xz encoder: {e}")))?;
-    // The whole input in one call, straight into the output vector.
-    let mut out = Vec::with_capacity(data.len() / 2 + 4096);
-    let mut input = data;
-    loop {
-        if out.len() == out.capacity() {
-            out.reserve(out.capacity().max(4096));
-        }
-        let before = stream.total_in();
-        let status = stream
-            .process_vec(input, &mut out, Action::Finish)
-            .map_err(|e| Error::Failed(format!("xz: {e}")))?;
-        input = &input[(stream.total_in() - before) as usize..];
-        if status == Status::StreamEnd {
-            return Ok(out);
-        }
-    }
+    .map_err(|e| Error::Failed(format!("xz encoder: {e}")))
 }
 
-/// The ar container. Member names are at most 15 characters (dpkg 1.18.4).
-pub fn ar(members: &[(&str, &[u8])], mtime: u64) -> Result<Vec<u8>> {
-    let mut builder = ar::Builder::new(Vec::new());
-    for (name, data) in members {
+/// The ar container. Member names are at most 15 characters (dpkg 1.18.4); a
+/// member read from a file is copied without passing through memory
+/// (`copy_file_range`).
+pub struct Ar<W: Write> {
+    builder: ar::Builder<W>,
+    mtime: u64,
+}
+
+impl<W: Write> Ar<W> {
+    pub fn new(out: W, mtime: u64) -> Self {
+        Ar {
+            builder: ar::Builder::new(out),
+            mtime,
+        }
+    }
+
+    pub fn append(&mut self, name: &str, len: u64, data: impl Read) -> Result<()> {
         debug_assert!(name.len() <= 15);
-        let mut header = ar::Header::new(name.as_bytes().to_vec(), data.len() as u64);
-        header.set_mtime(mtime);
+        let mut header = ar::Header::new(name.as_bytes().to_vec(), len);
+        header.set_mtime(self.mtime);
         header.set_uid(0);
         header.set_gid(0);
         header.set_mode(0o100644);
-        builder
-            .append(&header, *data)
-            .map_err(|e| Error::io("writing ar member", e))?;
+        self.builder
+            .append(&header, data)
+            .map_err(|e| Error::io("writing ar member", e))
     }
-    builder
-        .into_inner()
-        .map_err(|e| Error::io("finishing ar archive", e))
+
+    pub fn finish(self) -> Result<W> {
+        self.builder
+            .into_inner()
+            .map_err(|e| Error::io("finishing ar archive", e))
+    }
 }

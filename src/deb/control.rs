@@ -42,7 +42,12 @@ pub fn extended_description(text: &str) -> String {
     out
 }
 
-pub fn control(package: &Package, depends: &[String], installed_size_kib: u64) -> String {
+pub fn control(
+    package: &Package,
+    depends: &[String],
+    recommends: &[String],
+    installed_size_kib: u64,
+) -> String {
     let r = &package.relations;
     let mut fields: Vec<(&str, String)> = vec![
         ("Package", package.name.clone()),
@@ -53,7 +58,7 @@ pub fn control(package: &Package, depends: &[String], installed_size_kib: u64) -
     ];
     for (name, list) in [
         ("Depends", depends),
-        ("Recommends", r.recommends.as_slice()),
+        ("Recommends", recommends),
         ("Suggests", r.suggests.as_slice()),
         ("Breaks", r.breaks.as_slice()),
         ("Conflicts", r.conflicts.as_slice()),

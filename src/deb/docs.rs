@@ -52,13 +52,26 @@ fn indent(text: &str) -> String {
 /// Lintian overrides shipped in the package, each with its reason.
 pub fn lintian_overrides(recipe: &Recipe) -> String {
     let n = &recipe.package.name;
-    let mut out = format!(
-        "# The scripts call `systemctl --global` for user units: `deb-systemd-helper --user`\n\
-         # needs init-system-helpers >= 1.52, and Ubuntu 16.04 has 1.29.\n\
-         {n}: maintainer-script-calls-systemctl\n\
-         # Built by unitpack for local repositories, not uploaded to Debian: no bug to close.\n\
+    let calls_systemctl = crate::scripts::render(recipe).iter().any(|s| {
+        s.text
+            .lines()
+            .any(|l| !l.trim_start().starts_with('#') && l.contains("systemctl "))
+    });
+    let mut out = String::new();
+    if calls_systemctl {
+        // Only where the scripts do call it: lintian reports an override that matches
+        // nothing.
+        out.push_str(&format!(
+            "# The scripts call `systemctl --global` for user units on every target, so that one\n\
+             # script works from Ubuntu 16.04 on: `deb-systemd-helper --user` needs\n\
+             # init-system-helpers >= 1.52, and Ubuntu 16.04 has 1.29.\n\
+             {n}: maintainer-script-calls-systemctl\n"
+        ));
+    }
+    out.push_str(&format!(
+        "# Built by unitpack for local repositories, not uploaded to Debian: no bug to close.\n\
          {n}: initial-upload-closes-no-bugs\n"
-    );
+    ));
     for unit in recipe.units_in(Scope::System) {
         for target in unit
             .list("Install", "WantedBy")

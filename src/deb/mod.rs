@@ -8,12 +8,12 @@ pub mod docs;
 pub use archive::compress;
 
 use crate::error::{Error, Result};
-use crate::plan::{self, PayloadFile};
-use crate::recipe::Recipe;
+use crate::plan::{self, Content, PayloadFile};
+use crate::recipe::{HelperRelation, Recipe};
 use crate::scripts;
 use md5::{Digest, Md5};
 use std::collections::BTreeSet;
-use std::io::Write;
+use std::io::{BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
 /// Name of the helper package unit packages depend on.
@@ -34,7 +34,7 @@ pub fn files(recipe: &Recipe, mtime: u64) -> Result<Vec<PayloadFile>> {
     let doc = format!("/usr/share/doc/{}", p.name);
     files.push(PayloadFile {
         path: format!("{doc}/copyright"),
-        data: docs::copyright(p, mtime).into_bytes(),
+        data: docs::copyright(p, mtime).into(),
         mode: 0o644,
         conffile: false,
     });
@@ -51,13 +51,13 @@ pub fn files(recipe: &Recipe, mtime: u64) -> Result<Vec<PayloadFile>> {
     };
     files.push(PayloadFile {
         path: format!("{doc}/{changelog_name}"),
-        data: compress(changelog.as_bytes(), crate::profile::Compression::Gzip, 1)?,
+        data: compress(changelog.as_bytes(), crate::profile::Compression::Gzip, 1)?.into(),
         mode: 0o644,
         conffile: false,
     });
     files.push(PayloadFile {
         path: format!("/usr/share/lintian/overrides/{}", p.name),
-        data: docs::lintian_overrides(recipe).into_bytes(),
+        data: docs::lintian_overrides(recipe).into(),
         mode: 0o644,
         conffile: false,
     });
@@ -65,17 +65,23 @@ pub fn files(recipe: &Recipe, mtime: u64) -> Result<Vec<PayloadFile>> {
     Ok(files)
 }
 
-/// `Depends:` of the package: the recipe's, plus the helper its postinst calls.
-pub fn depends(recipe: &Recipe) -> Vec<String> {
-    let mut d = recipe.package.relations.depends.clone();
-    if recipe.package.name != HELPER_PACKAGE
-        && !d
-            .iter()
+/// `Depends:` and `Recommends:` of the package: the recipe's, plus the helper its
+/// postinst calls where the recipe's `helper:` puts it.
+pub fn relations(recipe: &Recipe) -> (Vec<String>, Vec<String>) {
+    let r = &recipe.package.relations;
+    let (mut depends, mut recommends) = (r.depends.clone(), r.recommends.clone());
+    let named = |list: &[String]| {
+        list.iter()
             .any(|r| r.split([' ', '(']).next() == Some(HELPER_PACKAGE))
-    {
-        d.push(HELPER_PACKAGE.to_string());
+    };
+    if recipe.package.name != HELPER_PACKAGE && !named(&depends) && !named(&recommends) {
+        match recipe.helper {
+            HelperRelation::Depends => depends.push(HELPER_PACKAGE.to_string()),
+            HelperRelation::Recommends => recommends.push(HELPER_PACKAGE.to_string()),
+            HelperRelation::None => {}
+        }
     }
-    d
+    (depends, recommends)
 }
 
 /// `NAME_VERSION_ARCH.deb` (no epoch, as dpkg-deb names it).
@@ -89,9 +95,21 @@ pub fn file_name(recipe: &Recipe) -> String {
     )
 }
 
-/// The bytes of the package.
-pub fn build(recipe: &Recipe, opts: &Options) -> Result<Vec<u8>> {
+/// Build the package into `out_dir`, streaming: files → tar → compressor → an
+/// unnamed temporary file, then the ar container → a temporary file in the same
+/// directory, renamed into place only when complete. Memory does not grow with the
+/// payload: assets are read in chunks, and the compressed data (whose size ar needs
+/// before it) waits on disk, not in memory.
+pub fn write(recipe: &Recipe, out_dir: &Path, opts: &Options) -> Result<PathBuf> {
     let files = files(recipe, opts.mtime)?;
+    std::fs::create_dir_all(out_dir)
+        .map_err(|e| Error::io(format!("creating {}", out_dir.display()), e))?;
+    let in_out_dir = |e| {
+        Error::io(
+            format!("creating a temporary file in {}", out_dir.display()),
+            e,
+        )
+    };
 
     // data.tar: every parent directory once, then files, in path order.
     let mut dirs = BTreeSet::new();
@@ -102,62 +120,74 @@ pub fn build(recipe: &Recipe, opts: &Options) -> Result<Vec<u8>> {
             p = d.parent();
         }
     }
-    let mut paths: Vec<(String, Option<&PayloadFile>)> =
-        dirs.into_iter().map(|d| (d, None)).collect();
-    paths.extend(
-        files
-            .iter()
-            .map(|f| (f.path.trim_start_matches('/').to_string(), Some(f))),
-    );
-    paths.sort_by(|a, b| a.0.cmp(&b.0));
-    let data_entries: Vec<archive::Entry> = paths
-        .iter()
-        .map(|(path, file)| archive::Entry {
-            path: path.clone(),
-            kind: match file {
-                None => archive::EntryKind::Dir,
-                Some(f) => archive::EntryKind::File {
-                    data: &f.data,
-                    mode: f.mode,
-                },
-            },
+    let ndirs = dirs.len() as u64;
+    let mut data_entries: Vec<archive::Entry> = dirs
+        .into_iter()
+        .map(|path| archive::Entry {
+            path,
+            kind: archive::EntryKind::Dir,
         })
+        .chain(files.iter().map(|f| archive::Entry {
+            path: f.path.trim_start_matches('/').to_string(),
+            kind: archive::EntryKind::File {
+                data: &f.data,
+                mode: f.mode,
+            },
+        }))
         .collect();
-    let data_tar = archive::tar(&data_entries, opts.mtime)?;
+    data_entries.sort_by(|a, b| a.path.cmp(&b.path));
+
+    let c = recipe.compression;
+    let mut digests = vec![Md5::new(); data_entries.len()];
+    let spool = tempfile::tempfile_in(out_dir).map_err(in_out_dir)?;
+    let mut z = archive::Compressor::new(
+        BufWriter::with_capacity(SPOOL_BUFFER, spool),
+        c,
+        archive::tar_len(&data_entries),
+        opts.threads,
+    )?;
+    archive::write_tar(&data_entries, opts.mtime, &mut z, |i, bytes| {
+        digests[i].update(bytes)
+    })?;
+    let mut data_z = z
+        .finish()?
+        .into_inner()
+        .map_err(|e| Error::io("writing package", e.into_error()))?;
+    let data_z_len = data_z
+        .stream_position()
+        .map_err(|e| Error::io("writing package", e))?;
+    data_z
+        .rewind()
+        .map_err(|e| Error::io("writing package", e))?;
 
     // control.tar: control, md5sums, conffiles, scripts.
-    let ndirs = paths.iter().filter(|(_, f)| f.is_none()).count() as u64;
     let installed_size = files
         .iter()
-        .map(|f| (f.data.len() as u64).div_ceil(1024))
+        .map(|f| f.data.len().div_ceil(1024))
         .sum::<u64>()
         + ndirs;
-    let control = control::control(&recipe.package, &depends(recipe), installed_size);
-    let md5sums: String = files
+    let (depends, recommends) = relations(recipe);
+    let control = control::control(&recipe.package, &depends, &recommends, installed_size);
+    let md5sums: String = data_entries
         .iter()
-        .map(|f| {
-            format!(
-                "{:x}  {}\n",
-                Md5::digest(&f.data),
-                f.path.trim_start_matches('/')
-            )
-        })
+        .zip(digests)
+        .filter(|(e, _)| matches!(e.kind, archive::EntryKind::File { .. }))
+        .map(|(e, digest)| format!("{:x}  {}\n", digest.finalize(), e.path))
         .collect();
     let conffiles: String = files
         .iter()
         .filter(|f| f.conffile)
         .map(|f| format!("{}\n", f.path))
         .collect();
-    let scripts = scripts::render(recipe);
-    let mut control_files: Vec<(String, Vec<u8>, u32)> = vec![
-        ("control".into(), control.into_bytes(), 0o644),
-        ("md5sums".into(), md5sums.into_bytes(), 0o644),
+    let mut control_files: Vec<(String, Content, u32)> = vec![
+        ("control".into(), control.into(), 0o644),
+        ("md5sums".into(), md5sums.into(), 0o644),
     ];
     if !conffiles.is_empty() {
-        control_files.push(("conffiles".into(), conffiles.into_bytes(), 0o644));
+        control_files.push(("conffiles".into(), conffiles.into(), 0o644));
     }
-    for s in scripts {
-        control_files.push((s.name.to_string(), s.text.into_bytes(), 0o755));
+    for s in scripts::render(recipe) {
+        control_files.push((s.name.to_string(), s.text.into(), 0o755));
     }
     control_files.sort_by(|a, b| a.0.cmp(&b.0));
     let mut control_entries = vec![archive::Entry {
@@ -172,47 +202,90 @@ pub fn build(recipe: &Recipe, opts: &Options) -> Result<Vec<u8>> {
                 kind: archive::EntryKind::File { data, mode: *mode },
             }),
     );
-    let control_tar = archive::tar(&control_entries, opts.mtime)?;
-
-    let c = recipe.compression;
-    let control_member = format!("control.tar.{}", c.extension());
-    let data_member = format!("data.tar.{}", c.extension());
+    let mut control_tar = Vec::with_capacity(archive::tar_len(&control_entries) as usize);
+    archive::write_tar(&control_entries, opts.mtime, &mut control_tar, |_, _| {})?;
     let control_z = compress(&control_tar, c, 1)?;
-    let data_z = compress(&data_tar, c, opts.threads)?;
-    archive::ar(
-        &[
-            ("debian-binary", b"2.0\n"),
-            (&control_member, &control_z),
-            (&data_member, &data_z),
-        ],
-        opts.mtime,
-    )
-}
 
-/// Build the package into `out_dir`, atomically: a temporary file in the same
-/// directory, renamed into place only when complete.
-pub fn write(recipe: &Recipe, out_dir: &Path, opts: &Options) -> Result<PathBuf> {
-    let bytes = build(recipe, opts)?;
-    std::fs::create_dir_all(out_dir)
-        .map_err(|e| Error::io(format!("creating {}", out_dir.display()), e))?;
     let dest = out_dir.join(file_name(recipe));
-    let mut tmp = tempfile::Builder::new()
+    let tmp = tempfile::Builder::new()
         .prefix(".unitpack-")
         .suffix(".deb.tmp")
         .tempfile_in(out_dir)
-        .map_err(|e| {
-            Error::io(
-                format!("creating a temporary file in {}", out_dir.display()),
-                e,
-            )
-        })?;
-    tmp.write_all(&bytes)
+        .map_err(in_out_dir)?;
+    let mut ar = archive::Ar::new(BufWriter::new(tmp.as_file()), opts.mtime);
+    ar.append("debian-binary", 4, &b"2.0\n"[..])?;
+    ar.append(
+        &format!("control.tar.{}", c.extension()),
+        control_z.len() as u64,
+        &control_z[..],
+    )?;
+    ar.append(
+        &format!("data.tar.{}", c.extension()),
+        data_z_len,
+        &mut data_z,
+    )?;
+    ar.finish()?
+        .flush()
         .map_err(|e| Error::io("writing package", e))?;
     set_mode(tmp.as_file(), 0o644)?;
     tmp.persist(&dest)
         .map_err(|e| Error::io(format!("renaming into {}", dest.display()), e.error))?;
     Ok(dest)
 }
+
+/// Build every package of `recipes` into `out_dir`, `jobs` at a time (the
+/// compressor threads of one package share the jobs left); `starting` is told of
+/// each package as it starts. The result of each recipe, in the order of `recipes`;
+/// the bytes never depend on `jobs`.
+pub fn write_all(
+    recipes: &[Recipe],
+    out_dir: &Path,
+    mtime: u64,
+    jobs: u32,
+    starting: impl Fn(&Recipe) + Sync,
+) -> Vec<Result<PathBuf>> {
+    let workers = (jobs as usize).clamp(1, recipes.len().max(1));
+    let opts = Options {
+        mtime,
+        threads: (jobs / workers as u32).max(1),
+    };
+    if workers == 1 {
+        return recipes
+            .iter()
+            .map(|r| {
+                starting(r);
+                write(r, out_dir, &opts)
+            })
+            .collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<(usize, Result<PathBuf>)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(recipe) = recipes.get(i) else {
+                            return done;
+                        };
+                        starting(recipe);
+                        done.push((i, write(recipe, out_dir, &opts)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("a package build panicked"))
+            .collect()
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
+}
+
+/// Write buffer in front of the spooled data member.
+const SPOOL_BUFFER: usize = 256 << 10;
 
 fn set_mode(file: &std::fs::File, mode: u32) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;

@@ -30,6 +30,7 @@ pub(super) fn check(input: &Input, out: &mut Vec<Diagnostic>) {
         for subject in &input.units {
             vendor_race(input, subject, out);
             first_session(subject, out);
+            collision(input, subject, out);
         }
     }
 }
@@ -134,5 +135,48 @@ fn first_session(subject: &Subject, out: &mut Vec<Diagnostic>) {
         )
         .note("a second user's (or an ssh session's) copy cannot open the device, and logging out stops the one that has it")
         .note("with one user per board this is fine; otherwise follow the active seat session instead"),
+    );
+}
+
+/// A unit named after a package the recipe pulls in, or after a unit the target ships in
+/// the same scope: most likely the same file in two packages.
+fn collision(input: &Input, subject: &Subject, out: &mut Vec<Diagnostic>) {
+    let Some(package) = input.package else {
+        return;
+    };
+    let name = subject.unit.name.as_str();
+    let relations = package
+        .relations
+        .depends
+        .iter()
+        .chain(&package.relations.recommends);
+    let owner = relations
+        .flat_map(|r| r.split('|'))
+        .filter_map(|alt| alt.split_whitespace().next())
+        .map(|p| p.split(['(', ':']).next().unwrap_or(p))
+        .find(|p| *p == subject.unit.name.stem())
+        .map(|p| format!("package {p}, which the recipe pulls in,"))
+        .or_else(|| {
+            input
+                .profile
+                .vendor_units
+                .iter()
+                .any(|v| v.scope == subject.unit.scope && v.unit == name)
+                .then(|| format!("a package of {}", input.profile.name))
+        });
+    let Some(owner) = owner else {
+        return;
+    };
+    out.push(
+        Diagnostic::new(
+            codes::FILE_COLLISION,
+            subject.at_field("name"),
+            format!("{owner} likely ships {name} too"),
+        )
+        .help(format!(
+            "name this unit differently (e.g. {}-{name}), or change the packaged {name} with a drop-in (`dropins:`)",
+            package.name
+        ))
+        .note("dpkg refuses to install a file another package owns (\"trying to overwrite ..., which is also in package ...\"); across /lib and /usr/lib on a merged-/usr system one silently replaces the other"),
     );
 }

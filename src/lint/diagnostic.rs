@@ -39,6 +39,7 @@ macro_rules! codes {
 codes! {
     RECIPE_INVALID = "UP001", Error, "the recipe does not load (schema or model error)";
     ALLOW_UNUSED = "UP002", Info, "an `allow:` entry suppressed nothing";
+    USR_LOCAL = "UP003", Error, "a file installed under /usr/local (checked when the recipe loads)";
     UNKNOWN_DIRECTIVE = "UP101", Error, "unknown directive in a section (typo or wrong section)";
     DIRECTIVE_TOO_NEW = "UP102", Error, "directive newer than the target's systemd";
     DIRECTIVE_REMOVED = "UP103", Error, "directive removed before the target's systemd";
@@ -57,12 +58,15 @@ codes! {
     USER_BUS_MISSING = "UP207", Error, "user unit needs dbus.service/dbus.socket but the package does not pull in the user bus";
     FORKING_FOREGROUND = "UP208", Error, "Type=forking for a daemon that runs in the foreground";
     ENABLE_WITHOUT_INSTALL = "UP209", Error, "enablement on a unit without [Install] (checked when the recipe loads)";
-    ENABLE_TEMPLATE = "UP210", Error, "enablement on a template unit (checked when the recipe loads)";
+    ENABLE_TEMPLATE = "UP210", Error, "enablement on a template unit without instances (checked when the recipe loads)";
     PATH_RUNTIME_DIR_UNBOUND = "UP211", Warning, "path unit watches /run/user/N but nothing stops its service when /run/user/N goes away";
     UNIT_TOO_NEW = "UP212", Warning, "dependency on a systemd unit newer than the target's systemd";
+    FOLLOW_SEAT_NO_LOGIND = "UP213", Warning, "`follow: seat` unit but the package does not pull in pam_systemd (logind sessions)";
+    FOLLOW_SEAT_INSTALLABLE = "UP214", Warning, "`follow: seat` unit with an [Install] section a user could enable";
     DUPLICATE_PROGRAM = "UP301", Warning, "two units of the package in one scope start the same program";
     VENDOR_UNIT_RACE = "UP302", Warning, "a vendor unit of the target starts the same daemon";
     FIRST_SESSION_WINS = "UP303", Info, "per-user audio/seat daemon: the first session gets the device";
+    FILE_COLLISION = "UP304", Warning, "a unit named like one that a depended-on package or the target ships";
 }
 
 pub fn find(id: &str) -> Option<Code> {

@@ -133,6 +133,40 @@ fn unknown_section(subject: &Subject, section: &Section, allowed: &[&str]) -> Di
     d
 }
 
+/// Directives systemd renamed: the new name, and the older names that mean the same.
+const RENAMED: &[(&str, &[&str])] = &[("StartLimitIntervalSec", &["StartLimitInterval"])];
+
+/// Where the target's systemd reads what `section`/`key` says: the same name in another
+/// section of this unit type (settings that moved, such as `StartLimitBurst=` from
+/// `[Service]` to `[Unit]`), or an older name (`StartLimitInterval=`).
+fn target_forms(input: &Input, subject: &Subject, section: &str, key: &str) -> Vec<String> {
+    let target = input.profile.systemd;
+    let older = RENAMED
+        .iter()
+        .find(|(new, _)| *new == key)
+        .map_or(&[][..], |(_, old)| *old);
+    let mut forms = Vec::new();
+    for name in std::iter::once(key).chain(older.iter().copied()) {
+        let mut homes = vec![section];
+        homes.extend(
+            sections_for(subject.unit.name.kind())
+                .iter()
+                .filter(|s| **s != section),
+        );
+        for home in homes {
+            if (home, name) == (section, key) {
+                continue;
+            }
+            if let Some(&(_, _, first, last, status)) = lookup(home, name) {
+                if first <= target && !(status == Status::Removed && target > last) {
+                    forms.push(format!("{name}= in [{home}]"));
+                }
+            }
+        }
+    }
+    forms
+}
+
 fn directive(
     input: &Input,
     subject: &Subject,
@@ -147,13 +181,22 @@ fn directive(
         Some(&(_, _, first, last, status)) => {
             let status = status_at(&section.name, &d.key, status, target);
             if target < first {
+                let forms = target_forms(input, subject, &section.name, &d.key);
+                let help = if forms.is_empty() {
+                    format!("remove {name} or pick a target with systemd >= {first}")
+                } else {
+                    format!(
+                        "systemd {target} reads it as {}; or pick a target with systemd >= {first}",
+                        forms.join(" or ")
+                    )
+                };
                 out.push(
                     Diagnostic::new(
                         codes::DIRECTIVE_TOO_NEW,
                         subject.at_directive(d),
                         format!("{name} in [{}] needs systemd {first}; {profile} has systemd {target}", section.name),
                     )
-                    .help(format!("remove {name} or pick a target with systemd >= {first}"))
+                    .help(help)
                     .note(format!("systemd {target} logs \"Unknown lvalue\" and ignores it: the unit runs without it")),
                 );
             } else if status == Status::Removed && target > last {

@@ -15,7 +15,10 @@ use crate::profile::{self, Compression, Profile};
 use crate::unit::{
     self, Directive, Enablement, InstallRefs, Scope, Section, Unit, UnitName, UnitSource,
 };
-use schema::{RawAllow, RawAsset, RawPackage, RawRecipe, RawUnit, RawYocto};
+use schema::{
+    RawAllow, RawAsset, RawDropIn, RawOtherUnit, RawPackage, RawRecipe, RawScripts, RawUnit,
+    RawYocto,
+};
 use spans::{child, item, SpanIndex};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -28,12 +31,44 @@ pub struct Recipe {
     pub profile: &'static Profile,
     pub strict: bool,
     pub compression: Compression,
+    pub helper: HelperRelation,
     pub units: Vec<Unit>,
+    /// User units with `follow: seat`; each has its follower among `units`.
+    pub follow_seat: Vec<UnitName>,
     pub assets: Vec<Asset>,
+    pub dropins: Vec<DropIn>,
+    /// Units of other packages that this package enables.
+    pub other_units: Vec<OtherUnit>,
     pub yocto: YoctoSettings,
     /// Lint settings of the units, by unit recipe path (`units[0]`).
     pub unit_lint: BTreeMap<String, UnitLint>,
+    /// The recipe-wide `allow:` list (every unit and drop-in).
+    pub allow: Vec<Allow>,
+    /// The author's maintainer-script snippets.
+    pub snippets: Vec<Snippet>,
     pub spans: SpanIndex,
+}
+
+/// How a package relates to the helper package `unitpack-check`, which its postinst
+/// runs when it is installed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HelperRelation {
+    Depends,
+    Recommends,
+    None,
+}
+
+impl HelperRelation {
+    pub const NAMES: &'static [&'static str] = &["depends", "recommends", "none"];
+
+    fn parse(s: &str) -> Option<HelperRelation> {
+        match s {
+            "depends" => Some(HelperRelation::Depends),
+            "recommends" => Some(HelperRelation::Recommends),
+            "none" => Some(HelperRelation::None),
+            _ => None,
+        }
+    }
 }
 
 /// A unit's `allow:` list and `foreground:` flag.
@@ -120,6 +155,42 @@ impl Version {
     }
 }
 
+/// A drop-in: `UNIT.d/NAME` in the scope's vendor unit directory, changing a unit
+/// that this package or another ships.
+#[derive(Debug, Clone)]
+pub struct DropIn {
+    pub unit: UnitName,
+    pub scope: Scope,
+    /// File name, ending in `.conf`.
+    pub name: String,
+    pub sections: Vec<Section>,
+    /// The file as installed.
+    pub text: String,
+    /// try-restart the unit when the drop-in comes or goes (system scope).
+    pub restart: bool,
+    /// Dotted recipe path (`dropins[0]`), to locate diagnostics.
+    pub recipe_path: String,
+}
+
+/// A unit another package ships, enabled (and maybe started) by this package.
+#[derive(Debug, Clone)]
+pub struct OtherUnit {
+    pub unit: UnitName,
+    pub scope: Scope,
+    pub enable: Enablement,
+}
+
+/// The author's code for one maintainer script, from a file beside the recipe.
+#[derive(Debug, Clone)]
+pub struct Snippet {
+    /// `postinst`, `prerm` or `postrm`.
+    pub script: &'static str,
+    pub source: PathBuf,
+    pub text: String,
+    /// The recipe field (`scripts.postinst`).
+    pub field: String,
+}
+
 /// One file to install from the recipe's directory.
 #[derive(Debug, Clone)]
 pub struct Asset {
@@ -142,6 +213,11 @@ impl Recipe {
         format!("{}/{}", self.profile.unit_dir(unit.scope), unit.name)
     }
 
+    /// Installed path of a drop-in.
+    pub fn dropin_path(&self, d: &DropIn) -> String {
+        dropin_path(self.profile, d)
+    }
+
     pub fn enable_links(&self, unit: &Unit) -> Vec<(String, String)> {
         unit.enable_links(
             self.profile.unit_dir(unit.scope),
@@ -156,7 +232,13 @@ impl Recipe {
     /// Every file the package installs, generated ones included, with the field each
     /// comes from.
     pub fn installed(&self) -> Vec<layout::Installed> {
-        installed(self.profile, &self.package, &self.units, &self.assets)
+        installed(
+            self.profile,
+            &self.package,
+            &self.units,
+            &self.assets,
+            &self.dropins,
+        )
     }
 }
 
@@ -165,6 +247,7 @@ fn installed(
     package: &Package,
     units: &[Unit],
     assets: &[Asset],
+    dropins: &[DropIn],
 ) -> Vec<layout::Installed> {
     let mut out: Vec<layout::Installed> =
         layout::generated(&package.name, package.version.revision.is_some())
@@ -181,6 +264,10 @@ fn installed(
     out.extend(assets.iter().map(|a| layout::Installed {
         path: a.dest.clone(),
         field: a.field.clone(),
+    }));
+    out.extend(dropins.iter().map(|d| layout::Installed {
+        path: dropin_path(profile, d),
+        field: d.recipe_path.clone(),
     }));
     out
 }
@@ -299,23 +386,63 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
     };
     let mut units = Vec::new();
     let mut unit_lint = BTreeMap::new();
+    let mut follow_seat = Vec::new();
     for (i, raw_unit) in raw.units.iter().enumerate() {
         let path = item("units", i);
         let lint = v.unit_lint(&path, raw_unit);
         if let Some(u) = v.unit(&dir, &path, raw_unit) {
+            if raw_unit.follow.is_some() {
+                follow_seat.push(u.name.clone());
+            }
             units.push(u);
             unit_lint.insert(path, lint);
         }
     }
+    let followers: Vec<Unit> = units
+        .iter()
+        .filter(|u| follow_seat.contains(&u.name) && u.scope == Scope::User)
+        .map(crate::follow::follower_unit)
+        .collect();
+    units.extend(followers);
     v.unique_units(&units);
     let mut assets = Vec::new();
     for (i, raw_asset) in raw.assets.iter().enumerate() {
         assets.extend(v.assets(&dir, &item("assets", i), raw_asset));
     }
+    let mut dropins = Vec::new();
+    for (i, raw_dropin) in raw.dropins.iter().enumerate() {
+        let default_name = format!("{}.conf", raw.package.name);
+        dropins.extend(v.dropin(&item("dropins", i), raw_dropin, &default_name));
+    }
     if let (Some(profile), Some(package)) = (profile, &package) {
-        v.no_collisions(profile, package, &units, &assets);
+        v.no_collisions(profile, package, &units, &assets, &dropins);
     }
     let yocto = raw.yocto.as_ref().map(|y| v.yocto(y)).unwrap_or_default();
+    let allow = v.allows("allow", &raw.allow);
+    let mut other_units = Vec::new();
+    for (i, raw_other) in raw.enable_units.iter().enumerate() {
+        other_units.extend(v.other_unit(&item("enable_units", i), raw_other, &units));
+    }
+    let snippets = raw
+        .scripts
+        .as_ref()
+        .map(|s| v.snippets(&dir, s))
+        .unwrap_or_default();
+    // The helper checks units; a package without any has nothing for it to check.
+    let helper = match raw.helper.as_deref() {
+        None if units.is_empty() && dropins.is_empty() => HelperRelation::None,
+        None => HelperRelation::Depends,
+        Some(s) => HelperRelation::parse(s).unwrap_or_else(|| {
+            v.error(
+                "helper",
+                format!(
+                    "{s:?} is not a relation to unitpack-check; use one of: {}",
+                    HelperRelation::NAMES.join(", ")
+                ),
+            );
+            HelperRelation::None
+        }),
+    };
     if let Some(p) = &package {
         v.architecture_fits(p, &assets);
     }
@@ -328,10 +455,16 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
         profile: profile.expect("no errors means a profile"),
         strict: raw.strict,
         compression: compression.expect("no errors means a compression"),
+        helper,
         units,
+        follow_seat,
         assets,
+        dropins,
+        other_units,
         yocto,
         unit_lint,
+        allow,
+        snippets,
         spans,
     })
 }
@@ -549,7 +682,8 @@ impl Validator<'_> {
     fn control_as_written(&mut self, package: &Package) {
         let mut depends = package.relations.depends.clone();
         depends.push(crate::deb::HELPER_PACKAGE.to_string());
-        let text = crate::deb::control::control(package, &depends, 0);
+        let text =
+            crate::deb::control::control(package, &depends, &package.relations.recommends, 0);
         if let Err((field, m)) = crate::deb::control::check(&text) {
             let recipe_field = match field.as_str() {
                 "Package" => "package.name".to_string(),
@@ -636,6 +770,7 @@ impl Validator<'_> {
             }
         }
         let (name, scope) = (name?, scope?);
+        let instances = self.instances(path, &name, &raw.instances, &sections);
         let install = match InstallRefs::parse(&name, &sections) {
             (refs, errors) if errors.is_empty() => refs,
             (_, errors) => {
@@ -658,8 +793,12 @@ impl Validator<'_> {
             }
         };
         let has_install = unit::installs(&sections);
+        let follows = self.follow(path, raw, &name, scope);
         let enable = match raw.enable.as_deref() {
-            None if !has_install => Enablement::None,
+            None if !has_install || follows => Enablement::None,
+            // A template is enabled through its instances; without any there is nothing
+            // to enable.
+            None if name.is_template() && instances.is_empty() => Enablement::None,
             None => match scope {
                 Scope::User => Enablement::Global,
                 Scope::System => Enablement::EnableAndStart,
@@ -692,10 +831,16 @@ impl Validator<'_> {
                 }
             }
         };
-        if enable.enables() && name.is_template() {
+        if follows && enable.enables() {
             self.error(
                 &child(path, "enable"),
-                format!("UP210: {name} is a template; it cannot be enabled without an instance (set enable: none)"),
+                "a unit with `follow: seat` is started by its follower, for one user at a time; use enable: none (or leave enable out)",
+            );
+        }
+        if enable.enables() && name.is_template() && instances.is_empty() {
+            self.error(
+                &child(path, "enable"),
+                format!("UP210: {name} is a template; it cannot be enabled without an instance (list them in `instances:`, set DefaultInstance= in [Install], or set enable: none)"),
             );
         }
         if enable.enables() && !has_install {
@@ -720,6 +865,7 @@ impl Validator<'_> {
             enable,
             sections,
             takes_over,
+            instances,
             install,
             source,
             text,
@@ -727,10 +873,260 @@ impl Validator<'_> {
         })
     }
 
+    /// A template's instances: the recipe's `instances:`, or else `DefaultInstance=`.
+    /// Each must make a valid unit name with the template's.
+    fn instances(
+        &mut self,
+        path: &str,
+        template: &UnitName,
+        raw: &[String],
+        sections: &[Section],
+    ) -> Vec<UnitName> {
+        let field = child(path, "instances");
+        let default: Vec<String> = sections
+            .iter()
+            .filter(|s| s.name == "Install")
+            .flat_map(|s| s.values("DefaultInstance"))
+            .map(str::to_string)
+            .collect();
+        if !template.is_template() {
+            if !raw.is_empty() {
+                self.error(
+                    &field,
+                    format!(
+                        "{template} is not a template (name@.{}), so it has no instances",
+                        template.kind()
+                    ),
+                );
+            }
+            return Vec::new();
+        }
+        let (given, source_field) = if raw.is_empty() {
+            (
+                default.last().cloned().into_iter().collect(),
+                path.to_string(),
+            )
+        } else {
+            (raw.to_vec(), field.clone())
+        };
+        let mut instances = Vec::new();
+        for (i, instance) in given.iter().enumerate() {
+            let at = if raw.is_empty() {
+                source_field.clone()
+            } else {
+                item(&field, i)
+            };
+            let full = format!("{}{instance}.{}", template.stem(), template.kind());
+            match UnitName::parse(&full) {
+                Ok(_) if instance.is_empty() => {
+                    self.error(&at, "an instance name must not be empty")
+                }
+                Ok(n) if instances.contains(&n) => {
+                    self.error(&at, format!("instance {instance:?} is listed twice"))
+                }
+                Ok(n) => instances.push(n),
+                Err(m) => self.error(&at, format!("instance {instance:?}: {m}")),
+            }
+        }
+        if !instances.is_empty()
+            && sections
+                .iter()
+                .any(|s| s.name == "Install" && s.values("Alias").next().is_some())
+        {
+            self.error(
+                &source_field,
+                format!("{template} has Alias= in [Install]; unitpack does not enable aliased templates by instance"),
+            );
+        }
+        instances
+    }
+
+    fn dropin(&mut self, path: &str, raw: &RawDropIn, default_name: &str) -> Option<DropIn> {
+        let before = self.errors.len();
+        let unit = UnitName::parse(&raw.unit)
+            .map_err(|m| self.error(&child(path, "unit"), m))
+            .ok();
+        let scope = match raw.scope.as_str() {
+            "user" => Some(Scope::User),
+            "system" => Some(Scope::System),
+            other => {
+                self.error(
+                    &child(path, "scope"),
+                    format!("{other:?} is not a scope; use user or system"),
+                );
+                None
+            }
+        };
+        let name = raw.name.clone().unwrap_or_else(|| default_name.to_string());
+        self.check(&child(path, "name"), check_dropin_name(&name));
+        let sections = self.sections(&child(path, "sections"), &raw.sections);
+        if sections.is_empty() {
+            self.error(
+                &child(path, "sections"),
+                "a drop-in needs at least one section",
+            );
+        }
+        if sections.iter().any(|s| s.name == "Install") {
+            self.error(
+                &child(&child(path, "sections"), "Install"),
+                "systemctl enable ignores [Install] in a drop-in; enable the unit instead",
+            );
+        }
+        if raw.restart && scope == Some(Scope::User) {
+            self.error(
+                &child(path, "restart"),
+                "restart: true is for system units; running user managers are not reloaded (a user gets the change at the next login)",
+            );
+        }
+        if self.errors.len() > before {
+            return None;
+        }
+        let text = unit::render(
+            &sections,
+            "Generated by unitpack from a recipe; change the recipe, not this file.",
+        );
+        Some(DropIn {
+            unit: unit?,
+            scope: scope?,
+            name,
+            sections,
+            text,
+            restart: raw.restart,
+            recipe_path: path.to_string(),
+        })
+    }
+
+    fn other_unit(&mut self, path: &str, raw: &RawOtherUnit, own: &[Unit]) -> Option<OtherUnit> {
+        let before = self.errors.len();
+        let unit = UnitName::parse(&raw.unit)
+            .map_err(|m| self.error(&child(path, "unit"), m))
+            .ok();
+        let scope = match raw.scope.as_str() {
+            "user" => Some(Scope::User),
+            "system" => Some(Scope::System),
+            other => {
+                self.error(
+                    &child(path, "scope"),
+                    format!("{other:?} is not a scope; use user or system"),
+                );
+                None
+            }
+        };
+        let enable = match raw.enable.as_str() {
+            "global" => Some(Enablement::Global),
+            "enable" => Some(Enablement::Enable),
+            "enable-and-start" => Some(Enablement::EnableAndStart),
+            _ => None,
+        };
+        if let (Some(unit), Some(scope)) = (&unit, scope) {
+            match enable {
+                Some(e) if e.allowed_in(scope) => {}
+                _ => self.error(
+                    &child(path, "enable"),
+                    format!(
+                        "{:?} does not enable a {} unit; use {}",
+                        raw.enable,
+                        scope.as_str(),
+                        if scope == Scope::User {
+                            "global"
+                        } else {
+                            "enable or enable-and-start"
+                        }
+                    ),
+                ),
+            }
+            if unit.is_template() {
+                self.error(
+                    &child(path, "unit"),
+                    format!(
+                        "{unit} is a template; name an instance (e.g. {}name.{})",
+                        unit.stem(),
+                        unit.kind()
+                    ),
+                );
+            }
+            if own.iter().any(|u| u.scope == scope && &u.name == unit) {
+                self.error(
+                    &child(path, "unit"),
+                    format!("{unit} is a unit of this recipe; set its `enable:` instead"),
+                );
+            }
+        }
+        if self.errors.len() > before {
+            return None;
+        }
+        Some(OtherUnit {
+            unit: unit?,
+            scope: scope?,
+            enable: enable?,
+        })
+    }
+
+    fn snippets(&mut self, dir: &Path, raw: &RawScripts) -> Vec<Snippet> {
+        let mut out = Vec::new();
+        for (script, file) in [
+            ("postinst", &raw.postinst),
+            ("prerm", &raw.prerm),
+            ("postrm", &raw.postrm),
+        ] {
+            let Some(file) = file else { continue };
+            let field = format!("scripts.{script}");
+            let Some(source) = self.source_path(dir, &field, file, Some(source::Kind::File)) else {
+                continue;
+            };
+            match std::fs::read_to_string(&source) {
+                Ok(text) if text.contains('\0') => {
+                    self.error(&field, "the snippet contains a NUL byte")
+                }
+                Ok(text) if text.trim().is_empty() => {
+                    self.error(&field, format!("{} is empty", source.display()))
+                }
+                Ok(text) => out.push(Snippet {
+                    script,
+                    source,
+                    text,
+                    field,
+                }),
+                Err(e) => self.error(&field, format!("cannot read {}: {e}", source.display())),
+            }
+        }
+        out
+    }
+
+    /// `follow: seat` on a user unit of a plain name: true when it is set and valid.
+    fn follow(&mut self, path: &str, raw: &RawUnit, name: &UnitName, scope: Scope) -> bool {
+        let Some(value) = raw.follow.as_deref() else {
+            return false;
+        };
+        let field = child(path, "follow");
+        let before = self.errors.len();
+        if value != crate::follow::SEAT {
+            self.error(&field, format!("{value:?} is not a follow mode; use seat"));
+        } else if scope != Scope::User {
+            self.error(&field, "`follow: seat` moves a user unit between users' managers; this unit is a system unit (scope: user)");
+        } else if name.as_str().contains('@') {
+            self.error(
+                &field,
+                format!(
+                    "{name} is a template or an instance; `follow: seat` needs a plain unit name"
+                ),
+            );
+        }
+        self.errors.len() == before
+    }
+
     fn unit_lint(&mut self, path: &str, raw: &RawUnit) -> UnitLint {
+        UnitLint {
+            allow: self.allows(&child(path, "allow"), &raw.allow),
+            foreground: raw.foreground,
+        }
+    }
+
+    /// An `allow:` list: known codes, each with a reason.
+    fn allows(&mut self, list: &str, raw: &[RawAllow]) -> Vec<Allow> {
         let mut allow = Vec::new();
-        for (i, RawAllow { code, reason }) in raw.allow.iter().enumerate() {
-            let field = item(&child(path, "allow"), i);
+        for (i, RawAllow { code, reason }) in raw.iter().enumerate() {
+            let field = item(list, i);
             if crate::lint::find_code(code).is_none() {
                 self.error(
                     &child(&field, "code"),
@@ -751,10 +1147,7 @@ impl Validator<'_> {
                 });
             }
         }
-        UnitLint {
-            allow,
-            foreground: raw.foreground,
-        }
+        allow
     }
 
     fn unit_file(
@@ -970,6 +1363,13 @@ impl Validator<'_> {
 
     fn dest_path(&mut self, field: &str, dest: &str) -> Option<String> {
         match check_dest(dest) {
+            Ok(()) if dest == "/usr/local" || dest.starts_with("/usr/local/") => {
+                self.error(
+                    field,
+                    format!("UP003: {dest} is under /usr/local, which Debian Policy 9.1.2 leaves to the local admin; install under /usr, /opt or /etc"),
+                );
+                None
+            }
             Ok(()) => Some(dest.trim_end_matches('/').to_string()),
             Err(m) => {
                 self.error(field, m);
@@ -1064,6 +1464,7 @@ impl Validator<'_> {
         package: &Package,
         units: &[Unit],
         assets: &[Asset],
+        dropins: &[DropIn],
     ) {
         let mut reported = BTreeSet::new();
         for a in assets {
@@ -1073,7 +1474,7 @@ impl Validator<'_> {
                 }
             }
         }
-        let files = installed(profile, package, units, assets);
+        let files = installed(profile, package, units, assets, dropins);
         for layout::Conflict { at, message: m, .. } in layout::conflicts(&files) {
             let field = &files[at].field;
             let field = if field.starts_with("assets[") {
@@ -1083,6 +1484,23 @@ impl Validator<'_> {
             };
             self.error(&field, m);
         }
+    }
+}
+
+fn dropin_path(profile: &Profile, d: &DropIn) -> String {
+    format!("{}/{}.d/{}", profile.unit_dir(d.scope), d.unit, d.name)
+}
+
+/// A drop-in's file name: `NAME.conf` of the unit-name alphabet.
+fn check_dropin_name(name: &str) -> std::result::Result<(), String> {
+    let ok_chars = name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, ':' | '_' | '.' | '-'));
+    match name.strip_suffix(".conf") {
+        Some(stem) if !stem.is_empty() && name.len() <= MAX_FILE_NAME && ok_chars && !name.starts_with('.') => Ok(()),
+        _ => Err(format!(
+            "{name:?} must be a file name ending in .conf, of letters, digits and \":_.-\" (systemd reads only *.conf in UNIT.d/)"
+        )),
     }
 }
 

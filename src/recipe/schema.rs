@@ -17,12 +17,48 @@ pub struct RawRecipe {
     /// `xz` or `gzip`; default: the profile's.
     #[schemars(extend("enum" = ["xz", "gzip"]))]
     pub compression: Option<String>,
+    /// How the package relates to `unitpack-check`: `depends`, `recommends` or `none`;
+    /// default `depends` when the recipe has units or drop-ins, else `none`.
+    #[schemars(extend("enum" = ["depends", "recommends", "none"]))]
+    pub helper: Option<String>,
+    /// Lint codes every unit and drop-in of the recipe may trigger, each with the reason.
+    #[serde(default)]
+    pub allow: Vec<RawAllow>,
     #[serde(default)]
     pub units: Vec<RawUnit>,
     #[serde(default)]
     pub assets: Vec<RawAsset>,
+    /// Units that other packages ship, enabled (and started) by this one.
+    #[serde(default)]
+    pub enable_units: Vec<RawOtherUnit>,
+    /// Drop-ins: `[Section]` overrides of a unit, this package's or another's.
+    #[serde(default)]
+    pub dropins: Vec<RawDropIn>,
+    /// The author's own maintainer-script code: files beside the recipe, spliced into
+    /// unitpack's scripts (README: "Your own script code").
+    pub scripts: Option<RawScripts>,
     /// Settings of the Yocto layer only.
     pub yocto: Option<RawYocto>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawOtherUnit {
+    /// The unit, as the other package ships it (e.g. `systemd-networkd.service`).
+    pub unit: String,
+    #[schemars(extend("enum" = ["user", "system"]))]
+    pub scope: String,
+    /// `global` (user) or `enable`/`enable-and-start` (system).
+    #[schemars(extend("enum" = ["global", "enable", "enable-and-start"]))]
+    pub enable: String,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawScripts {
+    pub postinst: Option<String>,
+    pub prerm: Option<String>,
+    pub postrm: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -88,11 +124,34 @@ pub struct RawUnit {
     /// Units of other packages that this one replaces (same scope).
     #[serde(default)]
     pub takes_over: Vec<String>,
+    /// Instances of a template unit to enable (`a` for `foo@a.service`).
+    #[serde(default)]
+    pub instances: Vec<String>,
     /// Lint codes this unit may trigger, each with the reason.
     #[serde(default)]
     pub allow: Vec<RawAllow>,
     /// The daemon stays in the foreground (lint: `Type=forking` would time out).
     pub foreground: Option<bool>,
+    /// `seat`: run this user unit only for the active local session on seat0.
+    #[schemars(extend("enum" = ["seat"]))]
+    pub follow: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDropIn {
+    /// The unit it changes, e.g. `dbus.service`.
+    pub unit: String,
+    #[schemars(extend("enum" = ["user", "system"]))]
+    pub scope: String,
+    /// File name in `UNIT.d/`; default `PACKAGE.conf`.
+    pub name: Option<String>,
+    /// Section → directive → value or list, as for units.
+    #[schemars(with = "IndexMap<String, IndexMap<String, DirectiveValue>>")]
+    pub sections: IndexMap<String, IndexMap<String, serde_yaml::Value>>,
+    /// try-restart the unit after install, upgrade and removal (system scope).
+    #[serde(default)]
+    pub restart: bool,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

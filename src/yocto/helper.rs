@@ -52,7 +52,7 @@ pub(super) fn render(crate_dir: &Path, templates: &Templates) -> Result<Vec<Laye
     let copy = format!("{dir}/files/{HELPER}");
     let mut files = vec![LayerFile {
         path: format!("{copy}/Cargo.toml"),
-        data: toml.clone().into_bytes(),
+        data: toml.clone().into(),
     }];
     let lock_path = crate_dir.join("Cargo.lock");
     let lock = if lock_path.exists() {
@@ -76,7 +76,7 @@ pub(super) fn render(crate_dir: &Path, templates: &Templates) -> Result<Vec<Laye
     };
     files.push(LayerFile {
         path: format!("{copy}/Cargo.lock"),
-        data: lock.into_bytes(),
+        data: lock.into(),
     });
     // The crate's own license text, when it has one, is what LIC_FILES_CHKSUM should
     // point at (OE's common copy otherwise).
@@ -86,7 +86,7 @@ pub(super) fn render(crate_dir: &Path, templates: &Templates) -> Result<Vec<Laye
             let sum = format!("file://LICENSE;md5={:x}", Md5::digest(&text));
             files.push(LayerFile {
                 path: format!("{copy}/LICENSE"),
-                data: text,
+                data: text.into(),
             });
             sum
         }
@@ -95,7 +95,7 @@ pub(super) fn render(crate_dir: &Path, templates: &Templates) -> Result<Vec<Laye
     if crate_dir.join("build.rs").exists() {
         files.push(LayerFile {
             path: format!("{copy}/build.rs"),
-            data: read(&crate_dir.join("build.rs"))?,
+            data: read(&crate_dir.join("build.rs"))?.into(),
         });
     }
     let src = crate_dir.join("src");
@@ -122,7 +122,7 @@ pub(super) fn render(crate_dir: &Path, templates: &Templates) -> Result<Vec<Laye
             .ok_or_else(|| Error::Failed(format!("{} is not valid UTF-8", rel.display())))?;
         files.push(LayerFile {
             path: format!("{copy}/{rel}"),
-            data: read(entry.path())?,
+            data: read(entry.path())?.into(),
         });
     }
     let context = Context {
@@ -135,7 +135,7 @@ pub(super) fn render(crate_dir: &Path, templates: &Templates) -> Result<Vec<Laye
     };
     files.push(LayerFile {
         path: recipe::bb_path(HELPER, &m.version),
-        data: templates.render("helper", &context)?.into_bytes(),
+        data: templates.render("helper", &context)?.into(),
     });
     Ok(files)
 }

@@ -89,15 +89,15 @@ pub(super) fn render(recipes: &[Recipe], templates: &Templates) -> Result<Vec<La
     Ok(vec![
         LayerFile {
             path: "conf/layer.conf".into(),
-            data: templates.render("layer.conf", &context)?.into_bytes(),
+            data: templates.render("layer.conf", &context)?.into(),
         },
         LayerFile {
             path: "README.md".into(),
-            data: templates.render("README", &context)?.into_bytes(),
+            data: templates.render("README", &context)?.into(),
         },
         LayerFile {
             path: "SECURITY.md".into(),
-            data: templates.render("SECURITY", &context)?.into_bytes(),
+            data: templates.render("SECURITY", &context)?.into(),
         },
     ])
 }

@@ -17,6 +17,7 @@ mod recipe;
 pub use bitbake::check_package_name;
 
 use crate::error::{Error, InputError, Result};
+use crate::plan::Content;
 use crate::profile::{self, Profile};
 use crate::recipe::Recipe;
 use handlebars::Handlebars;
@@ -52,11 +53,12 @@ pub fn series() -> Vec<&'static str> {
         .collect()
 }
 
-/// One file of the layer, by path relative to the layer's root.
+/// One file of the layer, by path relative to the layer's root; assets are copied
+/// from their source when the layer is written, in chunks.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LayerFile {
     pub path: String,
-    pub data: Vec<u8>,
+    pub data: Content,
 }
 
 /// Every file of the layer for `recipes` (loaded with a Yocto profile) and the helper
@@ -180,8 +182,12 @@ pub fn write(files: &[LayerFile], out_dir: &Path) -> Result<()> {
             std::fs::create_dir_all(dir)
                 .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
         }
-        std::fs::write(&path, &f.data)
-            .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
+        let what = || format!("writing {}", path.display());
+        let mut out = std::fs::File::create(&path).map_err(|e| Error::io(what(), e))?;
+        f.data.stream(|chunk| {
+            use std::io::Write;
+            out.write_all(chunk).map_err(|e| Error::io(what(), e))
+        })?;
     }
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o755)).map_err(|e| {

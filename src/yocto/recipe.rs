@@ -3,7 +3,7 @@
 use super::{bitbake, license, packages, paths, LayerFile, Templates, HELPER};
 use crate::error::{Error, InputError, Result};
 use crate::plan;
-use crate::recipe::Recipe;
+use crate::recipe::{HelperRelation, Recipe};
 use crate::unit::{Enablement, Scope};
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -45,6 +45,8 @@ struct Context {
     systemd_service: Option<String>,
     systemd_auto_enable: &'static str,
     files: String,
+    /// Units that drop-ins change and restart with (`try-restart` on a running system).
+    restarts: Option<String>,
     rdepends: String,
     rrecommends: Option<String>,
     rconflicts: Option<String>,
@@ -134,11 +136,16 @@ pub(super) fn render(
     if !errors.is_empty() {
         return Err(Error::Input(errors));
     }
-    let [mut rdepends, rrecommends, rconflicts]: [Vec<String>; 3] =
+    let [mut rdepends, mut rrecommends, rconflicts]: [Vec<String>; 3] =
         relations.try_into().expect("three kinds");
-    rdepends.push(HELPER.to_string());
+    match recipe.helper {
+        HelperRelation::Depends => rdepends.push(HELPER.to_string()),
+        HelperRelation::Recommends => rrecommends.push(HELPER.to_string()),
+        HelperRelation::None => {}
+    }
     rdepends.sort();
     rdepends.dedup();
+    rrecommends.dedup();
 
     // The payload, as the .deb has it, laid out in files/ by role.
     let payload = plan::payload(recipe)?;
@@ -149,6 +156,12 @@ pub(super) fn render(
             "manifest".to_string()
         } else if let Some(u) = recipe.units.iter().find(|u| recipe.unit_path(u) == f.path) {
             format!("{}/{}", u.scope.as_str(), u.name)
+        } else if let Some(d) = recipe
+            .dropins
+            .iter()
+            .find(|d| recipe.dropin_path(d) == f.path)
+        {
+            format!("dropins/{}/{}.d/{}", d.scope.as_str(), d.unit, d.name)
         } else {
             format!("assets{}", f.path)
         };
@@ -180,7 +193,9 @@ pub(super) fn render(
                     }
                 }))
             }
-            (Scope::System, _) => enabled_system.push(unit.name.to_string()),
+            (Scope::System, _) => {
+                enabled_system.extend(unit.enabled_names().iter().map(|n| n.to_string()))
+            }
         }
         for t in &unit.takes_over {
             let mask =
@@ -244,6 +259,16 @@ pub(super) fn render(
         systemd_service,
         systemd_auto_enable,
         files: value_list(&files),
+        restarts: {
+            let mut units: Vec<String> = recipe
+                .dropins
+                .iter()
+                .filter(|d| d.restart)
+                .map(|d| d.unit.to_string())
+                .collect();
+            units.dedup();
+            (!units.is_empty()).then(|| units.join(" "))
+        },
         rdepends: value_list(&rdepends),
         rrecommends: (!rrecommends.is_empty()).then(|| value_list(&rrecommends)),
         rconflicts: (!rconflicts.is_empty()).then(|| value_list(&rconflicts)),
@@ -251,7 +276,7 @@ pub(super) fn render(
     let bb = templates.render("recipe", &context)?;
     layer_files.push(LayerFile {
         path: bb_path(&name, &version),
-        data: bb.into_bytes(),
+        data: bb.into(),
     });
     Ok(layer_files)
 }

@@ -46,6 +46,14 @@ pub struct Link {
     pub target: String,
 }
 
+/// A drop-in the package installs for a unit (its own or another package's).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DropIn {
+    pub scope: Scope,
+    pub unit: String,
+    pub path: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Takeover {
     pub scope: Scope,
@@ -61,6 +69,7 @@ pub struct Manifest {
     pub units: Vec<UnitEntry>,
     pub links: Vec<Link>,
     pub takeovers: Vec<Takeover>,
+    pub dropins: Vec<DropIn>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -106,6 +115,7 @@ pub fn parse(text: &str, file: &str) -> Result<Manifest, ManifestError> {
             "format" | "package" | "profile" | "strict" | "user-bus-package" => 2,
             "unit" => 5,
             "link" | "takeover" => 3,
+            "dropin" => 4,
             _ => continue,
         };
         if fields.len() < need {
@@ -192,6 +202,15 @@ pub fn parse(text: &str, file: &str) -> Result<Manifest, ManifestError> {
                 m.takeovers.push(Takeover {
                     scope,
                     name: fields[2].to_string(),
+                });
+            }
+            "dropin" => {
+                let scope = parse_scope(fields[1]).map_err(|e| err(n, e))?;
+                let path = absolute(fields[3]).map_err(|e| err(n, e))?;
+                m.dropins.push(DropIn {
+                    scope,
+                    unit: fields[2].to_string(),
+                    path,
                 });
             }
             _ => unreachable!("kinds filtered above"),
@@ -323,5 +342,24 @@ future-record\twhatever\tfields\n";
         let names: Vec<&str> = m.units.iter().map(|u| u.name.as_str()).collect();
         assert_eq!(names, ["a.service", "z.service"]);
         assert_eq!(m.units[1].path, "/z");
+    }
+
+    #[test]
+    fn dropin_records() {
+        let text = "format\t1\npackage\tp\ndropin\tsystem\tdbus.service\t/lib/systemd/system/dbus.service.d/p.conf\n";
+        let m = parse(text, "/m").unwrap();
+        assert_eq!(
+            m.dropins,
+            [DropIn {
+                scope: Scope::System,
+                unit: "dbus.service".into(),
+                path: "/lib/systemd/system/dbus.service.d/p.conf".into(),
+            }]
+        );
+        assert!(parse(
+            "format\t1\npackage\tp\ndropin\tsystem\tx.service\trel\n",
+            "/m"
+        )
+        .is_err());
     }
 }

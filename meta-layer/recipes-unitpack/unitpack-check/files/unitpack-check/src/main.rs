@@ -5,6 +5,7 @@ mod checks;
 mod manifest;
 mod report;
 mod root;
+mod seat;
 mod unitfile;
 mod wait;
 
@@ -35,6 +36,12 @@ Usage:
       For ExecStartPre=: wait up to S seconds (default 5, decimals allowed)
       until /run/user/UID exists and is owned by UID (default: the caller).
       Exits 1 with the likely cause when it does not.
+  unitpack-check follow-seat UNIT [--seat SEAT] [--interval MS] [--root DIR]
+                             [--systemctl PROGRAM] [--once]
+      Run the user unit UNIT only in the manager of the user whose session is the
+      active local (not remote) session of SEAT (default seat0), and move it when
+      that changes (a system service made by unitpack for `follow: seat`). Runs
+      until SIGTERM, then stops the unit it started. --once: reconcile and exit.
   unitpack-check --version | --help
 
 Options:
@@ -127,6 +134,14 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
 
 fn main() {
     let argv: Vec<String> = std::env::args().skip(1).collect();
+    // follow-seat is a long-running service with options of its own.
+    if argv.first().map(String::as_str) == Some("follow-seat") {
+        let code = match seat::parse_args(&argv[1..]) {
+            Ok(o) => seat::run(o),
+            Err(e) => usage_error(&e),
+        };
+        std::process::exit(code);
+    }
     let code = match parse_args(&argv) {
         Ok(a) => run(a),
         Err(e) => usage_error(&e),

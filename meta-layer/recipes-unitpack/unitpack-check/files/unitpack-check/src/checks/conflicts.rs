@@ -85,6 +85,19 @@ fn read_unit(root: &Root, scope: Scope, name: &str, link: &str) -> Option<UnitFi
     }
 }
 
+/// `foo@a.service` is an instance of the template `foo@.service`.
+fn instance_of(template: &str, name: &str) -> bool {
+    match template.split_once("@.") {
+        Some((stem, kind)) => {
+            name.len() > template.len()
+                && name.starts_with(stem)
+                && name[stem.len()..].starts_with('@')
+                && name.ends_with(&format!(".{}", kind))
+        }
+        None => false,
+    }
+}
+
 /// `foo.service` also covers `foo.socket`, which activates it.
 fn covered_names(name: &str) -> Vec<String> {
     let mut v = vec![name.to_string()];
@@ -151,8 +164,10 @@ pub fn check(ctx: &Ctx, m: &Manifest, units: &[Unit], out: &mut Vec<Finding>) {
         let mut links: Vec<&str> = Vec::new();
         for other in ctx.enabled(e.scope) {
             let name = &other.name;
-            if own.contains(&name.as_str()) || taken.iter().any(|(s, n)| *s == e.scope && n == name)
-            {
+            let is_own = own
+                .iter()
+                .any(|o| *o == name.as_str() || instance_of(o, name));
+            if is_own || taken.iter().any(|(s, n)| *s == e.scope && n == name) {
                 continue;
             }
             if other.program.as_deref() == Some(prog.as_str()) {
@@ -231,6 +246,15 @@ mod tests {
             "/etc/systemd/user/sockets.target.wants/pulseaudio.socket",
             "/usr/lib/systemd/user/pulseaudio.socket",
         );
+    }
+
+    #[test]
+    fn instances_of_own_templates_are_not_rivals() {
+        assert!(instance_of("worker@.service", "worker@a.service"));
+        assert!(!instance_of("worker@.service", "worker@.service"));
+        assert!(!instance_of("worker@.service", "workers@a.service"));
+        assert!(!instance_of("worker@.service", "worker@a.socket"));
+        assert!(!instance_of("worker.service", "worker.service"));
     }
 
     #[test]

@@ -190,7 +190,7 @@ pub fn run_package(ctx: &Ctx, m: &Manifest) -> Vec<Finding> {
     exec::check(ctx, &units, &mut out);
     links::check(ctx, m, &units, &mut out);
     conflicts::check(ctx, m, &units, &mut out);
-    check_unit_files(&units, &mut out);
+    check_unit_files(ctx.root, m, &units, &mut out);
     let mut skipped = ctx.root.skipped_since(start, ctx.root.skipped_len());
     for scope in [Scope::User, Scope::System] {
         if m.units.iter().any(|u| u.scope == scope) || m.takeovers.iter().any(|t| t.scope == scope)
@@ -235,8 +235,22 @@ fn report_skipped(skipped: Vec<Skipped>, out: &mut Vec<Finding>) {
     }
 }
 
-fn check_unit_files(units: &[Unit], out: &mut Vec<Finding>) {
-    if units.is_empty() {
+fn check_unit_files(root: &Root, m: &Manifest, units: &[Unit], out: &mut Vec<Finding>) {
+    for d in &m.dropins {
+        let (severity, verdict) = if root.read_to_string(&d.path).is_ok() {
+            (
+                Severity::Ok,
+                format!("{} drop-in installed at {}", d.scope.as_str(), d.path),
+            )
+        } else {
+            (
+                Severity::Error,
+                format!("{} drop-in {} is missing", d.scope.as_str(), d.path),
+            )
+        };
+        out.push(Finding::new("UC007", severity, Some(&d.unit), verdict));
+    }
+    if units.is_empty() && m.dropins.is_empty() {
         out.push(Finding::new(
             "UC007",
             Severity::Warning,
@@ -362,7 +376,7 @@ mod tests {
         let (fr, m) = design_a();
         std::fs::remove_file(fr.path("/usr/lib/systemd/user/my_pulseaudio.service")).unwrap();
         let mut out = Vec::new();
-        check_unit_files(&load_units(&fr.root(), &m), &mut out);
+        check_unit_files(&fr.root(), &m, &load_units(&fr.root(), &m), &mut out);
         assert_eq!(out.len(), 1);
         assert_eq!(out[0].severity, Severity::Error);
         assert!(out[0]
