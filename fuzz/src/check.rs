@@ -242,11 +242,12 @@ pub fn control(text: &str, recipe: &Value) -> Vec<Violation> {
         ("Maintainer", "maintainer"),
         ("Homepage", "homepage"),
     ] {
-        let want = pkg
-            .get(key)
-            .and_then(value_text)
-            .map(|s| s.trim().to_string());
-        // dpkg trims field values.
+        let want = match pkg.get(key) {
+            // See `deb_paths`: a number's source text is lost.
+            Some(Value::String(s)) => Some(s.trim().to_string()),
+            None => None,
+            Some(_) => continue,
+        }; // dpkg trims field values.
         let got = get(field).map(|s| s.trim().to_string());
         if key == "homepage" && want.is_none() && got.is_none() {
             continue;
@@ -520,10 +521,12 @@ pub fn units(recipe: &Value, recipe_dir: &Path, data: &Path) -> Vec<Violation> {
 /// unit file in a unit directory that the recipe does not name.
 pub fn deb_paths(listing: &str, recipe: &Value) -> Vec<Violation> {
     let mut out = Vec::new();
-    let pkg = recipe["package"]
-        .get("name")
-        .and_then(value_text)
-        .unwrap_or_default();
+    // A plain `name: 1e3` is the string "1e3" to unitpack's typed schema but a
+    // number to `Value`, whose source text is lost: such names are not compared.
+    let pkg = match recipe["package"].get("name") {
+        Some(Value::String(s)) => s.clone(),
+        _ => return out,
+    };
     let mut units: Vec<String> = Vec::new();
     if let Some(Value::Sequence(us)) = recipe.get("units") {
         for u in us {
