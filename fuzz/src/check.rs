@@ -247,7 +247,8 @@ pub fn control(text: &str, recipe: &Value) -> Vec<Violation> {
             Some(Value::String(s)) => Some(s.trim().to_string()),
             None => None,
             Some(_) => continue,
-        }; // dpkg trims field values.
+        };
+        // dpkg trims field values.
         let got = get(field).map(|s| s.trim().to_string());
         if key == "homepage" && want.is_none() && got.is_none() {
             continue;
