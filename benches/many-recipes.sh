@@ -49,7 +49,8 @@ done
 "$UNITPACK" build "$W/recipes" -o "$W/j1" -j 1 >/dev/null 2>"$W/lint.txt"
 "$UNITPACK" build "$W/recipes" -o "$W/jn" -j "$NPROC" >/dev/null 2>>"$W/lint.txt"
 same_bytes=$(cd "$W/j1" && sha256sum -- *.deb | (cd "$W/jn" && sha256sum -c --quiet) >/dev/null 2>&1 && echo yes || echo NO)
-[ "$(ls "$W/j1" | wc -l)" = "$COUNT" ] || { echo "expected $COUNT packages" >&2; exit 1; }
+count_debs() { find "$1" -maxdepth 1 -name '*.deb' | wc -l; }
+[ "$(count_debs "$W/j1")" = "$COUNT" ] || { echo "expected $COUNT packages" >&2; exit 1; }
 
 # The same packages as trees for dpkg-deb and nfpm.
 for deb in "$W"/j1/*.deb; do
@@ -71,7 +72,7 @@ for name in sorted(os.listdir(sys.argv[2])):
     open(stage + ".nfpm.yaml", "w").write(out.getvalue())
 PY
 fi
-ls -d "$W"/stage/*/ | sed 's:/$::' >"$W/trees"
+find "$W/stage" -mindepth 1 -maxdepth 1 -type d | sort >"$W/trees"
 
 TIMEFORMAT=%3R
 timed() { # NAME CMD...
@@ -83,8 +84,10 @@ timed() { # NAME CMD...
 }
 up() { rm -rf "$W/up"; "$UNITPACK" build "$W/recipes" -o "$W/up" -j "$NPROC"; }
 dd_seq() { rm -rf "$W/dd"; mkdir "$W/dd"; while read -r t; do dpkg-deb --root-owner-group -Zxz -z6 --build "$t/root" "$W/dd/${t##*/}.deb"; done <"$W/trees"; }
+# shellcheck disable=SC2016 # $1/$2 are the sh -c arguments, expanded by that shell
 dd_par() { rm -rf "$W/dd"; mkdir "$W/dd"; xargs -P "$NPROC" -I{} sh -c 'dpkg-deb --root-owner-group -Zxz -z6 --build "$1/root" "$2/${1##*/}.deb"' _ {} "$W/dd" <"$W/trees"; }
 nf_seq() { rm -rf "$W/nf"; mkdir "$W/nf"; while read -r t; do "$NFPM" pkg --packager deb --config "$t.nfpm.yaml" --target "$W/nf/${t##*/}.deb"; done <"$W/trees"; }
+# shellcheck disable=SC2016 # as above
 nf_par() { rm -rf "$W/nf"; mkdir "$W/nf"; xargs -P "$NPROC" -I{} sh -c '"$1" pkg --packager deb --config "$2.nfpm.yaml" --target "$3/${2##*/}.deb"' _ "$NFPM" {} "$W/nf" <"$W/trees"; }
 for r in $(seq "$ROUNDS"); do
 	echo "round $r/$ROUNDS" >&2
@@ -96,8 +99,11 @@ for r in $(seq "$ROUNDS"); do
 		timed "nfpm pkg, xargs -P$NPROC" nf_par
 	fi
 done
-[ "$(ls "$W/up" | wc -l)" = "$COUNT" ] && [ "$(ls "$W/dd" | wc -l)" = "$COUNT" ] || { echo "a tool did not make $COUNT packages" >&2; exit 1; }
-[ -z "$NFPM" ] || [ "$(ls "$W/nf" | wc -l)" = "$COUNT" ] || { echo "nfpm did not make $COUNT packages" >&2; exit 1; }
+if [ "$(count_debs "$W/up")" != "$COUNT" ] || [ "$(count_debs "$W/dd")" != "$COUNT" ]; then
+	echo "a tool did not make $COUNT packages" >&2
+	exit 1
+fi
+[ -z "$NFPM" ] || [ "$(count_debs "$W/nf")" = "$COUNT" ] || { echo "nfpm did not make $COUNT packages" >&2; exit 1; }
 
 median() { sort -n "$W/$1.times" | awk '{ a[NR] = $1 } END { print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2 }'; }
 base=$(median "unitpack build -j$NPROC")

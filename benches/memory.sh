@@ -84,6 +84,7 @@ measure() {
 }
 measure "unitpack build (gzip)" "$UNITPACK" build "$W/gzip/mem-gzip.yaml" -o "$W/out-gzip" -j "$THREADS"
 ar p "$W"/out-gzip/*.deb data.tar.gz | gzip -dc >"$W/gzip/data.tar"
+# shellcheck disable=SC2016 # $1 is the sh -c argument
 measure "gzip -9 alone" sh -c 'gzip -9 -n -c "$1" >/dev/null' _ "$W/gzip/data.tar"
 measure "unitpack yocto" "$UNITPACK" yocto "$W/gzip/mem-gzip.yaml" -o "$W/layer"
 cmp -s "$W/gzip/payload/blob-03.bin" "$W/layer/recipes-unitpack/unitpack-bench-mem/files/assets/usr/share/unitpack-bench-mem/payload/blob-03.bin" || { echo "yocto copy differs" >&2; exit 1; }

@@ -69,8 +69,8 @@ flow_services() {
 # Drop-ins for units Debian ships: the system one changes the running journald (restarted
 # with it, and again when it goes), the user one reaches pulseaudio.service at the next
 # login; removal and purge leave no trace.
-journald_pid() { ct systemctl show -p MainPID --value systemd-journald.service; }
-journald_dropins() { ct systemctl show -p DropInPaths --value systemd-journald.service; }
+journald_pid() { ct_prop systemd-journald.service MainPID; }
+journald_dropins() { ct_prop systemd-journald.service DropInPaths; }
 flow_dropins() {
 	local out listing_before listing_after pid0 pid1 pid2 conf
 	conf=/lib/systemd/system/systemd-journald.service.d/distro-dropins.conf
