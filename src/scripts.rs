@@ -123,6 +123,9 @@ struct Context {
     restarts: Vec<String>,
     /// Some unit is enabled by the package.
     enables: bool,
+    /// Some enabled unit has links of its own (a unit whose [Install] has only `Also=`
+    /// has none).
+    has_links: bool,
     /// Some system unit is started by the package.
     starts: bool,
     /// The postinst starts or restarts units (it needs unitpack_invoke).
@@ -207,6 +210,10 @@ fn context(recipe: &Recipe) -> Context {
         strict: recipe.strict,
         has_system: recipe.units_in(Scope::System).next().is_some(),
         enables: !(user_units.is_empty() && system_units.is_empty()),
+        has_links: user_units
+            .iter()
+            .chain(&system_units)
+            .any(|u| !u.links.is_empty()),
         starts: system_units.iter().any(|u| u.start),
         invokes: system_units.iter().any(|u| u.start)
             || recipe.dropins.iter().any(|d| d.restart)

@@ -413,8 +413,21 @@ fn yocto_replaces_only_its_own_layer() {
 /// Class 12: scripts of a recipe that enables nothing are shellcheck-clean.
 #[test]
 fn scripts_that_enable_nothing_are_shellcheck_clean() {
-    let text = MINIMAL.replace("      Install:\n        WantedBy: default.target\n", "");
-    let (dir, recipe) = recipe_dir(&text, &[]);
+    let nothing = MINIMAL.replace("      Install:\n        WantedBy: default.target\n", "");
+    // Enabled, but with no links of its own: its [Install] has only an empty WantedBy=
+    // (found by unitpack-fuzz: postrm called its link remover with no links, SC2120).
+    let no_links = MINIMAL.replace(
+        "        WantedBy: default.target\n",
+        "        WantedBy: ''\n",
+    );
+    assert_ne!(no_links, MINIMAL);
+    for text in [nothing, no_links] {
+        shellcheck_clean(&text);
+    }
+}
+
+fn shellcheck_clean(text: &str) {
+    let (dir, recipe) = recipe_dir(text, &[]);
     for script in ["postinst", "prerm", "postrm"] {
         let out = unitpack()
             .args(["render", "--only", script])

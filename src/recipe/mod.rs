@@ -320,6 +320,18 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
         )
         .into());
     }
+    if let Some((at, c)) = spans::ambiguous_line_break(text) {
+        return Err(InputError::new(
+            path,
+            Some(at),
+            "",
+            format!(
+                "character U+{:04X} is a line break to some YAML parsers and not to others; remove it",
+                c as u32
+            ),
+        )
+        .into());
+    }
     let spans = SpanIndex::parse(text);
     if !spans.duplicates().is_empty() {
         return Err(Error::Input(

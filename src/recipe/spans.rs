@@ -79,6 +79,24 @@ pub fn too_many_brackets(text: &str) -> Option<Location> {
     Some(Location { line, column })
 }
 
+/// The first character that YAML parsers disagree about as a line break (NEL, LS, PS:
+/// line breaks to YAML 1.1 and libyaml, text to YAML 1.2 and yaml-rust2), so that the
+/// positions and duplicate keys found here would not be the ones serde_yaml reads; or
+/// a carriage return, which only CRLF line ends excuse.
+pub fn ambiguous_line_break(text: &str) -> Option<(Location, char)> {
+    let (offset, c) = text.char_indices().find(|&(i, c)| {
+        matches!(c, '\u{85}' | '\u{2028}' | '\u{2029}')
+            || (c == '\r' && !text[i + 1..].starts_with('\n'))
+    })?;
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let column = before[before.rfind('\n').map_or(0, |i| i + 1)..]
+        .chars()
+        .count()
+        + 1;
+    Some((Location { line, column }, c))
+}
+
 pub fn child(parent: &str, key: &str) -> String {
     if parent.is_empty() {
         key.to_string()
