@@ -537,7 +537,21 @@ pub fn deb_paths(listing: &str, recipe: &Value) -> Vec<Violation> {
                 .and_then(value_text)
                 .or_else(|| file.map(|f| f.rsplit('/').next().unwrap_or("").to_string()))
             {
+                // A `follow: seat` unit brings its follower, a system unit.
+                if u.get("follow").is_some() {
+                    let stem = n.rsplit_once('.').map_or(n.as_str(), |(s, _)| s);
+                    units.push(format!("unitpack-seat-{stem}.service"));
+                }
                 units.push(n);
+            }
+        }
+    }
+    // Drop-ins live in `UNIT.d/` of the unit they change.
+    let mut dropin_dirs: Vec<String> = Vec::new();
+    if let Some(Value::Sequence(ds)) = recipe.get("dropins") {
+        for d in ds {
+            if let Some(unit) = d.get("unit").and_then(value_text) {
+                dropin_dirs.push(format!("{unit}.d/"));
             }
         }
     }
@@ -583,7 +597,12 @@ pub fn deb_paths(listing: &str, recipe: &Value) -> Vec<Violation> {
         }
         for d in UNIT_DIRS {
             if let Some(name) = path.strip_prefix(&format!("/{d}/")) {
-                if is_file && !units.iter().any(|u| u == name) {
+                let dropin = name.ends_with(".conf")
+                    && dropin_dirs.iter().any(|d| {
+                        name.strip_prefix(d.as_str())
+                            .is_some_and(|f| !f.contains('/'))
+                    });
+                if is_file && !dropin && !units.iter().any(|u| u == name) {
                     out.push(v(
                         "deb-paths",
                         format!("{path:?} in a unit directory is not a unit of the recipe"),
