@@ -706,9 +706,9 @@ impl Validator<'_> {
         }
     }
 
-    fn unit(&mut self, dir: &Path, path: &str, raw: &RawUnit) -> Option<Unit> {
-        let before = self.errors.len();
-        let scope = match raw.scope.as_str() {
+    /// The `scope` field of the item at `path`.
+    fn scope(&mut self, path: &str, raw: &str) -> Option<Scope> {
+        match raw {
             "user" => Some(Scope::User),
             "system" => Some(Scope::System),
             other => {
@@ -718,7 +718,12 @@ impl Validator<'_> {
                 );
                 None
             }
-        };
+        }
+    }
+
+    fn unit(&mut self, dir: &Path, path: &str, raw: &RawUnit) -> Option<Unit> {
+        let before = self.errors.len();
+        let scope = self.scope(path, &raw.scope);
         let (sections, source, text) = match (&raw.file, &raw.sections) {
             (Some(_), Some(_)) => {
                 self.error(path, "give either `file` or `sections`, not both");
@@ -958,17 +963,7 @@ impl Validator<'_> {
         let unit = UnitName::parse(&raw.unit)
             .map_err(|m| self.error(&child(path, "unit"), m))
             .ok();
-        let scope = match raw.scope.as_str() {
-            "user" => Some(Scope::User),
-            "system" => Some(Scope::System),
-            other => {
-                self.error(
-                    &child(path, "scope"),
-                    format!("{other:?} is not a scope; use user or system"),
-                );
-                None
-            }
-        };
+        let scope = self.scope(path, &raw.scope);
         let name = raw.name.clone().unwrap_or_else(|| default_name.to_string());
         self.check(&child(path, "name"), check_dropin_name(&name));
         let sections = self.sections(&child(path, "sections"), &raw.sections);
@@ -1013,17 +1008,7 @@ impl Validator<'_> {
         let unit = UnitName::parse(&raw.unit)
             .map_err(|m| self.error(&child(path, "unit"), m))
             .ok();
-        let scope = match raw.scope.as_str() {
-            "user" => Some(Scope::User),
-            "system" => Some(Scope::System),
-            other => {
-                self.error(
-                    &child(path, "scope"),
-                    format!("{other:?} is not a scope; use user or system"),
-                );
-                None
-            }
-        };
+        let scope = self.scope(path, &raw.scope);
         let enable = match raw.enable.as_str() {
             "global" => Some(Enablement::Global),
             "enable" => Some(Enablement::Enable),
