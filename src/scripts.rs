@@ -12,52 +12,54 @@ use serde::Serialize;
 const POSTINST: &str = include_str!("../templates/deb/postinst.hbs");
 const PRERM: &str = include_str!("../templates/deb/prerm.hbs");
 const POSTRM: &str = include_str!("../templates/deb/postrm.hbs");
-/// Shell functions, included by the scripts that call them (shellcheck flags
-/// functions that are defined but unreachable).
+/// Shell functions, spliced into the scripts that call them where a template has the
+/// line `#@unitpack-function NAME@` (shellcheck flags functions that are defined but
+/// unreachable). They are plain shell, not templates: handlebars' parser costs about
+/// 1,700 instructions a byte, so static text is kept out of it.
 const FUNCTIONS: &[(&str, &str)] = &[
     (
         "systemd_running",
-        include_str!("../templates/deb/functions/systemd_running.hbs"),
+        include_str!("../templates/deb/functions/systemd_running.sh"),
     ),
     (
         "invoke",
-        include_str!("../templates/deb/functions/invoke.hbs"),
+        include_str!("../templates/deb/functions/invoke.sh"),
     ),
     (
         "make_links",
-        include_str!("../templates/deb/functions/make_links.hbs"),
+        include_str!("../templates/deb/functions/make_links.sh"),
     ),
     (
         "remove_links",
-        include_str!("../templates/deb/functions/remove_links.hbs"),
+        include_str!("../templates/deb/functions/remove_links.sh"),
     ),
     (
         "links_present",
-        include_str!("../templates/deb/functions/links_present.hbs"),
+        include_str!("../templates/deb/functions/links_present.sh"),
     ),
     (
         "enable",
-        include_str!("../templates/deb/functions/enable.hbs"),
+        include_str!("../templates/deb/functions/enable.sh"),
     ),
     (
         "disable",
-        include_str!("../templates/deb/functions/disable.hbs"),
+        include_str!("../templates/deb/functions/disable.sh"),
     ),
     (
         "take_over",
-        include_str!("../templates/deb/functions/take_over.hbs"),
+        include_str!("../templates/deb/functions/take_over.sh"),
     ),
     (
         "restore",
-        include_str!("../templates/deb/functions/restore.hbs"),
+        include_str!("../templates/deb/functions/restore.sh"),
     ),
     (
         "enable_other",
-        include_str!("../templates/deb/functions/enable_other.hbs"),
+        include_str!("../templates/deb/functions/enable_other.sh"),
     ),
     (
         "disable_other",
-        include_str!("../templates/deb/functions/disable_other.hbs"),
+        include_str!("../templates/deb/functions/disable_other.sh"),
     ),
 ];
 
@@ -279,13 +281,8 @@ fn compile() -> Handlebars<'static> {
     hb.set_strict_mode(true);
     hb.register_escape_fn(handlebars::no_escape);
     hb.register_helper("sh", Box::new(sh));
-    // Partials are templates too (`register_partial` is `register_template_string`).
     // Two threads take the next template from the list, largest first.
-    let mut sources: Vec<(&str, &str)> =
-        [("postinst", POSTINST), ("prerm", PRERM), ("postrm", POSTRM)]
-            .into_iter()
-            .chain(FUNCTIONS.iter().copied())
-            .collect();
+    let mut sources = [("postinst", POSTINST), ("prerm", PRERM), ("postrm", POSTRM)];
     sources.sort_by_key(|(_, text)| std::cmp::Reverse(text.len()));
     let next = std::sync::atomic::AtomicUsize::new(0);
     let compile_some = || {
@@ -321,10 +318,10 @@ pub fn render(recipe: &Recipe) -> Vec<Script> {
     ["postinst", "prerm", "postrm"]
         .into_iter()
         .map(|name| {
-            let text = squeeze_blank_lines(
+            let text = squeeze_blank_lines(&splice_functions(
                 &hb.render(name, &ctx)
                     .expect("templates render with the context they are written for"),
-            );
+            ));
             // Spliced after the blank-line squeeze: the author's text stays as written.
             let snippet = recipe.snippets.iter().find(|s| s.script == name);
             let text = match snippet {
@@ -417,6 +414,30 @@ pub fn check_snippets(recipe: &Recipe) -> Result<(), Error> {
     } else {
         Err(Error::Input(errors))
     }
+}
+
+const FUNCTION_MARK: (&str, &str) = ("#@unitpack-function ", "@");
+
+/// The rendered script with each function mark replaced by that function's text.
+fn splice_functions(rendered: &str) -> String {
+    let mut out = String::with_capacity(rendered.len() + 4096);
+    for line in rendered.split_inclusive('\n') {
+        let name = line
+            .trim_end()
+            .strip_prefix(FUNCTION_MARK.0)
+            .and_then(|rest| rest.strip_suffix(FUNCTION_MARK.1));
+        match name {
+            Some(name) => {
+                let (_, text) = FUNCTIONS
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .expect("templates name only functions that exist");
+                out.push_str(text);
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
 }
 
 /// Templates keep their logic readable with blank lines around blocks; the scripts
