@@ -481,17 +481,21 @@ fn lint_before_build(recipes: &[unitpack::recipe::Recipe]) -> Result<()> {
 
 fn render(path: &Path, target: Option<&str>, only: Option<&str>) -> Result<()> {
     let recipe = unitpack::recipe::load(path, target)?;
-    let mut files: Vec<(String, String)> = recipe
-        .units
+    let plan = unitpack::plan::Plan::new(&recipe)?;
+    // The generated text files (units, drop-ins, manifest), not the assets.
+    let mut files: Vec<(String, String)> = plan
+        .files
         .iter()
-        .map(|u| (recipe.unit_path(u), u.text.clone()))
+        .filter(|f| !matches!(f.role, unitpack::plan::Role::Asset))
+        .filter_map(|f| match &f.data {
+            unitpack::plan::Content::Bytes(b) => {
+                Some((f.path.clone(), String::from_utf8_lossy(b).into_owned()))
+            }
+            unitpack::plan::Content::File { .. } => None,
+        })
         .collect();
-    files.push((
-        unitpack::plan::manifest_path(&recipe.package.name),
-        unitpack::plan::manifest(&recipe),
-    ));
     files.extend(
-        scripts::render(&recipe)
+        scripts::render(&plan)
             .into_iter()
             .map(|s| (s.name.to_string(), s.text)),
     );

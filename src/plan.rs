@@ -1,10 +1,268 @@
-//! The payload of a package, common to every output format: the unit files, the
-//! assets and the manifest that `unitpack-check` reads on the target. Sorted by path.
+//! The plan of a package, built once from a validated recipe and its profile: every
+//! file it installs (with its role), every unit it enables and the links that makes,
+//! the units it starts, stops and takes over. Every output reads the plan, never the
+//! recipe's units directly: the `.deb` writer and its maintainer scripts, the
+//! manifest `unitpack-check` reads on the target, the Yocto recipes, `unitpack render`.
 
 use crate::error::{Error, Result};
 use crate::recipe::Recipe;
-use crate::unit::Enablement;
+use crate::unit::{Enablement, Scope};
 use std::path::{Path, PathBuf};
+
+/// Everything a package does, in the order outputs write it.
+#[derive(Debug)]
+pub struct Plan<'r> {
+    pub recipe: &'r Recipe,
+    /// The payload common to every format, sorted by path (formats add their own
+    /// files, e.g. the `.deb`'s docs, with `Role::Doc`).
+    pub files: Vec<PayloadFile>,
+    /// Units the package enables, in recipe order.
+    pub activations: Vec<Activation>,
+    /// Units of other packages this package enables (`other_units:`).
+    pub others: Vec<OtherActivation>,
+    /// Units of other packages disabled while this one is installed.
+    pub takeovers: Vec<TakeOver>,
+    /// System units (not templates) shipped: stopped when the package is removed.
+    pub system_units: Vec<String>,
+    /// `echo@*.service` for each system template: its running instances are stopped
+    /// on removal (systemctl matches the pattern against loaded units).
+    pub instance_patterns: Vec<String>,
+    /// Units a drop-in of this package changes, try-restarted when one comes or goes.
+    pub restarts: Vec<String>,
+}
+
+/// What a file is to the package.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Role {
+    Unit {
+        scope: Scope,
+        name: String,
+    },
+    DropIn {
+        scope: Scope,
+        unit: String,
+        name: String,
+    },
+    Asset,
+    /// The manifest `unitpack-check` reads.
+    Manifest,
+    /// Documentation a format requires (copyright, changelog, lintian overrides).
+    Doc,
+}
+
+/// One unit the package enables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activation {
+    /// The unit as shipped (a template for instances).
+    pub unit: String,
+    pub scope: Scope,
+    pub enable: Enablement,
+    /// Every link `systemctl enable` makes for it: (link, target).
+    pub links: Vec<(String, String)>,
+    /// The names `systemctl enable` is given (the unit, or a template's instances),
+    /// each with the links made for that name.
+    pub names: Vec<EnabledName>,
+    /// Started on install (and so stopped on removal).
+    pub start: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnabledName {
+    pub name: String,
+    pub links: Vec<(String, String)>,
+    /// deb-systemd-helper may enable it (system units; not instances, which
+    /// init-system-helpers 1.29 does not know).
+    pub helper: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OtherActivation {
+    pub unit: String,
+    pub scope: Scope,
+    pub start: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TakeOver {
+    pub unit: String,
+    pub scope: Scope,
+    /// `/etc/systemd/user` or `/etc/systemd/system`: where its enable links live.
+    pub enable_dir: &'static str,
+}
+
+impl<'r> Plan<'r> {
+    pub fn new(recipe: &'r Recipe) -> Result<Plan<'r>> {
+        let activations = recipe
+            .units
+            .iter()
+            .filter(|u| u.enable.enables())
+            .map(|u| {
+                let links = recipe.enable_links(u);
+                let names = u
+                    .enabled_names()
+                    .into_iter()
+                    .map(|name| EnabledName {
+                        name: name.to_string(),
+                        links: links
+                            .iter()
+                            .filter(|(link, _)| {
+                                !u.name.is_template()
+                                    || link.rsplit('/').next() == Some(name.as_str())
+                            })
+                            .cloned()
+                            .collect(),
+                        helper: u.scope == Scope::System && !u.name.is_template(),
+                    })
+                    .collect();
+                Activation {
+                    unit: u.name.to_string(),
+                    scope: u.scope,
+                    enable: u.enable,
+                    links,
+                    names,
+                    start: u.enable == Enablement::EnableAndStart,
+                }
+            })
+            .collect();
+        let mut restarts: Vec<String> = recipe
+            .dropins
+            .iter()
+            .filter(|d| d.restart)
+            .map(|d| d.unit.to_string())
+            .collect();
+        restarts.dedup();
+        let mut plan = Plan {
+            recipe,
+            files: Vec::new(),
+            activations,
+            others: recipe
+                .other_units
+                .iter()
+                .map(|o| OtherActivation {
+                    unit: o.unit.to_string(),
+                    scope: o.scope,
+                    start: o.enable == Enablement::EnableAndStart,
+                })
+                .collect(),
+            takeovers: recipe
+                .units
+                .iter()
+                .flat_map(|u| {
+                    u.takes_over.iter().map(move |t| TakeOver {
+                        unit: t.to_string(),
+                        scope: u.scope,
+                        enable_dir: recipe.profile.enable_dir(u.scope),
+                    })
+                })
+                .collect(),
+            system_units: recipe
+                .units_in(Scope::System)
+                .filter(|u| !u.name.is_template())
+                .map(|u| u.name.to_string())
+                .collect(),
+            instance_patterns: recipe
+                .units_in(Scope::System)
+                .filter(|u| u.name.is_template())
+                .map(|u| format!("{}*.{}", u.name.stem(), u.name.kind()))
+                .collect(),
+            restarts,
+        };
+        plan.files = plan.payload()?;
+        Ok(plan)
+    }
+
+    /// Activations in one scope.
+    pub fn activations_in(&self, scope: Scope) -> impl Iterator<Item = &Activation> {
+        self.activations.iter().filter(move |a| a.scope == scope)
+    }
+
+    fn payload(&self) -> Result<Vec<PayloadFile>> {
+        let recipe = self.recipe;
+        let mut files = Vec::new();
+        for unit in &recipe.units {
+            files.push(PayloadFile {
+                path: recipe.unit_path(unit),
+                data: unit.text.clone().into(),
+                mode: 0o644,
+                conffile: false,
+                role: Role::Unit {
+                    scope: unit.scope,
+                    name: unit.name.to_string(),
+                },
+            });
+        }
+        for d in &recipe.dropins {
+            files.push(PayloadFile {
+                path: recipe.dropin_path(d),
+                data: d.text.clone().into(),
+                mode: 0o644,
+                conffile: false,
+                role: Role::DropIn {
+                    scope: d.scope,
+                    unit: d.unit.to_string(),
+                    name: d.name.clone(),
+                },
+            });
+        }
+        for asset in &recipe.assets {
+            files.push(PayloadFile {
+                path: asset.dest.clone(),
+                data: Content::file(&asset.source)?,
+                mode: asset.mode,
+                conffile: asset.conffile,
+                role: Role::Asset,
+            });
+        }
+        files.push(PayloadFile {
+            path: manifest_path(&recipe.package.name),
+            data: self.manifest().into(),
+            mode: 0o644,
+            conffile: false,
+            role: Role::Manifest,
+        });
+        files.sort_by(|a, b| a.path.cmp(&b.path));
+        Ok(files)
+    }
+
+    /// The helper's manifest: one TAB-separated record per line (format 1).
+    pub fn manifest(&self) -> String {
+        let recipe = self.recipe;
+        let p = recipe.profile;
+        let mut out =
+            String::from("# unitpack manifest: read by unitpack-check; generated, do not edit\n");
+        out.push_str("format\t1\n");
+        out.push_str(&format!("package\t{}\n", recipe.package.name));
+        out.push_str(&format!("profile\t{}\n", p.name));
+        out.push_str(&format!("strict\t{}\n", u8::from(recipe.strict)));
+        out.push_str(&format!("user-bus-package\t{}\n", p.user_bus_package));
+        for unit in &recipe.units {
+            out.push_str(&format!(
+                "unit\t{}\t{}\t{}\t{}\n",
+                unit.scope.as_str(),
+                unit.enable.as_str(),
+                unit.name,
+                recipe.unit_path(unit)
+            ));
+        }
+        for a in &self.activations {
+            for (link, target) in &a.links {
+                out.push_str(&format!("link\t{link}\t{target}\n"));
+            }
+        }
+        for d in &recipe.dropins {
+            out.push_str(&format!(
+                "dropin\t{}\t{}\t{}\n",
+                d.scope.as_str(),
+                d.unit,
+                recipe.dropin_path(d)
+            ));
+        }
+        for t in &self.takeovers {
+            out.push_str(&format!("takeover\t{}\t{}\n", t.scope.as_str(), t.unit));
+        }
+        out
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PayloadFile {
@@ -13,6 +271,7 @@ pub struct PayloadFile {
     pub data: Content,
     pub mode: u32,
     pub conffile: bool,
+    pub role: Role,
 }
 
 /// The bytes of a file: generated text held in memory, or an asset read only when
@@ -108,80 +367,4 @@ const STREAM_CHUNK: usize = 256 << 10;
 /// Where the manifest of a package is installed.
 pub fn manifest_path(package: &str) -> String {
     format!("/usr/share/unitpack/{package}/manifest")
-}
-
-pub fn payload(recipe: &Recipe) -> Result<Vec<PayloadFile>> {
-    let mut files = Vec::new();
-    for unit in &recipe.units {
-        files.push(PayloadFile {
-            path: recipe.unit_path(unit),
-            data: unit.text.clone().into(),
-            mode: 0o644,
-            conffile: false,
-        });
-    }
-    for d in &recipe.dropins {
-        files.push(PayloadFile {
-            path: recipe.dropin_path(d),
-            data: d.text.clone().into(),
-            mode: 0o644,
-            conffile: false,
-        });
-    }
-    for asset in &recipe.assets {
-        files.push(PayloadFile {
-            path: asset.dest.clone(),
-            data: Content::file(&asset.source)?,
-            mode: asset.mode,
-            conffile: asset.conffile,
-        });
-    }
-    files.push(PayloadFile {
-        path: manifest_path(&recipe.package.name),
-        data: manifest(recipe).into(),
-        mode: 0o644,
-        conffile: false,
-    });
-    files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(files)
-}
-
-/// The helper's manifest: one TAB-separated record per line (format 1).
-pub fn manifest(recipe: &Recipe) -> String {
-    let p = recipe.profile;
-    let mut out =
-        String::from("# unitpack manifest: read by unitpack-check; generated, do not edit\n");
-    out.push_str("format\t1\n");
-    out.push_str(&format!("package\t{}\n", recipe.package.name));
-    out.push_str(&format!("profile\t{}\n", p.name));
-    out.push_str(&format!("strict\t{}\n", u8::from(recipe.strict)));
-    out.push_str(&format!("user-bus-package\t{}\n", p.user_bus_package));
-    for unit in &recipe.units {
-        out.push_str(&format!(
-            "unit\t{}\t{}\t{}\t{}\n",
-            unit.scope.as_str(),
-            unit.enable.as_str(),
-            unit.name,
-            recipe.unit_path(unit)
-        ));
-    }
-    for unit in recipe.units.iter().filter(|u| u.enable != Enablement::None) {
-        for (link, target) in recipe.enable_links(unit) {
-            out.push_str(&format!("link\t{link}\t{target}\n"));
-        }
-    }
-    for d in &recipe.dropins {
-        out.push_str(&format!(
-            "dropin\t{}\t{}\t{}\n",
-            d.scope.as_str(),
-            d.unit,
-            recipe.dropin_path(d)
-        ));
-    }
-    for unit in &recipe.units {
-        for t in &unit.takes_over {
-            out.push_str(&format!("takeover\t{}\t{t}\n", unit.scope.as_str()));
-        }
-    }
-    out
 }

@@ -4,8 +4,9 @@
 //! single-quoted by the `sh` helper; HTML escaping is off.
 
 use crate::error::{Error, InputError, Location};
+use crate::plan::Plan;
 use crate::recipe::{Recipe, Snippet};
-use crate::unit::{Enablement, Scope};
+use crate::unit::Scope;
 use handlebars::{handlebars_helper, Handlebars, Template};
 use serde::Serialize;
 
@@ -154,28 +155,24 @@ fn scope_flag(scope: Scope) -> &'static str {
     }
 }
 
-fn context(recipe: &Recipe) -> Context {
+fn context(plan: &Plan) -> Context {
+    let recipe = plan.recipe;
     let enabled = |scope: Scope| -> Vec<EnabledUnit> {
-        recipe
-            .units_in(scope)
-            .filter(|u| u.enable.enables())
-            .flat_map(|u| {
-                let links = recipe.enable_links(u);
-                u.enabled_names().into_iter().map(move |name| EnabledUnit {
-                    name: name.to_string(),
+        plan.activations_in(scope)
+            .flat_map(|a| {
+                a.names.iter().map(move |n| EnabledUnit {
+                    name: n.name.clone(),
                     scope_flag: scope_flag(scope),
-                    links: links
+                    links: n
+                        .links
                         .iter()
-                        .filter(|(link, _)| {
-                            !u.name.is_template() || link.rsplit('/').next() == Some(name.as_str())
-                        })
                         .map(|(link, target)| Link {
                             link: link.clone(),
                             target: target.clone(),
                         })
                         .collect(),
-                    start: u.enable == Enablement::EnableAndStart,
-                    helper: scope == Scope::System && !u.name.is_template(),
+                    start: a.start,
+                    helper: n.helper,
                 })
             })
             .collect()
@@ -191,73 +188,47 @@ fn context(recipe: &Recipe) -> Context {
         .collect();
     link_dirs.sort();
     link_dirs.dedup();
-    let system_names: Vec<String> = recipe
-        .units_in(Scope::System)
-        .filter(|u| !u.name.is_template())
-        .map(|u| u.name.to_string())
-        .collect();
-    let instance_patterns: Vec<String> = recipe
-        .units_in(Scope::System)
-        .filter(|u| u.name.is_template())
-        .map(|u| format!("{}*.{}", u.name.stem(), u.name.kind()))
-        .collect();
-    let other_starts = recipe
-        .other_units
-        .iter()
-        .any(|o| o.enable == Enablement::EnableAndStart);
+    let other_starts = plan.others.iter().any(|o| o.start);
+    let has_system = recipe.units_in(Scope::System).next().is_some();
+    let enables = !(user_units.is_empty() && system_units.is_empty());
     Context {
         package: recipe.package.name.clone(),
         generator: format!("unitpack {}", env!("CARGO_PKG_VERSION")),
         state_dir: format!("/var/lib/unitpack/{}", recipe.package.name),
         strict: recipe.strict,
-        has_system: recipe.units_in(Scope::System).next().is_some(),
-        enables: !(user_units.is_empty() && system_units.is_empty()),
+        has_system,
+        enables,
         has_links: user_units
             .iter()
             .chain(&system_units)
             .any(|u| !u.links.is_empty()),
         starts: system_units.iter().any(|u| u.start),
-        invokes: system_units.iter().any(|u| u.start)
-            || recipe.dropins.iter().any(|d| d.restart)
-            || other_starts,
-        others: recipe
-            .other_units
+        invokes: system_units.iter().any(|u| u.start) || !plan.restarts.is_empty() || other_starts,
+        others: plan
+            .others
             .iter()
             .map(|o| OtherUnit {
-                name: o.unit.to_string(),
+                name: o.unit.clone(),
                 scope_flag: scope_flag(o.scope),
-                start: o.enable == Enablement::EnableAndStart,
+                start: o.start,
             })
             .collect(),
         other_starts,
-        uses_state: !(user_units.is_empty() && system_units.is_empty())
-            || recipe.units.iter().any(|u| !u.takes_over.is_empty())
-            || !recipe.other_units.is_empty(),
+        uses_state: enables || !plan.takeovers.is_empty() || !plan.others.is_empty(),
         reloads: other_starts
-            || recipe.units_in(Scope::System).next().is_some()
+            || has_system
             || recipe.dropins.iter().any(|d| d.scope == Scope::System),
-        restarts: {
-            let mut r: Vec<String> = recipe
-                .dropins
-                .iter()
-                .filter(|d| d.restart)
-                .map(|d| d.unit.to_string())
-                .collect();
-            r.dedup();
-            r
-        },
+        restarts: plan.restarts.clone(),
         user_units,
         system_units,
-        system_names,
-        instance_patterns,
-        takeovers: recipe
-            .units
+        system_names: plan.system_units.clone(),
+        instance_patterns: plan.instance_patterns.clone(),
+        takeovers: plan
+            .takeovers
             .iter()
-            .flat_map(|u| {
-                u.takes_over.iter().map(move |t| TakeOver {
-                    name: t.to_string(),
-                    enable_dir: recipe.profile.enable_dir(u.scope),
-                })
+            .map(|t| TakeOver {
+                name: t.unit.clone(),
+                enable_dir: t.enable_dir,
             })
             .collect(),
         link_dirs,
@@ -312,9 +283,10 @@ fn compile() -> Handlebars<'static> {
 const SNIPPET_MARK: &str = "#@unitpack-snippet@";
 
 /// The maintainer scripts of a recipe's package, in the order postinst, prerm, postrm.
-pub fn render(recipe: &Recipe) -> Vec<Script> {
+pub fn render(plan: &Plan) -> Vec<Script> {
+    let recipe = plan.recipe;
     let hb = registry();
-    let ctx = context(recipe);
+    let ctx = context(plan);
     ["postinst", "prerm", "postrm"]
         .into_iter()
         .map(|name| {
@@ -353,7 +325,7 @@ pub fn check_snippets(recipe: &Recipe) -> Result<(), Error> {
     }
     let dir = tempfile::tempdir().map_err(|e| Error::io("creating a temporary directory", e))?;
     let mut errors = Vec::new();
-    for script in render(recipe) {
+    for script in render(&Plan::new(recipe)?) {
         let Some(snippet) = recipe.snippets.iter().find(|s| s.script == script.name) else {
             continue;
         };

@@ -490,7 +490,9 @@ fn collision_check_knows_every_generated_file() {
         let recipe = unitpack::recipe::load(&seed(seed_name), None).unwrap();
         let mut known: Vec<String> = recipe.installed().into_iter().map(|f| f.path).collect();
         known.sort();
-        let mut packaged: Vec<String> = unitpack::deb::files(&recipe, 0)
+        let plan = unitpack::plan::Plan::new(&recipe).unwrap();
+        let scripts = unitpack::scripts::render(&plan);
+        let mut packaged: Vec<String> = unitpack::deb::files(&plan, &scripts, 0)
             .unwrap()
             .into_iter()
             .map(|f| f.path)

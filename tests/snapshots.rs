@@ -7,12 +7,27 @@ use common::*;
 
 fn snapshot_recipe(recipe: &str) {
     let r = unitpack::recipe::load(&seed(recipe), None).unwrap();
+    let plan = unitpack::plan::Plan::new(&r).unwrap();
     let stem = recipe.trim_end_matches(".yaml");
-    for unit in &r.units {
-        insta::assert_snapshot!(format!("{stem}__{}", unit.name), unit.text);
+    let mut units = 0;
+    for f in &plan.files {
+        if let (unitpack::plan::Role::Unit { name, .. }, unitpack::plan::Content::Bytes(text)) =
+            (&f.role, &f.data)
+        {
+            insta::assert_snapshot!(
+                format!("{stem}__{name}"),
+                String::from_utf8(text.clone()).unwrap()
+            );
+            units += 1;
+        }
     }
-    insta::assert_snapshot!(format!("{stem}__manifest"), unitpack::plan::manifest(&r));
-    for script in unitpack::scripts::render(&r) {
+    assert_eq!(
+        units,
+        r.units.len(),
+        "every unit of the recipe is in the plan"
+    );
+    insta::assert_snapshot!(format!("{stem}__manifest"), plan.manifest());
+    for script in unitpack::scripts::render(&plan) {
         insta::assert_snapshot!(format!("{stem}__{}", script.name), script.text);
     }
     let (depends, recommends) = unitpack::deb::relations(&r);

@@ -384,7 +384,7 @@ fn generated_recipes_install_and_enable_every_unit() {
         assert!(files.contains(&manifest), "{ctx}");
         assert_eq!(
             std::fs::read_to_string(dir.join("files/manifest")).unwrap(),
-            unitpack::plan::manifest(&r)
+            unitpack::plan::Plan::new(&r).unwrap().manifest()
         );
 
         let rdepends = bb.words("RDEPENDS:${PN}");

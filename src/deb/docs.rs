@@ -50,9 +50,9 @@ fn indent(text: &str) -> String {
 }
 
 /// Lintian overrides shipped in the package, each with its reason.
-pub fn lintian_overrides(recipe: &Recipe) -> String {
+pub fn lintian_overrides(recipe: &Recipe, scripts: &[crate::scripts::Script]) -> String {
     let n = &recipe.package.name;
-    let calls_systemctl = crate::scripts::render(recipe).iter().any(|s| {
+    let calls_systemctl = scripts.iter().any(|s| {
         s.text
             .lines()
             .any(|l| !l.trim_start().starts_with('#') && l.contains("systemctl "))

@@ -8,7 +8,7 @@ pub mod docs;
 pub use archive::compress;
 
 use crate::error::{Error, Result};
-use crate::plan::{self, Content, PayloadFile};
+use crate::plan::{Content, PayloadFile, Plan, Role};
 use crate::recipe::{HelperRelation, Recipe};
 use crate::scripts;
 use md5::{Digest, Md5};
@@ -27,16 +27,19 @@ pub struct Options {
     pub threads: u32,
 }
 
-/// The files of the package: payload plus the docs Debian requires.
-pub fn files(recipe: &Recipe, mtime: u64) -> Result<Vec<PayloadFile>> {
+/// The files of the package: the plan's payload plus the docs Debian requires
+/// (`scripts`: the maintainer scripts, which decide the lintian overrides).
+pub fn files(plan: &Plan, scripts: &[scripts::Script], mtime: u64) -> Result<Vec<PayloadFile>> {
+    let recipe = plan.recipe;
     let p = &recipe.package;
-    let mut files = plan::payload(recipe)?;
+    let mut files = plan.files.clone();
     let doc = format!("/usr/share/doc/{}", p.name);
     files.push(PayloadFile {
         path: format!("{doc}/copyright"),
         data: docs::copyright(p, mtime).into(),
         mode: 0o644,
         conffile: false,
+        role: Role::Doc,
     });
     let recipe_name = recipe
         .path
@@ -54,12 +57,14 @@ pub fn files(recipe: &Recipe, mtime: u64) -> Result<Vec<PayloadFile>> {
         data: compress(changelog.as_bytes(), crate::profile::Compression::Gzip, 1)?.into(),
         mode: 0o644,
         conffile: false,
+        role: Role::Doc,
     });
     files.push(PayloadFile {
         path: format!("/usr/share/lintian/overrides/{}", p.name),
-        data: docs::lintian_overrides(recipe).into(),
+        data: docs::lintian_overrides(recipe, scripts).into(),
         mode: 0o644,
         conffile: false,
+        role: Role::Doc,
     });
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
@@ -100,8 +105,10 @@ pub fn file_name(recipe: &Recipe) -> String {
 /// directory, renamed into place only when complete. Memory does not grow with the
 /// payload: assets are read in chunks, and the compressed data (whose size ar needs
 /// before it) waits on disk, not in memory.
-pub fn write(recipe: &Recipe, out_dir: &Path, opts: &Options) -> Result<PathBuf> {
-    let files = files(recipe, opts.mtime)?;
+pub fn write(plan: &Plan, out_dir: &Path, opts: &Options) -> Result<PathBuf> {
+    let recipe = plan.recipe;
+    let scripts = scripts::render(plan);
+    let files = files(plan, &scripts, opts.mtime)?;
     std::fs::create_dir_all(out_dir)
         .map_err(|e| Error::io(format!("creating {}", out_dir.display()), e))?;
     let in_out_dir = |e| {
@@ -186,7 +193,7 @@ pub fn write(recipe: &Recipe, out_dir: &Path, opts: &Options) -> Result<PathBuf>
     if !conffiles.is_empty() {
         control_files.push(("conffiles".into(), conffiles.into(), 0o644));
     }
-    for s in scripts::render(recipe) {
+    for s in scripts {
         control_files.push((s.name.to_string(), s.text.into(), 0o755));
     }
     control_files.sort_by(|a, b| a.0.cmp(&b.0));
@@ -254,7 +261,7 @@ pub fn write_all(
             .iter()
             .map(|r| {
                 starting(r);
-                write(r, out_dir, &opts)
+                Plan::new(r).and_then(|plan| write(&plan, out_dir, &opts))
             })
             .collect();
     }
@@ -270,7 +277,10 @@ pub fn write_all(
                             return done;
                         };
                         starting(recipe);
-                        done.push((i, write(recipe, out_dir, &opts)));
+                        done.push((
+                            i,
+                            Plan::new(recipe).and_then(|plan| write(&plan, out_dir, &opts)),
+                        ));
                     }
                 })
             })

@@ -17,7 +17,7 @@ mod recipe;
 pub use bitbake::check_package_name;
 
 use crate::error::{Error, InputError, Result};
-use crate::plan::Content;
+use crate::plan::{Content, Plan};
 use crate::profile::{self, Profile};
 use crate::recipe::Recipe;
 use handlebars::Handlebars;
@@ -92,7 +92,7 @@ pub fn render(recipes: &[Recipe], helper_crate: &Path) -> Result<Vec<LayerFile>>
     let own: Vec<&str> = seen.keys().copied().collect();
     let mut files = Vec::new();
     for r in recipes {
-        match recipe::render(r, &own, &templates) {
+        match Plan::new(r).and_then(|plan| recipe::render(&plan, &own, &templates)) {
             Ok(mut f) => files.append(&mut f),
             Err(Error::Input(mut e)) => errors.append(&mut e),
             Err(other) => return Err(other),

@@ -2,9 +2,9 @@
 
 use super::{bitbake, license, packages, paths, LayerFile, Templates, HELPER};
 use crate::error::{Error, InputError, Result};
-use crate::plan;
-use crate::recipe::{HelperRelation, Recipe};
-use crate::unit::{Enablement, Scope};
+use crate::plan::{Plan, Role};
+use crate::recipe::HelperRelation;
+use crate::unit::Scope;
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -62,11 +62,8 @@ pub fn bb_path(name: &str, version: &str) -> String {
     format!("{}/{name}_{version}.bb", dir(name))
 }
 
-pub(super) fn render(
-    recipe: &Recipe,
-    own: &[&str],
-    templates: &Templates,
-) -> Result<Vec<LayerFile>> {
+pub(super) fn render(plan: &Plan, own: &[&str], templates: &Templates) -> Result<Vec<LayerFile>> {
+    let recipe = plan.recipe;
     let p = &recipe.package;
     let profile = recipe.profile;
     let mut errors = Vec::new();
@@ -148,22 +145,16 @@ pub(super) fn render(
     rrecommends.dedup();
 
     // The payload, as the .deb has it, laid out in files/ by role.
-    let payload = plan::payload(recipe)?;
     let mut layer_files = Vec::new();
     let mut installs = Vec::new();
-    for f in &payload {
-        let src = if f.path == plan::manifest_path(&p.name) {
-            "manifest".to_string()
-        } else if let Some(u) = recipe.units.iter().find(|u| recipe.unit_path(u) == f.path) {
-            format!("{}/{}", u.scope.as_str(), u.name)
-        } else if let Some(d) = recipe
-            .dropins
-            .iter()
-            .find(|d| recipe.dropin_path(d) == f.path)
-        {
-            format!("dropins/{}/{}.d/{}", d.scope.as_str(), d.unit, d.name)
-        } else {
-            format!("assets{}", f.path)
+    for f in &plan.files {
+        let src = match &f.role {
+            Role::Manifest => "manifest".to_string(),
+            Role::Unit { scope, name } => format!("{}/{name}", scope.as_str()),
+            Role::DropIn { scope, unit, name } => {
+                format!("dropins/{}/{unit}.d/{name}", scope.as_str())
+            }
+            Role::Asset | Role::Doc => format!("assets{}", f.path),
         };
         layer_files.push(LayerFile {
             path: format!("{}/files/{src}", dir(&name)),
@@ -178,41 +169,31 @@ pub(super) fn render(
     let mut dirs: BTreeSet<String> = installs.iter().map(|i| parent(&i.dest)).collect();
 
     let mut user_links = Vec::new();
-    let mut masks = Vec::new();
     let mut enabled_system = Vec::new();
-    for unit in &recipe.units {
-        match (unit.scope, unit.enable) {
-            (_, Enablement::None) => {}
-            (Scope::User, _) => {
-                user_links.extend(recipe.enable_links(unit).into_iter().map(|(link, target)| {
-                    let link = paths::variable_path(profile, &link);
-                    Link {
-                        dir: parent(&link),
-                        link,
-                        target: paths::variable_path(profile, &target),
-                    }
-                }))
-            }
-            (Scope::System, _) => {
-                enabled_system.extend(unit.enabled_names().iter().map(|n| n.to_string()))
-            }
+    for a in &plan.activations {
+        match a.scope {
+            Scope::User => user_links.extend(a.links.iter().map(|(link, target)| {
+                let link = paths::variable_path(profile, link);
+                Link {
+                    dir: parent(&link),
+                    link,
+                    target: paths::variable_path(profile, target),
+                }
+            })),
+            Scope::System => enabled_system.extend(a.names.iter().map(|n| n.name.clone())),
         }
-        for t in &unit.takes_over {
-            let mask =
-                paths::variable_path(profile, &format!("{}/{t}", profile.enable_dir(unit.scope)));
-            dirs.insert(parent(&mask));
-            masks.push(mask);
-        }
+    }
+    let mut masks = Vec::new();
+    for t in &plan.takeovers {
+        let mask = paths::variable_path(profile, &format!("{}/{}", t.enable_dir, t.unit));
+        dirs.insert(parent(&mask));
+        masks.push(mask);
     }
     masks.sort();
     masks.dedup();
     // Templates are left out: the class's prerm would `systemctl stop foo@.service`,
     // which fails without an instance and with it the removal.
-    let system_units: Vec<String> = recipe
-        .units_in(Scope::System)
-        .filter(|u| !u.name.is_template())
-        .map(|u| u.name.to_string())
-        .collect();
+    let system_units = &plan.system_units;
     // Enabled system units go to systemd.bbclass; a package whose system units are all
     // `none` still lists them (with "disable") so that removal stops them.
     let (systemd_service, systemd_auto_enable) =
@@ -259,16 +240,7 @@ pub(super) fn render(
         systemd_service,
         systemd_auto_enable,
         files: value_list(&files),
-        restarts: {
-            let mut units: Vec<String> = recipe
-                .dropins
-                .iter()
-                .filter(|d| d.restart)
-                .map(|d| d.unit.to_string())
-                .collect();
-            units.dedup();
-            (!units.is_empty()).then(|| units.join(" "))
-        },
+        restarts: (!plan.restarts.is_empty()).then(|| plan.restarts.join(" ")),
         rdepends: value_list(&rdepends),
         rrecommends: (!rrecommends.is_empty()).then(|| value_list(&rrecommends)),
         rconflicts: (!rconflicts.is_empty()).then(|| value_list(&rconflicts)),
