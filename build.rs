@@ -14,8 +14,9 @@
 //!   `tests/lint.rs` checks systemd 229's parser table). Lint applies the status only
 //!   above `parsed_until`.
 //!
-//! `tests/lint_data.rs` fails when the copies drift from `../shared`. An error in the
-//! data stops the build with the file and line.
+//! `tests/lint.rs` fails when the copies drift from `../shared` (README.md, "Lint data",
+//! says how to refresh them). An error in the data stops the build with the file and
+//! line.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
