@@ -189,12 +189,12 @@ fn data_is_a_copy_of_shared() {
     }
 }
 
-/// Data rows: (section, directive) → (first release, last release seen, status), and
-/// the releases up to which an ignored or obsolete directive was still parsed.
-fn data_rows() -> (
-    BTreeMap<(String, String), (u32, u32, String)>,
-    BTreeMap<(String, String), u32>,
-) {
+/// (section, directive) → (first release, last release seen, status)
+type DataDirectives = BTreeMap<(String, String), (u32, u32, String)>;
+
+/// Data rows, and the releases up to which an ignored or obsolete directive was still
+/// parsed.
+fn data_rows() -> (DataDirectives, BTreeMap<(String, String), u32>) {
     let read = |name: &str| std::fs::read_to_string(repo().join("data").join(name)).unwrap();
     let mut directives = BTreeMap::new();
     for line in read("systemd-directives.tsv").lines().skip(1) {
