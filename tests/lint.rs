@@ -165,42 +165,260 @@ fn seed_recipes_have_no_errors_or_warnings_on_xenial() {
     assert!(serious.is_empty(), "{}", lint::render_text(&diagnostics));
 }
 
+/// `data/` holds copies of `../shared`'s systemd tables (build.rs turns them into lint's
+/// tables): they must not drift. README.md ("Lint data") says how to refresh them.
 #[test]
-fn generated_table_matches_the_data() {
-    // Every row of data/*.tsv is in the embedded table with the same versions: the
-    // generated file is not stale.
-    let data = std::fs::read_to_string(repo().join("data/systemd-directives.tsv")).unwrap();
-    let rows: Vec<&str> = data.lines().skip(1).collect();
-    assert_eq!(rows.len(), 1342);
-    let table = std::fs::read_to_string(repo().join("src/lint/table.rs")).unwrap();
-    for row in rows {
-        let f: Vec<&str> = row.split('\t').collect();
-        let status = match f[4] {
-            "ok" => "Ok",
-            "ignored" => "Ignored",
-            "obsolete" => "Obsolete",
-            "removed" => "Removed",
-            other => panic!("status {other}"),
-        };
-        let entry = format!(
-            "(\"{}\", \"{}\", {}, {}, Status::{status}),",
-            f[0], f[1], f[2], f[3]
-        );
+fn data_is_a_copy_of_shared() {
+    let shared = repo().join("../shared");
+    if !shared.is_dir() {
+        unavailable(&format!(
+            "{} is missing: data/ not compared with it",
+            shared.display()
+        ));
+        return;
+    }
+    for name in ["systemd-directives.tsv", "systemd-specifiers.tsv"] {
+        let ours = std::fs::read(repo().join("data").join(name)).unwrap();
+        let theirs =
+            std::fs::read(shared.join(name)).unwrap_or_else(|e| panic!("../shared/{name}: {e}"));
         assert!(
-            table.contains(&entry),
-            "missing or different in table.rs: {entry}"
+            ours == theirs,
+            "data/{name} differs from ../shared/{name}: refresh it with \
+             `cp ../shared/{name} data/` (README.md, \"Lint data\")"
         );
+    }
+}
+
+/// (section, directive) → (first release, last release seen, status)
+type DataDirectives = BTreeMap<(String, String), (u32, u32, String)>;
+
+/// Data rows, and the releases up to which an ignored or obsolete directive was still
+/// parsed.
+fn data_rows() -> (DataDirectives, BTreeMap<(String, String), u32>) {
+    let read = |name: &str| std::fs::read_to_string(repo().join("data").join(name)).unwrap();
+    let mut directives = BTreeMap::new();
+    for line in read("systemd-directives.tsv").lines().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        let value = (
+            f[2].parse().unwrap(),
+            f[3].parse().unwrap(),
+            f[4].to_string(),
+        );
+        let old = directives.insert((f[0].to_string(), f[1].to_string()), value);
+        assert!(old.is_none(), "twice: {line}");
+    }
+    let mut parsed = BTreeMap::new();
+    for line in read("systemd-directives-parsed.tsv").lines().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
+        parsed.insert((f[0].to_string(), f[1].to_string()), f[2].parse().unwrap());
+    }
+    (directives, parsed)
+}
+
+/// A profile like ubuntu-xenial but with systemd `release`.
+fn profile_with(release: u32) -> unitpack::profile::Profile {
+    let mut profile = unitpack::profile::find("ubuntu-xenial").unwrap().clone();
+    profile.systemd = release;
+    profile
+}
+
+/// Every row of data/systemd-directives.tsv, through lint on every release from one
+/// before the data to one after: unknown nowhere; too new (UP102) exactly below its
+/// first release; removed (UP103) exactly above its last for a removed directive;
+/// legacy (UP104) exactly where it is ignored or obsolete and no longer parsed. Every
+/// specifier of data/systemd-specifiers.tsv is too new (UP106) exactly below its first
+/// release. [BusName] is read by no unit type unitpack lints: the lib test
+/// `tables_hold_every_row_of_the_data` covers it.
+#[test]
+fn lint_knows_every_row_of_the_data() {
+    let (directives, parsed) = data_rows();
+    assert!(directives.len() > 1000, "{}", directives.len());
+    let dir = tempfile::tempdir().unwrap();
+    let mut files: BTreeMap<String, String> = BTreeMap::new();
+    let mut lines: BTreeMap<(String, usize), &(String, String)> = BTreeMap::new();
+    for key @ (section, name) in directives.keys() {
+        let kind = match section.as_str() {
+            "BusName" => continue,
+            "Unit" | "Install" => "service",
+            other => &other.to_ascii_lowercase(),
+        };
+        let file = format!("t.{kind}");
+        let text = files.entry(file.clone()).or_default();
+        if !text.contains(&format!("[{section}]\n")) {
+            text.push_str(&format!("[{section}]\n"));
+        }
+        let value = match (section.as_str(), name.as_str()) {
+            ("Install", "DefaultInstance") => "x",
+            ("Install", "Alias" | "Also") => "x.service",
+            ("Install", _) => "x.target",
+            _ => "x",
+        };
+        text.push_str(&format!("{name}={value}\n"));
+        lines.insert((file, text.lines().count()), key);
     }
     let specifiers = std::fs::read_to_string(repo().join("data/systemd-specifiers.tsv")).unwrap();
-    for row in specifiers.lines().skip(1) {
-        let f: Vec<&str> = row.split('\t').collect();
+    let mut letters: BTreeMap<usize, (char, u32)> = BTreeMap::new();
+    let mut text = String::from("[Unit]\n");
+    for line in specifiers.lines().skip(1) {
+        let f: Vec<&str> = line.split('\t').collect();
         let letter = f[0].chars().nth(1).unwrap();
-        assert!(
-            table.contains(&format!("('{letter}', {}, ", f[1])),
-            "specifier {}",
-            f[0]
-        );
+        if letter != '%' {
+            text.push_str(&format!("Description=%{letter}\n"));
+            letters.insert(text.lines().count(), (letter, f[1].parse().unwrap()));
+        }
     }
+    assert_eq!(letters.len(), specifiers.lines().count() - 2);
+    files.insert("s.service".to_string(), text);
+    for (file, text) in &files {
+        std::fs::write(dir.path().join(file), text).unwrap();
+    }
+
+    let mut wrong = Vec::new();
+    for release in 214..=257 {
+        let profile = profile_with(release);
+        let diagnostics =
+            lint::lint_unit_dir(dir.path(), unitpack::unit::Scope::System, &profile).unwrap();
+        let mut codes: BTreeMap<(String, usize), BTreeSet<&str>> = BTreeMap::new();
+        for d in &diagnostics {
+            assert!(
+                !["UP001", "UP101", "UP105", "UP107", "UP108"].contains(&d.code),
+                "systemd {release}: {}",
+                lint::render_text(std::slice::from_ref(d))
+            );
+            let (Some(file), Some(at)) = (d.file.file_name(), d.location) else {
+                continue;
+            };
+            let key = (file.to_string_lossy().into_owned(), at.line);
+            codes.entry(key).or_default().insert(d.code);
+        }
+        let none = BTreeSet::new();
+        for (at, key) in &lines {
+            let (first, last, status) = &directives[*key];
+            let legacy = matches!(status.as_str(), "ignored" | "obsolete")
+                && parsed.get(*key).is_none_or(|until| release > *until);
+            let expected = if release < *first {
+                Some("UP102")
+            } else if status == "removed" && release > *last {
+                Some("UP103")
+            } else if legacy {
+                Some("UP104")
+            } else {
+                None
+            };
+            let got: BTreeSet<&str> = codes
+                .get(at)
+                .unwrap_or(&none)
+                .iter()
+                .copied()
+                .filter(|c| ["UP102", "UP103", "UP104"].contains(c))
+                .collect();
+            if got != expected.into_iter().collect() {
+                wrong.push(format!(
+                    "systemd {release}: {}.{} ({first} {last} {status}): expected {expected:?}, got {got:?}",
+                    key.0, key.1
+                ));
+            }
+        }
+        for (line, (letter, first)) in &letters {
+            let got = codes
+                .get(&("s.service".to_string(), *line))
+                .is_some_and(|c| c.contains("UP106"));
+            if got != (release < *first) {
+                wrong.push(format!(
+                    "systemd {release}: %{letter} (from {first}): UP106 {got}"
+                ));
+            }
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} wrong verdicts:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
+}
+
+/// Lint one directive in a unit of `kind` on `profile`: the codes and messages of the
+/// diagnostics about its line.
+fn lint_directive(kind: &str, section: &str, line: &str, profile: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join(format!("t.{kind}")),
+        format!("[{section}]\n{line}\n"),
+    )
+    .unwrap();
+    let profile = unitpack::profile::find(profile).unwrap();
+    lint::lint_unit_dir(dir.path(), unitpack::unit::Scope::System, profile)
+        .unwrap()
+        .into_iter()
+        .filter(|d| d.location.is_some_and(|l| l.line == 2))
+        .map(|d| format!("{} {}", d.code, d.message))
+        .collect()
+}
+
+#[test]
+fn known_directives_have_known_status() {
+    let ok: Vec<String> = Vec::new();
+    // Deprecated at 256 (obsolete): mapped to Requires=.
+    assert_eq!(
+        lint_directive(
+            "service",
+            "Unit",
+            "RequiresOverridable=x.service",
+            "yocto-styhead"
+        ),
+        ["UP104 RequiresOverridable= is deprecated"]
+    );
+    // Ignored at 256, but systemd 229 still parsed it for real (parsed_until 229).
+    assert_eq!(
+        lint_directive(
+            "service",
+            "Service",
+            "Capabilities=cap_net_raw+ep",
+            "ubuntu-xenial"
+        ),
+        ok
+    );
+    assert_eq!(
+        lint_directive(
+            "service",
+            "Service",
+            "Capabilities=cap_net_raw+ep",
+            "ubuntu-bionic"
+        ),
+        ["UP104 Capabilities= is a legacy directive that systemd ignores"]
+    );
+    // Only in systemd 247.
+    let oom = "ManagedOOMMemoryPressureLimitPercent=50%";
+    assert_eq!(
+        lint_directive("service", "Service", oom, "ubuntu-focal"),
+        ["UP102 ManagedOOMMemoryPressureLimitPercent= in [Service] needs systemd 247; ubuntu-focal has systemd 245"]
+    );
+    assert_eq!(
+        lint_directive("service", "Service", oom, "debian-bullseye"),
+        ok
+    );
+    assert_eq!(
+        lint_directive("service", "Service", oom, "ubuntu-jammy"),
+        ["UP103 ManagedOOMMemoryPressureLimitPercent= in [Service] was removed after systemd 247; ubuntu-jammy has systemd 249"]
+    );
+    assert_eq!(
+        lint_directive("service", "Unit", "ConditionNull=true", "debian-bookworm"),
+        ["UP103 ConditionNull= in [Unit] was removed after systemd 246; debian-bookworm has systemd 252"]
+    );
+    assert_eq!(
+        lint_directive("service", "Service", "ExecStart=/bin/true", "ubuntu-xenial"),
+        ok
+    );
+    assert_eq!(
+        lint_directive(
+            "service",
+            "Service",
+            "ExecStartt=/bin/true",
+            "ubuntu-xenial"
+        ),
+        ["UP101 ExecStartt= is not a directive of [Service]"]
+    );
 }
 
 #[test]

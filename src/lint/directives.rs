@@ -228,7 +228,7 @@ fn directive(
                 subject.at_directive(d),
                 format!("{name} is not a [{}] directive of systemd {}..={}", section.name, DATA_RANGE.0, DATA_RANGE.1),
             )
-            .help(format!("{profile} has systemd {target}, newer than the data: check systemd's NEWS, or rerun scripts/gen-lint-data with newer data")),
+            .help(format!("{profile} has systemd {target}, newer than the data: check systemd's NEWS, or build unitpack with newer data/systemd-directives.tsv")),
         ),
         None => out.push(unknown_directive(input, subject, section, d)),
     }
@@ -349,6 +349,55 @@ mod tests {
         assert!(PARSED_UNTIL
             .windows(2)
             .all(|w| (w[0].0, w[0].1) < (w[1].0, w[1].1)));
+    }
+
+    /// Every row of the data is in the tables that build.rs generated, with its versions
+    /// and status, and nothing else is.
+    #[test]
+    fn tables_hold_every_row_of_the_data() {
+        let rows = |text: &'static str| -> Vec<Vec<&'static str>> {
+            text.lines()
+                .skip(1)
+                .map(|l| l.split('\t').collect())
+                .collect()
+        };
+        let directives = rows(include_str!("../../data/systemd-directives.tsv"));
+        assert_eq!(directives.len(), DIRECTIVES.len());
+        for r in &directives {
+            let status = match r[4] {
+                "ok" => Status::Ok,
+                "ignored" => Status::Ignored,
+                "obsolete" => Status::Obsolete,
+                "removed" => Status::Removed,
+                other => panic!("status {other:?} of {r:?}"),
+            };
+            let (first, last) = (r[2].parse().unwrap(), r[3].parse().unwrap());
+            assert_eq!(
+                lookup(r[0], r[1]),
+                Some(&(r[0], r[1], first, last, status)),
+                "{r:?}"
+            );
+        }
+        let parsed = rows(include_str!("../../data/systemd-directives-parsed.tsv"));
+        assert_eq!(parsed.len(), PARSED_UNTIL.len());
+        for r in &parsed {
+            let until: u32 = r[2].parse().unwrap();
+            let status = lookup(r[0], r[1]).unwrap().4;
+            assert_ne!(status, Status::Ok, "{r:?}");
+            assert_eq!(status_at(r[0], r[1], status, until), Status::Ok, "{r:?}");
+            assert_eq!(status_at(r[0], r[1], status, until + 1), status, "{r:?}");
+        }
+        let specifiers = rows(include_str!("../../data/systemd-specifiers.tsv"));
+        assert_eq!(specifiers.len(), SPECIFIERS.len());
+        for r in &specifiers {
+            let letter = r[0].strip_prefix('%').unwrap().parse().unwrap();
+            assert_eq!(
+                specifier_since(letter),
+                Some(r[1].parse().unwrap()),
+                "{r:?}"
+            );
+        }
+        assert_eq!(DATA_RANGE, (215, 256));
     }
 
     #[test]
