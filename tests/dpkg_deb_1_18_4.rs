@@ -83,12 +83,7 @@ fn packages() -> (Vec<tempfile::TempDir>, Vec<(String, PathBuf)>) {
     helper_debs.retain(|p| p.extension().is_some_and(|e| e == "deb"));
     helper_debs.sort();
     if helper_debs.is_empty() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI is set but {} has no helper package (scripts/cross-build)",
-            helpers.display()
-        );
-        skip("no helper package in target/unitpack-check (scripts/cross-build makes them)");
+        unavailable("no helper package in target/unitpack-check (scripts/cross-build makes them)");
     }
     for deb in helper_debs {
         debs.push((deb.file_name().unwrap().to_string_lossy().into_owned(), deb));

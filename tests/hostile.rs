@@ -135,7 +135,7 @@ fn set_up(dir: &Path, setup: &[Vec<String>]) -> Option<Option<PathBuf>> {
             }
             "chardev" => {
                 if !euid_is_root() {
-                    eprintln!("skipped: mknod needs root (CI runs the tests as root)");
+                    common::unavailable("mknod needs root (CI runs the tests as root)");
                     return None;
                 }
                 let _ = std::fs::remove_file(arg(1));

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{repo, sha256, skip, unitpack};
+use common::{repo, sha256, unavailable, unitpack};
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -671,12 +671,6 @@ fn version_errors_name_the_targets_own_form() {
 }
 
 const SYSTEMD_229_SHA256: &str = "325747964b059cd798fe9e3dc6c1cf5b39a28d954aacf55a97d29983aabcf9d2";
-
-/// A tool or input of a test is missing: a failure when `CI` is set, else a skip.
-fn unavailable(why: &str) {
-    assert!(std::env::var_os("CI").is_none(), "CI is set: {why}");
-    skip(why);
-}
 
 /// The directive table of systemd 229's unit-file parser (`Section.Name` → parser and
 /// its argument), read from `src/core/load-fragment-gperf.gperf.m4` of the vendored

@@ -19,11 +19,7 @@ fn lintian(deb: &std::path::Path) -> Option<String> {
         .arg(deb)
         .output();
     let Ok(o) = o else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "lintian missing (scripts/setup installs it)"
-        );
-        eprintln!("note: lintian missing; test skipped");
+        common::unavailable("lintian missing (scripts/setup installs it)");
         return None;
     };
     Some(format!(

@@ -48,11 +48,7 @@ fn every_shell_script_passes_shellcheck() {
         .output()
         .is_err()
     {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "shellcheck is missing (scripts/setup installs it)"
-        );
-        eprintln!("note: shellcheck missing; test skipped");
+        common::unavailable("shellcheck is missing (scripts/setup installs it)");
         return;
     }
     let scripts = shell_scripts();
