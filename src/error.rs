@@ -18,6 +18,9 @@ pub struct InputError {
     pub location: Option<Location>,
     /// Dotted path of the offending field, e.g. `units[0].name`.
     pub field: String,
+    /// The lint code of a model check that is also a lint rule (`UP209`): `unitpack
+    /// lint` reports it under that code, `build` prints it before the message.
+    pub code: Option<&'static str>,
     pub message: String,
 }
 
@@ -32,8 +35,14 @@ impl InputError {
             file: file.to_path_buf(),
             location,
             field: field.into(),
+            code: None,
             message: message.into(),
         }
+    }
+
+    pub fn with_code(mut self, code: &'static str) -> Self {
+        self.code = Some(code);
+        self
     }
 }
 
@@ -43,11 +52,13 @@ impl fmt::Display for InputError {
         if let Some(loc) = self.location {
             write!(f, ":{}:{}", loc.line, loc.column)?;
         }
-        if self.field.is_empty() {
-            write!(f, ": {}", self.message)
-        } else {
-            write!(f, ": {}: {}", self.field, self.message)
+        if !self.field.is_empty() {
+            write!(f, ": {}", self.field)?;
         }
+        if let Some(code) = self.code {
+            write!(f, ": {code}")?;
+        }
+        write!(f, ": {}", self.message)
     }
 }
 

@@ -201,20 +201,17 @@ pub fn lint_files_loading(
     Ok((out, bad_input))
 }
 
-/// Load errors of a recipe as diagnostics. Model checks that are also lint rules carry
-/// their code at the start of the message (`UP209: …`); the others are UP001.
+/// Load errors of a recipe as diagnostics: under their own code, for model checks
+/// that are also lint rules; the others are UP001.
 pub fn from_load_errors(errors: &[InputError]) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = errors
         .iter()
         .map(|e| {
-            let (code, message) = match e
-                .message
-                .split_once(": ")
-                .and_then(|(c, m)| Some((find_code(c)?, m)))
-            {
-                Some((code, m)) => (code, m.to_string()),
-                None => (diagnostic::RECIPE_INVALID, e.message.clone()),
-            };
+            let code = e
+                .code
+                .map(|c| find_code(c).expect("model checks name lint codes that exist"))
+                .unwrap_or(diagnostic::RECIPE_INVALID);
+            let message = e.message.clone();
             let message = if e.field.is_empty() {
                 message
             } else {

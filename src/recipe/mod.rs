@@ -512,6 +512,13 @@ impl Validator<'_> {
             .push(InputError::new(self.file, location, field, message));
     }
 
+    /// An error that is also the lint rule `code`.
+    fn error_code(&mut self, field: &str, code: &'static str, message: impl Into<String>) {
+        let location = self.spans.locate(field);
+        self.errors
+            .push(InputError::new(self.file, location, field, message).with_code(code));
+    }
+
     fn check(&mut self, field: &str, result: std::result::Result<(), String>) -> bool {
         match result {
             Ok(()) => true,
@@ -855,15 +862,20 @@ impl Validator<'_> {
             );
         }
         if enable.enables() && name.is_template() && instances.is_empty() {
-            self.error(
+            self.error_code(
                 &child(path, "enable"),
-                format!("UP210: {name} is a template; it cannot be enabled without an instance (list them in `instances:`, set DefaultInstance= in [Install], or set enable: none)"),
+                "UP210",
+                format!("{name} is a template; it cannot be enabled without an instance (list them in `instances:`, set DefaultInstance= in [Install], or set enable: none)"),
             );
         }
         if enable.enables() && !has_install {
-            self.error(
+            self.error_code(
                 &child(path, "enable"),
-                format!("UP209: {name} has no [Install] section with WantedBy=, so `{}` would do nothing", enable.as_str()),
+                "UP209",
+                format!(
+                    "{name} has no [Install] section with WantedBy=, so `{}` would do nothing",
+                    enable.as_str()
+                ),
             );
         }
         if self.errors.len() > before {
@@ -1361,9 +1373,10 @@ impl Validator<'_> {
     fn dest_path(&mut self, field: &str, dest: &str) -> Option<String> {
         match check_dest(dest) {
             Ok(()) if dest == "/usr/local" || dest.starts_with("/usr/local/") => {
-                self.error(
+                self.error_code(
                     field,
-                    format!("UP003: {dest} is under /usr/local, which Debian Policy 9.1.2 leaves to the local admin; install under /usr, /opt or /etc"),
+                    "UP003",
+                    format!("{dest} is under /usr/local, which Debian Policy 9.1.2 leaves to the local admin; install under /usr, /opt or /etc"),
                 );
                 None
             }
