@@ -147,12 +147,14 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let text = e.to_string();
-            if text.starts_with("error: ") {
-                say_err(&format!("{text}\n"));
-            } else {
-                say_err(&format!("error: {text}\n"));
-            }
+            // The one place that says `error: `: once per line (an input error lists
+            // every problem found, one a line).
+            let text: String = e
+                .to_string()
+                .lines()
+                .map(|l| format!("error: {l}\n"))
+                .collect();
+            say_err(&text);
             ExitCode::from(e.exit_code() as u8)
         }
     }

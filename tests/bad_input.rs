@@ -328,7 +328,11 @@ fn bad_source_date_epoch() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("SOURCE_DATE_EPOCH"));
+    // Its own message, not an input error whose "file" is SOURCE_DATE_EPOCH.
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: SOURCE_DATE_EPOCH=yesterday is not a whole number of seconds since 1970\n"
+    );
 }
 
 #[test]

@@ -93,6 +93,9 @@ fn systemctl_override_only_for_targets_without_deb_systemd_helper_user() {
             expected,
             "{target}:\n{shipped}"
         );
-        assert!(shipped.contains("initial-upload-closes-no-bugs"), "{target}");
+        assert!(
+            shipped.contains("initial-upload-closes-no-bugs"),
+            "{target}"
+        );
     }
 }
