@@ -6,6 +6,7 @@
 //! model and never the raw YAML.
 
 pub mod deb;
+pub mod elf;
 pub mod error;
 pub mod follow;
 pub mod license;
