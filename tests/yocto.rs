@@ -436,10 +436,38 @@ fn helper_recipe_ships_the_crate_and_it_builds_offline() {
 
     let copy = dir.join("files/unitpack-check");
     let shipped = tree(&copy);
+    // The crate's manifest, less the README it names but the copy does not ship.
+    let toml = String::from_utf8(shipped["Cargo.toml"].clone()).unwrap();
+    let original = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap();
     assert_eq!(
-        shipped["Cargo.toml"],
-        std::fs::read(crate_dir.join("Cargo.toml")).unwrap()
+        toml,
+        original
+            .lines()
+            .filter(|l| !l.starts_with("readme = "))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
     );
+    for line in toml.lines() {
+        if let Some(file) = line.strip_prefix("readme = \"") {
+            let file = file.trim_end_matches('"');
+            assert!(
+                shipped.contains_key(file),
+                "Cargo.toml names {file}, not shipped"
+            );
+        }
+    }
+    // rust-version 1.75 is beyond kirkstone's Rust 1.59: the recipe skips itself there
+    // (the layer keeps kirkstone for the unit recipes).
+    let bb_text =
+        std::fs::read_to_string(dir.join(format!("unitpack-check_{version}.bb"))).unwrap();
+    assert!(original.contains("rust-version = \"1.75\""));
+    assert!(
+        bb_text
+            .contains("if \"kirkstone\" in (d.getVar(\"LAYERSERIES_CORENAMES\") or \"\").split()")
+            && bb_text.contains("raise bb.parse.SkipRecipe(\"unitpack-check needs Rust 1.75"),
+        "{bb_text}"
+    );
+    assert_eq!(bb.get("UNITPACK_CHECK_ON_KIRKSTONE"), Some("0"));
     let lock = String::from_utf8(shipped["Cargo.lock"].clone()).unwrap();
     assert!(lock.lines().any(|l| l == "version = 3"), "{lock}");
     for (rel, data) in tree(&crate_dir.join("src")) {
