@@ -153,13 +153,13 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            // The one place that says `error: `: once per line (an input error lists
-            // every problem found, one a line).
-            let text: String = e
-                .to_string()
-                .lines()
-                .map(|l| format!("error: {l}\n"))
-                .collect();
+            // The one place that says `error: `: once per problem (an input error lists
+            // every problem found; a file name may hold a line break).
+            let problems = match &e {
+                Error::Input(errors) => errors.iter().map(ToString::to_string).collect(),
+                other => vec![other.to_string()],
+            };
+            let text: String = problems.iter().map(|p| format!("error: {p}\n")).collect();
             say_err(&text);
             ExitCode::from(e.exit_code() as u8)
         }
