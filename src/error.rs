@@ -79,12 +79,17 @@ pub enum Error {
     Refused(String),
     #[error("{0}")]
     Failed(String),
+    /// `SOURCE_DATE_EPOCH` is set but is not a whole number of seconds. Bad input.
+    #[error("SOURCE_DATE_EPOCH={0} is not a whole number of seconds since 1970")]
+    SourceDateEpoch(String),
 }
 
+/// One problem a line; the `error: ` prefix is the CLI's (main.rs), not part of the
+/// message.
 fn display_all(errors: &[InputError]) -> String {
     errors
         .iter()
-        .map(|e| format!("error: {e}"))
+        .map(|e| e.to_string())
         .collect::<Vec<_>>()
         .join("\n")
 }
@@ -100,7 +105,7 @@ impl Error {
     /// Exit code of the CLI: 2 for bad input, 1 for any other failure.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Input(_) | Error::Refused(_) => 2,
+            Error::Input(_) | Error::Refused(_) | Error::SourceDateEpoch(_) => 2,
             _ => 1,
         }
     }
@@ -113,3 +118,28 @@ impl From<InputError> for Error {
 }
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn messages_carry_no_error_prefix() {
+        let e = Error::Input(vec![
+            InputError::new(Path::new("a.yaml"), None, "package.name", "bad"),
+            InputError::new(Path::new("b.yaml"), None, "", "worse"),
+        ]);
+        assert_eq!(e.to_string(), "a.yaml: package.name: bad\nb.yaml: worse");
+        assert_eq!(e.exit_code(), 2);
+    }
+
+    #[test]
+    fn source_date_epoch_is_its_own_error() {
+        let e = Error::SourceDateEpoch("abc".into());
+        assert_eq!(
+            e.to_string(),
+            "SOURCE_DATE_EPOCH=abc is not a whole number of seconds since 1970"
+        );
+        assert_eq!(e.exit_code(), 2);
+    }
+}

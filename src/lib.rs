@@ -6,6 +6,7 @@
 //! model and never the raw YAML.
 
 pub mod deb;
+pub mod elf;
 pub mod error;
 pub mod follow;
 pub mod license;
@@ -137,14 +138,6 @@ pub fn source_date_epoch() -> Result<u64> {
     const DEFAULT: u64 = 1_704_067_200; // 2024-01-01T00:00:00Z
     match std::env::var("SOURCE_DATE_EPOCH") {
         Err(_) => Ok(DEFAULT),
-        Ok(v) => v.trim().parse().map_err(|_| {
-            error::InputError::new(
-                Path::new("SOURCE_DATE_EPOCH"),
-                None,
-                "",
-                format!("{v:?} is not a number of seconds since 1970"),
-            )
-            .into()
-        }),
+        Ok(v) => v.trim().parse().map_err(|_| Error::SourceDateEpoch(v)),
     }
 }

@@ -61,16 +61,16 @@ enum Command {
         )]
         units: Vec<PathBuf>,
         /// Scope of the units given with --units.
-        #[arg(long, value_parser = ["user", "system"])]
-        scope: Option<String>,
+        #[arg(long, value_enum)]
+        scope: Option<CliScope>,
         /// Target profile, overriding the recipes' own (default for --units: ubuntu-xenial).
         #[arg(long)]
         target: Option<String>,
-        #[arg(long, value_parser = ["text", "json"], default_value = "text")]
-        format: String,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
         /// `--deny warnings`: warnings fail the run too.
-        #[arg(long, value_parser = ["warnings"])]
-        deny: Option<String>,
+        #[arg(long, value_enum)]
+        deny: Option<Deny>,
     },
     /// List the target profiles.
     Profiles,
@@ -121,13 +121,19 @@ enum Command {
     },
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum OutputFormat {
     Text,
     Json,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+/// What `lint --deny` turns into failures besides errors.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Deny {
+    Warnings,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum CliScope {
     User,
     System,
@@ -147,12 +153,14 @@ fn main() -> ExitCode {
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let text = e.to_string();
-            if text.starts_with("error: ") {
-                say_err(&format!("{text}\n"));
-            } else {
-                say_err(&format!("error: {text}\n"));
-            }
+            // The one place that says `error: `: once per problem (an input error lists
+            // every problem found; a file name may hold a line break).
+            let problems = match &e {
+                Error::Input(errors) => errors.iter().map(ToString::to_string).collect(),
+                other => vec![other.to_string()],
+            };
+            let text: String = problems.iter().map(|p| format!("error: {p}\n")).collect();
+            say_err(&text);
             ExitCode::from(e.exit_code() as u8)
         }
     }
@@ -267,11 +275,8 @@ fn run(command: Command) -> Result<()> {
                         unitpack::profile::names().join(", ")
                     ))
                 })?;
-                let scope = if scope.as_deref() == Some("user") {
-                    Scope::User
-                } else {
-                    Scope::System
-                };
+                // `requires = "scope"` makes it present with --units.
+                let scope = Scope::from(scope.unwrap_or(CliScope::System));
                 let mut all = Vec::new();
                 for dir in &units {
                     all.extend(lint::lint_unit_dir(dir, scope, profile)?);
@@ -279,7 +284,7 @@ fn run(command: Command) -> Result<()> {
                 all
             };
             let summary = lint::Summary::of(&diagnostics);
-            if format == "json" {
+            if format == OutputFormat::Json {
                 write_stdout(format!("{}\n", lint::render_json(&diagnostics)).as_bytes())?;
             } else {
                 let text = format!("{}lint: {summary}\n", lint::render_text(&diagnostics));
@@ -290,7 +295,7 @@ fn run(command: Command) -> Result<()> {
                     "lint failed: {summary}; a recipe does not load"
                 )));
             }
-            if summary.fails(deny.is_some()) {
+            if summary.fails(deny == Some(Deny::Warnings)) {
                 return Err(Error::Failed(format!("lint failed: {summary}")));
             }
             Ok(())
@@ -526,5 +531,47 @@ fn render(path: &Path, target: Option<&str>, only: Option<&str>) -> Result<()> {
             }
             write_stdout(all.as_bytes())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Closed sets of values are clap value enums, parsed once into types, not strings
+    /// compared with `==`.
+    #[test]
+    fn lint_options_parse_into_value_enums() {
+        let cli = Cli::try_parse_from([
+            "unitpack", "lint", "--units", "d", "--scope", "user", "--format", "json", "--deny",
+            "warnings",
+        ])
+        .unwrap();
+        let Command::Lint {
+            scope,
+            format,
+            deny,
+            ..
+        } = cli.command
+        else {
+            panic!("not lint");
+        };
+        assert_eq!(scope, Some(CliScope::User));
+        assert_eq!(format, OutputFormat::Json);
+        assert_eq!(deny, Some(Deny::Warnings));
+        for bad in [
+            ["--scope", "user", "--format", "yaml"],
+            ["--scope", "user", "--deny", "notes"],
+            ["--scope", "both", "--format", "text"],
+        ] {
+            let mut args = vec!["unitpack", "lint", "--units", "d"];
+            args.extend(bad);
+            assert!(Cli::try_parse_from(args).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn clap_definitions_are_consistent() {
+        Cli::command().debug_assert();
     }
 }

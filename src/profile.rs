@@ -37,7 +37,6 @@ pub struct Profile {
     pub family: String,
     /// systemd release of the target (e.g. 229).
     pub systemd: u32,
-    pub dpkg: String,
     pub system_unit_dir: String,
     pub user_unit_dir: String,
     /// Compressions the target's dpkg reads, in order of preference.
@@ -45,11 +44,8 @@ pub struct Profile {
     pub default_compression: Compression,
     /// `deb-systemd-helper --user` exists (init-system-helpers >= 1.52).
     pub deb_systemd_helper_user: bool,
-    /// `systemctl --root=DIR --global` works (systemd >= 230).
-    pub systemctl_root_global: bool,
     /// Package that provides a user-scope D-Bus (`dbus.socket` for the user manager).
     pub user_bus_package: String,
-    pub system_bus_package: String,
     /// Units that the target's own packages ship and enable, when installed.
     pub vendor_units: Vec<VendorUnit>,
 }

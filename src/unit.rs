@@ -23,8 +23,7 @@ impl Scope {
 }
 
 /// How a package turns a unit on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Enablement {
     /// Ship the unit, enable nothing.
     None,

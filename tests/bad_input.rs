@@ -328,7 +328,11 @@ fn bad_source_date_epoch() {
         .output()
         .unwrap();
     assert_eq!(output.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&output.stderr).contains("SOURCE_DATE_EPOCH"));
+    // Its own message, not an input error whose "file" is SOURCE_DATE_EPOCH.
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: SOURCE_DATE_EPOCH=yesterday is not a whole number of seconds since 1970\n"
+    );
 }
 
 #[test]
@@ -476,4 +480,50 @@ fn bad_enable_units_are_refused_with_their_position() {
         let text = format!("{MINIMAL}enable_units:\n{entry}");
         rejects(&text, &[], &["recipe.yaml:", expect]);
     }
+}
+
+/// An ELF asset: refused in an `Architecture: all` package (file, line and field
+/// named), packaged with the architecture the recipe names.
+#[test]
+fn elf_asset_needs_an_architecture() {
+    let text = format!(
+        "{MINIMAL}assets:\n  - source: tool\n    dest: /usr/bin/demo-tool\n    mode: \"0755\"\n"
+    );
+    let (dir, recipe) = recipe_dir(&text, &[]);
+    std::fs::copy("/bin/true", dir.path().join("tool")).unwrap();
+    let out_dir = dir.path().join("out");
+    let output = unitpack()
+        .arg("build")
+        .arg(&recipe)
+        .arg("-o")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(&format!("error: {}:", recipe.display()))
+            && stderr.contains("package.architecture: ")
+            && stderr.contains("tool is an ELF binary"),
+        "{stderr}"
+    );
+
+    let text = text.replace(
+        "  license: MIT\n",
+        "  license: MIT\n  architecture: amd64\n",
+    );
+    std::fs::write(&recipe, text).unwrap();
+    let output = unitpack()
+        .arg("build")
+        .arg(&recipe)
+        .arg("-o")
+        .arg(&out_dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(out_dir.join("demo-units_1.0-1_amd64.deb").is_file());
 }

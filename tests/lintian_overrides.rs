@@ -67,3 +67,31 @@ fn systemctl_override_only_where_the_scripts_call_systemctl() {
         assert!(!report.contains("unused-override"), "{report}");
     }
 }
+
+/// The override's reason (no `deb-systemd-helper --user` before init-system-helpers
+/// 1.52) holds for xenial and bionic only: a package for a later target does not
+/// carry it, even though its scripts call systemctl.
+#[test]
+fn systemctl_override_only_for_targets_without_deb_systemd_helper_user() {
+    for (target, expected) in [
+        ("ubuntu-xenial", true),
+        ("ubuntu-bionic", true),
+        ("ubuntu-focal", false),
+        ("debian-bookworm", false),
+    ] {
+        let text = MINIMAL.replace("target: ubuntu-xenial", &format!("target: {target}"));
+        let (_dir, recipe) = recipe_dir(&text, &[]);
+        let out = tempfile::tempdir().unwrap();
+        let deb = build(&recipe, out.path());
+        let shipped = overrides(&deb);
+        assert_eq!(
+            shipped.contains("maintainer-script-calls-systemctl"),
+            expected,
+            "{target}:\n{shipped}"
+        );
+        assert!(
+            shipped.contains("initial-upload-closes-no-bugs"),
+            "{target}"
+        );
+    }
+}

@@ -438,10 +438,38 @@ fn helper_recipe_ships_the_crate_and_it_builds_offline() {
 
     let copy = dir.join("files/unitpack-check");
     let shipped = tree(&copy);
+    // The crate's manifest, less the README it names but the copy does not ship.
+    let toml = String::from_utf8(shipped["Cargo.toml"].clone()).unwrap();
+    let original = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap();
     assert_eq!(
-        shipped["Cargo.toml"],
-        std::fs::read(crate_dir.join("Cargo.toml")).unwrap()
+        toml,
+        original
+            .lines()
+            .filter(|l| !l.starts_with("readme = "))
+            .map(|l| format!("{l}\n"))
+            .collect::<String>()
     );
+    for line in toml.lines() {
+        if let Some(file) = line.strip_prefix("readme = \"") {
+            let file = file.trim_end_matches('"');
+            assert!(
+                shipped.contains_key(file),
+                "Cargo.toml names {file}, not shipped"
+            );
+        }
+    }
+    // rust-version 1.75 is beyond kirkstone's Rust 1.59: the recipe skips itself there
+    // (the layer keeps kirkstone for the unit recipes).
+    let bb_text =
+        std::fs::read_to_string(dir.join(format!("unitpack-check_{version}.bb"))).unwrap();
+    assert!(original.contains("rust-version = \"1.75\""));
+    assert!(
+        bb_text
+            .contains("if \"kirkstone\" in (d.getVar(\"LAYERSERIES_CORENAMES\") or \"\").split()")
+            && bb_text.contains("raise bb.parse.SkipRecipe(\"unitpack-check needs Rust 1.75"),
+        "{bb_text}"
+    );
+    assert_eq!(bb.get("UNITPACK_CHECK_ON_KIRKSTONE"), Some("0"));
     let lock = String::from_utf8(shipped["Cargo.lock"].clone()).unwrap();
     assert!(lock.lines().any(|l| l == "version = 3"), "{lock}");
     for (rel, data) in tree(&crate_dir.join("src")) {
@@ -811,4 +839,97 @@ fn dropins_are_installed_and_restart_what_they_change() {
         );
     }
     assert!(!bb.inherits.contains(&"systemd".to_string()));
+}
+
+// ---------------------------------------------------------------------------------
+// Architecture: `allarch` only for packages without machine code.
+
+/// GOOD with an asset `bin/tool` copied from `elf` and `architecture:` set.
+fn with_elf_asset(dir: &Path, elf: &Path, architecture: &str) -> PathBuf {
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    std::fs::copy(elf, dir.join("bin/tool")).unwrap();
+    let text = GOOD.replace(
+        "  license: MIT\n",
+        &format!("  license: MIT\n  architecture: {architecture}\n"),
+    )
+        + "assets:\n  - source: bin/tool\n    dest: /usr/bin/my-tool\n    mode: \"0755\"\n";
+    recipe_file(dir, &text)
+}
+
+#[test]
+fn units_only_packages_are_allarch() {
+    let tmp = tempfile::tempdir().unwrap();
+    let recipe = recipe_file(tmp.path(), GOOD);
+    let out = tmp.path().join("layer");
+    generate_ok(&[&recipe], &out);
+    let bb = Bb::parse(
+        &std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb")).unwrap(),
+    );
+    assert!(
+        bb.inherits.contains(&"allarch".to_string()),
+        "{:?}",
+        bb.inherits
+    );
+    assert_eq!(bb.get("COMPATIBLE_HOST"), None);
+    assert_eq!(bb.get("INSANE_SKIP:${PN}"), None);
+}
+
+#[test]
+fn a_package_with_an_elf_asset_is_not_allarch() {
+    // A stripped binary (Debian strips /bin/true): the QA check that would refuse to
+    // strip it again is skipped, for this package only.
+    let tmp = tempfile::tempdir().unwrap();
+    let recipe = with_elf_asset(tmp.path(), Path::new("/bin/true"), "amd64");
+    let out = tmp.path().join("layer");
+    generate_ok(&[&recipe], &out);
+    let text =
+        std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb")).unwrap();
+    let bb = Bb::parse(&text);
+    assert!(!bb.inherits.contains(&"allarch".to_string()), "{text}");
+    assert!(
+        bb.inherits.contains(&"features_check".to_string()),
+        "{text}"
+    );
+    assert_eq!(bb.get("COMPATIBLE_HOST"), Some("x86_64.*-linux"), "{text}");
+    assert_eq!(
+        bb.get("INSANE_SKIP:${PN}"),
+        Some("already-stripped"),
+        "{text}"
+    );
+    assert!(
+        bb.words("FILES:${PN}").contains("${bindir}/my-tool"),
+        "{text}"
+    );
+
+    // A binary with its symbol table (this test's own): OE strips it as usual, no
+    // INSANE_SKIP.
+    let tmp = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let recipe = with_elf_asset(tmp.path(), &exe, "arm64");
+    let out = tmp.path().join("layer");
+    generate_ok(&[&recipe], &out);
+    let text =
+        std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb")).unwrap();
+    let bb = Bb::parse(&text);
+    assert!(!bb.inherits.contains(&"allarch".to_string()), "{text}");
+    assert_eq!(bb.get("COMPATIBLE_HOST"), Some("aarch64.*-linux"), "{text}");
+    assert_eq!(bb.get("INSANE_SKIP:${PN}"), None, "{text}");
+}
+
+#[test]
+fn an_elf_asset_in_an_all_package_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let recipe = with_elf_asset(tmp.path(), Path::new("/bin/true"), "all");
+    let out = tmp.path().join("layer");
+    let o = generate(&[&recipe], &out);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    for e in [
+        &format!("{}:7:3: package.architecture", recipe.display()),
+        "package.architecture",
+        "bin/tool is an ELF binary",
+    ] {
+        assert!(stderr.contains(e), "{e:?} not in: {stderr}");
+    }
+    assert!(!out.exists());
 }

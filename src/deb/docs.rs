@@ -52,11 +52,14 @@ fn indent(text: &str) -> String {
 /// Lintian overrides shipped in the package, each with its reason.
 pub fn lintian_overrides(recipe: &Recipe, scripts: &[crate::scripts::Script]) -> String {
     let n = &recipe.package.name;
-    let calls_systemctl = scripts.iter().any(|s| {
-        s.text
-            .lines()
-            .any(|l| !l.trim_start().starts_with('#') && l.contains("systemctl "))
-    });
+    // The reason below holds only where `deb-systemd-helper --user` is missing
+    // (init-system-helpers < 1.52: xenial, bionic); elsewhere lintian's tag stands.
+    let calls_systemctl = !recipe.profile.deb_systemd_helper_user
+        && scripts.iter().any(|s| {
+            s.text
+                .lines()
+                .any(|l| !l.trim_start().starts_with('#') && l.contains("systemctl "))
+        });
     let mut out = String::new();
     if calls_systemctl {
         // Only where the scripts do call it: lintian reports an override that matches

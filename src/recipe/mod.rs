@@ -1394,12 +1394,7 @@ impl Validator<'_> {
             return;
         }
         for a in assets {
-            let mut magic = [0u8; 4];
-            let is_elf = source::open_regular(&a.source)
-                .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
-                .is_ok()
-                && magic == *b"\x7fELF";
-            if is_elf {
+            if crate::elf::inspect(&a.source).is_some() {
                 self.error(
                     "package.architecture",
                     format!(

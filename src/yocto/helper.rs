@@ -14,7 +14,13 @@ struct Context {
     homepage: Option<String>,
     license: String,
     lic_files_chksum: String,
+    /// `rust-version` when kirkstone's Rust (1.59) is too old for it: the recipe then
+    /// skips itself on kirkstone.
+    skip_on_kirkstone: Option<String>,
 }
+
+/// Rust of the oldest release in the layer's series (kirkstone's cargo_1.59.0.bb).
+const KIRKSTONE_RUST: (u32, u32) = (1, 59);
 
 /// The fields of `[package]` the recipe needs.
 struct Manifest {
@@ -24,6 +30,7 @@ struct Manifest {
     description: String,
     /// `homepage`, else `repository`.
     homepage: Option<String>,
+    rust_version: Option<String>,
 }
 
 pub(super) fn render(crate_dir: &Path, templates: &Templates) -> Result<Vec<LayerFile>> {
@@ -52,7 +59,7 @@ pub(super) fn render(crate_dir: &Path, templates: &Templates) -> Result<Vec<Laye
     let copy = format!("{dir}/files/{HELPER}");
     let mut files = vec![LayerFile {
         path: format!("{copy}/Cargo.toml"),
-        data: toml.clone().into(),
+        data: without_readme(&toml).into(),
     }];
     let lock_path = crate_dir.join("Cargo.lock");
     let lock = if lock_path.exists() {
@@ -132,6 +139,10 @@ pub(super) fn render(crate_dir: &Path, templates: &Templates) -> Result<Vec<Laye
         homepage,
         license: license.into(),
         lic_files_chksum,
+        skip_on_kirkstone: m
+            .rust_version
+            .clone()
+            .filter(|v| newer_than(v, KIRKSTONE_RUST)),
     };
     files.push(LayerFile {
         path: recipe::bb_path(HELPER, &m.version),
@@ -153,7 +164,7 @@ fn read_text(path: &Path) -> Result<String> {
 fn manifest(toml: &str) -> std::result::Result<Manifest, String> {
     let mut section = "";
     let (mut name, mut version, mut license, mut description) = (None, None, None, None);
-    let (mut homepage, mut repository) = (None, None);
+    let (mut homepage, mut repository, mut rust_version) = (None, None, None);
     for line in toml.lines().map(str::trim) {
         if line.starts_with('[') {
             section = line;
@@ -181,6 +192,7 @@ fn manifest(toml: &str) -> std::result::Result<Manifest, String> {
             "description" => description = Some(value.to_string()),
             "homepage" => homepage = Some(value.to_string()),
             "repository" => repository = Some(value.to_string()),
+            "rust-version" => rust_version = Some(value.to_string()),
             _ => {}
         }
     }
@@ -192,7 +204,38 @@ fn manifest(toml: &str) -> std::result::Result<Manifest, String> {
         license: need(license, "license")?,
         description: need(description, "description")?,
         homepage: homepage.or(repository),
+        rust_version,
     })
+}
+
+/// `version` (`1.75`, `1.75.0`) is above `major.minor`; an unreadable one counts as
+/// newer (the skip is the safe side).
+fn newer_than(version: &str, (major, minor): (u32, u32)) -> bool {
+    let mut parts = version.split('.').map(str::parse::<u32>);
+    match (parts.next(), parts.next()) {
+        (Some(Ok(a)), Some(Ok(b))) => (a, b) > (major, minor),
+        (Some(Ok(a)), None) => a > major,
+        _ => true,
+    }
+}
+
+/// The manifest as shipped in the layer: the copy has no README (cargo needs none to
+/// build), so `readme = …` of `[package]` is left out rather than naming a missing file.
+fn without_readme(toml: &str) -> String {
+    let mut section = "";
+    let mut out = String::with_capacity(toml.len());
+    for line in toml.split_inclusive('\n') {
+        let t = line.trim();
+        if t.starts_with('[') {
+            section = t;
+        }
+        let key = t.split_once('=').map(|(k, _)| k.trim());
+        if section == "[package]" && key == Some("readme") {
+            continue;
+        }
+        out.push_str(line);
+    }
+    out
 }
 
 fn has_dependencies(toml: &str) -> bool {
@@ -219,6 +262,24 @@ mod tests {
         assert_eq!((m.name.as_str(), m.version.as_str()), ("x", "0.1.0"));
         assert!(manifest("[package]\nname = \"x\"\nversion.workspace = true\n").is_err());
         assert!(manifest("[package]\nname = \"x\"\n").is_err());
+    }
+
+    #[test]
+    fn the_copy_names_no_readme_it_does_not_ship() {
+        let toml = "[package]\nname = \"x\"\nreadme = \"README.md\"\n\n[package.metadata.deb]\nreadme = \"kept\"\n";
+        assert_eq!(
+            without_readme(toml),
+            "[package]\nname = \"x\"\n\n[package.metadata.deb]\nreadme = \"kept\"\n"
+        );
+    }
+
+    #[test]
+    fn rust_versions_against_kirkstone() {
+        assert!(newer_than("1.75", KIRKSTONE_RUST));
+        assert!(newer_than("1.60.0", KIRKSTONE_RUST));
+        assert!(!newer_than("1.59", KIRKSTONE_RUST));
+        assert!(!newer_than("1.56.1", KIRKSTONE_RUST));
+        assert!(newer_than("x", KIRKSTONE_RUST));
     }
 
     #[test]

@@ -50,6 +50,10 @@ struct Context {
     rdepends: String,
     rrecommends: Option<String>,
     rconflicts: Option<String>,
+    /// `COMPATIBLE_HOST` of a package with machine code (its Debian architecture's).
+    compatible_host: Option<&'static str>,
+    /// Installed paths of ELF files that were stripped before packaging.
+    already_stripped: Vec<String>,
 }
 
 /// Directory of a package in the layer.
@@ -202,7 +206,19 @@ pub(super) fn render(plan: &Plan, own: &[&str], templates: &Templates) -> Result
             (true, false) => (Some(system_units.join(" ")), "disable"),
             (true, true) => (None, "disable"),
         };
-    let mut inherits = vec!["allarch", "features_check"];
+    // `allarch` only when every installed file is architecture-independent: the model
+    // refuses ELF files in an `all` package, and a package of another architecture
+    // (machine code, or scripts for one machine) is built per machine.
+    let elf: Vec<(&str, crate::elf::Elf)> = recipe
+        .assets
+        .iter()
+        .filter_map(|a| crate::elf::inspect(&a.source).map(|e| (a.dest.as_str(), e)))
+        .collect();
+    let arch_independent = p.architecture == "all" && elf.is_empty();
+    let mut inherits = vec!["features_check"];
+    if arch_independent {
+        inherits.insert(0, "allarch");
+    }
     if systemd_service.is_some() {
         inherits.push("systemd");
     }
@@ -244,6 +260,16 @@ pub(super) fn render(plan: &Plan, own: &[&str], templates: &Templates) -> Result
         rdepends: value_list(&rdepends),
         rrecommends: (!rrecommends.is_empty()).then(|| value_list(&rrecommends)),
         rconflicts: (!rconflicts.is_empty()).then(|| value_list(&rconflicts)),
+        compatible_host: if arch_independent {
+            None
+        } else {
+            compatible_host(&p.architecture)
+        },
+        already_stripped: elf
+            .iter()
+            .filter(|(_, e)| e.stripped)
+            .map(|(dest, _)| paths::variable_path(profile, dest))
+            .collect(),
     };
     let bb = templates.render("recipe", &context)?;
     layer_files.push(LayerFile {
@@ -251,6 +277,21 @@ pub(super) fn render(plan: &Plan, own: &[&str], templates: &Templates) -> Result
         data: bb.into(),
     });
     Ok(layer_files)
+}
+
+/// OE's `HOST_SYS` pattern for a Debian architecture, so that a package of prebuilt
+/// machine code is skipped (not failed by the `arch` QA check) on other machines.
+fn compatible_host(debian_arch: &str) -> Option<&'static str> {
+    Some(match debian_arch {
+        "amd64" => "x86_64.*-linux",
+        "i386" => "i[3-6]86.*-linux",
+        "arm64" => "aarch64.*-linux",
+        "armhf" | "armel" => "arm.*-linux",
+        "riscv64" => "riscv64.*-linux",
+        "ppc64el" => "powerpc64le.*-linux",
+        "mips64el" => "mips64el.*-linux",
+        _ => return None,
+    })
 }
 
 fn parent(path: &str) -> String {
