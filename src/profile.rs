@@ -29,12 +29,22 @@ impl Compression {
     }
 }
 
+/// Which distribution family a profile targets: Debian and Ubuntu take `.deb` packages
+/// from `unitpack build`, Yocto releases take the layer from `unitpack yocto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Family {
+    Debian,
+    Ubuntu,
+    Yocto,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Profile {
     pub name: String,
     pub description: String,
-    pub family: String,
+    pub family: Family,
     /// systemd release of the target (e.g. 229).
     pub systemd: u32,
     pub system_unit_dir: String,

@@ -19,7 +19,7 @@ pub(super) fn check(input: &Input, out: &mut Vec<Diagnostic>) {
 
 fn logind_sessions(input: &Input, subject: &Subject, out: &mut Vec<Diagnostic>) {
     let Some(package) = input.package else { return };
-    if input.profile.family == "yocto" {
+    if input.profile.family == crate::profile::Family::Yocto {
         return; // poky's systemd builds logind and pam_systemd by default
     }
     let r = &package.relations;

@@ -18,7 +18,7 @@ pub use bitbake::check_package_name;
 
 use crate::error::{Error, InputError, Result};
 use crate::plan::{Content, Plan};
-use crate::profile::{self, Profile};
+use crate::profile::{self, Family, Profile};
 use crate::recipe::Recipe;
 use handlebars::Handlebars;
 use std::collections::BTreeMap;
@@ -31,7 +31,7 @@ pub const HELPER: &str = crate::deb::HELPER_PACKAGE;
 pub fn profiles() -> Vec<&'static Profile> {
     profile::all()
         .iter()
-        .filter(|p| p.family == "yocto")
+        .filter(|p| p.family == Family::Yocto)
         .collect()
 }
 
@@ -68,7 +68,7 @@ pub fn render(recipes: &[Recipe], helper_crate: &Path) -> Result<Vec<LayerFile>>
     let mut errors = Vec::new();
     let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
     for r in recipes {
-        if r.profile.family != "yocto" {
+        if r.profile.family != Family::Yocto {
             errors.push(InputError::new(
                 &r.path,
                 r.locate("target"),

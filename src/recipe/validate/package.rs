@@ -1,0 +1,188 @@
+//! Checks of `package:`: names, version, relations, control fields.
+
+use super::{Validator, MAX_DESCRIPTION, MAX_FILE_NAME};
+use crate::recipe::debian;
+use crate::recipe::schema::RawPackage;
+use crate::recipe::spans::item;
+use crate::recipe::{Package, Relations, Version};
+
+impl Validator<'_> {
+    pub(in crate::recipe) fn package(&mut self, raw: &RawPackage) -> Option<Package> {
+        let before = self.errors.len();
+        self.check("package.name", debian::check_package_name(&raw.name));
+        self.check(
+            "package.version",
+            debian::check_upstream_version(&raw.version, raw.revision.is_some()),
+        );
+        if let Some(r) = &raw.revision {
+            self.check("package.revision", debian::check_revision(r));
+        }
+        self.check(
+            "package.maintainer",
+            debian::check_maintainer(&raw.maintainer),
+        );
+        if self.one_line("package.summary", &raw.summary) && raw.summary.len() > 80 {
+            self.error(
+                "package.summary",
+                "must be at most 80 characters (it is the Description synopsis)",
+            );
+        }
+        if let Some(d) = &raw.description {
+            if d.len() > MAX_DESCRIPTION {
+                self.error(
+                    "package.description",
+                    format!("must be at most {MAX_DESCRIPTION} bytes"),
+                );
+            } else if let Some(c) = d.chars().find(|&c| c != '\n' && debian::forbidden_char(c)) {
+                self.error(
+                    "package.description",
+                    format!("must not contain control characters other than newlines, or Unicode separators (found {c:?})"),
+                );
+            }
+        }
+        if let Some(e) = raw.epoch {
+            if e > i32::MAX as u32 {
+                self.error("package.epoch", "must be at most 2147483647 (dpkg's limit)");
+            }
+        }
+        if self.one_line("package.license", &raw.license)
+            && !crate::license::is_known(raw.license.trim())
+        {
+            self.error(
+                "package.license",
+                format!(
+                    "{:?} is not a license unitpack can write a copyright file for; use one of: {}",
+                    raw.license,
+                    crate::license::known().join(", ")
+                ),
+            );
+        }
+        if let Some(c) = &raw.copyright {
+            self.one_line("package.copyright", c);
+        }
+        if let Some(h) = &raw.homepage {
+            if !(h.starts_with("https://") || h.starts_with("http://"))
+                || !h.chars().all(|c| c.is_ascii_graphic())
+                || h.len() > debian::MAX_LINE
+            {
+                self.error(
+                    "package.homepage",
+                    format!("{h:?} must be an http(s) URL of printable ASCII without spaces, at most {} bytes", debian::MAX_LINE),
+                );
+            }
+        }
+        let section = raw.section.clone().unwrap_or_else(|| "misc".into());
+        self.check("package.section", debian::check_section(&section));
+        let priority = raw.priority.clone().unwrap_or_else(|| "optional".into());
+        if !debian::PRIORITIES.contains(&priority.as_str()) {
+            self.error(
+                "package.priority",
+                format!(
+                    "{priority:?} is not one of {}",
+                    debian::PRIORITIES.join(", ")
+                ),
+            );
+        }
+        let architecture = raw.architecture.clone().unwrap_or_else(|| "all".into());
+        self.check(
+            "package.architecture",
+            debian::check_architecture(&architecture),
+        );
+        let fields: [(&str, &Vec<String>); 7] = [
+            ("depends", &raw.depends),
+            ("recommends", &raw.recommends),
+            ("suggests", &raw.suggests),
+            ("conflicts", &raw.conflicts),
+            ("breaks", &raw.breaks),
+            ("replaces", &raw.replaces),
+            ("provides", &raw.provides),
+        ];
+        let mut normalized: [Vec<String>; 7] = Default::default();
+        for ((field, list), out) in fields.into_iter().zip(&mut normalized) {
+            for (i, rel) in list.iter().enumerate() {
+                match debian::normalize_relation(rel) {
+                    Ok(r) => out.push(r),
+                    Err(m) => self.error(&item(&format!("package.{field}"), i), m),
+                }
+            }
+        }
+        if self.errors.len() > before {
+            return None;
+        }
+        let [depends, recommends, suggests, conflicts, breaks, replaces, provides] = normalized;
+        let package = Package {
+            name: raw.name.clone(),
+            version: Version {
+                epoch: raw.epoch,
+                upstream: raw.version.clone(),
+                revision: raw.revision.clone(),
+            },
+            maintainer: raw.maintainer.clone(),
+            summary: raw.summary.trim().to_string(),
+            description: raw.description.clone().unwrap_or_default(),
+            license: raw.license.trim().to_string(),
+            copyright: raw.copyright.clone(),
+            homepage: raw.homepage.clone(),
+            section,
+            priority,
+            architecture,
+            relations: Relations {
+                depends,
+                recommends,
+                suggests,
+                conflicts,
+                breaks,
+                replaces,
+                provides,
+            },
+        };
+        self.package_limits(&package);
+        self.control_as_written(&package);
+        if self.errors.len() > before {
+            return None;
+        }
+        Some(package)
+    }
+
+    /// File names made of the package's name and version fit the file systems:
+    /// `NAME_VERSION_ARCH.deb` and the `.bb` are single path components.
+    pub(in crate::recipe) fn package_limits(&mut self, package: &Package) {
+        let deb = format!(
+            "{}_{}_{}.deb",
+            package.name,
+            package.version.for_filename(),
+            package.architecture
+        );
+        if deb.len() > MAX_FILE_NAME {
+            let field = if package.name.len() >= package.version.for_filename().len() {
+                "package.name"
+            } else {
+                "package.version"
+            };
+            self.error(
+                field,
+                format!(
+                    "the package file name would be {} bytes, more than the {MAX_FILE_NAME} a file system allows; shorten the name or version",
+                    deb.len()
+                ),
+            );
+        }
+    }
+
+    /// The control file is checked as it will be written, byte for byte: one field a
+    /// line, no line break or control character a value could smuggle in.
+    pub(in crate::recipe) fn control_as_written(&mut self, package: &Package) {
+        let mut depends = package.relations.depends.clone();
+        depends.push(crate::deb::HELPER_PACKAGE.to_string());
+        let text =
+            crate::deb::control::control(package, &depends, &package.relations.recommends, 0);
+        if let Err((field, m)) = crate::deb::control::check(&text) {
+            let recipe_field = match field.as_str() {
+                "Package" => "package.name".to_string(),
+                "Description" => "package.description".to_string(),
+                f => format!("package.{}", f.to_ascii_lowercase()),
+            };
+            self.error(&recipe_field, format!("in the control file: {m}"));
+        }
+    }
+}
