@@ -111,120 +111,27 @@ pub fn write(plan: &Plan, out_dir: &Path, opts: &Options) -> Result<PathBuf> {
     let files = files(plan, &scripts, opts.mtime)?;
     std::fs::create_dir_all(out_dir)
         .map_err(|e| Error::io(format!("creating {}", out_dir.display()), e))?;
-    let in_out_dir = |e| {
-        Error::io(
-            format!("creating a temporary file in {}", out_dir.display()),
-            e,
-        )
-    };
-
-    // data.tar: every parent directory once, then files, in path order.
-    let mut dirs = BTreeSet::new();
-    for f in &files {
-        let mut p = Path::new(&f.path).parent();
-        while let Some(d) = p {
-            dirs.insert(d.to_string_lossy().trim_start_matches('/').to_string());
-            p = d.parent();
-        }
-    }
-    let ndirs = dirs.len() as u64;
-    let mut data_entries: Vec<archive::Entry> = dirs
-        .into_iter()
-        .map(|path| archive::Entry {
-            path,
-            kind: archive::EntryKind::Dir,
-        })
-        .chain(files.iter().map(|f| archive::Entry {
-            path: f.path.trim_start_matches('/').to_string(),
-            kind: archive::EntryKind::File {
-                data: &f.data,
-                mode: f.mode,
-            },
-        }))
-        .collect();
-    data_entries.sort_by(|a, b| a.path.cmp(&b.path));
+    let data = data_member(&files, recipe.compression, out_dir, opts)?;
+    let control = control_member(recipe, &files, &data, scripts, opts.mtime)?;
 
     let c = recipe.compression;
-    let mut digests = vec![Md5::new(); data_entries.len()];
-    let spool = tempfile::tempfile_in(out_dir).map_err(in_out_dir)?;
-    let mut z = archive::Compressor::new(
-        BufWriter::with_capacity(SPOOL_BUFFER, spool),
-        c,
-        archive::tar_len(&data_entries),
-        opts.threads,
-    )?;
-    archive::write_tar(&data_entries, opts.mtime, &mut z, |i, bytes| {
-        digests[i].update(bytes)
-    })?;
-    let mut data_z = z
-        .finish()?
-        .into_inner()
-        .map_err(|e| Error::io("writing package", e.into_error()))?;
-    let data_z_len = data_z
-        .stream_position()
-        .map_err(|e| Error::io("writing package", e))?;
-    data_z
-        .rewind()
-        .map_err(|e| Error::io("writing package", e))?;
-
-    // control.tar: control, md5sums, conffiles, scripts.
-    let installed_size = files
-        .iter()
-        .map(|f| f.data.len().div_ceil(1024))
-        .sum::<u64>()
-        + ndirs;
-    let (depends, recommends) = relations(recipe);
-    let control = control::control(&recipe.package, &depends, &recommends, installed_size);
-    let md5sums: String = data_entries
-        .iter()
-        .zip(digests)
-        .filter(|(e, _)| matches!(e.kind, archive::EntryKind::File { .. }))
-        .map(|(e, digest)| format!("{:x}  {}\n", digest.finalize(), e.path))
-        .collect();
-    let conffiles: String = files
-        .iter()
-        .filter(|f| f.conffile)
-        .map(|f| format!("{}\n", f.path))
-        .collect();
-    let mut control_files: Vec<(String, Content, u32)> = vec![
-        ("control".into(), control.into(), 0o644),
-        ("md5sums".into(), md5sums.into(), 0o644),
-    ];
-    if !conffiles.is_empty() {
-        control_files.push(("conffiles".into(), conffiles.into(), 0o644));
-    }
-    for s in scripts {
-        control_files.push((s.name.to_string(), s.text.into(), 0o755));
-    }
-    control_files.sort_by(|a, b| a.0.cmp(&b.0));
-    let mut control_entries = vec![archive::Entry {
-        path: String::new(),
-        kind: archive::EntryKind::Dir,
-    }];
-    control_entries.extend(
-        control_files
-            .iter()
-            .map(|(name, data, mode)| archive::Entry {
-                path: name.clone(),
-                kind: archive::EntryKind::File { data, mode: *mode },
-            }),
-    );
-    let mut control_tar = Vec::with_capacity(archive::tar_len(&control_entries) as usize);
-    archive::write_tar(&control_entries, opts.mtime, &mut control_tar, |_, _| {})?;
-    let control_z = compress(&control_tar, c, 1)?;
-
     let dest = out_dir.join(file_name(recipe));
     let tmp = tempfile::Builder::new()
         .prefix(".unitpack-")
         .suffix(".deb.tmp")
         .tempfile_in(out_dir)
-        .map_err(in_out_dir)?;
+        .map_err(|e| temp_file_error(out_dir, e))?;
+    let DataMember {
+        file: mut data_z,
+        len: data_z_len,
+        ..
+    } = data;
     let mut ar = archive::Ar::new(BufWriter::new(tmp.as_file()), opts.mtime);
     ar.append("debian-binary", 4, &b"2.0\n"[..])?;
     ar.append(
         &format!("control.tar.{}", c.extension()),
-        control_z.len() as u64,
-        &control_z[..],
+        control.len() as u64,
+        &control[..],
     )?;
     ar.append(
         &format!("data.tar.{}", c.extension()),
@@ -238,6 +145,138 @@ pub fn write(plan: &Plan, out_dir: &Path, opts: &Options) -> Result<PathBuf> {
     tmp.persist(&dest)
         .map_err(|e| Error::io(format!("renaming into {}", dest.display()), e.error))?;
     Ok(dest)
+}
+
+/// data.tar, compressed, in an unnamed temporary file (rewound), with what the
+/// control member needs to know of it.
+struct DataMember {
+    file: std::fs::File,
+    len: u64,
+    /// `md5sums` lines: digest and path of each file, in tar order.
+    md5sums: String,
+    /// Directories in the tar (each counts 1 KiB in Installed-Size, as dpkg-gencontrol
+    /// counts them).
+    dirs: u64,
+}
+
+fn data_member(
+    files: &[PayloadFile],
+    c: crate::profile::Compression,
+    out_dir: &Path,
+    opts: &Options,
+) -> Result<DataMember> {
+    // Every parent directory once, then files, in path order.
+    let mut dirs = BTreeSet::new();
+    for f in files {
+        let mut p = Path::new(&f.path).parent();
+        while let Some(d) = p {
+            dirs.insert(d.to_string_lossy().trim_start_matches('/').to_string());
+            p = d.parent();
+        }
+    }
+    let ndirs = dirs.len() as u64;
+    let mut entries: Vec<archive::Entry> = dirs
+        .into_iter()
+        .map(|path| archive::Entry {
+            path,
+            kind: archive::EntryKind::Dir,
+        })
+        .chain(files.iter().map(|f| archive::Entry {
+            path: f.path.trim_start_matches('/').to_string(),
+            kind: archive::EntryKind::File {
+                data: &f.data,
+                mode: f.mode,
+            },
+        }))
+        .collect();
+    entries.sort_by(|a, b| a.path.cmp(&b.path));
+
+    let mut digests = vec![Md5::new(); entries.len()];
+    let spool = tempfile::tempfile_in(out_dir).map_err(|e| temp_file_error(out_dir, e))?;
+    let mut z = archive::Compressor::new(
+        BufWriter::with_capacity(SPOOL_BUFFER, spool),
+        c,
+        archive::tar_len(&entries),
+        opts.threads,
+    )?;
+    archive::write_tar(&entries, opts.mtime, &mut z, |i, bytes| {
+        digests[i].update(bytes)
+    })?;
+    let mut file = z
+        .finish()?
+        .into_inner()
+        .map_err(|e| Error::io("writing package", e.into_error()))?;
+    let len = file
+        .stream_position()
+        .map_err(|e| Error::io("writing package", e))?;
+    file.rewind().map_err(|e| Error::io("writing package", e))?;
+    let md5sums = entries
+        .iter()
+        .zip(digests)
+        .filter(|(e, _)| matches!(e.kind, archive::EntryKind::File { .. }))
+        .map(|(e, digest)| format!("{:x}  {}\n", digest.finalize(), e.path))
+        .collect();
+    Ok(DataMember {
+        file,
+        len,
+        md5sums,
+        dirs: ndirs,
+    })
+}
+
+/// control.tar, compressed: control, md5sums, conffiles, the maintainer scripts.
+fn control_member(
+    recipe: &Recipe,
+    files: &[PayloadFile],
+    data: &DataMember,
+    scripts: Vec<scripts::Script>,
+    mtime: u64,
+) -> Result<Vec<u8>> {
+    let installed_size = files
+        .iter()
+        .map(|f| f.data.len().div_ceil(1024))
+        .sum::<u64>()
+        + data.dirs;
+    let (depends, recommends) = relations(recipe);
+    let control = control::control(&recipe.package, &depends, &recommends, installed_size);
+    let conffiles: String = files
+        .iter()
+        .filter(|f| f.conffile)
+        .map(|f| format!("{}\n", f.path))
+        .collect();
+    let mut control_files: Vec<(String, Content, u32)> = vec![
+        ("control".into(), control.into(), 0o644),
+        ("md5sums".into(), data.md5sums.clone().into(), 0o644),
+    ];
+    if !conffiles.is_empty() {
+        control_files.push(("conffiles".into(), conffiles.into(), 0o644));
+    }
+    for s in scripts {
+        control_files.push((s.name.to_string(), s.text.into(), 0o755));
+    }
+    control_files.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut entries = vec![archive::Entry {
+        path: String::new(),
+        kind: archive::EntryKind::Dir,
+    }];
+    entries.extend(
+        control_files
+            .iter()
+            .map(|(name, data, mode)| archive::Entry {
+                path: name.clone(),
+                kind: archive::EntryKind::File { data, mode: *mode },
+            }),
+    );
+    let mut tar = Vec::with_capacity(archive::tar_len(&entries) as usize);
+    archive::write_tar(&entries, mtime, &mut tar, |_, _| {})?;
+    compress(&tar, recipe.compression, 1)
+}
+
+fn temp_file_error(out_dir: &Path, e: std::io::Error) -> Error {
+    Error::io(
+        format!("creating a temporary file in {}", out_dir.display()),
+        e,
+    )
 }
 
 /// Build every package of `recipes` into `out_dir`, `jobs` at a time (the
