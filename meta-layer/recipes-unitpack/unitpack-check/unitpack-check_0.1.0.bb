@@ -12,7 +12,7 @@ LIC_FILES_CHKSUM = "file://unitpack-check/LICENSE;md5=487d5a137c9289265e845bc975
 # It holds the crate, the std-only crates it depends on and a version 3 Cargo.lock:
 # no crate:// entries, no network.
 SRC_URI = "https://example.invalid/unitpack/unitpack-check-${PV}.tar.gz"
-SRC_URI[sha256sum] = "788b92fa34589fc5d19fcd1b8c0c1107799290a23c859a3cc079fd649bac7694"
+SRC_URI[sha256sum] = "bf35d9caa50828c67150a859a20f40dd89d135878a9e1a3e792dfec4638875b2"
 
 S = "${@d.getVar('UNPACKDIR') or d.getVar('WORKDIR')}/unitpack-check-${PV}"
 
