@@ -115,9 +115,13 @@ enum Command {
         /// Layer directory, replaced as a whole.
         #[arg(short, long, default_value = "meta-layer")]
         out_dir: PathBuf,
-        /// The helper crate whose sources the layer ships.
+        /// The helper crate whose source archive the layer's recipe fetches.
         #[arg(long, default_value = "unitpack-check")]
         helper: PathBuf,
+        /// Where to write that archive, for bitbake's DL_DIR or a mirror (default:
+        /// `downloads/` beside the layer directory).
+        #[arg(long, value_name = "DIR")]
+        downloads: Option<PathBuf>,
     },
 }
 
@@ -309,6 +313,7 @@ fn run(command: Command) -> Result<()> {
             inputs,
             out_dir,
             helper,
+            downloads,
         } => {
             let inputs = if inputs.is_empty() {
                 vec![PathBuf::from("recipes")]
@@ -319,8 +324,11 @@ fn run(command: Command) -> Result<()> {
             let profile = unitpack::yocto::layer_profile();
             let recipes =
                 unitpack::load_all(&unitpack::recipe_files(&inputs)?, Some(&profile.name))?;
-            let files = unitpack::yocto::render(&recipes, &helper)?;
-            unitpack::yocto::write(&files, &out_dir)?;
+            let layer = unitpack::yocto::render(&recipes, &helper, unitpack::source_date_epoch()?)?;
+            let downloads =
+                downloads.unwrap_or_else(|| unitpack::yocto::default_downloads(&out_dir));
+            unitpack::yocto::write_downloads(&layer.downloads, &downloads)?;
+            unitpack::yocto::write(&layer.files, &out_dir)?;
             write_stdout(format!("{}\n", out_dir.display()).as_bytes())?;
             Ok(())
         }

@@ -224,43 +224,64 @@ impl<'r> Plan<'r> {
         Ok(files)
     }
 
-    /// The helper's manifest: one TAB-separated record per line (format 1).
+    /// The helper's manifest (the `unitpack-manifest` crate's format).
     pub fn manifest(&self) -> String {
+        use unitpack_manifest as m;
         let recipe = self.recipe;
         let p = recipe.profile;
-        let mut out =
-            String::from("# unitpack manifest: read by unitpack-check; generated, do not edit\n");
-        out.push_str("format\t1\n");
-        out.push_str(&format!("package\t{}\n", recipe.package.name));
-        out.push_str(&format!("profile\t{}\n", p.name));
-        out.push_str(&format!("strict\t{}\n", u8::from(recipe.strict)));
-        out.push_str(&format!("user-bus-package\t{}\n", p.user_bus_package));
-        for unit in &recipe.units {
-            out.push_str(&format!(
-                "unit\t{}\t{}\t{}\t{}\n",
-                unit.scope.as_str(),
-                unit.enable.as_str(),
-                unit.name,
-                recipe.unit_path(unit)
-            ));
+        let scope = |s: Scope| match s {
+            Scope::User => m::Scope::User,
+            Scope::System => m::Scope::System,
+        };
+        m::Manifest {
+            format: m::FORMAT,
+            package: recipe.package.name.to_string(),
+            profile: Some(p.name.to_string()),
+            strict: recipe.strict,
+            user_bus_package: Some(p.user_bus_package.to_string()),
+            units: recipe
+                .units
+                .iter()
+                .map(|unit| m::UnitEntry {
+                    scope: scope(unit.scope),
+                    enablement: match unit.enable {
+                        Enablement::None => m::Enablement::None,
+                        Enablement::Global => m::Enablement::Global,
+                        Enablement::Enable => m::Enablement::Enable,
+                        Enablement::EnableAndStart => m::Enablement::EnableAndStart,
+                    },
+                    name: unit.name.to_string(),
+                    path: recipe.unit_path(unit),
+                })
+                .collect(),
+            links: self
+                .activations
+                .iter()
+                .flat_map(|a| &a.links)
+                .map(|(link, target)| m::Link {
+                    path: link.clone(),
+                    target: target.clone(),
+                })
+                .collect(),
+            dropins: recipe
+                .dropins
+                .iter()
+                .map(|d| m::DropIn {
+                    scope: scope(d.scope),
+                    unit: d.unit.to_string(),
+                    path: recipe.dropin_path(d),
+                })
+                .collect(),
+            takeovers: self
+                .takeovers
+                .iter()
+                .map(|t| m::Takeover {
+                    scope: scope(t.scope),
+                    name: t.unit.clone(),
+                })
+                .collect(),
         }
-        for a in &self.activations {
-            for (link, target) in &a.links {
-                out.push_str(&format!("link\t{link}\t{target}\n"));
-            }
-        }
-        for d in &recipe.dropins {
-            out.push_str(&format!(
-                "dropin\t{}\t{}\t{}\n",
-                d.scope.as_str(),
-                d.unit,
-                recipe.dropin_path(d)
-            ));
-        }
-        for t in &self.takeovers {
-            out.push_str(&format!("takeover\t{}\t{}\n", t.scope.as_str(), t.unit));
-        }
-        out
+        .to_text()
     }
 }
 
@@ -366,5 +387,5 @@ const STREAM_CHUNK: usize = 256 << 10;
 
 /// Where the manifest of a package is installed.
 pub fn manifest_path(package: &str) -> String {
-    format!("/usr/share/unitpack/{package}/manifest")
+    unitpack_manifest::manifest_path(package)
 }

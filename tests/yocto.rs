@@ -12,9 +12,11 @@ fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// `unitpack` in the repository, SOURCE_DATE_EPOCH unset: the committed layer pins the
+/// sha256 of the helper's archive dated with its default.
 fn unitpack() -> Command {
     let mut cmd = Command::cargo_bin("unitpack").unwrap();
-    cmd.current_dir(repo());
+    cmd.current_dir(repo()).env_remove("SOURCE_DATE_EPOCH");
     cmd
 }
 
@@ -129,7 +131,8 @@ impl Bb {
             );
             assert!(
                 name.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "_:${}".contains(c)),
+                    .all(|c| c.is_ascii_alphanumeric() || "_:${}".contains(c))
+                    || name == "SRC_URI[sha256sum]",
                 "variable name {name:?}"
             );
             assert!(
@@ -212,7 +215,7 @@ fn committed_layer_is_what_the_recipes_generate() {
         .collect();
     assert!(
         missing.is_empty() && extra.is_empty() && changed.is_empty(),
-        "meta-layer/ differs from what recipes/ and unitpack-check/ generate; run `cargo run -- yocto` and commit meta-layer/.\nmissing: {missing:?}\nnot generated: {extra:?}\nchanged: {changed:?}"
+        "meta-layer/ differs from what recipes/, unitpack-check/ and unitpack-manifest/ generate (the helper recipe pins its source archive's sha256); run `cargo run -- yocto` with SOURCE_DATE_EPOCH unset and commit meta-layer/.\nmissing: {missing:?}\nnot generated: {extra:?}\nchanged: {changed:?}"
     );
 }
 
@@ -227,11 +230,19 @@ fn generation_is_deterministic_and_leaves_no_temporary_directory() {
     std::fs::write(a.join("stale.txt"), "x").unwrap();
     generate_ok(&[], &a);
     assert_eq!(tree(&a), tree(&b));
-    let left: Vec<_> = std::fs::read_dir(tmp.path())
+    let mut left: Vec<_> = std::fs::read_dir(tmp.path())
         .unwrap()
-        .map(|e| e.unwrap().file_name())
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
-    assert_eq!(left.len(), 2, "{left:?}");
+    left.sort();
+    assert_eq!(left, ["a", "b", "downloads"]);
+    // The archive replaced itself through a temporary file, which is gone.
+    assert_eq!(
+        std::fs::read_dir(tmp.path().join("downloads"))
+            .unwrap()
+            .count(),
+        1
+    );
 }
 
 #[test]
@@ -411,57 +422,84 @@ fn generated_recipes_install_and_enable_every_unit() {
     }
 }
 
-#[test]
-fn helper_recipe_ships_the_crate_and_it_builds_offline() {
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("layer");
-    generate_ok(&[], &out);
-    let crate_dir = repo().join("unitpack-check");
-    let version = std::fs::read_to_string(crate_dir.join("Cargo.toml"))
+/// The helper's version, from its Cargo.toml.
+fn helper_version() -> String {
+    std::fs::read_to_string(repo().join("unitpack-check/Cargo.toml"))
         .unwrap()
         .lines()
         .find_map(|l| {
             l.strip_prefix("version = \"")
                 .map(|v| v.trim_end_matches('"').to_string())
         })
-        .unwrap();
+        .unwrap()
+}
+
+/// The entries of a .tar.gz: path → contents (directories with `None`), in order.
+fn tar_gz(data: &[u8]) -> Vec<(String, Option<Vec<u8>>)> {
+    use std::io::Read;
+    let mut out = Vec::new();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(data));
+    for e in archive.entries().unwrap() {
+        let mut e = e.unwrap();
+        let h = e.header();
+        assert_eq!((h.uid().unwrap(), h.gid().unwrap()), (0, 0));
+        assert_eq!(
+            h.mtime().unwrap(),
+            1_704_067_200,
+            "SOURCE_DATE_EPOCH's default"
+        );
+        let path = e.path().unwrap().to_string_lossy().into_owned();
+        let data = match e.header().entry_type() {
+            tar::EntryType::Directory => None,
+            tar::EntryType::Regular => {
+                let mut v = Vec::new();
+                e.read_to_end(&mut v).unwrap();
+                Some(v)
+            }
+            other => panic!("{path}: entry type {other:?}"),
+        };
+        out.push((path, data));
+    }
+    out
+}
+
+/// The layer holds no copy of the helper: its recipe fetches one archive that
+/// `unitpack yocto` writes beside the layer, reproducibly, with the sha256 the recipe
+/// pins; the archive holds what the build needs (no tests, no target/) and builds
+/// offline with its own lock file.
+#[test]
+fn helper_recipe_fetches_a_reproducible_archive_that_builds_offline() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("layer");
+    generate_ok(&[], &out);
+    let version = helper_version();
+    let name = format!("unitpack-check-{version}.tar.gz");
     let dir = out.join("recipes-unitpack/unitpack-check");
+    assert_eq!(
+        tree(&dir).into_keys().collect::<Vec<_>>(),
+        [format!("unitpack-check_{version}.bb")],
+        "the helper's recipe directory holds only the recipe"
+    );
     let bb = Bb::parse(
         &std::fs::read_to_string(dir.join(format!("unitpack-check_{version}.bb"))).unwrap(),
     );
     assert_eq!(bb.inherits, ["cargo"]);
-    assert_eq!(bb.get("SRC_URI"), Some("file://unitpack-check/"));
+    let src_uri = bb.get("SRC_URI").unwrap();
+    assert!(src_uri.starts_with("https://"), "{src_uri}");
+    assert!(
+        src_uri.ends_with("/unitpack-check-${PV}.tar.gz"),
+        "{src_uri}"
+    );
     assert_eq!(
         bb.get("S"),
-        Some("${@d.getVar('UNPACKDIR') or d.getVar('WORKDIR')}/unitpack-check")
+        Some("${@d.getVar('UNPACKDIR') or d.getVar('WORKDIR')}/unitpack-check-${PV}")
     );
 
-    let copy = dir.join("files/unitpack-check");
-    let shipped = tree(&copy);
-    // The crate's manifest, less the README it names but the copy does not ship.
-    let toml = String::from_utf8(shipped["Cargo.toml"].clone()).unwrap();
-    let original = std::fs::read_to_string(crate_dir.join("Cargo.toml")).unwrap();
-    assert_eq!(
-        toml,
-        original
-            .lines()
-            .filter(|l| !l.starts_with("readme = "))
-            .map(|l| format!("{l}\n"))
-            .collect::<String>()
-    );
-    for line in toml.lines() {
-        if let Some(file) = line.strip_prefix("readme = \"") {
-            let file = file.trim_end_matches('"');
-            assert!(
-                shipped.contains_key(file),
-                "Cargo.toml names {file}, not shipped"
-            );
-        }
-    }
     // rust-version 1.75 is beyond kirkstone's Rust 1.59: the recipe skips itself there
     // (the layer keeps kirkstone for the unit recipes).
     let bb_text =
         std::fs::read_to_string(dir.join(format!("unitpack-check_{version}.bb"))).unwrap();
+    let original = std::fs::read_to_string(repo().join("unitpack-check/Cargo.toml")).unwrap();
     assert!(original.contains("rust-version = \"1.75\""));
     assert!(
         bb_text
@@ -470,26 +508,129 @@ fn helper_recipe_ships_the_crate_and_it_builds_offline() {
         "{bb_text}"
     );
     assert_eq!(bb.get("UNITPACK_CHECK_ON_KIRKSTONE"), Some("0"));
-    let lock = String::from_utf8(shipped["Cargo.lock"].clone()).unwrap();
-    assert!(lock.lines().any(|l| l == "version = 3"), "{lock}");
-    for (rel, data) in tree(&crate_dir.join("src")) {
-        assert_eq!(shipped.get(&format!("src/{rel}")), Some(&data), "src/{rel}");
+
+    // Written beside the layer (the default), nothing else there.
+    let downloads = tmp.path().join("downloads");
+    assert_eq!(
+        tree(&downloads).into_keys().collect::<Vec<_>>(),
+        [name.as_str()]
+    );
+    let archive = std::fs::read(downloads.join(&name)).unwrap();
+    assert_eq!(
+        bb.get("SRC_URI[sha256sum]"),
+        Some(common::sha256(&downloads.join(&name)).as_str()),
+        "the recipe pins the archive's sha256"
+    );
+    // gzip without a timestamp.
+    assert_eq!(&archive[4..8], &[0, 0, 0, 0]);
+
+    // Reproducible: a second run, elsewhere and with --downloads, gives the same bytes.
+    let other = tmp.path().join("elsewhere");
+    let o = unitpack()
+        .arg("yocto")
+        .arg("-o")
+        .arg(other.join("layer2"))
+        .arg("--downloads")
+        .arg(other.join("dl"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        std::fs::read(other.join("dl").join(&name)).unwrap(),
+        archive
+    );
+    assert!(!other.join("downloads").exists());
+    assert_eq!(tree(&other.join("layer2")), tree(&out));
+
+    // What it holds: one top directory, sorted, no test-only file, no build output.
+    let entries = tar_gz(&archive);
+    let top = format!("./unitpack-check-{version}/");
+    let paths: Vec<&str> = entries.iter().map(|(p, _)| p.as_str()).collect();
+    let mut sorted = paths.clone();
+    sorted.sort_by(|a, b| a.split('/').cmp(b.split('/')));
+    assert_eq!(paths, sorted);
+    assert_eq!(paths[0], top);
+    for p in &paths {
+        assert!(p.starts_with(&top), "{p}");
+        let rel = &p[top.len()..];
+        assert!(
+            !rel.contains("testutil")
+                && !rel.split('/').any(|c| c == "tests" || c == "target")
+                && !rel.ends_with(".orig")
+                && !rel.ends_with('~'),
+            "{p} should not be in the archive"
+        );
     }
-    // The copy stands alone: cargo builds it with no network and the lock as shipped.
+    let file = |rel: &str| {
+        entries
+            .iter()
+            .find(|(p, _)| *p == format!("{top}{rel}"))
+            .and_then(|(_, d)| d.clone())
+            .unwrap_or_else(|| panic!("{rel} missing from the archive"))
+    };
+    for krate in ["unitpack-check", "unitpack-manifest"] {
+        assert_eq!(
+            file(&format!("{krate}/Cargo.toml")),
+            std::fs::read(repo().join(krate).join("Cargo.toml")).unwrap()
+        );
+        for (rel, data) in tree(&repo().join(krate).join("src")) {
+            if rel.ends_with("testutil.rs") {
+                continue;
+            }
+            assert_eq!(
+                file(&format!("{krate}/src/{rel}")),
+                data,
+                "{krate}/src/{rel}"
+            );
+        }
+    }
+    let lock = String::from_utf8(file("Cargo.lock")).unwrap();
+    assert!(lock.lines().any(|l| l == "version = 3"), "{lock}");
+    // LIC_FILES_CHKSUM points into the archive.
+    let lic = bb.get("LIC_FILES_CHKSUM").unwrap();
+    assert!(lic.contains("file://unitpack-check/LICENSE;md5="), "{lic}");
+
+    // Builds offline with the lock as shipped.
     let build = tmp.path().join("build");
-    std::fs::create_dir(&build).unwrap();
-    for (rel, data) in &shipped {
-        let p = build.join(rel);
-        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-        std::fs::write(p, data).unwrap();
+    for (path, data) in &entries {
+        let p = build.join(path);
+        match data {
+            None => std::fs::create_dir_all(p).unwrap(),
+            Some(d) => std::fs::write(p, d).unwrap(),
+        }
     }
     let o = std::process::Command::new(env!("CARGO"))
-        .args(["build", "--frozen", "--offline", "--quiet"])
-        .current_dir(&build)
+        .args(["build", "--offline", "--locked", "--quiet"])
+        .current_dir(build.join(&top))
         .env("CARGO_TARGET_DIR", tmp.path().join("target"))
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(tmp.path().join("target/debug/unitpack-check").is_file());
+}
+
+/// SOURCE_DATE_EPOCH dates the archive's entries, so the recipe's sha256 follows it.
+#[test]
+fn source_date_epoch_dates_the_archive() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |epoch: Option<&str>, dir: &str| {
+        let mut cmd = unitpack();
+        if let Some(e) = epoch {
+            cmd.env("SOURCE_DATE_EPOCH", e);
+        }
+        let o = cmd
+            .arg("yocto")
+            .arg("-o")
+            .arg(tmp.path().join(dir).join("layer"))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let name = format!("unitpack-check-{}.tar.gz", helper_version());
+        std::fs::read(tmp.path().join(dir).join("downloads").join(name)).unwrap()
+    };
+    let default = run(None, "a");
+    assert_eq!(run(Some("1704067200"), "b"), default);
+    assert_ne!(run(Some("1600000000"), "c"), default);
 }
 
 // ---------------------------------------------------------------------------------

@@ -376,7 +376,10 @@ impl Fuzzer {
             };
         }
         let recipe = recipe_dir.join(&case.recipe_name);
-        let outside = |p: &Path| !p.starts_with("out") && !p.starts_with("layer");
+        // `yocto -o layer` also writes the helper's source archive into downloads/.
+        let outside = |p: &Path| {
+            !p.starts_with("out") && !p.starts_with("layer") && !p.starts_with("downloads")
+        };
         let before: BTreeMap<PathBuf, String> = check::snapshot(&w)
             .into_iter()
             .filter(|(p, _)| outside(p))

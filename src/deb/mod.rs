@@ -1,7 +1,7 @@
 //! The Debian package writer: payload + docs + control + maintainer scripts, packed
 //! into a reproducible `.deb` and written atomically.
 
-mod archive;
+pub(crate) mod archive;
 pub mod control;
 pub mod docs;
 

@@ -1,10 +1,19 @@
-//! The `unitpack-check` recipe: `inherit cargo`, built from a copy of the helper
-//! crate shipped in the layer (no network at build time). The oldest cargo of the
-//! layer's series must build it, hence a `version = 3` Cargo.lock.
+//! The `unitpack-check` recipe (`inherit cargo`) and the one source archive it
+//! fetches, `unitpack-check-VERSION.tar.gz`, which `unitpack yocto` writes into a
+//! download directory beside the layer (never into it): the helper crate, the crates
+//! it depends on by path (`../NAME`, std only), a workspace `Cargo.toml` and a
+//! `version = 3` Cargo.lock (the oldest cargo of the layer's series reads it), so
+//! that bitbake builds it with no network. The archive is reproducible: sorted
+//! entries owned by root, one mtime (SOURCE_DATE_EPOCH), gzip without a timestamp;
+//! the recipe carries its sha256.
 
 use super::{bitbake, license, recipe, LayerFile, Templates, HELPER};
+use crate::deb::archive::{self, Entry, EntryKind};
 use crate::error::{Error, Result};
+use crate::plan::Content;
+use crate::profile::Compression;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::path::Path;
 
 #[derive(Serialize)]
@@ -14,6 +23,10 @@ struct Context {
     homepage: Option<String>,
     license: String,
     lic_files_chksum: String,
+    src_uri: String,
+    sha256: String,
+    /// The archive's top directory (`S`), with `${PV}` for the version.
+    top: String,
     /// `rust-version` when kirkstone's Rust (1.59) is too old for it: the recipe then
     /// skips itself on kirkstone.
     skip_on_kirkstone: Option<String>,
@@ -21,6 +34,24 @@ struct Context {
 
 /// Rust of the oldest release in the layer's series (kirkstone's cargo_1.59.0.bb).
 const KIRKSTONE_RUST: (u32, u32) = (1, 59);
+
+/// A file the layer's recipes fetch, written into the download directory (bitbake's
+/// `DL_DIR` or a mirror), not into the layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Download {
+    /// File name, e.g. `unitpack-check-0.1.0.tar.gz`.
+    pub name: String,
+    pub data: Vec<u8>,
+}
+
+/// Where the archive is said to come from when the crate names neither `homepage` nor
+/// `repository`: a placeholder, as the archive is not published anywhere (see the
+/// layer README: bitbake finds it in `DL_DIR` or a mirror).
+const PLACEHOLDER_URL: &str = "https://downloads.example.invalid/unitpack";
+
+/// Files of a crate's `src/` left out of the archive: test-only modules
+/// (`#[cfg(test)] mod testutil;`), which the build does not compile.
+const TEST_ONLY: &[&str] = &["testutil.rs"];
 
 /// The fields of `[package]` the recipe needs.
 struct Manifest {
@@ -33,18 +64,38 @@ struct Manifest {
     rust_version: Option<String>,
 }
 
-pub(super) fn render(crate_dir: &Path, templates: &Templates) -> Result<Vec<LayerFile>> {
+/// One crate of the archive: its directory name there, `[package]` and files (by path
+/// relative to the crate).
+struct Crate {
+    dir: String,
+    manifest: Manifest,
+    /// Names of the crates it depends on (by path, beside it).
+    deps: Vec<String>,
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+pub(super) fn render(
+    crate_dir: &Path,
+    templates: &Templates,
+    mtime: u64,
+) -> Result<(Vec<LayerFile>, Download)> {
+    let helper = read_crate(crate_dir, true)?;
     let toml_path = crate_dir.join("Cargo.toml");
-    let toml = read_text(&toml_path)?;
-    let m = manifest(&toml).map_err(|m| Error::Failed(format!("{}: {m}", toml_path.display())))?;
     let fail = |m: String| Error::Failed(format!("{}: {m}", toml_path.display()));
+    let version = helper.manifest.version.clone();
+    let skip_on_kirkstone = helper
+        .manifest
+        .rust_version
+        .clone()
+        .filter(|v| newer_than(v, KIRKSTONE_RUST));
+    let m = &helper.manifest;
     if m.name != HELPER {
         return Err(fail(format!(
             "the helper crate is named {:?}, expected {HELPER:?}",
             m.name
         )));
     }
-    bitbake::check_version(&m.version).map_err(fail)?;
+    bitbake::check_version(&version).map_err(fail)?;
     let (license, common_chksum) = license::oe_license(&m.license)
         .ok_or_else(|| fail(format!("license {:?} has no OpenEmbedded name", m.license)))?;
     let description = bitbake::text(&m.description).map_err(fail)?;
@@ -55,57 +106,211 @@ pub(super) fn render(crate_dir: &Path, templates: &Templates) -> Result<Vec<Laye
         .transpose()
         .map_err(fail)?;
 
-    let dir = recipe::dir(HELPER);
-    let copy = format!("{dir}/files/{HELPER}");
-    let mut files = vec![LayerFile {
-        path: format!("{copy}/Cargo.toml"),
-        data: without_readme(&toml).into(),
-    }];
-    let lock_path = crate_dir.join("Cargo.lock");
-    let lock = if lock_path.exists() {
-        let lock = read_text(&lock_path)?;
-        if !lock.lines().any(|l| l.trim() == "version = 3") {
+    let mut crates = vec![];
+    for dep in &helper.deps {
+        let dir = crate_dir
+            .parent()
+            .unwrap_or(Path::new("."))
+            .join(dep.as_str());
+        let c = read_crate(&dir, false)?;
+        if !c.deps.is_empty() {
             return Err(Error::Failed(format!(
-                "{}: must be a lock file of `version = 3`, which cargo 1.75 (scarthgap) reads",
-                lock_path.display()
+                "{}: the crates the helper depends on must have no dependencies themselves",
+                dir.join("Cargo.toml").display()
             )));
         }
-        lock
-    } else if has_dependencies(&toml) {
-        return Err(fail(
-            "the crate has dependencies but no Cargo.lock of its own to ship in the layer".into(),
-        ));
-    } else {
-        format!(
-            "# This file is automatically @generated by Cargo.\n# It is not intended for manual editing.\nversion = 3\n\n[[package]]\nname = \"{}\"\nversion = \"{}\"\n",
-            m.name, m.version
-        )
-    };
-    files.push(LayerFile {
-        path: format!("{copy}/Cargo.lock"),
-        data: lock.into(),
-    });
-    // The crate's own license text, when it has one, is what LIC_FILES_CHKSUM should
-    // point at (OE's common copy otherwise).
-    let lic_files_chksum = match read(&crate_dir.join("LICENSE")) {
-        Ok(text) => {
-            use md5::{Digest, Md5};
-            let sum = format!("file://LICENSE;md5={:x}", Md5::digest(&text));
-            files.push(LayerFile {
-                path: format!("{copy}/LICENSE"),
-                data: text.into(),
-            });
-            sum
-        }
-        Err(_) => common_chksum,
-    };
-    if crate_dir.join("build.rs").exists() {
-        files.push(LayerFile {
-            path: format!("{copy}/build.rs"),
-            data: read(&crate_dir.join("build.rs"))?.into(),
-        });
+        crates.push(c);
     }
-    let src = crate_dir.join("src");
+    crates.push(helper);
+    crates.sort_by(|a, b| a.dir.cmp(&b.dir));
+
+    // Each crate's own license text, when it has one, is what LIC_FILES_CHKSUM should
+    // point at (OE's common copy otherwise).
+    let lic_files_chksum = {
+        use md5::{Digest, Md5};
+        let sums: Vec<String> = crates
+            .iter()
+            .filter_map(|c| {
+                let text = c.files.get("LICENSE")?;
+                Some(format!(
+                    "file://{}/LICENSE;md5={:x}",
+                    c.dir,
+                    Md5::digest(text)
+                ))
+            })
+            .collect();
+        if sums.is_empty() {
+            common_chksum
+        } else {
+            sums.join(" ")
+        }
+    };
+
+    let top = format!("{HELPER}-{version}");
+    let download = Download {
+        name: archive_name(&version),
+        data: archive(&top, &crates, mtime)?,
+    };
+    let sha256 = {
+        use sha2::{Digest, Sha256};
+        format!("{:x}", Sha256::digest(&download.data))
+    };
+    let src_uri = format!(
+        "{}/{HELPER}-${{PV}}.tar.gz",
+        homepage
+            .as_deref()
+            .unwrap_or(PLACEHOLDER_URL)
+            .trim_end_matches('/')
+    );
+    let context = Context {
+        // Shorter than any DESCRIPTION (oelint.vars.descriptiontoobrief).
+        summary: "On-target checks for units packaged by unitpack".into(),
+        description,
+        homepage,
+        license: license.into(),
+        lic_files_chksum,
+        src_uri,
+        sha256,
+        top: format!("{HELPER}-${{PV}}"),
+        skip_on_kirkstone,
+    };
+    let bb = LayerFile {
+        path: recipe::bb_path(HELPER, &version),
+        data: Content::from(templates.render("helper", &context)?),
+    };
+    Ok((vec![bb], download))
+}
+
+/// The archive's file name for the helper's `version`.
+pub fn archive_name(version: &str) -> String {
+    format!("{HELPER}-{version}.tar.gz")
+}
+
+/// The gzipped tar of the crates below `top/`, with a workspace of them.
+fn archive(top: &str, crates: &[Crate], mtime: u64) -> Result<Vec<u8>> {
+    let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    files.insert(format!("{top}/Cargo.toml"), workspace_toml(crates).into());
+    files.insert(format!("{top}/Cargo.lock"), lock(crates).into());
+    for c in crates {
+        for (rel, data) in &c.files {
+            files.insert(format!("{top}/{}/{rel}", c.dir), data.clone());
+        }
+    }
+    let contents: Vec<(String, Content)> = files
+        .into_iter()
+        .map(|(path, data)| (path, Content::from(data)))
+        .collect();
+    // Directories, then sorted by component so that parents come before children.
+    let mut dirs = std::collections::BTreeSet::new();
+    for (path, _) in &contents {
+        let mut p = path.as_str();
+        while let Some((parent, _)) = p.rsplit_once('/') {
+            dirs.insert(parent.to_string());
+            p = parent;
+        }
+    }
+    let mut entries: Vec<Entry<'_>> = dirs
+        .into_iter()
+        .map(|path| Entry {
+            path,
+            kind: EntryKind::Dir,
+        })
+        .chain(contents.iter().map(|(path, data)| Entry {
+            path: path.clone(),
+            kind: EntryKind::File { data, mode: 0o644 },
+        }))
+        .collect();
+    entries.sort_by(|a, b| a.path.split('/').cmp(b.path.split('/')));
+    let len = archive::tar_len(&entries);
+    let mut gz = archive::Compressor::new(
+        Vec::with_capacity(len as usize / 3),
+        Compression::Gzip,
+        len,
+        1,
+    )?;
+    archive::write_tar(&entries, mtime, &mut gz, |_, _| {})?;
+    gz.finish()
+}
+
+fn workspace_toml(crates: &[Crate]) -> String {
+    let quoted = |names: Vec<&str>| {
+        names
+            .iter()
+            .map(|n| format!("{n:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    format!(
+        "# The source archive of {HELPER}, written by `unitpack yocto`: the helper and the\n\
+         # crates it depends on, built offline with the Cargo.lock beside this file.\n\
+         [workspace]\n\
+         members = [{}]\n\
+         default-members = [{HELPER:?}]\n\
+         resolver = \"2\"\n",
+        quoted(crates.iter().map(|c| c.dir.as_str()).collect()),
+    )
+}
+
+/// A `version = 3` lock file of crates that depend only on each other.
+fn lock(crates: &[Crate]) -> String {
+    let mut by_name: Vec<&Crate> = crates.iter().collect();
+    by_name.sort_by(|a, b| a.manifest.name.cmp(&b.manifest.name));
+    let mut out = String::from(
+        "# This file is automatically @generated by Cargo.\n# It is not intended for manual editing.\nversion = 3\n",
+    );
+    for c in by_name {
+        out.push_str(&format!(
+            "\n[[package]]\nname = \"{}\"\nversion = \"{}\"\n",
+            c.manifest.name, c.manifest.version
+        ));
+        if !c.deps.is_empty() {
+            let mut deps: Vec<&str> = crates
+                .iter()
+                .filter(|d| c.deps.contains(&d.dir))
+                .map(|d| d.manifest.name.as_str())
+                .collect();
+            deps.sort();
+            out.push_str("dependencies = [\n");
+            for d in deps {
+                out.push_str(&format!(" \"{d}\",\n"));
+            }
+            out.push_str("]\n");
+        }
+    }
+    out
+}
+
+/// The files of the crate in `dir` the archive carries: Cargo.toml, LICENSE, README.md,
+/// build.rs when present, `src/` but its test-only modules.
+fn read_crate(dir: &Path, helper: bool) -> Result<Crate> {
+    let toml_path = dir.join("Cargo.toml");
+    let toml = read_text(&toml_path)?;
+    let fail = |m: String| Error::Failed(format!("{}: {m}", toml_path.display()));
+    let manifest = manifest(&toml).map_err(fail)?;
+    let deps = path_dependencies(&toml).map_err(fail)?;
+    if let Some(d) = deps
+        .iter()
+        .find(|d| **d == manifest.name || d.contains('/'))
+    {
+        return Err(fail(format!("cannot ship the dependency ../{d}")));
+    }
+    let dir_name = if helper {
+        manifest.name.clone()
+    } else {
+        dir.file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| fail("the crate's directory has no UTF-8 name".into()))?
+            .to_string()
+    };
+    let mut files = BTreeMap::new();
+    files.insert("Cargo.toml".to_string(), toml.into_bytes());
+    for name in ["LICENSE", "README.md", "build.rs"] {
+        let p = dir.join(name);
+        if p.exists() {
+            files.insert(name.to_string(), read(&p)?);
+        }
+    }
+    let src = dir.join("src");
     for entry in walkdir::WalkDir::new(&src)
         .follow_links(false)
         .sort_by_file_name()
@@ -116,39 +321,32 @@ pub(super) fn render(crate_dir: &Path, templates: &Templates) -> Result<Vec<Laye
         }
         if !entry.file_type().is_file() {
             return Err(Error::Failed(format!(
-                "{} is not a regular file; the layer copies only files",
+                "{} is not a regular file; the helper's archive holds only files",
                 entry.path().display()
             )));
         }
+        if entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| TEST_ONLY.contains(&n))
+        {
+            continue;
+        }
         let rel = entry
             .path()
-            .strip_prefix(crate_dir)
+            .strip_prefix(dir)
             .expect("walkdir stays below its root");
         let rel = rel
             .to_str()
             .ok_or_else(|| Error::Failed(format!("{} is not valid UTF-8", rel.display())))?;
-        files.push(LayerFile {
-            path: format!("{copy}/{rel}"),
-            data: read(entry.path())?.into(),
-        });
+        files.insert(rel.to_string(), read(entry.path())?);
     }
-    let context = Context {
-        // Shorter than any DESCRIPTION (oelint.vars.descriptiontoobrief).
-        summary: "On-target checks for units packaged by unitpack".into(),
-        description,
-        homepage,
-        license: license.into(),
-        lic_files_chksum,
-        skip_on_kirkstone: m
-            .rust_version
-            .clone()
-            .filter(|v| newer_than(v, KIRKSTONE_RUST)),
-    };
-    files.push(LayerFile {
-        path: recipe::bb_path(HELPER, &m.version),
-        data: templates.render("helper", &context)?.into(),
-    });
-    Ok(files)
+    Ok(Crate {
+        dir: dir_name,
+        manifest,
+        deps,
+        files,
+    })
 }
 
 fn read(path: &Path) -> Result<Vec<u8>> {
@@ -160,7 +358,7 @@ fn read_text(path: &Path) -> Result<String> {
 }
 
 /// `key = "value"` lines of the `[package]` table. The crate must be standalone:
-/// values inherited from a workspace would be lost in the copy.
+/// values inherited from a workspace would be lost in the archive.
 fn manifest(toml: &str) -> std::result::Result<Manifest, String> {
     let mut section = "";
     let (mut name, mut version, mut license, mut description) = (None, None, None, None);
@@ -172,7 +370,7 @@ fn manifest(toml: &str) -> std::result::Result<Manifest, String> {
         }
         if line.contains("workspace = true") || line.contains(".workspace") {
             return Err(format!(
-                "{line:?} inherits from the workspace; the copy in the layer must stand alone"
+                "{line:?} inherits from the workspace; the crate in the helper's archive must stand alone"
             ));
         }
         if section != "[package]" {
@@ -219,37 +417,50 @@ fn newer_than(version: &str, (major, minor): (u32, u32)) -> bool {
     }
 }
 
-/// The manifest as shipped in the layer: the copy has no README (cargo needs none to
-/// build), so `readme = …` of `[package]` is left out rather than naming a missing file.
-fn without_readme(toml: &str) -> String {
+/// The dependencies of the crate, all of the form `NAME = { path = "../NAME" }`: the
+/// archive is built offline, so a crate from a registry (or a dev- or build-dependency,
+/// which Cargo.lock would have to name) is refused.
+fn path_dependencies(toml: &str) -> std::result::Result<Vec<String>, String> {
     let mut section = "";
-    let mut out = String::with_capacity(toml.len());
-    for line in toml.split_inclusive('\n') {
-        let t = line.trim();
-        if t.starts_with('[') {
-            section = t;
-        }
-        let key = t.split_once('=').map(|(k, _)| k.trim());
-        if section == "[package]" && key == Some("readme") {
-            continue;
-        }
-        out.push_str(line);
-    }
-    out
-}
-
-fn has_dependencies(toml: &str) -> bool {
-    let mut in_deps = false;
+    let mut deps = Vec::new();
     for line in toml.lines().map(str::trim) {
         if line.starts_with('[') {
-            in_deps = line.ends_with("dependencies]") || line.contains("dependencies.");
+            section = line;
+            if section.contains("dependencies") && section != "[dependencies]" {
+                return Err(format!(
+                    "{section}: the helper's archive is built offline and carries only path dependencies in [dependencies]"
+                ));
+            }
             continue;
         }
-        if in_deps && line.contains('=') && !line.starts_with('#') {
-            return true;
+        if section != "[dependencies]" || line.is_empty() || line.starts_with('#') {
+            continue;
         }
+        let bad = || {
+            format!(
+                "dependency {line:?}: the helper's archive is built offline; only `NAME = {{ path = \"../NAME\" }}` (a std-only crate beside it) can be shipped"
+            )
+        };
+        let (name, value) = line.split_once('=').ok_or_else(bad)?;
+        let name = name.trim();
+        let path = value
+            .trim()
+            .strip_prefix('{')
+            .and_then(|v| v.strip_suffix('}'))
+            .map(str::trim)
+            .and_then(|v| v.strip_prefix("path"))
+            .map(str::trim_start)
+            .and_then(|v| v.strip_prefix('='))
+            .map(str::trim)
+            .and_then(|v| v.strip_prefix("\"../"))
+            .and_then(|v| v.strip_suffix('"'))
+            .ok_or_else(bad)?;
+        if path != name {
+            return Err(bad());
+        }
+        deps.push(name.to_string());
     }
-    false
+    Ok(deps)
 }
 
 #[cfg(test)]
@@ -265,11 +476,98 @@ mod tests {
     }
 
     #[test]
-    fn the_copy_names_no_readme_it_does_not_ship() {
-        let toml = "[package]\nname = \"x\"\nreadme = \"README.md\"\n\n[package.metadata.deb]\nreadme = \"kept\"\n";
+    fn only_path_dependencies_beside_the_crate() {
         assert_eq!(
-            without_readme(toml),
-            "[package]\nname = \"x\"\n\n[package.metadata.deb]\nreadme = \"kept\"\n"
+            path_dependencies("[package]\nname = \"x\"\n[dependencies]\n# none\n"),
+            Ok(vec![])
+        );
+        assert_eq!(
+            path_dependencies(
+                "[dependencies]\n# the format\nunitpack-manifest = { path = \"../unitpack-manifest\" }\n[package.metadata.deb]\nname = \"x\"\n"
+            ),
+            Ok(vec!["unitpack-manifest".to_string()])
+        );
+        for bad in [
+            "[dependencies]\nserde = \"1\"\n",
+            "[dependencies]\nm = { path = \"../other\" }\n",
+            "[dependencies]\nm = { path = \"m\" }\n",
+            "[dependencies]\nm = { path = \"../m\", features = [\"x\"] }\n",
+            "[dev-dependencies]\nfoo = \"1\"\n",
+            "[build-dependencies]\nfoo = { path = \"../foo\" }\n",
+            "[target.'cfg(unix)'.dependencies]\nlibc = \"0.2\"\n",
+        ] {
+            assert!(path_dependencies(bad).is_err(), "{bad}");
+        }
+    }
+
+    fn krate(dir: &str, deps: &[&str]) -> Crate {
+        Crate {
+            dir: dir.into(),
+            manifest: Manifest {
+                name: dir.into(),
+                version: "0.1.0".into(),
+                license: "MIT".into(),
+                description: "d".into(),
+                homepage: None,
+                rust_version: None,
+            },
+            deps: deps.iter().map(|d| d.to_string()).collect(),
+            files: BTreeMap::from([("src/main.rs".to_string(), b"fn main() {}\n".to_vec())]),
+        }
+    }
+
+    #[test]
+    fn lock_and_workspace() {
+        let crates = [krate("a-lib", &[]), krate("unitpack-check", &["a-lib"])];
+        assert_eq!(
+            lock(&crates),
+            "# This file is automatically @generated by Cargo.\n# It is not intended for manual editing.\nversion = 3\n\n\
+             [[package]]\nname = \"a-lib\"\nversion = \"0.1.0\"\n\n\
+             [[package]]\nname = \"unitpack-check\"\nversion = \"0.1.0\"\ndependencies = [\n \"a-lib\",\n]\n"
+        );
+        let ws = workspace_toml(&crates);
+        assert!(
+            ws.contains("members = [\"a-lib\", \"unitpack-check\"]\n"),
+            "{ws}"
+        );
+        assert!(
+            ws.contains("default-members = [\"unitpack-check\"]\n"),
+            "{ws}"
+        );
+    }
+
+    #[test]
+    fn archive_is_sorted_owned_by_root_and_dated() {
+        let crates = [krate("a-lib", &[]), krate("unitpack-check", &["a-lib"])];
+        let gz = archive("top-1", &crates, 1_700_000_000).unwrap();
+        assert_eq!(gz, archive("top-1", &crates, 1_700_000_000).unwrap());
+        assert_ne!(gz, archive("top-1", &crates, 1_600_000_000).unwrap());
+        // gzip header: no mtime (bytes 4..8), OS Unix.
+        assert_eq!(&gz[..4], &[0x1f, 0x8b, 8, 0]);
+        assert_eq!(&gz[4..8], &[0, 0, 0, 0]);
+        assert_eq!(gz[9], 3);
+        let mut tar = tar::Archive::new(flate2::read::GzDecoder::new(&gz[..]));
+        let mut names = Vec::new();
+        for e in tar.entries().unwrap() {
+            let e = e.unwrap();
+            let h = e.header();
+            assert_eq!((h.uid().unwrap(), h.gid().unwrap()), (0, 0));
+            assert_eq!(h.mtime().unwrap(), 1_700_000_000);
+            names.push(e.path().unwrap().to_string_lossy().into_owned());
+        }
+        assert_eq!(
+            names,
+            [
+                "./top-1/",
+                "./top-1/Cargo.lock",
+                "./top-1/Cargo.toml",
+                "./top-1/a-lib/",
+                "./top-1/a-lib/src/",
+                "./top-1/a-lib/src/main.rs",
+                "./top-1/unitpack-check/",
+                "./top-1/unitpack-check/src/",
+                "./top-1/unitpack-check/src/main.rs",
+            ]
         );
     }
 
@@ -280,14 +578,5 @@ mod tests {
         assert!(!newer_than("1.59", KIRKSTONE_RUST));
         assert!(!newer_than("1.56.1", KIRKSTONE_RUST));
         assert!(newer_than("x", KIRKSTONE_RUST));
-    }
-
-    #[test]
-    fn dependencies() {
-        assert!(!has_dependencies(
-            "[package]\nname = \"x\"\n[dependencies]\n# none\n"
-        ));
-        assert!(has_dependencies("[dependencies]\nserde = \"1\"\n"));
-        assert!(has_dependencies("[dev-dependencies]\nfoo = \"1\"\n"));
     }
 }

@@ -2,9 +2,11 @@
 //!
 //! Layout: `conf/layer.conf`, `README.md`, `SECURITY.md`, one
 //! `recipes-unitpack/NAME/NAME_VERSION.bb` with `files/` per package, and the
-//! `unitpack-check` helper recipe with a copy of the helper crate. The layer works on
-//! every release of the Yocto profiles, so it is rendered once, with the oldest.
-//! Output is deterministic and written atomically (a sibling directory, renamed).
+//! `unitpack-check` helper recipe, which fetches the helper's source archive; that
+//! archive goes into a download directory beside the layer (`DL_DIR` material, not
+//! part of the layer). The layer works on every release of the Yocto profiles, so it
+//! is rendered once, with the oldest. Output is deterministic and written atomically
+//! (a sibling directory, renamed; the archive through a temporary file).
 
 mod bitbake;
 mod helper;
@@ -15,6 +17,7 @@ mod paths;
 mod recipe;
 
 pub use bitbake::check_package_name;
+pub use helper::{archive_name, Download};
 
 use crate::error::{Error, InputError, Result};
 use crate::plan::{Content, Plan};
@@ -22,7 +25,7 @@ use crate::profile::{self, Family, Profile};
 use crate::recipe::Recipe;
 use handlebars::Handlebars;
 use std::collections::BTreeMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Name of the helper package every unit package depends on.
 pub const HELPER: &str = crate::deb::HELPER_PACKAGE;
@@ -61,9 +64,18 @@ pub struct LayerFile {
     pub data: Content,
 }
 
-/// Every file of the layer for `recipes` (loaded with a Yocto profile) and the helper
-/// crate in `helper_crate`, sorted by path.
-pub fn render(recipes: &[Recipe], helper_crate: &Path) -> Result<Vec<LayerFile>> {
+/// What `unitpack yocto` writes: the layer, and the files its recipes fetch.
+#[derive(Debug)]
+pub struct Layer {
+    /// Every file of the layer, sorted by path.
+    pub files: Vec<LayerFile>,
+    /// For the download directory ([`write_downloads`]): the helper's source archive.
+    pub downloads: Vec<Download>,
+}
+
+/// The layer for `recipes` (loaded with a Yocto profile) and the helper crate in
+/// `helper_crate`, its archive's entries dated `mtime` (SOURCE_DATE_EPOCH).
+pub fn render(recipes: &[Recipe], helper_crate: &Path, mtime: u64) -> Result<Layer> {
     let templates = Templates::new();
     let mut errors = Vec::new();
     let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
@@ -101,10 +113,45 @@ pub fn render(recipes: &[Recipe], helper_crate: &Path) -> Result<Vec<LayerFile>>
     if !errors.is_empty() {
         return Err(Error::Input(errors));
     }
-    files.extend(helper::render(helper_crate, &templates)?);
+    let (helper_files, archive) = helper::render(helper_crate, &templates, mtime)?;
+    files.extend(helper_files);
     files.extend(layer::render(recipes, &templates)?);
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(files)
+    Ok(Layer {
+        files,
+        downloads: vec![archive],
+    })
+}
+
+/// The default download directory: `downloads/` beside the layer directory.
+pub fn default_downloads(out_dir: &Path) -> PathBuf {
+    match out_dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.join("downloads"),
+        _ => PathBuf::from("downloads"),
+    }
+}
+
+/// Write `downloads` into `dir` (created if missing), each through a temporary file
+/// renamed over its name; other files of `dir` are left alone.
+pub fn write_downloads(downloads: &[Download], dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir)
+        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+    for d in downloads {
+        let path = dir.join(&d.name);
+        let what = || format!("writing {}", path.display());
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!(".{}-", d.name))
+            .tempfile_in(dir)
+            .map_err(|e| Error::io(what(), e))?;
+        use std::io::Write;
+        tmp.write_all(&d.data).map_err(|e| Error::io(what(), e))?;
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(|e| Error::io(what(), e))?;
+        tmp.persist(&path).map_err(|e| Error::io(what(), e.error))?;
+    }
+    Ok(())
 }
 
 /// First line of `conf/layer.conf`: what marks a directory as a layer unitpack wrote.

@@ -324,7 +324,7 @@ mod tests {
     fn takeover_still_enabled_warns_once() {
         let (fr, mut m) = design_a();
         debian_pulseaudio(&fr);
-        m.takeovers.push(crate::manifest::Takeover {
+        m.takeovers.push(unitpack_manifest::Takeover {
             scope: Scope::User,
             name: "pulseaudio.service".into(),
         });

@@ -1,13 +1,40 @@
-//! The manifest a unitpack package installs at /usr/share/unitpack/PACKAGE/manifest.
+//! The manifest a unitpack package installs at /usr/share/unitpack/PACKAGE/manifest:
+//! written by unitpack ([`Manifest::to_text`]), read on the target by unitpack-check
+//! ([`parse`]). Std only: it is part of the helper's static build.
 //!
 //! One record per line, fields separated by a single TAB; `#` comments and blank
 //! lines are ignored, and so are unknown record kinds and extra trailing fields
-//! (forward compatibility within format 1).
+//! (forward compatibility within format 1). Records, in the order the writer puts
+//! them:
+//!
+//! ```text
+//! format            N                      (required; newer than FORMAT is refused)
+//! package           NAME                   (required)
+//! profile           NAME
+//! strict            0|1
+//! user-bus-package  NAME
+//! unit              SCOPE ENABLEMENT NAME PATH   (one per unit)
+//! link              PATH TARGET                  (one per enable link)
+//! dropin            SCOPE UNIT PATH              (one per drop-in)
+//! takeover          SCOPE NAME                   (one per unit taken over)
+//! ```
+//!
+//! SCOPE is `user` or `system`; ENABLEMENT is `global`, `none`, `enable` or
+//! `enable-and-start`; paths are absolute.
 
 use std::fmt;
 
+/// Where packages install their manifests.
 pub const MANIFEST_DIR: &str = "/usr/share/unitpack";
+/// The newest format this crate reads and the one it writes.
 pub const FORMAT: u32 = 1;
+/// The first line [`Manifest::to_text`] writes.
+pub const HEADER: &str = "# unitpack manifest: read by unitpack-check; generated, do not edit";
+
+/// Where the manifest of `package` is installed.
+pub fn manifest_path(package: &str) -> String {
+    format!("{}/{}/manifest", MANIFEST_DIR, package)
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
@@ -22,6 +49,17 @@ impl Scope {
             Scope::System => "system",
         }
     }
+
+    fn parse(s: &str) -> Result<Scope, String> {
+        match s {
+            "user" => Ok(Scope::User),
+            "system" => Ok(Scope::System),
+            other => Err(format!(
+                "unknown scope `{}` (expected user or system)",
+                other
+            )),
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -32,6 +70,31 @@ pub enum Enablement {
     EnableAndStart,
 }
 
+impl Enablement {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Enablement::Global => "global",
+            Enablement::None => "none",
+            Enablement::Enable => "enable",
+            Enablement::EnableAndStart => "enable-and-start",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Enablement, String> {
+        match s {
+            "global" => Ok(Enablement::Global),
+            "none" => Ok(Enablement::None),
+            "enable" => Ok(Enablement::Enable),
+            "enable-and-start" => Ok(Enablement::EnableAndStart),
+            other => Err(format!(
+                "unknown enablement `{}` (expected global, none, enable or enable-and-start)",
+                other
+            )),
+        }
+    }
+}
+
+/// A `unit` record: a unit the package ships.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UnitEntry {
     pub scope: Scope,
@@ -40,13 +103,15 @@ pub struct UnitEntry {
     pub path: String,
 }
 
+/// A `link` record: an enable link the package makes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Link {
     pub path: String,
     pub target: String,
 }
 
-/// A drop-in the package installs for a unit (its own or another package's).
+/// A `dropin` record: a drop-in the package installs for a unit (its own or
+/// another package's).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DropIn {
     pub scope: Scope,
@@ -54,24 +119,98 @@ pub struct DropIn {
     pub path: String,
 }
 
+/// A `takeover` record: another package's unit this package disables.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Takeover {
     pub scope: Scope,
     pub name: String,
 }
 
-#[derive(Clone, Debug, Default)]
+/// A manifest, its records in file order.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Manifest {
+    pub format: u32,
     pub package: String,
     pub profile: Option<String>,
     pub strict: bool,
     pub user_bus_package: Option<String>,
     pub units: Vec<UnitEntry>,
     pub links: Vec<Link>,
-    pub takeovers: Vec<Takeover>,
     pub dropins: Vec<DropIn>,
+    pub takeovers: Vec<Takeover>,
 }
 
+impl Default for Manifest {
+    /// Format [`FORMAT`], no package name, no records.
+    fn default() -> Manifest {
+        Manifest {
+            format: FORMAT,
+            package: String::new(),
+            profile: None,
+            strict: false,
+            user_bus_package: None,
+            units: Vec::new(),
+            links: Vec::new(),
+            dropins: Vec::new(),
+            takeovers: Vec::new(),
+        }
+    }
+}
+
+impl Manifest {
+    /// The manifest's text: [`HEADER`], then one line per record in the order of the
+    /// module documentation (`profile` and `user-bus-package` when set). Every field
+    /// must be non-empty and free of TAB and line breaks, and paths absolute, for
+    /// [`parse`] to read it back; the writer's values are validated names and paths.
+    pub fn to_text(&self) -> String {
+        let mut out = String::with_capacity(256);
+        let mut record = |fields: &[&str]| {
+            for (i, f) in fields.iter().enumerate() {
+                debug_assert!(
+                    i == 0 || (!f.is_empty() && !f.contains(['\t', '\n', '\r'])),
+                    "manifest field {:?} cannot be read back",
+                    f
+                );
+                if i > 0 {
+                    out.push('\t');
+                }
+                out.push_str(f);
+            }
+            out.push('\n');
+        };
+        record(&[HEADER]);
+        record(&["format", &self.format.to_string()]);
+        record(&["package", &self.package]);
+        if let Some(p) = &self.profile {
+            record(&["profile", p]);
+        }
+        record(&["strict", if self.strict { "1" } else { "0" }]);
+        if let Some(p) = &self.user_bus_package {
+            record(&["user-bus-package", p]);
+        }
+        for u in &self.units {
+            record(&[
+                "unit",
+                u.scope.as_str(),
+                u.enablement.as_str(),
+                &u.name,
+                &u.path,
+            ]);
+        }
+        for l in &self.links {
+            record(&["link", &l.path, &l.target]);
+        }
+        for d in &self.dropins {
+            record(&["dropin", d.scope.as_str(), &d.unit, &d.path]);
+        }
+        for t in &self.takeovers {
+            record(&["takeover", t.scope.as_str(), &t.name]);
+        }
+        out
+    }
+}
+
+/// Why a manifest could not be read, with its file and line.
 #[derive(Debug, PartialEq, Eq)]
 pub struct ManifestError {
     pub file: String,
@@ -90,10 +229,9 @@ impl fmt::Display for ManifestError {
     }
 }
 
-pub fn manifest_path(package: &str) -> String {
-    format!("{}/{}/manifest", MANIFEST_DIR, package)
-}
+impl std::error::Error for ManifestError {}
 
+/// Read the manifest `text` of `file` (named in errors). Records keep their order.
 pub fn parse(text: &str, file: &str) -> Result<Manifest, ManifestError> {
     let err = |line: usize, message: String| ManifestError {
         file: file.to_string(),
@@ -148,6 +286,7 @@ pub fn parse(text: &str, file: &str) -> Result<Manifest, ManifestError> {
                         ),
                     ));
                 }
+                m.format = v;
                 format_seen = true;
             }
             "package" => {
@@ -164,22 +303,8 @@ pub fn parse(text: &str, file: &str) -> Result<Manifest, ManifestError> {
             }
             "user-bus-package" => m.user_bus_package = Some(fields[1].to_string()),
             "unit" => {
-                let scope = parse_scope(fields[1]).map_err(|e| err(n, e))?;
-                let enablement = match fields[2] {
-                    "global" => Enablement::Global,
-                    "none" => Enablement::None,
-                    "enable" => Enablement::Enable,
-                    "enable-and-start" => Enablement::EnableAndStart,
-                    other => {
-                        return Err(err(
-                            n,
-                            format!(
-                                "unknown enablement `{}` (expected global, none, enable or enable-and-start)",
-                                other
-                            ),
-                        ))
-                    }
-                };
+                let scope = Scope::parse(fields[1]).map_err(|e| err(n, e))?;
+                let enablement = Enablement::parse(fields[2]).map_err(|e| err(n, e))?;
                 let name = fields[3];
                 if name.contains('/') {
                     return Err(err(n, format!("unit name `{}` contains a slash", name)));
@@ -198,14 +323,14 @@ pub fn parse(text: &str, file: &str) -> Result<Manifest, ManifestError> {
                 m.links.push(Link { path, target });
             }
             "takeover" => {
-                let scope = parse_scope(fields[1]).map_err(|e| err(n, e))?;
+                let scope = Scope::parse(fields[1]).map_err(|e| err(n, e))?;
                 m.takeovers.push(Takeover {
                     scope,
                     name: fields[2].to_string(),
                 });
             }
             "dropin" => {
-                let scope = parse_scope(fields[1]).map_err(|e| err(n, e))?;
+                let scope = Scope::parse(fields[1]).map_err(|e| err(n, e))?;
                 let path = absolute(fields[3]).map_err(|e| err(n, e))?;
                 m.dropins.push(DropIn {
                     scope,
@@ -222,19 +347,7 @@ pub fn parse(text: &str, file: &str) -> Result<Manifest, ManifestError> {
     if !package_seen {
         return Err(err(0, String::from("no `package` record")));
     }
-    crate::root::sort_by_key(&mut m.units, |u| u.name.as_str());
     Ok(m)
-}
-
-fn parse_scope(s: &str) -> Result<Scope, String> {
-    match s {
-        "user" => Ok(Scope::User),
-        "system" => Ok(Scope::System),
-        other => Err(format!(
-            "unknown scope `{}` (expected user or system)",
-            other
-        )),
-    }
 }
 
 fn absolute(s: &str) -> Result<String, String> {
@@ -260,6 +373,7 @@ future-record\twhatever\tfields\n";
     #[test]
     fn parses_the_documented_example() {
         let m = parse(EXAMPLE, "/m").unwrap();
+        assert_eq!(m.format, 1);
         assert_eq!(m.package, "my-pulseaudio-user");
         assert_eq!(m.profile.as_deref(), Some("ubuntu-xenial"));
         assert!(!m.strict);
@@ -298,6 +412,7 @@ future-record\twhatever\tfields\n";
         let e = parse("format 1\n", "/m").unwrap_err();
         // "format 1" is an unknown kind, so the format record is missing.
         assert_eq!(e.message, "no `format` record");
+        assert_eq!(e.to_string(), "/m: no `format` record");
     }
 
     #[test]
@@ -321,6 +436,11 @@ future-record\twhatever\tfields\n";
                 "unknown enablement",
             ),
             (
+                "format\t1\npackage\tp\nunit\tuser\tnone\ta/b.service\t/a\n",
+                3,
+                "contains a slash",
+            ),
+            (
                 "format\t1\npackage\tp\nunit\tuser\tnone\ta.service\trel/a\n",
                 3,
                 "not absolute",
@@ -336,12 +456,12 @@ future-record\twhatever\tfields\n";
     }
 
     #[test]
-    fn units_are_sorted_and_crlf_tolerated() {
+    fn records_keep_their_order_and_crlf_is_tolerated() {
         let text = "format\t1\r\npackage\tp\r\nunit\tuser\tnone\tz.service\t/z\r\nunit\tsystem\tenable\ta.service\t/a\r\n";
         let m = parse(text, "/m").unwrap();
         let names: Vec<&str> = m.units.iter().map(|u| u.name.as_str()).collect();
-        assert_eq!(names, ["a.service", "z.service"]);
-        assert_eq!(m.units[1].path, "/z");
+        assert_eq!(names, ["z.service", "a.service"]);
+        assert_eq!(m.units[0].path, "/z");
     }
 
     #[test]
@@ -361,5 +481,68 @@ future-record\twhatever\tfields\n";
             "/m"
         )
         .is_err());
+    }
+
+    /// Every record kind and value, written and read back.
+    #[test]
+    fn every_record_round_trips() {
+        let m = Manifest {
+            format: FORMAT,
+            package: "p".into(),
+            profile: Some("yocto-kirkstone".into()),
+            strict: true,
+            user_bus_package: Some("dbus".into()),
+            units: [
+                Enablement::Global,
+                Enablement::None,
+                Enablement::Enable,
+                Enablement::EnableAndStart,
+            ]
+            .iter()
+            .enumerate()
+            .map(|(i, &enablement)| UnitEntry {
+                scope: if i % 2 == 0 {
+                    Scope::User
+                } else {
+                    Scope::System
+                },
+                enablement,
+                name: format!("u{}.service", i),
+                path: format!("/lib/systemd/system/u{}.service", i),
+            })
+            .collect(),
+            links: vec![Link {
+                path: "/etc/systemd/system/multi-user.target.wants/u3.service".into(),
+                target: "/lib/systemd/system/u3.service".into(),
+            }],
+            dropins: vec![DropIn {
+                scope: Scope::System,
+                unit: "dbus.service".into(),
+                path: "/lib/systemd/system/dbus.service.d/p.conf".into(),
+            }],
+            takeovers: vec![Takeover {
+                scope: Scope::User,
+                name: "pulseaudio.socket".into(),
+            }],
+        };
+        let text = m.to_text();
+        assert!(text.starts_with(&format!("{}\nformat\t1\npackage\tp\n", HEADER)));
+        assert_eq!(parse(&text, "/m").unwrap(), m);
+        assert_eq!(parse(&text, "/m").unwrap().to_text(), text);
+        // Optional records left out are left out of the text.
+        let bare = Manifest {
+            package: "q".into(),
+            ..Manifest::default()
+        };
+        assert_eq!(
+            bare.to_text(),
+            format!("{}\nformat\t1\npackage\tq\nstrict\t0\n", HEADER)
+        );
+        assert_eq!(parse(&bare.to_text(), "/m").unwrap(), bare);
+    }
+
+    #[test]
+    fn manifest_path_is_below_the_directory() {
+        assert_eq!(manifest_path("p"), "/usr/share/unitpack/p/manifest");
     }
 }
