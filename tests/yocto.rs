@@ -176,6 +176,67 @@ impl Bb {
     }
 }
 
+/// The body of shell function `name` in a .bb (panics if absent).
+fn function<'a>(text: &'a str, name: &str) -> &'a str {
+    let start = format!("{name}() {{\n");
+    text.split(&start)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {name} in:\n{text}"))
+        .split("\n}\n")
+        .next()
+        .unwrap()
+}
+
+/// The bitbake variables a generated .bb uses, as bitbake.conf sets them on `release`
+/// with or without the usrmerge distro feature (`root_prefix` = `/usr` or ``), and
+/// UNITPACK_PROFILE as the .bb computes it from `LAYERSERIES_CORENAMES` = `release`.
+fn release_vars(release: &str, usrmerge: bool) -> BTreeMap<&'static str, String> {
+    let root = if usrmerge { "/usr" } else { "" };
+    BTreeMap::from([
+        ("D", String::new()),
+        ("PN", String::new()),
+        ("sysconfdir", "/etc".into()),
+        ("datadir", "/usr/share".into()),
+        ("localstatedir", "/var".into()),
+        ("nonarch_libdir", "/usr/lib".into()),
+        ("systemd_unitdir", format!("{root}/lib/systemd")),
+        (
+            "systemd_system_unitdir",
+            format!("{root}/lib/systemd/system"),
+        ),
+        ("systemd_user_unitdir", "/usr/lib/systemd/user".into()),
+        ("UNITPACK_PROFILE", format!("yocto-{release}")),
+    ])
+}
+
+/// `text` with every `${VAR}` of `vars` expanded (others are left).
+fn expand(text: &str, vars: &BTreeMap<&'static str, String>) -> String {
+    let mut out = text.to_string();
+    for (k, v) in vars {
+        out = out.replace(&format!("${{{k}}}"), v);
+    }
+    out
+}
+
+/// The manifest as do_install's `sed -e 's|@PLACEHOLDER@|${var}|g'` leaves it.
+fn substitute(bb: &Bb, manifest: &str, vars: &BTreeMap<&'static str, String>) -> String {
+    let mut out = manifest.to_string();
+    let mut seen = 0;
+    for line in &bb.install {
+        for expr in line.split('\'').skip(1).step_by(2) {
+            let Some(rest) = expr.strip_prefix("s|") else {
+                continue;
+            };
+            let parts: Vec<&str> = rest.split('|').collect();
+            assert_eq!(parts.len(), 3, "{expr}");
+            out = out.replace(parts[0], &expand(parts[1], vars));
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 3, "do_install substitutes three placeholders");
+    out
+}
+
 #[test]
 fn bb_reader_reads_what_it_should() {
     let bb = Bb::parse(
@@ -382,21 +443,41 @@ fn generated_recipes_install_and_enable_every_unit() {
                 }
                 _ => unreachable!("validated"),
             }
+            // Taken-over units: a preset file says `disable`, pkg_postinst removes
+            // their links; no mask (issue 11).
+            let preset_dir = format!("${{nonarch_libdir}}/systemd/{}-preset", unit.scope.as_str());
+            let preset = format!("{preset_dir}/50-unitpack-{}.preset", p.name);
             for t in &unit.takes_over {
-                let mask = format!("${{sysconfdir}}/systemd/{}/{t}", unit.scope.as_str());
+                let postinst = function(&text, "pkg_postinst:${PN}");
+                assert!(files.contains(&preset), "{ctx}: FILES lacks {preset}");
+                let shipped = std::fs::read_to_string(dir.join(format!(
+                    "files/presets/{}/50-unitpack-{}.preset",
+                    unit.scope.as_str(),
+                    p.name
+                )))
+                .unwrap();
                 assert!(
-                    bb.install
-                        .contains(&format!("ln -sf /dev/null ${{D}}{mask}")),
-                    "{ctx}: {t} not masked"
+                    shipped.lines().any(|l| l == format!("disable {t}")),
+                    "{ctx}: {shipped}"
                 );
-                assert!(files.contains(&mask), "{ctx}: FILES lacks {mask}");
+                assert!(
+                    postinst
+                        .lines()
+                        .any(|l| l.trim().starts_with("for unit in ")
+                            && l.split_whitespace()
+                                .any(|w| w.trim_end_matches(';') == t.as_str())),
+                    "{ctx}: pkg_postinst does not take over {t}:\n{postinst}"
+                );
             }
         }
-        // The helper's manifest, as in the .deb.
+        assert!(!text.contains("/dev/null ${D}"), "{ctx}: a mask:\n{text}");
+        // The helper's manifest, as in the .deb, with placeholders for what differs
+        // between releases; on kirkstone without usrmerge it is the plan's.
         let manifest = format!("${{datadir}}/unitpack/{}/manifest", p.name);
         assert!(files.contains(&manifest), "{ctx}");
+        let layer_manifest = std::fs::read_to_string(dir.join("files/manifest")).unwrap();
         assert_eq!(
-            std::fs::read_to_string(dir.join("files/manifest")).unwrap(),
+            substitute(&bb, &layer_manifest, &release_vars("kirkstone", false)),
             unitpack::plan::Plan::new(&r).unwrap().manifest()
         );
 
@@ -1073,4 +1154,297 @@ fn an_elf_asset_in_an_all_package_is_refused() {
         assert!(stderr.contains(e), "{e:?} not in: {stderr}");
     }
     assert!(!out.exists());
+}
+
+/// Every release the layer claims, with and without usrmerge: the installed manifest
+/// names that release's profile, and every unit, link target and drop-in path in it is
+/// where do_install (or systemd.bbclass's `systemctl enable`, for system units) puts
+/// the file on that build. Before issue 11 it said `yocto-kirkstone` and `/lib/...`
+/// everywhere.
+#[test]
+fn installed_manifest_is_right_on_every_release() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("layer");
+    let mut inputs = seed_recipes();
+    inputs.extend(
+        ["timer-socket", "instances", "dropins"]
+            .iter()
+            .map(|r| repo().join(format!("tests/e2e/recipes/{r}.yaml"))),
+    );
+    generate_ok(
+        &inputs.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
+        &out,
+    );
+    let conf = Bb::parse(&std::fs::read_to_string(out.join("conf/layer.conf")).unwrap());
+    let releases: Vec<String> = conf
+        .words("LAYERSERIES_COMPAT_unitpack")
+        .into_iter()
+        .collect();
+    assert!(releases.len() >= 4, "{releases:?}");
+    let mut checked = 0;
+    for e in walkdir::WalkDir::new(out.join("recipes-unitpack")) {
+        let path = e.unwrap().into_path();
+        if path.extension().is_none_or(|x| x != "bb")
+            || path.to_string_lossy().contains("unitpack-check")
+        {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        let bb = Bb::parse(&text);
+        let ctx = path.display().to_string();
+        assert_eq!(
+            bb.get("UNITPACK_PROFILE"),
+            Some("yocto-${@[s for s in d.getVar('LAYERSERIES_CORENAMES').split() if s in d.getVar('LAYERSERIES_COMPAT_unitpack').split()][-1]}"),
+            "{ctx}"
+        );
+        let manifest =
+            std::fs::read_to_string(path.parent().unwrap().join("files/manifest")).unwrap();
+        for line in manifest.lines().filter(|l| !l.starts_with('#')) {
+            for f in line.split('\t').skip(1) {
+                assert!(
+                    !f.starts_with("/lib/") && !f.starts_with("/usr/lib/"),
+                    "{ctx}: a release-specific path in the layer's manifest: {line}"
+                );
+            }
+        }
+        for release in &releases {
+            for usrmerge in [false, true] {
+                let vars = release_vars(release, usrmerge);
+                let installed: BTreeSet<String> = bb
+                    .install
+                    .iter()
+                    .filter_map(|l| {
+                        l.strip_prefix("install -m ")
+                            .and_then(|l| l.split_whitespace().nth(2))
+                    })
+                    .map(|dest| expand(dest, &vars))
+                    .collect();
+                let links: BTreeMap<String, String> = bb
+                    .install
+                    .iter()
+                    .filter_map(|l| l.strip_prefix("ln -sf "))
+                    .map(|l| {
+                        let (target, link) = l.split_once(' ').unwrap();
+                        (expand(link, &vars), expand(target, &vars))
+                    })
+                    .collect();
+                let m = substitute(&bb, &manifest, &vars);
+                let ctx = format!("{ctx} on {release} (usrmerge: {usrmerge})");
+                assert!(
+                    !m.contains("@UNITPACK_") && !m.contains("@SYSTEMD_"),
+                    "{ctx}: a placeholder is left:\n{m}"
+                );
+                let profile = format!("yocto-{release}");
+                assert!(
+                    m.contains(&format!("\nprofile\t{profile}\n")),
+                    "{ctx}:\n{m}"
+                );
+                assert!(
+                    unitpack::profile::find(&profile).is_some(),
+                    "{ctx}: {profile} is no unitpack profile"
+                );
+                for line in m.lines() {
+                    let f: Vec<&str> = line.split('\t').collect();
+                    match f[0] {
+                        "unit" | "dropin" => {
+                            let p = if f[0] == "unit" { f[4] } else { f[3] };
+                            assert!(installed.contains(p), "{ctx}: {p} is not installed");
+                            if f[1] == "system" {
+                                assert!(p.starts_with(&vars["systemd_system_unitdir"]));
+                            }
+                        }
+                        "link" => {
+                            assert!(installed.contains(f[2]), "{ctx}: {line}");
+                            if f[1].starts_with("/etc/systemd/user/") {
+                                assert_eq!(links.get(f[1]), Some(&f[2].to_string()), "{ctx}");
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked >= 6 * 4 * 2, "{checked}");
+}
+
+/// `systemctl stop` of the removal: every system unit of the package (triggers first)
+/// when systemd.bbclass's SYSTEMD_SERVICE lacks one, so that the service a .path,
+/// .socket or .timer unit started does not keep running; templates by pattern.
+#[test]
+fn removal_stops_what_the_paths_sockets_and_timers_started() {
+    let text = GOOD.to_string()
+        + "  - name: watch.path\n    scope: system\n    enable: enable\n    sections:\n      Path:\n        PathExists: /run/user/0\n      Install:\n        WantedBy: multi-user.target\n"
+        + "  - name: watch.service\n    scope: system\n    enable: none\n    sections:\n      Service:\n        ExecStart: /usr/bin/true\n";
+    let tmp = tempfile::tempdir().unwrap();
+    let recipe = recipe_file(tmp.path(), &text);
+    let out = tmp.path().join("layer");
+    generate_ok(&[&recipe], &out);
+    let text =
+        std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb")).unwrap();
+    let bb = Bb::parse(&text);
+    assert_eq!(bb.get("SYSTEMD_SERVICE:${PN}"), Some("watch.path"));
+    let prerm = function(&text, "pkg_prerm:${PN}");
+    assert!(
+        prerm.contains("if [ -z \"$D\" ] && [ -d /run/systemd/system ]; then"),
+        "{prerm}"
+    );
+    assert!(
+        prerm.contains("systemctl stop watch.path watch.service || true"),
+        "{prerm}"
+    );
+
+    let recipe = repo().join("tests/e2e/recipes/timer-socket.yaml");
+    let out = tmp.path().join("layer2");
+    generate_ok(&[&recipe], &out);
+    let text =
+        std::fs::read_to_string(out.join("recipes-unitpack/timer-socket/timer-socket_1.0.0.bb"))
+            .unwrap();
+    let prerm = function(&text, "pkg_prerm:${PN}");
+    assert!(
+        prerm.contains("systemctl stop backup.timer echo.socket backup.service || true"),
+        "{prerm}"
+    );
+    assert!(
+        prerm.contains("systemctl stop 'echo@*.service' >/dev/null 2>&1 || true"),
+        "{prerm}"
+    );
+
+    // All units listed in SYSTEMD_SERVICE: the class's prerm stops them, no pkg_prerm.
+    let text = std::fs::read_to_string(repo().join(
+        "meta-layer/recipes-unitpack/my-pulseaudio-root-path/my-pulseaudio-root-path_1.0.0.bb",
+    ))
+    .unwrap();
+    assert!(!text.contains("pkg_prerm"), "{text}");
+}
+
+/// The takeover scripts run: pkg_postinst removes the enable links of the replaced
+/// units in an image root ($D), once, and pkg_postrm "remove" puts them back; the
+/// replaced package's own `systemctl --global enable` still works in between (with the
+/// mask of before, systemctl 252 refused: "Unit file pulseaudio.service is masked").
+#[test]
+fn takeover_removes_and_restores_links_without_a_mask() {
+    let text = std::fs::read_to_string(
+        repo().join("meta-layer/recipes-unitpack/my-pulseaudio-user/my-pulseaudio-user_1.0.0.bb"),
+    )
+    .unwrap();
+    let mut vars = release_vars("scarthgap", true);
+    vars.insert("PN", "my-pulseaudio-user".into());
+    let postinst = expand(function(&text, "pkg_postinst:${PN}"), &vars);
+    let postrm = expand(function(&text, "pkg_postrm:${PN}"), &vars);
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path().join("root");
+    let user = root.join("etc/systemd/user");
+    let unitdir = root.join("usr/lib/systemd/user");
+    std::fs::create_dir_all(user.join("default.target.wants")).unwrap();
+    std::fs::create_dir_all(user.join("sockets.target.wants")).unwrap();
+    std::fs::create_dir_all(&unitdir).unwrap();
+    std::fs::write(
+        unitdir.join("pulseaudio.service"),
+        "[Service]\nExecStart=/usr/bin/pulseaudio\n[Install]\nAlso=pulseaudio.socket\nWantedBy=default.target\n",
+    )
+    .unwrap();
+    std::fs::write(
+        unitdir.join("pulseaudio.socket"),
+        "[Socket]\nListenStream=%t/pulse/native\n[Install]\nWantedBy=sockets.target\n",
+    )
+    .unwrap();
+    let service_link = user.join("default.target.wants/pulseaudio.service");
+    let socket_link = user.join("sockets.target.wants/pulseaudio.socket");
+    std::os::unix::fs::symlink("/usr/lib/systemd/user/pulseaudio.service", &service_link).unwrap();
+    std::os::unix::fs::symlink("/usr/lib/systemd/user/pulseaudio.socket", &socket_link).unwrap();
+    let sh = |script: &str, arg: &str| {
+        let o = std::process::Command::new("sh")
+            .args(["-eu", "-c", script, "sh", arg])
+            .env("D", &root)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{script}\n{}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    sh(&postinst, "configure");
+    assert!(!service_link.exists() && !socket_link.is_symlink());
+    let record = root.join("var/lib/unitpack/my-pulseaudio-user/takeover.pulseaudio.service");
+    assert_eq!(
+        std::fs::read_to_string(&record).unwrap(),
+        "/etc/systemd/user/default.target.wants/pulseaudio.service /usr/lib/systemd/user/pulseaudio.service\n"
+    );
+    // Run again (an upgrade, a re-run): the record is kept.
+    sh(&postinst, "configure");
+    assert!(std::fs::read_to_string(&record)
+        .unwrap()
+        .contains("default.target.wants"));
+    // Nothing in the tree is a mask.
+    for e in walkdir::WalkDir::new(&root) {
+        let e = e.unwrap();
+        if e.path_is_symlink() {
+            assert_ne!(
+                std::fs::read_link(e.path()).unwrap(),
+                Path::new("/dev/null"),
+                "{}",
+                e.path().display()
+            );
+        }
+    }
+    // The replaced package's postinst (systemd.bbclass on walnascar and later) can still
+    // enable its unit; upstream systemctl refuses a masked one.
+    let systemctl = std::process::Command::new("systemctl")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if systemctl {
+        let o = std::process::Command::new("systemctl")
+            .arg(format!("--root={}", root.display()))
+            .args(["--global", "enable", "pulseaudio.service"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        assert!(service_link.is_symlink());
+        std::fs::remove_file(&service_link).unwrap();
+        std::fs::remove_file(&socket_link).unwrap();
+    } else {
+        common::unavailable(
+            "systemctl is not installed: the enable of the replaced unit is not run",
+        );
+    }
+    // Removal with rpm's argument for an upgrade (1) keeps things; "remove" restores.
+    sh(&postrm, "1");
+    assert!(!service_link.is_symlink());
+    sh(&postrm, "remove");
+    assert_eq!(
+        std::fs::read_link(&service_link).unwrap(),
+        Path::new("/usr/lib/systemd/user/pulseaudio.service")
+    );
+    assert_eq!(
+        std::fs::read_link(&socket_link).unwrap(),
+        Path::new("/usr/lib/systemd/user/pulseaudio.socket")
+    );
+    assert!(!root.join("var/lib/unitpack/my-pulseaudio-user").exists());
+    // The scripts are POSIX sh that shellcheck accepts.
+    let shellcheck = std::process::Command::new("shellcheck")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !shellcheck {
+        common::unavailable("shellcheck is not on PATH");
+        return;
+    }
+    for script in [&postinst, &postrm] {
+        let file = tmp.path().join("script.sh");
+        std::fs::write(&file, format!("#!/bin/sh\n{script}\n")).unwrap();
+        let o = std::process::Command::new("shellcheck")
+            .args(["-s", "sh"])
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{script}\n{}",
+            String::from_utf8_lossy(&o.stdout)
+        );
+    }
 }

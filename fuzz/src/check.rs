@@ -624,6 +624,9 @@ enum Hole {
     Shell,
     /// A whole value: `"\` (a list follows), `"…"`, or bare words.
     Value,
+    /// In another shell function (pkg_postinst, pkg_prerm, …): shell words separated
+    /// by spaces (unit names, `foo@*.service` patterns in single quotes).
+    Words,
     /// In a comment: anything on the line.
     Comment,
 }
@@ -690,6 +693,7 @@ impl BbShapes {
     pub fn from_template(text: &str) -> BbShapes {
         let mut lines = Vec::new();
         let mut in_install = false;
+        let mut in_func = false;
         for line in text.lines() {
             let t = line.trim();
             if t.starts_with("{{#") || t.starts_with("{{/") || t == "{{else}}" {
@@ -697,6 +701,8 @@ impl BbShapes {
             }
             if t.starts_with("do_install()") {
                 in_install = true;
+            } else if t.ends_with("() {") {
+                in_func = true;
             }
             let line = normalize(line);
             let mut segs = Vec::new();
@@ -718,6 +724,8 @@ impl BbShapes {
                     Hole::Quoted
                 } else if in_install {
                     Hole::Shell
+                } else if in_func {
+                    Hole::Words
                 } else {
                     Hole::Value
                 }));
@@ -726,6 +734,7 @@ impl BbShapes {
             segs.push(Seg::Lit(rest.to_string()));
             if t == "}" {
                 in_install = false;
+                in_func = false;
             }
             lines.push(segs);
         }
@@ -791,6 +800,11 @@ fn matches(segs: &[Seg], s: &str, opens_list: &mut bool) -> bool {
                     Hole::Comment => true,
                     Hole::Quoted => quoted_ok(hole),
                     Hole::Shell => !hole.is_empty() && hole.chars().all(shell_char),
+                    Hole::Words => {
+                        !hole.is_empty()
+                            && !hole.contains("  ")
+                            && hole.chars().all(|c| shell_char(c) || c == ' ' || c == '*')
+                    }
                     Hole::Value => {
                         if hole == "\"\\"
                             && rest

@@ -20,11 +20,19 @@ inherit allarch features_check systemd
 
 REQUIRED_DISTRO_FEATURES = "systemd"
 
+# The manifest names the unitpack profile of the release being built: the newest core
+# series (LAYERSERIES_CORENAMES) that this layer supports.
+UNITPACK_PROFILE = "yocto-${@[s for s in d.getVar('LAYERSERIES_CORENAMES').split() if s in d.getVar('LAYERSERIES_COMPAT_unitpack').split()][-1]}"
+
 do_install() {
     install -d ${D}${datadir}/unitpack/my-pulseaudio-root-path
     install -d ${D}${systemd_system_unitdir}
     install -m 0644 ${S}/system/my_pulseaudio.service ${D}${systemd_system_unitdir}/my_pulseaudio.service
     install -m 0644 ${S}/manifest ${D}${datadir}/unitpack/my-pulseaudio-root-path/manifest
+    sed -i -e 's|@UNITPACK_PROFILE@|${UNITPACK_PROFILE}|g' \
+        -e 's|@SYSTEMD_SYSTEM_UNITDIR@|${systemd_system_unitdir}|g' \
+        -e 's|@SYSTEMD_USER_UNITDIR@|${systemd_user_unitdir}|g' \
+        ${D}${datadir}/unitpack/my-pulseaudio-root-path/manifest
 }
 
 SYSTEMD_SERVICE:${PN} = "my_pulseaudio.service"

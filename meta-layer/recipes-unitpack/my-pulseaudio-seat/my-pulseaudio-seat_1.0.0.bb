@@ -11,6 +11,7 @@ LIC_FILES_CHKSUM = "file://${COMMON_LICENSE_DIR}/MIT;md5=0835ade698e0bcf8506ecda
 
 SRC_URI = "\
     file://manifest \
+    file://presets/user/50-unitpack-my-pulseaudio-seat.preset \
     file://system/unitpack-seat-console_pulseaudio.service \
     file://user/console_pulseaudio.service \
 "
@@ -21,18 +22,23 @@ inherit allarch features_check systemd
 
 REQUIRED_DISTRO_FEATURES = "systemd"
 
+# The manifest names the unitpack profile of the release being built: the newest core
+# series (LAYERSERIES_CORENAMES) that this layer supports.
+UNITPACK_PROFILE = "yocto-${@[s for s in d.getVar('LAYERSERIES_CORENAMES').split() if s in d.getVar('LAYERSERIES_COMPAT_unitpack').split()][-1]}"
+
 do_install() {
     install -d ${D}${datadir}/unitpack/my-pulseaudio-seat
-    install -d ${D}${sysconfdir}/systemd/user
+    install -d ${D}${nonarch_libdir}/systemd/user-preset
     install -d ${D}${systemd_system_unitdir}
     install -d ${D}${systemd_user_unitdir}
     install -m 0644 ${S}/system/unitpack-seat-console_pulseaudio.service ${D}${systemd_system_unitdir}/unitpack-seat-console_pulseaudio.service
     install -m 0644 ${S}/user/console_pulseaudio.service ${D}${systemd_user_unitdir}/console_pulseaudio.service
     install -m 0644 ${S}/manifest ${D}${datadir}/unitpack/my-pulseaudio-seat/manifest
-    ln -sf /dev/null ${D}${sysconfdir}/systemd/user/pipewire-pulse.service
-    ln -sf /dev/null ${D}${sysconfdir}/systemd/user/pipewire-pulse.socket
-    ln -sf /dev/null ${D}${sysconfdir}/systemd/user/pulseaudio.service
-    ln -sf /dev/null ${D}${sysconfdir}/systemd/user/pulseaudio.socket
+    install -m 0644 ${S}/presets/user/50-unitpack-my-pulseaudio-seat.preset ${D}${nonarch_libdir}/systemd/user-preset/50-unitpack-my-pulseaudio-seat.preset
+    sed -i -e 's|@UNITPACK_PROFILE@|${UNITPACK_PROFILE}|g' \
+        -e 's|@SYSTEMD_SYSTEM_UNITDIR@|${systemd_system_unitdir}|g' \
+        -e 's|@SYSTEMD_USER_UNITDIR@|${systemd_user_unitdir}|g' \
+        ${D}${datadir}/unitpack/my-pulseaudio-seat/manifest
 }
 
 SYSTEMD_SERVICE:${PN} = "unitpack-seat-console_pulseaudio.service"
@@ -40,13 +46,51 @@ SYSTEMD_AUTO_ENABLE = "enable"
 
 FILES:${PN} += "\
     ${datadir}/unitpack/my-pulseaudio-seat/manifest \
-    ${sysconfdir}/systemd/user/pipewire-pulse.service \
-    ${sysconfdir}/systemd/user/pipewire-pulse.socket \
-    ${sysconfdir}/systemd/user/pulseaudio.service \
-    ${sysconfdir}/systemd/user/pulseaudio.socket \
+    ${nonarch_libdir}/systemd/user-preset/50-unitpack-my-pulseaudio-seat.preset \
     ${systemd_system_unitdir}/unitpack-seat-console_pulseaudio.service \
     ${systemd_user_unitdir}/console_pulseaudio.service \
 "
+
+# Units of other packages this one replaces (README.md, "Units of other packages this
+# layer takes over"): no mask, which would fail the other package's own `systemctl
+# enable`. At installation (in the image build, where $D is set, or on the target)
+# their enable links are removed, as `systemctl disable` would, once, and recorded;
+# removal puts them back. The preset file keeps them disabled through presets.
+pkg_postinst:${PN}() {
+    state="$D${localstatedir}/lib/unitpack/${PN}"
+    mkdir -p "$state"
+    for unit in pulseaudio.service pulseaudio.socket pipewire-pulse.service pipewire-pulse.socket; do
+        if [ ! -e "$state/takeover.$unit" ]; then
+            for link in "$D${sysconfdir}/systemd/user"/*.wants/"$unit" "$D${sysconfdir}/systemd/user"/*.requires/"$unit"; do
+                if [ -L "$link" ]; then
+                    printf '%s %s\n' "${link#"$D"}" "$(readlink "$link")"
+                    rm -f "$link"
+                fi
+            done >"$state/takeover.$unit"
+        fi
+    done
+}
+
+pkg_postrm:${PN}() {
+    # Removal: dpkg and opkg pass "remove" (or "purge"), rpm the number of versions
+    # left, 0.
+    case "$1" in
+    remove | purge | 0)
+        state="$D${localstatedir}/lib/unitpack/${PN}"
+        for record in "$state"/takeover.*; do
+            [ -f "$record" ] || continue
+            while read -r link target; do
+                if [ ! -e "$D$link" ] && [ ! -L "$D$link" ]; then
+                    mkdir -p "$D${link%/*}"
+                    ln -s "$target" "$D$link"
+                fi
+            done <"$record"
+            rm -f "$record"
+        done
+        rmdir "$state" 2>/dev/null || true
+        ;;
+    esac
+}
 
 RDEPENDS:${PN} = "\
     dbus \

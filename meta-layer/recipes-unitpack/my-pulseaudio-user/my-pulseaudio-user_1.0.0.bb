@@ -11,6 +11,7 @@ LIC_FILES_CHKSUM = "file://${COMMON_LICENSE_DIR}/MIT;md5=0835ade698e0bcf8506ecda
 
 SRC_URI = "\
     file://manifest \
+    file://presets/user/50-unitpack-my-pulseaudio-user.preset \
     file://user/my_pulseaudio.service \
 "
 
@@ -20,35 +21,78 @@ inherit allarch features_check
 
 REQUIRED_DISTRO_FEATURES = "systemd"
 
+# The manifest names the unitpack profile of the release being built: the newest core
+# series (LAYERSERIES_CORENAMES) that this layer supports.
+UNITPACK_PROFILE = "yocto-${@[s for s in d.getVar('LAYERSERIES_CORENAMES').split() if s in d.getVar('LAYERSERIES_COMPAT_unitpack').split()][-1]}"
+
 # "enable": do_install links the user units into /etc/systemd/user (what
 # `systemctl --global enable` does); anything else ships them disabled.
 UNITPACK_USER_AUTO_ENABLE ??= "enable"
 
 do_install() {
     install -d ${D}${datadir}/unitpack/my-pulseaudio-user
-    install -d ${D}${sysconfdir}/systemd/user
+    install -d ${D}${nonarch_libdir}/systemd/user-preset
     install -d ${D}${systemd_user_unitdir}
     install -m 0644 ${S}/user/my_pulseaudio.service ${D}${systemd_user_unitdir}/my_pulseaudio.service
     install -m 0644 ${S}/manifest ${D}${datadir}/unitpack/my-pulseaudio-user/manifest
+    install -m 0644 ${S}/presets/user/50-unitpack-my-pulseaudio-user.preset ${D}${nonarch_libdir}/systemd/user-preset/50-unitpack-my-pulseaudio-user.preset
     if [ "${UNITPACK_USER_AUTO_ENABLE}" = "enable" ]; then
         install -d ${D}${sysconfdir}/systemd/user/default.target.wants
         ln -sf ${systemd_user_unitdir}/my_pulseaudio.service ${D}${sysconfdir}/systemd/user/default.target.wants/my_pulseaudio.service
     fi
-    ln -sf /dev/null ${D}${sysconfdir}/systemd/user/pipewire-pulse.service
-    ln -sf /dev/null ${D}${sysconfdir}/systemd/user/pipewire-pulse.socket
-    ln -sf /dev/null ${D}${sysconfdir}/systemd/user/pulseaudio.service
-    ln -sf /dev/null ${D}${sysconfdir}/systemd/user/pulseaudio.socket
+    sed -i -e 's|@UNITPACK_PROFILE@|${UNITPACK_PROFILE}|g' \
+        -e 's|@SYSTEMD_SYSTEM_UNITDIR@|${systemd_system_unitdir}|g' \
+        -e 's|@SYSTEMD_USER_UNITDIR@|${systemd_user_unitdir}|g' \
+        ${D}${datadir}/unitpack/my-pulseaudio-user/manifest
 }
 
 FILES:${PN} += "\
     ${datadir}/unitpack/my-pulseaudio-user/manifest \
+    ${nonarch_libdir}/systemd/user-preset/50-unitpack-my-pulseaudio-user.preset \
     ${sysconfdir}/systemd/user/default.target.wants/my_pulseaudio.service \
-    ${sysconfdir}/systemd/user/pipewire-pulse.service \
-    ${sysconfdir}/systemd/user/pipewire-pulse.socket \
-    ${sysconfdir}/systemd/user/pulseaudio.service \
-    ${sysconfdir}/systemd/user/pulseaudio.socket \
     ${systemd_user_unitdir}/my_pulseaudio.service \
 "
+
+# Units of other packages this one replaces (README.md, "Units of other packages this
+# layer takes over"): no mask, which would fail the other package's own `systemctl
+# enable`. At installation (in the image build, where $D is set, or on the target)
+# their enable links are removed, as `systemctl disable` would, once, and recorded;
+# removal puts them back. The preset file keeps them disabled through presets.
+pkg_postinst:${PN}() {
+    state="$D${localstatedir}/lib/unitpack/${PN}"
+    mkdir -p "$state"
+    for unit in pulseaudio.service pulseaudio.socket pipewire-pulse.service pipewire-pulse.socket; do
+        if [ ! -e "$state/takeover.$unit" ]; then
+            for link in "$D${sysconfdir}/systemd/user"/*.wants/"$unit" "$D${sysconfdir}/systemd/user"/*.requires/"$unit"; do
+                if [ -L "$link" ]; then
+                    printf '%s %s\n' "${link#"$D"}" "$(readlink "$link")"
+                    rm -f "$link"
+                fi
+            done >"$state/takeover.$unit"
+        fi
+    done
+}
+
+pkg_postrm:${PN}() {
+    # Removal: dpkg and opkg pass "remove" (or "purge"), rpm the number of versions
+    # left, 0.
+    case "$1" in
+    remove | purge | 0)
+        state="$D${localstatedir}/lib/unitpack/${PN}"
+        for record in "$state"/takeover.*; do
+            [ -f "$record" ] || continue
+            while read -r link target; do
+                if [ ! -e "$D$link" ] && [ ! -L "$D$link" ]; then
+                    mkdir -p "$D${link%/*}"
+                    ln -s "$target" "$D$link"
+                fi
+            done <"$record"
+            rm -f "$record"
+        done
+        rmdir "$state" 2>/dev/null || true
+        ;;
+    esac
+}
 
 RDEPENDS:${PN} = "\
     dbus \
