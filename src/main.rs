@@ -184,67 +184,7 @@ fn run(command: Command) -> Result<()> {
             jobs,
             format,
             quiet,
-        } => {
-            // The templates compile on another core while the recipes load.
-            std::thread::spawn(scripts::prepare);
-            let inputs = if inputs.is_empty() {
-                vec![PathBuf::from("recipes")]
-            } else {
-                inputs
-            };
-            let recipes = unitpack::load_all(&unitpack::recipe_files(&inputs)?, target.as_deref())?;
-            let jobs = jobs.unwrap_or_else(|| {
-                std::thread::available_parallelism().map_or(1, |n| n.get() as u32)
-            });
-            let mtime = unitpack::source_date_epoch()?;
-            lint_before_build(&recipes)?;
-            // Every package is attempted, `jobs` at a time; paths and failures are
-            // reported in recipe order.
-            let progress = std::sync::Mutex::new(Progress::new(recipes.len(), quiet));
-            let results = deb::write_all(&recipes, &out_dir, mtime, jobs, |recipe| {
-                if let Ok(mut p) = progress.lock() {
-                    p.step(&recipe.package.name);
-                }
-            });
-            if let Ok(p) = progress.lock() {
-                p.done();
-            }
-            let mut built = Vec::new();
-            let mut failures = Vec::new();
-            for (recipe, result) in recipes.iter().zip(results) {
-                match result {
-                    Ok(path) => {
-                        if format == OutputFormat::Text {
-                            write_stdout(format!("{}\n", path.display()).as_bytes())?;
-                        }
-                        built.push((recipe, path));
-                    }
-                    Err(e) => failures.push((recipe, e)),
-                }
-            }
-            match failures.len() {
-                0 => {}
-                1 => return Err(failures.remove(0).1),
-                _ => {
-                    return Err(Error::Failed(
-                        failures
-                            .iter()
-                            .map(|(r, e)| format!("{}: {e}", r.path.display()))
-                            .collect::<Vec<_>>()
-                            .join("\n"),
-                    ))
-                }
-            }
-            if format == OutputFormat::Json {
-                let list = built
-                    .iter()
-                    .map(|(recipe, path)| built_json(recipe, path))
-                    .collect::<Result<Vec<_>>>()?;
-                let text = serde_json::to_string_pretty(&list).expect("JSON");
-                write_stdout(format!("{text}\n").as_bytes())?;
-            }
-            Ok(())
-        }
+        } => build(inputs, out_dir, target, jobs, format, quiet),
         Command::Lint {
             inputs,
             units,
@@ -252,58 +192,7 @@ fn run(command: Command) -> Result<()> {
             target,
             format,
             deny,
-        } => {
-            let mut bad_input = false;
-            let diagnostics = if units.is_empty() {
-                let inputs = if inputs.is_empty() {
-                    vec![PathBuf::from("recipes")]
-                } else {
-                    inputs
-                };
-                let (diagnostics, failed) =
-                    lint::lint_files_loading(&unitpack::recipe_files(&inputs)?, target.as_deref())?;
-                bad_input = failed;
-                diagnostics
-            } else {
-                let name = target.as_deref().unwrap_or_else(|| {
-                    // Bare units carry no target of their own: say which one is assumed.
-                    eprintln!(
-                        "note: no --target given; linting for {} (the default); `unitpack profiles` lists the others",
-                        unitpack::profile::DEFAULT_PROFILE
-                    );
-                    unitpack::profile::DEFAULT_PROFILE
-                });
-                let profile = unitpack::profile::find(name).ok_or_else(|| {
-                    Error::Failed(format!(
-                        "unknown target profile {name:?}; known: {}",
-                        unitpack::profile::names().join(", ")
-                    ))
-                })?;
-                // `requires = "scope"` makes it present with --units.
-                let scope = Scope::from(scope.unwrap_or(CliScope::System));
-                let mut all = Vec::new();
-                for dir in &units {
-                    all.extend(lint::lint_unit_dir(dir, scope, profile)?);
-                }
-                all
-            };
-            let summary = lint::Summary::of(&diagnostics);
-            if format == OutputFormat::Json {
-                write_stdout(format!("{}\n", lint::render_json(&diagnostics)).as_bytes())?;
-            } else {
-                let text = format!("{}lint: {summary}\n", lint::render_text(&diagnostics));
-                write_stdout(text.as_bytes())?;
-            }
-            if bad_input {
-                return Err(Error::Refused(format!(
-                    "lint failed: {summary}; a recipe does not load"
-                )));
-            }
-            if summary.fails(deny == Some(Deny::Warnings)) {
-                return Err(Error::Failed(format!("lint failed: {summary}")));
-            }
-            Ok(())
-        }
+        } => lint_command(inputs, units, scope, target, format, deny),
         Command::Render {
             recipe,
             target,
@@ -314,24 +203,7 @@ fn run(command: Command) -> Result<()> {
             out_dir,
             helper,
             downloads,
-        } => {
-            let inputs = if inputs.is_empty() {
-                vec![PathBuf::from("recipes")]
-            } else {
-                inputs
-            };
-            unitpack::yocto::check_replaceable(&out_dir)?;
-            let profile = unitpack::yocto::layer_profile();
-            let recipes =
-                unitpack::load_all(&unitpack::recipe_files(&inputs)?, Some(&profile.name))?;
-            let layer = unitpack::yocto::render(&recipes, &helper, unitpack::source_date_epoch()?)?;
-            let downloads =
-                downloads.unwrap_or_else(|| unitpack::yocto::default_downloads(&out_dir));
-            unitpack::yocto::write_downloads(&layer.downloads, &downloads)?;
-            unitpack::yocto::write(&layer.files, &out_dir)?;
-            write_stdout(format!("{}\n", out_dir.display()).as_bytes())?;
-            Ok(())
-        }
+        } => yocto(inputs, out_dir, helper, downloads),
         Command::Repo { command } => unitpack::repo::cli::run(command),
         Command::New {
             name,
@@ -359,6 +231,153 @@ fn run(command: Command) -> Result<()> {
             write_stdout(text.as_bytes())
         }
     }
+}
+
+/// The inputs named, or `recipes/` when none is.
+fn or_recipes_dir(inputs: Vec<PathBuf>) -> Vec<PathBuf> {
+    if inputs.is_empty() {
+        vec![PathBuf::from("recipes")]
+    } else {
+        inputs
+    }
+}
+
+fn build(
+    inputs: Vec<PathBuf>,
+    out_dir: PathBuf,
+    target: Option<String>,
+    jobs: Option<u32>,
+    format: OutputFormat,
+    quiet: bool,
+) -> Result<()> {
+    // The templates compile on another core while the recipes load.
+    std::thread::spawn(scripts::prepare);
+    let inputs = or_recipes_dir(inputs);
+    let recipes = unitpack::load_all(&unitpack::recipe_files(&inputs)?, target.as_deref())?;
+    let jobs =
+        jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
+    let mtime = unitpack::source_date_epoch()?;
+    lint_before_build(&recipes)?;
+    // Every package is attempted, `jobs` at a time; paths and failures are
+    // reported in recipe order.
+    let progress = std::sync::Mutex::new(Progress::new(recipes.len(), quiet));
+    let results = deb::write_all(&recipes, &out_dir, mtime, jobs, |recipe| {
+        if let Ok(mut p) = progress.lock() {
+            p.step(&recipe.package.name);
+        }
+    });
+    if let Ok(p) = progress.lock() {
+        p.done();
+    }
+    let mut built = Vec::new();
+    let mut failures = Vec::new();
+    for (recipe, result) in recipes.iter().zip(results) {
+        match result {
+            Ok(path) => {
+                if format == OutputFormat::Text {
+                    write_stdout(format!("{}\n", path.display()).as_bytes())?;
+                }
+                built.push((recipe, path));
+            }
+            Err(e) => failures.push((recipe, e)),
+        }
+    }
+    match failures.len() {
+        0 => {}
+        1 => return Err(failures.remove(0).1),
+        _ => {
+            return Err(Error::Failed(
+                failures
+                    .iter()
+                    .map(|(r, e)| format!("{}: {e}", r.path.display()))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
+            ))
+        }
+    }
+    if format == OutputFormat::Json {
+        let list = built
+            .iter()
+            .map(|(recipe, path)| built_json(recipe, path))
+            .collect::<Result<Vec<_>>>()?;
+        let text = serde_json::to_string_pretty(&list).expect("JSON");
+        write_stdout(format!("{text}\n").as_bytes())?;
+    }
+    Ok(())
+}
+
+fn lint_command(
+    inputs: Vec<PathBuf>,
+    units: Vec<PathBuf>,
+    scope: Option<CliScope>,
+    target: Option<String>,
+    format: OutputFormat,
+    deny: Option<Deny>,
+) -> Result<()> {
+    let mut bad_input = false;
+    let diagnostics = if units.is_empty() {
+        let inputs = or_recipes_dir(inputs);
+        let (diagnostics, failed) =
+            lint::lint_files_loading(&unitpack::recipe_files(&inputs)?, target.as_deref())?;
+        bad_input = failed;
+        diagnostics
+    } else {
+        let name = target.as_deref().unwrap_or_else(|| {
+            // Bare units carry no target of their own: say which one is assumed.
+            eprintln!(
+                "note: no --target given; linting for {} (the default); `unitpack profiles` lists the others",
+                unitpack::profile::DEFAULT_PROFILE
+            );
+            unitpack::profile::DEFAULT_PROFILE
+        });
+        let profile = unitpack::profile::find(name).ok_or_else(|| {
+            Error::Failed(format!(
+                "unknown target profile {name:?}; known: {}",
+                unitpack::profile::names().join(", ")
+            ))
+        })?;
+        // `requires = "scope"` makes it present with --units.
+        let scope = Scope::from(scope.unwrap_or(CliScope::System));
+        let mut all = Vec::new();
+        for dir in &units {
+            all.extend(lint::lint_unit_dir(dir, scope, profile)?);
+        }
+        all
+    };
+    let summary = lint::Summary::of(&diagnostics);
+    if format == OutputFormat::Json {
+        write_stdout(format!("{}\n", lint::render_json(&diagnostics)).as_bytes())?;
+    } else {
+        let text = format!("{}lint: {summary}\n", lint::render_text(&diagnostics));
+        write_stdout(text.as_bytes())?;
+    }
+    if bad_input {
+        return Err(Error::Refused(format!(
+            "lint failed: {summary}; a recipe does not load"
+        )));
+    }
+    if summary.fails(deny == Some(Deny::Warnings)) {
+        return Err(Error::Failed(format!("lint failed: {summary}")));
+    }
+    Ok(())
+}
+
+fn yocto(
+    inputs: Vec<PathBuf>,
+    out_dir: PathBuf,
+    helper: PathBuf,
+    downloads: Option<PathBuf>,
+) -> Result<()> {
+    let inputs = or_recipes_dir(inputs);
+    unitpack::yocto::check_replaceable(&out_dir)?;
+    let profile = unitpack::yocto::layer_profile();
+    let recipes = unitpack::load_all(&unitpack::recipe_files(&inputs)?, Some(&profile.name))?;
+    let layer = unitpack::yocto::render(&recipes, &helper, unitpack::source_date_epoch()?)?;
+    let downloads = downloads.unwrap_or_else(|| unitpack::yocto::default_downloads(&out_dir));
+    unitpack::yocto::write_downloads(&layer.downloads, &downloads)?;
+    unitpack::yocto::write(&layer.files, &out_dir)?;
+    write_stdout(format!("{}\n", out_dir.display()).as_bytes())?;
+    Ok(())
 }
 
 fn new_recipe(
