@@ -87,6 +87,119 @@ pub(super) fn render(plan: &Plan, own: &[&str], templates: &Templates) -> Result
     let recipe = plan.recipe;
     let p = &recipe.package;
     let profile = recipe.profile;
+    let Fields {
+        name,
+        version,
+        summary,
+        description,
+        homepage,
+        license,
+        lic_files_chksum,
+        rdepends,
+        rrecommends,
+        rconflicts,
+    } = fields(plan, own)?;
+    let (mut layer_files, mut installs) = payload(plan, &name);
+    let mut dirs: BTreeSet<String> = installs.iter().map(|i| parent(&i.dest)).collect();
+    let (user_links, enabled_system) = enablement(plan);
+    let manifest = installs
+        .iter()
+        .find(|i| i.src == "manifest")
+        .map(|i| i.dest.clone())
+        .expect("the plan has a manifest");
+    let takeovers = takeovers(plan, &name, &mut layer_files, &mut installs, &mut dirs);
+    // Templates are left out: the class's prerm would `systemctl stop foo@.service`,
+    // which fails without an instance and with it the removal.
+    let system_units = &plan.system_units;
+    // Enabled system units go to systemd.bbclass; a package whose system units are all
+    // `none` still lists them (with "disable") so that removal stops them.
+    let (systemd_service, systemd_auto_enable) =
+        match (enabled_system.is_empty(), system_units.is_empty()) {
+            (false, _) => (Some(enabled_system.join(" ")), "enable"),
+            (true, false) => (Some(system_units.join(" ")), "disable"),
+            (true, true) => (None, "disable"),
+        };
+    let (stops, stop_patterns) = stops(plan, systemd_service.as_deref());
+    // `allarch` only when every installed file is architecture-independent: the model
+    // refuses ELF files in an `all` package, and a package of another architecture
+    // (machine code, or scripts for one machine) is built per machine.
+    let elf: Vec<(&str, crate::elf::Elf)> = recipe
+        .assets
+        .iter()
+        .filter_map(|a| crate::elf::inspect(&a.source).map(|e| (a.dest.as_str(), e)))
+        .collect();
+    let arch_independent = p.architecture == "all" && elf.is_empty();
+    let mut inherits = vec!["features_check"];
+    if arch_independent {
+        inherits.insert(0, "allarch");
+    }
+    if systemd_service.is_some() {
+        inherits.push("systemd");
+    }
+
+    let mut files: Vec<String> = installs.iter().map(|i| i.dest.clone()).collect();
+    files.extend(user_links.iter().map(|l| l.link.clone()));
+    files.sort();
+    files.dedup();
+    let mut src_uri: Vec<String> = installs
+        .iter()
+        .map(|i| format!("file://{}", i.src))
+        .collect();
+    src_uri.sort();
+
+    let context = Context {
+        source: recipe
+            .path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        summary,
+        description,
+        homepage,
+        section: p.section.clone(),
+        license,
+        lic_files_chksum,
+        pe: p.version.epoch,
+        src_uri: value_list(&src_uri),
+        inherits: inherits.join(" "),
+        dirs: dirs.into_iter().collect(),
+        installs,
+        user_links,
+        manifest,
+        takeovers,
+        systemd_service,
+        systemd_auto_enable,
+        files: value_list(&files),
+        stops,
+        stop_patterns,
+        restarts: (!plan.restarts.is_empty()).then(|| plan.restarts.join(" ")),
+        rdepends: value_list(&rdepends),
+        rrecommends: (!rrecommends.is_empty()).then(|| value_list(&rrecommends)),
+        rconflicts: (!rconflicts.is_empty()).then(|| value_list(&rconflicts)),
+        compatible_host: if arch_independent {
+            None
+        } else {
+            compatible_host(&p.architecture)
+        },
+        already_stripped: elf
+            .iter()
+            .filter(|(_, e)| e.stripped)
+            .map(|(dest, _)| paths::variable_path(profile, dest))
+            .collect(),
+    };
+    let bb = templates.render("recipe", &context)?;
+    layer_files.push(LayerFile {
+        path: bb_path(&name, &version),
+        data: bb.into(),
+    });
+    Ok(layer_files)
+}
+
+/// The package's own fields, checked against what bitbake accepts, and its relations
+/// mapped to OE package names.
+fn fields(plan: &Plan, own: &[&str]) -> Result<Fields> {
+    let recipe = plan.recipe;
+    let p = &recipe.package;
     let mut errors = Vec::new();
     let mut check = |field: &str, r: std::result::Result<String, String>| -> String {
         r.unwrap_or_else(|m| {
@@ -164,8 +277,37 @@ pub(super) fn render(plan: &Plan, own: &[&str], templates: &Templates) -> Result
     rdepends.sort();
     rdepends.dedup();
     rrecommends.dedup();
+    Ok(Fields {
+        name,
+        version,
+        summary,
+        description,
+        homepage,
+        license,
+        lic_files_chksum,
+        rdepends,
+        rrecommends,
+        rconflicts,
+    })
+}
 
-    // The payload, as the .deb has it, laid out in files/ by role.
+struct Fields {
+    name: String,
+    version: String,
+    summary: String,
+    description: Option<String>,
+    homepage: Option<String>,
+    license: String,
+    lic_files_chksum: String,
+    rdepends: Vec<String>,
+    rrecommends: Vec<String>,
+    rconflicts: Vec<String>,
+}
+
+/// The payload, as the .deb has it, laid out in files/ by role, and how do_install
+/// installs each file.
+fn payload(plan: &Plan, name: &str) -> (Vec<LayerFile>, Vec<Install>) {
+    let profile = plan.recipe.profile;
     let mut layer_files = Vec::new();
     let mut installs = Vec::new();
     for f in &plan.files {
@@ -182,7 +324,7 @@ pub(super) fn render(plan: &Plan, own: &[&str], templates: &Templates) -> Result
             _ => f.data.clone(),
         };
         layer_files.push(LayerFile {
-            path: format!("{}/files/{src}", dir(&name)),
+            path: format!("{}/files/{src}", dir(name)),
             data,
         });
         installs.push(Install {
@@ -191,8 +333,13 @@ pub(super) fn render(plan: &Plan, own: &[&str], templates: &Templates) -> Result
             mode: format!("{:04o}", f.mode),
         });
     }
-    let mut dirs: BTreeSet<String> = installs.iter().map(|i| parent(&i.dest)).collect();
+    (layer_files, installs)
+}
 
+/// Links do_install makes for user units (`--global` is offline: no class does it),
+/// and the system units systemd.bbclass enables.
+fn enablement(plan: &Plan) -> (Vec<Link>, Vec<String>) {
+    let profile = plan.recipe.profile;
     let mut user_links = Vec::new();
     let mut enabled_system = Vec::new();
     for a in &plan.activations {
@@ -208,13 +355,20 @@ pub(super) fn render(plan: &Plan, own: &[&str], templates: &Templates) -> Result
             Scope::System => enabled_system.extend(a.names.iter().map(|n| n.name.clone())),
         }
     }
-    let manifest = installs
-        .iter()
-        .find(|i| i.src == "manifest")
-        .map(|i| i.dest.clone())
-        .expect("the plan has a manifest");
-    // Takeovers: no mask (a /dev/null link would make the replaced package's own
-    // `systemctl enable` fail); a preset file and removed links (README.md).
+    (user_links, enabled_system)
+}
+
+/// Takeovers: no mask (a /dev/null link would make the replaced package's own
+/// `systemctl enable` fail); a preset file and removed links (README.md). The preset
+/// files join the layer's files and do_install's.
+fn takeovers(
+    plan: &Plan,
+    name: &str,
+    layer_files: &mut Vec<LayerFile>,
+    installs: &mut Vec<Install>,
+    dirs: &mut BTreeSet<String>,
+) -> Vec<Takeovers> {
+    let profile = plan.recipe.profile;
     let mut takeovers = Vec::new();
     for scope in [Scope::System, Scope::User] {
         let mut units: Vec<&str> = Vec::new();
@@ -226,7 +380,7 @@ pub(super) fn render(plan: &Plan, own: &[&str], templates: &Templates) -> Result
         let Some(first) = plan.takeovers.iter().find(|t| t.scope == scope) else {
             continue;
         };
-        let preset = preset_name(&name);
+        let preset = preset_name(name);
         let src = format!("presets/{}/{preset}", scope.as_str());
         let mut text = format!(
             "# Generated by unitpack: {name} replaces these units; `systemctl preset` and\n# preset-all leave them disabled while {name} is installed.\n"
@@ -235,7 +389,7 @@ pub(super) fn render(plan: &Plan, own: &[&str], templates: &Templates) -> Result
             text.push_str(&format!("disable {u}\n"));
         }
         layer_files.push(LayerFile {
-            path: format!("{}/files/{src}", dir(&name)),
+            path: format!("{}/files/{src}", dir(name)),
             data: text.into(),
         });
         // /usr/lib/systemd/*-preset, with or without usrmerge: every systemd reads it
@@ -256,23 +410,18 @@ pub(super) fn render(plan: &Plan, own: &[&str], templates: &Templates) -> Result
             units: units.join(" "),
         });
     }
-    // Templates are left out: the class's prerm would `systemctl stop foo@.service`,
-    // which fails without an instance and with it the removal.
+    takeovers
+}
+
+/// What pkg_prerm stops besides SYSTEMD_SERVICE: every system unit (triggers
+/// first) and the running instances of templates, when the class would miss some.
+fn stops(plan: &Plan, systemd_service: Option<&str>) -> (Option<String>, Vec<String>) {
     let system_units = &plan.system_units;
-    // Enabled system units go to systemd.bbclass; a package whose system units are all
-    // `none` still lists them (with "disable") so that removal stops them.
-    let (systemd_service, systemd_auto_enable) =
-        match (enabled_system.is_empty(), system_units.is_empty()) {
-            (false, _) => (Some(enabled_system.join(" ")), "enable"),
-            (true, false) => (Some(system_units.join(" ")), "disable"),
-            (true, true) => (None, "disable"),
-        };
     // systemd.bbclass's prerm stops only SYSTEMD_SERVICE: the services that the
     // package's .path, .socket and .timer units started (and any other unit it ships)
     // would keep running. pkg_prerm stops them all, the triggers first, so that none
     // starts its service again.
     let listed: Vec<&str> = systemd_service
-        .as_deref()
         .map(|s| s.split(' ').collect())
         .unwrap_or_default();
     let needs_stop = !plan.instance_patterns.is_empty()
@@ -292,79 +441,7 @@ pub(super) fn render(plan: &Plan, own: &[&str], templates: &Templates) -> Result
     } else {
         Vec::new()
     };
-    // `allarch` only when every installed file is architecture-independent: the model
-    // refuses ELF files in an `all` package, and a package of another architecture
-    // (machine code, or scripts for one machine) is built per machine.
-    let elf: Vec<(&str, crate::elf::Elf)> = recipe
-        .assets
-        .iter()
-        .filter_map(|a| crate::elf::inspect(&a.source).map(|e| (a.dest.as_str(), e)))
-        .collect();
-    let arch_independent = p.architecture == "all" && elf.is_empty();
-    let mut inherits = vec!["features_check"];
-    if arch_independent {
-        inherits.insert(0, "allarch");
-    }
-    if systemd_service.is_some() {
-        inherits.push("systemd");
-    }
-
-    let mut files: Vec<String> = installs.iter().map(|i| i.dest.clone()).collect();
-    files.extend(user_links.iter().map(|l| l.link.clone()));
-    files.sort();
-    files.dedup();
-    let mut src_uri: Vec<String> = installs
-        .iter()
-        .map(|i| format!("file://{}", i.src))
-        .collect();
-    src_uri.sort();
-
-    let context = Context {
-        source: recipe
-            .path
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        summary,
-        description,
-        homepage,
-        section: p.section.clone(),
-        license,
-        lic_files_chksum,
-        pe: p.version.epoch,
-        src_uri: value_list(&src_uri),
-        inherits: inherits.join(" "),
-        dirs: dirs.into_iter().collect(),
-        installs,
-        user_links,
-        manifest,
-        takeovers,
-        systemd_service,
-        systemd_auto_enable,
-        files: value_list(&files),
-        stops,
-        stop_patterns,
-        restarts: (!plan.restarts.is_empty()).then(|| plan.restarts.join(" ")),
-        rdepends: value_list(&rdepends),
-        rrecommends: (!rrecommends.is_empty()).then(|| value_list(&rrecommends)),
-        rconflicts: (!rconflicts.is_empty()).then(|| value_list(&rconflicts)),
-        compatible_host: if arch_independent {
-            None
-        } else {
-            compatible_host(&p.architecture)
-        },
-        already_stripped: elf
-            .iter()
-            .filter(|(_, e)| e.stripped)
-            .map(|(dest, _)| paths::variable_path(profile, dest))
-            .collect(),
-    };
-    let bb = templates.render("recipe", &context)?;
-    layer_files.push(LayerFile {
-        path: bb_path(&name, &version),
-        data: bb.into(),
-    });
-    Ok(layer_files)
+    (stops, stop_patterns)
 }
 
 /// OE's `HOST_SYS` pattern for a Debian architecture, so that a package of prebuilt
