@@ -16,7 +16,7 @@ pub mod profile;
 pub mod recipe;
 pub mod repo;
 pub mod scaffold;
-pub mod scripts;
+
 pub mod unit;
 pub mod yocto;
 
@@ -61,7 +61,7 @@ pub fn load_all(files: &[PathBuf], target: Option<&str>) -> Result<Vec<recipe::R
     let mut recipes = Vec::new();
     let mut errors = Vec::new();
     for f in files {
-        match recipe::load(f, target).and_then(|r| scripts::check_snippets(&r).map(|()| r)) {
+        match recipe::load(f, target).and_then(|r| deb::scripts::check_snippets(&r).map(|()| r)) {
             Ok(r) => recipes.push(r),
             Err(Error::Input(mut e)) => errors.append(&mut e),
             Err(other) => return Err(other),

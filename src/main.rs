@@ -2,8 +2,9 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use unitpack::deb::{self, scripts};
 use unitpack::unit::Scope;
-use unitpack::{deb, lint, scripts, Error, Result};
+use unitpack::{lint, Error, Result};
 
 /// Turn YAML recipes of systemd units into .deb packages that enable them correctly.
 #[derive(Parser)]

@@ -491,7 +491,7 @@ fn collision_check_knows_every_generated_file() {
         let mut known: Vec<String> = recipe.installed().into_iter().map(|f| f.path).collect();
         known.sort();
         let plan = unitpack::plan::Plan::new(&recipe).unwrap();
-        let scripts = unitpack::scripts::render(&plan);
+        let scripts = unitpack::deb::scripts::render(&plan);
         let mut packaged: Vec<String> = unitpack::deb::files(&plan, &scripts, 0)
             .unwrap()
             .into_iter()

@@ -27,7 +27,7 @@ fn snapshot_recipe(recipe: &str) {
         "every unit of the recipe is in the plan"
     );
     insta::assert_snapshot!(format!("{stem}__manifest"), plan.manifest());
-    for script in unitpack::scripts::render(&plan) {
+    for script in unitpack::deb::scripts::render(&plan) {
         insta::assert_snapshot!(format!("{stem}__{}", script.name), script.text);
     }
     let (depends, recommends) = unitpack::deb::relations(&r);

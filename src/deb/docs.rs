@@ -50,7 +50,7 @@ fn indent(text: &str) -> String {
 }
 
 /// Lintian overrides shipped in the package, each with its reason.
-pub fn lintian_overrides(recipe: &Recipe, scripts: &[crate::scripts::Script]) -> String {
+pub fn lintian_overrides(recipe: &Recipe, scripts: &[super::scripts::Script]) -> String {
     let n = &recipe.package.name;
     // The reason below holds only where `deb-systemd-helper --user` is missing
     // (init-system-helpers < 1.52: xenial, bionic); elsewhere lintian's tag stands.

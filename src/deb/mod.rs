@@ -4,13 +4,14 @@
 pub(crate) mod archive;
 pub mod control;
 pub mod docs;
+pub mod scripts;
 
 pub use archive::compress;
 
 use crate::error::{Error, Result};
 use crate::plan::{Content, PayloadFile, Plan, Role};
 use crate::recipe::{HelperRelation, Recipe};
-use crate::scripts;
+
 use md5::{Digest, Md5};
 use std::collections::BTreeSet;
 use std::io::{BufWriter, Seek, Write};

@@ -10,9 +10,9 @@ use crate::unit::Scope;
 use handlebars::{handlebars_helper, Handlebars, Template};
 use serde::Serialize;
 
-const POSTINST: &str = include_str!("../templates/deb/postinst.hbs");
-const PRERM: &str = include_str!("../templates/deb/prerm.hbs");
-const POSTRM: &str = include_str!("../templates/deb/postrm.hbs");
+const POSTINST: &str = include_str!("../../templates/deb/postinst.hbs");
+const PRERM: &str = include_str!("../../templates/deb/prerm.hbs");
+const POSTRM: &str = include_str!("../../templates/deb/postrm.hbs");
 /// Shell functions, spliced into the scripts that call them where a template has the
 /// line `#@unitpack-function NAME@` (shellcheck flags functions that are defined but
 /// unreachable). They are plain shell, not templates: handlebars' parser costs about
@@ -20,47 +20,47 @@ const POSTRM: &str = include_str!("../templates/deb/postrm.hbs");
 const FUNCTIONS: &[(&str, &str)] = &[
     (
         "systemd_running",
-        include_str!("../templates/deb/functions/systemd_running.sh"),
+        include_str!("../../templates/deb/functions/systemd_running.sh"),
     ),
     (
         "invoke",
-        include_str!("../templates/deb/functions/invoke.sh"),
+        include_str!("../../templates/deb/functions/invoke.sh"),
     ),
     (
         "make_links",
-        include_str!("../templates/deb/functions/make_links.sh"),
+        include_str!("../../templates/deb/functions/make_links.sh"),
     ),
     (
         "remove_links",
-        include_str!("../templates/deb/functions/remove_links.sh"),
+        include_str!("../../templates/deb/functions/remove_links.sh"),
     ),
     (
         "links_present",
-        include_str!("../templates/deb/functions/links_present.sh"),
+        include_str!("../../templates/deb/functions/links_present.sh"),
     ),
     (
         "enable",
-        include_str!("../templates/deb/functions/enable.sh"),
+        include_str!("../../templates/deb/functions/enable.sh"),
     ),
     (
         "disable",
-        include_str!("../templates/deb/functions/disable.sh"),
+        include_str!("../../templates/deb/functions/disable.sh"),
     ),
     (
         "take_over",
-        include_str!("../templates/deb/functions/take_over.sh"),
+        include_str!("../../templates/deb/functions/take_over.sh"),
     ),
     (
         "restore",
-        include_str!("../templates/deb/functions/restore.sh"),
+        include_str!("../../templates/deb/functions/restore.sh"),
     ),
     (
         "enable_other",
-        include_str!("../templates/deb/functions/enable_other.sh"),
+        include_str!("../../templates/deb/functions/enable_other.sh"),
     ),
     (
         "disable_other",
-        include_str!("../templates/deb/functions/disable_other.sh"),
+        include_str!("../../templates/deb/functions/disable_other.sh"),
     ),
 ];
 
