@@ -116,9 +116,10 @@ enum Command {
         /// Layer directory, replaced as a whole.
         #[arg(short, long, default_value = "meta-layer")]
         out_dir: PathBuf,
-        /// The helper crate whose source archive the layer's recipe fetches.
-        #[arg(long, default_value = "unitpack-check")]
-        helper: PathBuf,
+        /// The helper crate whose source archive the layer's recipe fetches (default:
+        /// the helper's sources built into unitpack).
+        #[arg(long, value_name = "DIR")]
+        helper: Option<PathBuf>,
         /// Where to write that archive, for bitbake's DL_DIR or a mirror (default:
         /// `downloads/` beside the layer directory).
         #[arg(long, value_name = "DIR")]
@@ -366,14 +367,21 @@ fn lint_command(
 fn yocto(
     inputs: Vec<PathBuf>,
     out_dir: PathBuf,
-    helper: PathBuf,
+    helper: Option<PathBuf>,
     downloads: Option<PathBuf>,
 ) -> Result<()> {
     let inputs = or_recipes_dir(inputs);
     unitpack::yocto::check_replaceable(&out_dir)?;
     let profile = unitpack::yocto::layer_profile();
     let recipes = unitpack::load_all(&unitpack::recipe_files(&inputs)?, Some(&profile.name))?;
-    let layer = unitpack::yocto::render(&recipes, &helper, unitpack::source_date_epoch()?)?;
+    let layer = unitpack::yocto::render(
+        &recipes,
+        match &helper {
+            Some(dir) => unitpack::yocto::HelperSource::Dir(dir),
+            None => unitpack::yocto::HelperSource::BuiltIn,
+        },
+        unitpack::source_date_epoch()?,
+    )?;
     let downloads = downloads.unwrap_or_else(|| unitpack::yocto::default_downloads(&out_dir));
     unitpack::yocto::write_downloads(&layer.downloads, &downloads)?;
     unitpack::yocto::write(&layer.files, &out_dir)?;

@@ -1448,3 +1448,44 @@ fn takeover_removes_and_restores_links_without_a_mask() {
         );
     }
 }
+
+/// Outside a checkout of unitpack (no `unitpack-check/` in the working directory),
+/// `yocto` uses the helper's sources built into the binary: the same archive, byte for
+/// byte, as from the checkout.
+#[test]
+fn yocto_works_outside_the_checkout_with_the_built_in_helper() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        repo().join("recipes/pulseaudio-user.yaml"),
+        tmp.path().join("pulseaudio-user.yaml"),
+    )
+    .unwrap();
+    let o = Command::cargo_bin("unitpack")
+        .unwrap()
+        .current_dir(tmp.path())
+        .env_remove("SOURCE_DATE_EPOCH")
+        .args(["yocto", "pulseaudio-user.yaml", "-o", "layer"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let from_checkout = tmp.path().join("checkout");
+    let o = unitpack()
+        .arg("yocto")
+        .arg(repo().join("recipes/pulseaudio-user.yaml"))
+        .arg("-o")
+        .arg(from_checkout.join("layer"))
+        .arg("--helper")
+        .arg(repo().join("unitpack-check"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let name = format!("unitpack-check-{}.tar.gz", helper_version());
+    assert_eq!(
+        std::fs::read(tmp.path().join("downloads").join(&name)).unwrap(),
+        std::fs::read(from_checkout.join("downloads").join(&name)).unwrap()
+    );
+    assert_eq!(
+        tree(&tmp.path().join("layer")),
+        tree(&from_checkout.join("layer"))
+    );
+}

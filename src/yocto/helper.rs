@@ -67,6 +67,8 @@ struct Manifest {
 /// One crate of the archive: its directory name there, `[package]` and files (by path
 /// relative to the crate).
 struct Crate {
+    /// Its Cargo.toml, for errors.
+    label: String,
     dir: String,
     manifest: Manifest,
     /// Names of the crates it depends on (by path, beside it).
@@ -75,13 +77,13 @@ struct Crate {
 }
 
 pub(super) fn render(
-    crate_dir: &Path,
+    source: HelperSource,
     templates: &Templates,
     mtime: u64,
 ) -> Result<(Vec<LayerFile>, Download)> {
-    let helper = read_crate(crate_dir, true)?;
-    let toml_path = crate_dir.join("Cargo.toml");
-    let fail = |m: String| Error::Failed(format!("{}: {m}", toml_path.display()));
+    let helper = load_crate(source, None)?;
+    let toml_path = helper.label.clone();
+    let fail = |m: String| Error::Failed(format!("{toml_path}: {m}"));
     let version = helper.manifest.version.clone();
     let skip_on_kirkstone = helper
         .manifest
@@ -108,15 +110,11 @@ pub(super) fn render(
 
     let mut crates = vec![];
     for dep in &helper.deps {
-        let dir = crate_dir
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(dep.as_str());
-        let c = read_crate(&dir, false)?;
+        let c = load_crate(source, Some(dep))?;
         if !c.deps.is_empty() {
             return Err(Error::Failed(format!(
                 "{}: the crates the helper depends on must have no dependencies themselves",
-                dir.join("Cargo.toml").display()
+                c.label
             )));
         }
         crates.push(c);
@@ -282,28 +280,64 @@ fn lock(crates: &[Crate]) -> String {
 
 /// The files of the crate in `dir` the archive carries: Cargo.toml, LICENSE, README.md,
 /// build.rs when present, `src/` but its test-only modules.
-fn read_crate(dir: &Path, helper: bool) -> Result<Crate> {
-    let toml_path = dir.join("Cargo.toml");
-    let toml = read_text(&toml_path)?;
-    let fail = |m: String| Error::Failed(format!("{}: {m}", toml_path.display()));
-    let manifest = manifest(&toml).map_err(fail)?;
-    let deps = path_dependencies(&toml).map_err(fail)?;
-    if let Some(d) = deps
-        .iter()
-        .find(|d| **d == manifest.name || d.contains('/'))
-    {
-        return Err(fail(format!("cannot ship the dependency ../{d}")));
-    }
-    let dir_name = if helper {
-        manifest.name.clone()
-    } else {
-        dir.file_name()
-            .and_then(|n| n.to_str())
-            .ok_or_else(|| fail("the crate's directory has no UTF-8 name".into()))?
-            .to_string()
+/// Where the helper's crates are read from.
+#[derive(Debug, Clone, Copy)]
+pub enum HelperSource<'a> {
+    /// A checkout: the helper crate's directory (`--helper DIR`), the crates it depends
+    /// on beside it.
+    Dir(&'a Path),
+    /// The sources built into unitpack (build.rs), so that `unitpack yocto` works in
+    /// any repository of recipes.
+    BuiltIn,
+}
+
+include!(concat!(env!("OUT_DIR"), "/helper_sources.rs"));
+
+/// The helper crate (`dep` None) or one it depends on, from `source`.
+fn load_crate(source: HelperSource, dep: Option<&str>) -> Result<Crate> {
+    let (label, files, dir_name) = match source {
+        HelperSource::Dir(helper_dir) => {
+            let dir = match dep {
+                None => helper_dir.to_path_buf(),
+                Some(d) => helper_dir.parent().unwrap_or(Path::new(".")).join(d),
+            };
+            let name = dir.file_name().and_then(|n| n.to_str()).map(str::to_string);
+            (
+                dir.join("Cargo.toml").display().to_string(),
+                files_on_disk(&dir)?,
+                name,
+            )
+        }
+        HelperSource::BuiltIn => {
+            let krate = dep.unwrap_or(HELPER);
+            let files: BTreeMap<String, Vec<u8>> = HELPER_SOURCES
+                .iter()
+                .filter(|(c, _, _)| *c == krate)
+                .map(|(_, rel, data)| (rel.to_string(), data.to_vec()))
+                .collect();
+            if files.is_empty() {
+                return Err(Error::Failed(format!(
+                    "the crate {krate} is not built into unitpack (build.rs lists the helper's crates); pass --helper DIR"
+                )));
+            }
+            (
+                format!("{krate}/Cargo.toml (built into unitpack)"),
+                files,
+                Some(krate.to_string()),
+            )
+        }
     };
+    crate_from_files(label, files, dep.is_none(), dir_name)
+}
+
+/// Cargo.toml, LICENSE, README.md, build.rs and src/ of the crate in `dir`: regular
+/// files only.
+fn files_on_disk(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
     let mut files = BTreeMap::new();
-    files.insert("Cargo.toml".to_string(), toml.into_bytes());
+    files.insert(
+        "Cargo.toml".to_string(),
+        read_text(&dir.join("Cargo.toml"))?.into_bytes(),
+    );
     for name in ["LICENSE", "README.md", "build.rs"] {
         let p = dir.join(name);
         if p.exists() {
@@ -325,13 +359,6 @@ fn read_crate(dir: &Path, helper: bool) -> Result<Crate> {
                 entry.path().display()
             )));
         }
-        if entry
-            .file_name()
-            .to_str()
-            .is_some_and(|n| TEST_ONLY.contains(&n))
-        {
-            continue;
-        }
         let rel = entry
             .path()
             .strip_prefix(dir)
@@ -341,8 +368,42 @@ fn read_crate(dir: &Path, helper: bool) -> Result<Crate> {
             .ok_or_else(|| Error::Failed(format!("{} is not valid UTF-8", rel.display())))?;
         files.insert(rel.to_string(), read(entry.path())?);
     }
+    Ok(files)
+}
+
+/// A crate from its files; `label` names its Cargo.toml in errors.
+fn crate_from_files(
+    label: String,
+    mut files: BTreeMap<String, Vec<u8>>,
+    helper: bool,
+    dir_name: Option<String>,
+) -> Result<Crate> {
+    let fail = |m: String| Error::Failed(format!("{label}: {m}"));
+    let toml = String::from_utf8(files.get("Cargo.toml").cloned().unwrap_or_default())
+        .map_err(|_| fail("Cargo.toml is not UTF-8".into()))?;
+    let manifest = manifest(&toml).map_err(fail)?;
+    let deps = path_dependencies(&toml).map_err(fail)?;
+    if let Some(d) = deps
+        .iter()
+        .find(|d| **d == manifest.name || d.contains('/'))
+    {
+        return Err(fail(format!("cannot ship the dependency ../{d}")));
+    }
+    let dir = if helper {
+        manifest.name.clone()
+    } else {
+        dir_name.ok_or_else(|| fail("the crate's directory has no UTF-8 name".into()))?
+    };
+    files.retain(|rel, _| {
+        !(rel.starts_with("src/")
+            && rel
+                .rsplit('/')
+                .next()
+                .is_some_and(|n| TEST_ONLY.contains(&n)))
+    });
     Ok(Crate {
-        dir: dir_name,
+        label,
+        dir,
         manifest,
         deps,
         files,
@@ -502,6 +563,7 @@ mod tests {
 
     fn krate(dir: &str, deps: &[&str]) -> Crate {
         Crate {
+            label: format!("{dir}/Cargo.toml"),
             dir: dir.into(),
             manifest: Manifest {
                 name: dir.into(),

@@ -17,7 +17,7 @@ mod paths;
 mod recipe;
 
 pub use bitbake::check_package_name;
-pub use helper::{archive_name, Download};
+pub use helper::{archive_name, Download, HelperSource};
 
 use crate::error::{Error, InputError, Result};
 use crate::plan::{Content, Plan};
@@ -75,7 +75,7 @@ pub struct Layer {
 
 /// The layer for `recipes` (loaded with a Yocto profile) and the helper crate in
 /// `helper_crate`, its archive's entries dated `mtime` (SOURCE_DATE_EPOCH).
-pub fn render(recipes: &[Recipe], helper_crate: &Path, mtime: u64) -> Result<Layer> {
+pub fn render(recipes: &[Recipe], helper: HelperSource, mtime: u64) -> Result<Layer> {
     let templates = Templates::new();
     let mut errors = Vec::new();
     let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
@@ -113,7 +113,7 @@ pub fn render(recipes: &[Recipe], helper_crate: &Path, mtime: u64) -> Result<Lay
     if !errors.is_empty() {
         return Err(Error::Input(errors));
     }
-    let (helper_files, archive) = helper::render(helper_crate, &templates, mtime)?;
+    let (helper_files, archive) = helper::render(helper, &templates, mtime)?;
     files.extend(helper_files);
     files.extend(layer::render(recipes, &templates)?);
     files.sort_by(|a, b| a.path.cmp(&b.path));
