@@ -154,6 +154,25 @@ fn screen(path: &Path, text: &str) -> Result<SpanIndex> {
         .into());
     }
     let spans = SpanIndex::parse(text);
+    if !spans.big_integers().is_empty() {
+        return Err(Error::Input(
+            spans
+                .big_integers()
+                .iter()
+                .map(|b| {
+                    InputError::new(
+                        path,
+                        Some(b.at),
+                        b.path.clone(),
+                        format!(
+                            "{} is an integer beyond 64 bits to YAML, which tools read differently (some refuse it, some round it); quote it: \"{}\"",
+                            b.text, b.text
+                        ),
+                    )
+                })
+                .collect(),
+        ));
+    }
     if !spans.duplicates().is_empty() {
         return Err(Error::Input(
             spans

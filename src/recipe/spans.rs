@@ -7,12 +7,22 @@
 use crate::error::Location;
 use std::collections::HashMap;
 use yaml_rust2::parser::{Event, MarkedEventReceiver, Parser};
-use yaml_rust2::scanner::Marker;
+use yaml_rust2::scanner::{Marker, TScalarStyle};
 
 #[derive(Debug, Default, Clone)]
 pub struct SpanIndex {
     positions: HashMap<String, Location>,
     duplicates: Vec<Duplicate>,
+    big_integers: Vec<BigInteger>,
+}
+
+/// A plain scalar that YAML reads as an integer beyond 64 bits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BigInteger {
+    /// Dotted path of the key or value.
+    pub path: String,
+    pub at: Location,
+    pub text: String,
 }
 
 /// A mapping key given twice: YAML loaders keep one of the values silently.
@@ -36,7 +46,15 @@ impl SpanIndex {
         SpanIndex {
             positions: builder.positions,
             duplicates: builder.duplicates,
+            big_integers: builder.big_integers,
         }
+    }
+
+    /// Plain scalars that YAML reads as integers beyond 64 bits, with their positions:
+    /// YAML tools disagree on them (serde_yaml's generic loader refuses them, others
+    /// round them to a float), while a recipe field reads the text.
+    pub fn big_integers(&self) -> &[BigInteger] {
+        &self.big_integers
     }
 
     /// Keys given twice in one mapping, in document order.
@@ -126,9 +144,40 @@ struct Builder {
     stack: Vec<Frame>,
     positions: HashMap<String, Location>,
     duplicates: Vec<Duplicate>,
+    big_integers: Vec<BigInteger>,
+}
+
+/// A YAML 1.2 core-schema integer (decimal, `0x`, `0o`) that fits in neither i64 nor
+/// u64.
+fn is_big_integer(text: &str) -> bool {
+    let negative = text.starts_with('-');
+    let unsigned = text.strip_prefix(['-', '+']).unwrap_or(text);
+    let (digits, radix) = if let Some(h) = unsigned.strip_prefix("0x") {
+        (h, 16)
+    } else if let Some(o) = unsigned.strip_prefix("0o") {
+        (o, 8)
+    } else {
+        (unsigned, 10)
+    };
+    !digits.is_empty()
+        && digits.chars().all(|c| c.is_digit(radix))
+        && if negative {
+            i64::from_str_radix(&format!("-{digits}"), radix).is_err()
+        } else {
+            u64::from_str_radix(digits, radix).is_err()
+        }
 }
 
 impl Builder {
+    /// Path of a scalar that starts now (a key's own path for a key).
+    fn scalar_path(&self, value: &str) -> String {
+        match self.stack.last() {
+            None => String::new(),
+            Some(Frame::Seq { path, next }) => item(path, *next),
+            Some(Frame::Map { path, key, .. }) => child(path, key.as_deref().unwrap_or(value)),
+        }
+    }
+
     fn record(&mut self, path: &str, mark: Marker) {
         self.positions.entry(path.to_string()).or_insert(Location {
             line: mark.line(),
@@ -175,7 +224,18 @@ impl Builder {
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         match ev {
-            Event::Scalar(ref value, ..) => {
+            Event::Scalar(ref value, style, _, ref tag) => {
+                if style == TScalarStyle::Plain && tag.is_none() && is_big_integer(value) {
+                    let path = self.scalar_path(value);
+                    self.big_integers.push(BigInteger {
+                        path,
+                        at: Location {
+                            line: mark.line(),
+                            column: mark.col() + 1,
+                        },
+                        text: value.clone(),
+                    });
+                }
                 self.node(mark, Some(value));
             }
             Event::Alias(_) => {
