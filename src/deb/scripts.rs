@@ -252,8 +252,18 @@ fn compile() -> Handlebars<'static> {
     hb.set_strict_mode(true);
     hb.register_escape_fn(handlebars::no_escape);
     hb.register_helper("sh", Box::new(sh));
-    // Two threads take the next template from the list, largest first.
-    let mut sources = [("postinst", POSTINST), ("prerm", PRERM), ("postrm", POSTRM)];
+    // Each script's template is compiled in parts (PART_MARK lines), each a template
+    // of its own: handlebars' parser finds the line of every element by counting from
+    // the start of its template, so its cost grows with the square of the length.
+    // Two threads take the next part from the list, largest first.
+    let mut sources: Vec<(String, &str)> = SCRIPTS
+        .iter()
+        .flat_map(|(name, text)| {
+            text.split(PART_MARK)
+                .enumerate()
+                .map(move |(i, part)| (part_name(name, i), part))
+        })
+        .collect();
     sources.sort_by_key(|(_, text)| std::cmp::Reverse(text.len()));
     let next = std::sync::atomic::AtomicUsize::new(0);
     let compile_some = || {
@@ -261,9 +271,9 @@ fn compile() -> Handlebars<'static> {
         while let Some((name, text)) =
             sources.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
         {
-            let template = Template::compile_with_name(text, name.to_string())
+            let template = Template::compile_with_name(text, name.clone())
                 .expect("embedded template is valid handlebars");
-            done.push((*name, template));
+            done.push((name.clone(), template));
         }
         done
     };
@@ -274,9 +284,19 @@ fn compile() -> Handlebars<'static> {
         compiled
     });
     for (name, template) in compiled {
-        hb.register_template(name, template);
+        hb.register_template(&name, template);
     }
     hb
+}
+
+/// The scripts and their templates.
+const SCRIPTS: [(&str, &str); 3] = [("postinst", POSTINST), ("prerm", PRERM), ("postrm", POSTRM)];
+
+/// A line of a template where one part ends and the next begins (between blocks).
+const PART_MARK: &str = "{{!-- part --}}\n";
+
+fn part_name(script: &str, index: usize) -> String {
+    format!("{script}.{index}")
 }
 
 /// Where a recipe's snippet goes: templates mark the spot with this line.
@@ -287,13 +307,16 @@ pub fn render(plan: &Plan) -> Vec<Script> {
     let recipe = plan.recipe;
     let hb = registry();
     let ctx = context(plan);
-    ["postinst", "prerm", "postrm"]
-        .into_iter()
-        .map(|name| {
-            let text = squeeze_blank_lines(&splice_functions(
-                &hb.render(name, &ctx)
-                    .expect("templates render with the context they are written for"),
-            ));
+    SCRIPTS
+        .iter()
+        .map(|&(name, template)| {
+            let rendered: String = (0..template.matches(PART_MARK).count() + 1)
+                .map(|i| {
+                    hb.render(&part_name(name, i), &ctx)
+                        .expect("templates render with the context they are written for")
+                })
+                .collect();
+            let text = squeeze_blank_lines(&splice_functions(&rendered));
             // Spliced after the blank-line squeeze: the author's text stays as written.
             let snippet = recipe.snippets.iter().find(|s| s.script == name);
             let text = match snippet {
