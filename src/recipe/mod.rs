@@ -58,6 +58,7 @@ pub fn load(path: &Path, target: Option<&str>) -> Result<Recipe> {
 pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
     let spans = screen(path, text)?;
     let raw: RawRecipe = serde_yaml::from_str(text).map_err(|e| yaml_error(path, &e))?;
+    same_to_every_yaml_tool(path, &spans)?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut v = Validator {
         file: path,
@@ -154,25 +155,6 @@ fn screen(path: &Path, text: &str) -> Result<SpanIndex> {
         .into());
     }
     let spans = SpanIndex::parse(text);
-    if !spans.big_integers().is_empty() {
-        return Err(Error::Input(
-            spans
-                .big_integers()
-                .iter()
-                .map(|b| {
-                    InputError::new(
-                        path,
-                        Some(b.at),
-                        b.path.clone(),
-                        format!(
-                            "{} is an integer beyond 64 bits to YAML, which tools read differently (some refuse it, some round it); quote it: \"{}\"",
-                            b.text, b.text
-                        ),
-                    )
-                })
-                .collect(),
-        ));
-    }
     if !spans.duplicates().is_empty() {
         return Err(Error::Input(
             spans
@@ -193,6 +175,113 @@ fn screen(path: &Path, text: &str) -> Result<SpanIndex> {
         ));
     }
     Ok(spans)
+}
+
+/// Plain scalars that serde_yaml hands to the schema as text but other YAML tools read
+/// as null, a boolean or a rounded number: refused where the schema reads text (after
+/// serde_yaml, whose errors about unknown keys come first).
+fn same_to_every_yaml_tool(path: &Path, spans: &SpanIndex) -> Result<()> {
+    let typed: Vec<InputError> = spans
+        .typed_scalars()
+        .iter()
+        .filter(|t| {
+            let null = matches!(t.text.as_str(), "null" | "Null" | "NULL" | "~");
+            t.key || !(takes_yaml_types(&t.path) || (null && null_means_absent(&t.path)))
+        })
+        .map(|t| {
+            InputError::new(
+                path,
+                Some(t.at),
+                t.path.clone(),
+                format!(
+                    "{} is YAML's {} here, which unitpack would read as the text {:?}; quote it if that is meant, or leave the entry out",
+                    t.text,
+                    if matches!(t.text.as_str(), "null" | "Null" | "NULL" | "~") { "null" } else { "boolean" },
+                    t.text
+                ),
+            )
+        })
+        .collect();
+    if !typed.is_empty() {
+        return Err(Error::Input(typed));
+    }
+    if !spans.big_integers().is_empty() {
+        return Err(Error::Input(
+            spans
+                .big_integers()
+                .iter()
+                .map(|b| {
+                    InputError::new(
+                        path,
+                        Some(b.at),
+                        b.path.clone(),
+                        format!(
+                            "{} is an integer beyond 64 bits to YAML, which tools read differently (some refuse it, some round it); quote it: \"{}\"",
+                            b.text, b.text
+                        ),
+                    )
+                })
+                .collect(),
+        ));
+    }
+    Ok(())
+}
+
+/// Fields whose values keep YAML's own types: the booleans of the schema, and
+/// directive values (`RemainAfterExit: true`), which are written as YAML reads them.
+fn takes_yaml_types(path: &str) -> bool {
+    let parts: Vec<&str> = path.split('.').collect();
+    let list = |p: &str| p.split('[').next().unwrap_or(p).to_string();
+    match parts.as_slice() {
+        ["strict"] => true,
+        [u, "foreground"] => list(u) == "units",
+        [d, "restart"] => list(d) == "dropins",
+        [a, "conffile"] => list(a) == "assets",
+        [x, "sections", _, _, ..] => matches!(list(x).as_str(), "units" | "dropins"),
+        _ => false,
+    }
+}
+
+/// Optional fields: YAML's null there is the field left out, for serde_yaml as for
+/// every other tool (`libfoo: ~` under `yocto.packages` maps a package to none).
+fn null_means_absent(path: &str) -> bool {
+    let mut shape = String::new();
+    let mut in_index = false;
+    for c in path.chars() {
+        match c {
+            '[' => {
+                in_index = true;
+                shape.push_str("[]");
+            }
+            ']' => in_index = false,
+            _ if in_index => {}
+            _ => shape.push(c),
+        }
+    }
+    let parts: Vec<&str> = shape.split('.').collect();
+    matches!(
+        parts.as_slice(),
+        ["target" | "compression" | "helper" | "scripts" | "yocto"]
+            | ["scripts", "postinst" | "prerm" | "postrm"]
+            | ["yocto", "packages", _]
+            | [
+                "package",
+                "revision"
+                    | "epoch"
+                    | "description"
+                    | "copyright"
+                    | "homepage"
+                    | "section"
+                    | "priority"
+                    | "architecture"
+            ]
+            | [
+                "units[]",
+                "name" | "enable" | "file" | "sections" | "foreground" | "follow"
+            ]
+            | ["dropins[]", "name"]
+            | ["assets[]", "mode" | "conffile"]
+    )
 }
 
 fn yaml_error(path: &Path, e: &serde_yaml::Error) -> Error {

@@ -14,6 +14,18 @@ pub struct SpanIndex {
     positions: HashMap<String, Location>,
     duplicates: Vec<Duplicate>,
     big_integers: Vec<BigInteger>,
+    typed_scalars: Vec<TypedScalar>,
+}
+
+/// A plain scalar that YAML reads as null or a boolean (`null`, `~`, `true`, `False`…).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TypedScalar {
+    /// Dotted path of the key or value.
+    pub path: String,
+    pub at: Location,
+    pub text: String,
+    /// A mapping key (its path is its own).
+    pub key: bool,
 }
 
 /// A plain scalar that YAML reads as an integer beyond 64 bits.
@@ -47,7 +59,14 @@ impl SpanIndex {
             positions: builder.positions,
             duplicates: builder.duplicates,
             big_integers: builder.big_integers,
+            typed_scalars: builder.typed_scalars,
         }
+    }
+
+    /// Plain scalars that YAML reads as null or a boolean: serde_yaml hands their text
+    /// to a string field ("null"), every other YAML tool a null or a boolean.
+    pub fn typed_scalars(&self) -> &[TypedScalar] {
+        &self.typed_scalars
     }
 
     /// Plain scalars that YAML reads as integers beyond 64 bits, with their positions:
@@ -145,6 +164,16 @@ struct Builder {
     positions: HashMap<String, Location>,
     duplicates: Vec<Duplicate>,
     big_integers: Vec<BigInteger>,
+    typed_scalars: Vec<TypedScalar>,
+}
+
+/// YAML 1.2 core-schema null and boolean forms (the empty scalar aside: serde_yaml
+/// reads it as null too).
+fn is_null_or_bool(text: &str) -> bool {
+    matches!(
+        text,
+        "null" | "Null" | "NULL" | "~" | "true" | "True" | "TRUE" | "false" | "False" | "FALSE"
+    )
 }
 
 /// A YAML 1.2 core-schema integer (decimal, `0x`, `0o`) that fits in neither i64 nor
@@ -225,6 +254,18 @@ impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         match ev {
             Event::Scalar(ref value, style, _, ref tag) => {
+                if style == TScalarStyle::Plain && tag.is_none() && is_null_or_bool(value) {
+                    let key = matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
+                    self.typed_scalars.push(TypedScalar {
+                        path: self.scalar_path(value),
+                        at: Location {
+                            line: mark.line(),
+                            column: mark.col() + 1,
+                        },
+                        text: value.clone(),
+                        key,
+                    });
+                }
                 if style == TScalarStyle::Plain && tag.is_none() && is_big_integer(value) {
                     let path = self.scalar_path(value);
                     self.big_integers.push(BigInteger {
