@@ -9,6 +9,7 @@ pub mod deb;
 pub mod elf;
 pub mod error;
 pub mod follow;
+pub mod format;
 pub mod license;
 pub mod lint;
 pub mod plan;

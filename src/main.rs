@@ -3,6 +3,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use unitpack::deb::{self, scripts};
+use unitpack::format::Packager;
+use unitpack::plan::Plan;
 use unitpack::unit::Scope;
 use unitpack::{lint, Error, Result};
 
@@ -263,11 +265,18 @@ fn build(
     // Every package is attempted, `jobs` at a time; paths and failures are
     // reported in recipe order.
     let progress = std::sync::Mutex::new(Progress::new(recipes.len(), quiet));
-    let results = deb::write_all(&recipes, &out_dir, mtime, jobs, |recipe| {
+    let starting = |recipe: &unitpack::recipe::Recipe| {
         if let Ok(mut p) = progress.lock() {
             p.step(&recipe.package.name);
         }
-    });
+    };
+    let debs = deb::Debs {
+        out_dir: &out_dir,
+        mtime,
+        jobs,
+        starting: &starting,
+    };
+    let results = checked_write(&debs, &plans(&recipes)?)?;
     if let Ok(p) = progress.lock() {
         p.done();
     }
@@ -374,19 +383,33 @@ fn yocto(
     unitpack::yocto::check_replaceable(&out_dir)?;
     let profile = unitpack::yocto::layer_profile();
     let recipes = unitpack::load_all(&unitpack::recipe_files(&inputs)?, Some(&profile.name))?;
-    let layer = unitpack::yocto::render(
-        &recipes,
-        match &helper {
+    let downloads = downloads.unwrap_or_else(|| unitpack::yocto::default_downloads(&out_dir));
+    let layer = unitpack::yocto::LayerWriter {
+        out_dir: &out_dir,
+        downloads: &downloads,
+        helper: match &helper {
             Some(dir) => unitpack::yocto::HelperSource::Dir(dir),
             None => unitpack::yocto::HelperSource::BuiltIn,
         },
-        unitpack::source_date_epoch()?,
-    )?;
-    let downloads = downloads.unwrap_or_else(|| unitpack::yocto::default_downloads(&out_dir));
-    unitpack::yocto::write_downloads(&layer.downloads, &downloads)?;
-    unitpack::yocto::write(&layer.files, &out_dir)?;
-    write_stdout(format!("{}\n", out_dir.display()).as_bytes())?;
+        mtime: unitpack::source_date_epoch()?,
+    };
+    let written = checked_write(&layer, &plans(&recipes)?)?;
+    write_stdout(format!("{}\n", written.display()).as_bytes())?;
     Ok(())
+}
+
+/// The plan of each recipe, in order.
+fn plans(recipes: &[unitpack::recipe::Recipe]) -> Result<Vec<Plan<'_>>> {
+    recipes.iter().map(Plan::new).collect()
+}
+
+/// `format`'s check of every plan, then (only when it found nothing) its write.
+fn checked_write<P: Packager>(format: &P, plans: &[Plan]) -> Result<P::Written> {
+    let errors = format.check(plans);
+    if !errors.is_empty() {
+        return Err(Error::Input(errors));
+    }
+    format.write(plans)
 }
 
 fn new_recipe(

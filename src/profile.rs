@@ -49,15 +49,23 @@ pub struct Profile {
     pub systemd: u32,
     pub system_unit_dir: String,
     pub user_unit_dir: String,
+    /// What `unitpack build` needs to know of the target's packaging tools.
+    pub deb: DebTarget,
+    /// Package that provides a user-scope D-Bus (`dbus.socket` for the user manager).
+    pub user_bus_package: String,
+    /// Units that the target's own packages ship and enable, when installed.
+    pub vendor_units: Vec<VendorUnit>,
+}
+
+/// The target's dpkg and init-system-helpers, for the `.deb` writer and its scripts.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DebTarget {
     /// Compressions the target's dpkg reads, in order of preference.
     pub compressions: Vec<Compression>,
     pub default_compression: Compression,
     /// `deb-systemd-helper --user` exists (init-system-helpers >= 1.52).
     pub deb_systemd_helper_user: bool,
-    /// Package that provides a user-scope D-Bus (`dbus.socket` for the user manager).
-    pub user_bus_package: String,
-    /// Units that the target's own packages ship and enable, when installed.
-    pub vendor_units: Vec<VendorUnit>,
 }
 
 /// A unit of the target distribution that starts a daemon a recipe may start too.
@@ -172,7 +180,7 @@ impl Profile {
     }
 
     pub fn supports(&self, compression: Compression) -> bool {
-        self.compressions.contains(&compression)
+        self.deb.compressions.contains(&compression)
     }
 }
 
@@ -191,7 +199,7 @@ mod tests {
         for ((file, _), p) in SOURCES.iter().zip(all()) {
             assert_eq!(*file, p.name);
             assert_eq!(find(file).unwrap().name, p.name);
-            assert!(p.supports(p.default_compression), "{}", p.name);
+            assert!(p.supports(p.deb.default_compression), "{}", p.name);
         }
     }
 
@@ -199,7 +207,7 @@ mod tests {
     fn xenial_facts() {
         let p = find("ubuntu-xenial").unwrap();
         assert_eq!(p.systemd, 229);
-        assert!(!p.deb_systemd_helper_user);
+        assert!(!p.deb.deb_systemd_helper_user);
         assert_eq!(p.user_unit_dir, "/usr/lib/systemd/user");
     }
 }

@@ -452,3 +452,33 @@ fn script_snippets_are_spliced_and_shellchecked() {
                 .is_none()
     );
 }
+
+/// The `.deb` format's own check, before anything is written: two plans that would
+/// write the same file are refused with the second recipe's file, line and field.
+#[test]
+fn deb_format_refuses_two_packages_with_one_file_name() {
+    use unitpack::format::Packager;
+    let r = unitpack::recipe::load(&seed("pulseaudio-user.yaml"), None).unwrap();
+    let again = unitpack::recipe::load(&seed("pulseaudio-user.yaml"), None).unwrap();
+    let plans = vec![
+        unitpack::plan::Plan::new(&r).unwrap(),
+        unitpack::plan::Plan::new(&again).unwrap(),
+    ];
+    let out = tempfile::tempdir().unwrap();
+    let debs = unitpack::deb::Debs {
+        out_dir: out.path(),
+        mtime: 0,
+        jobs: 1,
+        starting: &|_| {},
+    };
+    let errors = debs.check(&plans);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!(errors[0].field, "package.name");
+    assert!(errors[0].location.is_some());
+    assert!(
+        errors[0].message.contains("would overwrite"),
+        "{}",
+        errors[0]
+    );
+    assert!(debs.check(&plans[..1]).is_empty());
+}

@@ -54,7 +54,7 @@ pub fn lintian_overrides(recipe: &Recipe, scripts: &[super::scripts::Script]) ->
     let n = &recipe.package.name;
     // The reason below holds only where `deb-systemd-helper --user` is missing
     // (init-system-helpers < 1.52: xenial, bionic); elsewhere lintian's tag stands.
-    let calls_systemctl = !recipe.profile.deb_systemd_helper_user
+    let calls_systemctl = !recipe.profile.deb.deb_systemd_helper_user
         && scripts.iter().any(|s| {
             s.text
                 .lines()

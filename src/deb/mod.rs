@@ -8,12 +8,13 @@ pub mod scripts;
 
 pub use archive::compress;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, InputError, Result};
+use crate::format::Packager;
 use crate::plan::{Content, PayloadFile, Plan, Role};
 use crate::recipe::{HelperRelation, Recipe};
 
 use md5::{Digest, Md5};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
@@ -280,28 +281,85 @@ fn temp_file_error(out_dir: &Path, e: std::io::Error) -> Error {
     )
 }
 
-/// Build every package of `recipes` into `out_dir`, `jobs` at a time (the
-/// compressor threads of one package share the jobs left); `starting` is told of
-/// each package as it starts. The result of each recipe, in the order of `recipes`;
-/// the bytes never depend on `jobs`.
-pub fn write_all(
-    recipes: &[Recipe],
+/// The `.deb` format: one package per plan, written into `out_dir`, `jobs` at a time
+/// (the compressor threads of one package share the jobs left); `starting` is told of
+/// each package as it starts. The bytes never depend on `jobs`.
+pub struct Debs<'a> {
+    pub out_dir: &'a Path,
+    /// mtime of every entry (SOURCE_DATE_EPOCH).
+    pub mtime: u64,
+    pub jobs: u32,
+    pub starting: &'a (dyn Fn(&Recipe) + Sync),
+}
+
+impl Packager for Debs<'_> {
+    /// The result of each plan, in the order of the plans: every package is attempted.
+    type Written = Vec<Result<PathBuf>>;
+
+    /// The compression is one the target's dpkg reads, and no two packages would be
+    /// written to the same file.
+    fn check(&self, plans: &[Plan]) -> Vec<InputError> {
+        let mut errors = Vec::new();
+        let mut names: BTreeMap<String, &Path> = BTreeMap::new();
+        for plan in plans {
+            let r = plan.recipe;
+            if !r.profile.supports(r.compression) {
+                errors.push(InputError::new(
+                    &r.path,
+                    r.locate("compression"),
+                    "compression",
+                    format!(
+                        "{} is not readable by {}'s dpkg",
+                        r.compression.name(),
+                        r.profile.name
+                    ),
+                ));
+            }
+            if let Some(first) = names.insert(file_name(r), &r.path) {
+                errors.push(InputError::new(
+                    &r.path,
+                    r.locate("package.name"),
+                    "package.name",
+                    format!(
+                        "{} would overwrite the package of {}",
+                        file_name(r),
+                        first.display()
+                    ),
+                ));
+            }
+        }
+        errors
+    }
+
+    fn write(&self, plans: &[Plan]) -> Result<Self::Written> {
+        Ok(write_all(
+            plans,
+            self.out_dir,
+            self.mtime,
+            self.jobs,
+            self.starting,
+        ))
+    }
+}
+
+fn write_all(
+    plans: &[Plan],
     out_dir: &Path,
     mtime: u64,
     jobs: u32,
-    starting: impl Fn(&Recipe) + Sync,
+    starting: &(dyn Fn(&Recipe) + Sync),
 ) -> Vec<Result<PathBuf>> {
-    let workers = (jobs as usize).clamp(1, recipes.len().max(1));
+    let workers = (jobs as usize).clamp(1, plans.len().max(1));
     let opts = Options {
         mtime,
         threads: (jobs / workers as u32).max(1),
     };
     if workers == 1 {
-        return recipes
+        return plans
             .iter()
-            .map(|r| {
-                starting(r);
-                Plan::new(r).and_then(|plan| write(&plan, out_dir, &opts))
+            .map(|plan| {
+                starting(plan.recipe);
+                write(plan, out_dir, &opts)
             })
             .collect();
     }
@@ -313,14 +371,11 @@ pub fn write_all(
                     let mut done = Vec::new();
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(recipe) = recipes.get(i) else {
+                        let Some(plan) = plans.get(i) else {
                             return done;
                         };
-                        starting(recipe);
-                        done.push((
-                            i,
-                            Plan::new(recipe).and_then(|plan| write(&plan, out_dir, &opts)),
-                        ));
+                        starting(plan.recipe);
+                        done.push((i, write(plan, out_dir, &opts)));
                     }
                 })
             })

@@ -43,7 +43,7 @@ struct Example {
     unit: String,
 }
 
-pub(super) fn render(recipes: &[Recipe], templates: &Templates) -> Result<Vec<LayerFile>> {
+pub(super) fn render(recipes: &[&Recipe], templates: &Templates) -> Result<Vec<LayerFile>> {
     let mut packages: Vec<Package> = recipes
         .iter()
         .map(|r| Package {

@@ -20,6 +20,7 @@ pub use bitbake::check_package_name;
 pub use helper::{archive_name, Download, HelperSource};
 
 use crate::error::{Error, InputError, Result};
+use crate::format::Packager;
 use crate::plan::{Content, Plan};
 use crate::profile::{self, Family, Profile};
 use crate::recipe::Recipe;
@@ -73,38 +74,77 @@ pub struct Layer {
     pub downloads: Vec<Download>,
 }
 
-/// The layer for `recipes` (loaded with a Yocto profile) and the helper crate in
-/// `helper_crate`, its archive's entries dated `mtime` (SOURCE_DATE_EPOCH).
-pub fn render(recipes: &[Recipe], helper: HelperSource, mtime: u64) -> Result<Layer> {
-    let templates = Templates::new();
-    let mut errors = Vec::new();
-    let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
-    for r in recipes {
-        if r.profile.family != Family::Yocto {
-            errors.push(InputError::new(
-                &r.path,
-                r.locate("target"),
-                "target",
-                format!("the Yocto layer needs a Yocto profile, not {}; load the recipe with --target {}", r.profile.name, layer_profile().name),
-            ));
+/// The Yocto format: the layer of every plan in `out_dir` (replaced as a whole), and
+/// the helper's source archive, dated `mtime`, in `downloads`.
+pub struct LayerWriter<'a> {
+    pub out_dir: &'a Path,
+    pub downloads: &'a Path,
+    pub helper: HelperSource<'a>,
+    pub mtime: u64,
+}
+
+impl Packager for LayerWriter<'_> {
+    /// The layer's directory.
+    type Written = PathBuf;
+
+    /// Every recipe was loaded with a Yocto profile, each package is built once, and
+    /// bitbake accepts every package's fields and relations.
+    fn check(&self, plans: &[Plan]) -> Vec<InputError> {
+        let mut errors = Vec::new();
+        let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
+        for plan in plans {
+            let r = plan.recipe;
+            if r.profile.family != Family::Yocto {
+                errors.push(InputError::new(
+                    &r.path,
+                    r.locate("target"),
+                    "target",
+                    format!("the Yocto layer needs a Yocto profile, not {}; load the recipe with --target {}", r.profile.name, layer_profile().name),
+                ));
+            }
+            if let Some(other) = seen.insert(&r.package.name, &r.path) {
+                errors.push(InputError::new(
+                    &r.path,
+                    r.locate("package.name"),
+                    "package.name",
+                    format!(
+                        "package {} is also built by {}",
+                        r.package.name,
+                        other.display()
+                    ),
+                ));
+            }
         }
-        if let Some(other) = seen.insert(&r.package.name, &r.path) {
-            errors.push(InputError::new(
-                &r.path,
-                r.locate("package.name"),
-                "package.name",
-                format!(
-                    "package {} is also built by {}",
-                    r.package.name,
-                    other.display()
-                ),
-            ));
+        let own: Vec<&str> = seen.keys().copied().collect();
+        for plan in plans {
+            errors.extend(recipe::check(plan, &own));
         }
+        errors
     }
-    let own: Vec<&str> = seen.keys().copied().collect();
+
+    fn write(&self, plans: &[Plan]) -> Result<PathBuf> {
+        check_replaceable(self.out_dir)?;
+        let layer = render(plans, self.helper, self.mtime)?;
+        write_downloads(&layer.downloads, self.downloads)?;
+        write(&layer.files, self.out_dir)?;
+        Ok(self.out_dir.to_path_buf())
+    }
+}
+
+/// The layer for `plans` (of recipes loaded with a Yocto profile) and the helper's
+/// sources from `helper`, its archive's entries dated `mtime` (SOURCE_DATE_EPOCH).
+pub fn render(plans: &[Plan], helper: HelperSource, mtime: u64) -> Result<Layer> {
+    let templates = Templates::new();
+    let mut own: Vec<&str> = plans
+        .iter()
+        .map(|p| p.recipe.package.name.as_str())
+        .collect();
+    own.sort();
+    own.dedup();
     let mut files = Vec::new();
-    for r in recipes {
-        match Plan::new(r).and_then(|plan| recipe::render(&plan, &own, &templates)) {
+    let mut errors = Vec::new();
+    for plan in plans {
+        match recipe::render(plan, &own, &templates) {
             Ok(mut f) => files.append(&mut f),
             Err(Error::Input(mut e)) => errors.append(&mut e),
             Err(other) => return Err(other),
@@ -115,7 +155,8 @@ pub fn render(recipes: &[Recipe], helper: HelperSource, mtime: u64) -> Result<La
     }
     let (helper_files, archive) = helper::render(helper, &templates, mtime)?;
     files.extend(helper_files);
-    files.extend(layer::render(recipes, &templates)?);
+    let recipes: Vec<&Recipe> = plans.iter().map(|p| p.recipe).collect();
+    files.extend(layer::render(&recipes, &templates)?);
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Layer {
         files,

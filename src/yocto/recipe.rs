@@ -195,6 +195,20 @@ pub(super) fn render(plan: &Plan, own: &[&str], templates: &Templates) -> Result
     Ok(layer_files)
 }
 
+/// What bitbake would refuse in the plan's package (its fields, its relations).
+pub(super) fn check(plan: &Plan, own: &[&str]) -> Vec<InputError> {
+    match fields(plan, own) {
+        Ok(_) => Vec::new(),
+        Err(Error::Input(errors)) => errors,
+        Err(other) => vec![InputError::new(
+            &plan.recipe.path,
+            None,
+            "",
+            other.to_string(),
+        )],
+    }
+}
+
 /// The package's own fields, checked against what bitbake accepts, and its relations
 /// mapped to OE package names.
 fn fields(plan: &Plan, own: &[&str]) -> Result<Fields> {

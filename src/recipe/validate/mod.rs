@@ -88,11 +88,16 @@ impl Validator<'_> {
     ) -> Option<Compression> {
         let p = profile?;
         let Some(name) = name else {
-            return Some(p.default_compression);
+            return Some(p.deb.default_compression);
         };
-        let found = p.compressions.iter().find(|c| c.name() == name).copied();
+        let found = p
+            .deb
+            .compressions
+            .iter()
+            .find(|c| c.name() == name)
+            .copied();
         if found.is_none() {
-            let known: Vec<_> = p.compressions.iter().map(|c| c.name()).collect();
+            let known: Vec<_> = p.deb.compressions.iter().map(|c| c.name()).collect();
             self.error(
                 "compression",
                 format!(
