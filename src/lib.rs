@@ -76,10 +76,10 @@ pub fn load_all(files: &[PathBuf], target: Option<&str>) -> Result<Vec<recipe::R
     }
 }
 
-/// Problems between the recipes of one build: two building the same package (the
-/// second would replace the first), or two packages installing the same path or a
-/// file where the other needs a directory (they would conflict at install).
-pub fn across(recipes: &[recipe::Recipe]) -> Vec<error::InputError> {
+/// A package that an earlier recipe of the same run builds already.
+pub fn built_twice<'r>(
+    recipes: impl Iterator<Item = &'r recipe::Recipe>,
+) -> Vec<error::InputError> {
     let mut errors = Vec::new();
     let mut names: std::collections::BTreeMap<&str, &Path> = Default::default();
     for r in recipes {
@@ -96,6 +96,14 @@ pub fn across(recipes: &[recipe::Recipe]) -> Vec<error::InputError> {
             ));
         }
     }
+    errors
+}
+
+/// Problems between the recipes of one build: two building the same package (the
+/// second would replace the first), or two packages installing the same path or a
+/// file where the other needs a directory (they would conflict at install).
+pub fn across(recipes: &[recipe::Recipe]) -> Vec<error::InputError> {
+    let mut errors = built_twice(recipes.iter());
     if !errors.is_empty() {
         return errors;
     }

@@ -296,25 +296,13 @@ impl Packager for Debs<'_> {
     /// The result of each plan, in the order of the plans: every package is attempted.
     type Written = Vec<Result<PathBuf>>;
 
-    /// The compression is one the target's dpkg reads, and no two packages would be
-    /// written to the same file.
+    /// No two packages would be written to the same file (the compression was checked
+    /// against the target's dpkg when the recipe loaded).
     fn check(&self, plans: &[Plan]) -> Vec<InputError> {
         let mut errors = Vec::new();
         let mut names: BTreeMap<String, &Path> = BTreeMap::new();
         for plan in plans {
             let r = plan.recipe;
-            if !r.profile.supports(r.compression) {
-                errors.push(InputError::new(
-                    &r.path,
-                    r.locate("compression"),
-                    "compression",
-                    format!(
-                        "{} is not readable by {}'s dpkg",
-                        r.compression.name(),
-                        r.profile.name
-                    ),
-                ));
-            }
             if let Some(first) = names.insert(file_name(r), &r.path) {
                 errors.push(InputError::new(
                     &r.path,

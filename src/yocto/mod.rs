@@ -25,7 +25,6 @@ use crate::plan::{Content, Plan};
 use crate::profile::{self, Family, Profile};
 use crate::recipe::Recipe;
 use handlebars::Handlebars;
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Name of the helper package every unit package depends on.
@@ -90,8 +89,7 @@ impl Packager for LayerWriter<'_> {
     /// Every recipe was loaded with a Yocto profile, each package is built once, and
     /// bitbake accepts every package's fields and relations.
     fn check(&self, plans: &[Plan]) -> Vec<InputError> {
-        let mut errors = Vec::new();
-        let mut seen: BTreeMap<&str, &Path> = BTreeMap::new();
+        let mut errors = crate::built_twice(plans.iter().map(|p| p.recipe));
         for plan in plans {
             let r = plan.recipe;
             if r.profile.family != Family::Yocto {
@@ -102,20 +100,13 @@ impl Packager for LayerWriter<'_> {
                     format!("the Yocto layer needs a Yocto profile, not {}; load the recipe with --target {}", r.profile.name, layer_profile().name),
                 ));
             }
-            if let Some(other) = seen.insert(&r.package.name, &r.path) {
-                errors.push(InputError::new(
-                    &r.path,
-                    r.locate("package.name"),
-                    "package.name",
-                    format!(
-                        "package {} is also built by {}",
-                        r.package.name,
-                        other.display()
-                    ),
-                ));
-            }
         }
-        let own: Vec<&str> = seen.keys().copied().collect();
+        let mut own: Vec<&str> = plans
+            .iter()
+            .map(|p| p.recipe.package.name.as_str())
+            .collect();
+        own.sort();
+        own.dedup();
         for plan in plans {
             errors.extend(recipe::check(plan, &own));
         }
