@@ -306,6 +306,78 @@ fn yaml_error(path: &Path, e: &serde_yaml::Error) -> Error {
 mod tests {
     use super::*;
 
+    /// Every field of the JSON schema (derived from the serde types), with whether the
+    /// schema lets it be null: `null_means_absent` must say the same, so a field added to
+    /// the schema cannot drift from the loader's YAML-null rule.
+    #[test]
+    fn null_rule_follows_the_schema() {
+        fn nullable(node: &serde_json::Value) -> bool {
+            let null = serde_json::Value::from("null");
+            match node.get("type") {
+                Some(serde_json::Value::Array(types)) => types.contains(&null),
+                _ => ["anyOf", "oneOf"].iter().any(|k| {
+                    node.get(*k)
+                        .and_then(|v| v.as_array())
+                        .is_some_and(|alts| alts.iter().any(|a| a.get("type") == Some(&null)))
+                }),
+            }
+        }
+        fn walk<'a>(
+            root: &'a serde_json::Value,
+            mut node: &'a serde_json::Value,
+            path: &str,
+            found: &mut Vec<(String, bool)>,
+        ) {
+            if let Some(r) = node.get("$ref").and_then(|r| r.as_str()) {
+                let name = r.trim_start_matches("#/$defs/");
+                node = &root["$defs"][name];
+            }
+            // Below `sections` every value keeps its YAML type (`takes_yaml_types`).
+            if path.ends_with(".sections") {
+                return;
+            }
+            let join = |k: &str| {
+                if path.is_empty() {
+                    k.to_string()
+                } else {
+                    format!("{path}.{k}")
+                }
+            };
+            if let Some(props) = node.get("properties").and_then(|p| p.as_object()) {
+                for (key, child) in props {
+                    let child_path = join(key);
+                    let resolved = match child.get("$ref").and_then(|r| r.as_str()) {
+                        Some(r) => &root["$defs"][r.trim_start_matches("#/$defs/")],
+                        None => child,
+                    };
+                    found.push((child_path.clone(), nullable(child) || nullable(resolved)));
+                    walk(root, child, &child_path, found);
+                }
+            }
+            if let Some(items) = node.get("items") {
+                walk(root, items, &format!("{path}[3]"), found);
+            }
+            if let Some(values) = node.get("additionalProperties").filter(|v| v.is_object()) {
+                let child_path = join("some-key");
+                found.push((child_path.clone(), nullable(values)));
+                walk(root, values, &child_path, found);
+            }
+        }
+        let schema = json_schema();
+        let mut found = Vec::new();
+        walk(&schema, &schema, "", &mut found);
+        assert!(found.len() > 40, "the walk found only {found:?}");
+        assert!(found.iter().any(|(_, n)| *n));
+        let drift: Vec<_> = found
+            .iter()
+            .filter(|(path, nullable)| null_means_absent(path) != *nullable)
+            .collect();
+        assert!(
+            drift.is_empty(),
+            "schema nullability differs from null_means_absent: {drift:?}"
+        );
+    }
+
     #[test]
     fn dest_paths() {
         assert!(check_dest("/etc/pulse/default.pa").is_ok());
