@@ -101,12 +101,7 @@ impl Packager for LayerWriter<'_> {
                 ));
             }
         }
-        let mut own: Vec<&str> = plans
-            .iter()
-            .map(|p| p.recipe.package.name.as_str())
-            .collect();
-        own.sort();
-        own.dedup();
+        let own = own_packages(plans);
         for plan in plans {
             errors.extend(recipe::check(plan, &own));
         }
@@ -122,16 +117,22 @@ impl Packager for LayerWriter<'_> {
     }
 }
 
-/// The layer for `plans` (of recipes loaded with a Yocto profile) and the helper's
-/// sources from `helper`, its archive's entries dated `mtime` (SOURCE_DATE_EPOCH).
-pub fn render(plans: &[Plan], helper: HelperSource, mtime: u64) -> Result<Layer> {
-    let templates = Templates::new();
+/// The packages the layer itself builds, sorted: relations to them need no mapping.
+fn own_packages<'p>(plans: &'p [Plan]) -> Vec<&'p str> {
     let mut own: Vec<&str> = plans
         .iter()
         .map(|p| p.recipe.package.name.as_str())
         .collect();
     own.sort();
     own.dedup();
+    own
+}
+
+/// The layer for `plans` (of recipes loaded with a Yocto profile) and the helper's
+/// sources from `helper`, its archive's entries dated `mtime` (SOURCE_DATE_EPOCH).
+pub fn render(plans: &[Plan], helper: HelperSource, mtime: u64) -> Result<Layer> {
+    let templates = Templates::new();
+    let own = own_packages(plans);
     let mut files = Vec::new();
     let mut errors = Vec::new();
     for plan in plans {
