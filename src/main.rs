@@ -157,6 +157,7 @@ impl From<CliScope> for Scope {
 }
 
 fn main() -> ExitCode {
+    keep_freed_memory();
     let cli = Cli::parse();
     match run(cli.command) {
         Ok(()) => ExitCode::SUCCESS,
@@ -237,6 +238,22 @@ fn run(command: Command) -> Result<()> {
     }
 }
 
+/// Keep freed memory in the heap instead of handing it back to the kernel.
+///
+/// Each xz encoder allocates about 800 KB of match-finder tables and frees them when
+/// its member is done. glibc serves blocks that large with a fresh `mmap` and unmaps
+/// them on `free`, so every encoder paid for its tables again in page faults (93 % of
+/// the faults of a build, `perf record -e page-faults`). From the heap, the next
+/// encoder reuses pages that are already mapped.
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator thresholds; called before any thread starts.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
+    }
+}
+
 /// The inputs named, or `recipes/` when none is.
 fn or_recipes_dir(inputs: Vec<PathBuf>) -> Vec<PathBuf> {
     if inputs.is_empty() {
@@ -254,8 +271,6 @@ fn build(
     format: OutputFormat,
     quiet: bool,
 ) -> Result<()> {
-    // The templates compile on another core while the recipes load.
-    std::thread::spawn(scripts::prepare);
     let inputs = or_recipes_dir(inputs);
     let recipes = unitpack::load_all(&unitpack::recipe_files(&inputs)?, target.as_deref())?;
     let jobs =

@@ -5,6 +5,7 @@ pub(crate) mod archive;
 pub mod control;
 pub mod docs;
 pub mod scripts;
+mod templates;
 
 pub use archive::compress;
 

@@ -7,16 +7,15 @@ use crate::error::{Error, InputError, Location};
 use crate::plan::Plan;
 use crate::recipe::{Recipe, Snippet};
 use crate::unit::Scope;
-use handlebars::{handlebars_helper, Handlebars, Template};
+use handlebars::{handlebars_helper, Handlebars};
 use serde::Serialize;
 
-const POSTINST: &str = include_str!("../../templates/deb/postinst.hbs");
-const PRERM: &str = include_str!("../../templates/deb/prerm.hbs");
-const POSTRM: &str = include_str!("../../templates/deb/postrm.hbs");
+/// The scripts, each a template of the same name (compiled at build time, see
+/// `templates.rs`).
+const SCRIPTS: [&str; 3] = ["postinst", "prerm", "postrm"];
 /// Shell functions, spliced into the scripts that call them where a template has the
 /// line `#@unitpack-function NAME@` (shellcheck flags functions that are defined but
-/// unreachable). They are plain shell, not templates: handlebars' parser costs about
-/// 1,700 instructions a byte, so static text is kept out of it.
+/// unreachable).
 const FUNCTIONS: &[(&str, &str)] = &[
     (
         "systemd_running",
@@ -235,68 +234,19 @@ fn context(plan: &Plan) -> Context {
     }
 }
 
-/// The templates, compiled once per process and shared by every package built.
+/// The templates, registered once per process and shared by every package built.
 fn registry() -> &'static Handlebars<'static> {
     static REGISTRY: std::sync::OnceLock<Handlebars<'static>> = std::sync::OnceLock::new();
-    REGISTRY.get_or_init(compile)
-}
-
-/// Compile the templates now (e.g. on a thread of their own while recipes load):
-/// compiling them is most of the cost of building a small package.
-pub fn prepare() {
-    registry();
-}
-
-fn compile() -> Handlebars<'static> {
-    let mut hb = Handlebars::new();
-    hb.set_strict_mode(true);
-    hb.register_escape_fn(handlebars::no_escape);
-    hb.register_helper("sh", Box::new(sh));
-    // Each script's template is compiled in parts (PART_MARK lines), each a template
-    // of its own: handlebars' parser finds the line of every element by counting from
-    // the start of its template, so its cost grows with the square of the length.
-    // Two threads take the next part from the list, largest first.
-    let mut sources: Vec<(String, &str)> = SCRIPTS
-        .iter()
-        .flat_map(|(name, text)| {
-            text.split(PART_MARK)
-                .enumerate()
-                .map(move |(i, part)| (part_name(name, i), part))
-        })
-        .collect();
-    sources.sort_by_key(|(_, text)| std::cmp::Reverse(text.len()));
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let compile_some = || {
-        let mut done = Vec::new();
-        while let Some((name, text)) =
-            sources.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
-        {
-            let template = Template::compile_with_name(text, name.clone())
-                .expect("embedded template is valid handlebars");
-            done.push((name.clone(), template));
+    REGISTRY.get_or_init(|| {
+        let mut hb = Handlebars::new();
+        hb.set_strict_mode(true);
+        hb.register_escape_fn(handlebars::no_escape);
+        hb.register_helper("sh", Box::new(sh));
+        for (name, template) in super::templates::all() {
+            hb.register_template(name, template);
         }
-        done
-    };
-    let compiled = std::thread::scope(|scope| {
-        let other = scope.spawn(compile_some);
-        let mut compiled = compile_some();
-        compiled.extend(other.join().expect("compiling templates"));
-        compiled
-    });
-    for (name, template) in compiled {
-        hb.register_template(&name, template);
-    }
-    hb
-}
-
-/// The scripts and their templates.
-const SCRIPTS: [(&str, &str); 3] = [("postinst", POSTINST), ("prerm", PRERM), ("postrm", POSTRM)];
-
-/// A line of a template where one part ends and the next begins (between blocks).
-const PART_MARK: &str = "{{!-- part --}}\n";
-
-fn part_name(script: &str, index: usize) -> String {
-    format!("{script}.{index}")
+        hb
+    })
 }
 
 /// Where a recipe's snippet goes: templates mark the spot with this line.
@@ -306,16 +256,13 @@ const SNIPPET_MARK: &str = "#@unitpack-snippet@";
 pub fn render(plan: &Plan) -> Vec<Script> {
     let recipe = plan.recipe;
     let hb = registry();
-    let ctx = context(plan);
+    let ctx = handlebars::Context::wraps(context(plan)).expect("the context serializes to JSON");
     SCRIPTS
         .iter()
-        .map(|&(name, template)| {
-            let rendered: String = (0..template.matches(PART_MARK).count() + 1)
-                .map(|i| {
-                    hb.render(&part_name(name, i), &ctx)
-                        .expect("templates render with the context they are written for")
-                })
-                .collect();
+        .map(|&name| {
+            let rendered = hb
+                .render_with_context(name, &ctx)
+                .expect("templates render with the context they are written for");
             let text = squeeze_blank_lines(&splice_functions(&rendered));
             // Spliced after the blank-line squeeze: the author's text stays as written.
             let snippet = recipe.snippets.iter().find(|s| s.script == name);
