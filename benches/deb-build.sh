@@ -4,7 +4,9 @@
 #   seed            recipes/pulseaudio-user.yaml built by `unitpack build`, by nfpm 2.48.0
 #                   (from an nfpm.yaml listing the same files and maintainer scripts) and by
 #                   `dpkg-deb --build` of the same staged tree, and `unitpack --version` (the
-#                   floor: the process alone); hyperfine medians and ratios.
+#                   floor: the process alone), and xz alone making the seed's own two
+#                   xz members, byte for byte, from its two tars (one xz process: the
+#                   compressor's own share of the build); hyperfine medians and ratios.
 #                   Goals (issue 14): unitpack / floor <= 2, nfpm / unitpack >= 8.
 #   payload         a generated recipe whose `assets:` ship a deterministic payload (200 MiB,
 #                   several files, about half compressible); unitpack vs `xz -T2 -6` alone on
@@ -156,17 +158,29 @@ mkdir -p "$S/unitpack" "$S/nfpm" "$S/dpkg"
 SEED_DEB=$(ls "$S"/unitpack/*.deb)
 stage "$SEED_DEB" "$S/stage"
 python3 "$HELPER" nfpm-yaml "$S/stage" xz >"$S/nfpm.yaml"
+# xz alone, with the settings unitpack uses for members this small (fast mode, hc3,
+# 64 KiB dictionary): checked to give the package's own members, byte for byte.
+mkdir -p "$S/members"
+(cd "$S/members" && ar x "$SEED_DEB" control.tar.xz data.tar.xz && xz -dk control.tar.xz data.tar.xz)
+XZ_SMALL_OPTS="--lzma2=preset=6,mode=fast,mf=hc3,dict=64KiB -T1"
+for m in control data; do
+	# shellcheck disable=SC2086 # the options are words
+	xz $XZ_SMALL_OPTS -c "$S/members/$m.tar" | cmp -s - "$S/members/$m.tar.xz" ||
+		die "xz $XZ_SMALL_OPTS does not reproduce the seed's $m.tar.xz: update XZ_SMALL_OPTS to unitpack's settings"
+done
+xz_cmd="xz $XZ_SMALL_OPTS -c $S/members/control.tar $S/members/data.tar"
 
 up_cmd="$UNITPACK build recipes/pulseaudio-user.yaml -o $S/unitpack"
 nfpm_cmd="$NFPM pkg --packager deb --config $S/nfpm.yaml --target $S/nfpm/seed.deb"
 dpkg_cmd="dpkg-deb --root-owner-group -Zxz -z6 --build $S/stage/root $S/dpkg/seed.deb"
 for r in $(seq "$SEED_ROUNDS"); do
 	hyperfine -N --style basic --warmup "$SEED_WARMUP" --runs "$SEED_RUNS" --export-json "$S/round$r.json" \
-		-n floor "$UNITPACK --version" -n unitpack "$up_cmd" -n nfpm "$nfpm_cmd" -n dpkg-deb "$dpkg_cmd" >&2
+		-n floor "$UNITPACK --version" -n unitpack "$up_cmd" -n xz "$xz_cmd" -n nfpm "$nfpm_cmd" -n dpkg-deb "$dpkg_cmd" >&2
 done
 python3 "$HELPER" hyperfine-merge "$S/times.json" "$S"/round*.json >"$S/times.txt"
 read -r _ fl_med _ _ _ fl_user fl_sys _ < <(grep '^floor ' "$S/times.txt")
 read -r _ up_med _ _ _ up_user up_sys up_n < <(grep '^unitpack ' "$S/times.txt")
+read -r _ xz_med _ _ _ xz_user xz_sys _ < <(grep '^xz ' "$S/times.txt")
 read -r _ nf_med _ _ _ nf_user nf_sys _ < <(grep '^nfpm ' "$S/times.txt")
 read -r _ dd_med _ _ _ dd_user dd_sys _ < <(grep '^dpkg-deb ' "$S/times.txt")
 for d in "$SEED_DEB" "$S/nfpm/seed.deb" "$S/dpkg/seed.deb"; do check_deb "$d"; done
@@ -266,6 +280,7 @@ if run_seed; then
 	r_seed_nfpm=$(ratio "$nf_med" "$up_med")
 	r_seed_dpkg=$(ratio "$dd_med" "$up_med")
 	r_seed_floor=$(ratio "$up_med" "$fl_med")
+	r_seed_xz=$(ratio "$up_med" "$xz_med")
 	r_seed_floor_cpu=$(ratio "$(awk -v a="$up_user" -v b="$up_sys" 'BEGIN { print a + b }')" "$(awk -v a="$fl_user" -v b="$fl_sys" 'BEGIN { print a + b }')")
 fi
 if run_payload; then
@@ -282,6 +297,9 @@ fi
 	printf '%-8s %-26s %12s %12s %5s %9s  %-28s %s\n' seed "unitpack build" "$(ms "$up_med")" \
 		"$(ms "$(awk -v a="$up_user" -v b="$up_sys" 'BEGIN { print a + b }')")" "$up_n" "$(size "$SEED_DEB")" \
 		"unitpack/floor = $r_seed_floor" "<= 2: $(meets "$r_seed_floor" '<=' 2) (cpu $r_seed_floor_cpu)"
+	printf '%-8s %-26s %12s %12s %5s %9s  %-28s %s\n' seed "xz alone, same 2 members" "$(ms "$xz_med")" \
+		"$(ms "$(awk -v a="$xz_user" -v b="$xz_sys" 'BEGIN { print a + b }')")" "$up_n" "" \
+		"unitpack/xz = $r_seed_xz" "(unitpack - xz: $(ms "$(awk -v a="$up_med" -v b="$xz_med" 'BEGIN { print a - b }')"))"
 	printf '%-8s %-26s %12s %12s %5s %9s  %-28s %s\n' seed "nfpm $NFPM_VERSION" "$(ms "$nf_med")" \
 		"$(ms "$(awk -v a="$nf_user" -v b="$nf_sys" 'BEGIN { print a + b }')")" "$up_n" "$(size "$S/nfpm/seed.deb")" \
 		"nfpm/unitpack = $r_seed_nfpm" ">= 8: $(meets "$r_seed_nfpm" '>=' 8)"
