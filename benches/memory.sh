@@ -99,7 +99,7 @@ mib() { awk -v k="$(cut -d' ' -f2 "$W/$1.rss")" 'BEGIN { printf "%.1f", k / 1024
 	echo
 	echo "== peak RSS, payload $MIB MiB (gzip), $XZ_MIB MiB (xz), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg), $(date -u +%F)"
 	x=$(mib "xz -T$THREADS -6 alone") u=$(mib "unitpack build (xz)") g=$(mib "unitpack build (gzip)")
-	awk -v u="$u" -v x="$x" 'BEGIN { printf "xz:   unitpack %.1f MiB, xz -T'"$THREADS"' -6 alone %.1f MiB: +%.1f MiB (bound +64: %s)\n", u, x, u - x, (u - x <= 64) ? "yes" : "NO" }'
+	awk -v u="$u" -v x="$x" 'BEGIN { printf "xz:   unitpack %.1f MiB, xz -T'"$THREADS"' -6 alone %.1f MiB: %+.1f MiB (bound +64: %s)\n", u, x, u - x, (u - x <= 64) ? "yes" : "NO" }'
 	awk -v g="$g" -v z="$(mib "gzip -9 alone")" 'BEGIN { printf "gzip: unitpack %.1f MiB, gzip -9 alone %.1f MiB (bound < 64: %s)\n", g, z, (g < 64) ? "yes" : "NO" }'
 	echo "yocto: $(mib "unitpack yocto") MiB"
 	for n in "unitpack build (gzip)" "gzip -9 alone" "unitpack build (xz)" "xz -T$THREADS -6 alone"; do

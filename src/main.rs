@@ -240,20 +240,21 @@ fn run(command: Command) -> Result<()> {
 
 /// Keep freed memory in the heap instead of handing it back to the kernel.
 ///
-/// Each xz encoder allocates about 1.4 MB (window, match-finder tables, encoder
-/// state) and frees it when its member is done. glibc serves blocks that large with a
-/// fresh `mmap` and unmaps them on `free`, so every encoder paid for its memory again
-/// in page faults: 93 % of the faults of building 20 small packages, `perf record -e
-/// page-faults`; 11,085 faults before, 768 after. From the heap, the next encoder
-/// reuses pages already mapped. Blocks up to 32 MiB (the multi-threaded encoder's
-/// 24 MiB blocks too) now come from the heap, and up to 64 MiB of free memory stays
-/// there; `benches/memory.sh` bounds the peak.
+/// Each xz encoder of a small member allocates about 1.4 MB (window, match-finder
+/// tables, encoder state) and frees it when its member is done. glibc served blocks
+/// that large with a fresh `mmap`, or trimmed them off the top of the heap on `free`,
+/// so every encoder paid for its memory again in page faults: 93 % of the faults of
+/// building 20 small packages (`perf record -e page-faults`; 11,085 faults before, 768
+/// after). Now blocks under 4 MiB come from the heap and up to 16 MiB of free memory
+/// stays there, so the next encoder reuses pages already mapped. Larger blocks (a big
+/// payload's encoders: 16 MiB tables, 24 MiB blocks) are still mapped and unmapped
+/// one by one; `benches/memory.sh` bounds the peak.
 fn keep_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: mallopt only changes allocator thresholds; called before any thread starts.
     unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
-        libc::mallopt(libc::M_TRIM_THRESHOLD, 64 << 20);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 16 << 20);
     }
 }
 
