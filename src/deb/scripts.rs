@@ -10,9 +10,7 @@ use crate::unit::Scope;
 use handlebars::{handlebars_helper, Handlebars};
 use serde::Serialize;
 
-/// The scripts, each a template of the same name (compiled at build time, see
-/// `templates.rs`).
-const SCRIPTS: [&str; 3] = ["postinst", "prerm", "postrm"];
+use super::templates::SCRIPTS;
 /// Shell functions, spliced into the scripts that call them where a template has the
 /// line `#@unitpack-function NAME@` (shellcheck flags functions that are defined but
 /// unreachable).

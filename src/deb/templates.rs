@@ -75,18 +75,6 @@ fn named_path(raw: &str, names: &[&str]) -> Parameter {
     Parameter::Path(Path::Relative((segs, raw.to_string())))
 }
 
-#[allow(dead_code)] // only if a template holds `../x` or `@index`
-fn parsed_path(raw: &str) -> Parameter {
-    Parameter::Path(Path::parse(raw).expect("a path handlebars parsed at build time"))
-}
-
-#[allow(dead_code)] // only if a template holds a literal
-fn literal(json: &str) -> Parameter {
-    Parameter::Literal(
-        serde_json::from_str(json).expect("a literal handlebars parsed at build time"),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -108,11 +96,7 @@ mod tests {
 
     #[test]
     fn prebuilt_trees_are_what_handlebars_compiles() {
-        let sources = [
-            ("postinst", include_str!("../../templates/deb/postinst.hbs")),
-            ("prerm", include_str!("../../templates/deb/prerm.hbs")),
-            ("postrm", include_str!("../../templates/deb/postrm.hbs")),
-        ];
+        let sources = SOURCES;
         let prebuilt: Vec<_> = all().collect();
         assert_eq!(prebuilt.len(), sources.len());
         for ((name, source), (prebuilt_name, prebuilt)) in sources.iter().zip(prebuilt) {
