@@ -16,6 +16,11 @@ const KEY_TIME: &str = "20200101T000000";
 
 /// A fresh ed25519 signing key; returns the secret key file.
 fn make_key(dir: &Path, name: &str) -> PathBuf {
+    make_key_of(dir, name, "ed25519")
+}
+
+/// A fresh signing key of gpg's `algorithm` (`ed25519`, `rsa3072`, …).
+fn make_key_of(dir: &Path, name: &str, algorithm: &str) -> PathBuf {
     let home = dir.join(format!("gnupg-{name}"));
     std::fs::create_dir_all(&home).unwrap();
     let gpg = |args: &[&str]| {
@@ -34,7 +39,7 @@ fn make_key(dir: &Path, name: &str) -> PathBuf {
         "",
         "--quick-gen-key",
         &format!("{name} <{name}@example.org>"),
-        "ed25519",
+        algorithm,
         "sign",
         "never",
     ]);
@@ -299,6 +304,82 @@ fn signatures_verify_and_hashes_match() {
         packages.contains("Filename: pool/main/u/unitpack-check/unitpack-check_0.1.0_amd64.deb\n")
     );
     assert!(!packages.contains("_armhf.deb"));
+}
+
+/// Ubuntu 16.04's apt 1.2 verifies with xenial's gpgv 1.4.20; Debian 12's `gpgv1`
+/// (1.4.23) is the same verifier. A repository signed with an RSA key verifies there
+/// and `repo add` says nothing; one signed with ed25519 does not verify ("unknown pubkey
+/// algorithm"), which `repo add` says, naming the key file, while still writing it
+/// (Debian 12's apt accepts it).
+#[test]
+fn xenial_gpgv_verifies_an_rsa_repository_and_ed25519_is_warned_of() {
+    let f = Fixture::new();
+    let rsa = make_key_of(f.dir.path(), "rsa", "rsa3072");
+    let rsa_keyring = f.path("rsa.gpg");
+    export_key(&rsa, &rsa_keyring);
+    for (key, keyring, xenial_ok) in [(&rsa, &rsa_keyring, true), (&f.key, &f.keyring, false)] {
+        let repo = f.path(&format!(
+            "repo-{}",
+            key.file_stem().unwrap().to_string_lossy()
+        ));
+        let out = repo_add(&repo, key, 1_750_000_000, &[], &f.debs());
+        let stderr = text(&out.stderr);
+        ok(out);
+        let warned = stderr.contains("gpgv 1.4") && stderr.contains("RSA");
+        assert_eq!(warned, !xenial_ok, "{}: stderr: {stderr}", key.display());
+        if warned {
+            assert!(
+                stderr.contains(&format!("warning: {}: key:", key.display())),
+                "{stderr}"
+            );
+        }
+        let suite = repo.join("dists/stable");
+        for args in [
+            vec![suite.join("InRelease")],
+            vec![suite.join("Release.gpg"), suite.join("Release")],
+        ] {
+            let mut all = vec!["--status-fd", "1", "--keyring", keyring.to_str().unwrap()];
+            all.extend(args.iter().map(|p| p.to_str().unwrap()));
+            for gpgv in ["gpgv", "gpgv1"] {
+                let out = run(gpgv, &all);
+                let status = text(&out.stdout);
+                let good = out.status.success() && status.contains("[GNUPG:] VALIDSIG ");
+                let expected = gpgv == "gpgv" || xenial_ok;
+                assert_eq!(
+                    good,
+                    expected,
+                    "{gpgv} {all:?}: {status}{}",
+                    text(&out.stderr)
+                );
+                if !expected {
+                    assert!(
+                        text(&out.stderr).contains("unknown pubkey algorithm"),
+                        "{gpgv}: {}",
+                        text(&out.stderr)
+                    );
+                }
+            }
+        }
+        // Debian 12's apt with xenial's verifier (its APT::Key::gpgvcommand): for ed25519
+        // "The following signatures were invalid: ERRSIG …", then "is not signed".
+        let server = Server::serve(&repo);
+        let out =
+            Apt::new(&server.url(), keyring).get(&["-o", "APT::Key::gpgvcommand=gpgv1", "update"]);
+        if xenial_ok {
+            let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
+            assert!(
+                out.status.success(),
+                "apt-get update (gpgv1) failed:\n{all}"
+            );
+            assert!(
+                !all.lines()
+                    .any(|l| l.starts_with("W:") || l.starts_with("E:")),
+                "{all}"
+            );
+        } else {
+            refused(&out, &["is not signed"]);
+        }
+    }
 }
 
 #[test]

@@ -109,6 +109,9 @@ pub fn run(command: RepoCommand) -> Result<()> {
                 debs,
             };
             let report = super::add(&opts)?;
+            for w in &report.warnings {
+                eprintln!("warning: {w}");
+            }
             let mut text = String::new();
             for p in &report.added {
                 text.push_str(&format!("added {p}\n"));

@@ -202,6 +202,38 @@ impl SigningKey {
         Ok(())
     }
 
+    /// A warning when the signature in `detached` (made by [`SigningKey::sign`]) uses a
+    /// public-key algorithm that Ubuntu 16.04's apt cannot check: apt 1.2 verifies with
+    /// xenial's `gpgv` 1.4, which knows RSA and DSA only (EdDSA and ECDSA came with GnuPG
+    /// 2.1) and reports "unknown pubkey algorithm" for the rest.
+    pub fn xenial_warning(&self, detached: &Path) -> Result<Option<String>> {
+        let out = self.gpg(&["--list-packets".as_ref(), detached.as_os_str()])?;
+        let listing = String::from_utf8_lossy(&out.stdout);
+        let Some(algorithm) = signature_algorithm(&listing) else {
+            return Err(Error::Failed(format!(
+                "gpg --list-packets {} shows no signature: {}",
+                detached.display(),
+                gpg_message(&out.stderr)
+            )));
+        };
+        if GPGV1_ALGORITHMS.contains(&algorithm) {
+            return Ok(None);
+        }
+        let name = match algorithm {
+            22 => "EdDSA (ed25519)".to_string(),
+            19 => "ECDSA".to_string(),
+            a => format!("public-key algorithm {a}"),
+        };
+        Ok(Some(format!(
+            "{}: key: key {} signs with {name}; Ubuntu 16.04's apt 1.2 verifies with gpgv 1.4, \
+             which knows only RSA and DSA (\"unknown pubkey algorithm\"), so boards on xenial \
+             cannot verify this repository; sign for them with an RSA key \
+             (gpg --quick-gen-key 'NAME <EMAIL>' rsa3072 sign never)",
+            self.origin.display(),
+            self.fingerprint
+        )))
+    }
+
     /// The public key, minimal (no third-party signatures), as a keyring file for
     /// `signed-by=`: binary unless `armor` (apt before 1.4 reads binary keyrings only).
     pub fn export_public(&self, armor: bool) -> Result<Vec<u8>> {
@@ -256,6 +288,19 @@ impl Drop for SigningKey {
                 .output();
         }
     }
+}
+
+/// OpenPGP public-key algorithms (RFC 4880 9.1) that gpgv 1.4 verifies: RSA, RSA
+/// sign-only, DSA.
+const GPGV1_ALGORITHMS: [u8; 3] = [1, 3, 17];
+
+/// The algorithm of the first signature packet in `gpg --list-packets` output
+/// (`:signature packet: algo 22, keyid …`).
+fn signature_algorithm(listing: &str) -> Option<u8> {
+    listing.lines().find_map(|line| {
+        let rest = line.strip_prefix(":signature packet: algo ")?;
+        rest.split(',').next()?.trim().parse().ok()
+    })
 }
 
 fn parse_secret_keys(colons: &str) -> Vec<Listed> {

@@ -51,6 +51,8 @@ pub struct Report {
     pub added: Vec<String>,
     /// Pool paths of packages given again, byte-identical to what the suite had.
     pub unchanged: Vec<String>,
+    /// What the repository is written with but some of its clients will not accept.
+    pub warnings: Vec<String>,
 }
 
 type Key = (String, String, String);
@@ -234,6 +236,7 @@ pub fn add(o: &AddOptions) -> Result<Report> {
         .bytes(&suite_dir.join("InRelease"), b"")?
         .to_path_buf();
     key.sign(&release_tmp, &inrelease, &detached, o.date)?;
+    report.warnings.extend(key.xenial_warning(&detached)?);
     stage.commit()?;
     Ok(report)
 }
