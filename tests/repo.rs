@@ -16,11 +16,12 @@ const KEY_TIME: &str = "20200101T000000";
 
 /// A fresh ed25519 signing key; returns the secret key file.
 fn make_key(dir: &Path, name: &str) -> PathBuf {
-    make_key_of(dir, name, "ed25519")
+    make_key_of(dir, name, "ed25519", None)
 }
 
-/// A fresh signing key of gpg's `algorithm` (`ed25519`, `rsa3072`, …).
-fn make_key_of(dir: &Path, name: &str, algorithm: &str) -> PathBuf {
+/// A fresh key whose primary is of gpg's `algorithm` (`ed25519`, `rsa3072`, …) and signs,
+/// or, with `sign_subkey`, only certifies and has a signing subkey of that algorithm.
+fn make_key_of(dir: &Path, name: &str, algorithm: &str, sign_subkey: Option<&str>) -> PathBuf {
     let home = dir.join(format!("gnupg-{name}"));
     std::fs::create_dir_all(&home).unwrap();
     let gpg = |args: &[&str]| {
@@ -40,9 +41,31 @@ fn make_key_of(dir: &Path, name: &str, algorithm: &str) -> PathBuf {
         "--quick-gen-key",
         &format!("{name} <{name}@example.org>"),
         algorithm,
-        "sign",
+        if sign_subkey.is_some() {
+            "cert"
+        } else {
+            "sign"
+        },
         "never",
     ]);
+    if let Some(sub) = sign_subkey {
+        let listing = text(&gpg(&["--with-colons", "--list-keys"]));
+        let fpr = listing
+            .lines()
+            .find_map(|l| l.strip_prefix("fpr:::::::::"))
+            .and_then(|rest| rest.split(':').next())
+            .expect("the new key's fingerprint")
+            .to_string();
+        gpg(&[
+            "--passphrase",
+            "",
+            "--quick-add-key",
+            &fpr,
+            sub,
+            "sign",
+            "never",
+        ]);
+    }
     let file = dir.join(format!("{name}.key"));
     std::fs::write(&file, gpg(&["--export-secret-keys"])).unwrap();
     let _ = Command::new("gpgconf")
@@ -310,14 +333,22 @@ fn signatures_verify_and_hashes_match() {
 /// (1.4.23) is the same verifier. A repository signed with an RSA key verifies there
 /// and `repo add` says nothing; one signed with ed25519 does not verify ("unknown pubkey
 /// algorithm"), which `repo add` says, naming the key file, while still writing it
-/// (Debian 12's apt accepts it).
+/// (Debian 12's apt accepts it). An RSA primary key that signs through an ed25519
+/// subkey is the ed25519 case: what counts is the key that made the signature.
 #[test]
 fn xenial_gpgv_verifies_an_rsa_repository_and_ed25519_is_warned_of() {
     let f = Fixture::new();
-    let rsa = make_key_of(f.dir.path(), "rsa", "rsa3072");
+    let rsa = make_key_of(f.dir.path(), "rsa", "rsa3072", None);
     let rsa_keyring = f.path("rsa.gpg");
     export_key(&rsa, &rsa_keyring);
-    for (key, keyring, xenial_ok) in [(&rsa, &rsa_keyring, true), (&f.key, &f.keyring, false)] {
+    let mixed = make_key_of(f.dir.path(), "mixed", "rsa3072", Some("ed25519"));
+    let mixed_keyring = f.path("mixed.gpg");
+    export_key(&mixed, &mixed_keyring);
+    for (key, keyring, xenial_ok) in [
+        (&rsa, &rsa_keyring, true),
+        (&f.key, &f.keyring, false),
+        (&mixed, &mixed_keyring, false),
+    ] {
         let repo = f.path(&format!(
             "repo-{}",
             key.file_stem().unwrap().to_string_lossy()
