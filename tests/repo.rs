@@ -329,26 +329,48 @@ fn signatures_verify_and_hashes_match() {
     assert!(!packages.contains("_armhf.deb"));
 }
 
-/// Ubuntu 16.04's apt 1.2 verifies with xenial's gpgv 1.4.20; Debian 12's `gpgv1`
-/// (1.4.23) is the same verifier. A repository signed with an RSA key verifies there
-/// and `repo add` says nothing; one signed with ed25519 does not verify ("unknown pubkey
-/// algorithm"), which `repo add` says, naming the key file, while still writing it
-/// (Debian 12's apt accepts it). An RSA primary key that signs through an ed25519
-/// subkey is the ed25519 case: what counts is the key that made the signature.
+/// The verifiers of apt's generations, run for real on the repository: xenial's apt 1.2
+/// verifies with gpgv 1.4.20 (here Debian 12's `gpgv1`, 1.4.23, the same series); Debian
+/// 12's apt with gpgv 2.2; Debian 13's with sqv (here Debian 12's `sqv`, 1.1.0, the same
+/// policy on key sizes). Only RSA of 2048 bits or more passes all three, and `repo add`
+/// is silent then; for ed25519 (also as the signing subkey of an RSA primary key: what
+/// counts is the key that signed) gpgv 1.4 says "unknown pubkey algorithm", and for
+/// RSA-1024 sqv says "not considered secure"; `repo add` warns of both, naming the key
+/// file, and still writes the repository.
 #[test]
-fn xenial_gpgv_verifies_an_rsa_repository_and_ed25519_is_warned_of() {
+fn every_apt_generation_verifies_an_rsa_repository_and_other_keys_are_warned_of() {
+    struct Case {
+        key: PathBuf,
+        keyring: PathBuf,
+        gpgv1: bool,
+        sqv: bool,
+    }
     let f = Fixture::new();
-    let rsa = make_key_of(f.dir.path(), "rsa", "rsa3072", None);
-    let rsa_keyring = f.path("rsa.gpg");
-    export_key(&rsa, &rsa_keyring);
-    let mixed = make_key_of(f.dir.path(), "mixed", "rsa3072", Some("ed25519"));
-    let mixed_keyring = f.path("mixed.gpg");
-    export_key(&mixed, &mixed_keyring);
-    for (key, keyring, xenial_ok) in [
-        (&rsa, &rsa_keyring, true),
-        (&f.key, &f.keyring, false),
-        (&mixed, &mixed_keyring, false),
-    ] {
+    let case = |name: &str, algorithm: &str, subkey: Option<&str>, gpgv1: bool, sqv: bool| {
+        let key = make_key_of(f.dir.path(), name, algorithm, subkey);
+        let keyring = f.path(&format!("{name}.gpg"));
+        export_key(&key, &keyring);
+        Case {
+            key,
+            keyring,
+            gpgv1,
+            sqv,
+        }
+    };
+    let cases = [
+        case("rsa", "rsa3072", None, true, true),
+        Case {
+            key: f.key.clone(),
+            keyring: f.keyring.clone(),
+            gpgv1: false,
+            sqv: true,
+        },
+        case("mixed", "rsa3072", Some("ed25519"), false, true),
+        case("short", "rsa1024", None, true, false),
+    ];
+    for c in &cases {
+        let (key, keyring) = (&c.key, c.keyring.to_str().unwrap());
+        let all_ok = c.gpgv1 && c.sqv;
         let repo = f.path(&format!(
             "repo-{}",
             key.file_stem().unwrap().to_string_lossy()
@@ -356,32 +378,25 @@ fn xenial_gpgv_verifies_an_rsa_repository_and_ed25519_is_warned_of() {
         let out = repo_add(&repo, key, 1_750_000_000, &[], &f.debs());
         let stderr = text(&out.stderr);
         ok(out);
-        let warned = stderr.contains("gpgv 1.4") && stderr.contains("RSA");
-        assert_eq!(warned, !xenial_ok, "{}: stderr: {stderr}", key.display());
-        if warned {
-            assert!(
-                stderr.contains(&format!("warning: {}: key:", key.display())),
-                "{stderr}"
-            );
-        }
+        let warned = stderr.contains(&format!("warning: {}: key:", key.display()))
+            && stderr.contains("RSA key of 2048 bits or more");
+        assert_eq!(warned, !all_ok, "{}: stderr: {stderr}", key.display());
+        assert_eq!(stderr.contains("gpgv 1.4"), !c.gpgv1, "{stderr}");
+        assert_eq!(stderr.contains("sqv"), !c.sqv, "{stderr}");
+
         let suite = repo.join("dists/stable");
-        for args in [
-            vec![suite.join("InRelease")],
-            vec![suite.join("Release.gpg"), suite.join("Release")],
-        ] {
-            let mut all = vec!["--status-fd", "1", "--keyring", keyring.to_str().unwrap()];
-            all.extend(args.iter().map(|p| p.to_str().unwrap()));
-            for gpgv in ["gpgv", "gpgv1"] {
-                let out = run(gpgv, &all);
-                let status = text(&out.stdout);
-                let good = out.status.success() && status.contains("[GNUPG:] VALIDSIG ");
-                let expected = gpgv == "gpgv" || xenial_ok;
-                assert_eq!(
-                    good,
-                    expected,
-                    "{gpgv} {all:?}: {status}{}",
-                    text(&out.stderr)
-                );
+        let (inrelease, detached, release) = (
+            suite.join("InRelease"),
+            suite.join("Release.gpg"),
+            suite.join("Release"),
+        );
+        for (gpgv, expected) in [("gpgv", true), ("gpgv1", c.gpgv1)] {
+            for signed in [vec![&inrelease], vec![&detached, &release]] {
+                let mut args = vec!["--status-fd", "1", "--keyring", keyring];
+                args.extend(signed.iter().map(|p| p.to_str().unwrap()));
+                let out = run(gpgv, &args);
+                let good = out.status.success() && text(&out.stdout).contains("VALIDSIG ");
+                assert_eq!(good, expected, "{gpgv} {args:?}: {}", text(&out.stderr));
                 if !expected {
                     assert!(
                         text(&out.stderr).contains("unknown pubkey algorithm"),
@@ -391,12 +406,33 @@ fn xenial_gpgv_verifies_an_rsa_repository_and_ed25519_is_warned_of() {
                 }
             }
         }
+        let out = run(
+            "sqv",
+            &[
+                "--keyring",
+                keyring,
+                detached.to_str().unwrap(),
+                release.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(out.status.success(), c.sqv, "sqv: {}", text(&out.stderr));
+        if !c.sqv {
+            assert!(
+                text(&out.stderr).contains("not considered secure"),
+                "sqv: {}",
+                text(&out.stderr)
+            );
+        }
+
         // Debian 12's apt with xenial's verifier (its APT::Key::gpgvcommand): for ed25519
         // "The following signatures were invalid: ERRSIG …", then "is not signed".
         let server = Server::serve(&repo);
-        let out =
-            Apt::new(&server.url(), keyring).get(&["-o", "APT::Key::gpgvcommand=gpgv1", "update"]);
-        if xenial_ok {
+        let out = Apt::new(&server.url(), &c.keyring).get(&[
+            "-o",
+            "APT::Key::gpgvcommand=gpgv1",
+            "update",
+        ]);
+        if c.gpgv1 {
             let all = format!("{}{}", text(&out.stdout), text(&out.stderr));
             assert!(
                 out.status.success(),

@@ -202,32 +202,56 @@ impl SigningKey {
         Ok(())
     }
 
-    /// A warning when the signature in `detached` (made by [`SigningKey::sign`]) uses a
-    /// public-key algorithm that Ubuntu 16.04's apt cannot check: apt 1.2 verifies with
-    /// xenial's `gpgv` 1.4, which knows RSA and DSA only (EdDSA and ECDSA came with GnuPG
-    /// 2.1) and reports "unknown pubkey algorithm" for the rest.
-    pub fn xenial_warning(&self, detached: &Path) -> Result<Option<String>> {
+    /// A warning when the signature in `detached` (made by [`SigningKey::sign`]) is one
+    /// that some apt clients refuse. Only an RSA key of 2048 bits or more passes them all:
+    /// - Ubuntu 16.04's apt 1.2 verifies with xenial's `gpgv` 1.4, which knows RSA and DSA
+    ///   only (EdDSA and ECDSA came with GnuPG 2.1): "unknown pubkey algorithm";
+    /// - Debian 13's apt verifies with `sqv`, whose policy refuses RSA and DSA keys under
+    ///   2048 bits; Ubuntu 24.04's apt accepts only RSA of 2048 bits or more, Ed25519 and
+    ///   Ed448.
+    pub fn client_warning(&self, detached: &Path) -> Result<Option<String>> {
         let out = self.gpg(&["--list-packets".as_ref(), detached.as_os_str()])?;
-        let listing = String::from_utf8_lossy(&out.stdout);
-        let Some(algorithm) = signature_algorithm(&listing) else {
+        let Some((algorithm, keyid)) = signature_of(&String::from_utf8_lossy(&out.stdout)) else {
             return Err(Error::Failed(format!(
                 "gpg --list-packets {} shows no signature: {}",
                 detached.display(),
                 gpg_message(&out.stderr)
             )));
         };
-        if GPGV1_ALGORITHMS.contains(&algorithm) {
-            return Ok(None);
-        }
-        let name = match algorithm {
-            22 => "EdDSA (ed25519)".to_string(),
-            19 => "ECDSA".to_string(),
-            a => format!("public-key algorithm {a}"),
+        let listing = self.gpg_str(&["--list-secret-keys", &self.fingerprint])?;
+        let bits = key_bits(&String::from_utf8_lossy(&listing.stdout), &keyid).unwrap_or(0);
+        let (name, refused_by) = match algorithm {
+            RSA | RSA_SIGN if bits >= 2048 => return Ok(None),
+            RSA | RSA_SIGN => (
+                format!("RSA of {bits} bits"),
+                "Debian 13's apt (sqv: \"not considered secure\") and Ubuntu 24.04's",
+            ),
+            DSA => (
+                format!("DSA of {bits} bits"),
+                if bits < 2048 {
+                    "Debian 13's apt (sqv: \"not considered secure\") and Ubuntu 24.04's"
+                } else {
+                    "Ubuntu 24.04's apt (RSA, Ed25519 and Ed448 only)"
+                },
+            ),
+            EDDSA => (
+                "EdDSA (ed25519)".to_string(),
+                "Ubuntu 16.04's apt 1.2 (it verifies with gpgv 1.4, which knows only RSA \
+                 and DSA: \"unknown pubkey algorithm\")",
+            ),
+            ECDSA => (
+                "ECDSA".to_string(),
+                "Ubuntu 16.04's apt 1.2 (gpgv 1.4 knows only RSA and DSA) and Ubuntu \
+                 24.04's (RSA, Ed25519 and Ed448 only)",
+            ),
+            a => (
+                format!("public-key algorithm {a}"),
+                "Ubuntu 16.04's apt 1.2 (gpgv 1.4 knows only RSA and DSA)",
+            ),
         };
         Ok(Some(format!(
-            "{}: key: key {} signs with {name}; Ubuntu 16.04's apt 1.2 verifies with gpgv 1.4, \
-             which knows only RSA and DSA (\"unknown pubkey algorithm\"), so boards on xenial \
-             cannot verify this repository; sign for them with an RSA key \
+            "{}: key: key {} signs with {name}; {refused_by} cannot verify this repository; \
+             an RSA key of 2048 bits or more suits every apt \
              (gpg --quick-gen-key 'NAME <EMAIL>' rsa3072 sign never)",
             self.origin.display(),
             self.fingerprint
@@ -290,16 +314,30 @@ impl Drop for SigningKey {
     }
 }
 
-/// OpenPGP public-key algorithms (RFC 4880 9.1) that gpgv 1.4 verifies: RSA, RSA
-/// sign-only, DSA.
-const GPGV1_ALGORITHMS: [u8; 3] = [1, 3, 17];
+// OpenPGP public-key algorithms (RFC 4880 9.1, RFC 9580 9.1).
+const RSA: u8 = 1;
+const RSA_SIGN: u8 = 3;
+const DSA: u8 = 17;
+const ECDSA: u8 = 19;
+const EDDSA: u8 = 22;
 
-/// The algorithm of the first signature packet in `gpg --list-packets` output
-/// (`:signature packet: algo 22, keyid …`).
-fn signature_algorithm(listing: &str) -> Option<u8> {
+/// Algorithm and issuer key id of the first signature packet in `gpg --list-packets`
+/// output (`:signature packet: algo 22, keyid 9DC4DC913B8CEF43`).
+fn signature_of(listing: &str) -> Option<(u8, String)> {
     listing.lines().find_map(|line| {
         let rest = line.strip_prefix(":signature packet: algo ")?;
-        rest.split(',').next()?.trim().parse().ok()
+        let (algo, keyid) = rest.split_once(", keyid ")?;
+        Some((algo.trim().parse().ok()?, keyid.trim().to_string()))
+    })
+}
+
+/// The size in bits of the key or subkey `keyid` in a `--with-colons` key listing.
+fn key_bits(colons: &str, keyid: &str) -> Option<u32> {
+    colons.lines().find_map(|line| {
+        let f: Vec<&str> = line.split(':').collect();
+        (matches!(f.first(), Some(&("sec" | "ssb"))) && f.get(4) == Some(&keyid))
+            .then(|| f.get(2)?.parse().ok())
+            .flatten()
     })
 }
 

@@ -236,7 +236,7 @@ pub fn add(o: &AddOptions) -> Result<Report> {
         .bytes(&suite_dir.join("InRelease"), b"")?
         .to_path_buf();
     key.sign(&release_tmp, &inrelease, &detached, o.date)?;
-    report.warnings.extend(key.xenial_warning(&detached)?);
+    report.warnings.extend(key.client_warning(&detached)?);
     stage.commit()?;
     Ok(report)
 }
