@@ -222,17 +222,16 @@ impl SigningKey {
         let bits = key_bits(&String::from_utf8_lossy(&listing.stdout), &keyid).unwrap_or(0);
         let (name, refused_by) = match algorithm {
             RSA | RSA_SIGN if bits >= 2048 => return Ok(None),
-            RSA | RSA_SIGN => (
-                format!("RSA of {bits} bits"),
+            RSA | RSA_SIGN | DSA if bits < 2048 => (
+                format!(
+                    "{} of {bits} bits",
+                    if algorithm == DSA { "DSA" } else { "RSA" }
+                ),
                 "Debian 13's apt (sqv: \"not considered secure\") and Ubuntu 24.04's",
             ),
             DSA => (
                 format!("DSA of {bits} bits"),
-                if bits < 2048 {
-                    "Debian 13's apt (sqv: \"not considered secure\") and Ubuntu 24.04's"
-                } else {
-                    "Ubuntu 24.04's apt (RSA, Ed25519 and Ed448 only)"
-                },
+                "Ubuntu 24.04's apt (RSA, Ed25519 and Ed448 only)",
             ),
             EDDSA => (
                 "EdDSA (ed25519)".to_string(),
