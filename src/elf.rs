@@ -16,7 +16,7 @@ const SHT_SYMTAB: u32 = 2;
 /// `None` when `path` is not an ELF file (or cannot be read: the recipe loader
 /// reports unreadable sources).
 pub fn inspect(path: &Path) -> Option<Elf> {
-    let mut f = crate::recipe::source::open_regular(path).ok()?;
+    let mut f = crate::input::open_regular(path).ok()?;
     let mut ident = [0u8; 64];
     let n = read_up_to(&mut f, &mut ident);
     if n < 4 || ident[..4] != *b"\x7fELF" {

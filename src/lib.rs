@@ -10,6 +10,7 @@ pub mod elf;
 pub mod error;
 pub mod follow;
 pub mod format;
+pub mod input;
 pub mod license;
 pub mod lint;
 pub mod plan;

@@ -340,8 +340,8 @@ impl Content {
                 use std::io::Read;
                 let what = || format!("reading asset {}", source.display());
                 // No symlink, FIFO or device, even one swapped in after the recipe loaded.
-                let mut file = crate::recipe::source::open_regular(source)
-                    .map_err(|e| Error::io(what(), e))?;
+                let mut file =
+                    crate::input::open_regular(source).map_err(|e| Error::io(what(), e))?;
                 let mut buf = vec![0u8; STREAM_CHUNK.min(*len as usize).max(1)];
                 let mut seen = 0u64;
                 loop {

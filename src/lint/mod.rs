@@ -258,7 +258,7 @@ pub fn lint_unit_dir(
         else {
             continue;
         };
-        let parsed = crate::recipe::source::read_text(&path, crate::recipe::source::MAX_UNIT_FILE)
+        let parsed = crate::input::read_text(&path, crate::input::MAX_UNIT_FILE)
             .map_err(|m| (1, m))
             .and_then(|text| unit::parse(&text).map(|sections| (text, sections)));
         match parsed {

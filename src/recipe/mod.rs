@@ -6,7 +6,6 @@ mod debian;
 pub mod layout;
 mod model;
 mod schema;
-pub mod source;
 pub mod spans;
 mod validate;
 
@@ -50,7 +49,7 @@ pub fn load(path: &Path, target: Option<&str>) -> Result<Recipe> {
     // leads to must be a regular file.
     let real =
         std::fs::canonicalize(path).map_err(|e| refuse(format!("cannot read recipe: {e}")))?;
-    let text = source::read_text(&real, source::MAX_RECIPE)
+    let text = crate::input::read_text(&real, crate::input::MAX_RECIPE)
         .map_err(|m| refuse(format!("cannot read recipe: {m}")))?;
     parse(path, &text, target)
 }

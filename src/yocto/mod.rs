@@ -219,9 +219,9 @@ pub fn check_replaceable(out_dir: &Path) -> Result<()> {
         return Ok(());
     }
     let conf = out_dir.join("conf/layer.conf");
-    let first_line = crate::recipe::source::resolve(out_dir, "conf/layer.conf")
+    let first_line = crate::input::resolve(out_dir, "conf/layer.conf")
         .ok()
-        .and_then(|_| crate::recipe::source::read_text(&conf, 64 * 1024).ok())
+        .and_then(|_| crate::input::read_text(&conf, 64 * 1024).ok())
         .and_then(|t| t.lines().next().map(str::to_string));
     if first_line.as_deref() == Some(MARKER) {
         Ok(())

@@ -2,8 +2,8 @@
 //! the package root.
 
 use super::{Validator, MAX_FILE_NAME, MAX_PATH};
+use crate::input as source;
 use crate::recipe::schema::RawAsset;
-use crate::recipe::source;
 use crate::recipe::spans::child;
 use crate::recipe::{Asset, Package};
 use std::path::Path;

@@ -2,8 +2,8 @@
 
 use super::{Validator, MAX_FILE_NAME};
 use crate::error::{InputError, Location};
+use crate::input as source;
 use crate::recipe::schema::{RawAllow, RawDropIn, RawOtherUnit, RawScripts, RawUnit};
-use crate::recipe::source;
 use crate::recipe::spans::{child, item};
 use crate::recipe::{Allow, DropIn, OtherUnit, Snippet, UnitLint};
 use crate::unit::{

@@ -1,5 +1,9 @@
-//! Files a recipe names (unit files, assets), relative to its directory. One resolver
-//! for all of them: every component is looked at with `symlink_metadata` and a symlink
+//! The input layer: every byte unitpack reads from outside (recipes, the unit files and
+//! assets they name, snippets, `.deb`s and repository files) comes through here. Opens
+//! never follow a symlink in the last component and never block on a FIFO; reads are
+//! bounded by a size chosen per kind of input.
+//!
+//! Files a recipe names are resolved relative to its directory by one resolver: every component is looked at with `symlink_metadata` and a symlink
 //! anywhere is refused, so nothing outside the recipe's directory is read; anything
 //! that is not a regular file or a directory (FIFO, socket, device) is refused before
 //! it is opened, so nothing can block a build or be read without end.
@@ -124,6 +128,23 @@ pub fn read_text(path: &Path, limit: u64) -> Result<String, String> {
         ));
     }
     String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", path.display()))
+}
+
+/// A file read whole as bytes, at most `limit` bytes, through [`open_regular`].
+pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
+    let file = open_regular(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let mut bytes = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    if bytes.len() as u64 > limit {
+        return Err(format!(
+            "{} is larger than {} KiB, the bound for this kind of input",
+            path.display(),
+            limit / 1024
+        ));
+    }
+    Ok(bytes)
 }
 
 /// Largest recipe read.
