@@ -13,6 +13,8 @@ pub mod format;
 pub mod input;
 pub mod license;
 pub mod lint;
+
+pub mod pipeline;
 pub mod plan;
 pub mod profile;
 pub mod recipe;
@@ -63,7 +65,7 @@ pub fn load_all(files: &[PathBuf], target: Option<&str>) -> Result<Vec<recipe::R
     let mut recipes = Vec::new();
     let mut errors = Vec::new();
     for f in files {
-        match recipe::load(f, target).and_then(|r| deb::scripts::check_snippets(&r).map(|()| r)) {
+        match recipe::load(f, target) {
             Ok(r) => recipes.push(r),
             Err(Error::Input(mut e)) => errors.append(&mut e),
             Err(other) => return Err(other),

@@ -3,8 +3,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use unitpack::deb::{self, scripts};
-use unitpack::format::Packager;
-use unitpack::plan::Plan;
+use unitpack::pipeline::{GateReport, Pipeline};
 use unitpack::unit::Scope;
 use unitpack::{lint, Error, Result};
 
@@ -275,12 +274,12 @@ fn build(
     format: OutputFormat,
     quiet: bool,
 ) -> Result<()> {
-    let inputs = or_recipes_dir(inputs);
-    let recipes = unitpack::load_all(&unitpack::recipe_files(&inputs)?, target.as_deref())?;
+    let pipeline = Pipeline::load(&or_recipes_dir(inputs), target.as_deref())?;
+    let recipes = pipeline.recipes();
     let jobs =
         jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
     let mtime = unitpack::source_date_epoch()?;
-    lint_before_build(&recipes)?;
+    pipeline.lint_gate(show_gate)?;
     // Every package is attempted, `jobs` at a time; paths and failures are
     // reported in recipe order.
     let progress = std::sync::Mutex::new(Progress::new(recipes.len(), quiet));
@@ -295,7 +294,7 @@ fn build(
         jobs,
         starting: &starting,
     };
-    let results = checked_write(&debs, &plans(&recipes)?)?;
+    let results = pipeline.write(&debs)?;
     if let Ok(p) = progress.lock() {
         p.done();
     }
@@ -400,8 +399,16 @@ fn yocto(
 ) -> Result<()> {
     let inputs = or_recipes_dir(inputs);
     unitpack::yocto::check_replaceable(&out_dir)?;
+    // The gate `build` applies, under each recipe's own target (its warnings are shown
+    // only if it refuses: the layer's own gate below shows what concerns the layer).
+    Pipeline::load(&inputs, None)?.lint_gate(|gate| {
+        if gate.summary.errors > 0 {
+            show_gate(gate)
+        }
+    })?;
     let profile = unitpack::yocto::layer_profile();
-    let recipes = unitpack::load_all(&unitpack::recipe_files(&inputs)?, Some(&profile.name))?;
+    let pipeline = Pipeline::load(&inputs, Some(&profile.name))?;
+    pipeline.lint_gate(show_gate)?;
     let downloads = downloads.unwrap_or_else(|| unitpack::yocto::default_downloads(&out_dir));
     let layer = unitpack::yocto::LayerWriter {
         out_dir: &out_dir,
@@ -412,23 +419,9 @@ fn yocto(
         },
         mtime: unitpack::source_date_epoch()?,
     };
-    let written = checked_write(&layer, &plans(&recipes)?)?;
+    let written = pipeline.write(&layer)?;
     write_stdout(format!("{}\n", written.display()).as_bytes())?;
     Ok(())
-}
-
-/// The plan of each recipe, in order.
-fn plans(recipes: &[unitpack::recipe::Recipe]) -> Result<Vec<Plan<'_>>> {
-    recipes.iter().map(Plan::new).collect()
-}
-
-/// `format`'s check of every plan, then (only when it found nothing) its write.
-fn checked_write<P: Packager>(format: &P, plans: &[Plan]) -> Result<P::Written> {
-    let errors = format.check(plans);
-    if !errors.is_empty() {
-        return Err(Error::Input(errors));
-    }
-    format.write(plans)
 }
 
 fn new_recipe(
@@ -543,23 +536,9 @@ fn write_stdout(bytes: &[u8]) -> Result<()> {
 }
 
 /// `build` refuses recipes with lint errors; warnings are shown, notes are not.
-fn lint_before_build(recipes: &[unitpack::recipe::Recipe]) -> Result<()> {
-    let mut shown = Vec::new();
-    for recipe in recipes {
-        shown.extend(
-            lint::lint_recipe(recipe)
-                .into_iter()
-                .filter(|d| d.severity >= lint::Severity::Warning),
-        );
-    }
-    say_err(&lint::render_text(&shown));
-    let summary = lint::Summary::of(&shown);
-    if summary.errors > 0 {
-        return Err(Error::Refused(format!(
-            "not building: lint found {summary} (see `unitpack lint`)"
-        )));
-    }
-    Ok(())
+/// The lint gate's warnings and errors, on stderr.
+fn show_gate(gate: &GateReport) {
+    say_err(&lint::render_text(&gate.shown));
 }
 
 fn render(path: &Path, target: Option<&str>, only: Option<&str>) -> Result<()> {

@@ -471,7 +471,7 @@ fn deb_format_refuses_two_packages_with_one_file_name() {
         jobs: 1,
         starting: &|_| {},
     };
-    let errors = debs.check(&plans);
+    let errors = debs.check(&plans).unwrap();
     assert_eq!(errors.len(), 1, "{errors:?}");
     assert_eq!(errors[0].field, "package.name");
     assert!(errors[0].location.is_some());
@@ -480,5 +480,5 @@ fn deb_format_refuses_two_packages_with_one_file_name() {
         "{}",
         errors[0]
     );
-    assert!(debs.check(&plans[..1]).is_empty());
+    assert!(debs.check(&plans[..1]).unwrap().is_empty());
 }

@@ -298,9 +298,17 @@ impl Packager for Debs<'_> {
     type Written = Vec<Result<PathBuf>>;
 
     /// No two packages would be written to the same file (the compression was checked
-    /// against the target's dpkg when the recipe loaded).
-    fn check(&self, plans: &[Plan]) -> Vec<InputError> {
+    /// against the target's dpkg when the recipe loaded), and the author's script
+    /// snippets pass shellcheck inside the maintainer scripts they land in.
+    fn check(&self, plans: &[Plan]) -> Result<Vec<InputError>> {
         let mut errors = Vec::new();
+        for plan in plans {
+            match scripts::check_snippets(plan.recipe) {
+                Ok(()) => {}
+                Err(crate::Error::Input(mut found)) => errors.append(&mut found),
+                Err(other) => return Err(other),
+            }
+        }
         let mut names: BTreeMap<String, &Path> = BTreeMap::new();
         for plan in plans {
             let r = plan.recipe;
@@ -317,7 +325,7 @@ impl Packager for Debs<'_> {
                 ));
             }
         }
-        errors
+        Ok(errors)
     }
 
     fn write(&self, plans: &[Plan]) -> Result<Self::Written> {

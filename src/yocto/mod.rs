@@ -88,7 +88,7 @@ impl Packager for LayerWriter<'_> {
 
     /// Every recipe was loaded with a Yocto profile, each package is built once, and
     /// bitbake accepts every package's fields and relations.
-    fn check(&self, plans: &[Plan]) -> Vec<InputError> {
+    fn check(&self, plans: &[Plan]) -> Result<Vec<InputError>> {
         let mut errors = crate::built_twice(plans.iter().map(|p| p.recipe));
         for plan in plans {
             let r = plan.recipe;
@@ -101,11 +101,23 @@ impl Packager for LayerWriter<'_> {
                 ));
             }
         }
+        for plan in plans {
+            // Written for dpkg's arguments and the .deb's own steps: OE's pkg_postinst has
+            // neither, so running them there would be a guess. Refused, not dropped.
+            for snippet in &plan.recipe.snippets {
+                errors.push(InputError::new(
+                    &plan.recipe.path,
+                    plan.recipe.locate(&snippet.field),
+                    snippet.field.clone(),
+                    "the Yocto layer does not run maintainer-script snippets (they are written for dpkg's arguments); build this recipe as a .deb only, or do the work in a unit",
+                ));
+            }
+        }
         let own = own_packages(plans);
         for plan in plans {
             errors.extend(recipe::check(plan, &own));
         }
-        errors
+        Ok(errors)
     }
 
     fn write(&self, plans: &[Plan]) -> Result<PathBuf> {
