@@ -30,7 +30,7 @@ fn main() {
     for _ in 0..rounds {
         let start = Instant::now();
         for (tar, member) in &members {
-            let z = unitpack::deb::compress(tar, Compression::Xz, 1).expect("compressing");
+            let z = unitpack::archive::compress(tar, Compression::Xz, 1).expect("compressing");
             assert!(
                 z == *member,
                 "unitpack's writer does not reproduce the member"

@@ -20,7 +20,7 @@ pub struct InputError {
     pub field: String,
     /// The lint code of a model check that is also a lint rule (`UP209`): `unitpack
     /// lint` reports it under that code, `build` prints it before the message.
-    pub code: Option<&'static str>,
+    pub code: Option<crate::codes::Code>,
     pub message: String,
 }
 
@@ -40,7 +40,7 @@ impl InputError {
         }
     }
 
-    pub fn with_code(mut self, code: &'static str) -> Self {
+    pub fn with_code(mut self, code: crate::codes::Code) -> Self {
         self.code = Some(code);
         self
     }
@@ -56,7 +56,7 @@ impl fmt::Display for InputError {
             write!(f, ": {}", self.field)?;
         }
         if let Some(code) = self.code {
-            write!(f, ": {code}")?;
+            write!(f, ": {}", code.id)?;
         }
         write!(f, ": {}", self.message)
     }

@@ -147,6 +147,19 @@ pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// `SOURCE_DATE_EPOCH`, or a fixed default so that builds are reproducible anyway.
+/// The default is a recent date: tar warns about entries from 1970.
+pub fn source_date_epoch() -> Result<u64, crate::Error> {
+    const DEFAULT: u64 = 1_704_067_200; // 2024-01-01T00:00:00Z
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Err(_) => Ok(DEFAULT),
+        Ok(v) => v
+            .trim()
+            .parse()
+            .map_err(|_| crate::Error::SourceDateEpoch(v)),
+    }
+}
+
 /// Largest recipe read.
 pub const MAX_RECIPE: u64 = 1024 * 1024;
 /// Largest unit file read.

@@ -1,10 +1,19 @@
 //! unitpack: one YAML recipe of systemd units → a `.deb` (and a Yocto layer) that
 //! installs and enables them correctly on the target.
 //!
-//! Flow: [`recipe::load`] validates a recipe into the model ([`recipe::Recipe`],
-//! [`unit::Unit`], a [`profile::Profile`]); renderers ([`deb`], [`scripts`]) read the
-//! model and never the raw YAML.
+//! Flow ([`pipeline`]): [`recipe::load`] validates a recipe into the model
+//! ([`recipe::Recipe`], [`unit::Unit`], a [`profile::Profile`]); the lint gate
+//! ([`lint`]); [`plan::Plan`] says everything a package does; the formats ([`deb`],
+//! [`yocto`]) check and write the plans and never read the raw YAML.
+//!
+//! Modules only import modules below them (`tests/layers.rs` enforces it):
+//! `error`, `input`, `date`, `unit`, `license`, `elf`, `follow` → `profile` →
+//! `recipe` → `plan`, `lint` → `archive`, `format` → `deb`, `yocto`, `repo` →
+//! `pipeline`, `scaffold`.
 
+pub mod archive;
+pub mod codes;
+pub mod date;
 pub mod deb;
 pub mod elf;
 pub mod error;
@@ -13,143 +22,14 @@ pub mod format;
 pub mod input;
 pub mod license;
 pub mod lint;
-
+pub mod names;
 pub mod pipeline;
 pub mod plan;
 pub mod profile;
 pub mod recipe;
 pub mod repo;
 pub mod scaffold;
-
 pub mod unit;
 pub mod yocto;
 
 pub use error::{Error, Result};
-
-use std::path::{Path, PathBuf};
-
-/// Recipe files named by `inputs`: files as given, directories expanded to their
-/// `*.yaml`/`*.yml` files in name order.
-pub fn recipe_files(inputs: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    let mut out = Vec::new();
-    for input in inputs {
-        if input.is_dir() {
-            let mut found: Vec<PathBuf> = std::fs::read_dir(input)
-                .map_err(|e| Error::io(format!("reading {}", input.display()), e))?
-                .filter_map(|e| e.ok().map(|e| e.path()))
-                .filter(|p| {
-                    p.is_file()
-                        && matches!(p.extension().and_then(|e| e.to_str()), Some("yaml" | "yml"))
-                })
-                .collect();
-            found.sort();
-            if found.is_empty() {
-                return Err(error::InputError::new(
-                    input,
-                    None,
-                    "",
-                    "no *.yaml recipe in this directory",
-                )
-                .into());
-            }
-            out.extend(found);
-        } else {
-            out.push(input.clone());
-        }
-    }
-    Ok(out)
-}
-
-/// Load every recipe, reporting the problems of all of them together.
-pub fn load_all(files: &[PathBuf], target: Option<&str>) -> Result<Vec<recipe::Recipe>> {
-    let mut recipes = Vec::new();
-    let mut errors = Vec::new();
-    for f in files {
-        match recipe::load(f, target) {
-            Ok(r) => recipes.push(r),
-            Err(Error::Input(mut e)) => errors.append(&mut e),
-            Err(other) => return Err(other),
-        }
-    }
-    errors.extend(across(&recipes));
-    if errors.is_empty() {
-        Ok(recipes)
-    } else {
-        Err(Error::Input(errors))
-    }
-}
-
-/// A package that an earlier recipe of the same run builds already.
-pub fn built_twice<'r>(
-    recipes: impl Iterator<Item = &'r recipe::Recipe>,
-) -> Vec<error::InputError> {
-    let mut errors = Vec::new();
-    let mut names: std::collections::BTreeMap<&str, &Path> = Default::default();
-    for r in recipes {
-        if let Some(first) = names.insert(&r.package.name, &r.path) {
-            errors.push(error::InputError::new(
-                &r.path,
-                r.locate("package.name"),
-                "package.name",
-                format!(
-                    "package {} is also built by {}",
-                    r.package.name,
-                    first.display()
-                ),
-            ));
-        }
-    }
-    errors
-}
-
-/// Problems between the recipes of one build: two building the same package (the
-/// second would replace the first), or two packages installing the same path or a
-/// file where the other needs a directory (they would conflict at install).
-pub fn across(recipes: &[recipe::Recipe]) -> Vec<error::InputError> {
-    let mut errors = built_twice(recipes.iter());
-    if !errors.is_empty() {
-        return errors;
-    }
-    let mut files = Vec::new();
-    let mut owner = Vec::new();
-    for r in recipes {
-        for f in r.installed() {
-            owner.push(r);
-            files.push(f);
-        }
-    }
-    for c in recipe::layout::conflicts(&files) {
-        let (r, other) = (owner[c.at], owner[c.other]);
-        let field = if files[c.at].field.starts_with("assets[") {
-            format!("{}.dest", files[c.at].field)
-        } else {
-            files[c.at].field.clone()
-        };
-        let whose = if std::ptr::eq(r, other) {
-            String::new()
-        } else {
-            format!(
-                " of package {} ({})",
-                other.package.name,
-                other.path.display()
-            )
-        };
-        errors.push(error::InputError::new(
-            &r.path,
-            r.locate(&field),
-            field,
-            format!("{}{whose}", c.message),
-        ));
-    }
-    errors
-}
-
-/// `SOURCE_DATE_EPOCH`, or a fixed default so that builds are reproducible anyway.
-/// The default is a recent date: tar warns about entries from 1970.
-pub fn source_date_epoch() -> Result<u64> {
-    const DEFAULT: u64 = 1_704_067_200; // 2024-01-01T00:00:00Z
-    match std::env::var("SOURCE_DATE_EPOCH") {
-        Err(_) => Ok(DEFAULT),
-        Ok(v) => v.trim().parse().map_err(|_| Error::SourceDateEpoch(v)),
-    }
-}

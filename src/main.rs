@@ -278,7 +278,7 @@ fn build(
     let recipes = pipeline.recipes();
     let jobs =
         jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
-    let mtime = unitpack::source_date_epoch()?;
+    let mtime = unitpack::input::source_date_epoch()?;
     pipeline.lint_gate(show_gate)?;
     // Every package is attempted, `jobs` at a time; paths and failures are
     // reported in recipe order.
@@ -347,7 +347,7 @@ fn lint_command(
     let diagnostics = if units.is_empty() {
         let inputs = or_recipes_dir(inputs);
         let (diagnostics, failed) =
-            lint::lint_files_loading(&unitpack::recipe_files(&inputs)?, target.as_deref())?;
+            lint::lint_files_loading(&unitpack::recipe::recipe_files(&inputs)?, target.as_deref())?;
         bad_input = failed;
         diagnostics
     } else {
@@ -417,7 +417,7 @@ fn yocto(
             Some(dir) => unitpack::yocto::HelperSource::Dir(dir),
             None => unitpack::yocto::HelperSource::BuiltIn,
         },
-        mtime: unitpack::source_date_epoch()?,
+        mtime: unitpack::input::source_date_epoch()?,
     };
     let written = pipeline.write(&layer)?;
     write_stdout(format!("{}\n", written.display()).as_bytes())?;

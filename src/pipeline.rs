@@ -33,9 +33,9 @@ impl Pipeline {
     /// `target` (each recipe's own when `None`), reporting the problems of all of them
     /// together.
     pub fn load(inputs: &[PathBuf], target: Option<&str>) -> Result<Pipeline> {
-        let files = crate::recipe_files(inputs)?;
+        let files = crate::recipe::recipe_files(inputs)?;
         Ok(Pipeline {
-            recipes: crate::load_all(&files, target)?,
+            recipes: crate::recipe::load_all(&files, target)?,
         })
     }
 

@@ -156,7 +156,7 @@ fn default_severities_match_the_corpus() {
 
 #[test]
 fn seed_recipes_have_no_errors_or_warnings_on_xenial() {
-    let files = unitpack::recipe_files(&[repo().join("recipes")]).unwrap();
+    let files = unitpack::recipe::recipe_files(&[repo().join("recipes")]).unwrap();
     let diagnostics = lint::lint_files(&files, Some("ubuntu-xenial")).unwrap();
     let serious: Vec<_> = diagnostics
         .iter()

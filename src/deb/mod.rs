@@ -1,13 +1,12 @@
 //! The Debian package writer: payload + docs + control + maintainer scripts, packed
 //! into a reproducible `.deb` and written atomically.
 
-pub(crate) mod archive;
 pub mod control;
 pub mod docs;
 pub mod scripts;
 mod templates;
 
-pub use archive::compress;
+use crate::archive::{self, compress};
 
 use crate::error::{Error, InputError, Result};
 use crate::format::Packager;
@@ -20,7 +19,7 @@ use std::io::{BufWriter, Seek, Write};
 use std::path::{Path, PathBuf};
 
 /// Name of the helper package unit packages depend on.
-pub const HELPER_PACKAGE: &str = "unitpack-check";
+pub use unitpack_manifest::HELPER_PACKAGE;
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -93,6 +92,27 @@ pub fn relations(recipe: &Recipe) -> (Vec<String>, Vec<String>) {
 }
 
 /// `NAME_VERSION_ARCH.deb` (no epoch, as dpkg-deb names it).
+/// The control file checked as it will be written, byte for byte: one field a line,
+/// no line break or control character a value could smuggle in.
+fn control_as_written(recipe: &Recipe) -> Option<InputError> {
+    let package = &recipe.package;
+    let mut depends = package.relations.depends.clone();
+    depends.push(HELPER_PACKAGE.to_string());
+    let text = control::control(package, &depends, &package.relations.recommends, 0);
+    let (field, message) = control::check(&text).err()?;
+    let recipe_field = match field.as_str() {
+        "Package" => "package.name".to_string(),
+        "Description" => "package.description".to_string(),
+        f => format!("package.{}", f.to_ascii_lowercase()),
+    };
+    Some(InputError::new(
+        &recipe.path,
+        recipe.locate(&recipe_field),
+        recipe_field,
+        format!("in the control file: {message}"),
+    ))
+}
+
 pub fn file_name(recipe: &Recipe) -> String {
     let p = &recipe.package;
     format!(
@@ -303,6 +323,7 @@ impl Packager for Debs<'_> {
     fn check(&self, plans: &[Plan]) -> Result<Vec<InputError>> {
         let mut errors = Vec::new();
         for plan in plans {
+            errors.extend(control_as_written(plan.recipe));
             match scripts::check_snippets(plan.recipe) {
                 Ok(()) => {}
                 Err(crate::Error::Input(mut found)) => errors.append(&mut found),

@@ -195,7 +195,7 @@ pub fn lint_files_loading(
             Err(e) => return Err(e),
         }
     }
-    let across = crate::across(&loaded);
+    let across = crate::recipe::across(&loaded);
     bad_input |= !across.is_empty();
     out.extend(from_load_errors(&across));
     Ok((out, bad_input))
@@ -207,10 +207,7 @@ pub fn from_load_errors(errors: &[InputError]) -> Vec<Diagnostic> {
     let mut out: Vec<Diagnostic> = errors
         .iter()
         .map(|e| {
-            let code = e
-                .code
-                .map(|c| find_code(c).expect("model checks name lint codes that exist"))
-                .unwrap_or(diagnostic::RECIPE_INVALID);
+            let code = e.code.unwrap_or(diagnostic::RECIPE_INVALID);
             let message = e.message.clone();
             let message = if e.field.is_empty() {
                 message

@@ -1,22 +1,7 @@
 //! Checks of Debian control-field values (package names, versions, relations).
 //! Each returns a message for the user, never panics.
 
-/// Debian Policy 5.6.1: lower case letters, digits, `+ - .`; at least two characters,
-/// starting with an alphanumeric.
-pub fn check_package_name(name: &str) -> Result<(), String> {
-    let ok = name.len() >= 2
-        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'));
-    if ok {
-        Ok(())
-    } else {
-        Err(format!(
-            "{name:?} is not a valid Debian package name (at least 2 characters of a-z, 0-9, '+', '-', '.', starting with a letter or digit)"
-        ))
-    }
-}
+pub use crate::names::check_debian_package_name as check_package_name;
 
 /// Upstream part of a version (Policy 5.6.12). `with_revision` allows hyphens.
 pub fn check_upstream_version(v: &str, with_revision: bool) -> Result<(), String> {

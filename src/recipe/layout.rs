@@ -22,7 +22,7 @@ pub fn generated(package: &str, has_revision: bool) -> Vec<String> {
         "changelog.gz"
     };
     vec![
-        crate::plan::manifest_path(package),
+        unitpack_manifest::manifest_path(package),
         format!("/usr/share/doc/{package}/copyright"),
         format!("/usr/share/doc/{package}/{changelog}"),
         format!("/usr/share/lintian/overrides/{package}"),

@@ -6,6 +6,7 @@ mod debian;
 pub mod layout;
 mod model;
 mod schema;
+mod set;
 pub mod spans;
 mod validate;
 
@@ -16,6 +17,7 @@ use validate::Validator;
 
 pub use debian::{check_package_name, forbidden_char};
 pub use schema::json_schema;
+pub use set::{across, built_twice, load_all, recipe_files};
 
 use crate::error::{Error, InputError, Location, Result};
 use schema::RawRecipe;

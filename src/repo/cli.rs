@@ -148,7 +148,7 @@ pub fn run(command: RepoCommand) -> Result<()> {
 /// Date is what apt checks Valid-Until against, so it should move with each publish.
 fn repository_date() -> Result<u64> {
     if std::env::var_os("SOURCE_DATE_EPOCH").is_some() {
-        return crate::source_date_epoch();
+        return crate::input::source_date_epoch();
     }
     Ok(std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -204,7 +204,7 @@ pub fn release(f: &ReleaseFields<'_>, files: &[(String, Digests)]) -> String {
 
 /// `Sat, 01 Jan 2024 00:00:00 UTC`, the form Debian's archive and apt 1.2 use.
 pub fn release_date(epoch: u64) -> String {
-    let date = crate::deb::docs::rfc2822(epoch);
+    let date = crate::date::rfc2822(epoch);
     format!("{} UTC", date.trim_end_matches(" +0000"))
 }
 

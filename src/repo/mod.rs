@@ -199,9 +199,13 @@ pub fn add(o: &AddOptions) -> Result<Report> {
                 .collect();
             let text = index::packages(&listed);
             let rel = format!("{c}/binary-{arch}/Packages");
-            let gz = crate::deb::compress(text.as_bytes(), crate::profile::Compression::Gzip, 1)?;
-            let xz =
-                crate::deb::compress(text.as_bytes(), crate::profile::Compression::Xz, o.threads)?;
+            let gz =
+                crate::archive::compress(text.as_bytes(), crate::profile::Compression::Gzip, 1)?;
+            let xz = crate::archive::compress(
+                text.as_bytes(),
+                crate::profile::Compression::Xz,
+                o.threads,
+            )?;
             for (suffix, bytes) in [("", text.as_bytes()), (".gz", &gz), (".xz", &xz)] {
                 let rel = format!("{rel}{suffix}");
                 stage.bytes(&suite_dir.join(&rel), bytes)?;

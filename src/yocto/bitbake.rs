@@ -2,39 +2,7 @@
 //! file name, split on `_`) and text inside a double-quoted value, which bitbake
 //! cannot escape.
 
-/// A recipe/package name OpenEmbedded can use: Debian's alphabet (lower case, digits,
-/// `+ - .`), no `_` (it separates name and version in the file name), and none of the
-/// suffixes and prefixes that bitbake gives a meaning (class variants).
-pub fn check_package_name(name: &str) -> Result<(), String> {
-    let ok = name.len() >= 2
-        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'));
-    if !ok {
-        return Err(format!(
-            "{name:?} is not a valid OpenEmbedded package name (at least 2 characters of a-z, 0-9, '+', '-', '.', starting with a letter or digit; no '_' or upper case)"
-        ));
-    }
-    const SUFFIXES: &[&str] = &[
-        "-native",
-        "-cross",
-        "-crosssdk",
-        "-cross-canadian",
-        "-initial",
-    ];
-    if let Some(s) = SUFFIXES.iter().find(|s| name.ends_with(*s)) {
-        return Err(format!(
-            "{name:?} ends in {s:?}, which bitbake reserves for a class variant of a recipe"
-        ));
-    }
-    if name.starts_with("nativesdk-") {
-        return Err(format!(
-            "{name:?} starts with \"nativesdk-\", which bitbake reserves for SDK variants"
-        ));
-    }
-    Ok(())
-}
+pub use crate::names::check_oe_package_name as check_package_name;
 
 /// A version usable as PV: it must survive the file name (no `_`), opkg/rpm/dpkg
 /// version syntax (no `-`, which separates the release; no `:`, which marks an epoch).

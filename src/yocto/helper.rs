@@ -8,7 +8,7 @@
 //! the recipe carries its sha256.
 
 use super::{bitbake, license, recipe, LayerFile, Templates, HELPER};
-use crate::deb::archive::{self, Entry, EntryKind};
+use crate::archive::{self, Entry, EntryKind};
 use crate::error::{Error, Result};
 use crate::plan::Content;
 use crate::profile::Compression;

@@ -28,7 +28,7 @@ use handlebars::Handlebars;
 use std::path::{Path, PathBuf};
 
 /// Name of the helper package every unit package depends on.
-pub const HELPER: &str = crate::deb::HELPER_PACKAGE;
+pub const HELPER: &str = unitpack_manifest::HELPER_PACKAGE;
 
 /// Profiles of the Yocto releases, oldest first.
 pub fn profiles() -> Vec<&'static Profile> {
@@ -89,7 +89,7 @@ impl Packager for LayerWriter<'_> {
     /// Every recipe was loaded with a Yocto profile, each package is built once, and
     /// bitbake accepts every package's fields and relations.
     fn check(&self, plans: &[Plan]) -> Result<Vec<InputError>> {
-        let mut errors = crate::built_twice(plans.iter().map(|p| p.recipe));
+        let mut errors = crate::recipe::built_twice(plans.iter().map(|p| p.recipe));
         for plan in plans {
             let r = plan.recipe;
             if r.profile.family != Family::Yocto {

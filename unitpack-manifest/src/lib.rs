@@ -26,6 +26,10 @@ use std::fmt;
 
 /// Where packages install their manifests.
 pub const MANIFEST_DIR: &str = "/usr/share/unitpack";
+
+/// The helper's package name: the package every unit package relates to, and whose
+/// recipe the Yocto layer ships.
+pub const HELPER_PACKAGE: &str = "unitpack-check";
 /// The newest format this crate reads and the one it writes.
 pub const FORMAT: u32 = 1;
 /// The first line [`Manifest::to_text`] writes.

@@ -120,7 +120,7 @@ impl Validator<'_> {
             Ok(()) if dest == "/usr/local" || dest.starts_with("/usr/local/") => {
                 self.error_code(
                     field,
-                    "UP003",
+                    crate::codes::USR_LOCAL,
                     format!("{dest} is under /usr/local, which Debian Policy 9.1.2 leaves to the local admin; install under /usr, /opt or /etc"),
                 );
                 None

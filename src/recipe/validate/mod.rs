@@ -35,7 +35,7 @@ impl Validator<'_> {
     pub(in crate::recipe) fn error_code(
         &mut self,
         field: &str,
-        code: &'static str,
+        code: crate::codes::Code,
         message: impl Into<String>,
     ) {
         let location = self.spans.locate(field);
@@ -138,7 +138,7 @@ impl Validator<'_> {
             let field = child("yocto.packages", debian);
             let key_ok = self.check(&field, debian::check_package_name(debian));
             let value_ok = match oe {
-                Some(oe) => self.check(&field, crate::yocto::check_package_name(oe)),
+                Some(oe) => self.check(&field, crate::names::check_oe_package_name(oe)),
                 None => true,
             };
             if key_ok && value_ok {

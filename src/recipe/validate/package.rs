@@ -137,7 +137,6 @@ impl Validator<'_> {
             },
         };
         self.package_limits(&package);
-        self.control_as_written(&package);
         if self.errors.len() > before {
             return None;
         }
@@ -166,23 +165,6 @@ impl Validator<'_> {
                     deb.len()
                 ),
             );
-        }
-    }
-
-    /// The control file is checked as it will be written, byte for byte: one field a
-    /// line, no line break or control character a value could smuggle in.
-    pub(in crate::recipe) fn control_as_written(&mut self, package: &Package) {
-        let mut depends = package.relations.depends.clone();
-        depends.push(crate::deb::HELPER_PACKAGE.to_string());
-        let text =
-            crate::deb::control::control(package, &depends, &package.relations.recommends, 0);
-        if let Err((field, m)) = crate::deb::control::check(&text) {
-            let recipe_field = match field.as_str() {
-                "Package" => "package.name".to_string(),
-                "Description" => "package.description".to_string(),
-                f => format!("package.{}", f.to_ascii_lowercase()),
-            };
-            self.error(&recipe_field, format!("in the control file: {m}"));
         }
     }
 }

@@ -200,14 +200,14 @@ impl Validator<'_> {
         if enable.enables() && name.is_template() && instances.is_empty() {
             self.error_code(
                 &child(path, "enable"),
-                "UP210",
+                crate::codes::ENABLE_TEMPLATE,
                 format!("{name} is a template; it cannot be enabled without an instance (list them in `instances:`, set DefaultInstance= in [Install], or set enable: none)"),
             );
         }
         if enable.enables() && !has_install {
             self.error_code(
                 &child(path, "enable"),
-                "UP209",
+                crate::codes::ENABLE_WITHOUT_INSTALL,
                 format!(
                     "{name} has no [Install] section with WantedBy=, so `{}` would do nothing",
                     enable.as_str()
@@ -488,7 +488,7 @@ impl Validator<'_> {
         let mut allow = Vec::new();
         for (i, RawAllow { code, reason }) in raw.iter().enumerate() {
             let field = item(list, i);
-            if crate::lint::find_code(code).is_none() {
+            if crate::codes::find(code).is_none() {
                 self.error(
                     &child(&field, "code"),
                     format!(

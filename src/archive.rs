@@ -1,3 +1,6 @@
+//! Archives written byte for byte, shared by the `.deb` writer, the Yocto layer's
+//! helper source archive and the repository's compressed indexes.
+//!
 //! The `.deb` container: an ar archive of `debian-binary`, `control.tar.*` and
 //! `data.tar.*`, written so that dpkg 1.18.4 reads it: GNU tar headers (octal
 //! numbers, `L` records for long names, no pax headers), `./`-prefixed sorted
