@@ -4,7 +4,7 @@
 //! (`unitpack --version`) and reports the ratio.
 //!
 //! Usage: cargo bench --bench seed_members -- CONTROL.tar CONTROL.tar.xz DATA.tar DATA.tar.xz [ROUNDS]
-//! Each tar is compressed with unitpack's own writer (`unitpack::deb::compress`) and
+//! Each tar is compressed with unitpack's own writer (`unitpack::archive::compress`) and
 //! must give the package's member byte for byte, so the work timed is the build's. The
 //! first round pays for the encoders' memory as a build does; the later rounds reuse
 //! it, so their median is a lower bound.
