@@ -115,18 +115,7 @@ pub fn open_regular(path: &Path) -> std::io::Result<File> {
 
 /// A text file read whole, at most `limit` bytes, through [`open_regular`].
 pub fn read_text(path: &Path, limit: u64) -> Result<String, String> {
-    let file = open_regular(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    let mut bytes = Vec::new();
-    file.take(limit + 1)
-        .read_to_end(&mut bytes)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if bytes.len() as u64 > limit {
-        return Err(format!(
-            "{} is larger than {} KiB, which no recipe or unit file needs",
-            path.display(),
-            limit / 1024
-        ));
-    }
+    let bytes = read_bytes(path, limit)?;
     String::from_utf8(bytes).map_err(|_| format!("{} is not UTF-8 text", path.display()))
 }
 

@@ -13,6 +13,7 @@
 
 pub mod archive;
 pub mod codes;
+pub mod console;
 pub mod date;
 pub mod deb;
 pub mod elf;

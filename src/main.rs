@@ -2,6 +2,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use unitpack::console::write_stdout;
 use unitpack::deb::{self, scripts};
 use unitpack::pipeline::{GateReport, Pipeline};
 use unitpack::unit::Scope;
@@ -522,17 +523,6 @@ fn built_json(recipe: &unitpack::recipe::Recipe, path: &Path) -> Result<serde_js
         "size": size,
         "sha256": format!("{:x}", hasher.finalize()),
     }))
-}
-
-fn write_stdout(bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Error::io("writing to stdout", e))
-        }
-        _ => Ok(()),
-    }
 }
 
 /// `build` refuses recipes with lint errors; warnings are shown, notes are not.

@@ -13,6 +13,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("license", 0),
     ("names", 0),
     ("error", 1),
+    ("console", 2),
     ("input", 2),
     ("unit", 2),
     ("elf", 3),

@@ -1,9 +1,9 @@
 //! `unitpack repo …`: the command line of the repository writer.
 
 use super::{AddOptions, KeySpec};
-use crate::error::{Error, InputError, Result};
+use crate::console::write_stdout;
+use crate::error::{InputError, Result};
 use clap::{Args, Subcommand};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
@@ -176,16 +176,5 @@ fn duration(text: &str) -> Result<u64> {
             format!("{text:?} is not a duration such as 7d, 12h, 30m or 3600s"),
         )
         .into()),
-    }
-}
-
-/// A closed standard output (`… | head -1`) is not an error.
-fn write_stdout(bytes: &[u8]) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    match out.write_all(bytes).and_then(|()| out.flush()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(Error::io("writing to stdout", e))
-        }
-        _ => Ok(()),
     }
 }
