@@ -297,3 +297,140 @@ impl<W: Write> Ar<W> {
             .map_err(|e| Error::io("finishing ar archive", e))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    fn bytes(n: usize, seed: u8) -> Content {
+        Content::Bytes((0..n).map(|i| (i as u8).wrapping_mul(31) ^ seed).collect())
+    }
+
+    /// Entries around every boundary the writer has: names of 99 to 101 bytes (the
+    /// GNU long-name record starts above 100, with `./` counted), a name longer than a
+    /// block, and file sizes around a block.
+    fn corpus(contents: &[Content]) -> Vec<Entry<'_>> {
+        let mut entries = vec![Entry {
+            path: String::new(),
+            kind: EntryKind::Dir,
+        }];
+        let names = [
+            "a".to_string(),
+            "d".repeat(97),
+            "e".repeat(98),
+            "f".repeat(99),
+            format!("usr/{}", "g".repeat(600)),
+        ];
+        for (i, data) in contents.iter().enumerate() {
+            entries.push(Entry {
+                path: format!("{}{i}", names[i % names.len()]),
+                kind: EntryKind::File {
+                    data,
+                    mode: if i % 2 == 0 { 0o644 } else { 0o755 },
+                },
+            });
+        }
+        entries.push(Entry {
+            path: "h".repeat(150),
+            kind: EntryKind::Dir,
+        });
+        entries
+    }
+
+    #[test]
+    fn tar_len_is_the_length_written_and_a_reference_reader_agrees() {
+        let contents: Vec<Content> = [0, 1, 511, 512, 513, 1024, 5000, 3, 100, 0]
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| bytes(n, i as u8))
+            .collect();
+        let entries = corpus(&contents);
+        let mut out = Vec::new();
+        let mut seen = vec![0usize; entries.len()];
+        write_tar(&entries, 1_700_000_000, &mut out, |i, b| seen[i] += b.len()).unwrap();
+        assert_eq!(tar_len(&entries), out.len() as u64);
+        assert_eq!(out.len() as u64 % BLOCK, 0);
+
+        // The `tar` crate reads what dpkg-deb would: names, modes, sizes, data.
+        let mut archive = tar::Archive::new(out.as_slice());
+        let read: Vec<(String, u32, Vec<u8>, u64)> = archive
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let mut e = e.unwrap();
+                let name = String::from_utf8(e.path_bytes().into_owned()).unwrap();
+                let mode = e.header().mode().unwrap();
+                let mtime = e.header().mtime().unwrap();
+                let mut data = Vec::new();
+                e.read_to_end(&mut data).unwrap();
+                (name, mode, data, mtime)
+            })
+            .collect();
+        assert_eq!(read.len(), entries.len());
+        for ((entry, (name, mode, data, mtime)), n) in entries.iter().zip(&read).zip(&seen) {
+            assert_eq!(name, &entry.name());
+            assert_eq!(*mtime, 1_700_000_000);
+            match entry.kind {
+                EntryKind::Dir => assert_eq!(*mode, 0o755),
+                EntryKind::File {
+                    data: Content::Bytes(want),
+                    mode: want_mode,
+                } => {
+                    assert_eq!(data, want, "{name}");
+                    assert_eq!(*mode, want_mode);
+                    assert_eq!(*n, want.len(), "seen() saw every byte of {name}");
+                }
+                EntryKind::File { .. } => unreachable!(),
+            }
+        }
+    }
+
+    #[test]
+    fn ar_members_read_back_with_the_ar_crate() {
+        let mut ar = Ar::new(Vec::new(), 1_700_000_000);
+        ar.append("debian-binary", 4, &b"2.0\n"[..]).unwrap();
+        // An odd length gets ar's padding byte.
+        ar.append("control.tar.xz", 3, &b"abc"[..]).unwrap();
+        ar.append("data.tar.xz", 0, &b""[..]).unwrap();
+        let out = ar.finish().unwrap();
+        let mut archive = ar::Archive::new(out.as_slice());
+        let mut members = Vec::new();
+        while let Some(m) = archive.next_entry() {
+            let mut m = m.unwrap();
+            let name = String::from_utf8(m.header().identifier().to_vec()).unwrap();
+            assert_eq!(m.header().mtime(), 1_700_000_000);
+            let mut data = Vec::new();
+            m.read_to_end(&mut data).unwrap();
+            members.push((name, data));
+        }
+        assert_eq!(
+            members,
+            [
+                ("debian-binary".to_string(), b"2.0\n".to_vec()),
+                ("control.tar.xz".to_string(), b"abc".to_vec()),
+                ("data.tar.xz".to_string(), Vec::new()),
+            ]
+        );
+    }
+
+    #[test]
+    fn compressed_data_decompresses_to_the_input_and_is_the_same_every_time() {
+        let data: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        let xz = compress(&data, Compression::Xz, 1).unwrap();
+        assert_eq!(compress(&data, Compression::Xz, 2).unwrap(), xz);
+        let mut back = Vec::new();
+        liblzma::read::XzDecoder::new(xz.as_slice())
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, data);
+        let gz = compress(&data, Compression::Gzip, 1).unwrap();
+        let mut back = Vec::new();
+        flate2::read::GzDecoder::new(gz.as_slice())
+            .read_to_end(&mut back)
+            .unwrap();
+        assert_eq!(back, data);
+    }
+}
