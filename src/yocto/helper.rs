@@ -76,11 +76,13 @@ struct Crate {
     files: BTreeMap<String, Vec<u8>>,
 }
 
+/// The helper recipe, its source archive, and the helper's rust-version when kirkstone's
+/// Rust is too old for it (the recipe then skips itself there).
 pub(super) fn render(
     source: HelperSource,
     templates: &Templates,
     mtime: u64,
-) -> Result<(Vec<LayerFile>, Download)> {
+) -> Result<(Vec<LayerFile>, Download, Option<String>)> {
     let helper = load_crate(source, None)?;
     let toml_path = helper.label.clone();
     let fail = |m: String| Error::Failed(format!("{toml_path}: {m}"));
@@ -170,13 +172,13 @@ pub(super) fn render(
         src_uri,
         sha256,
         top: format!("{HELPER}-${{PV}}"),
-        skip_on_kirkstone,
+        skip_on_kirkstone: skip_on_kirkstone.clone(),
     };
     let bb = LayerFile {
         path: recipe::bb_path(HELPER, &version),
         data: Content::from(templates.render("helper", &context)?),
     };
-    Ok((vec![bb], download))
+    Ok((vec![bb], download, skip_on_kirkstone))
 }
 
 /// The archive's file name for the helper's `version`.

@@ -30,6 +30,12 @@ use std::path::{Path, PathBuf};
 /// Name of the helper package every unit package depends on.
 pub const HELPER: &str = crate::deb::HELPER_PACKAGE;
 
+/// What the unit recipes name in RDEPENDS/RRECOMMENDS for the helper: `conf/layer.conf`
+/// sets it to [`HELPER`], or to nothing on a release whose Rust cannot build the
+/// helper (the helper recipe skips itself there), so that images with unit packages
+/// build on every release.
+pub const HELPER_VAR: &str = "${UNITPACK_HELPER}";
+
 /// Profiles of the Yocto releases, oldest first.
 pub fn profiles() -> Vec<&'static Profile> {
     profile::all()
@@ -145,10 +151,10 @@ pub fn render(plans: &[Plan], helper: HelperSource, mtime: u64) -> Result<Layer>
     if !errors.is_empty() {
         return Err(Error::Input(errors));
     }
-    let (helper_files, archive) = helper::render(helper, &templates, mtime)?;
+    let (helper_files, archive, helper_rust) = helper::render(helper, &templates, mtime)?;
     files.extend(helper_files);
     let recipes: Vec<&Recipe> = plans.iter().map(|p| p.recipe).collect();
-    files.extend(layer::render(&recipes, &templates)?);
+    files.extend(layer::render(&recipes, &templates, helper_rust.as_deref())?);
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Layer {
         files,
@@ -360,7 +366,8 @@ mod tests {
                 "scarthgap",
                 "styhead",
                 "walnascar",
-                "whinlatter"
+                "whinlatter",
+                "wrynose"
             ]
         );
         assert_eq!(layer_profile().name, "yocto-kirkstone");

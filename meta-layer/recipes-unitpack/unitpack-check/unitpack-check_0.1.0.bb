@@ -18,13 +18,13 @@ S = "${@d.getVar('UNPACKDIR') or d.getVar('WORKDIR')}/unitpack-check-${PV}"
 
 inherit cargo
 
-# The crate's rust-version is 1.75: kirkstone's cargo 1.59 refuses it, so the
-# recipe is skipped there (the unit recipes of this layer stay usable on kirkstone).
-# With a newer Rust on kirkstone (meta-lts-mixins, branch kirkstone/rust), set
-# UNITPACK_CHECK_ON_KIRKSTONE = "1" in local.conf to build it.
-UNITPACK_CHECK_ON_KIRKSTONE ??= "0"
+# The crate's rust-version is 1.75: kirkstone's cargo 1.59 refuses it, so
+# conf/layer.conf leaves UNITPACK_HELPER empty there and this recipe skips itself (the
+# unit packages then do not depend on it). With a newer Rust on kirkstone
+# (meta-lts-mixins, branch kirkstone/rust), set UNITPACK_CHECK_ON_KIRKSTONE = "1" in
+# local.conf to build it.
 # nooelint: oelint.task.noanonpython - only anonymous python can skip a recipe at parse time
 python () {
-    if "kirkstone" in (d.getVar("LAYERSERIES_CORENAMES") or "").split() and d.getVar("UNITPACK_CHECK_ON_KIRKSTONE") != "1":
-        raise bb.parse.SkipRecipe("unitpack-check needs Rust 1.75 (its rust-version); kirkstone ships 1.59")
+    if not d.getVar("UNITPACK_HELPER"):
+        raise bb.parse.SkipRecipe("unitpack-check needs Rust 1.75 (its rust-version) and this release ships an older one (kirkstone: 1.59); the layer's unit packages do not depend on it here. To build it, add a newer Rust (meta-lts-mixins, branch kirkstone/rust) and set UNITPACK_CHECK_ON_KIRKSTONE = \"1\" in local.conf")
 }
