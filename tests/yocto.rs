@@ -296,14 +296,7 @@ fn generation_is_deterministic_and_leaves_no_temporary_directory() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     left.sort();
-    assert_eq!(left, ["a", "b", "downloads"]);
-    // The archive replaced itself through a temporary file, which is gone.
-    assert_eq!(
-        std::fs::read_dir(tmp.path().join("downloads"))
-            .unwrap()
-            .count(),
-        1
-    );
+    assert_eq!(left, ["a", "b"]);
 }
 
 #[test]
@@ -552,12 +545,11 @@ fn tar_gz(data: &[u8]) -> Vec<(String, Option<Vec<u8>>)> {
     out
 }
 
-/// The layer holds no copy of the helper: its recipe fetches one archive that
-/// `unitpack yocto` writes beside the layer, reproducibly, with the sha256 the recipe
-/// pins; the archive holds what the build needs (no tests, no target/) and builds
-/// offline with its own lock file.
+/// The helper's recipe fetches one archive from the layer itself (`file://`), which
+/// `unitpack yocto` writes reproducibly; the archive holds what the build needs (no
+/// tests, no target/) and builds offline with its own lock file.
 #[test]
-fn helper_recipe_fetches_a_reproducible_archive_that_builds_offline() {
+fn helper_recipe_fetches_a_reproducible_archive_from_the_layer_that_builds_offline() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("layer");
     generate_ok(&[], &out);
@@ -566,19 +558,25 @@ fn helper_recipe_fetches_a_reproducible_archive_that_builds_offline() {
     let dir = out.join("recipes-unitpack/unitpack-check");
     assert_eq!(
         tree(&dir).into_keys().collect::<Vec<_>>(),
-        [format!("unitpack-check_{version}.bb")],
-        "the helper's recipe directory holds only the recipe"
+        [
+            format!("files/{name}"),
+            format!("unitpack-check_{version}.bb")
+        ],
+        "the helper's recipe directory holds the recipe and the archive"
     );
     let bb = Bb::parse(
         &std::fs::read_to_string(dir.join(format!("unitpack-check_{version}.bb"))).unwrap(),
     );
     assert_eq!(bb.inherits, ["cargo"]);
-    let src_uri = bb.get("SRC_URI").unwrap();
-    assert!(src_uri.starts_with("https://"), "{src_uri}");
-    assert!(
-        src_uri.ends_with("/unitpack-check-${PV}.tar.gz"),
-        "{src_uri}"
+    // From the layer: nothing to download, nothing at a placeholder address.
+    assert_eq!(
+        bb.get("SRC_URI"),
+        Some("file://unitpack-check-${PV}.tar.gz")
     );
+    assert_eq!(bb.get("SRC_URI[sha256sum]"), None);
+    let bb_text_all =
+        std::fs::read_to_string(dir.join(format!("unitpack-check_{version}.bb"))).unwrap();
+    assert!(!bb_text_all.contains("example."), "{bb_text_all}");
     assert_eq!(
         bb.get("S"),
         Some("${@d.getVar('UNPACKDIR') or d.getVar('WORKDIR')}/unitpack-check-${PV}")
@@ -606,37 +604,21 @@ fn helper_recipe_fetches_a_reproducible_archive_that_builds_offline() {
         Some("${@'' if 'kirkstone' in (d.getVar('LAYERSERIES_CORENAMES') or '').split() and d.getVar('UNITPACK_CHECK_ON_KIRKSTONE') != '1' else 'unitpack-check'}")
     );
 
-    // Written beside the layer (the default), nothing else there.
-    let downloads = tmp.path().join("downloads");
-    assert_eq!(
-        tree(&downloads).into_keys().collect::<Vec<_>>(),
-        [name.as_str()]
-    );
-    let archive = std::fs::read(downloads.join(&name)).unwrap();
-    assert_eq!(
-        bb.get("SRC_URI[sha256sum]"),
-        Some(common::sha256(&downloads.join(&name)).as_str()),
-        "the recipe pins the archive's sha256"
-    );
+    // Nothing is written beside the layer.
+    assert!(!tmp.path().join("downloads").exists());
+    let archive = std::fs::read(dir.join("files").join(&name)).unwrap();
     // gzip without a timestamp.
     assert_eq!(&archive[4..8], &[0, 0, 0, 0]);
 
-    // Reproducible: a second run, elsewhere and with --downloads, gives the same bytes.
+    // Reproducible: a second run, elsewhere, gives the same bytes.
     let other = tmp.path().join("elsewhere");
     let o = unitpack()
         .arg("yocto")
         .arg("-o")
         .arg(other.join("layer2"))
-        .arg("--downloads")
-        .arg(other.join("dl"))
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    assert_eq!(
-        std::fs::read(other.join("dl").join(&name)).unwrap(),
-        archive
-    );
-    assert!(!other.join("downloads").exists());
     assert_eq!(tree(&other.join("layer2")), tree(&out));
 
     // What it holds: one top directory, sorted, no test-only file, no build output.
@@ -706,7 +688,7 @@ fn helper_recipe_fetches_a_reproducible_archive_that_builds_offline() {
     assert!(tmp.path().join("target/debug/unitpack-check").is_file());
 }
 
-/// SOURCE_DATE_EPOCH dates the archive's entries, so the recipe's sha256 follows it.
+/// SOURCE_DATE_EPOCH dates the archive's entries.
 #[test]
 fn source_date_epoch_dates_the_archive() {
     let tmp = tempfile::tempdir().unwrap();
@@ -723,7 +705,13 @@ fn source_date_epoch_dates_the_archive() {
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         let name = format!("unitpack-check-{}.tar.gz", helper_version());
-        std::fs::read(tmp.path().join(dir).join("downloads").join(name)).unwrap()
+        std::fs::read(
+            tmp.path()
+                .join(dir)
+                .join("layer/recipes-unitpack/unitpack-check/files")
+                .join(name),
+        )
+        .unwrap()
     };
     let default = run(None, "a");
     assert_eq!(run(Some("1704067200"), "b"), default);
@@ -1495,11 +1483,7 @@ fn yocto_works_outside_the_checkout_with_the_built_in_helper() {
         .output()
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let name = format!("unitpack-check-{}.tar.gz", helper_version());
-    assert_eq!(
-        std::fs::read(tmp.path().join("downloads").join(&name)).unwrap(),
-        std::fs::read(from_checkout.join("downloads").join(&name)).unwrap()
-    );
+    // The archive is in the layer: the trees compare it too.
     assert_eq!(
         tree(&tmp.path().join("layer")),
         tree(&from_checkout.join("layer"))

@@ -32,6 +32,8 @@ struct Context {
     series: String,
     helper_rust: Option<String>,
     maintainer: &'static str,
+    /// The maintainer address is an RFC 2606 placeholder (`example.org`).
+    maintainer_placeholder: bool,
     packages: Vec<Package>,
     mappings: Vec<Mapping>,
     /// A user unit enabled for all users, to name in the examples.
@@ -94,6 +96,7 @@ pub(super) fn render(
         series: series().join(" "),
         helper_rust: helper_rust.map(str::to_string),
         maintainer: env!("CARGO_PKG_AUTHORS"),
+        maintainer_placeholder: env!("CARGO_PKG_AUTHORS").contains("@example."),
         packages,
         mappings: packages::TABLE
             .iter()
