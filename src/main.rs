@@ -118,14 +118,10 @@ enum Command {
         /// Layer directory, replaced as a whole.
         #[arg(short, long, default_value = "meta-layer")]
         out_dir: PathBuf,
-        /// The helper crate whose source archive the layer's recipe fetches (default:
+        /// The helper crate whose source archive the layer's recipe carries (default:
         /// the helper's sources built into unitpack).
         #[arg(long, value_name = "DIR")]
         helper: Option<PathBuf>,
-        /// Where to write that archive, for bitbake's DL_DIR or a mirror (default:
-        /// `downloads/` beside the layer directory).
-        #[arg(long, value_name = "DIR")]
-        downloads: Option<PathBuf>,
     },
 }
 
@@ -207,8 +203,7 @@ fn run(command: Command) -> Result<()> {
             inputs,
             out_dir,
             helper,
-            downloads,
-        } => yocto(inputs, out_dir, helper, downloads),
+        } => yocto(inputs, out_dir, helper),
         Command::Repo { command } => unitpack::repo::cli::run(command),
         Command::New {
             name,
@@ -392,12 +387,7 @@ fn lint_command(
     Ok(())
 }
 
-fn yocto(
-    inputs: Vec<PathBuf>,
-    out_dir: PathBuf,
-    helper: Option<PathBuf>,
-    downloads: Option<PathBuf>,
-) -> Result<()> {
+fn yocto(inputs: Vec<PathBuf>, out_dir: PathBuf, helper: Option<PathBuf>) -> Result<()> {
     let inputs = or_recipes_dir(inputs);
     unitpack::yocto::check_replaceable(&out_dir)?;
     // The gate `build` applies, under each recipe's own target (its warnings are shown
@@ -410,10 +400,8 @@ fn yocto(
     let profile = unitpack::yocto::layer_profile();
     let pipeline = Pipeline::load(&inputs, Some(&profile.name))?;
     pipeline.lint_gate(show_gate)?;
-    let downloads = downloads.unwrap_or_else(|| unitpack::yocto::default_downloads(&out_dir));
     let layer = unitpack::yocto::LayerWriter {
         out_dir: &out_dir,
-        downloads: &downloads,
         helper: match &helper {
             Some(dir) => unitpack::yocto::HelperSource::Dir(dir),
             None => unitpack::yocto::HelperSource::BuiltIn,

@@ -137,6 +137,10 @@ const SOURCES: &[(&str, &str)] = &[
         "yocto-whinlatter",
         include_str!("../profiles/yocto-whinlatter.yaml"),
     ),
+    (
+        "yocto-wrynose",
+        include_str!("../profiles/yocto-wrynose.yaml"),
+    ),
 ];
 
 /// The default profile of a recipe that names none.

@@ -1,11 +1,10 @@
 //! The `unitpack-check` recipe (`inherit cargo`) and the one source archive it
-//! fetches, `unitpack-check-VERSION.tar.gz`, which `unitpack yocto` writes into a
-//! download directory beside the layer (never into it): the helper crate, the crates
+//! fetches, `unitpack-check-VERSION.tar.gz`, a file of the layer (`files/`, fetched
+//! as `file://`, so a clone of the layer builds offline): the helper crate, the crates
 //! it depends on by path (`../NAME`, std only), a workspace `Cargo.toml` and a
 //! `version = 3` Cargo.lock (the oldest cargo of the layer's series reads it), so
 //! that bitbake builds it with no network. The archive is reproducible: sorted
-//! entries owned by root, one mtime (SOURCE_DATE_EPOCH), gzip without a timestamp;
-//! the recipe carries its sha256.
+//! entries owned by root, one mtime (SOURCE_DATE_EPOCH), gzip without a timestamp.
 
 use super::{bitbake, license, recipe, LayerFile, Templates, HELPER};
 use crate::archive::{self, Entry, EntryKind};
@@ -24,7 +23,6 @@ struct Context {
     license: String,
     lic_files_chksum: String,
     src_uri: String,
-    sha256: String,
     /// The archive's top directory (`S`), with `${PV}` for the version.
     top: String,
     /// `rust-version` when kirkstone's Rust (1.59) is too old for it: the recipe then
@@ -35,19 +33,25 @@ struct Context {
 /// Rust of the oldest release in the layer's series (kirkstone's cargo_1.59.0.bb).
 const KIRKSTONE_RUST: (u32, u32) = (1, 59);
 
-/// A file the layer's recipes fetch, written into the download directory (bitbake's
-/// `DL_DIR` or a mirror), not into the layer.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Download {
-    /// File name, e.g. `unitpack-check-0.1.0.tar.gz`.
-    pub name: String,
-    pub data: Vec<u8>,
+/// A URL that is not anyone's real address: an RFC 2606 name (`example.com`,
+/// `*.invalid`, ...). The crate's `homepage`/`repository` may be one until the project
+/// has a public home; the recipe then names no HOMEPAGE rather than a wrong one.
+fn is_placeholder(url: &str) -> bool {
+    let host = url
+        .split_once("://")
+        .map_or(url, |(_, rest)| rest)
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let host = host.trim_end_matches('.');
+    ["invalid", "example", "test", "localhost"]
+        .iter()
+        .any(|tld| host == *tld || host.ends_with(&format!(".{tld}")))
+        || ["example.com", "example.org", "example.net"]
+            .iter()
+            .any(|d| host == *d || host.ends_with(&format!(".{d}")))
 }
-
-/// Where the archive is said to come from when the crate names neither `homepage` nor
-/// `repository`: a placeholder, as the archive is not published anywhere (see the
-/// layer README: bitbake finds it in `DL_DIR` or a mirror).
-const PLACEHOLDER_URL: &str = "https://downloads.example.invalid/unitpack";
 
 /// Files of a crate's `src/` left out of the archive: test-only modules
 /// (`#[cfg(test)] mod testutil;`), which the build does not compile.
@@ -76,11 +80,13 @@ struct Crate {
     files: BTreeMap<String, Vec<u8>>,
 }
 
+/// The helper recipe, its source archive, and the helper's rust-version when kirkstone's
+/// Rust is too old for it (the recipe then skips itself there).
 pub(super) fn render(
     source: HelperSource,
     templates: &Templates,
     mtime: u64,
-) -> Result<(Vec<LayerFile>, Download)> {
+) -> Result<(Vec<LayerFile>, Option<String>)> {
     let helper = load_crate(source, None)?;
     let toml_path = helper.label.clone();
     let fail = |m: String| Error::Failed(format!("{toml_path}: {m}"));
@@ -104,6 +110,7 @@ pub(super) fn render(
     let homepage = m
         .homepage
         .as_deref()
+        .filter(|u| !is_placeholder(u))
         .map(bitbake::url)
         .transpose()
         .map_err(fail)?;
@@ -145,21 +152,13 @@ pub(super) fn render(
     };
 
     let top = format!("{HELPER}-{version}");
-    let download = Download {
-        name: archive_name(&version),
-        data: archive(&top, &crates, mtime)?,
+    // The archive is a file of the layer, so that a clone of the layer builds the
+    // helper with an empty DL_DIR and no network (and `--runall=fetch` works).
+    let archive = LayerFile {
+        path: format!("{}/files/{}", recipe::dir(HELPER), archive_name(&version)),
+        data: Content::from(archive(&top, &crates, mtime)?),
     };
-    let sha256 = {
-        use sha2::{Digest, Sha256};
-        format!("{:x}", Sha256::digest(&download.data))
-    };
-    let src_uri = format!(
-        "{}/{HELPER}-${{PV}}.tar.gz",
-        homepage
-            .as_deref()
-            .unwrap_or(PLACEHOLDER_URL)
-            .trim_end_matches('/')
-    );
+    let src_uri = format!("file://{HELPER}-${{PV}}.tar.gz");
     let context = Context {
         // Shorter than any DESCRIPTION (oelint.vars.descriptiontoobrief).
         summary: "On-target checks for units packaged by unitpack".into(),
@@ -168,15 +167,14 @@ pub(super) fn render(
         license: license.into(),
         lic_files_chksum,
         src_uri,
-        sha256,
         top: format!("{HELPER}-${{PV}}"),
-        skip_on_kirkstone,
+        skip_on_kirkstone: skip_on_kirkstone.clone(),
     };
     let bb = LayerFile {
         path: recipe::bb_path(HELPER, &version),
         data: Content::from(templates.render("helper", &context)?),
     };
-    Ok((vec![bb], download))
+    Ok((vec![bb, archive], skip_on_kirkstone))
 }
 
 /// The archive's file name for the helper's `version`.

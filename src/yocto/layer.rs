@@ -30,11 +30,16 @@ struct Mapping {
 #[derive(Serialize)]
 struct Context {
     series: String,
+    helper_rust: Option<String>,
     maintainer: &'static str,
+    /// The maintainer address is an RFC 2606 placeholder (`example.org`).
+    maintainer_placeholder: bool,
     packages: Vec<Package>,
     mappings: Vec<Mapping>,
     /// A user unit enabled for all users, to name in the examples.
     example: Option<Example>,
+    /// A package to show in the IMAGE_INSTALL example (one: packages may conflict).
+    install_example: String,
 }
 
 #[derive(Serialize)]
@@ -43,7 +48,13 @@ struct Example {
     unit: String,
 }
 
-pub(super) fn render(recipes: &[&Recipe], templates: &Templates) -> Result<Vec<LayerFile>> {
+/// `conf/layer.conf`, README.md and SECURITY.md; `helper_rust` is the helper's
+/// rust-version when kirkstone cannot build it.
+pub(super) fn render(
+    recipes: &[&Recipe],
+    templates: &Templates,
+    helper_rust: Option<&str>,
+) -> Result<Vec<LayerFile>> {
     let mut packages: Vec<Package> = recipes
         .iter()
         .map(|r| Package {
@@ -76,14 +87,22 @@ pub(super) fn render(recipes: &[&Recipe], templates: &Templates) -> Result<Vec<L
                 unit: u.name.to_string(),
             })
     });
+    let install_example = example
+        .as_ref()
+        .map(|e| e.package.clone())
+        .or_else(|| packages.first().map(|p| p.name.clone()))
+        .unwrap_or_default();
     let context = Context {
         series: series().join(" "),
+        helper_rust: helper_rust.map(str::to_string),
         maintainer: env!("CARGO_PKG_AUTHORS"),
+        maintainer_placeholder: env!("CARGO_PKG_AUTHORS").contains("@example."),
         packages,
         mappings: packages::TABLE
             .iter()
             .map(|(debian, oe)| Mapping { debian, oe })
             .collect(),
+        install_example,
         example,
     };
     Ok(vec![

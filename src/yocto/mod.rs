@@ -2,11 +2,10 @@
 //!
 //! Layout: `conf/layer.conf`, `README.md`, `SECURITY.md`, one
 //! `recipes-unitpack/NAME/NAME_VERSION.bb` with `files/` per package, and the
-//! `unitpack-check` helper recipe, which fetches the helper's source archive; that
-//! archive goes into a download directory beside the layer (`DL_DIR` material, not
-//! part of the layer). The layer works on every release of the Yocto profiles, so it
+//! `unitpack-check` helper recipe with the helper's source archive in its `files/`
+//! (fetched as `file://`: a clone of the layer builds offline). The layer works on every release of the Yocto profiles, so it
 //! is rendered once, with the oldest. Output is deterministic and written atomically
-//! (a sibling directory, renamed; the archive through a temporary file).
+//! (a sibling directory, renamed).
 
 mod bitbake;
 mod helper;
@@ -17,7 +16,7 @@ mod paths;
 mod recipe;
 
 pub use bitbake::check_package_name;
-pub use helper::{archive_name, Download, HelperSource};
+pub use helper::{archive_name, HelperSource};
 
 use crate::error::{Error, InputError, Result};
 use crate::format::Packager;
@@ -29,6 +28,12 @@ use std::path::{Path, PathBuf};
 
 /// Name of the helper package every unit package depends on.
 pub const HELPER: &str = unitpack_manifest::HELPER_PACKAGE;
+
+/// What the unit recipes name in RDEPENDS/RRECOMMENDS for the helper: `conf/layer.conf`
+/// sets it to [`HELPER`], or to nothing on a release whose Rust cannot build the
+/// helper (the helper recipe skips itself there), so that images with unit packages
+/// build on every release.
+pub const HELPER_VAR: &str = "${UNITPACK_HELPER}";
 
 /// Profiles of the Yocto releases, oldest first.
 pub fn profiles() -> Vec<&'static Profile> {
@@ -64,20 +69,17 @@ pub struct LayerFile {
     pub data: Content,
 }
 
-/// What `unitpack yocto` writes: the layer, and the files its recipes fetch.
+/// What `unitpack yocto` writes: the layer, with every file its recipes fetch.
 #[derive(Debug)]
 pub struct Layer {
     /// Every file of the layer, sorted by path.
     pub files: Vec<LayerFile>,
-    /// For the download directory ([`write_downloads`]): the helper's source archive.
-    pub downloads: Vec<Download>,
 }
 
-/// The Yocto format: the layer of every plan in `out_dir` (replaced as a whole), and
-/// the helper's source archive, dated `mtime`, in `downloads`.
+/// The Yocto format: the layer of every plan in `out_dir` (replaced as a whole), the
+/// helper's source archive in it dated `mtime`.
 pub struct LayerWriter<'a> {
     pub out_dir: &'a Path,
-    pub downloads: &'a Path,
     pub helper: HelperSource<'a>,
     pub mtime: u64,
 }
@@ -123,7 +125,6 @@ impl Packager for LayerWriter<'_> {
     fn write(&self, plans: &[Plan]) -> Result<PathBuf> {
         check_replaceable(self.out_dir)?;
         let layer = render(plans, self.helper, self.mtime)?;
-        write_downloads(&layer.downloads, self.downloads)?;
         write(&layer.files, self.out_dir)?;
         Ok(self.out_dir.to_path_buf())
     }
@@ -157,46 +158,12 @@ pub fn render(plans: &[Plan], helper: HelperSource, mtime: u64) -> Result<Layer>
     if !errors.is_empty() {
         return Err(Error::Input(errors));
     }
-    let (helper_files, archive) = helper::render(helper, &templates, mtime)?;
+    let (helper_files, helper_rust) = helper::render(helper, &templates, mtime)?;
     files.extend(helper_files);
     let recipes: Vec<&Recipe> = plans.iter().map(|p| p.recipe).collect();
-    files.extend(layer::render(&recipes, &templates)?);
+    files.extend(layer::render(&recipes, &templates, helper_rust.as_deref())?);
     files.sort_by(|a, b| a.path.cmp(&b.path));
-    Ok(Layer {
-        files,
-        downloads: vec![archive],
-    })
-}
-
-/// The default download directory: `downloads/` beside the layer directory.
-pub fn default_downloads(out_dir: &Path) -> PathBuf {
-    match out_dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.join("downloads"),
-        _ => PathBuf::from("downloads"),
-    }
-}
-
-/// Write `downloads` into `dir` (created if missing), each through a temporary file
-/// renamed over its name; other files of `dir` are left alone.
-pub fn write_downloads(downloads: &[Download], dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-    for d in downloads {
-        let path = dir.join(&d.name);
-        let what = || format!("writing {}", path.display());
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&format!(".{}-", d.name))
-            .tempfile_in(dir)
-            .map_err(|e| Error::io(what(), e))?;
-        use std::io::Write;
-        tmp.write_all(&d.data).map_err(|e| Error::io(what(), e))?;
-        use std::os::unix::fs::PermissionsExt;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(|e| Error::io(what(), e))?;
-        tmp.persist(&path).map_err(|e| Error::io(what(), e.error))?;
-    }
-    Ok(())
+    Ok(Layer { files })
 }
 
 /// First line of `conf/layer.conf`: what marks a directory as a layer unitpack wrote.
@@ -372,7 +339,8 @@ mod tests {
                 "scarthgap",
                 "styhead",
                 "walnascar",
-                "whinlatter"
+                "whinlatter",
+                "wrynose"
             ]
         );
         assert_eq!(layer_profile().name, "yocto-kirkstone");

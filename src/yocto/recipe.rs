@@ -1,9 +1,9 @@
 //! One unit package → `recipes-unitpack/NAME/NAME_VERSION.bb` and its `files/`.
 
-use super::{bitbake, license, packages, paths, LayerFile, Templates, HELPER};
+use super::{bitbake, license, packages, paths, LayerFile, Templates, HELPER, HELPER_VAR};
 use crate::error::{Error, InputError, Result};
 use crate::plan::{Plan, Role};
-use crate::recipe::HelperRelation;
+use crate::recipe::{HelperRelation, Recipe};
 use crate::unit::Scope;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -44,6 +44,9 @@ struct Context {
     pe: Option<u32>,
     src_uri: String,
     inherits: String,
+    /// REQUIRED_DISTRO_FEATURES.
+    distro_features: &'static str,
+    needs_pam: bool,
     dirs: Vec<String>,
     installs: Vec<Install>,
     /// `default.target.wants` (etc.) links of user units, made unless the image turns
@@ -136,6 +139,11 @@ pub(super) fn render(plan: &Plan, own: &[&str], templates: &Templates) -> Result
     if systemd_service.is_some() {
         inherits.push("systemd");
     }
+    let distro_features = if needs_login_session(recipe) {
+        "systemd pam"
+    } else {
+        "systemd"
+    };
 
     let mut files: Vec<String> = installs.iter().map(|i| i.dest.clone()).collect();
     files.extend(user_links.iter().map(|l| l.link.clone()));
@@ -162,6 +170,8 @@ pub(super) fn render(plan: &Plan, own: &[&str], templates: &Templates) -> Result
         pe: p.version.epoch,
         src_uri: value_list(&src_uri),
         inherits: inherits.join(" "),
+        needs_pam: distro_features.contains("pam"),
+        distro_features,
         dirs: dirs.into_iter().collect(),
         installs,
         user_links,
@@ -193,6 +203,30 @@ pub(super) fn render(plan: &Plan, own: &[&str], templates: &Templates) -> Result
         data: bb.into(),
     });
     Ok(layer_files)
+}
+
+/// Whether what the recipe ships runs only once a user logs in: user units (the user
+/// manager), units bound to or wanted by a user manager (`user@UID.service`), units
+/// that follow seat sessions. Logins get their session and user manager from
+/// `pam_systemd`, so these need the `pam` distro feature, which oe-core's default
+/// `DISTRO_FEATURES` lack (its weston requires `pam` under systemd for the same reason).
+fn needs_login_session(recipe: &Recipe) -> bool {
+    const RELATIONS: [(&str, &str); 7] = [
+        ("Unit", "BindsTo"),
+        ("Unit", "Requires"),
+        ("Unit", "Wants"),
+        ("Unit", "PartOf"),
+        ("Unit", "Requisite"),
+        ("Install", "WantedBy"),
+        ("Install", "RequiredBy"),
+    ];
+    !recipe.follow_seat.is_empty()
+        || recipe.units.iter().any(|u| {
+            u.scope == Scope::User
+                || RELATIONS.iter().any(|(section, key)| {
+                    u.list(section, key).iter().any(|v| v.starts_with("user@"))
+                })
+        })
 }
 
 /// What bitbake would refuse in the plan's package (its fields, its relations).
@@ -284,8 +318,8 @@ fn fields(plan: &Plan, own: &[&str]) -> Result<Fields> {
     let [mut rdepends, mut rrecommends, rconflicts]: [Vec<String>; 3] =
         relations.try_into().expect("three kinds");
     match recipe.helper {
-        HelperRelation::Depends => rdepends.push(HELPER.to_string()),
-        HelperRelation::Recommends => rrecommends.push(HELPER.to_string()),
+        HelperRelation::Depends => rdepends.push(HELPER_VAR.to_string()),
+        HelperRelation::Recommends => rrecommends.push(HELPER_VAR.to_string()),
         HelperRelation::None => {}
     }
     rdepends.sort();

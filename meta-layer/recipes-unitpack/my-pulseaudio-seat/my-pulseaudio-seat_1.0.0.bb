@@ -20,7 +20,9 @@ S = "${@d.getVar('UNPACKDIR') or d.getVar('WORKDIR')}"
 
 inherit allarch features_check systemd
 
-REQUIRED_DISTRO_FEATURES = "systemd"
+# The units run only in a login's user manager or session, which pam_systemd opens:
+# without the pam distro feature they would be installed and never start.
+REQUIRED_DISTRO_FEATURES = "systemd pam"
 
 # The manifest names the unitpack profile of the release being built: the newest core
 # series (LAYERSERIES_CORENAMES) that this layer supports.
@@ -93,10 +95,10 @@ pkg_postrm:${PN}() {
 }
 
 RDEPENDS:${PN} = "\
+    ${UNITPACK_HELPER} \
     dbus \
     pulseaudio-server \
     systemd \
-    unitpack-check \
 "
 RCONFLICTS:${PN} = "\
     my-pulseaudio-root-path \
