@@ -2,7 +2,7 @@
 //! installs and enables them correctly on the target.
 //!
 //! Flow: [`recipe::load`] validates a recipe into the model ([`recipe::Recipe`],
-//! [`unit::Unit`], a [`profile::Profile`]); renderers ([`deb`], [`scripts`]) read the
+//! [`unit::Unit`], a [`profile::Profile`]); renderers ([`deb`], [`yocto`]) read the
 //! model and never the raw YAML.
 
 pub mod deb;
