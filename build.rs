@@ -18,7 +18,7 @@
 //!   `tests/lint.rs` checks systemd 229's parser table). Lint applies the status only
 //!   above `parsed_until`.
 //!
-//! `tests/lint.rs` fails when the copies drift from `../shared` (README.md, "Lint data",
+//! `tests/lint.rs` fails when the copies drift from `../shared` (docs/lint.md, "Lint data",
 //! says how to refresh them). An error in the data stops the build with the file and
 //! line.
 

@@ -7,9 +7,9 @@
 //! [`yocto`]) check and write the plans and never read the raw YAML.
 //!
 //! Modules only import modules below them (`tests/layers.rs` enforces it):
-//! `error`, `input`, `date`, `unit`, `license`, `elf`, `follow` → `profile` →
-//! `recipe` → `plan`, `lint` → `archive`, `format` → `deb`, `yocto`, `repo` →
-//! `pipeline`, `scaffold`.
+//! `codes`, `date`, `names`, `license` → `error` → `console`, `input`, `unit` → `elf`,
+//! `follow`, `profile` → `recipe` → `plan`, `lint` → `archive`, `format` → `deb`,
+//! `yocto`, `repo` → `pipeline`, `scaffold`.
 
 pub mod archive;
 pub mod codes;

@@ -4,7 +4,7 @@
 //! load (recipe::load, across recipes) → lint gate → plan → Packager::check → Packager::write
 //! ```
 //!
-//! `build`, `yocto` and any later format call [`Pipeline::run`]; none of them
+//! `build`, `yocto` and any later format go through [`Pipeline`]; none of them
 //! loads, lints or plans on its own, so an output cannot be written from a recipe that
 //! another output refuses. Each format's own rules live in its [`Packager::check`].
 

@@ -55,7 +55,7 @@ pub fn render(new: &NewRecipe) -> Result<String> {
     Ok(format!(
         "# yaml-language-server: $schema={INSTALLED_SCHEMA}\n\
          # A unitpack recipe: `unitpack lint` checks it, `unitpack build` makes the .deb.\n\
-         # The recipe format: `unitpack schema`, and README.md (\"A recipe\").\n{body}"
+         # The recipe format: `unitpack schema`, and docs/recipe.md.\n{body}"
     ))
 }
 

@@ -166,7 +166,7 @@ fn seed_recipes_have_no_errors_or_warnings_on_xenial() {
 }
 
 /// `data/` holds copies of `../shared`'s systemd tables (build.rs turns them into lint's
-/// tables): they must not drift. README.md ("Lint data") says how to refresh them.
+/// tables): they must not drift. docs/lint.md ("Lint data") says how to refresh them.
 #[test]
 fn data_is_a_copy_of_shared() {
     let shared = repo().join("../shared");
@@ -184,7 +184,7 @@ fn data_is_a_copy_of_shared() {
         assert!(
             ours == theirs,
             "data/{name} differs from ../shared/{name}: refresh it with \
-             `cp ../shared/{name} data/` (README.md, \"Lint data\")"
+             `cp ../shared/{name} data/` (docs/lint.md, \"Lint data\")"
         );
     }
 }

@@ -102,20 +102,29 @@ fn schema_accepts_every_recipe_unitpack_accepts() {
     eprintln!("{accepted} recipes accepted by both, {refused_by_both} refused by both");
 }
 
-/// The README's example recipe (the ```yaml block under "## A recipe").
+/// The documented example recipes: the full one of docs/recipe.md ("## A recipe") and
+/// the README's ("## In 30 seconds"), each the first ```yaml block of its section.
 #[test]
-fn readme_example_validates() {
-    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    let section = readme
-        .split("\n## A recipe")
-        .nth(1)
-        .expect("README has a section \"A recipe\"");
-    let example = section
-        .split("```yaml\n")
-        .nth(1)
-        .and_then(|s| s.split("\n```").next())
-        .expect("a ```yaml block in that section");
-    Validator::new().check(example).unwrap();
+fn documented_examples_validate() {
+    let validator = Validator::new();
+    for (file, heading) in [
+        ("docs/recipe.md", "A recipe"),
+        ("README.md", "In 30 seconds"),
+    ] {
+        let doc = std::fs::read_to_string(repo().join(file)).unwrap();
+        let section = doc
+            .split(&format!("\n## {heading}\n"))
+            .nth(1)
+            .unwrap_or_else(|| panic!("{file} has a section {heading:?}"));
+        let example = section
+            .split("```yaml\n")
+            .nth(1)
+            .and_then(|s| s.split("\n```").next())
+            .unwrap_or_else(|| panic!("a ```yaml block under {heading:?} in {file}"));
+        validator
+            .check(example)
+            .unwrap_or_else(|e| panic!("{file}, {heading:?}: {e}"));
+    }
 }
 
 #[test]

@@ -3,11 +3,11 @@
 //!
 //! Rules read the model ([`Recipe`], [`Unit`]) and the target [`Profile`], never the
 //! YAML. They are grouped by concept:
-//! - [`directives`]: UP1xx, directives, sections and specifiers against the target's
-//!   systemd release (data: `data/*.tsv`, turned into [`table`] by `build.rs`);
-//! - [`scope`]: UP2xx, what breaks in the user or the system scope;
-//! - [`cross`]: UP3xx, units of one package against each other and the target's own;
-//! - [`follow`]: UP213–UP214, what a `follow: seat` unit needs.
+//! - `directives`: UP1xx, directives, sections and specifiers against the target's
+//!   systemd release (data: `data/*.tsv`, turned into `table` by `build.rs`);
+//! - `scope`: UP2xx, what breaks in the user or the system scope;
+//! - `cross`: UP3xx, units of one package against each other and the target's own;
+//! - `follow`: UP213–UP214, what a `follow: seat` unit needs.
 //!
 //! UP0xx are about the recipe itself. `docs/lint.md` has the table of codes.
 

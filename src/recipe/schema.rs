@@ -35,7 +35,7 @@ pub struct RawRecipe {
     #[serde(default)]
     pub dropins: Vec<RawDropIn>,
     /// The author's own maintainer-script code: files beside the recipe, spliced into
-    /// unitpack's scripts (README: "Your own script code").
+    /// unitpack's scripts (docs/maintainer-scripts.md).
     pub scripts: Option<RawScripts>,
     /// Settings of the Yocto layer only.
     pub yocto: Option<RawYocto>,

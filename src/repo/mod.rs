@@ -5,7 +5,7 @@
 //!
 //! The repository is its own database: an add reads the `Packages` indexes it wrote
 //! before, merges the new packages, and rewrites every index of the suite through a
-//! [`stage::Stage`] (all files complete under temporary names, then renamed, signatures
+//! `stage::Stage` (all files complete under temporary names, then renamed, signatures
 //! last). Nothing is written until every package, the key and the repository have been
 //! checked.
 
