@@ -165,27 +165,51 @@ fn seed_recipes_have_no_errors_or_warnings_on_xenial() {
     assert!(serious.is_empty(), "{}", lint::render_text(&diagnostics));
 }
 
-/// `data/` holds copies of `../shared`'s systemd tables (build.rs turns them into lint's
-/// tables): they must not drift. docs/lint.md ("Lint data") says how to refresh them.
+/// `data/` is the source of truth of lint's systemd tables (build.rs turns them into
+/// lint's tables): each file is pinned by `data/SHA256SUMS` with its provenance in
+/// `data/README.md`, so a change to the data is a reviewed change to those lines. When
+/// the steering data (`../shared`) is beside the checkout, the copies must not drift
+/// from it either. docs/lint.md ("Lint data") says how to refresh them.
 #[test]
-fn data_is_a_copy_of_shared() {
-    let shared = repo().join("../shared");
-    if !shared.is_dir() {
-        unavailable(&format!(
-            "{} is missing: data/ not compared with it",
-            shared.display()
-        ));
-        return;
+fn data_is_pinned_and_matches_its_upstream() {
+    use sha2::Digest;
+    let data = repo().join("data");
+    let sums = std::fs::read_to_string(data.join("SHA256SUMS")).unwrap();
+    let mut pinned = BTreeMap::new();
+    for line in sums.lines() {
+        let (sum, name) = line.split_once("  ").expect("sha256sum format");
+        pinned.insert(name.to_string(), sum.to_string());
     }
-    for name in ["systemd-directives.tsv", "systemd-specifiers.tsv"] {
-        let ours = std::fs::read(repo().join("data").join(name)).unwrap();
-        let theirs =
-            std::fs::read(shared.join(name)).unwrap_or_else(|e| panic!("../shared/{name}: {e}"));
-        assert!(
-            ours == theirs,
-            "data/{name} differs from ../shared/{name}: refresh it with \
-             `cp ../shared/{name} data/` (docs/lint.md, \"Lint data\")"
+    let mut on_disk: Vec<String> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".tsv"))
+        .collect();
+    on_disk.sort();
+    assert_eq!(
+        on_disk,
+        pinned.keys().cloned().collect::<Vec<_>>(),
+        "data/*.tsv and data/SHA256SUMS name different files"
+    );
+    for (name, sum) in &pinned {
+        let bytes = std::fs::read(data.join(name)).unwrap();
+        let actual = format!("{:x}", sha2::Sha256::digest(&bytes));
+        assert_eq!(
+            &actual, sum,
+            "data/{name} changed without its line in data/SHA256SUMS (data/README.md)"
         );
+    }
+    let shared = repo().join("../shared");
+    if shared.is_dir() {
+        for name in ["systemd-directives.tsv", "systemd-specifiers.tsv"] {
+            let ours = std::fs::read(data.join(name)).unwrap();
+            let theirs = std::fs::read(shared.join(name))
+                .unwrap_or_else(|e| panic!("../shared/{name}: {e}"));
+            assert!(
+                ours == theirs,
+                "data/{name} differs from ../shared/{name}: refresh it (data/README.md)"
+            );
+        }
     }
 }
 
