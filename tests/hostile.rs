@@ -147,6 +147,16 @@ fn set_up(dir: &Path, setup: &[Vec<String>]) -> Option<Option<PathBuf>> {
                 f.set_len(step[2].parse().unwrap()).unwrap();
             }
             "write" => std::fs::write(arg(1), &step[2]).unwrap(),
+            "repeat" => {
+                use std::io::Write;
+                let mut f = std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(arg(1))
+                    .unwrap();
+                let n: usize = step[3].parse().unwrap();
+                f.write_all(step[2].repeat(n).as_bytes()).unwrap();
+            }
             other => panic!("unknown setup step {other:?}"),
         }
     }
@@ -214,6 +224,16 @@ fn check_case(case: &Path) -> Vec<String> {
             "yocto" => cmd.arg("yocto").arg(&dir).arg("-o").arg(out.join("layer")),
             "render" => cmd.arg("render").arg(&recipe),
             "lint" => cmd.arg("lint").arg(&dir).args(["--format", "json"]),
+            // `file` is a unit file: taken in by `new --from`, linted by `lint --units`
+            // in its directory.
+            "new" => cmd
+                .args(["new", "demo-units", "--from"])
+                .arg(&file)
+                .arg("-o")
+                .arg(out.join("new.yaml")),
+            "lint-units" => cmd
+                .args(["lint", "--scope", "system", "--format", "json", "--units"])
+                .arg(file.parent().unwrap()),
             other => panic!("unknown command {other}"),
         };
         let output = cmd.output().unwrap();
@@ -229,7 +249,7 @@ fn check_case(case: &Path) -> Vec<String> {
             fail(format!("exit {:?}, not 2", output.status));
         }
         let file_text = file.display().to_string();
-        if command == "lint" {
+        if command == "lint" || command == "lint-units" {
             let doc: serde_json::Value = match serde_json::from_str(&stdout) {
                 Ok(d) => d,
                 Err(e) => {
@@ -521,4 +541,11 @@ fn relations_are_written_from_their_parsed_form() {
     );
     let maintainer = stdout("dpkg-deb", &["-f", deb.to_str().unwrap(), "Maintainer"]);
     assert_eq!(maintainer.trim(), "Zoë Ångström 李 <jane@example.org>");
+}
+
+/// Issue 21, class 1: block nesting (`- - -`, `? ? ?`, indented maps) is bounded before
+/// any parser recurses, as flow nesting was.
+#[test]
+fn block_nesting_is_bounded_before_parsing() {
+    check_class("i21-01-block-nesting");
 }

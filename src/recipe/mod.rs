@@ -141,6 +141,18 @@ fn screen(path: &Path, text: &str) -> Result<SpanIndex> {
         )
         .into());
     }
+    if let Some(at) = spans::too_deep(text) {
+        return Err(InputError::new(
+            path,
+            Some(at),
+            "",
+            format!(
+                "collections nested more than {} deep (`- - -`, `? ? ?`, indented maps): YAML parsers recurse once per level, and no recipe needs that many",
+                spans::MAX_DEPTH
+            ),
+        )
+        .into());
+    }
     if let Some((at, c)) = spans::ambiguous_line_break(text) {
         return Err(InputError::new(
             path,

@@ -51,9 +51,16 @@ impl SpanIndex {
     /// error itself is reported by serde_yaml, with its own position).
     pub fn parse(text: &str) -> SpanIndex {
         let mut builder = Builder::default();
+        // Event by event rather than `Parser::load`, which recurses once per level of
+        // nesting: the depth is bounded by `too_deep` before this runs, and this loop
+        // keeps that bound from mattering to the stack at all.
         let mut parser = Parser::new_from_str(text);
-        if parser.load(&mut builder, false).is_err() {
-            return SpanIndex::default();
+        loop {
+            match parser.next_token() {
+                Ok((Event::StreamEnd, _)) => break,
+                Ok((ev, mark)) => builder.on_event(ev, mark),
+                Err(_) => return SpanIndex::default(),
+            }
         }
         SpanIndex {
             positions: builder.positions,
@@ -114,6 +121,36 @@ pub fn too_many_brackets(text: &str) -> Option<Location> {
     let line = before.matches('\n').count() + 1;
     let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
     Some(Location { line, column })
+}
+
+/// Deepest nesting of collections a recipe may hold, block (`- - -`, `? ? ?`, indented
+/// maps) and flow alike. serde_yaml and yaml-rust2's `load` recurse once per level, and
+/// 18 KB of `- - - …` overflowed the stack (SIGABRT); the deepest recipe field
+/// (`units[].sections.Service.ExecStart[]`) is 6 levels down.
+pub const MAX_DEPTH: usize = 32;
+
+/// Where `text` opens its first collection deeper than [`MAX_DEPTH`]. Events are pulled
+/// one at a time (no recursion); a document that does not parse is left to serde_yaml's
+/// error unless it nests too deep before the error.
+pub fn too_deep(text: &str) -> Option<Location> {
+    let mut parser = Parser::new_from_str(text);
+    let mut depth = 0usize;
+    loop {
+        match parser.next_token() {
+            Ok((Event::SequenceStart(..) | Event::MappingStart(..), mark)) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(Location {
+                        line: mark.line(),
+                        column: mark.col() + 1,
+                    });
+                }
+            }
+            Ok((Event::SequenceEnd | Event::MappingEnd, _)) => depth = depth.saturating_sub(1),
+            Ok((Event::StreamEnd, _)) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
 }
 
 /// The first character that YAML parsers disagree about as a line break (NEL, LS, PS:
@@ -361,6 +398,19 @@ mod tests {
                 column: 3 + MAX_BRACKETS
             })
         );
+    }
+
+    #[test]
+    fn block_nesting_is_bounded_without_recursion() {
+        assert_eq!(too_deep("a:\n  - b: [c, {d: e}]\n"), None);
+        let at = |text: &str| too_deep(text).map(|l| (l.line, l.column));
+        assert_eq!(at(&"- ".repeat(100_000)), Some((1, 2 * MAX_DEPTH + 1)));
+        assert_eq!(at(&"? ".repeat(100_000)), Some((1, 2 * MAX_DEPTH + 1)));
+        let maps: String = (0..40)
+            .map(|i| format!("{}k{i}:\n", "  ".repeat(i)))
+            .collect();
+        assert_eq!(at(&maps).map(|(line, _)| line), Some(MAX_DEPTH + 1));
+        assert_eq!(at(&"- ".repeat(MAX_DEPTH)), None);
     }
 
     #[test]
