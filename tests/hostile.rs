@@ -549,3 +549,10 @@ fn relations_are_written_from_their_parsed_form() {
 fn block_nesting_is_bounded_before_parsing() {
     check_class("i21-01-block-nesting");
 }
+
+/// Issue 21, class 2: names unitpack derives (followers, drop-in directories) are
+/// checked as user-given names are: exit 2 naming the field, never a panic.
+#[test]
+fn derived_names_are_validated() {
+    check_class("i21-02-derived-names");
+}

@@ -34,11 +34,16 @@ impl Validator<'_> {
                 unit_lint.insert(path, lint);
             }
         }
-        let followers: Vec<Unit> = units
+        let mut followers = Vec::new();
+        for u in units
             .iter()
             .filter(|u| follow_seat.contains(&u.name) && u.scope == Scope::User)
-            .map(crate::follow::follower_unit)
-            .collect();
+        {
+            match crate::follow::follower_unit(u) {
+                Ok(f) => followers.push(f),
+                Err(m) => self.error(&child(&u.recipe_path, "follow"), m),
+            }
+        }
         units.extend(followers);
         self.unique_units(&units);
         (units, unit_lint, follow_seat)
@@ -316,6 +321,19 @@ impl Validator<'_> {
         let unit = UnitName::parse(&raw.unit)
             .map_err(|m| self.error(&child(path, "unit"), m))
             .ok();
+        // The drop-in directory is a derived name: `UNIT.d` must fit in a file name too.
+        if let Some(u) = unit
+            .as_ref()
+            .filter(|u| u.as_str().len() + ".d".len() > 255)
+        {
+            self.error(
+                &child(path, "unit"),
+                format!(
+                    "the drop-in directory {u}.d would be {} characters, longer than a file name may be",
+                    u.as_str().len() + 2
+                ),
+            );
+        }
         let scope = self.scope(path, &raw.scope);
         let name = raw.name.clone().unwrap_or_else(|| default_name.to_string());
         self.check(&child(path, "name"), check_dropin_name(&name));
