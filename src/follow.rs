@@ -114,7 +114,9 @@ mod tests {
                 "{len}"
             );
         }
-        let user = UnitName::parse(&format!("{}.socket", "a".repeat(226))).unwrap();
+        let fits = UnitName::parse(&format!("{}.socket", "a".repeat(226))).unwrap();
+        assert_eq!(follower_name(&fits).unwrap().as_str().len(), 255);
+        let user = UnitName::parse(&format!("{}.socket", "a".repeat(227))).unwrap();
         assert!(follower_name(&user).is_err());
     }
 }
