@@ -344,7 +344,7 @@ fn lint_command(
     format: OutputFormat,
     deny: Option<Deny>,
 ) -> Result<()> {
-    let mut bad_input = false;
+    let bad_input;
     let diagnostics = if units.is_empty() {
         let inputs = or_recipes_dir(inputs);
         let (diagnostics, failed) =
@@ -372,6 +372,9 @@ fn lint_command(
         for dir in &units {
             all.extend(lint::lint_unit_dir(dir, scope, profile)?);
         }
+        // A unit file that cannot be read or parsed, or a FIFO named like a unit, is
+        // bad input as a recipe that does not load is.
+        bad_input = all.iter().any(|d| d.code == lint::RECIPE_INVALID.id);
         all
     };
     let summary = lint::Summary::of(&diagnostics);
@@ -383,7 +386,12 @@ fn lint_command(
     }
     if bad_input {
         return Err(Error::Refused(format!(
-            "lint failed: {summary}; a recipe does not load"
+            "lint failed: {summary}; {} does not load",
+            if units.is_empty() {
+                "a recipe"
+            } else {
+                "a unit file"
+            }
         )));
     }
     if summary.fails(deny == Some(Deny::Warnings)) {
@@ -517,7 +525,8 @@ impl Progress {
 fn built_json(recipe: &unitpack::recipe::Recipe, path: &Path) -> Result<serde_json::Value> {
     use sha2::Digest;
     let mut hasher = sha2::Sha256::new();
-    let size = std::fs::File::open(path)
+    // The package just written (output, not input), streamed: memory stays bounded.
+    let size = unitpack::input::open_regular(path)
         .and_then(|mut f| std::io::copy(&mut f, &mut hasher))
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     Ok(serde_json::json!({

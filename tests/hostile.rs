@@ -180,16 +180,22 @@ fn listing(dir: &Path) -> BTreeMap<PathBuf, String> {
 
 /// unitpack, or the build `UNITPACK_HOSTILE_BIN` names (to see the corpus fail on a
 /// build without the fixes).
+/// Every run is held to `MAX_ADDRESS_SPACE` (prlimit --as): a command that reads a
+/// 1 GiB sparse fixture whole fails the case by running out of memory.
 fn binary() -> assert_cmd::Command {
-    match std::env::var_os("UNITPACK_HOSTILE_BIN") {
-        Some(bin) => {
-            let mut cmd = assert_cmd::Command::new(bin);
-            cmd.current_dir(repo()).env("SOURCE_DATE_EPOCH", EPOCH);
-            cmd
-        }
-        None => unitpack(),
-    }
+    let bin = std::env::var_os("UNITPACK_HOSTILE_BIN")
+        .unwrap_or_else(|| assert_cmd::cargo::cargo_bin("unitpack").into());
+    let mut cmd = assert_cmd::Command::new("prlimit");
+    cmd.arg(format!("--as={MAX_ADDRESS_SPACE}"))
+        .arg("--")
+        .arg(bin)
+        .current_dir(repo())
+        .env("SOURCE_DATE_EPOCH", EPOCH);
+    cmd
 }
+
+/// A build of a real recipe runs in 256 MiB of address space; this leaves room.
+const MAX_ADDRESS_SPACE: u64 = 512 << 20;
 
 /// Run one case; returns its failures.
 fn check_case(case: &Path) -> Vec<String> {
@@ -555,4 +561,35 @@ fn block_nesting_is_bounded_before_parsing() {
 #[test]
 fn derived_names_are_validated() {
     check_class("i21-02-derived-names");
+}
+
+/// Issue 21, class 5: every read is bounded (snippets, `new --from`, `lint --units`,
+/// the diagnostic renderer), under a 512 MiB address-space limit.
+#[test]
+fn reads_are_bounded() {
+    check_class("i21-05-unbounded");
+}
+
+/// Issue 21, class 5: the text renderer of `lint --units` quotes a unit file through
+/// the bounded reader, not by reading a 1 GiB file again.
+#[test]
+fn lint_text_renderer_reads_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.service");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let out = binary()
+        .args(["lint", "--scope", "system", "--units"])
+        .arg(dir.path())
+        .timeout(TIMEOUT)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{} is larger than", big.display())),
+        "{stdout}"
+    );
 }

@@ -40,6 +40,7 @@ codes! {
     RECIPE_INVALID = "UP001", Error, "the recipe does not load (schema or model error)";
     ALLOW_UNUSED = "UP002", Info, "an `allow:` entry suppressed nothing";
     USR_LOCAL = "UP003", Error, "a file installed under /usr/local (checked when the recipe loads)";
+    NOT_LINTED = "UP004", Info, "a symlink named like a unit in a `lint --units` directory, not followed";
     UNKNOWN_DIRECTIVE = "UP101", Error, "unknown directive in a section (typo or wrong section)";
     DIRECTIVE_TOO_NEW = "UP102", Error, "directive newer than the target's systemd";
     DIRECTIVE_REMOVED = "UP103", Error, "directive removed before the target's systemd";

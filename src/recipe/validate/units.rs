@@ -447,7 +447,7 @@ impl Validator<'_> {
             let Some(source) = self.source_path(dir, &field, file, Some(source::Kind::File)) else {
                 continue;
             };
-            match std::fs::read_to_string(&source) {
+            match source::read_text(&source, source::MAX_SNIPPET) {
                 Ok(text) if text.contains('\0') => {
                     self.error(&field, "the snippet contains a NUL byte")
                 }
@@ -460,7 +460,7 @@ impl Validator<'_> {
                     text,
                     field,
                 }),
-                Err(e) => self.error(&field, format!("cannot read {}: {e}", source.display())),
+                Err(m) => self.error(&field, m),
             }
         }
         out
