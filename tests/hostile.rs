@@ -593,3 +593,52 @@ fn lint_text_renderer_reads_bounded() {
         "{stdout}"
     );
 }
+
+/// Issue 21, class 6: YAML numbers reach the unit as written (never re-printed: 0o600
+/// was 384) and build refuses the values systemd would ignore.
+#[test]
+fn numbers_are_copied_and_checked_as_systemd_reads_them() {
+    check_class("i21-06-numbers");
+}
+
+/// Issue 21, class 6: every YAML number or boolean in a directive is the unit's text as
+/// written in the recipe.
+#[test]
+fn directive_numbers_are_copied_as_written() {
+    let values = [
+        ("Nice", "-5"),
+        ("TimeoutStopSec", "1.5"),
+        ("RemainAfterExit", "True"),
+        ("LimitNOFILE", "0x400"),
+        ("UMask", "0077"),
+        ("TasksMax", "1000"),
+        ("CPUSchedulingPriority", "+1"),
+        ("IOSchedulingPriority", "07"),
+    ];
+    let lines: String = values
+        .iter()
+        .map(|(k, v)| format!("        {k}: {v}\n"))
+        .collect();
+    let text = MINIMAL.replace(
+        "        ExecStart: /bin/true\n",
+        &format!("        ExecStart: /bin/true\n{lines}"),
+    );
+    let (_dir, recipe) = recipe_dir(&text, &[]);
+    let out = unitpack()
+        .args(["render", "--only", "demo.service"])
+        .arg(&recipe)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let unit = String::from_utf8(out.stdout).unwrap();
+    for (k, v) in values {
+        assert!(
+            unit.contains(&format!("\n{k}={v}\n")),
+            "{k}={v} not in:\n{unit}"
+        );
+    }
+}

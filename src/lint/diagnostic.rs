@@ -50,6 +50,7 @@ codes! {
     UNKNOWN_SPECIFIER = "UP107", Error, "unknown specifier";
     DIRECTIVE_NOT_IN_DATA = "UP108", Warning, "directive unknown to the data, target newer than the data";
     RELATIVE_EXEC = "UP109", Error, "Exec*= with a relative program path (accepted from systemd 239)";
+    UNPARSABLE_VALUE = "UP110", Error, "a value the target's systemd cannot parse (modes, TasksMax=)";
     USER_UNIT_SYSTEM_TARGET = "UP201", Error, "user unit wanted by a system-only target such as multi-user.target";
     USER_UNIT_USER_GROUP = "UP202", Error, "User=/Group= in a user unit";
     SYSTEM_UNIT_USER_SPECIFIER = "UP203", Warning, "per-user specifier (%U %u %h %s) in a system unit";

@@ -18,6 +18,7 @@ mod follow;
 mod output;
 mod scope;
 mod table;
+mod values;
 
 use diagnostic::Site;
 pub use diagnostic::{Code, Diagnostic, Severity, RECIPE_INVALID};
@@ -367,6 +368,7 @@ fn run(input: &Input) -> Vec<Diagnostic> {
     scope::check(input, &mut out);
     cross::check(input, &mut out);
     follow::check(input, &mut out);
+    values::check(input, &mut out);
     out
 }
 

@@ -185,6 +185,25 @@ fn screen(path: &Path, text: &str) -> Result<SpanIndex> {
                 .collect(),
         ));
     }
+    if !spans.tags().is_empty() {
+        return Err(Error::Input(
+            spans
+                .tags()
+                .iter()
+                .map(|t| {
+                    InputError::new(
+                        path,
+                        Some(t.at),
+                        t.path.clone(),
+                        format!(
+                            "the YAML tag {} is not part of a recipe (serde_yaml would drop or apply it, other YAML tools read it otherwise); remove it, and quote the value if it is text",
+                            t.text
+                        ),
+                    )
+                })
+                .collect(),
+        ));
+    }
     Ok(spans)
 }
 

@@ -15,6 +15,17 @@ pub struct SpanIndex {
     duplicates: Vec<Duplicate>,
     big_integers: Vec<BigInteger>,
     typed_scalars: Vec<TypedScalar>,
+    plain_values: HashMap<String, String>,
+    tags: Vec<Tag>,
+}
+
+/// A YAML tag (`!!int`, `!foo`) on a node: serde_yaml drops or applies them, other tools
+/// read them otherwise, and no recipe field takes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    pub path: String,
+    pub at: Location,
+    pub text: String,
 }
 
 /// A plain scalar that YAML reads as null or a boolean (`null`, `~`, `true`, `False`…).
@@ -67,7 +78,21 @@ impl SpanIndex {
             duplicates: builder.duplicates,
             big_integers: builder.big_integers,
             typed_scalars: builder.typed_scalars,
+            plain_values: builder.plain_values,
+            tags: builder.tags,
         }
+    }
+
+    /// The source text of the plain (unquoted) scalar value at exactly `path`: what the
+    /// author wrote (`0o600`, `1e3`), where serde_yaml hands over a number it re-prints
+    /// (`384`, `1000.0`).
+    pub fn plain_text(&self, path: &str) -> Option<&str> {
+        self.plain_values.get(path).map(String::as_str)
+    }
+
+    /// Tags on any node, in document order.
+    pub fn tags(&self) -> &[Tag] {
+        &self.tags
     }
 
     /// Plain scalars that YAML reads as null or a boolean: serde_yaml hands their text
@@ -202,6 +227,8 @@ struct Builder {
     duplicates: Vec<Duplicate>,
     big_integers: Vec<BigInteger>,
     typed_scalars: Vec<TypedScalar>,
+    plain_values: HashMap<String, String>,
+    tags: Vec<Tag>,
 }
 
 /// YAML 1.2 core-schema null and boolean forms (the empty scalar aside: serde_yaml
@@ -287,10 +314,32 @@ impl Builder {
     }
 }
 
+impl Builder {
+    fn tag(&mut self, value: &str, mark: Marker, text: &str) {
+        let path = self.scalar_path(value);
+        self.tags.push(Tag {
+            path,
+            at: Location {
+                line: mark.line(),
+                column: mark.col() + 1,
+            },
+            text: text.to_string(),
+        });
+    }
+}
+
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         match ev {
             Event::Scalar(ref value, style, _, ref tag) => {
+                let is_key = matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
+                if let Some(t) = tag {
+                    self.tag(value, mark, &format!("{}{}", t.handle, t.suffix));
+                }
+                if style == TScalarStyle::Plain && !is_key {
+                    let path = self.scalar_path(value);
+                    self.plain_values.insert(path, value.clone());
+                }
                 if style == TScalarStyle::Plain && tag.is_none() && is_null_or_bool(value) {
                     let key = matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
                     self.typed_scalars.push(TypedScalar {
@@ -318,6 +367,23 @@ impl MarkedEventReceiver for Builder {
             }
             Event::Alias(_) => {
                 self.node(mark, Some("*"));
+            }
+            Event::MappingStart(_, ref tag) | Event::SequenceStart(_, ref tag) if tag.is_some() => {
+                let t = tag.as_ref().expect("matched Some");
+                let text = format!("{}{}", t.handle, t.suffix);
+                self.tag("?", mark, &text);
+                let seq = matches!(ev, Event::SequenceStart(..));
+                if let Some(path) = self.node(mark, None) {
+                    self.stack.push(if seq {
+                        Frame::Seq { path, next: 0 }
+                    } else {
+                        Frame::Map {
+                            path,
+                            key: None,
+                            seen: HashMap::new(),
+                        }
+                    });
+                }
             }
             Event::MappingStart(..) => {
                 if let Some(path) = self.node(mark, None) {

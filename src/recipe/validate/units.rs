@@ -587,8 +587,23 @@ impl Validator<'_> {
                 for (vpath, v) in values {
                     let text = match &v {
                         serde_yaml::Value::String(s) => s.clone(),
-                        serde_yaml::Value::Number(n) => n.to_string(),
-                        serde_yaml::Value::Bool(b) => b.to_string(),
+                        // Copied, not re-printed: serde_yaml turns `0o600` into 384 and
+                        // `1e3` into 1000.0, which systemd reads otherwise or not at all.
+                        serde_yaml::Value::Number(n)
+                            if n.as_f64().is_some_and(|f| !f.is_finite()) =>
+                        {
+                            self.error(&vpath, "YAML reads this as an infinite or not-a-number float, which no other recipe tool (JSON, the schema) can hold; quote it if the text is meant");
+                            continue;
+                        }
+                        serde_yaml::Value::Number(_) | serde_yaml::Value::Bool(_) => {
+                            match self.spans.plain_text(&vpath) {
+                                Some(source) => source.to_string(),
+                                None => {
+                                    self.error(&vpath, "this number or boolean cannot be copied as written; quote it (\"0600\") so the unit gets exactly that text");
+                                    continue;
+                                }
+                            }
+                        }
                         _ => {
                             self.error(&vpath, "a directive value must be a string, number, boolean or a list of them");
                             continue;
