@@ -642,3 +642,10 @@ fn directive_numbers_are_copied_as_written() {
         );
     }
 }
+
+/// Issue 21, class 7: unit files that systemd 229 and 252 read differently (or that
+/// hide text) are refused by every reader: `file:` units, `new --from`, `lint --units`.
+#[test]
+fn unit_files_systemd_releases_read_differently() {
+    check_class("i21-07-unit-reading");
+}
