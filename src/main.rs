@@ -316,13 +316,17 @@ fn build(
         0 => {}
         1 => return Err(failures.remove(0).1),
         _ => {
-            return Err(Error::Failed(
-                failures
-                    .iter()
-                    .map(|(r, e)| format!("{}: {e}", r.path.display()))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            ))
+            let text = failures
+                .iter()
+                .map(|(r, e)| format!("{}: {e}", r.path.display()))
+                .collect::<Vec<_>>()
+                .join("\n");
+            // Bad input when every failure is (exit 2), the tool's failure otherwise.
+            return Err(if failures.iter().all(|(_, e)| e.exit_code() == 2) {
+                Error::Refused(text)
+            } else {
+                Error::Failed(text)
+            });
         }
     }
     if format == OutputFormat::Json {
@@ -361,7 +365,7 @@ fn lint_command(
             unitpack::profile::DEFAULT_PROFILE
         });
         let profile = unitpack::profile::find(name).ok_or_else(|| {
-            Error::Failed(format!(
+            Error::Usage(format!(
                 "unknown target profile {name:?}; known: {}",
                 unitpack::profile::names().join(", ")
             ))
@@ -447,7 +451,7 @@ fn new_recipe(
     output: Option<PathBuf>,
 ) -> Result<()> {
     if unitpack::profile::find(target).is_none() {
-        return Err(Error::Failed(format!(
+        return Err(Error::Usage(format!(
             "unknown target profile {target:?}; known: {}",
             unitpack::profile::names().join(", ")
         )));
@@ -598,7 +602,7 @@ fn render(path: &Path, target: Option<&str>, only: Option<&str>) -> Result<()> {
                 .find(|(path, _)| path == name || path.rsplit('/').next() == Some(name));
             match found {
                 Some((_, text)) => write_stdout(text.as_bytes()),
-                None => Err(Error::Failed(format!(
+                None => Err(Error::Usage(format!(
                     "{name:?} is not among the rendered files: {}",
                     files
                         .iter()

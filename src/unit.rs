@@ -437,6 +437,20 @@ pub fn essential(name: &UnitName) -> Option<String> {
     None
 }
 
+/// Why enabling `name` (a unit of another package, `enable_units:`) opens the device up,
+/// if it does: debug-shell.service is a root shell on tty9 with no password.
+pub fn unsafe_to_enable(name: &UnitName) -> Option<String> {
+    match name.as_str() {
+        "debug-shell.service" => Some(format!(
+            "{name} is a root shell on tty9 without a password (systemd's debugging aid); a package must not enable it"
+        )),
+        "emergency.service" | "rescue.service" | "emergency.target" | "rescue.target" => Some(format!(
+            "{name} is a root shell on the console, for repairs; a package must not enable it"
+        )),
+        _ => None,
+    }
+}
+
 /// The sections have an `[Install]` section that `systemctl enable` can act on.
 pub fn installs(sections: &[Section]) -> bool {
     sections.iter().any(|s| {

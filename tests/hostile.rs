@@ -649,3 +649,10 @@ fn directive_numbers_are_copied_as_written() {
 fn unit_files_systemd_releases_read_differently() {
     check_class("i21-07-unit-reading");
 }
+
+/// Issue 21, class 12: bidi and zero-width characters in values, units that open a
+/// root shell, drop-ins that change how an essential unit runs, signed modes, YAML tags.
+#[test]
+fn hidden_text_root_shells_signed_modes_and_tags() {
+    check_class("i21-12-misc");
+}

@@ -243,8 +243,16 @@ pub fn lint_unit_dir(
     scope: Scope,
     profile: &Profile,
 ) -> crate::Result<Vec<Diagnostic>> {
+    // The directory is named on the command line: one that cannot be listed is bad input.
     let mut entries: Vec<(PathBuf, std::fs::FileType)> = std::fs::read_dir(dir)
-        .map_err(|e| crate::Error::io(format!("reading {}", dir.display()), e))?
+        .map_err(|e| {
+            crate::Error::from(crate::error::InputError::new(
+                dir,
+                None,
+                "--units",
+                format!("cannot list the directory: {e}"),
+            ))
+        })?
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_type().ok().map(|t| (e.path(), t)))
         .filter(|(_, t)| !t.is_dir())

@@ -317,13 +317,18 @@ impl Builder {
 impl Builder {
     fn tag(&mut self, value: &str, mark: Marker, text: &str) {
         let path = self.scalar_path(value);
+        // As written: `!!int`, not its expansion.
+        let text = match text.strip_prefix("tag:yaml.org,2002:") {
+            Some(core) => format!("!!{core}"),
+            None => text.to_string(),
+        };
         self.tags.push(Tag {
             path,
             at: Location {
                 line: mark.line(),
                 column: mark.col() + 1,
             },
-            text: text.to_string(),
+            text,
         });
     }
 }

@@ -350,6 +350,23 @@ impl Validator<'_> {
                 "systemctl enable ignores [Install] in a drop-in; enable the unit instead",
             );
         }
+        // As takes_over refuses to disable them, a drop-in does not change how a unit
+        // the system cannot live without runs (getty@'s ExecStart= with an autologin
+        // as root, dbus as another user).
+        if let Some(why) = unit.as_ref().and_then(unit::essential) {
+            for section in &sections {
+                for d in section
+                    .directives
+                    .iter()
+                    .filter(|d| changes_how_it_runs(&d.key))
+                {
+                    self.error(
+                        &child(&child(&child(path, "sections"), &section.name), &d.key),
+                        format!("{}= in a drop-in replaces how it runs: {why}", d.key),
+                    );
+                }
+            }
+        }
         if raw.restart && scope == Some(Scope::User) {
             self.error(
                 &child(path, "restart"),
@@ -417,6 +434,9 @@ impl Validator<'_> {
                         unit.kind()
                     ),
                 );
+            }
+            if let Some(why) = unit::unsafe_to_enable(unit) {
+                self.error(&child(path, "unit"), why);
             }
             if own.iter().any(|u| u.scope == scope && &u.name == unit) {
                 self.error(
@@ -653,6 +673,30 @@ impl Validator<'_> {
             }
         }
     }
+}
+
+/// Directives that change what a unit runs, as whom, or on which terminal.
+fn changes_how_it_runs(key: &str) -> bool {
+    key.starts_with("Exec")
+        || matches!(
+            key,
+            "User"
+                | "Group"
+                | "DynamicUser"
+                | "SupplementaryGroups"
+                | "PAMName"
+                | "StandardInput"
+                | "TTYPath"
+                | "Type"
+                | "Environment"
+                | "EnvironmentFile"
+                | "RootDirectory"
+                | "RootImage"
+                | "BindPaths"
+                | "NoNewPrivileges"
+                | "AmbientCapabilities"
+                | "CapabilityBoundingSet"
+        )
 }
 
 /// A drop-in's file name: `NAME.conf` of the unit-name alphabet.
