@@ -39,6 +39,7 @@ codes! {
     RECIPE_INVALID = "UP001", Error, "the recipe does not load (schema or model error)";
     ALLOW_UNUSED = "UP002", Info, "an `allow:` entry suppressed nothing";
     USR_LOCAL = "UP003", Error, "a file installed under /usr/local (checked when the recipe loads)";
+    NOT_LINTED = "UP004", Info, "a symlink named like a unit in a `lint --units` directory, not followed";
     UNKNOWN_DIRECTIVE = "UP101", Error, "unknown directive in a section (typo or wrong section)";
     DIRECTIVE_TOO_NEW = "UP102", Error, "directive newer than the target's systemd";
     DIRECTIVE_REMOVED = "UP103", Error, "directive removed before the target's systemd";
@@ -48,6 +49,7 @@ codes! {
     UNKNOWN_SPECIFIER = "UP107", Error, "unknown specifier";
     DIRECTIVE_NOT_IN_DATA = "UP108", Warning, "directive unknown to the data, target newer than the data";
     RELATIVE_EXEC = "UP109", Error, "Exec*= with a relative program path (accepted from systemd 239)";
+    UNPARSABLE_VALUE = "UP110", Error, "a value the target's systemd cannot parse (modes, TasksMax=)";
     USER_UNIT_SYSTEM_TARGET = "UP201", Error, "user unit wanted by a system-only target such as multi-user.target";
     USER_UNIT_USER_GROUP = "UP202", Error, "User=/Group= in a user unit";
     SYSTEM_UNIT_USER_SPECIFIER = "UP203", Warning, "per-user specifier (%U %u %h %s) in a system unit";

@@ -79,6 +79,10 @@ pub enum Error {
     Refused(String),
     #[error("{0}")]
     Failed(String),
+    /// A command-line value that names nothing there is (an unknown target profile, a
+    /// file `render --only` does not render). Bad input, so exit 2.
+    #[error("{0}")]
+    Usage(String),
     /// `SOURCE_DATE_EPOCH` is set but is not a whole number of seconds. Bad input.
     #[error("SOURCE_DATE_EPOCH={0} is not a whole number of seconds since 1970")]
     SourceDateEpoch(String),
@@ -105,7 +109,7 @@ impl Error {
     /// Exit code of the CLI: 2 for bad input, 1 for any other failure.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Input(_) | Error::Refused(_) | Error::SourceDateEpoch(_) => 2,
+            Error::Input(_) | Error::Refused(_) | Error::SourceDateEpoch(_) | Error::Usage(_) => 2,
             _ => 1,
         }
     }

@@ -102,7 +102,18 @@ pub fn open_regular(path: &Path) -> std::io::Result<File> {
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)?;
+        .open(path)
+        .map_err(|e| match e.raw_os_error() {
+            // O_NOFOLLOW's refusal: say what it means.
+            Some(libc::ELOOP) => std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                format!(
+                    "{} is a symlink; unitpack does not follow it",
+                    path.display()
+                ),
+            ),
+            _ => e,
+        })?;
     let ft = file.metadata()?.file_type();
     if !ft.is_file() {
         return Err(std::io::Error::new(
@@ -128,7 +139,7 @@ pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     if bytes.len() as u64 > limit {
         return Err(format!(
-            "{} is larger than {} KiB, the bound for this kind of input",
+            "{} is larger than {} KiB, the most unitpack reads of this kind of file (docs/trust.md)",
             path.display(),
             limit / 1024
         ));
@@ -151,8 +162,10 @@ pub fn source_date_epoch() -> Result<u64, crate::Error> {
 
 /// Largest recipe read.
 pub const MAX_RECIPE: u64 = 1024 * 1024;
-/// Largest unit file read.
+/// Largest unit file read (`file:` units, `new --from`, `lint --units`).
 pub const MAX_UNIT_FILE: u64 = 256 * 1024;
+/// Largest maintainer-script snippet read (`scripts:`).
+pub const MAX_SNIPPET: u64 = 64 * 1024;
 
 #[cfg(test)]
 mod tests {

@@ -311,13 +311,17 @@ fn build(
         0 => {}
         1 => return Err(failures.remove(0).1),
         _ => {
-            return Err(Error::Failed(
-                failures
-                    .iter()
-                    .map(|(r, e)| format!("{}: {e}", r.path.display()))
-                    .collect::<Vec<_>>()
-                    .join("\n"),
-            ))
+            let text = failures
+                .iter()
+                .map(|(r, e)| format!("{}: {e}", r.path.display()))
+                .collect::<Vec<_>>()
+                .join("\n");
+            // Bad input when every failure is (exit 2), the tool's failure otherwise.
+            return Err(if failures.iter().all(|(_, e)| e.exit_code() == 2) {
+                Error::Refused(text)
+            } else {
+                Error::Failed(text)
+            });
         }
     }
     if format == OutputFormat::Json {
@@ -339,7 +343,7 @@ fn lint_command(
     format: OutputFormat,
     deny: Option<Deny>,
 ) -> Result<()> {
-    let mut bad_input = false;
+    let bad_input;
     let diagnostics = if units.is_empty() {
         let inputs = or_recipes_dir(inputs);
         let (diagnostics, failed) =
@@ -356,7 +360,7 @@ fn lint_command(
             unitpack::profile::DEFAULT_PROFILE
         });
         let profile = unitpack::profile::find(name).ok_or_else(|| {
-            Error::Failed(format!(
+            Error::Usage(format!(
                 "unknown target profile {name:?}; known: {}",
                 unitpack::profile::names().join(", ")
             ))
@@ -367,6 +371,9 @@ fn lint_command(
         for dir in &units {
             all.extend(lint::lint_unit_dir(dir, scope, profile)?);
         }
+        // A unit file that cannot be read or parsed, or a FIFO named like a unit, is
+        // bad input as a recipe that does not load is.
+        bad_input = all.iter().any(|d| d.code == lint::RECIPE_INVALID.id);
         all
     };
     let summary = lint::Summary::of(&diagnostics);
@@ -378,7 +385,12 @@ fn lint_command(
     }
     if bad_input {
         return Err(Error::Refused(format!(
-            "lint failed: {summary}; a recipe does not load"
+            "lint failed: {summary}; {} does not load",
+            if units.is_empty() {
+                "a recipe"
+            } else {
+                "a unit file"
+            }
         )));
     }
     if summary.fails(deny == Some(Deny::Warnings)) {
@@ -421,7 +433,7 @@ fn new_recipe(
     output: Option<PathBuf>,
 ) -> Result<()> {
     if unitpack::profile::find(target).is_none() {
-        return Err(Error::Failed(format!(
+        return Err(Error::Usage(format!(
             "unknown target profile {target:?}; known: {}",
             unitpack::profile::names().join(", ")
         )));
@@ -499,7 +511,8 @@ impl Progress {
 fn built_json(recipe: &unitpack::recipe::Recipe, path: &Path) -> Result<serde_json::Value> {
     use sha2::Digest;
     let mut hasher = sha2::Sha256::new();
-    let size = std::fs::File::open(path)
+    // The package just written (output, not input), streamed: memory stays bounded.
+    let size = unitpack::input::open_regular(path)
         .and_then(|mut f| std::io::copy(&mut f, &mut hasher))
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
     Ok(serde_json::json!({
@@ -546,7 +559,7 @@ fn render(path: &Path, target: Option<&str>, only: Option<&str>) -> Result<()> {
                 .find(|(path, _)| path == name || path.rsplit('/').next() == Some(name));
             match found {
                 Some((_, text)) => write_stdout(text.as_bytes()),
-                None => Err(Error::Failed(format!(
+                None => Err(Error::Usage(format!(
                     "{name:?} is not among the rendered files: {}",
                     files
                         .iter()

@@ -8,9 +8,6 @@ use serde_yaml::{Mapping, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Unit files larger than this are not read (`--from` takes hand-written units).
-const MAX_UNIT_FILE: u64 = 1 << 20;
-
 /// Where `unitpack`'s own package installs the recipe schema (for editors).
 pub const INSTALLED_SCHEMA: &str = "/usr/share/unitpack/recipe.schema.json";
 
@@ -133,16 +130,9 @@ fn pairs(items: &[(&str, &str)]) -> Value {
 /// and enablement that what it says implies.
 fn unit_from_file(path: &Path, scope: Option<Scope>) -> Result<Value> {
     let bad = |message: String| Error::from(InputError::new(path, None, "", message));
-    let meta = std::fs::symlink_metadata(path)
-        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-    if !meta.file_type().is_file() {
-        return Err(bad("not a regular file".into()));
-    }
-    if meta.len() > MAX_UNIT_FILE {
-        return Err(bad(format!("larger than {MAX_UNIT_FILE} bytes")));
-    }
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    // Named on the command line, read as any unit file is: no symlink followed, no
+    // FIFO waited on, at most `input::MAX_UNIT_FILE` bytes.
+    let text = crate::input::read_text(path, crate::input::MAX_UNIT_FILE).map_err(bad)?;
     let file_name = path
         .file_name()
         .and_then(|n| n.to_str())

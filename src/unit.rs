@@ -349,10 +349,27 @@ impl InstallRefs {
 }
 
 /// Characters that must not reach a unit file: systemd ends a line at NUL, and other
-/// control characters (VT, FF, ESC, …) and Unicode line or paragraph separators are
-/// invisible to a reviewer. TAB is ordinary whitespace.
+/// control characters (VT, FF, ESC, …), Unicode line or paragraph separators,
+/// bidirectional controls, zero-width characters and the BOM are invisible to a
+/// reviewer or make text read differently from what it is ("Trojan Source"). TAB is
+/// ordinary whitespace.
 pub fn forbidden_char(c: char) -> bool {
-    (c.is_control() && c != '\t') || matches!(c, '\u{2028}' | '\u{2029}')
+    (c.is_control() && c != '\t')
+        || matches!(
+            c,
+            '\u{2028}'
+                | '\u{2029}'
+                | '\u{061C}'
+                | '\u{200B}'
+                | '\u{200C}'
+                | '\u{200D}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{2060}'
+                | '\u{FEFF}'
+        )
+        || ('\u{202A}'..='\u{202E}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
 }
 
 /// A directive value written in a recipe: one line, no character of
@@ -420,6 +437,20 @@ pub fn essential(name: &UnitName) -> Option<String> {
     None
 }
 
+/// Why enabling `name` (a unit of another package, `enable_units:`) opens the device up,
+/// if it does: debug-shell.service is a root shell on tty9 with no password.
+pub fn unsafe_to_enable(name: &UnitName) -> Option<String> {
+    match name.as_str() {
+        "debug-shell.service" => Some(format!(
+            "{name} is a root shell on tty9 without a password (systemd's debugging aid); a package must not enable it"
+        )),
+        "emergency.service" | "rescue.service" | "emergency.target" | "rescue.target" => Some(format!(
+            "{name} is a root shell on the console, for repairs; a package must not enable it"
+        )),
+        _ => None,
+    }
+}
+
 /// The sections have an `[Install]` section that `systemctl enable` can act on.
 pub fn installs(sections: &[Section]) -> bool {
     sections.iter().any(|s| {
@@ -459,8 +490,15 @@ pub fn render(sections: &[Section], header: &str) -> String {
     out
 }
 
-/// Parse a unit file the way systemd reads it: `[Section]` headers, `Key=Value`,
-/// `#`/`;` comments, trailing-backslash continuation lines, repeated keys kept.
+/// Parse a unit file the way systemd reads it (`config_parse` of systemd 229 and 252):
+/// `[Section]` headers, `Key=Value` with the key and value stripped of " \t\n\r",
+/// `#`/`;` comments, a line ending in an unescaped `\` continued by the next line (the
+/// `\` becomes a space, the next line is appended as it is), repeated keys kept and
+/// repeated sections merged into the first (systemd reads directives in file order,
+/// whatever section header precedes them). Where 229 and 252 read the text differently
+/// (a comment inside or ending a continued line, a line longer than 229's 2047
+/// bytes, a continuation at the end of the file) the file is refused with both
+/// readings named; so is anything systemd would only warn about and skip.
 pub fn parse(text: &str) -> Result<Vec<Section>, (usize, String)> {
     // Checked on the whole text, comments included: systemd ends a line at NUL, so a
     // NUL in a comment would start a directive that this parser never saw.
@@ -468,36 +506,48 @@ pub fn parse(text: &str) -> Result<Vec<Section>, (usize, String)> {
         if let Some(c) = line.chars().find(|&c| forbidden_char(c)) {
             return Err((
                 i + 1,
-                format!("the unit file contains {c:?}; unit files must not contain NUL, CR, other control characters or Unicode line separators"),
+                format!("the unit file contains {c:?}; unit files must not contain NUL, CR, other control characters, Unicode line separators, bidirectional or zero-width characters"),
+            ));
+        }
+        if line.len() > LINE_MAX_229 {
+            return Err((
+                i + 1,
+                format!("the line is {} bytes long; systemd 229 reads at most {LINE_MAX_229} bytes a line and splits the rest into a line of its own (252 reads it whole)", line.len()),
             ));
         }
     }
-    let mut sections: Vec<Section> = Vec::new();
-    let mut pending: Option<(String, usize)> = None;
-    for (i, raw) in text.lines().enumerate() {
-        let line_no = i + 1;
-        let (logical, start_line) = match pending.take() {
-            Some((mut acc, start)) => {
-                acc.push(' ');
-                acc.push_str(raw.trim());
-                (acc, start)
-            }
-            None => (raw.trim().to_string(), line_no),
+    let old = logical_lines(text, Reader::Systemd229);
+    let new = logical_lines(text, Reader::Systemd252);
+    let same = |a: Option<&Logical>, b: Option<&Logical>| a.map(|l| &l.text) == b.map(|l| &l.text);
+    if let Some(i) = (0..old.len().max(new.len())).find(|&i| !same(old.get(i), new.get(i))) {
+        // The first line after the last one both read alike.
+        let line = match i {
+            0 => 1,
+            _ => new[i - 1].end + 1,
         };
-        if let Some(stripped) = logical.strip_suffix('\\') {
-            if logical.starts_with('#') || logical.starts_with(';') {
-                // systemd releases disagree on whether a comment continues.
-                return Err((
-                    start_line,
-                    "a comment ends in '\\' (systemd releases disagree on whether it continues)"
-                        .into(),
-                ));
-            }
-            pending = Some((stripped.trim_end().to_string(), start_line));
-            continue;
-        }
-        let line = logical.trim();
-        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+        let show = |l: Option<&Logical>| match l {
+            Some(l) => format!("{:?}", l.text),
+            None => "nothing (the continued line is dropped at the end of the file)".into(),
+        };
+        return Err((
+            line,
+            format!(
+                "systemd 229 and 252 read this differently (a comment inside or ending a line continued with '\\', or a continuation at the end of the file): 229 reads {}, 252 reads {}; remove the comment or the '\\'",
+                show(old.get(i)),
+                show(new.get(i))
+            ),
+        ));
+    }
+    let mut sections: Vec<Section> = Vec::new();
+    let mut current: Option<usize> = None;
+    for Logical {
+        start: start_line,
+        text: logical,
+        ..
+    } in new
+    {
+        let line = logical.trim_matches(SYSTEMD_WHITESPACE);
+        if line.is_empty() || line.starts_with(['#', ';']) {
             continue;
         }
         let location = Some(Location {
@@ -511,35 +561,120 @@ pub fn parse(text: &str) -> Result<Vec<Section>, (usize, String)> {
             if !valid_section_name(name) {
                 return Err((start_line, format!("invalid section name {name:?}")));
             }
-            sections.push(Section {
-                name: name.to_string(),
-                directives: Vec::new(),
-                location,
+            // A repeated section continues the first one: systemd merges them.
+            current = Some(match sections.iter().position(|s| s.name == name) {
+                Some(i) => i,
+                None => {
+                    sections.push(Section {
+                        name: name.to_string(),
+                        directives: Vec::new(),
+                        location,
+                    });
+                    sections.len() - 1
+                }
             });
             continue;
         }
         let (key, value) = line.split_once('=').ok_or((
             start_line,
-            format!("line {line:?} is neither a section header nor Key=Value"),
+            format!("line {line:?} is neither a section header nor Key=Value (systemd ignores it with a warning)"),
         ))?;
-        let key = key.trim();
+        let key = key.trim_matches(SYSTEMD_WHITESPACE);
         if !valid_directive_key(key) {
             return Err((start_line, format!("invalid directive name {key:?}")));
         }
-        let section = sections.last_mut().ok_or((
+        let section = current.ok_or((
             start_line,
             format!("directive {key} appears before any [Section]"),
         ))?;
-        section.directives.push(Directive {
+        sections[section].directives.push(Directive {
             key: key.to_string(),
-            value: value.trim().to_string(),
+            value: value.trim_matches(SYSTEMD_WHITESPACE).to_string(),
             location,
         });
     }
-    if let Some((_, start)) = pending {
-        return Err((start, "file ends inside a continued line".into()));
-    }
     Ok(sections)
+}
+
+/// systemd's WHITESPACE: what `strstrip` removes around keys, values and lines.
+const SYSTEMD_WHITESPACE: &[char] = &[' ', '\t', '\n', '\r'];
+
+/// systemd 229 reads unit files with `fgets` into a `LINE_MAX` (2048) buffer.
+pub const LINE_MAX_229: usize = 2047;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reader {
+    /// Joins first, then decides on comments: a comment line inside a continuation is
+    /// part of the value, a comment ending in '\' swallows the next line, and a
+    /// continuation pending at the end of the file is dropped.
+    Systemd229,
+    /// Skips comment lines before joining (even inside a continuation) and parses a
+    /// continuation pending at the end of the file.
+    Systemd252,
+}
+
+/// A line as systemd's parser sees it: physical lines joined by continuations.
+struct Logical {
+    start: usize,
+    end: usize,
+    text: String,
+}
+
+/// The logical lines of `text` as `reader` forms them, without the empty lines and
+/// comments that both then skip.
+fn logical_lines(text: &str, reader: Reader) -> Vec<Logical> {
+    let mut out = Vec::new();
+    let mut continuation: Option<(usize, String)> = None;
+    let body = text.strip_suffix('\n').unwrap_or(text);
+    if body.is_empty() {
+        return out;
+    }
+    let mut last = 0;
+    for (i, raw) in body.split('\n').enumerate() {
+        last = i + 1;
+        if reader == Reader::Systemd252
+            && raw
+                .trim_start_matches(SYSTEMD_WHITESPACE)
+                .starts_with(['#', ';'])
+        {
+            continue;
+        }
+        let (start, mut line) = match continuation.take() {
+            Some((start, mut acc)) => {
+                acc.push_str(raw);
+                (start, acc)
+            }
+            None => (i + 1, raw.to_string()),
+        };
+        let mut escaped = false;
+        for c in line.chars() {
+            escaped = !escaped && c == '\\';
+        }
+        if escaped {
+            line.pop();
+            line.push(' ');
+            continuation = Some((start, line));
+            continue;
+        }
+        out.push(Logical {
+            start,
+            end: i + 1,
+            text: line,
+        });
+    }
+    if let (Some((start, text)), Reader::Systemd252) = (continuation, reader) {
+        out.push(Logical {
+            start,
+            end: last,
+            text,
+        });
+    }
+    // What `parse_line` of both skips: empty lines and comments.
+    out.retain(|l| {
+        let t = l.text.trim_matches(SYSTEMD_WHITESPACE);
+        !t.is_empty() && !t.starts_with(['#', ';'])
+    });
+    out
 }
 
 pub fn valid_section_name(name: &str) -> bool {
@@ -591,7 +726,8 @@ mod tests {
         let text = "[Unit]\nDescription=x\n# comment\nAfter=a.service \\\n  b.service\n\n[Service]\nExecStart=/bin/true\nEnvironment=A=1\nEnvironment=B=2\n\n[Install]\nWantedBy=default.target\n";
         let sections = parse(text).unwrap();
         assert_eq!(sections.len(), 3);
-        assert_eq!(sections[0].directives[1].value, "a.service b.service");
+        // systemd keeps the spaces: the "\\" becomes one, the next line comes as it is.
+        assert_eq!(sections[0].directives[1].value, "a.service    b.service");
         assert_eq!(sections[0].directives[1].location.unwrap().line, 4);
         assert_eq!(
             sections[1].values("Environment").collect::<Vec<_>>(),
@@ -618,5 +754,71 @@ mod tests {
         assert!(parse("[Unit\n").is_err());
         assert!(parse("[Unit]\nno equals\n").is_err());
         assert!(parse("[Unit]\nA=b \\\n").is_err());
+    }
+
+    fn pairs(text: &str) -> Vec<(String, String, String)> {
+        parse(text)
+            .unwrap()
+            .into_iter()
+            .flat_map(|s| {
+                s.directives
+                    .into_iter()
+                    .map(move |d| (s.name.clone(), d.key, d.value))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn reads_as_systemd_does() {
+        let p = |t: &str| {
+            pairs(t)
+                .into_iter()
+                .map(|(s, k, v)| format!("{s}.{k}={v}"))
+                .collect::<Vec<_>>()
+        };
+        // Repeated sections merge; directive order is kept.
+        assert_eq!(
+            p("[Service]\nExecStart=/bin/a\n[Unit]\nDescription=d\n[Service]\nUser=nobody\n"),
+            [
+                "Service.ExecStart=/bin/a",
+                "Service.User=nobody",
+                "Unit.Description=d"
+            ]
+        );
+        // The '\\' becomes a space; the next line is appended as it is.
+        assert_eq!(
+            p("[Unit]\nDescription=a \\\n   b\n"),
+            ["Unit.Description=a     b"]
+        );
+        // An escaped backslash at the end is no continuation.
+        assert_eq!(
+            p("[Unit]\nDescription=a\\\\\nAfter=x\n"),
+            ["Unit.Description=a\\\\", "Unit.After=x"]
+        );
+        // Only " \t\n\r" is stripped, not other Unicode spaces.
+        assert_eq!(
+            p("[Unit]\n Description = \u{a0}a\t\n"),
+            ["Unit.Description=\u{a0}a"]
+        );
+        assert_eq!(p("[Unit]\nDescription=a=b\n"), ["Unit.Description=a=b"]);
+    }
+
+    #[test]
+    fn refuses_what_229_and_252_read_differently() {
+        for text in [
+            // A comment line inside a continuation: 252 skips it, 229 appends it.
+            "[Unit]\nDescription=a \\\n# c\n b\n",
+            // A comment ending in '\\': 229 swallows the next line.
+            "[Unit]\n# note \\\nDescription=a\n",
+            // A continuation at the end: 229 drops it, 252 parses it.
+            "[Unit]\nDescription=a \\",
+        ] {
+            let (_, m) = parse(text).unwrap_err();
+            assert!(m.contains("229 and 252"), "{text:?}: {m}");
+        }
+        let long = format!("[Unit]\nDescription={}\n", "x".repeat(2100));
+        assert!(parse(&long).unwrap_err().1.contains("2047"));
+        assert!(parse("[Unit]\nDescription=a\u{202e}b\n").is_err());
+        assert!(parse("[Unit]\nDescription=a\u{200b}b\n").is_err());
     }
 }

@@ -527,3 +527,43 @@ fn elf_asset_needs_an_architecture() {
     );
     assert!(out_dir.join("demo-units_1.0-1_amd64.deb").is_file());
 }
+
+/// Issue 21, class 12: every bad input exits 2, command-line values included (an
+/// unknown profile, a file `render --only` does not render, a --units directory that
+/// is not there); 1 is kept for the tool's own failures and lint's findings.
+#[test]
+fn bad_command_line_values_exit_2() {
+    let (dir, recipe) = recipe_dir(MINIMAL, &[]);
+    let recipe = recipe.to_str().unwrap().to_string();
+    let missing = dir.path().join("missing").display().to_string();
+    let units = dir.path().display().to_string();
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["new", "demo", "--target", "no-such-profile", "-o", &missing],
+        vec![
+            "lint",
+            "--scope",
+            "system",
+            "--target",
+            "no-such-profile",
+            "--units",
+            &units,
+        ],
+        vec!["lint", "--scope", "system", "--units", &missing],
+        vec!["render", &recipe, "--only", "no-such-file"],
+        vec![
+            "build",
+            &recipe,
+            "--target",
+            "no-such-profile",
+            "-o",
+            &missing,
+        ],
+    ];
+    for args in cases {
+        let out = unitpack().args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains("error: "), "{args:?}: {stderr}");
+    }
+    assert!(!std::path::Path::new(&missing).exists());
+}

@@ -71,7 +71,8 @@ fn render_only_prints_one_file_exactly() {
         .args(["--only", "nope"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    // A file that is not rendered is a bad command-line value: exit 2 (issue 21).
+    assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]

@@ -147,6 +147,16 @@ fn set_up(dir: &Path, setup: &[Vec<String>]) -> Option<Option<PathBuf>> {
                 f.set_len(step[2].parse().unwrap()).unwrap();
             }
             "write" => std::fs::write(arg(1), &step[2]).unwrap(),
+            "repeat" => {
+                use std::io::Write;
+                let mut f = std::fs::OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(arg(1))
+                    .unwrap();
+                let n: usize = step[3].parse().unwrap();
+                f.write_all(step[2].repeat(n).as_bytes()).unwrap();
+            }
             other => panic!("unknown setup step {other:?}"),
         }
     }
@@ -170,16 +180,22 @@ fn listing(dir: &Path) -> BTreeMap<PathBuf, String> {
 
 /// unitpack, or the build `UNITPACK_HOSTILE_BIN` names (to see the corpus fail on a
 /// build without the fixes).
+/// Every run is held to `MAX_ADDRESS_SPACE` (prlimit --as): a command that reads a
+/// 1 GiB sparse fixture whole fails the case by running out of memory.
 fn binary() -> assert_cmd::Command {
-    match std::env::var_os("UNITPACK_HOSTILE_BIN") {
-        Some(bin) => {
-            let mut cmd = assert_cmd::Command::new(bin);
-            cmd.current_dir(repo()).env("SOURCE_DATE_EPOCH", EPOCH);
-            cmd
-        }
-        None => unitpack(),
-    }
+    let bin = std::env::var_os("UNITPACK_HOSTILE_BIN")
+        .unwrap_or_else(|| assert_cmd::cargo::cargo_bin("unitpack").into());
+    let mut cmd = assert_cmd::Command::new("prlimit");
+    cmd.arg(format!("--as={MAX_ADDRESS_SPACE}"))
+        .arg("--")
+        .arg(bin)
+        .current_dir(repo())
+        .env("SOURCE_DATE_EPOCH", EPOCH);
+    cmd
 }
+
+/// A build of a real recipe runs in 256 MiB of address space; this leaves room.
+const MAX_ADDRESS_SPACE: u64 = 512 << 20;
 
 /// Run one case; returns its failures.
 fn check_case(case: &Path) -> Vec<String> {
@@ -214,6 +230,16 @@ fn check_case(case: &Path) -> Vec<String> {
             "yocto" => cmd.arg("yocto").arg(&dir).arg("-o").arg(out.join("layer")),
             "render" => cmd.arg("render").arg(&recipe),
             "lint" => cmd.arg("lint").arg(&dir).args(["--format", "json"]),
+            // `file` is a unit file: taken in by `new --from`, linted by `lint --units`
+            // in its directory.
+            "new" => cmd
+                .args(["new", "demo-units", "--from"])
+                .arg(&file)
+                .arg("-o")
+                .arg(out.join("new.yaml")),
+            "lint-units" => cmd
+                .args(["lint", "--scope", "system", "--format", "json", "--units"])
+                .arg(file.parent().unwrap()),
             other => panic!("unknown command {other}"),
         };
         let output = cmd.output().unwrap();
@@ -229,7 +255,7 @@ fn check_case(case: &Path) -> Vec<String> {
             fail(format!("exit {:?}, not 2", output.status));
         }
         let file_text = file.display().to_string();
-        if command == "lint" {
+        if command == "lint" || command == "lint-units" {
             let doc: serde_json::Value = match serde_json::from_str(&stdout) {
                 Ok(d) => d,
                 Err(e) => {
@@ -521,4 +547,112 @@ fn relations_are_written_from_their_parsed_form() {
     );
     let maintainer = stdout("dpkg-deb", &["-f", deb.to_str().unwrap(), "Maintainer"]);
     assert_eq!(maintainer.trim(), "Zoë Ångström 李 <jane@example.org>");
+}
+
+/// Issue 21, class 1: block nesting (`- - -`, `? ? ?`, indented maps) is bounded before
+/// any parser recurses, as flow nesting was.
+#[test]
+fn block_nesting_is_bounded_before_parsing() {
+    check_class("i21-01-block-nesting");
+}
+
+/// Issue 21, class 2: names unitpack derives (followers, drop-in directories) are
+/// checked as user-given names are: exit 2 naming the field, never a panic.
+#[test]
+fn derived_names_are_validated() {
+    check_class("i21-02-derived-names");
+}
+
+/// Issue 21, class 5: every read is bounded (snippets, `new --from`, `lint --units`,
+/// the diagnostic renderer), under a 512 MiB address-space limit.
+#[test]
+fn reads_are_bounded() {
+    check_class("i21-05-unbounded");
+}
+
+/// Issue 21, class 5: the text renderer of `lint --units` quotes a unit file through
+/// the bounded reader, not by reading a 1 GiB file again.
+#[test]
+fn lint_text_renderer_reads_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    let big = dir.path().join("big.service");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(1 << 30)
+        .unwrap();
+    let out = binary()
+        .args(["lint", "--scope", "system", "--units"])
+        .arg(dir.path())
+        .timeout(TIMEOUT)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2), "{stdout}");
+    assert!(
+        stdout.contains(&format!("{} is larger than", big.display())),
+        "{stdout}"
+    );
+}
+
+/// Issue 21, class 6: YAML numbers reach the unit as written (never re-printed: 0o600
+/// was 384) and build refuses the values systemd would ignore.
+#[test]
+fn numbers_are_copied_and_checked_as_systemd_reads_them() {
+    check_class("i21-06-numbers");
+}
+
+/// Issue 21, class 6: every YAML number or boolean in a directive is the unit's text as
+/// written in the recipe.
+#[test]
+fn directive_numbers_are_copied_as_written() {
+    let values = [
+        ("Nice", "-5"),
+        ("TimeoutStopSec", "1.5"),
+        ("RemainAfterExit", "True"),
+        ("LimitNOFILE", "0x400"),
+        ("UMask", "0077"),
+        ("TasksMax", "1000"),
+        ("CPUSchedulingPriority", "+1"),
+        ("IOSchedulingPriority", "07"),
+    ];
+    let lines: String = values
+        .iter()
+        .map(|(k, v)| format!("        {k}: {v}\n"))
+        .collect();
+    let text = MINIMAL.replace(
+        "        ExecStart: /bin/true\n",
+        &format!("        ExecStart: /bin/true\n{lines}"),
+    );
+    let (_dir, recipe) = recipe_dir(&text, &[]);
+    let out = unitpack()
+        .args(["render", "--only", "demo.service"])
+        .arg(&recipe)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let unit = String::from_utf8(out.stdout).unwrap();
+    for (k, v) in values {
+        assert!(
+            unit.contains(&format!("\n{k}={v}\n")),
+            "{k}={v} not in:\n{unit}"
+        );
+    }
+}
+
+/// Issue 21, class 7: unit files that systemd 229 and 252 read differently (or that
+/// hide text) are refused by every reader: `file:` units, `new --from`, `lint --units`.
+#[test]
+fn unit_files_systemd_releases_read_differently() {
+    check_class("i21-07-unit-reading");
+}
+
+/// Issue 21, class 12: bidi and zero-width characters in values, units that open a
+/// root shell, drop-ins that change how an essential unit runs, signed modes, YAML tags.
+#[test]
+fn hidden_text_root_shells_signed_modes_and_tags() {
+    check_class("i21-12-misc");
 }

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{repo, sha256, unavailable, unitpack};
+use common::{repo, run, sha256, unavailable, unitpack};
 use std::collections::BTreeMap;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -119,7 +119,9 @@ fn every_code_has_a_trigger_and_a_near_miss() {
                 .map(|e| e.3),
         );
     }
-    for code in lint::codes() {
+    // UP004 is about a `lint --units` directory, not a recipe:
+    // `units_dir_reports_symlinks_and_special_files` is its trigger and near miss.
+    for code in lint::codes().iter().filter(|c| c.id != "UP004") {
         assert!(
             triggered.contains(code.id),
             "no corpus recipe triggers {}",
@@ -919,4 +921,57 @@ fn lint_knows_what_systemd_229_parses() {
         639 - 8,
         "every non-BusName directive of 229 went through lint"
     );
+}
+
+/// `lint --units` reports what it does not read instead of skipping it in silence: a
+/// symlink named like a unit is UP004 (info), a FIFO named like a unit is bad input
+/// (UP001); a regular unit file beside them (the near miss) gets neither.
+#[test]
+fn units_dir_reports_symlinks_and_special_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(d.join("ok.service"), "[Service]\nExecStart=/bin/true\n").unwrap();
+    std::os::unix::fs::symlink("/dev/null", d.join("masked.service")).unwrap();
+    std::os::unix::fs::symlink("ok.service", d.join("alias.service")).unwrap();
+    std::fs::write(d.join("README"), "not a unit\n").unwrap();
+    std::fs::create_dir(d.join("multi-user.target.wants")).unwrap();
+    let profile = unitpack::profile::find("ubuntu-xenial").unwrap();
+    let found = |diagnostics: &[lint::Diagnostic]| -> BTreeSet<(String, &'static str)> {
+        diagnostics
+            .iter()
+            .map(|x| {
+                let name = x.file.file_name().unwrap().to_string_lossy().into_owned();
+                (name, x.code)
+            })
+            .collect()
+    };
+    let diagnostics = lint::lint_unit_dir(d, unitpack::unit::Scope::System, profile).unwrap();
+    assert_eq!(
+        found(&diagnostics),
+        BTreeSet::from([
+            ("alias.service".to_string(), "UP004"),
+            ("masked.service".to_string(), "UP004"),
+        ]),
+        "{}",
+        lint::render_text(&diagnostics)
+    );
+    assert!(run("mkfifo", &[d.join("f.service").to_str().unwrap()])
+        .status
+        .success());
+    let out = unitpack()
+        .args(["lint", "--scope", "system", "--format", "json", "--units"])
+        .arg(d)
+        .timeout(std::time::Duration::from_secs(30))
+        .output()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let fifo = doc["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["file"].as_str().unwrap().ends_with("/f.service"))
+        .unwrap_or_else(|| panic!("no diagnostic for the FIFO: {doc}"));
+    assert_eq!(fifo["code"], "UP001");
+    assert!(fifo["message"].as_str().unwrap().contains("is a FIFO"));
+    assert_eq!(out.status.code(), Some(2));
 }

@@ -18,9 +18,10 @@ mod follow;
 mod output;
 mod scope;
 mod table;
+mod values;
 
 use diagnostic::Site;
-pub use diagnostic::{Code, Diagnostic, Severity};
+pub use diagnostic::{Code, Diagnostic, Severity, RECIPE_INVALID};
 pub use output::{render_json, render_text, Summary};
 
 use crate::error::{InputError, Location};
@@ -230,24 +231,33 @@ pub fn from_load_errors(errors: &[InputError]) -> Vec<Diagnostic> {
     out
 }
 
-/// Lint the unit files of a directory (symlinks, subdirectories and files that are not
-/// named like units are skipped), as if one package shipped them all in `scope`.
+/// Lint the unit files of a directory (subdirectories and files that are not named
+/// like units are skipped; symlinks and special files named like units are reported),
+/// as if one package shipped them all in `scope`.
 /// Rules about the package's relations do not apply.
 pub fn lint_unit_dir(
     dir: &Path,
     scope: Scope,
     profile: &Profile,
 ) -> crate::Result<Vec<Diagnostic>> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|e| crate::Error::io(format!("reading {}", dir.display()), e))?
+    // The directory is named on the command line: one that cannot be listed is bad input.
+    let mut entries: Vec<(PathBuf, std::fs::FileType)> = std::fs::read_dir(dir)
+        .map_err(|e| {
+            crate::Error::from(crate::error::InputError::new(
+                dir,
+                None,
+                "--units",
+                format!("cannot list the directory: {e}"),
+            ))
+        })?
         .filter_map(|e| e.ok())
-        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
-        .map(|e| e.path())
+        .filter_map(|e| e.file_type().ok().map(|t| (e.path(), t)))
+        .filter(|(_, t)| !t.is_dir())
         .collect();
-    paths.sort();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
     let mut units = Vec::new();
     let mut diagnostics = Vec::new();
-    for path in paths {
+    for (path, file_type) in entries {
         let Some(name) = path
             .file_name()
             .and_then(|n| n.to_str())
@@ -255,9 +265,43 @@ pub fn lint_unit_dir(
         else {
             continue;
         };
+        // Named like a unit but not a regular file: said, never skipped in silence. A
+        // symlink is an alias or a mask (not followed: it may lead anywhere); a FIFO,
+        // socket or device is no unit file at all (bad input).
+        if !file_type.is_file() {
+            let (code, message) = if file_type.is_symlink() {
+                (
+                    diagnostic::NOT_LINTED,
+                    format!(
+                        "{} is a symlink (an alias or a mask); lint --units does not follow it, lint the unit it names",
+                        path.display()
+                    ),
+                )
+            } else {
+                (
+                    diagnostic::RECIPE_INVALID,
+                    crate::input::special(&path, file_type),
+                )
+            };
+            diagnostics.push(Diagnostic::new(
+                code,
+                Site {
+                    file: path,
+                    location: None,
+                    unit: Some(name.to_string()),
+                    subject: None,
+                },
+                message,
+            ));
+            continue;
+        }
         let parsed = crate::input::read_text(&path, crate::input::MAX_UNIT_FILE)
-            .map_err(|m| (1, m))
-            .and_then(|text| unit::parse(&text).map(|sections| (text, sections)));
+            .map_err(|m| (None, m))
+            .and_then(|text| {
+                unit::parse(&text)
+                    .map(|sections| (text, sections))
+                    .map_err(|(line, m)| (Some(Location { line, column: 1 }), m))
+            });
         match parsed {
             Ok((text, sections)) => {
                 // A bad [Install] value is reported; the unit is linted without it.
@@ -287,11 +331,11 @@ pub fn lint_unit_dir(
                     recipe_path: String::new(),
                 });
             }
-            Err((line, message)) => diagnostics.push(Diagnostic::new(
+            Err((location, message)) => diagnostics.push(Diagnostic::new(
                 diagnostic::RECIPE_INVALID,
                 Site {
                     file: path,
-                    location: Some(Location { line, column: 1 }),
+                    location,
                     unit: Some(name.to_string()),
                     subject: None,
                 },
@@ -329,6 +373,7 @@ fn run(input: &Input) -> Vec<Diagnostic> {
     scope::check(input, &mut out);
     cross::check(input, &mut out);
     follow::check(input, &mut out);
+    values::check(input, &mut out);
     out
 }
 

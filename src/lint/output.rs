@@ -49,7 +49,9 @@ impl std::fmt::Display for Summary {
 }
 
 /// rustc-style text. Snippets come from the files the diagnostics point into, read
-/// again here; a file that cannot be read is shown by name only. The third severity,
+/// again here through the input layer with the recipe bound (the largest any
+/// diagnosed file may be: a unit file too large to lint is not read whole to quote
+/// it, and a FIFO is not waited on); a file that cannot be read is shown by name only. The third severity,
 /// info, is printed with rustc's word for it: `note`.
 pub fn render_text(diagnostics: &[Diagnostic]) -> String {
     let mut files = SimpleFiles::new();
@@ -61,7 +63,7 @@ pub fn render_text(diagnostics: &[Diagnostic]) -> String {
     let mut out = String::new();
     for d in diagnostics {
         let id = *ids.entry(&d.file).or_insert_with(|| {
-            std::fs::read_to_string(&d.file)
+            crate::input::read_text(&d.file, crate::input::MAX_RECIPE)
                 .ok()
                 .map(|text| files.add(d.file.display().to_string(), text))
         });

@@ -143,6 +143,18 @@ fn screen(path: &Path, text: &str) -> Result<SpanIndex> {
         )
         .into());
     }
+    if let Some(at) = spans::too_deep(text) {
+        return Err(InputError::new(
+            path,
+            Some(at),
+            "",
+            format!(
+                "collections nested more than {} deep (`- - -`, `? ? ?`, indented maps): YAML parsers recurse once per level, and no recipe needs that many",
+                spans::MAX_DEPTH
+            ),
+        )
+        .into());
+    }
     if let Some((at, c)) = spans::ambiguous_line_break(text) {
         return Err(InputError::new(
             path,
@@ -169,6 +181,25 @@ fn screen(path: &Path, text: &str) -> Result<SpanIndex> {
                         format!(
                             "given twice (first at line {}, column {}); YAML would silently keep only one",
                             d.first.line, d.first.column
+                        ),
+                    )
+                })
+                .collect(),
+        ));
+    }
+    if !spans.tags().is_empty() {
+        return Err(Error::Input(
+            spans
+                .tags()
+                .iter()
+                .map(|t| {
+                    InputError::new(
+                        path,
+                        Some(t.at),
+                        t.path.clone(),
+                        format!(
+                            "the YAML tag {} is not part of a recipe (serde_yaml would drop or apply it, other YAML tools read it otherwise); remove it, and quote the value if it is text",
+                            t.text
                         ),
                     )
                 })

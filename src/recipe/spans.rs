@@ -15,6 +15,17 @@ pub struct SpanIndex {
     duplicates: Vec<Duplicate>,
     big_integers: Vec<BigInteger>,
     typed_scalars: Vec<TypedScalar>,
+    plain_values: HashMap<String, String>,
+    tags: Vec<Tag>,
+}
+
+/// A YAML tag (`!!int`, `!foo`) on a node: serde_yaml drops or applies them, other tools
+/// read them otherwise, and no recipe field takes one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    pub path: String,
+    pub at: Location,
+    pub text: String,
 }
 
 /// A plain scalar that YAML reads as null or a boolean (`null`, `~`, `true`, `False`…).
@@ -51,16 +62,37 @@ impl SpanIndex {
     /// error itself is reported by serde_yaml, with its own position).
     pub fn parse(text: &str) -> SpanIndex {
         let mut builder = Builder::default();
+        // Event by event rather than `Parser::load`, which recurses once per level of
+        // nesting: the depth is bounded by `too_deep` before this runs, and this loop
+        // keeps that bound from mattering to the stack at all.
         let mut parser = Parser::new_from_str(text);
-        if parser.load(&mut builder, false).is_err() {
-            return SpanIndex::default();
+        loop {
+            match parser.next_token() {
+                Ok((Event::StreamEnd, _)) => break,
+                Ok((ev, mark)) => builder.on_event(ev, mark),
+                Err(_) => return SpanIndex::default(),
+            }
         }
         SpanIndex {
             positions: builder.positions,
             duplicates: builder.duplicates,
             big_integers: builder.big_integers,
             typed_scalars: builder.typed_scalars,
+            plain_values: builder.plain_values,
+            tags: builder.tags,
         }
+    }
+
+    /// The source text of the plain (unquoted) scalar value at exactly `path`: what the
+    /// author wrote (`0o600`, `1e3`), where serde_yaml hands over a number it re-prints
+    /// (`384`, `1000.0`).
+    pub fn plain_text(&self, path: &str) -> Option<&str> {
+        self.plain_values.get(path).map(String::as_str)
+    }
+
+    /// Tags on any node, in document order.
+    pub fn tags(&self) -> &[Tag] {
+        &self.tags
     }
 
     /// Plain scalars that YAML reads as null or a boolean: serde_yaml hands their text
@@ -116,6 +148,36 @@ pub fn too_many_brackets(text: &str) -> Option<Location> {
     Some(Location { line, column })
 }
 
+/// Deepest nesting of collections a recipe may hold, block (`- - -`, `? ? ?`, indented
+/// maps) and flow alike. serde_yaml and yaml-rust2's `load` recurse once per level, and
+/// 18 KB of `- - - …` overflowed the stack (SIGABRT); the deepest recipe field
+/// (`units[].sections.Service.ExecStart[]`) is 6 levels down.
+pub const MAX_DEPTH: usize = 32;
+
+/// Where `text` opens its first collection deeper than [`MAX_DEPTH`]. Events are pulled
+/// one at a time (no recursion); a document that does not parse is left to serde_yaml's
+/// error unless it nests too deep before the error.
+pub fn too_deep(text: &str) -> Option<Location> {
+    let mut parser = Parser::new_from_str(text);
+    let mut depth = 0usize;
+    loop {
+        match parser.next_token() {
+            Ok((Event::SequenceStart(..) | Event::MappingStart(..), mark)) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Some(Location {
+                        line: mark.line(),
+                        column: mark.col() + 1,
+                    });
+                }
+            }
+            Ok((Event::SequenceEnd | Event::MappingEnd, _)) => depth = depth.saturating_sub(1),
+            Ok((Event::StreamEnd, _)) | Err(_) => return None,
+            Ok(_) => {}
+        }
+    }
+}
+
 /// The first character that YAML parsers disagree about as a line break (NEL, LS, PS:
 /// line breaks to YAML 1.1 and libyaml, text to YAML 1.2 and yaml-rust2), so that the
 /// positions and duplicate keys found here would not be the ones serde_yaml reads; or
@@ -165,6 +227,8 @@ struct Builder {
     duplicates: Vec<Duplicate>,
     big_integers: Vec<BigInteger>,
     typed_scalars: Vec<TypedScalar>,
+    plain_values: HashMap<String, String>,
+    tags: Vec<Tag>,
 }
 
 /// YAML 1.2 core-schema null and boolean forms (the empty scalar aside: serde_yaml
@@ -250,10 +314,37 @@ impl Builder {
     }
 }
 
+impl Builder {
+    fn tag(&mut self, value: &str, mark: Marker, text: &str) {
+        let path = self.scalar_path(value);
+        // As written: `!!int`, not its expansion.
+        let text = match text.strip_prefix("tag:yaml.org,2002:") {
+            Some(core) => format!("!!{core}"),
+            None => text.to_string(),
+        };
+        self.tags.push(Tag {
+            path,
+            at: Location {
+                line: mark.line(),
+                column: mark.col() + 1,
+            },
+            text,
+        });
+    }
+}
+
 impl MarkedEventReceiver for Builder {
     fn on_event(&mut self, ev: Event, mark: Marker) {
         match ev {
             Event::Scalar(ref value, style, _, ref tag) => {
+                let is_key = matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
+                if let Some(t) = tag {
+                    self.tag(value, mark, &format!("{}{}", t.handle, t.suffix));
+                }
+                if style == TScalarStyle::Plain && !is_key {
+                    let path = self.scalar_path(value);
+                    self.plain_values.insert(path, value.clone());
+                }
                 if style == TScalarStyle::Plain && tag.is_none() && is_null_or_bool(value) {
                     let key = matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
                     self.typed_scalars.push(TypedScalar {
@@ -281,6 +372,23 @@ impl MarkedEventReceiver for Builder {
             }
             Event::Alias(_) => {
                 self.node(mark, Some("*"));
+            }
+            Event::MappingStart(_, ref tag) | Event::SequenceStart(_, ref tag) if tag.is_some() => {
+                let t = tag.as_ref().expect("matched Some");
+                let text = format!("{}{}", t.handle, t.suffix);
+                self.tag("?", mark, &text);
+                let seq = matches!(ev, Event::SequenceStart(..));
+                if let Some(path) = self.node(mark, None) {
+                    self.stack.push(if seq {
+                        Frame::Seq { path, next: 0 }
+                    } else {
+                        Frame::Map {
+                            path,
+                            key: None,
+                            seen: HashMap::new(),
+                        }
+                    });
+                }
             }
             Event::MappingStart(..) => {
                 if let Some(path) = self.node(mark, None) {
@@ -361,6 +469,19 @@ mod tests {
                 column: 3 + MAX_BRACKETS
             })
         );
+    }
+
+    #[test]
+    fn block_nesting_is_bounded_without_recursion() {
+        assert_eq!(too_deep("a:\n  - b: [c, {d: e}]\n"), None);
+        let at = |text: &str| too_deep(text).map(|l| (l.line, l.column));
+        assert_eq!(at(&"- ".repeat(100_000)), Some((1, 2 * MAX_DEPTH + 1)));
+        assert_eq!(at(&"? ".repeat(100_000)), Some((1, 2 * MAX_DEPTH + 1)));
+        let maps: String = (0..40)
+            .map(|i| format!("{}k{i}:\n", "  ".repeat(i)))
+            .collect();
+        assert_eq!(at(&maps).map(|(line, _)| line), Some(MAX_DEPTH + 1));
+        assert_eq!(at(&"- ".repeat(MAX_DEPTH)), None);
     }
 
     #[test]

@@ -22,7 +22,14 @@ impl Validator<'_> {
         let mode = match &raw.mode {
             None => None,
             Some(m) => match u32::from_str_radix(m, 8) {
-                Ok(bits) if bits <= 0o777 && m.len() <= 4 => Some(bits),
+                // Octal digits only: from_str_radix takes a leading '+' ("+777").
+                Ok(bits)
+                    if bits <= 0o777
+                        && (1..=4).contains(&m.len())
+                        && m.bytes().all(|b| (b'0'..=b'7').contains(&b)) =>
+                {
+                    Some(bits)
+                }
                 _ => {
                     self.error(&child(path, "mode"), format!("{m:?} must be octal permission bits such as \"0644\" (no setuid/setgid/sticky)"));
                     return Vec::new();

@@ -34,11 +34,16 @@ impl Validator<'_> {
                 unit_lint.insert(path, lint);
             }
         }
-        let followers: Vec<Unit> = units
+        let mut followers = Vec::new();
+        for u in units
             .iter()
             .filter(|u| follow_seat.contains(&u.name) && u.scope == Scope::User)
-            .map(crate::follow::follower_unit)
-            .collect();
+        {
+            match crate::follow::follower_unit(u) {
+                Ok(f) => followers.push(f),
+                Err(m) => self.error(&child(&u.recipe_path, "follow"), m),
+            }
+        }
         units.extend(followers);
         self.unique_units(&units);
         (units, unit_lint, follow_seat)
@@ -316,6 +321,19 @@ impl Validator<'_> {
         let unit = UnitName::parse(&raw.unit)
             .map_err(|m| self.error(&child(path, "unit"), m))
             .ok();
+        // The drop-in directory is a derived name: `UNIT.d` must fit in a file name too.
+        if let Some(u) = unit
+            .as_ref()
+            .filter(|u| u.as_str().len() + ".d".len() > 255)
+        {
+            self.error(
+                &child(path, "unit"),
+                format!(
+                    "the drop-in directory {u}.d would be {} characters, longer than a file name may be",
+                    u.as_str().len() + 2
+                ),
+            );
+        }
         let scope = self.scope(path, &raw.scope);
         let name = raw.name.clone().unwrap_or_else(|| default_name.to_string());
         self.check(&child(path, "name"), check_dropin_name(&name));
@@ -331,6 +349,23 @@ impl Validator<'_> {
                 &child(&child(path, "sections"), "Install"),
                 "systemctl enable ignores [Install] in a drop-in; enable the unit instead",
             );
+        }
+        // As takes_over refuses to disable them, a drop-in does not change how a unit
+        // the system cannot live without runs (getty@'s ExecStart= with an autologin
+        // as root, dbus as another user).
+        if let Some(why) = unit.as_ref().and_then(unit::essential) {
+            for section in &sections {
+                for d in section
+                    .directives
+                    .iter()
+                    .filter(|d| changes_how_it_runs(&d.key, &d.value))
+                {
+                    self.error(
+                        &child(&child(&child(path, "sections"), &section.name), &d.key),
+                        format!("{}= in a drop-in replaces how it runs: {why}", d.key),
+                    );
+                }
+            }
         }
         if raw.restart && scope == Some(Scope::User) {
             self.error(
@@ -400,6 +435,9 @@ impl Validator<'_> {
                     ),
                 );
             }
+            if let Some(why) = unit::unsafe_to_enable(unit) {
+                self.error(&child(path, "unit"), why);
+            }
             if own.iter().any(|u| u.scope == scope && &u.name == unit) {
                 self.error(
                     &child(path, "unit"),
@@ -429,7 +467,7 @@ impl Validator<'_> {
             let Some(source) = self.source_path(dir, &field, file, Some(source::Kind::File)) else {
                 continue;
             };
-            match std::fs::read_to_string(&source) {
+            match source::read_text(&source, source::MAX_SNIPPET) {
                 Ok(text) if text.contains('\0') => {
                     self.error(&field, "the snippet contains a NUL byte")
                 }
@@ -442,7 +480,7 @@ impl Validator<'_> {
                     text,
                     field,
                 }),
-                Err(e) => self.error(&field, format!("cannot read {}: {e}", source.display())),
+                Err(m) => self.error(&field, m),
             }
         }
         out
@@ -569,8 +607,23 @@ impl Validator<'_> {
                 for (vpath, v) in values {
                     let text = match &v {
                         serde_yaml::Value::String(s) => s.clone(),
-                        serde_yaml::Value::Number(n) => n.to_string(),
-                        serde_yaml::Value::Bool(b) => b.to_string(),
+                        // Copied, not re-printed: serde_yaml turns `0o600` into 384 and
+                        // `1e3` into 1000.0, which systemd reads otherwise or not at all.
+                        serde_yaml::Value::Number(n)
+                            if n.as_f64().is_some_and(|f| !f.is_finite()) =>
+                        {
+                            self.error(&vpath, "YAML reads this as an infinite or not-a-number float, which no other recipe tool (JSON, the schema) can hold; quote it if the text is meant");
+                            continue;
+                        }
+                        serde_yaml::Value::Number(_) | serde_yaml::Value::Bool(_) => {
+                            match self.spans.plain_text(&vpath) {
+                                Some(source) => source.to_string(),
+                                None => {
+                                    self.error(&vpath, "this number or boolean cannot be copied as written; quote it (\"0600\") so the unit gets exactly that text");
+                                    continue;
+                                }
+                            }
+                        }
                         _ => {
                             self.error(&vpath, "a directive value must be a string, number, boolean or a list of them");
                             continue;
@@ -620,6 +673,44 @@ impl Validator<'_> {
             }
         }
     }
+}
+
+/// Directives that change what a unit runs, as whom, or on which terminal.
+fn changes_how_it_runs(key: &str, value: &str) -> bool {
+    if key == "Environment" {
+        return loads_other_code(value);
+    }
+    key.starts_with("Exec")
+        || matches!(
+            key,
+            "User"
+                | "Group"
+                | "DynamicUser"
+                | "SupplementaryGroups"
+                | "PAMName"
+                | "StandardInput"
+                | "TTYPath"
+                | "Type"
+                // A missing EnvironmentFile= stops the unit from starting.
+                | "EnvironmentFile"
+                | "RootDirectory"
+                | "RootImage"
+                | "BindPaths"
+                | "NoNewPrivileges"
+                | "AmbientCapabilities"
+                | "CapabilityBoundingSet"
+        )
+}
+
+/// An `Environment=` value that sets a variable making the dynamic loader or libc
+/// load other code (`LD_PRELOAD`, `LD_LIBRARY_PATH`, `GCONV_PATH`, ...). Other
+/// variables stay allowed on essential units: one the daemon does not read changes
+/// nothing (the e2e journald drop-in sets one to see the restart).
+fn loads_other_code(value: &str) -> bool {
+    value.split_whitespace().any(|assignment| {
+        let name = assignment.trim_matches('"').split('=').next().unwrap_or("");
+        name.starts_with("LD_") || matches!(name, "GCONV_PATH" | "LOCPATH" | "HOSTALIASES")
+    })
 }
 
 /// A drop-in's file name: `NAME.conf` of the unit-name alphabet.
