@@ -82,6 +82,8 @@ impl KeyArgs {
 }
 
 pub fn run(command: RepoCommand) -> Result<()> {
+    // Before any thread or gpg starts: a signal removes the GnuPG home and staged files.
+    super::cleanup::install();
     match command {
         RepoCommand::Add {
             repo,
