@@ -58,6 +58,17 @@ fn make_key(dir: &Path) -> PathBuf {
     file
 }
 
+/// One key for every test of this file (key generation is most of a fixture's time).
+fn shared_key() -> &'static Path {
+    static KEY: std::sync::OnceLock<(tempfile::TempDir, PathBuf)> = std::sync::OnceLock::new();
+    &KEY.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let key = make_key(dir.path());
+        (dir, key)
+    })
+    .1
+}
+
 /// `repo add` with a private TMPDIR (where its GnuPG home goes), killed after 60 s: a
 /// hang is a failure, not a stuck test.
 fn add_in(tmp: &Path, repo: &Path, key: &Path, extra: &[&str], debs: &[&Path]) -> Output {
@@ -208,7 +219,8 @@ struct Fx {
 impl Fx {
     fn new() -> Fx {
         let dir = tempfile::tempdir().unwrap();
-        let key = make_key(dir.path());
+        let key = dir.path().join("signing.key");
+        std::fs::copy(shared_key(), &key).unwrap();
         let fx = Fx {
             repo: dir.path().join("repo"),
             canary: dir.path().join("canary"),
@@ -913,6 +925,19 @@ fn class9_paths_read_back_from_the_repository_are_validated() {
         );
         fx.refuses(&format!("{file}: {to:?}"), &[], &[&deb], &words);
     }
+    // A stanza whose pool file is gone is not signed again (every client would 404).
+    let fx = Fx::new();
+    std::fs::remove_file(
+        fx.repo
+            .join("pool/main/h/hostile-test/hostile-test_1.0-1_amd64.deb"),
+    )
+    .unwrap();
+    fx.refuses(
+        "a missing pool file",
+        &[],
+        &[],
+        &["Filename", "not in the pool"],
+    );
     // A component directory with an architecture that is not one.
     let fx = Fx::new();
     std::fs::create_dir(fx.repo.join("dists/stable/main/binary-AMD")).unwrap();

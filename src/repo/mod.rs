@@ -470,6 +470,23 @@ fn read_component(root: &Path, rel: &Path) -> Result<BTreeMap<Key, Entry>> {
         for stanza in stanzas {
             let entry =
                 Entry::from_index(stanza).map_err(|m| InputError::new(&path, None, "", m))?;
+            // Republishing a stanza whose file is gone would sign a 404 for every client.
+            if inside(root, Path::new(entry.filename()), Kind::File)?.is_none() {
+                return Err(InputError::new(
+                    &path,
+                    None,
+                    "Filename",
+                    format!(
+                        "lists {} {} ({}) as {}, which is not in the pool; \
+                         put the file back, or remove the package from the index",
+                        entry.package(),
+                        entry.version(),
+                        entry.architecture(),
+                        entry.filename()
+                    ),
+                )
+                .into());
+            }
             match out.get(&entry.key()) {
                 Some(old) if old.sha256() != entry.sha256() => {
                     return Err(InputError::new(
