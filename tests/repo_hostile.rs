@@ -977,3 +977,35 @@ fn class11_label_and_origin_cannot_inject_fields() {
     assert!(release.contains("\nLabel: Boards: team/a\n"), "{release}");
     assert!(release.starts_with("Origin: ACME, Inc.\n"), "{release}");
 }
+
+// ---- issue 26: keys and time ----
+
+#[test]
+fn a_different_signing_key_and_a_readable_key_file_are_warned_of() {
+    let fx = Fx::new();
+    let other_dir = fx.dir.path().join("other");
+    std::fs::create_dir_all(&other_dir).unwrap();
+    let other = make_key(&other_dir);
+    let run = |key: &Path| {
+        let out = add_in(&fx.tmp(), &fx.repo, key, &[], &[]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        text(&out.stderr)
+    };
+    assert!(!run(&fx.key).contains("NO_PUBKEY"), "same key: no warning");
+    let err = run(&other);
+    assert!(
+        err.contains("Release.gpg: key: the suite was signed by key") && err.contains("NO_PUBKEY"),
+        "{err}"
+    );
+    assert!(
+        !run(&other).contains("NO_PUBKEY"),
+        "the new key is now the suite's"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let err = run(&other);
+    assert!(
+        err.contains("mode 0644") && err.contains("chmod 600"),
+        "{err}"
+    );
+}

@@ -147,13 +147,14 @@ impl SigningKey {
     }
 
     /// The signatures carry `date`: the key must exist and be unexpired then.
-    pub fn check_date(&self, date: u64, what: &str) -> Result<()> {
+    /// `what` says where the date came from, `fix` what to do when it is wrong.
+    pub fn check_date(&self, date: u64, what: &str, fix: &str) -> Result<()> {
         let bad = |m: String| -> Error { InputError::new(&self.origin, None, "key", m).into() };
         let day = |t: u64| super::index::release_date(t);
         if date < self.created {
             return Err(bad(format!(
                 "key {} was created {}, after the repository date {} ({what}); \
-                 a signature cannot predate its key",
+                 a signature cannot predate its key; {fix}",
                 self.fingerprint,
                 day(self.created),
                 day(date)
@@ -161,7 +162,7 @@ impl SigningKey {
         }
         if let Some(exp) = self.expires.filter(|&e| e <= date) {
             return Err(bad(format!(
-                "key {} expired {}, before the repository date {} ({what})",
+                "key {} expired {}, before the repository date {} ({what}); {fix}",
                 self.fingerprint,
                 day(exp),
                 day(date)
@@ -214,6 +215,30 @@ impl SigningKey {
             }
         }
         Ok(())
+    }
+
+    /// A warning when `previous` (the suite's last `Release.gpg`, at `path`) was made by
+    /// a key other than this one (its primary or any subkey): clients that trust only
+    /// the old key then fail with NO_PUBKEY.
+    pub fn previous_signer_warning(&self, previous: &[u8], path: &Path) -> Result<Option<String>> {
+        let out = self.gpg_fed(&["--list-packets".as_ref()], previous)?;
+        let Some((_, keyid)) = signature_of(&String::from_utf8_lossy(&out.stdout)) else {
+            return Ok(None); // not a signature gpg reads: it is replaced anyway
+        };
+        let listing = self.gpg_str(&["--list-secret-keys", &self.fingerprint])?;
+        let ours = String::from_utf8_lossy(&listing.stdout).lines().any(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            matches!(f.first(), Some(&("sec" | "ssb"))) && f.get(4) == Some(&keyid.as_str())
+        });
+        Ok((!ours).then(|| {
+            format!(
+                "{}: key: the suite was signed by key {keyid}, this run signs with {}: \
+                 clients that trust only the old key will fail with NO_PUBKEY; give them \
+                 the new public key first (unitpack repo export-key)",
+                path.display(),
+                self.fingerprint
+            )
+        }))
     }
 
     /// A warning when the signature in `detached` (made by [`SigningKey::sign`]) is one

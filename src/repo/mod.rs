@@ -45,6 +45,10 @@ pub struct AddOptions {
     pub label: Option<String>,
     /// `Date` of the `Release` and creation time of its signatures.
     pub date: u64,
+    /// Whether `date` is SOURCE_DATE_EPOCH (else the clock): said in the messages.
+    pub date_from_env: bool,
+    /// The clock: a `Valid-Until` before it is refused.
+    pub now: u64,
     pub threads: u32,
     pub debs: Vec<PathBuf>,
 }
@@ -99,7 +103,43 @@ pub fn add(o: &AddOptions) -> Result<Report> {
     }
 
     let key = SigningKey::open(&o.key)?;
-    key.check_date(o.date, "SOURCE_DATE_EPOCH, or now")?;
+    let (what, fix) = if o.date_from_env {
+        (
+            "SOURCE_DATE_EPOCH",
+            "a repository's Date is when it is published (apt checks Valid-Until and \
+             replays against it): unset SOURCE_DATE_EPOCH for `unitpack repo add` \
+             (`env -u SOURCE_DATE_EPOCH unitpack repo add …`), or set it to now \
+             (SOURCE_DATE_EPOCH=$(date +%s))",
+        )
+    } else {
+        (
+            "the system clock",
+            "check the clock, or sign with a key valid now",
+        )
+    };
+    key.check_date(o.date, what, fix)?;
+    if let Some(until) = o.valid_for.map(|v| o.date.saturating_add(v)) {
+        if until <= o.now {
+            return Err(InputError::new(
+                Path::new("--valid-for"),
+                None,
+                "valid-for",
+                format!(
+                    "Valid-Until would be {}, already past (now {}): every apt would refuse \
+                     the repository at once; the Date is {} ({what}); {}",
+                    index::release_date(until),
+                    index::release_date(o.now),
+                    index::release_date(o.date),
+                    if o.date_from_env {
+                        fix
+                    } else {
+                        "give a longer --valid-for"
+                    }
+                ),
+            )
+            .into());
+        }
+    }
 
     // Each package is read once: control fields, hashes and its copy for the pool.
     let mut stage = Stage::in_repository(&o.repo);
@@ -273,7 +313,14 @@ pub fn add(o: &AddOptions) -> Result<Report> {
     let inrelease = stage
         .bytes(&suite_rel.join("InRelease"), b"")?
         .to_path_buf();
+    let previous_signature =
+        read_repo_text(&o.repo, &suite_rel.join("Release.gpg"), input::MAX_KEY_FILE)?;
     key.sign(&release_tmp, &inrelease, &detached, o.date)?;
+    if let Some((path, old)) = previous_signature {
+        report
+            .warnings
+            .extend(key.previous_signer_warning(old.as_bytes(), &path)?);
+    }
     report.warnings.extend(key.warnings.iter().cloned());
     report.warnings.extend(key.client_warning(&detached)?);
     stage.commit()?;
