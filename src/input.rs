@@ -167,6 +167,144 @@ pub const MAX_UNIT_FILE: u64 = 256 * 1024;
 /// Largest maintainer-script snippet read (`scripts:`).
 pub const MAX_SNIPPET: u64 = 64 * 1024;
 
+// --- Repository inputs (`unitpack repo`): uploaded packages and the files of an
+// existing repository, which an uploader or whoever wrote the repository may control.
+
+/// Largest `.deb` taken into a repository (streamed, never held in memory).
+pub const MAX_DEB: u64 = 2 * 1024 * 1024 * 1024;
+/// Largest decompressed `control.tar` member of a `.deb` (dpkg's own control files are
+/// a few KiB; `md5sums` of a large package a few hundred).
+pub const MAX_DEB_CONTROL_TAR: u64 = 16 * 1024 * 1024;
+/// Largest `control` file inside a `.deb`.
+pub const MAX_DEB_CONTROL: u64 = 1024 * 1024;
+/// Largest `debian-binary` member.
+pub const MAX_DEB_VERSION: u64 = 64;
+/// Largest existing `dists/SUITE/Release` read back.
+pub const MAX_RELEASE: u64 = 16 * 1024 * 1024;
+/// Largest existing `Packages` index read back (about 150,000 packages).
+pub const MAX_PACKAGES_INDEX: u64 = 256 * 1024 * 1024;
+/// Largest secret key file.
+pub const MAX_KEY_FILE: u64 = 1024 * 1024;
+
+/// Why a bounded read failed: the caller decides whose fault each is.
+#[derive(Debug)]
+pub enum ReadError {
+    /// Not there (callers of optional files treat it as absent).
+    Missing,
+    /// A symlink, a FIFO, a device, a directory: refused before any blocking read.
+    NotRegular(String),
+    /// Larger than the bound of its kind.
+    TooLarge { limit: u64 },
+    /// Any other I/O error.
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ReadError::Missing => write!(f, "does not exist"),
+            ReadError::NotRegular(m) => write!(f, "{m}"),
+            ReadError::TooLarge { limit } => write!(
+                f,
+                "is larger than {}, the bound for this kind of input",
+                human_size(*limit)
+            ),
+            ReadError::Io(e) => write!(f, "cannot be read: {e}"),
+        }
+    }
+}
+
+fn human_size(bytes: u64) -> String {
+    if bytes >= 1 << 20 && bytes % (1 << 20) == 0 {
+        format!("{} MiB", bytes >> 20)
+    } else if bytes >= 1024 && bytes % 1024 == 0 {
+        format!("{} KiB", bytes >> 10)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// [`open_regular`] with its failure typed, and the file's size checked against
+/// `limit` before anything is read (a sparse 1 GiB file is refused at once).
+pub fn open_bounded(path: &Path, limit: u64) -> Result<File, ReadError> {
+    let file = open_regular(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => ReadError::Missing,
+        std::io::ErrorKind::InvalidInput => ReadError::NotRegular(e.to_string()),
+        _ if e.raw_os_error() == Some(libc::ELOOP) => ReadError::NotRegular(format!(
+            "{} is a symlink, which is not followed",
+            path.display()
+        )),
+        _ => ReadError::Io(e),
+    })?;
+    let size = file.metadata().map_err(ReadError::Io)?.len();
+    if size > limit {
+        return Err(ReadError::TooLarge { limit });
+    }
+    Ok(file)
+}
+
+/// At most `limit` bytes of `reader`; more is an error, not a truncation.
+pub fn read_to_limit(reader: impl Read, limit: u64) -> Result<Vec<u8>, ReadError> {
+    let mut bytes = Vec::new();
+    reader
+        .take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(ReadError::Io)?;
+    if bytes.len() as u64 > limit {
+        return Err(ReadError::TooLarge { limit });
+    }
+    Ok(bytes)
+}
+
+/// A whole file through [`open_bounded`] (the bound is checked again while reading:
+/// the file may grow).
+pub fn read_file_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> {
+    read_to_limit(open_bounded(path, limit)?, limit)
+}
+
+/// What is at `root/rel`, looked at component by component without following any
+/// symlink: `Ok(None)` when something is missing (from that component on, nothing
+/// exists), an error naming the first symlink or non-directory on the way, or `last`
+/// when the last component exists and is not of that kind.
+pub fn walk_below(root: &Path, rel: &Path, last: Kind) -> Result<Option<PathBuf>, String> {
+    let mut full = root.to_path_buf();
+    let names: Vec<_> = rel.components().collect();
+    for (i, c) in names.iter().enumerate() {
+        let Component::Normal(name) = c else {
+            return Err(format!(
+                "{} leaves {}: only plain names are allowed below it",
+                rel.display(),
+                root.display()
+            ));
+        };
+        full.push(name);
+        let ft = match std::fs::symlink_metadata(&full) {
+            Ok(m) => m.file_type(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(format!("{}: {e}", full.display())),
+        };
+        if ft.is_symlink() {
+            return Err(format!(
+                "{} is a symlink; nothing inside the repository is followed",
+                full.display()
+            ));
+        }
+        let want = if i + 1 == names.len() {
+            last
+        } else {
+            Kind::Dir
+        };
+        if kind(ft) != Some(want) {
+            return Err(match (want, kind(ft)) {
+                (Kind::Dir, Some(Kind::File)) => format!("{} is not a directory", full.display()),
+                (Kind::File, Some(Kind::Dir)) => format!("{} is a directory", full.display()),
+                _ => special(&full, ft),
+            });
+        }
+    }
+    Ok(Some(full))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,5 +340,51 @@ mod tests {
         assert!(resolve(d, "fifo").unwrap_err().contains("FIFO"));
         assert!(read_text(&fifo, 10).is_err());
         assert!(read_text(Path::new("/dev/zero"), 10).is_err());
+    }
+
+    #[test]
+    fn bounded_reads_refuse_fifos_symlinks_and_large_files_before_reading() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let fifo = d.join("fifo");
+        assert!(std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success());
+        assert!(matches!(
+            read_file_bounded(&fifo, 10),
+            Err(ReadError::NotRegular(_))
+        ));
+        let sparse = std::fs::File::create(d.join("sparse")).unwrap();
+        sparse.set_len(1 << 30).unwrap();
+        assert!(matches!(
+            read_file_bounded(&d.join("sparse"), 1 << 20),
+            Err(ReadError::TooLarge { .. })
+        ));
+        std::os::unix::fs::symlink("sparse", d.join("link")).unwrap();
+        assert!(matches!(
+            read_file_bounded(&d.join("link"), 1 << 40),
+            Err(ReadError::NotRegular(_))
+        ));
+        assert!(matches!(
+            read_file_bounded(&d.join("none"), 1),
+            Err(ReadError::Missing)
+        ));
+        assert!(matches!(
+            read_to_limit(&b"abcd"[..], 3),
+            Err(ReadError::TooLarge { limit: 3 })
+        ));
+        std::fs::create_dir_all(d.join("a/b")).unwrap();
+        std::os::unix::fs::symlink("a", d.join("s")).unwrap();
+        assert!(walk_below(d, Path::new("a/b"), Kind::Dir)
+            .unwrap()
+            .is_some());
+        assert!(walk_below(d, Path::new("a/b/c/d"), Kind::File)
+            .unwrap()
+            .is_none());
+        assert!(walk_below(d, Path::new("s/b"), Kind::Dir).is_err());
+        assert!(walk_below(d, Path::new("a/../s"), Kind::Dir).is_err());
+        assert!(walk_below(d, Path::new("a/b"), Kind::File).is_err());
     }
 }

@@ -558,6 +558,11 @@ fn wrong_input_is_refused_before_anything_is_written() {
     // A signature older than its key.
     let err = bad_input(repo_add(&fresh, &f.key, 1_500_000_000, &[], &f.debs()));
     assert!(err.contains("a signature cannot predate its key"), "{err}");
+    // … and says what to do (issue 26).
+    assert!(
+        err.contains("unset SOURCE_DATE_EPOCH for `unitpack repo add`"),
+        "{err}"
+    );
     // Not a package.
     let junk = f.path("junk.deb");
     std::fs::write(&junk, "not an archive").unwrap();
@@ -797,13 +802,29 @@ fn apt_refuses_an_expired_release() {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_secs();
-    ok(repo_add(
+    // A Valid-Until already past is refused (issue 26: with SOURCE_DATE_EPOCH three
+    // days old, a Release apt refuses at once), saying what to do.
+    let err = bad_input(repo_add(
         &repo,
         &f.key,
         now - 3 * 86_400,
         &["--valid-for", "1d"],
         &f.debs(),
     ));
+    assert!(
+        err.contains("already past") && err.contains("unset SOURCE_DATE_EPOCH"),
+        "{err}"
+    );
+    assert!(!repo.exists(), "a refused add wrote the repository");
+    // One that expires while apt is not looking.
+    ok(repo_add(
+        &repo,
+        &f.key,
+        now,
+        &["--valid-for", "2s"],
+        &f.debs(),
+    ));
+    std::thread::sleep(std::time::Duration::from_secs(3));
     let release = std::fs::read_to_string(repo.join("dists/stable/Release")).unwrap();
     assert!(release.contains("Valid-Until: "), "{release}");
     let server = Server::serve(&repo);

@@ -4,6 +4,7 @@
 mod case;
 mod check;
 mod mutate;
+mod repo_target;
 mod rng;
 mod run;
 mod seeds;
@@ -21,7 +22,7 @@ use std::time::{Duration, Instant};
 const HELP: &str = "\
 unitpack-fuzz: mutate recipes, run the unitpack CLI on them, check invariants
 
-Usage: unitpack-fuzz [--seconds N] [--seed S] [--unitpack BIN] [--repo DIR]
+Usage: unitpack-fuzz [repo] [--seconds N] [--seed S] [--unitpack BIN] [--repo DIR]
                      [--findings DIR] [--max-rss-mib M] [--timeout S]
                      [--shellcheck-every K] [--max-execs N]
 
@@ -33,6 +34,9 @@ Usage: unitpack-fuzz [--seconds N] [--seed S] [--unitpack BIN] [--repo DIR]
   --max-rss-mib M      peak RSS allowed per CLI run (default 256)
   --timeout S          wall-clock limit per CLI run (default 10)
   --shellcheck-every K shellcheck every K-th distinct script set (default 1: all)
+
+  repo                 the `repo add` target (mutated .debs and repositories;
+                       fuzz/src/repo_target.rs) instead of recipes
 
 Exit status: 0 no finding, 1 findings (listed), 2 usage error.
 ";
@@ -110,7 +114,11 @@ fn parse(args: &[String]) -> Result<Opts, String> {
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let repo_target = args.first().is_some_and(|a| a == "repo");
+    if repo_target {
+        args.remove(0);
+    }
     let opts = match parse(&args) {
         Ok(o) => o,
         Err(e) if e.is_empty() => {
@@ -122,6 +130,9 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if repo_target {
+        return repo_target::main(opts);
+    }
     let mut fuzzer = Fuzzer::new(opts);
     fuzzer.run();
     fuzzer.report()

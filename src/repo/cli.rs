@@ -82,6 +82,8 @@ impl KeyArgs {
 }
 
 pub fn run(command: RepoCommand) -> Result<()> {
+    // Before any thread or gpg starts: a signal removes the GnuPG home and staged files.
+    super::cleanup::install();
     match command {
         RepoCommand::Add {
             repo,
@@ -105,6 +107,10 @@ pub fn run(command: RepoCommand) -> Result<()> {
                 origin,
                 label,
                 date: repository_date()?,
+                date_from_env: std::env::var_os("SOURCE_DATE_EPOCH").is_some(),
+                now: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs()),
                 threads: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
                 debs,
             };

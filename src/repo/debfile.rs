@@ -5,9 +5,9 @@
 
 use super::index::Stanza;
 use crate::error::{Error, InputError, Result};
+use crate::input;
 use md5::Md5;
 use sha2::{Digest, Sha256};
-use std::fs::File;
 use std::io::{self, BufReader, Read, Write};
 use std::path::Path;
 
@@ -90,60 +90,182 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// Read `path`, copying its bytes to `copy`: a bad package is an input error naming the
-/// file.
+/// file. The archive is read the way dpkg reads it (`debian-binary` 2.x, then
+/// `control.tar*`, then `data.tar*`, `_`-members ignored between them), every read
+/// bounded (see [`input`]): a 512 MiB `control` in a small `.deb` is refused after
+/// at most [`input::MAX_DEB_CONTROL`] bytes.
 pub fn inspect(path: &Path, copy: impl Write) -> Result<DebFile> {
     let bad = |message: String| -> Error { InputError::new(path, None, "", message).into() };
-    let file = File::open(path).map_err(|e| bad(format!("cannot open the package: {e}")))?;
+    let file = match input::open_bounded(path, input::MAX_DEB) {
+        Ok(f) => f,
+        Err(input::ReadError::NotRegular(m)) => return Err(bad(m)),
+        Err(e) => return Err(bad(format!("the package {e}"))),
+    };
     let copy = io::BufWriter::with_capacity(1 << 16, copy);
-    let reader = BufReader::with_capacity(1 << 16, file);
-    let mut archive = ar::Archive::new(Hashing::new(reader, copy));
-    let mut members = Vec::new();
-    let mut control = None;
-    while let Some(entry) = archive.next_entry() {
-        let entry = entry.map_err(|e| bad(format!("not a .deb (ar archive): {e}")))?;
-        let name = String::from_utf8_lossy(entry.header().identifier()).into_owned();
-        if let Some(compression) = name.strip_prefix("control.tar") {
-            let text =
-                read_control(entry, compression).map_err(|e| bad(format!("member {name}: {e}")))?;
-            control = Some(text);
-            members.push(name);
-            break;
-        }
-        members.push(name);
-    }
-    if members.first().map(String::as_str) != Some("debian-binary") {
+    let reader = BufReader::with_capacity(1 << 16, file.take(input::MAX_DEB + 1));
+    let mut ar = Hashing::new(reader, copy);
+    let text = read_members(&mut ar).map_err(|e| match e {
+        DebError::Bad(m) => bad(m),
+        DebError::Io(e) => Error::io(format!("reading {}", path.display()), e),
+    })?;
+    io::copy(&mut ar, &mut io::sink())
+        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
+    if ar.size > input::MAX_DEB {
         return Err(bad(format!(
-            "not a .deb: first ar member is {:?}, not debian-binary",
-            members.first().map_or("nothing", String::as_str)
+            "the package grew past {} MiB while it was read",
+            input::MAX_DEB >> 20
         )));
     }
-    let text = control.ok_or_else(|| bad("no control.tar member".into()))?;
-    let mut rest = archive
-        .into_inner()
-        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-    io::copy(&mut rest, &mut io::sink())
-        .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-    if let Some(e) = rest.copy_error.take() {
+    if let Some(e) = ar.copy_error.take() {
         return Err(Error::io(
             format!("copying {} into the pool", path.display()),
             e,
         ));
     }
-    rest.copy
+    ar.copy
         .flush()
         .map_err(|e| Error::io(format!("copying {} into the pool", path.display()), e))?;
-    let stanza = Stanza::parse_one(&text).map_err(|m| bad(format!("DEBIAN/control: {m}")))?;
-    for field in ["Package", "Version", "Architecture"] {
-        if stanza.get(field).is_none_or(str::is_empty) {
-            return Err(bad(format!("DEBIAN/control has no {field} field")));
-        }
-    }
+    let stanza = Stanza::parse_one(&text).map_err(|e| {
+        InputError::new(
+            path,
+            None,
+            e.field.clone(),
+            format!(
+                "DEBIAN/control{}: {}",
+                e.line.map(|l| format!(" line {l}")).unwrap_or_default(),
+                e.message
+            ),
+        )
+    })?;
     Ok(DebFile {
         control: stanza,
-        digests: rest.finish(),
+        digests: ar.finish(),
     })
 }
 
+enum DebError {
+    Bad(String),
+    Io(io::Error),
+}
+
+impl From<io::Error> for DebError {
+    fn from(e: io::Error) -> Self {
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            DebError::Bad("truncated: the ar archive ends inside a header or member".into())
+        } else {
+            DebError::Io(e)
+        }
+    }
+}
+
+fn bad_deb(m: impl Into<String>) -> DebError {
+    DebError::Bad(m.into())
+}
+
+/// One ar member header: name (GNU `/` terminator dropped) and size.
+fn member_header(r: &mut impl Read) -> Result<Option<(String, u64)>, DebError> {
+    let mut header = [0u8; 60];
+    let mut got = 0;
+    while got < header.len() {
+        let n = r.read(&mut header[got..])?;
+        if n == 0 {
+            return if got == 0 {
+                Ok(None)
+            } else {
+                Err(bad_deb("truncated ar member header"))
+            };
+        }
+        got += n;
+    }
+    if &header[58..60] != b"`\n" {
+        return Err(bad_deb("not a .deb: a corrupt ar member header"));
+    }
+    let name = std::str::from_utf8(&header[..16])
+        .map_err(|_| bad_deb("an ar member name that is not ASCII"))?
+        .trim_end_matches(' ')
+        .trim_end_matches('/')
+        .to_string();
+    let size = std::str::from_utf8(&header[48..58])
+        .ok()
+        .map(|s| s.trim_end_matches(' '))
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|s| s.parse::<u64>().ok())
+        .ok_or_else(|| bad_deb(format!("ar member {name:?} has no valid size")))?;
+    Ok(Some((name, size)))
+}
+
+/// Skip what is left of a member and its padding byte.
+fn skip(r: &mut impl Read, n: u64) -> Result<(), DebError> {
+    let copied = io::copy(&mut r.take(n), &mut io::sink())?;
+    if copied < n {
+        return Err(bad_deb("truncated: an ar member ends early"));
+    }
+    Ok(())
+}
+
+fn read_members(r: &mut impl Read) -> Result<String, DebError> {
+    let mut magic = [0u8; 8];
+    r.read_exact(&mut magic)
+        .map_err(|_| bad_deb("not a .deb (no ar archive header)"))?;
+    if &magic != b"!<arch>\n" {
+        return Err(bad_deb("not a .deb (no ar archive header)"));
+    }
+    let next = |r: &mut _, what: &str| {
+        member_header(r)?.ok_or_else(|| bad_deb(format!("not a .deb: no {what} member")))
+    };
+    let (name, size) = next(r, "debian-binary")?;
+    if name != "debian-binary" {
+        return Err(bad_deb(format!(
+            "not a .deb: first ar member is {name:?}, not debian-binary"
+        )));
+    }
+    if size > input::MAX_DEB_VERSION {
+        return Err(bad_deb(format!("debian-binary is {size} bytes long")));
+    }
+    let mut version = vec![0u8; size as usize];
+    r.read_exact(&mut version)?;
+    skip(r, size % 2)?;
+    if !version.starts_with(b"2.") || !version.ends_with(b"\n") {
+        return Err(bad_deb(format!(
+            "debian-binary says {:?}; dpkg reads format 2.x",
+            String::from_utf8_lossy(&version)
+        )));
+    }
+    let (mut name, mut size) = next(r, "control.tar")?;
+    while name.starts_with('_') {
+        skip(r, size + size % 2)?;
+        (name, size) = next(r, "control.tar")?;
+    }
+    let Some(compression) = name.strip_prefix("control.tar") else {
+        return Err(bad_deb(format!(
+            "not a .deb: member {name:?} where control.tar was expected"
+        )));
+    };
+    let mut member = r.take(size);
+    let control = read_control(&mut member, compression)
+        .map_err(|m| bad_deb(format!("member {name}: {m}")))?;
+    let left = member.limit();
+    skip(r, left + size % 2)?;
+    let (mut name, mut size) = next(r, "data.tar")?;
+    while name.starts_with('_') {
+        skip(r, size + size % 2)?;
+        (name, size) = next(r, "data.tar")?;
+    }
+    if !matches!(
+        name.strip_prefix("data.tar"),
+        Some("" | ".gz" | ".xz" | ".zst" | ".bz2" | ".lzma")
+    ) {
+        return Err(bad_deb(format!(
+            "not a .deb: member {name:?} where data.tar was expected"
+        )));
+    }
+    skip(r, size)?;
+    Ok(control)
+}
+
+/// The `control` file of a `control.tar*`: the decompressed member is read at most
+/// [`input::MAX_DEB_CONTROL_TAR`] bytes far, the file itself at most
+/// [`input::MAX_DEB_CONTROL`].
 fn read_control(member: impl Read, compression: &str) -> std::result::Result<String, String> {
     let reader: Box<dyn Read> = match compression {
         "" => Box::new(member),
@@ -155,17 +277,59 @@ fn read_control(member: impl Read, compression: &str) -> std::result::Result<Str
             ))
         }
     };
-    let mut tar = tar::Archive::new(reader);
+    let limit = input::MAX_DEB_CONTROL_TAR;
+    let hit = std::rc::Rc::new(std::cell::Cell::new(false));
+    let mut tar = tar::Archive::new(Bounded {
+        inner: reader,
+        left: limit,
+        hit: hit.clone(),
+    });
+    let too_large = || {
+        format!(
+            "the control archive holds no control file in its first {} MiB",
+            limit >> 20
+        )
+    };
     for entry in tar.entries().map_err(|e| e.to_string())? {
-        let mut entry = entry.map_err(|e| e.to_string())?;
+        let entry = entry.map_err(|e| {
+            if hit.get() {
+                too_large()
+            } else {
+                e.to_string()
+            }
+        })?;
         let path = entry.path().map_err(|e| e.to_string())?.into_owned();
         if path == Path::new("./control") || path == Path::new("control") {
-            let mut text = String::new();
-            entry
-                .read_to_string(&mut text)
-                .map_err(|e| format!("control: {e}"))?;
-            return Ok(text);
+            if !entry.header().entry_type().is_file() {
+                return Err("control is not a regular file".into());
+            }
+            let bytes = input::read_to_limit(entry, input::MAX_DEB_CONTROL)
+                .map_err(|e| format!("control {e}"))?;
+            return String::from_utf8(bytes).map_err(|_| "control is not UTF-8".into());
         }
     }
+    if hit.get() {
+        return Err(too_large());
+    }
     Err("no control file in it".into())
+}
+
+/// At most `left` bytes of `inner`; `hit` says whether a read found the limit.
+struct Bounded<R> {
+    inner: R,
+    left: u64,
+    hit: std::rc::Rc<std::cell::Cell<bool>>,
+}
+
+impl<R: Read> Read for Bounded<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 {
+            self.hit.set(true);
+            return Ok(0);
+        }
+        let max = buf.len().min(self.left.min(usize::MAX as u64) as usize);
+        let n = self.inner.read(&mut buf[..max])?;
+        self.left -= n as u64;
+        Ok(n)
+    }
 }

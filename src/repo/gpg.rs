@@ -6,9 +6,12 @@
 //! (`--faked-system-time`), so with an EdDSA or RSA key the same input gives the same
 //! signature bytes.
 
+use super::cleanup::GnupgHome;
 use crate::error::{Error, InputError, Result};
+use crate::input::{self, ReadError};
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
 /// Which key signs: a secret key file, an id in the user's keyring, or both (an id
 /// among the keys of the file).
@@ -21,13 +24,15 @@ pub struct KeySpec {
 }
 
 pub struct SigningKey {
-    home: Option<tempfile::TempDir>,
+    home: Option<GnupgHome>,
     /// Where errors about the key point: the key file, or `--key-id`.
     origin: PathBuf,
     pub fingerprint: String,
     created: u64,
     expires: Option<u64>,
     passphrase_file: Option<PathBuf>,
+    /// Said once, whatever is signed: e.g. a key file others can read.
+    pub warnings: Vec<String>,
 }
 
 /// A secret key as `gpg --with-colons --list-secret-keys` describes it.
@@ -54,27 +59,36 @@ impl SigningKey {
             created: 0,
             expires: None,
             passphrase_file: spec.passphrase_file.clone(),
+            warnings: Vec::new(),
         };
         if let Some(p) = &spec.passphrase_file {
-            if !p.is_file() {
-                return Err(InputError::new(p, None, "passphrase-file", "no such file").into());
+            // gpg reads it: it must be a regular file, not a FIFO that would block gpg.
+            if let Err(e) = input::open_bounded(p, input::MAX_KEY_FILE) {
+                return Err(InputError::new(p, None, "passphrase-file", e.to_string()).into());
             }
         }
         if let Some(file) = &spec.file {
-            if !file.is_file() {
-                return Err(bad("no such key file".into()));
+            let opened = input::open_bounded(file, input::MAX_KEY_FILE).map_err(|e| match e {
+                ReadError::NotRegular(m) => bad(m),
+                ReadError::Missing => bad("no such key file".into()),
+                e => bad(format!("the key file {e}")),
+            })?;
+            if let Some(w) = readable_by_others(file, &opened) {
+                key.warnings.push(w);
             }
-            let home = tempfile::Builder::new()
-                .prefix("unitpack-gnupg-")
-                .tempdir()
-                .map_err(|e| Error::io("creating a temporary GnuPG home", e))?;
+            let bytes = input::read_to_limit(opened, input::MAX_KEY_FILE)
+                .map_err(|e| bad(format!("the key file {e}")))?;
+            let home =
+                GnupgHome::new().map_err(|e| Error::io("creating a temporary GnuPG home", e))?;
             key.home = Some(home);
-            let out = key.gpg(&[
-                "--import".as_ref(),
-                "--import-options".as_ref(),
-                "import-local-sigs".as_ref(),
-                file.as_os_str(),
-            ])?;
+            let out = key.gpg_fed(
+                &[
+                    "--import".as_ref(),
+                    "--import-options".as_ref(),
+                    "import-local-sigs".as_ref(),
+                ],
+                &bytes,
+            )?;
             if !out.status.success() {
                 return Err(bad(format!(
                     "gpg cannot import it: {}",
@@ -133,13 +147,14 @@ impl SigningKey {
     }
 
     /// The signatures carry `date`: the key must exist and be unexpired then.
-    pub fn check_date(&self, date: u64, what: &str) -> Result<()> {
+    /// `what` says where the date came from, `fix` what to do when it is wrong.
+    pub fn check_date(&self, date: u64, what: &str, fix: &str) -> Result<()> {
         let bad = |m: String| -> Error { InputError::new(&self.origin, None, "key", m).into() };
         let day = |t: u64| super::index::release_date(t);
         if date < self.created {
             return Err(bad(format!(
                 "key {} was created {}, after the repository date {} ({what}); \
-                 a signature cannot predate its key",
+                 a signature cannot predate its key; {fix}",
                 self.fingerprint,
                 day(self.created),
                 day(date)
@@ -147,7 +162,7 @@ impl SigningKey {
         }
         if let Some(exp) = self.expires.filter(|&e| e <= date) {
             return Err(bad(format!(
-                "key {} expired {}, before the repository date {} ({what})",
+                "key {} expired {}, before the repository date {} ({what}); {fix}",
                 self.fingerprint,
                 day(exp),
                 day(date)
@@ -200,6 +215,30 @@ impl SigningKey {
             }
         }
         Ok(())
+    }
+
+    /// A warning when `previous` (the suite's last `Release.gpg`, at `path`) was made by
+    /// a key other than this one (its primary or any subkey): clients that trust only
+    /// the old key then fail with NO_PUBKEY.
+    pub fn previous_signer_warning(&self, previous: &[u8], path: &Path) -> Result<Option<String>> {
+        let out = self.gpg_fed(&["--list-packets".as_ref()], previous)?;
+        let Some((_, keyid)) = signature_of(&String::from_utf8_lossy(&out.stdout)) else {
+            return Ok(None); // not a signature gpg reads: it is replaced anyway
+        };
+        let listing = self.gpg_str(&["--list-secret-keys", &self.fingerprint])?;
+        let ours = String::from_utf8_lossy(&listing.stdout).lines().any(|l| {
+            let f: Vec<&str> = l.split(':').collect();
+            matches!(f.first(), Some(&("sec" | "ssb"))) && f.get(4) == Some(&keyid.as_str())
+        });
+        Ok((!ours).then(|| {
+            format!(
+                "{}: key: the suite was signed by key {keyid}, this run signs with {}: \
+                 clients that trust only the old key will fail with NO_PUBKEY; give them \
+                 the new public key first (unitpack repo export-key)",
+                path.display(),
+                self.fingerprint
+            )
+        }))
     }
 
     /// A warning when the signature in `detached` (made by [`SigningKey::sign`]) is one
@@ -282,35 +321,60 @@ impl SigningKey {
     }
 
     fn gpg(&self, args: &[&std::ffi::OsStr]) -> Result<Output> {
+        self.gpg_command(args).output().map_err(gpg_spawn_error)
+    }
+
+    /// gpg with `input` on its standard input (the key: gpg never opens the key file).
+    fn gpg_fed(&self, args: &[&std::ffi::OsStr], input: &[u8]) -> Result<Output> {
+        let mut child = self
+            .gpg_command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(gpg_spawn_error)?;
+        let mut stdin = child.stdin.take().expect("piped");
+        // Written from a thread: gpg may fill its output pipes before reading all input.
+        let bytes = input.to_vec();
+        let writer = std::thread::spawn(move || stdin.write_all(&bytes));
+        let out = child
+            .wait_with_output()
+            .map_err(|e| Error::io("running gpg", e))?;
+        let _ = writer.join();
+        Ok(out)
+    }
+
+    fn gpg_command(&self, args: &[&std::ffi::OsStr]) -> Command {
         let mut cmd = Command::new("gpg");
         cmd.args(["--batch", "--no-tty", "--with-colons", "--fixed-list-mode"]);
         if let Some(home) = &self.home {
             cmd.arg("--homedir").arg(home.path());
         }
         cmd.args(args);
-        cmd.output().map_err(|e| {
-            if e.kind() == std::io::ErrorKind::NotFound {
-                Error::Failed(
-                    "gpg not found: install Debian's gnupg (apt-get install gnupg)".into(),
-                )
-            } else {
-                Error::io("running gpg", e)
-            }
-        })
+        cmd
     }
 }
 
-impl Drop for SigningKey {
-    /// gpg starts an agent for the temporary home; stop it with the home.
-    fn drop(&mut self) {
-        if let Some(home) = &self.home {
-            let _ = Command::new("gpgconf")
-                .arg("--homedir")
-                .arg(home.path())
-                .args(["--kill", "gpg-agent"])
-                .output();
-        }
+fn gpg_spawn_error(e: std::io::Error) -> Error {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        Error::Failed("gpg not found: install Debian's gnupg (apt-get install gnupg)".into())
+    } else {
+        Error::io("running gpg", e)
     }
+}
+
+/// A warning when the secret key file can be read by its group or by others.
+fn readable_by_others(path: &Path, file: &std::fs::File) -> Option<String> {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = file.metadata().ok()?.permissions().mode() & 0o777;
+    (mode & 0o044 != 0).then(|| {
+        format!(
+            "{}: key: the secret key file has mode {mode:04o}: its group or others can read it; \
+             chmod 600 {} (and export with `umask 077; gpg --export-secret-keys ID > FILE`)",
+            path.display(),
+            path.display()
+        )
+    })
 }
 
 // OpenPGP public-key algorithms (RFC 4880 9.1, RFC 9580 9.1).

@@ -1,82 +1,9 @@
-//! deb822 stanzas, the `Packages` index and the `Release` file.
+//! The `Packages` index and the `Release` file.
 
+pub use super::deb822::Stanza;
+use super::deb822::SyntaxError;
 use super::debfile::Digests;
-
-/// One deb822 paragraph: fields in their order, values verbatim (continuation lines
-/// keep their leading space, joined by `\n`).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Stanza {
-    pub fields: Vec<(String, String)>,
-}
-
-impl Stanza {
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.fields
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn remove(&mut self, name: &str) {
-        self.fields.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
-    }
-
-    /// Every paragraph of `text` (blank lines separate them).
-    pub fn parse_all(text: &str) -> Result<Vec<Stanza>, String> {
-        let mut out = Vec::new();
-        let mut current = Stanza::default();
-        for (i, line) in text.lines().enumerate() {
-            if line.trim().is_empty() {
-                if !current.fields.is_empty() {
-                    out.push(std::mem::take(&mut current));
-                }
-            } else if line.starts_with([' ', '\t']) {
-                match current.fields.last_mut() {
-                    Some((_, value)) => {
-                        value.push('\n');
-                        value.push_str(line);
-                    }
-                    None => return Err(format!("line {}: continuation of no field", i + 1)),
-                }
-            } else {
-                let (name, value) = line
-                    .split_once(':')
-                    .ok_or_else(|| format!("line {}: expected `Field: value`", i + 1))?;
-                if name.is_empty() || name.contains(char::is_whitespace) {
-                    return Err(format!("line {}: bad field name {name:?}", i + 1));
-                }
-                current
-                    .fields
-                    .push((name.to_string(), value.trim().to_string()));
-            }
-        }
-        if !current.fields.is_empty() {
-            out.push(current);
-        }
-        Ok(out)
-    }
-
-    /// The single paragraph of a control file.
-    pub fn parse_one(text: &str) -> Result<Stanza, String> {
-        let mut all = Stanza::parse_all(text)?;
-        match all.len() {
-            1 => Ok(all.remove(0)),
-            n => Err(format!("expected one paragraph, found {n}")),
-        }
-    }
-
-    pub fn render(&self, out: &mut String) {
-        for (name, value) in &self.fields {
-            out.push_str(name);
-            out.push(':');
-            if !value.starts_with('\n') {
-                out.push(' ');
-            }
-            out.push_str(value);
-            out.push('\n');
-        }
-    }
-}
+use super::names;
 
 /// A package as listed in a `Packages` index.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -106,6 +33,32 @@ impl Entry {
         let at = description.unwrap_or(stanza.fields.len());
         stanza.fields.splice(at..at, added);
         Entry { stanza }
+    }
+
+    /// A stanza read back from an existing index: every field that becomes a path or
+    /// a key, and the hashes, must be valid (the stanza is republished and signed).
+    pub fn from_index(stanza: Stanza) -> Result<Entry, String> {
+        let get = |n: &str| {
+            stanza
+                .get(n)
+                .ok_or_else(|| format!("a paragraph has no {n} field"))
+        };
+        let at = |n: &str, r: Result<(), String>| r.map_err(|m| format!("{n}: {m}"));
+        let package = get("Package")?;
+        at("Package", names::package(package))?;
+        at("Version", names::version(get("Version")?))?;
+        at(
+            "Architecture",
+            names::package_architecture(get("Architecture")?),
+        )?;
+        at("Filename", names::pool_filename(get("Filename")?))?;
+        let size = get("Size")?;
+        if size.is_empty() || size.len() > 19 || !size.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(format!("Size: {size:?} is not a number of bytes"));
+        }
+        at("MD5sum", names::hex_digest(get("MD5sum")?, 32))?;
+        at("SHA256", names::hex_digest(get("SHA256")?, 64))?;
+        Ok(Entry { stanza })
     }
 
     fn field(&self, name: &str) -> &str {
@@ -139,7 +92,7 @@ impl Entry {
 }
 
 /// The `Packages` text of `entries`, in a stable order.
-pub fn packages(entries: &[&Entry]) -> String {
+pub fn packages(entries: &[&Entry]) -> Result<String, SyntaxError> {
     let mut sorted: Vec<&&Entry> = entries.iter().collect();
     sorted.sort_by_key(|e| e.key());
     let mut out = String::new();
@@ -147,9 +100,9 @@ pub fn packages(entries: &[&Entry]) -> String {
         if i > 0 {
             out.push('\n');
         }
-        e.stanza.render(&mut out);
+        e.stanza.render(None, &mut out)?;
     }
-    out
+    Ok(out)
 }
 
 /// Fields of a suite's `Release` (the hash lists are appended by [`release`]).
@@ -164,7 +117,9 @@ pub struct ReleaseFields<'a> {
 }
 
 /// `Release`: `files` are (path relative to `dists/SUITE/`, digests).
-pub fn release(f: &ReleaseFields<'_>, files: &[(String, Digests)]) -> String {
+/// Only the hash lists span lines: a user's `--origin`/`--label` that would add a field
+/// is refused with the field named.
+pub fn release(f: &ReleaseFields<'_>, files: &[(String, Digests)]) -> Result<String, SyntaxError> {
     let mut s = Stanza::default();
     let mut add = |n: &str, v: String| s.fields.push((n.to_string(), v));
     if let Some(o) = f.origin {
@@ -198,8 +153,8 @@ pub fn release(f: &ReleaseFields<'_>, files: &[(String, Digests)]) -> String {
     add("MD5Sum", list(|d| &d.md5));
     add("SHA256", list(|d| &d.sha256));
     let mut out = String::new();
-    s.render(&mut out);
-    out
+    s.render(Some(&["MD5Sum", "SHA256"]), &mut out)?;
+    Ok(out)
 }
 
 /// `Sat, 01 Jan 2024 00:00:00 UTC`, the form Debian's archive and apt 1.2 use.
@@ -211,19 +166,6 @@ pub fn release_date(epoch: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn stanza_round_trip_keeps_continuations() {
-        let text = "Package: a\nDescription: short\n long line\n .\n more\n\nPackage: b\n";
-        let all = Stanza::parse_all(text).unwrap();
-        assert_eq!(all.len(), 2);
-        let mut out = String::new();
-        all[0].render(&mut out);
-        assert_eq!(
-            out,
-            "Package: a\nDescription: short\n long line\n .\n more\n"
-        );
-    }
 
     #[test]
     fn repository_fields_go_before_description() {

@@ -9,15 +9,19 @@
 //! last). Nothing is written until every package, the key and the repository have been
 //! checked.
 
+mod cleanup;
 pub mod cli;
+mod deb822;
 mod debfile;
 mod gpg;
 mod index;
+mod names;
 mod stage;
 
 pub use gpg::KeySpec;
 
 use crate::error::{Error, InputError, Result};
+use crate::input::{self, Kind, ReadError};
 use debfile::{DebFile, Digests};
 use gpg::SigningKey;
 use index::{Entry, Stanza};
@@ -41,6 +45,10 @@ pub struct AddOptions {
     pub label: Option<String>,
     /// `Date` of the `Release` and creation time of its signatures.
     pub date: u64,
+    /// Whether `date` is SOURCE_DATE_EPOCH (else the clock): said in the messages.
+    pub date_from_env: bool,
+    /// The clock: a `Valid-Until` before it is refused.
+    pub now: u64,
     pub threads: u32,
     pub debs: Vec<PathBuf>,
 }
@@ -59,22 +67,85 @@ type Key = (String, String, String);
 
 pub fn add(o: &AddOptions) -> Result<Report> {
     let mut errors = Vec::new();
-    check_word(&o.suite, "suite", &mut errors);
-    check_word(&o.component, "component", &mut errors);
+    let mut arg = |flag: &str, field: &str, r: std::result::Result<(), String>| {
+        if let Err(m) = r {
+            errors.push(InputError::new(Path::new(flag), None, field, m));
+        }
+    };
+    arg("--suite", "suite", names::word(&o.suite, "suite"));
+    arg(
+        "--component",
+        "component",
+        names::word(&o.component, "component"),
+    );
     for a in &o.architectures {
-        check_arch(a, Path::new("--arch"), &mut errors);
+        arg("--arch", "Architecture", names::architecture(a));
+    }
+    for (flag, field, value) in [
+        ("--origin", "Origin", &o.origin),
+        ("--label", "Label", &o.label),
+    ] {
+        if let Some(v) = value {
+            arg(
+                flag,
+                field,
+                deb822::check_value(field, v, false).map_err(|e| e.message),
+            );
+        }
     }
     check_repo_dir(&o.repo, &mut errors);
     fail_on(&mut errors)?;
+    // Every directory the repository's files are read from or written to, checked
+    // before anything is read: a symlinked pool/ or dists/ is refused, not followed.
+    let suite_rel = Path::new("dists").join(&o.suite);
+    for rel in [Path::new("pool"), Path::new("dists"), &suite_rel] {
+        inside(&o.repo, rel, Kind::Dir)?;
+    }
 
     let key = SigningKey::open(&o.key)?;
-    key.check_date(o.date, "SOURCE_DATE_EPOCH, or now")?;
+    let (what, fix) = if o.date_from_env {
+        (
+            "SOURCE_DATE_EPOCH",
+            "a repository's Date is when it is published (apt checks Valid-Until and \
+             replays against it): unset SOURCE_DATE_EPOCH for `unitpack repo add` \
+             (`env -u SOURCE_DATE_EPOCH unitpack repo add …`), or set it to now \
+             (SOURCE_DATE_EPOCH=$(date +%s))",
+        )
+    } else {
+        (
+            "the system clock",
+            "check the clock, or sign with a key valid now",
+        )
+    };
+    key.check_date(o.date, what, fix)?;
+    if let Some(until) = o.valid_for.map(|v| o.date.saturating_add(v)) {
+        if until <= o.now {
+            return Err(InputError::new(
+                Path::new("--valid-for"),
+                None,
+                "valid-for",
+                format!(
+                    "Valid-Until would be {}, already past (now {}): every apt would refuse \
+                     the repository at once; the Date is {} ({what}); {}",
+                    index::release_date(until),
+                    index::release_date(o.now),
+                    index::release_date(o.date),
+                    if o.date_from_env {
+                        fix
+                    } else {
+                        "give a longer --valid-for"
+                    }
+                ),
+            )
+            .into());
+        }
+    }
 
     // Each package is read once: control fields, hashes and its copy for the pool.
-    let mut stage = Stage::default();
+    let mut stage = Stage::in_repository(&o.repo);
     let mut incoming: Vec<(&PathBuf, DebFile, tempfile::NamedTempFile)> = Vec::new();
     for path in &o.debs {
-        let mut copy = stage.scratch(&o.repo.join("pool"))?;
+        let mut copy = stage.scratch(Path::new("pool"))?;
         match debfile::inspect(path, copy.as_file_mut()) {
             Ok(deb) => {
                 check_control(path, &deb.control, &mut errors);
@@ -86,8 +157,8 @@ pub fn add(o: &AddOptions) -> Result<Report> {
     }
     fail_on(&mut errors)?;
 
-    let suite_dir = o.repo.join("dists").join(&o.suite);
-    let previous = read_release(&suite_dir)?;
+    let suite_dir = o.repo.join(&suite_rel);
+    let previous = read_release(&o.repo, &suite_rel)?;
     let listed = |field: &str| -> Vec<String> {
         previous
             .as_ref()
@@ -105,7 +176,7 @@ pub fn add(o: &AddOptions) -> Result<Report> {
 
     let mut contents: BTreeMap<String, BTreeMap<Key, Entry>> = BTreeMap::new();
     for c in &components {
-        contents.insert(c.clone(), read_component(&suite_dir.join(c))?);
+        contents.insert(c.clone(), read_component(&o.repo, &suite_rel.join(c))?);
     }
 
     let mut report = Report::default();
@@ -113,6 +184,10 @@ pub fn add(o: &AddOptions) -> Result<Report> {
     let current = contents.get_mut(&o.component).expect("inserted above");
     for (path, deb, copy) in incoming {
         let filename = pool_path(&o.component, &deb.control);
+        if let Err(m) = names::pool_filename(&filename) {
+            errors.push(InputError::new(path, None, "Filename", m));
+            continue;
+        }
         let entry = Entry::new(&deb.control, &filename, &deb.digests);
         match current.get(&entry.key()) {
             Some(old) if old.sha256() == entry.sha256() => {
@@ -139,7 +214,7 @@ pub fn add(o: &AddOptions) -> Result<Report> {
             }
             None => {}
         }
-        let dest = o.repo.join(&filename);
+        let dest_rel = PathBuf::from(&filename);
         if let Some((other, _)) = copies.iter().find(|(_, f)| f == &filename) {
             // Versions that differ only by epoch share a pool file name.
             errors.push(InputError::new(
@@ -153,7 +228,7 @@ pub fn add(o: &AddOptions) -> Result<Report> {
             ));
             continue;
         }
-        if dest.exists() {
+        if let Some(dest) = inside(&o.repo, &dest_rel, Kind::File)? {
             let on_disk = digest_file(&dest)?;
             if on_disk.sha256 != deb.digests.sha256 {
                 errors.push(InputError::new(
@@ -169,7 +244,7 @@ pub fn add(o: &AddOptions) -> Result<Report> {
                 continue;
             }
         } else {
-            stage.adopt(copy, &dest)?;
+            stage.adopt(copy, &dest_rel)?;
             copies.push((path, filename.clone()));
         }
         if entry.architecture() != "all" {
@@ -197,7 +272,9 @@ pub fn add(o: &AddOptions) -> Result<Report> {
                 .values()
                 .filter(|e| e.architecture() == arch || e.architecture() == "all")
                 .collect();
-            let text = index::packages(&listed);
+            let text = index::packages(&listed).map_err(|e| {
+                InputError::new(&suite_dir.join(c), None, e.field.clone(), e.to_string())
+            })?;
             let rel = format!("{c}/binary-{arch}/Packages");
             let gz =
                 crate::archive::compress(text.as_bytes(), crate::profile::Compression::Gzip, 1)?;
@@ -208,7 +285,7 @@ pub fn add(o: &AddOptions) -> Result<Report> {
             )?;
             for (suffix, bytes) in [("", text.as_bytes()), (".gz", &gz), (".xz", &xz)] {
                 let rel = format!("{rel}{suffix}");
-                stage.bytes(&suite_dir.join(&rel), bytes)?;
+                stage.bytes(&suite_rel.join(&rel), bytes)?;
                 files.push((rel, Digests::of(bytes)));
             }
         }
@@ -229,17 +306,26 @@ pub fn add(o: &AddOptions) -> Result<Report> {
             components: &components,
         },
         &files,
-    );
+    )
+    .map_err(|e| InputError::new(&suite_dir.join("Release"), None, e.field.clone(), e.message))?;
     let release_tmp = stage
-        .bytes(&suite_dir.join("Release"), release.as_bytes())?
+        .bytes(&suite_rel.join("Release"), release.as_bytes())?
         .to_path_buf();
     let detached = stage
-        .bytes(&suite_dir.join("Release.gpg"), b"")?
+        .bytes(&suite_rel.join("Release.gpg"), b"")?
         .to_path_buf();
     let inrelease = stage
-        .bytes(&suite_dir.join("InRelease"), b"")?
+        .bytes(&suite_rel.join("InRelease"), b"")?
         .to_path_buf();
+    let previous_signature =
+        read_repo_text(&o.repo, &suite_rel.join("Release.gpg"), input::MAX_KEY_FILE)?;
     key.sign(&release_tmp, &inrelease, &detached, o.date)?;
+    if let Some((path, old)) = previous_signature {
+        report
+            .warnings
+            .extend(key.previous_signer_warning(old.as_bytes(), &path)?);
+    }
+    report.warnings.extend(key.warnings.iter().cloned());
     report.warnings.extend(key.client_warning(&detached)?);
     stage.commit()?;
     Ok(report)
@@ -258,82 +344,50 @@ fn fail_on(errors: &mut Vec<InputError>) -> Result<()> {
     }
 }
 
-/// Suite and component names become path components and words of `Release`.
-fn check_word(value: &str, field: &str, errors: &mut Vec<InputError>) {
-    let ok = value.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
-    if !ok {
-        errors.push(InputError::new(
-            Path::new(&format!("--{field}")),
-            None,
-            field,
-            format!("{value:?} is not a {field} name (letters, digits, `.`, `_`, `-`)"),
-        ));
-    }
-}
+/// Fields a repository writes itself: a package carrying them is not a `.deb` built
+/// by dpkg-deb, and they would shadow the pool's own.
+const REPOSITORY_FIELDS: [&str; 6] = ["Filename", "Size", "MD5sum", "SHA1", "SHA256", "SHA512"];
 
-fn check_arch(arch: &str, file: &Path, errors: &mut Vec<InputError>) {
-    let ok = arch.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && arch
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !matches!(arch, "all" | "any" | "source");
-    if !ok {
-        errors.push(InputError::new(
-            file,
-            None,
-            "Architecture",
-            format!("{arch:?} is not a Debian architecture name such as amd64 or armhf"),
-        ));
-    }
-}
-
-/// The fields that become the pool path must be what Debian Policy allows.
+/// Every field of an uploaded package's control file: the parser already refused
+/// repeated fields, bad field names and control characters; here the fields that
+/// become the pool path and the index key must be what Debian Policy allows.
 fn check_control(path: &Path, control: &Stanza, errors: &mut Vec<InputError>) {
-    let name_ok = |s: &str| {
-        s.len() >= 2
-            && s.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-            && s.chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+.-".contains(c))
-    };
-    let package = control.get("Package").unwrap_or("");
-    if !name_ok(package) {
-        errors.push(InputError::new(
-            path,
-            None,
-            "Package",
-            format!("{package:?} is not a package name (Policy 5.6.1)"),
-        ));
-    }
-    if let Some(source) = control.get("Source") {
-        let name = source.split_whitespace().next().unwrap_or("");
-        if !name_ok(name) {
-            errors.push(InputError::new(
-                path,
-                None,
-                "Source",
-                format!("{source:?} is not a source package name"),
-            ));
+    let mut check = |field: &str, r: std::result::Result<(), String>| {
+        if let Err(m) = r {
+            errors.push(InputError::new(path, None, field, m));
         }
+    };
+    let required = |name: &str| {
+        control
+            .get(name)
+            .ok_or_else(|| format!("DEBIAN/control has no {name} field"))
+    };
+    check("Package", required("Package").and_then(names::package));
+    check("Version", required("Version").and_then(names::version));
+    check(
+        "Architecture",
+        required("Architecture").and_then(names::package_architecture),
+    );
+    if let Some(source) = control.get("Source") {
+        // `name` or `name (version)`, as dpkg-gencontrol writes it.
+        let r = match source.split_once(' ') {
+            None => names::package(source),
+            Some((name, rest)) => names::package(name).and_then(|()| {
+                rest.strip_prefix('(')
+                    .and_then(|v| v.strip_suffix(')'))
+                    .ok_or_else(|| format!("{source:?} is not `NAME` or `NAME (VERSION)`"))
+                    .and_then(names::version)
+            }),
+        };
+        check("Source", r);
     }
-    let version = control.get("Version").unwrap_or("");
-    if !version.starts_with(|c: char| c.is_ascii_digit()) && !version.contains(':')
-        || !version
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || ".+~:-".contains(c))
-    {
-        errors.push(InputError::new(
-            path,
-            None,
-            "Version",
-            format!("{version:?} is not a Debian version (Policy 5.6.12)"),
-        ));
-    }
-    let arch = control.get("Architecture").unwrap_or("");
-    if arch != "all" {
-        check_arch(arch, path, errors);
+    for field in REPOSITORY_FIELDS {
+        if control.get(field).is_some() {
+            check(
+                field,
+                Err("is written by the repository, never by a package".into()),
+            );
+        }
     }
 }
 
@@ -367,15 +421,70 @@ fn check_repo_dir(repo: &Path, errors: &mut Vec<InputError>) {
     }
 }
 
-fn read_release(suite_dir: &Path) -> Result<Option<Stanza>> {
-    let path = suite_dir.join("Release");
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Stanza::parse_one(&text)
-            .map(Some)
-            .map_err(|m| InputError::new(&path, None, "", m).into()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-        Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),
+/// `root/rel` when it exists, checked without following any symlink; a symlink or a
+/// file of the wrong kind on the way is bad input.
+fn inside(root: &Path, rel: &Path, last: Kind) -> Result<Option<PathBuf>> {
+    input::walk_below(root, rel, last).map_err(|m| InputError::new(root, None, "repo", m).into())
+}
+
+/// An existing repository file, bounded and never through a symlink or a FIFO.
+fn read_repo_text(root: &Path, rel: &Path, limit: u64) -> Result<Option<(PathBuf, String)>> {
+    let Some(path) = inside(root, rel, Kind::File)? else {
+        return Ok(None);
+    };
+    let bytes = match input::read_file_bounded(&path, limit) {
+        Ok(b) => b,
+        Err(ReadError::Missing) => return Ok(None),
+        Err(ReadError::Io(e)) => return Err(Error::io(format!("reading {}", path.display()), e)),
+        Err(e) => return Err(InputError::new(&path, None, "", e.to_string()).into()),
+    };
+    let text = String::from_utf8(bytes)
+        .map_err(|_| InputError::new(&path, None, "", "is not UTF-8 text"))?;
+    Ok(Some((path, text)))
+}
+
+fn syntax(path: &Path, e: deb822::SyntaxError) -> Error {
+    let location = e
+        .line
+        .map(|line| crate::error::Location { line, column: 1 });
+    InputError::new(path, location, e.field, e.message).into()
+}
+
+/// The suite's `Release`, every field that is used again validated: components and
+/// architectures become paths, origin and label are written back.
+fn read_release(root: &Path, suite_rel: &Path) -> Result<Option<Stanza>> {
+    let Some((path, text)) = read_repo_text(root, &suite_rel.join("Release"), input::MAX_RELEASE)?
+    else {
+        return Ok(None);
+    };
+    let stanza = Stanza::parse_one(&text).map_err(|e| syntax(&path, e))?;
+    let mut errors = Vec::new();
+    let mut check = |field: &str, r: std::result::Result<(), String>| {
+        if let Err(m) = r {
+            errors.push(InputError::new(&path, None, field, m));
+        }
+    };
+    for c in stanza.get("Components").unwrap_or("").split_whitespace() {
+        check("Components", names::word(c, "component"));
     }
+    for a in stanza.get("Architectures").unwrap_or("").split_whitespace() {
+        check("Architectures", names::package_architecture(a));
+    }
+    for field in ["Suite", "Codename"] {
+        if let Some(v) = stanza.get(field) {
+            check(field, names::word(v, "suite"));
+        }
+    }
+    for field in ["Origin", "Label"] {
+        if let Some(v) = stanza.get(field) {
+            check(
+                field,
+                deb822::check_value(field, v, false).map_err(|e| e.message),
+            );
+        }
+    }
+    fail_on(&mut errors)?;
+    Ok(Some(stanza))
 }
 
 fn field_of(stanza: &Option<Stanza>, name: &str) -> Option<String> {
@@ -383,30 +492,52 @@ fn field_of(stanza: &Option<Stanza>, name: &str) -> Option<String> {
 }
 
 /// Every package the component lists, from its `binary-*/Packages` (arch-all ones
-/// appear in each; they are one entry).
-fn read_component(dir: &Path) -> Result<BTreeMap<Key, Entry>> {
+/// appear in each; they are one entry). Each stanza is validated as it is read back.
+fn read_component(root: &Path, rel: &Path) -> Result<BTreeMap<Key, Entry>> {
     let mut out: BTreeMap<Key, Entry> = BTreeMap::new();
-    let listing = match std::fs::read_dir(dir) {
-        Ok(l) => l,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(Error::io(format!("reading {}", dir.display()), e)),
+    let Some(dir) = inside(root, rel, Kind::Dir)? else {
+        return Ok(out);
     };
-    let mut indexes: Vec<PathBuf> = listing
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("binary-"))
-        })
-        .map(|p| p.join("Packages"))
-        .collect();
+    let listing =
+        std::fs::read_dir(&dir).map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
+    let mut indexes: Vec<PathBuf> = Vec::new();
+    for e in listing {
+        let e = e.map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
+        let name = e.file_name();
+        let Some(arch) = name.to_str().and_then(|n| n.strip_prefix("binary-")) else {
+            continue;
+        };
+        names::package_architecture(arch)
+            .map_err(|m| InputError::new(&dir.join(&name), None, "Architecture", m))?;
+        indexes.push(rel.join(&name).join("Packages"));
+    }
     indexes.sort();
-    for path in indexes {
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-        let stanzas = Stanza::parse_all(&text).map_err(|m| InputError::new(&path, None, "", m))?;
+    for index_rel in indexes {
+        let Some((path, text)) = read_repo_text(root, &index_rel, input::MAX_PACKAGES_INDEX)?
+        else {
+            continue;
+        };
+        let stanzas = Stanza::parse_all(&text).map_err(|e| syntax(&path, e))?;
         for stanza in stanzas {
-            let entry = Entry { stanza };
+            let entry =
+                Entry::from_index(stanza).map_err(|m| InputError::new(&path, None, "", m))?;
+            // Republishing a stanza whose file is gone would sign a 404 for every client.
+            if inside(root, Path::new(entry.filename()), Kind::File)?.is_none() {
+                return Err(InputError::new(
+                    &path,
+                    None,
+                    "Filename",
+                    format!(
+                        "lists {} {} ({}) as {}, which is not in the pool; \
+                         put the file back, or remove the package from the index",
+                        entry.package(),
+                        entry.version(),
+                        entry.architecture(),
+                        entry.filename()
+                    ),
+                )
+                .into());
+            }
             match out.get(&entry.key()) {
                 Some(old) if old.sha256() != entry.sha256() => {
                     return Err(InputError::new(
@@ -460,8 +591,11 @@ fn digest_file(path: &Path) -> Result<Digests> {
 fn hashing_copy(path: &Path, out: &mut dyn Write) -> Result<Digests> {
     use md5::Md5;
     use sha2::{Digest, Sha256};
-    let mut file = std::fs::File::open(path)
-        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    let mut file = match input::open_bounded(path, input::MAX_DEB) {
+        Ok(f) => f,
+        Err(ReadError::Io(e)) => return Err(Error::io(format!("opening {}", path.display()), e)),
+        Err(e) => return Err(InputError::new(path, None, "", e.to_string()).into()),
+    };
     let (mut md5, mut sha, mut size) = (Md5::new(), Sha256::new(), 0u64);
     let mut buf = vec![0u8; 1 << 16];
     loop {

@@ -2,24 +2,60 @@
 //! temporary name beside its destination; [`Stage::commit`] then renames them in the
 //! order they were staged (pool, indexes, `Release`, signatures last). Dropped without
 //! a commit, the stage removes its temporary files and the directories it created.
+//!
+//! A stage made [`Stage::in_repository`] takes destinations relative to the
+//! repository and checks each directory on the way without following symlinks: it
+//! never writes through a symlinked `pool/`, `dists/` or component directory.
 
-use crate::error::{Error, Result};
+use super::cleanup;
+use crate::error::{Error, InputError, Result};
+use crate::input::{self, Kind};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 #[derive(Default)]
 pub struct Stage {
+    /// Destinations are relative to it, and checked below it.
+    root: Option<PathBuf>,
     files: Vec<(tempfile::TempPath, PathBuf)>,
     created_dirs: Vec<PathBuf>,
+    /// Everything this stage told [`cleanup`] to remove on a signal.
+    registered: Vec<PathBuf>,
     committed: bool,
 }
 
 impl Stage {
+    pub fn in_repository(root: &Path) -> Stage {
+        let mut stage = Stage::default();
+        stage.root = Some(root.to_path_buf());
+        stage
+    }
+
+    /// Where `dest` is on disk; inside a repository, it must not be (or pass through) a
+    /// symlink, and must not be a directory or special file.
+    fn place(&self, dest: &Path) -> Result<PathBuf> {
+        match &self.root {
+            None => Ok(dest.to_path_buf()),
+            Some(root) => {
+                input::walk_below(root, dest, Kind::File)
+                    .map_err(|m| InputError::new(root, None, "repo", m))?;
+                Ok(root.join(dest))
+            }
+        }
+    }
+
     /// A temporary file in `dir` whose destination is not known yet: [`Stage::adopt`]
     /// it, or drop it (which removes it).
     pub fn scratch(&mut self, dir: &Path) -> Result<tempfile::NamedTempFile> {
-        self.mkdirs(dir)?;
-        temp_in(dir)
+        let dir = self.mkdirs(dir)?;
+        let tmp = temp_in(&dir)?;
+        self.register_file(tmp.path());
+        Ok(tmp)
+    }
+
+    fn register_file(&mut self, path: &Path) {
+        cleanup::register_file(path);
+        self.registered.push(path.to_path_buf());
     }
 
     /// Rename `tmp` (from [`Stage::scratch`], same file system) to `dest` at commit.
@@ -28,7 +64,8 @@ impl Stage {
             dest.parent()
                 .expect("destinations are inside the repository"),
         )?;
-        self.files.push((tmp.into_temp_path(), dest.to_path_buf()));
+        let dest = self.place(dest)?;
+        self.files.push((tmp.into_temp_path(), dest));
         Ok(())
     }
 
@@ -41,8 +78,10 @@ impl Stage {
         let dir = dest
             .parent()
             .expect("destinations are inside the repository");
-        self.mkdirs(dir)?;
-        let mut tmp = temp_in(dir)?;
+        let dir = self.mkdirs(dir)?;
+        let dest = &self.place(dest)?;
+        let mut tmp = temp_in(&dir)?;
+        self.register_file(tmp.path());
         fill(tmp.as_file_mut())?;
         tmp.as_file_mut()
             .flush()
@@ -58,7 +97,39 @@ impl Stage {
         })
     }
 
-    fn mkdirs(&mut self, dir: &Path) -> Result<()> {
+    /// Make `dir` (relative to the root, if any) and the directories above it; returns
+    /// where it is on disk.
+    fn mkdirs(&mut self, dir: &Path) -> Result<PathBuf> {
+        let Some(root) = self.root.clone() else {
+            self.mkdirs_anywhere(dir)?;
+            return Ok(dir.to_path_buf());
+        };
+        if std::fs::symlink_metadata(&root).is_err() {
+            // A new repository (its parent was checked to exist).
+            std::fs::create_dir(&root)
+                .map_err(|e| Error::io(format!("creating {}", root.display()), e))?;
+            cleanup::register_dir(&root);
+            self.registered.push(root.clone());
+            self.created_dirs.push(root.clone());
+        }
+        let mut rel = PathBuf::new();
+        for c in dir.components() {
+            rel.push(c);
+            let found = input::walk_below(&root, &rel, Kind::Dir)
+                .map_err(|m| InputError::new(&root, None, "repo", m))?;
+            if found.is_none() {
+                let full = root.join(&rel);
+                std::fs::create_dir(&full)
+                    .map_err(|e| Error::io(format!("creating {}", full.display()), e))?;
+                cleanup::register_dir(&full);
+                self.registered.push(full.clone());
+                self.created_dirs.push(full);
+            }
+        }
+        Ok(root.join(dir))
+    }
+
+    fn mkdirs_anywhere(&mut self, dir: &Path) -> Result<()> {
         let mut missing = Vec::new();
         let mut d = dir;
         while !d.as_os_str().is_empty() && !d.exists() {
@@ -77,8 +148,11 @@ impl Stage {
     }
 
     /// Rename every staged file into place, in staging order.
+    /// A signal waits until the renames are done (see [`cleanup`]).
     pub fn commit(mut self) -> Result<()> {
         self.committed = true;
+        let mut registry = cleanup::hold();
+        registry.forget(&self.registered);
         for (tmp, dest) in std::mem::take(&mut self.files) {
             tmp.persist(&dest)
                 .map_err(|e| Error::io(format!("renaming into {}", dest.display()), e.error))?;
@@ -96,6 +170,7 @@ impl Drop for Stage {
         for d in self.created_dirs.iter().rev() {
             let _ = std::fs::remove_dir(d);
         }
+        cleanup::forget(&self.registered);
     }
 }
 
