@@ -48,6 +48,12 @@ const ALLOWED: &[(&str, &str, usize, &str)] = &[
         "lists an asset directory (walkdir follows no symlink); each file is checked by input::open_regular and packaged through it (plan.rs)",
     ),
     (
+        "src/repo/cleanup.rs",
+        "fs::read_dir(",
+        1,
+        "lists the temporary directory for private GnuPG homes a killed `repo add` left (its own, by owner and name prefix); nothing in them is read",
+    ),
+    (
         "src/yocto/mod.rs",
         "fs::read_dir(",
         1,
@@ -60,10 +66,7 @@ const ALLOWED: &[(&str, &str, usize, &str)] = &[
 /// lead sees what each merge must remove. An entry that no longer matches fails the
 /// test too, so the list cannot outlive the fixes.
 const PENDING_ELSEWHERE: &[(&str, &str, usize)] = &[
-    ("src/repo/debfile.rs", "File::open(", 1),
     ("src/repo/mod.rs", "fs::read_dir(", 2),
-    ("src/repo/mod.rs", "fs::read_to_string(", 2),
-    ("src/repo/mod.rs", "File::open(", 1),
     ("src/yocto/helper.rs", "fs::read(", 1),
     ("src/yocto/helper.rs", "fs::read_to_string(", 1),
     ("src/yocto/helper.rs", "WalkDir::new(", 1),
