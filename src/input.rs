@@ -151,6 +151,9 @@ pub fn read_bytes(path: &Path, limit: u64) -> Result<Vec<u8>, String> {
 pub const MAX_RECIPE: u64 = 1024 * 1024;
 /// Largest unit file read.
 pub const MAX_UNIT_FILE: u64 = 256 * 1024;
+/// Largest maintainer-script snippet read (it is passed as one `sh -c` argument, which
+/// Linux bounds at 128 KiB).
+pub const MAX_SNIPPET: u64 = 64 * 1024;
 
 #[cfg(test)]
 mod tests {

@@ -429,7 +429,8 @@ impl Validator<'_> {
             let Some(source) = self.source_path(dir, &field, file, Some(source::Kind::File)) else {
                 continue;
             };
-            match std::fs::read_to_string(&source) {
+            // Bounded: the snippet travels as one `sh -c` argument (Linux takes 128 KiB).
+            match crate::input::read_text(&source, crate::input::MAX_SNIPPET) {
                 Ok(text) if text.contains('\0') => {
                     self.error(&field, "the snippet contains a NUL byte")
                 }
@@ -442,7 +443,7 @@ impl Validator<'_> {
                     text,
                     field,
                 }),
-                Err(e) => self.error(&field, format!("cannot read {}: {e}", source.display())),
+                Err(e) => self.error(&field, e),
             }
         }
         out
