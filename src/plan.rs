@@ -5,7 +5,7 @@
 //! manifest `unitpack-check` reads on the target, the Yocto recipes, `unitpack render`.
 
 use crate::error::{Error, Result};
-use crate::recipe::Recipe;
+use crate::recipe::{OnUpgrade, Recipe};
 use crate::unit::{Enablement, Scope};
 use std::path::{Path, PathBuf};
 
@@ -36,18 +36,6 @@ pub struct Plan<'r> {
     /// File names of the tmpfiles.d and sysusers.d files shipped, applied on configure.
     pub tmpfiles: Vec<String>,
     pub sysusers: Vec<String>,
-}
-
-/// What an upgrade does to a started system unit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Upgrade {
-    /// Restarted by the new postinst (debhelper's default since compat 10).
-    Restart,
-    /// Stopped by the old prerm, started by the new postinst
-    /// (`--no-restart-after-upgrade`).
-    StopStart,
-    /// Left running; the postinst starts it if it is not (`--no-stop-on-upgrade`).
-    Keep,
 }
 
 /// What a file is to the package.
@@ -83,7 +71,7 @@ pub struct Activation {
     pub names: Vec<EnabledName>,
     /// Started on install (and so stopped on removal).
     pub start: bool,
-    pub upgrade: Upgrade,
+    pub upgrade: OnUpgrade,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -141,7 +129,11 @@ impl<'r> Plan<'r> {
                     links,
                     names,
                     start: u.enable == Enablement::EnableAndStart,
-                    upgrade: Upgrade::Restart,
+                    upgrade: recipe
+                        .on_upgrade
+                        .get(&u.recipe_path)
+                        .copied()
+                        .unwrap_or_default(),
                 }
             })
             .collect();

@@ -5,7 +5,7 @@
 
 use crate::error::{Error, InputError, Location};
 use crate::plan::Plan;
-use crate::recipe::{Recipe, Snippet};
+use crate::recipe::{OnUpgrade, Recipe, Snippet};
 use crate::unit::Scope;
 use handlebars::{handlebars_helper, Handlebars};
 use serde::Serialize;
@@ -184,7 +184,7 @@ fn context(plan: &Plan) -> Context {
                         })
                         .collect(),
                     start: a.start,
-                    restart: a.upgrade == crate::plan::Upgrade::Restart,
+                    restart: a.upgrade == OnUpgrade::Restart,
                 })
             })
             .collect()
@@ -263,7 +263,7 @@ fn context(plan: &Plan) -> Context {
         sysusers: plan.sysusers.clone(),
         stop_on_upgrade: plan
             .activations_in(Scope::System)
-            .filter(|a| a.start && a.upgrade == crate::plan::Upgrade::StopStart)
+            .filter(|a| a.start && a.upgrade == OnUpgrade::NoRestart)
             .flat_map(|a| a.names.iter().map(|n| n.name.clone()))
             .collect(),
     }

@@ -99,6 +99,26 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
     if let Some(p) = &package {
         v.architecture_fits(p, &assets);
     }
+    let mut on_upgrade = std::collections::BTreeMap::new();
+    for (i, raw_unit) in raw.units.iter().enumerate() {
+        let Some(value) = raw_unit.on_upgrade.as_deref() else {
+            continue;
+        };
+        let path = item("units", i);
+        let field = format!("{path}.on_upgrade");
+        match OnUpgrade::parse(value) {
+            Some(policy) => {
+                on_upgrade.insert(path, policy);
+            }
+            None => v.error(
+                &field,
+                format!(
+                    "unknown on_upgrade {value:?}; one of {}",
+                    OnUpgrade::NAMES.join(", ")
+                ),
+            ),
+        }
+    }
     if !v.errors.is_empty() {
         return Err(Error::Input(v.errors));
     }
@@ -118,6 +138,7 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
         unit_lint,
         allow,
         snippets,
+        on_upgrade,
         spans,
     })
 }
