@@ -297,7 +297,7 @@ fn null_means_absent(path: &str) -> bool {
             ]
             | [
                 "units[]",
-                "name" | "enable" | "file" | "sections" | "foreground" | "follow"
+                "name" | "enable" | "file" | "sections" | "foreground" | "follow" | "on_upgrade"
             ]
             | ["dropins[]", "name"]
             | ["assets[]", "mode" | "conffile"]

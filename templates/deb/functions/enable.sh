@@ -10,7 +10,11 @@ unitpack_enable() {
 	unitpack_flag=$1
 	unitpack_unit=$2
 	shift 2
-	if [ ! -e "$UNITPACK_STATE/$unitpack_unit.configured" ]; then
+	if unitpack_masked "$unitpack_flag" "$unitpack_unit"; then
+		# The admin's mask stands: no link is made for a masked unit.
+		mkdir -p "$UNITPACK_STATE"
+		: > "$UNITPACK_STATE/$unitpack_unit.configured"
+	elif [ ! -e "$UNITPACK_STATE/$unitpack_unit.configured" ]; then
 		if ! unitpack_systemctl "$unitpack_flag" preset --preset-mode=enable-only \
 			"$unitpack_unit" >/dev/null 2>&1; then
 			unitpack_make_links "$@"
@@ -20,4 +24,20 @@ unitpack_enable() {
 	elif unitpack_links_present "$@"; then
 		unitpack_make_links "$@"
 	fi
+}
+
+# unitpack_masked --global|--system UNIT: the admin masked the unit (or, for an
+# instance, its template) in /etc.
+unitpack_masked() {
+	if [ "$1" = --global ]; then
+		unitpack_dir=$UNITPACK_ROOT/etc/systemd/user
+	else
+		unitpack_dir=$UNITPACK_ROOT/etc/systemd/system
+	fi
+	unitpack_template=$2
+	case "$2" in
+	*@*) unitpack_template="${2%%@*}@.${2##*.}" ;;
+	esac
+	[ "$(readlink "$unitpack_dir/$2")" = /dev/null ] ||
+		[ "$(readlink "$unitpack_dir/$unitpack_template")" = /dev/null ]
 }
