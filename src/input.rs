@@ -164,7 +164,8 @@ pub fn source_date_epoch() -> Result<u64, crate::Error> {
 pub const MAX_RECIPE: u64 = 1024 * 1024;
 /// Largest unit file read (`file:` units, `new --from`, `lint --units`).
 pub const MAX_UNIT_FILE: u64 = 256 * 1024;
-/// Largest maintainer-script snippet read (`scripts:`).
+/// Largest maintainer-script snippet read (`scripts:`; it is passed as one `sh -c`
+/// argument, which Linux bounds at 128 KiB).
 pub const MAX_SNIPPET: u64 = 64 * 1024;
 
 // --- Repository inputs (`unitpack repo`): uploaded packages and the files of an

@@ -5,7 +5,7 @@
 //! manifest `unitpack-check` reads on the target, the Yocto recipes, `unitpack render`.
 
 use crate::error::{Error, Result};
-use crate::recipe::Recipe;
+use crate::recipe::{OnUpgrade, Recipe};
 use crate::unit::{Enablement, Scope};
 use std::path::{Path, PathBuf};
 
@@ -29,6 +29,13 @@ pub struct Plan<'r> {
     pub instance_patterns: Vec<String>,
     /// Units a drop-in of this package changes, try-restarted when one comes or goes.
     pub restarts: Vec<String>,
+    /// Every link the [Install] section of every unit shipped makes, enabled by the
+    /// package or not (an admin may enable a unit the package ships disabled): purge
+    /// removes them.
+    pub install_links: Vec<(String, String)>,
+    /// File names of the tmpfiles.d and sysusers.d files shipped, applied on configure.
+    pub tmpfiles: Vec<String>,
+    pub sysusers: Vec<String>,
 }
 
 /// What a file is to the package.
@@ -64,6 +71,7 @@ pub struct Activation {
     pub names: Vec<EnabledName>,
     /// Started on install (and so stopped on removal).
     pub start: bool,
+    pub upgrade: OnUpgrade,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -121,6 +129,11 @@ impl<'r> Plan<'r> {
                     links,
                     names,
                     start: u.enable == Enablement::EnableAndStart,
+                    upgrade: recipe
+                        .on_upgrade
+                        .get(&u.recipe_path)
+                        .copied()
+                        .unwrap_or_default(),
                 }
             })
             .collect();
@@ -166,6 +179,13 @@ impl<'r> Plan<'r> {
                 .map(|u| format!("{}*.{}", u.name.stem(), u.name.kind()))
                 .collect(),
             restarts,
+            install_links: recipe
+                .units
+                .iter()
+                .flat_map(|u| recipe.enable_links(u))
+                .collect(),
+            tmpfiles: config_files(recipe, &["/usr/lib/tmpfiles.d/", "/etc/tmpfiles.d/"]),
+            sysusers: config_files(recipe, &["/usr/lib/sysusers.d/", "/etc/sysusers.d/"]),
         };
         plan.files = plan.payload()?;
         Ok(plan)
@@ -384,6 +404,18 @@ impl From<String> for Content {
 /// Read size when streaming an asset: large enough that per-call costs vanish next to
 /// the compressor, small enough to be no memory at all.
 const STREAM_CHUNK: usize = 256 << 10;
+
+/// File names of the assets installed as `*.conf` right in one of `dirs`.
+fn config_files(recipe: &Recipe, dirs: &[&str]) -> Vec<String> {
+    recipe
+        .assets
+        .iter()
+        .filter_map(|a| {
+            let name = dirs.iter().find_map(|d| a.dest.strip_prefix(d))?;
+            (name.ends_with(".conf") && !name.contains('/')).then(|| name.to_string())
+        })
+        .collect()
+}
 
 /// Where the manifest of a package is installed.
 pub fn manifest_path(package: &str) -> String {

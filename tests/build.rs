@@ -406,7 +406,7 @@ fn helper_relation_is_the_recipes_choice() {
     assert!(field(&asked, "Depends").contains("unitpack-check"));
 }
 
-/// The author's script snippets are spliced verbatim into the scripts, and shellcheck
+/// The author's script snippets are carried verbatim into the scripts, and shellcheck
 /// findings in them fail the build with the snippet's file and line.
 #[test]
 fn script_snippets_are_spliced_and_shellchecked() {
@@ -421,7 +421,9 @@ fn script_snippets_are_spliced_and_shellchecked() {
     );
     let postinst = std::fs::read_to_string(control.join("postinst")).unwrap();
     let block = format!(
-        "esac\n# The recipe's own postinst code (hook.sh), in a subshell with dpkg's arguments.\n(\n{hook})\n"
+        "esac\n# The recipe's own postinst code, run by a sh of its own with dpkg's arguments.\n\
+         unitpack_snippet=$(cat <<'UNITPACK_SNIPPET_END'\n{hook}UNITPACK_SNIPPET_END\n)\n\
+         sh -c \"$unitpack_snippet\" \"$0\" \"$@\"\n"
     );
     assert!(postinst.contains(&block), "{postinst}");
     let prerm = std::fs::read_to_string(control.join("prerm")).unwrap();

@@ -362,9 +362,9 @@ fn timer_and_socket_lifecycle(root: &Root) {
     enabled(root, "install enables the timer and the socket");
 
     root.dpkg(&["-r", "timer-socket"]);
-    assert!(
-        !root.exists(TIMER_LINK) && !root.exists(SOCKET_LINK),
-        "remove disables"
+    enabled(
+        root,
+        "remove keeps the links until purge (Policy 10.7.3, as debhelper)",
     );
     root.dpkg(&["-i", "/tmp/v1.deb"]);
     enabled(root, "reinstall after a remove while enabled enables again");
@@ -461,7 +461,11 @@ lifecycle_tests! {
         }
 
         root.dpkg(&["-r", "my-pulseaudio-user"]);
-        assert!(!root.exists(USER_LINK), "remove disables");
+        assert_eq!(
+            root.link(USER_LINK).as_deref(),
+            Some(USER_UNIT),
+            "remove keeps the links until purge (Policy 10.7.3, as debhelper)"
+        );
         let vendor_after: Vec<_> = VENDOR_LINKS.iter().map(|l| root.link(l)).collect();
         assert_eq!(
             vendor_after, vendor_before,
@@ -501,7 +505,7 @@ lifecycle_tests! {
         // Removed while enabled: a reinstall enables it again.
         root.ok(&["systemctl", "--global", "enable", "my_pulseaudio.service"]);
         root.dpkg(&["-r", "my-pulseaudio-user"]);
-        assert!(!root.exists(USER_LINK));
+        assert!(root.exists(USER_LINK));
         root.dpkg(&["-i", "/tmp/v1.deb"]);
         assert_eq!(
             root.link(USER_LINK).as_deref(),
@@ -540,7 +544,11 @@ lifecycle_tests! {
         );
 
         root.dpkg(&["-r", "my-pulseaudio-root-path"]);
-        assert!(!root.exists(SYSTEM_LINK), "remove disables");
+        assert_eq!(
+            root.link(SYSTEM_LINK).as_deref(),
+            Some(SYSTEM_UNIT),
+            "remove keeps the links until purge"
+        );
         root.dpkg(&["-P", "my-pulseaudio-root-path"]);
         let after = root.listing();
         assert_eq!(before, after, "purge leaves no trace:\n{}", diff(&before, &after));
@@ -730,15 +738,15 @@ lifecycle_tests! {
                 "after {call:?}"
             );
         }
-        // remove twice (idempotent), then abort-remove restores what remove undid.
+        // remove twice (idempotent): the links stay until purge; abort-remove keeps them.
         root.ok(&["sh", &format!("{info}.prerm"), "remove"]);
         root.ok(&["sh", &format!("{info}.prerm"), "remove"]);
-        assert!(!root.exists(USER_LINK));
+        assert_eq!(root.link(USER_LINK).as_deref(), Some(USER_UNIT));
         root.ok(&["sh", &format!("{info}.postinst"), "abort-remove"]);
         assert_eq!(
             root.link(USER_LINK).as_deref(),
             Some(USER_UNIT),
-            "abort-remove re-enables"
+            "abort-remove keeps the unit enabled"
         );
         for script in ["postinst", "prerm", "postrm"] {
             let out = root.chroot(&["sh", &format!("{info}.{script}"), "bogus-argument"]);
@@ -886,9 +894,7 @@ lifecycle_tests! {
         );
 
         let remove = root.dpkg(&["-r", "instances"]);
-        for (link, _) in links {
-            assert!(!root.exists(link), "remove disables {link}");
-        }
+        all_enabled("remove keeps the links until purge");
         assert!(!remove.contains("missing the instance name"), "{remove}");
         root.dpkg(&["-i", "/tmp/v1.deb"]);
         all_enabled("reinstall after remove");
@@ -1047,5 +1053,564 @@ lifecycle_tests! {
         );
         root.dpkg(&["-P", "other-units"]);
         assert_eq!(state(&root), "disabled", "purge gives it back disabled");
+    }
+
+    /// Debian's state model (dh_installsystemd): a unit shipped but not enabled that the
+    /// admin enabled loses its links at purge; an upgrade gives an enabled unit the
+    /// links its [Install] gained (a new Alias=); an admin's add-wants link survives
+    /// remove (and purge, which removes only [Install] links, as debhelper's).
+    fn debhelper_state_model(dpkg: &Dpkg) {
+        let root = Root::new("lifecycle-state-model", dpkg);
+        state_model_version(&root, "1.0.0", "", "v1");
+        state_model_version(&root, "1.0.1", "        Alias: sshd.service\n", "v2");
+        let before = root.listing();
+        let wants = "etc/systemd/system/multi-user.target.wants/";
+        let alias = "etc/systemd/system/sshd.service";
+        let unit = "/lib/systemd/system/ssh.service";
+
+        root.dpkg(&["-i", "/tmp/v1.deb"]);
+        assert_eq!(root.link(&format!("{wants}ssh.service")).as_deref(), Some(unit));
+        assert!(!root.exists(&format!("{wants}extra.service")), "enable: none");
+        root.ok(&["systemctl", "enable", "extra.service"]);
+        root.ok(&["systemctl", "add-wants", "graphical.target", "ssh.service"]);
+        let admin_wants = "etc/systemd/system/graphical.target.wants/ssh.service";
+        assert!(root.exists(admin_wants));
+
+        root.dpkg(&["-i", "/tmp/v2.deb"]);
+        assert_eq!(
+            root.link(alias).as_deref(),
+            Some(unit),
+            "the upgrade made the new Alias= of an enabled unit"
+        );
+        assert_eq!(root.ok(&["systemctl", "is-enabled", "sshd.service"]).trim(), "alias");
+
+        root.dpkg(&["-r", "state-model"]);
+        for link in [&format!("{wants}ssh.service"), alias, admin_wants] {
+            assert!(root.exists(link), "remove took {link}");
+        }
+        root.dpkg(&["-i", "/tmp/v2.deb"]);
+        assert_eq!(root.ok(&["systemctl", "is-enabled", "ssh.service"]).trim(), "enabled");
+        assert_eq!(root.ok(&["systemctl", "is-enabled", "extra.service"]).trim(), "enabled");
+
+        root.dpkg(&["-P", "state-model"]);
+        assert!(
+            !root.exists(&format!("{wants}extra.service")),
+            "purge left the admin's link of a unit shipped disabled"
+        );
+        assert!(!root.exists(alias) && !root.exists(&format!("{wants}ssh.service")));
+        assert!(root.exists(admin_wants), "purge took the admin's add-wants link");
+        std::fs::remove_file(root.path.join(admin_wants)).unwrap();
+        std::fs::remove_dir(root.path.join("etc/systemd/system/graphical.target.wants")).unwrap();
+        let after = root.listing();
+        assert_eq!(before, after, "purge leaves no trace:\n{}", diff(&before, &after));
+    }
+
+    /// A `disable *` preset, system and user: the first install enables nothing (units,
+    /// user units and template instances alike); an upgrade does not either.
+    fn presets_honoured_on_first_install(dpkg: &Dpkg) {
+        let root = Root::new("lifecycle-presets", dpkg);
+        recipe_version(&root, "tests/e2e/recipes/instances.yaml", "1.0.0", "v1");
+        recipe_version(&root, "tests/e2e/recipes/instances.yaml", "1.0.1", "v2");
+        state_model_version(&root, "1.0.0", "", "ssh");
+        for dir in ["etc/systemd/system-preset", "etc/systemd/user-preset"] {
+            std::fs::create_dir_all(root.path.join(dir)).unwrap();
+            std::fs::write(root.path.join(dir).join("00-test.preset"), "disable *\n").unwrap();
+        }
+        root.dpkg(&["-i", "/tmp/v1.deb", "/tmp/ssh.deb"]);
+        root.dpkg(&["-i", "/tmp/v2.deb"]);
+        for (flag, unit) in [
+            ("--system", "worker@a.service"),
+            ("--system", "worker@b.service"),
+            ("--global", "hello@world.service"),
+            ("--system", "ssh.service"),
+        ] {
+            let out = root.chroot(&["systemctl", flag, "is-enabled", unit]);
+            assert_eq!(
+                String::from_utf8_lossy(&out.stdout).trim(),
+                "disabled",
+                "{unit} enabled against a disable-* preset"
+            );
+        }
+    }
+}
+
+/// The state-model recipe as VERSION, EXTRA lines appended to ssh.service's [Install].
+fn state_model_version(root: &Root, version: &str, extra: &str, name: &str) {
+    let text = format!(
+        r#"package:
+  name: state-model
+  version: "{version}"
+  revision: "1"
+  maintainer: Jane Doe <jane@example.org>
+  summary: Units of the state-model tests
+  description: A service enabled by the package and one it ships disabled.
+  license: MIT
+target: ubuntu-xenial
+units:
+  - name: ssh.service
+    scope: system
+    enable: enable
+    sections:
+      Unit:
+        Description: ssh
+      Service:
+        ExecStart: /bin/sleep infinity
+      Install:
+        WantedBy: multi-user.target
+{extra}  - name: extra.service
+    scope: system
+    enable: none
+    sections:
+      Unit:
+        Description: extra
+      Service:
+        ExecStart: /bin/sleep infinity
+      Install:
+        WantedBy: multi-user.target
+"#
+    );
+    let (dir, path) = recipe_dir(&text, &[]);
+    let deb = build(&path, &dir.path().join("out"));
+    root.put(&deb, &format!("{name}.deb"));
+}
+
+/// `dpkg --root=R --force-script-chrootless` (Debian 12's dpkg, from the host): the
+/// scripts write only inside R, for install, upgrade, remove and purge, and enable the
+/// units there. 1.18.4 has no chrootless mode.
+#[test]
+#[ignore = "needs root and debootstrap; run by scripts/test"]
+fn dpkg_root_chrootless_writes_nothing_outside_the_root() {
+    let root = Root::new("lifecycle-dpkg-root", &Dpkg::Debian12);
+    seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
+    seed_version(&root, "pulseaudio-user.yaml", "1.0.1", "v2");
+    recipe_version(&root, TIMER_SOCKET_RECIPE, "1.0.0", "ts");
+    let inside = root.listing();
+    let host = || {
+        let out = Command::new("find")
+            .args([
+                "/etc/systemd",
+                "/var/lib/unitpack",
+                "/var/lib/systemd",
+                "/usr/lib/systemd/user",
+                "/lib/systemd/system",
+                "-printf",
+                "%p %y %l %s %T@\n",
+            ])
+            .output()
+            .unwrap();
+        let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(str::to_string)
+            .collect();
+        lines.sort();
+        lines
+    };
+    let host_before = host();
+    let dpkg = |args: &[&str]| {
+        let out = Command::new("dpkg")
+            .arg(format!("--root={}", root.path.display()))
+            .arg("--force-script-chrootless")
+            .args(args)
+            .env("DEBIAN_FRONTEND", "noninteractive")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "dpkg {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let deb = |name: &str| root.path.join("tmp").join(name).display().to_string();
+    dpkg(&["-i", &deb("v1.deb"), &deb("ts.deb")]);
+    assert_eq!(root.link(USER_LINK).as_deref(), Some(USER_UNIT));
+    assert_eq!(root.link(TIMER_LINK).as_deref(), Some(TIMER_UNIT));
+    for l in VENDOR_LINKS {
+        assert!(!root.exists(l), "{l} not taken over inside the root");
+    }
+    dpkg(&["-i", &deb("v2.deb")]);
+    dpkg(&["-r", "my-pulseaudio-user", "timer-socket"]);
+    for l in VENDOR_LINKS {
+        assert!(root.exists(l), "{l} not given back inside the root");
+    }
+    dpkg(&["-P", "my-pulseaudio-user", "timer-socket"]);
+    let host_after = host();
+    assert_eq!(
+        host_before,
+        host_after,
+        "the scripts wrote outside the root:\n{}",
+        diff(&host_before, &host_after)
+    );
+    let after = root.listing();
+    assert_eq!(
+        inside,
+        after,
+        "purge leaves no trace in the root:\n{}",
+        diff(&inside, &after)
+    );
+}
+
+/// One package of the differential test against debhelper: its units, as files, for
+/// version 1 and version 2, with how each is enabled.
+struct DiffCase {
+    package: &'static str,
+    units: &'static [DiffUnit],
+}
+
+struct DiffUnit {
+    name: &'static str,
+    user: bool,
+    /// Enabled by the package (else shipped disabled: `enable: none`, `--no-enable`).
+    enabled: bool,
+    v1: &'static str,
+    v2: &'static str,
+}
+
+const SSH_SERVICE: &str = "[Unit]\nDescription=OpenBSD Secure Shell server\n\n[Service]\nExecStart=/bin/sleep infinity\n\n[Install]\nWantedBy=multi-user.target\n";
+const SSH_SERVICE_ALIAS: &str = "[Unit]\nDescription=OpenBSD Secure Shell server\n\n[Service]\nExecStart=/bin/sleep infinity\n\n[Install]\nWantedBy=multi-user.target\nAlias=sshd.service\n";
+const SSH_SOCKET: &str = "[Unit]\nDescription=OpenBSD Secure Shell server socket\nBefore=sockets.target\n\n[Socket]\nListenStream=22\nAccept=yes\n\n[Install]\nWantedBy=sockets.target\n";
+const SSH_AT: &str = "[Unit]\nDescription=OpenBSD Secure Shell server per-connection daemon\n\n[Service]\nExecStart=-/bin/cat\nStandardInput=socket\n";
+const CRON: &str = "[Unit]\nDescription=Regular background program processing daemon\n\n[Service]\nExecStart=/bin/sleep infinity\n\n[Install]\nWantedBy=multi-user.target\n";
+const DAILY_TIMER: &str = "[Unit]\nDescription=Daily apt download activities\n\n[Timer]\nOnCalendar=*-*-* 6,18:00\n\n[Install]\nWantedBy=timers.target\n";
+const DAILY_SERVICE: &str = "[Unit]\nDescription=Daily apt download activities\n\n[Service]\nType=oneshot\nExecStart=/bin/true\n";
+const PW_SERVICE: &str = "[Unit]\nDescription=PipeWire Multimedia Service\nRequires=pw.socket\n\n[Service]\nExecStart=/bin/sleep infinity\n\n[Install]\nAlso=pw.socket\nWantedBy=default.target\n";
+const PW_SOCKET: &str = "[Unit]\nDescription=PipeWire Multimedia System Socket\n\n[Socket]\nListenStream=%t/pw-0\n\n[Install]\nWantedBy=sockets.target\n";
+const XGETTY: &str = "[Unit]\nDescription=Getty on %I\n\n[Service]\nExecStart=/bin/sleep infinity\n\n[Install]\nWantedBy=getty.target\nDefaultInstance=tty1\n";
+
+const DIFF_CASES: &[DiffCase] = &[
+    // openssh: the service gains Alias=sshd.service in version 2; the socket is shipped
+    // disabled (the admin may enable it); the per-connection template has no [Install].
+    DiffCase {
+        package: "dt-ssh",
+        units: &[
+            DiffUnit {
+                name: "ssh.service",
+                user: false,
+                enabled: true,
+                v1: SSH_SERVICE,
+                v2: SSH_SERVICE_ALIAS,
+            },
+            DiffUnit {
+                name: "ssh.socket",
+                user: false,
+                enabled: false,
+                v1: SSH_SOCKET,
+                v2: SSH_SOCKET,
+            },
+            DiffUnit {
+                name: "ssh@.service",
+                user: false,
+                enabled: false,
+                v1: SSH_AT,
+                v2: SSH_AT,
+            },
+        ],
+    },
+    DiffCase {
+        package: "dt-cron",
+        units: &[DiffUnit {
+            name: "cron.service",
+            user: false,
+            enabled: true,
+            v1: CRON,
+            v2: CRON,
+        }],
+    },
+    // apt's timers: a timer with its oneshot, which has no [Install].
+    DiffCase {
+        package: "dt-daily",
+        units: &[
+            DiffUnit {
+                name: "dt-daily.timer",
+                user: false,
+                enabled: true,
+                v1: DAILY_TIMER,
+                v2: DAILY_TIMER,
+            },
+            DiffUnit {
+                name: "dt-daily.service",
+                user: false,
+                enabled: false,
+                v1: DAILY_SERVICE,
+                v2: DAILY_SERVICE,
+            },
+        ],
+    },
+    // pipewire: user units, the service's Also= chain to its socket.
+    DiffCase {
+        package: "dt-pw",
+        units: &[
+            DiffUnit {
+                name: "pw.service",
+                user: true,
+                enabled: true,
+                v1: PW_SERVICE,
+                v2: PW_SERVICE,
+            },
+            DiffUnit {
+                name: "pw.socket",
+                user: true,
+                enabled: true,
+                v1: PW_SOCKET,
+                v2: PW_SOCKET,
+            },
+        ],
+    },
+    // A template whose [Install] names DefaultInstance=.
+    DiffCase {
+        package: "dt-xgetty",
+        units: &[DiffUnit {
+            name: "xgetty@.service",
+            user: false,
+            enabled: true,
+            v1: XGETTY,
+            v2: XGETTY,
+        }],
+    },
+];
+
+/// The package of CASE as VERSION (1 or 2) built by Debian 12's debhelper 13
+/// (dh_installsystemd, dh_installsystemduser) with a minimal debian/.
+fn debhelper_deb(case: &DiffCase, version: u32) -> PathBuf {
+    let dir = tempfile::tempdir().unwrap().keep();
+    let src = dir.join("src");
+    let debian = src.join("debian");
+    std::fs::create_dir_all(debian.join("source")).unwrap();
+    std::fs::create_dir_all(src.join("units")).unwrap();
+    let p = case.package;
+    std::fs::write(debian.join("source/format"), "3.0 (native)\n").unwrap();
+    std::fs::write(
+        debian.join("changelog"),
+        format!("{p} ({version}.0) unstable; urgency=medium\n\n  * Test.\n\n -- Jane Doe <jane@example.org>  Thu, 01 Jan 2024 00:00:00 +0000\n"),
+    )
+    .unwrap();
+    std::fs::write(
+        debian.join("control"),
+        format!("Source: {p}\nSection: misc\nPriority: optional\nMaintainer: Jane Doe <jane@example.org>\nBuild-Depends: debhelper-compat (= 13)\nStandards-Version: 4.6.2\n\nPackage: {p}\nArchitecture: all\nDescription: differential test package\n A package of the differential test against debhelper.\n"),
+    )
+    .unwrap();
+    let mut install = String::new();
+    let mut no_enable = Vec::new();
+    for u in case.units {
+        let text = if version == 1 { u.v1 } else { u.v2 };
+        std::fs::write(src.join("units").join(u.name), text).unwrap();
+        let dest = if u.user {
+            "usr/lib/systemd/user"
+        } else {
+            "lib/systemd/system"
+        };
+        install += &format!("units/{} {dest}/\n", u.name);
+        if !u.enabled {
+            no_enable.push(u.name);
+        }
+    }
+    std::fs::write(debian.join("install"), install).unwrap();
+    // Units shipped disabled: --no-enable for them, the defaults for the others.
+    let mut rules = String::from("#!/usr/bin/make -f\n%:\n\tdh $@\n");
+    if !no_enable.is_empty() {
+        let enabled: Vec<_> = case
+            .units
+            .iter()
+            .filter(|u| u.enabled && !u.user)
+            .map(|u| u.name)
+            .collect();
+        rules += &format!(
+            "override_dh_installsystemd:\n\tdh_installsystemd --no-enable {}\n",
+            no_enable.join(" ")
+        );
+        if !enabled.is_empty() {
+            rules += &format!("\tdh_installsystemd {}\n", enabled.join(" "));
+        }
+    }
+    std::fs::write(debian.join("rules"), rules).unwrap();
+    Command::new("chmod")
+        .arg("+x")
+        .arg(debian.join("rules"))
+        .status()
+        .unwrap();
+    let out = Command::new("dpkg-buildpackage")
+        .args(["-b", "-us", "-uc", "-d"])
+        .current_dir(&src)
+        .env("SOURCE_DATE_EPOCH", EPOCH)
+        .output()
+        .expect("dpkg-buildpackage runs (scripts/setup installs dpkg-dev, debhelper)");
+    assert!(
+        out.status.success(),
+        "debhelper build of {p}: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    dir.join(format!("{p}_{version}.0_all.deb"))
+}
+
+/// The same package built by unitpack (`file:` units, `enable: none` for the units
+/// shipped disabled).
+fn unitpack_deb(case: &DiffCase, version: u32) -> PathBuf {
+    let mut text = format!(
+        "package:\n  name: {}\n  version: \"{version}.0\"\n  maintainer: Jane Doe <jane@example.org>\n  summary: differential test package\n  description: A package of the differential test against debhelper.\n  license: MIT\ntarget: ubuntu-xenial\nunits:\n",
+        case.package
+    );
+    let mut files = Vec::new();
+    for u in case.units {
+        let enable = match (u.enabled, u.user) {
+            (false, _) => "none",
+            (true, true) => "global",
+            (true, false) => "enable",
+        };
+        let scope = if u.user { "user" } else { "system" };
+        text += &format!(
+            "  - file: {}\n    scope: {scope}\n    enable: {enable}\n",
+            u.name
+        );
+        files.push((u.name, if version == 1 { u.v1 } else { u.v2 }));
+    }
+    let (dir, path) = recipe_dir(&text, &files);
+    let deb = build(&path, &dir.path().join("out"));
+    let keep = dir.keep();
+    keep.join("out").join(deb.file_name().unwrap())
+}
+
+/// What the scripts left on a root, for the units of CASE: every link under
+/// /etc/systemd/{system,user}, and `systemctl [--global] is-enabled` of each unit.
+fn diff_state(root: &Root, case: &DiffCase) -> Vec<String> {
+    let mut state = Vec::new();
+    for dir in ["etc/systemd/system", "etc/systemd/user"] {
+        let out = Command::new("find")
+            .args([dir, "-type", "l", "-printf", "%p -> %l\n"])
+            .current_dir(&root.path)
+            .output()
+            .unwrap();
+        state.extend(
+            String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .map(str::to_string),
+        );
+    }
+    state.sort();
+    for u in case.units {
+        let names = if u.name.contains("@.") {
+            vec![u.name.to_string(), u.name.replace("@.", "@tty1.")]
+        } else {
+            vec![u.name.to_string()]
+        };
+        for name in names {
+            let flag = if u.user { "--global" } else { "--system" };
+            let out = root.chroot(&["systemctl", flag, "is-enabled", &name]);
+            let said = String::from_utf8_lossy(&out.stdout).trim().to_string();
+            state.push(format!("is-enabled {name}: {said}"));
+        }
+    }
+    state
+}
+
+/// The dpkg and admin steps both builds go through.
+const DIFF_STEPS: &[&str] = &[
+    "install v1",
+    "upgrade to v2",
+    "admin disables the first unit",
+    "reinstall v2",
+    "remove",
+    "install v2 again",
+    "admin masks the first unit",
+    "purge",
+    "install v1 after purge",
+    "admin enables every unit",
+    "purge again",
+];
+
+fn diff_step(root: &Root, case: &DiffCase, step: &str) {
+    let p = case.package;
+    let first = &case.units[0];
+    let flag = if first.user { "--global" } else { "--system" };
+    let first_name = if first.name.contains("@.") {
+        first.name.replace("@.", "@tty1.")
+    } else {
+        first.name.to_string()
+    };
+    match step {
+        "install v1" | "install v1 after purge" => {
+            root.dpkg(&["-i", &format!("/tmp/{p}-v1.deb")]);
+        }
+        "upgrade to v2" | "reinstall v2" | "install v2 again" => {
+            root.dpkg(&["-i", &format!("/tmp/{p}-v2.deb")]);
+        }
+        "admin disables the first unit" => {
+            root.ok(&["systemctl", flag, "disable", &first_name]);
+        }
+        "admin masks the first unit" => {
+            root.ok(&["systemctl", flag, "mask", &first_name]);
+        }
+        "admin enables every unit" => {
+            for u in case.units.iter().filter(|u| !u.name.contains('@')) {
+                let flag = if u.user { "--global" } else { "--system" };
+                let _ = root.chroot(&["systemctl", flag, "enable", u.name]);
+            }
+        }
+        "remove" => {
+            root.dpkg(&["-r", p]);
+        }
+        "purge" | "purge again" => {
+            root.dpkg(&["-P", p]);
+        }
+        other => panic!("unknown step {other}"),
+    }
+}
+
+/// Differences between debhelper's result and unitpack's that are intended, each with
+/// why (docs/scripts.md lists them): (package, the start of a line only debhelper has,
+/// `dh:`, or only unitpack has, `up:`, why).
+const INTENDED: &[(&str, &str, &str)] = &[
+    (
+        "dt-xgetty",
+        "up: etc/systemd/system/getty.target.wants/xgetty@tty1.service ",
+        "DefaultInstance= names the instance the unit's author wants enabled; deb-systemd-helper ignores templates",
+    ),
+    ("dt-xgetty", "up: is-enabled xgetty@", "the same"),
+    ("dt-xgetty", "dh: is-enabled xgetty@", "the same"),
+];
+
+lifecycle_tests! {
+    /// The differential test of issue 22: every case built by debhelper and by unitpack,
+    /// walked through the same dpkg and admin steps in two fresh roots, compared after
+    /// each step (links under /etc/systemd, is-enabled of every unit). Every
+    /// difference must be listed in INTENDED.
+    fn differential_against_debhelper(dpkg: &Dpkg) {
+        let dh = Root::new("diff-debhelper", dpkg);
+        let up = Root::new("diff-unitpack", dpkg);
+        for case in DIFF_CASES {
+            for v in [1, 2] {
+                dh.put(&debhelper_deb(case, v), &format!("{}-v{v}.deb", case.package));
+                up.put(&unitpack_deb(case, v), &format!("{}-v{v}.deb", case.package));
+            }
+        }
+        let mut unexplained = Vec::new();
+        let mut table = Vec::new();
+        for case in DIFF_CASES {
+            for step in DIFF_STEPS {
+                diff_step(&dh, case, step);
+                diff_step(&up, case, step);
+                let a = diff_state(&dh, case);
+                let b = diff_state(&up, case);
+                let only_dh = a.iter().filter(|l| !b.contains(l)).map(|l| format!("dh: {l}"));
+                let only_up = b.iter().filter(|l| !a.contains(l)).map(|l| format!("up: {l}"));
+                for line in only_dh.chain(only_up) {
+                    let intended = INTENDED
+                        .iter()
+                        .any(|(p, l, _)| *p == case.package && line.starts_with(l));
+                    table.push(format!("{} | {step} | {line}{}", case.package, if intended { " (intended)" } else { "" }));
+                    if !intended {
+                        unexplained.push(format!("{} | {step} | {line}", case.package));
+                    }
+                }
+            }
+        }
+        eprintln!("{} divergences:\n{}", dpkg.slug(), table.join("\n"));
+        assert!(
+            unexplained.is_empty(),
+            "{}: {} unexplained divergences from debhelper:\n{}",
+            dpkg.slug(),
+            unexplained.len(),
+            unexplained.join("\n")
+        );
     }
 }

@@ -5,7 +5,7 @@
 
 use crate::error::{Error, InputError, Location};
 use crate::plan::Plan;
-use crate::recipe::{Recipe, Snippet};
+use crate::recipe::{OnUpgrade, Recipe, Snippet};
 use crate::unit::Scope;
 use handlebars::{handlebars_helper, Handlebars};
 use serde::Serialize;
@@ -40,8 +40,12 @@ const FUNCTIONS: &[(&str, &str)] = &[
         include_str!("../../templates/deb/functions/enable.sh"),
     ),
     (
-        "disable",
-        include_str!("../../templates/deb/functions/disable.sh"),
+        "systemctl",
+        include_str!("../../templates/deb/functions/systemctl.sh"),
+    ),
+    (
+        "tool",
+        include_str!("../../templates/deb/functions/tool.sh"),
     ),
     (
         "take_over",
@@ -81,9 +85,8 @@ struct EnabledUnit {
     scope_flag: &'static str,
     links: Vec<Link>,
     start: bool,
-    /// deb-systemd-helper enables it on first install (system units; not instances,
-    /// which init-system-helpers 1.29 does not know).
-    helper: bool,
+    /// Restarted by the postinst of an upgrade (else started, a no-op when running).
+    restart: bool,
 }
 
 #[derive(Serialize)]
@@ -136,6 +139,18 @@ struct Context {
     other_starts: bool,
     /// The scripts keep state in /var/lib/unitpack/PACKAGE.
     uses_state: bool,
+    /// Every link the [Install] sections of the package's units make, enabled by the
+    /// package or not: purge removes them (the admin may have enabled any).
+    purge_links: Vec<Link>,
+    /// System units unitpack before 0.2 enabled through deb-systemd-helper, whose
+    /// state purge removes.
+    helper_units: Vec<String>,
+    /// tmpfiles.d and sysusers.d files the package ships (file names), applied on
+    /// configure.
+    tmpfiles: Vec<String>,
+    sysusers: Vec<String>,
+    /// System units the prerm stops for an upgrade (restart policy `no-restart`).
+    stop_on_upgrade: Vec<String>,
 }
 
 /// Shell single-quoting: `it's` → `'it'\''s'`.
@@ -169,17 +184,25 @@ fn context(plan: &Plan) -> Context {
                         })
                         .collect(),
                     start: a.start,
-                    helper: n.helper,
+                    restart: a.upgrade == OnUpgrade::Restart,
                 })
             })
             .collect()
     };
     let user_units = enabled(Scope::User);
     let system_units = enabled(Scope::System);
-    let mut link_dirs: Vec<String> = user_units
+    let mut purge_links: Vec<Link> = plan
+        .install_links
         .iter()
-        .chain(&system_units)
-        .flat_map(|u| &u.links)
+        .map(|(link, target)| Link {
+            link: link.clone(),
+            target: target.clone(),
+        })
+        .collect();
+    purge_links.sort_by(|a, b| a.link.cmp(&b.link));
+    purge_links.dedup_by(|a, b| a.link == b.link);
+    let mut link_dirs: Vec<String> = purge_links
+        .iter()
         .filter_map(|l| l.link.rsplit_once('/').map(|(d, _)| d.to_string()))
         .filter(|d| d.ends_with(".wants") || d.ends_with(".requires"))
         .collect();
@@ -229,6 +252,20 @@ fn context(plan: &Plan) -> Context {
             })
             .collect(),
         link_dirs,
+        purge_links,
+        helper_units: plan
+            .activations_in(Scope::System)
+            .flat_map(|a| &a.names)
+            .filter(|n| n.helper)
+            .map(|n| n.name.clone())
+            .collect(),
+        tmpfiles: plan.tmpfiles.clone(),
+        sysusers: plan.sysusers.clone(),
+        stop_on_upgrade: plan
+            .activations_in(Scope::System)
+            .filter(|a| a.start && a.upgrade == OnUpgrade::NoRestart)
+            .flat_map(|a| a.names.iter().map(|n| n.name.clone()))
+            .collect(),
     }
 }
 
@@ -273,32 +310,52 @@ pub fn render(plan: &Plan) -> Vec<Script> {
         .collect()
 }
 
+/// The author's snippet, run by a `sh` process of its own with dpkg's arguments: an
+/// `exit`, `set +e`, unbalanced parenthesis or function definition in it ends or
+/// changes only that process, never the steps of the script around it. The text
+/// travels in a quoted here-document (no expansion) whose delimiter is a line the
+/// snippet does not have; `sh -c` keeps dpkg's stdin for the snippet (debconf). The
+/// snippet's file name is not written: it is the author's, not shell.
 fn snippet_block(s: &Snippet) -> String {
-    let file = s.source.file_name().unwrap_or_default().to_string_lossy();
+    let delimiter = here_document_delimiter(&s.text);
     let mut text = s.text.clone();
     if !text.ends_with('\n') {
         text.push('\n');
     }
     format!(
-        "# The recipe's own {} code ({file}), in a subshell with dpkg's arguments.\n(\n{text})\n",
-        s.script
+        "# The recipe's own {script} code, run by a sh of its own with dpkg's arguments.\n\
+         unitpack_snippet=$(cat <<'{delimiter}'\n{text}{delimiter}\n)\n\
+         sh -c \"$unitpack_snippet\" \"$0\" \"$@\"\n",
+        script = s.script
     )
 }
 
-/// shellcheck over the scripts of a recipe that has snippets: findings of warning level
-/// or worse in the author's code are errors naming the snippet's file and line.
+/// `UNITPACK_SNIPPET_END`, or with the first numeric suffix that no line of `text` is
+/// equal to (the line that would end the here-document early).
+fn here_document_delimiter(text: &str) -> String {
+    let taken = |d: &str| text.lines().any(|l| l == d);
+    let mut delimiter = "UNITPACK_SNIPPET_END".to_string();
+    let mut n = 0u32;
+    while taken(&delimiter) {
+        n += 1;
+        delimiter = format!("UNITPACK_SNIPPET_END_{n}");
+    }
+    delimiter
+}
+
+/// shellcheck over each snippet of a recipe, on its own as the `sh` script it runs as:
+/// findings of warning level or worse are errors naming the snippet's file and line.
+/// Snippets are bounded in size when read (`input::MAX_SNIPPET`), so shellcheck gets
+/// at most that much.
 pub fn check_snippets(recipe: &Recipe) -> Result<(), Error> {
     if recipe.snippets.is_empty() {
         return Ok(());
     }
     let dir = tempfile::tempdir().map_err(|e| Error::io("creating a temporary directory", e))?;
     let mut errors = Vec::new();
-    for script in render(&Plan::new(recipe)?) {
-        let Some(snippet) = recipe.snippets.iter().find(|s| s.script == script.name) else {
-            continue;
-        };
-        let path = dir.path().join(script.name);
-        std::fs::write(&path, &script.text)
+    for snippet in &recipe.snippets {
+        let path = dir.path().join(snippet.script);
+        std::fs::write(&path, &snippet.text)
             .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;
         let out = std::process::Command::new("shellcheck")
             .args(["-s", "sh", "-S", "warning", "-f", "gcc"])
@@ -309,12 +366,7 @@ pub fn check_snippets(recipe: &Recipe) -> Result<(), Error> {
                     "shellcheck is needed to check the recipe's script snippets ({e}); install it (apt-get install shellcheck)"
                 ))
             })?;
-        // The snippet's first line is the one after "(" that follows the comment.
-        let first = script
-            .text
-            .lines()
-            .position(|l| l.starts_with("# The recipe's own "))
-            .map_or(0, |i| i + 3);
+        let before = errors.len();
         for line in String::from_utf8_lossy(&out.stdout).lines() {
             // FILE:LINE:COLUMN: LEVEL: MESSAGE [SCnnnn]
             let mut parts = line.splitn(4, ':');
@@ -323,21 +375,17 @@ pub fn check_snippets(recipe: &Recipe) -> Result<(), Error> {
             else {
                 continue;
             };
-            let (Ok(l), Ok(c)) = (l.parse::<usize>(), c.parse::<usize>()) else {
+            let (Ok(line), Ok(column)) = (l.parse::<usize>(), c.parse::<usize>()) else {
                 continue;
             };
-            let location = (l >= first).then(|| Location {
-                line: l + 1 - first,
-                column: c,
-            });
             errors.push(InputError::new(
                 &snippet.source,
-                location,
+                Some(Location { line, column }),
                 &snippet.field,
                 format!("shellcheck:{}", message.trim_end()),
             ));
         }
-        if !out.status.success() && errors.is_empty() {
+        if !out.status.success() && errors.len() == before {
             errors.push(InputError::new(
                 &snippet.source,
                 None,

@@ -39,7 +39,10 @@ fn duplicate_programs(input: &Input, out: &mut Vec<Diagnostic>) {
     let mut by_program: BTreeMap<(Scope, &str), Vec<&Subject>> = BTreeMap::new();
     for s in &input.units {
         if let Some((_, prog)) = s.main_program() {
-            if !INTERPRETERS.contains(&prog) && !s.unit.name.is_template() {
+            // A oneshot runs to its end and is no daemon: apt-daily.service and
+            // apt-daily-upgrade.service both run apt.systemd.daily, ordered one after
+            // the other (a Conflicts= between them would break that order).
+            if !INTERPRETERS.contains(&prog) && !s.unit.name.is_template() && !is_oneshot(s) {
                 by_program.entry((s.unit.scope, prog)).or_default().push(s);
             }
         }
@@ -76,6 +79,13 @@ fn duplicate_programs(input: &Input, out: &mut Vec<Diagnostic>) {
     }
 }
 
+fn is_oneshot(subject: &Subject) -> bool {
+    subject
+        .directives("Service", "Type")
+        .last()
+        .is_some_and(|d| d.value.trim() == "oneshot")
+}
+
 fn conflicts(subject: &Subject, name: &str) -> bool {
     subject
         .directives("Unit", "Conflicts")
@@ -93,6 +103,14 @@ fn vendor_race(input: &Input, subject: &Subject, out: &mut Vec<Diagnostic>) {
         .filter(|v| v.scope == subject.unit.scope && v.programs.iter().any(|p| p == prog))
         .map(|v| v.unit.as_str())
         .filter(|v| *v != subject.unit.name.as_str())
+        // A unit of the target's that this package ships itself (its own pipewire.socket
+        // beside pipewire.service) is the package's, not a rival.
+        .filter(|v| {
+            !input
+                .units
+                .iter()
+                .any(|u| u.unit.scope == subject.unit.scope && u.unit.name.as_str() == *v)
+        })
         .filter(|v| {
             !conflicts(subject, v) && !subject.unit.takes_over.iter().any(|t| t.as_str() == *v)
         })

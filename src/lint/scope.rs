@@ -156,6 +156,16 @@ fn runtime_dir(subject: &Subject, out: &mut Vec<Diagnostic>) {
 fn user_bus(input: &Input, subject: &Subject, out: &mut Vec<Diagnostic>) {
     let Some(package) = input.package else { return };
     let bus = &input.profile.user_bus_package;
+    // The package is the user bus (dbus-user-session's own recipe): it ships the user
+    // manager's dbus.socket or dbus.service itself.
+    let ships_bus = package.name == bus.as_str()
+        || input.units.iter().any(|u| {
+            u.unit.scope == Scope::User
+                && matches!(u.unit.name.as_str(), "dbus.socket" | "dbus.service")
+        });
+    if ships_bus {
+        return;
+    }
     let relations = &package.relations;
     let pulled_in = relations
         .depends

@@ -101,6 +101,26 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
     if let Some(p) = &package {
         v.architecture_fits(p, &assets);
     }
+    let mut on_upgrade = std::collections::BTreeMap::new();
+    for (i, raw_unit) in raw.units.iter().enumerate() {
+        let Some(value) = raw_unit.on_upgrade.as_deref() else {
+            continue;
+        };
+        let path = item("units", i);
+        let field = format!("{path}.on_upgrade");
+        match OnUpgrade::parse(value) {
+            Some(policy) => {
+                on_upgrade.insert(path, policy);
+            }
+            None => v.error(
+                &field,
+                format!(
+                    "unknown on_upgrade {value:?}; one of {}",
+                    OnUpgrade::NAMES.join(", ")
+                ),
+            ),
+        }
+    }
     if !v.errors.is_empty() {
         return Err(Error::Input(v.errors));
     }
@@ -120,6 +140,7 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
         unit_lint,
         allow,
         snippets,
+        on_upgrade,
         spans,
     })
 }
@@ -309,7 +330,7 @@ fn null_means_absent(path: &str) -> bool {
             ]
             | [
                 "units[]",
-                "name" | "enable" | "file" | "sections" | "foreground" | "follow"
+                "name" | "enable" | "file" | "sections" | "foreground" | "follow" | "on_upgrade"
             ]
             | ["dropins[]", "name"]
             | ["assets[]", "mode" | "conffile"]

@@ -31,7 +31,35 @@ pub struct Recipe {
     pub allow: Vec<Allow>,
     /// The author's maintainer-script snippets.
     pub snippets: Vec<Snippet>,
+    /// `on_upgrade:` of the units that set it, by unit recipe path (`units[0]`).
+    pub on_upgrade: BTreeMap<String, OnUpgrade>,
     pub spans: SpanIndex,
+}
+
+/// What a package upgrade does to a started system unit (`on_upgrade:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnUpgrade {
+    /// Restarted by the new postinst (debhelper's default since compat 10).
+    #[default]
+    Restart,
+    /// Stopped by the old prerm, started by the new postinst
+    /// (`--no-restart-after-upgrade`).
+    NoRestart,
+    /// Left running; the postinst starts it if it is not (`--no-stop-on-upgrade`).
+    NoStop,
+}
+
+impl OnUpgrade {
+    pub const NAMES: &'static [&'static str] = &["restart", "no-restart", "no-stop"];
+
+    pub(super) fn parse(s: &str) -> Option<OnUpgrade> {
+        match s {
+            "restart" => Some(OnUpgrade::Restart),
+            "no-restart" => Some(OnUpgrade::NoRestart),
+            "no-stop" => Some(OnUpgrade::NoStop),
+            _ => None,
+        }
+    }
 }
 
 /// How a package relates to the helper package `unitpack-check`, which its postinst

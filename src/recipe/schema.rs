@@ -135,6 +135,12 @@ pub struct RawUnit {
     /// `seat`: run this user unit only for the active local session on seat0.
     #[schemars(extend("enum" = ["seat"]))]
     pub follow: Option<String>,
+    /// What a package upgrade does to this started system unit: `restart` it (the
+    /// default), stop it before and start it after (`no-restart`), or leave it
+    /// running (`no-stop`). As debhelper's `--no-restart-after-upgrade` and
+    /// `--no-stop-on-upgrade`.
+    #[schemars(extend("enum" = ["restart", "no-restart", "no-stop"]))]
+    pub on_upgrade: Option<String>,
 }
 
 #[derive(Debug, Deserialize, JsonSchema)]

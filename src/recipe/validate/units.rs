@@ -467,6 +467,7 @@ impl Validator<'_> {
             let Some(source) = self.source_path(dir, &field, file, Some(source::Kind::File)) else {
                 continue;
             };
+            // Bounded: the snippet travels as one `sh -c` argument (Linux takes 128 KiB).
             match source::read_text(&source, source::MAX_SNIPPET) {
                 Ok(text) if text.contains('\0') => {
                     self.error(&field, "the snippet contains a NUL byte")

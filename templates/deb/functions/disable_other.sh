@@ -6,8 +6,8 @@ unitpack_disable_other() {
 	if [ ! -e "$unitpack_mark" ]; then
 		return 0
 	fi
-	if systemctl "$1" is-enabled "$2" >/dev/null 2>&1; then
-		systemctl "$1" disable "$2" >/dev/null 2>&1 || true
+	if unitpack_systemctl "$1" is-enabled "$2" >/dev/null 2>&1; then
+		unitpack_systemctl "$1" disable "$2" >/dev/null 2>&1 || true
 		mv "$unitpack_mark" "$unitpack_mark.removed"
 	else
 		rm -f "$unitpack_mark"

@@ -1,39 +1,43 @@
 # unitpack_enable --global|--system UNIT LINK TARGET...
-# Enables a unit the first time this package configures it. Afterwards the admin's
-# choice stands: an upgrade does not re-enable a unit the admin disabled. A unit that
-# was enabled when the package was removed is enabled again on reinstall, by systemctl
-# or by our own links: `deb-systemd-helper enable` (1.65 in Debian 12) takes
-# the links a removal took away for an admin's disable and would make none.
+# The first configuration enables the unit as the presets say (a `disable` preset
+# leaves it disabled); without systemctl, or when it fails, by our own links. Later
+# configurations (upgrade, reinstall after remove) keep the admin's choice: a unit
+# that is enabled (some link of its [Install] is there) gets the links its [Install]
+# gained since, e.g. a new Alias=; a disabled unit stays disabled. As
+# deb-systemd-helper's was-enabled/enable, for user units too and on every
+# init-system-helpers.
 unitpack_enable() {
 	unitpack_flag=$1
 	unitpack_unit=$2
 	shift 2
-	if [ -e "$UNITPACK_STATE/$unitpack_unit.configured" ]; then
-		if [ -e "$UNITPACK_STATE/$unitpack_unit.was-enabled" ]; then
-			unitpack_systemctl_enable "$unitpack_flag" "$unitpack_unit" "$@"
-			rm -f "$UNITPACK_STATE/$unitpack_unit.was-enabled"
+	if unitpack_masked "$unitpack_flag" "$unitpack_unit"; then
+		# The admin's mask stands: no link is made for a masked unit.
+		mkdir -p "$UNITPACK_STATE"
+		: > "$UNITPACK_STATE/$unitpack_unit.configured"
+	elif [ ! -e "$UNITPACK_STATE/$unitpack_unit.configured" ]; then
+		if ! unitpack_systemctl "$unitpack_flag" preset --preset-mode=enable-only \
+			"$unitpack_unit" >/dev/null 2>&1; then
+			unitpack_make_links "$@"
 		fi
-		return 0
+		mkdir -p "$UNITPACK_STATE"
+		: > "$UNITPACK_STATE/$unitpack_unit.configured"
+	elif unitpack_links_present "$@"; then
+		unitpack_make_links "$@"
 	fi
-	if [ "$unitpack_flag" = --system ] && [ "${unitpack_unit#*@}" = "$unitpack_unit" ] &&
-		command -v deb-systemd-helper >/dev/null 2>&1; then
-		# First install: the helper applies the presets and records the unit as ours
-		# (not for a template's instance, which init-system-helpers 1.29 does not know).
-		deb-systemd-helper enable "$unitpack_unit" >/dev/null || unitpack_make_links "$@"
-	else
-		unitpack_systemctl_enable "$unitpack_flag" "$unitpack_unit" "$@"
-	fi
-	mkdir -p "$UNITPACK_STATE"
-	: > "$UNITPACK_STATE/$unitpack_unit.configured"
 }
 
-# unitpack_systemctl_enable --global|--system UNIT LINK TARGET...
-# `systemctl enable` works offline (chroot, image build); without systemctl, or when
-# it fails, the links it would make.
-unitpack_systemctl_enable() {
-	if command -v systemctl >/dev/null 2>&1 && systemctl "$1" enable "$2" >/dev/null 2>&1; then
-		return 0
+# unitpack_masked --global|--system UNIT: the admin masked the unit (or, for an
+# instance, its template) in /etc.
+unitpack_masked() {
+	if [ "$1" = --global ]; then
+		unitpack_dir=$UNITPACK_ROOT/etc/systemd/user
+	else
+		unitpack_dir=$UNITPACK_ROOT/etc/systemd/system
 	fi
-	shift 2
-	unitpack_make_links "$@"
+	unitpack_template=$2
+	case "$2" in
+	*@*) unitpack_template="${2%%@*}@.${2##*.}" ;;
+	esac
+	[ "$(readlink "$unitpack_dir/$2")" = /dev/null ] ||
+		[ "$(readlink "$unitpack_dir/$unitpack_template")" = /dev/null ]
 }

@@ -9,11 +9,11 @@ unitpack_enable_other() {
 	fi
 	mkdir -p "$UNITPACK_STATE"
 	: > "$UNITPACK_STATE/other-configured.$2"
-	if [ ! -e "$unitpack_mark.removed" ] && systemctl "$1" is-enabled "$2" >/dev/null 2>&1; then
+	if [ ! -e "$unitpack_mark.removed" ] && unitpack_systemctl "$1" is-enabled "$2" >/dev/null 2>&1; then
 		return 0
 	fi
 	rm -f "$unitpack_mark.removed"
-	if systemctl "$1" enable "$2" >/dev/null 2>&1; then
+	if unitpack_systemctl "$1" enable "$2" >/dev/null 2>&1; then
 		: > "$unitpack_mark"
 	else
 		echo "$UNITPACK_PACKAGE: could not enable $2 (systemctl $1 enable $2 failed)" >&2

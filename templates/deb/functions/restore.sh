@@ -5,6 +5,7 @@ unitpack_restore() {
 		return 0
 	fi
 	while read -r unitpack_link unitpack_target; do
+		unitpack_link=$UNITPACK_ROOT$unitpack_link
 		if [ ! -e "$unitpack_link" ] && [ ! -L "$unitpack_link" ]; then
 			mkdir -p "${unitpack_link%/*}"
 			ln -s "$unitpack_target" "$unitpack_link"

@@ -1,4 +1,5 @@
-# systemd is PID 1 (not a chroot or an image build).
+# systemd is PID 1 of the system dpkg installs into (not a chroot, an image build or
+# another root given to dpkg --root).
 unitpack_systemd_running() {
-	[ -d /run/systemd/system ]
+	[ -z "$UNITPACK_ROOT" ] && [ -d /run/systemd/system ]
 }

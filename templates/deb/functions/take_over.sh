@@ -7,12 +7,13 @@ unitpack_take_over() {
 		return 0
 	fi
 	mkdir -p "$UNITPACK_STATE"
-	find "$1" -type l -lname "*/$2" 2>/dev/null | sort | while read -r unitpack_link; do
-		printf '%s %s\n' "$unitpack_link" "$(readlink "$unitpack_link")"
+	# Recorded as paths on the target (without DPKG_ROOT).
+	find "$UNITPACK_ROOT$1" -type l -lname "*/$2" 2>/dev/null | sort | while read -r unitpack_link; do
+		printf '%s %s\n' "${unitpack_link#"$UNITPACK_ROOT"}" "$(readlink "$unitpack_link")"
 	done > "$unitpack_record.new"
 	mv "$unitpack_record.new" "$unitpack_record"
 	while read -r unitpack_link unitpack_target; do
-		rm -f "$unitpack_link"
+		rm -f "$UNITPACK_ROOT$unitpack_link"
 		echo "$UNITPACK_PACKAGE: disabled $2 ($unitpack_link -> $unitpack_target), which $UNITPACK_PACKAGE replaces; removing $UNITPACK_PACKAGE restores it" >&2
 	done < "$unitpack_record"
 }
