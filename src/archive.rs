@@ -238,8 +238,10 @@ fn xz(len: u64, threads: u32) -> Result<liblzma::stream::Stream> {
         Check, Filters, LzmaOptions, MatchFinder, Mode, MtStreamBuilder, Stream,
     };
     let dict = len.next_power_of_two().clamp(XZ_MIN_DICT, XZ_MAX_DICT);
-    let mut opts = LzmaOptions::new_preset(XZ_PRESET)
-        .map_err(|e| Error::Failed(format!("xz options: {e}")))?;
+    let mut opts = LzmaOptions::new_preset(XZ_PRESET).map_err(|e| Error::Internal {
+        what: "xz options".into(),
+        message: e.to_string(),
+    })?;
     opts.dict_size(dict as u32);
     if len <= XZ_SMALL {
         opts.mode(Mode::Fast).match_finder(MatchFinder::HashChain3);
@@ -260,7 +262,10 @@ fn xz(len: u64, threads: u32) -> Result<liblzma::stream::Stream> {
             .check(Check::Crc64)
             .encoder()
     }
-    .map_err(|e| Error::Failed(format!("xz encoder: {e}")))
+    .map_err(|e| Error::Internal {
+        what: "xz encoder".into(),
+        message: e.to_string(),
+    })
 }
 
 /// The ar container. Member names are at most 15 characters (dpkg 1.18.4); a

@@ -77,8 +77,28 @@ pub enum Error {
     /// problems were already printed. Bad input, so exit 2.
     #[error("{0}")]
     Refused(String),
-    #[error("{0}")]
-    Failed(String),
+    /// A program unitpack runs (gpg, shellcheck) is missing or failed.
+    #[error("{program}: {message}")]
+    Tool {
+        program: &'static str,
+        message: String,
+    },
+    /// unitpack's own templates, encoders or generated text failed: a bug to report.
+    #[error("{what}: {message}")]
+    Internal { what: String, message: String },
+    /// The helper crate the Yocto layer ships (`--helper DIR`, or the one built into
+    /// unitpack) cannot be shipped as it is. Bad input.
+    #[error("{label}: {message}")]
+    HelperSource { label: String, message: String },
+    /// A file changed under unitpack while it was being packaged.
+    #[error("{} changed while the package was built: {message}", path.display())]
+    Changed { path: PathBuf, message: String },
+    /// `unitpack lint` found errors (or warnings with `--deny warnings`).
+    #[error("lint failed: {summary}")]
+    LintFailed { summary: String },
+    /// Several recipes failed, each with its own error.
+    #[error("{}", display_several(.0))]
+    Several(Vec<(PathBuf, Error)>),
     /// A command-line value that names nothing there is (an unknown target profile, a
     /// file `render --only` does not render). Bad input, so exit 2.
     #[error("{0}")]
@@ -86,6 +106,14 @@ pub enum Error {
     /// `SOURCE_DATE_EPOCH` is set but is not a whole number of seconds. Bad input.
     #[error("SOURCE_DATE_EPOCH={0} is not a whole number of seconds since 1970")]
     SourceDateEpoch(String),
+}
+
+fn display_several(failures: &[(PathBuf, Error)]) -> String {
+    failures
+        .iter()
+        .map(|(recipe, e)| format!("{}: {e}", recipe.display()))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// One problem a line; the `error: ` prefix is the CLI's (main.rs), not part of the
@@ -109,8 +137,19 @@ impl Error {
     /// Exit code of the CLI: 2 for bad input, 1 for any other failure.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Input(_) | Error::Refused(_) | Error::SourceDateEpoch(_) | Error::Usage(_) => 2,
-            _ => 1,
+            Error::Input(_)
+            | Error::Refused(_)
+            | Error::SourceDateEpoch(_)
+            | Error::Usage(_)
+            | Error::HelperSource { .. } => 2,
+            // Bad input only when every recipe's failure is.
+            Error::Several(all) if all.iter().all(|(_, e)| e.exit_code() == 2) => 2,
+            Error::Io { .. }
+            | Error::Tool { .. }
+            | Error::Internal { .. }
+            | Error::Changed { .. }
+            | Error::LintFailed { .. }
+            | Error::Several(_) => 1,
         }
     }
 }

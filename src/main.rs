@@ -311,17 +311,12 @@ fn build(
         0 => {}
         1 => return Err(failures.remove(0).1),
         _ => {
-            let text = failures
-                .iter()
-                .map(|(r, e)| format!("{}: {e}", r.path.display()))
-                .collect::<Vec<_>>()
-                .join("\n");
-            // Bad input when every failure is (exit 2), the tool's failure otherwise.
-            return Err(if failures.iter().all(|(_, e)| e.exit_code() == 2) {
-                Error::Refused(text)
-            } else {
-                Error::Failed(text)
-            });
+            return Err(Error::Several(
+                failures
+                    .into_iter()
+                    .map(|(r, e)| (r.path.clone(), e))
+                    .collect(),
+            ))
         }
     }
     if format == OutputFormat::Json {
@@ -394,7 +389,9 @@ fn lint_command(
         )));
     }
     if summary.fails(deny == Some(Deny::Warnings)) {
-        return Err(Error::Failed(format!("lint failed: {summary}")));
+        return Err(Error::LintFailed {
+            summary: summary.to_string(),
+        });
     }
     Ok(())
 }

@@ -378,10 +378,10 @@ impl Content {
                     sink(&buf[..n])?;
                 }
                 if seen != *len {
-                    return Err(Error::Failed(format!(
-                        "asset {} changed size while the package was built ({len} bytes when planned)",
-                        source.display()
-                    )));
+                    return Err(Error::Changed {
+                        path: source.clone(),
+                        message: format!("its size is no longer the {len} bytes planned"),
+                    });
                 }
                 Ok(())
             }

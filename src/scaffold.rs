@@ -47,8 +47,10 @@ pub fn render(new: &NewRecipe) -> Result<String> {
     recipe.insert("package".into(), Value::Mapping(package));
     recipe.insert("target".into(), new.target.into());
     recipe.insert("units".into(), Value::Sequence(units));
-    let body = serde_yaml::to_string(&Value::Mapping(recipe))
-        .map_err(|e| Error::Failed(format!("cannot write the recipe as YAML: {e}")))?;
+    let body = serde_yaml::to_string(&Value::Mapping(recipe)).map_err(|e| Error::Internal {
+        what: "writing the recipe as YAML".into(),
+        message: e.to_string(),
+    })?;
     Ok(format!(
         "# yaml-language-server: $schema={INSTALLED_SCHEMA}\n\
          # A unitpack recipe: `unitpack lint` checks it, `unitpack build` makes the .deb.\n\

@@ -362,9 +362,12 @@ pub fn check_snippets(recipe: &Recipe) -> Result<(), Error> {
             .arg(&path)
             .output()
             .map_err(|e| {
-                Error::Failed(format!(
-                    "shellcheck is needed to check the recipe's script snippets ({e}); install it (apt-get install shellcheck)"
-                ))
+                Error::Tool {
+                    program: "shellcheck",
+                    message: format!(
+                        "needed to check the recipe's script snippets ({e}); install it (apt-get install shellcheck)"
+                    ),
+                }
             })?;
         let before = errors.len();
         for line in String::from_utf8_lossy(&out.stdout).lines() {

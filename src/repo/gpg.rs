@@ -251,11 +251,14 @@ impl SigningKey {
     pub fn client_warning(&self, detached: &Path) -> Result<Option<String>> {
         let out = self.gpg(&["--list-packets".as_ref(), detached.as_os_str()])?;
         let Some((algorithm, keyid)) = signature_of(&String::from_utf8_lossy(&out.stdout)) else {
-            return Err(Error::Failed(format!(
-                "gpg --list-packets {} shows no signature: {}",
-                detached.display(),
-                gpg_message(&out.stderr)
-            )));
+            return Err(Error::Tool {
+                program: "gpg",
+                message: format!(
+                    "--list-packets {} shows no signature: {}",
+                    detached.display(),
+                    gpg_message(&out.stderr)
+                ),
+            });
         };
         let listing = self.gpg_str(&["--list-secret-keys", &self.fingerprint])?;
         let bits = key_bits(&String::from_utf8_lossy(&listing.stdout), &keyid).unwrap_or(0);
@@ -306,11 +309,14 @@ impl SigningKey {
         args.push(&self.fingerprint);
         let out = self.gpg_str(&args)?;
         if !out.status.success() || out.stdout.is_empty() {
-            return Err(Error::Failed(format!(
-                "gpg --export {} failed: {}",
-                self.fingerprint,
-                gpg_message(&out.stderr)
-            )));
+            return Err(Error::Tool {
+                program: "gpg",
+                message: format!(
+                    "--export {} failed: {}",
+                    self.fingerprint,
+                    gpg_message(&out.stderr)
+                ),
+            });
         }
         Ok(out.stdout)
     }
@@ -357,7 +363,10 @@ impl SigningKey {
 
 fn gpg_spawn_error(e: std::io::Error) -> Error {
     if e.kind() == std::io::ErrorKind::NotFound {
-        Error::Failed("gpg not found: install Debian's gnupg (apt-get install gnupg)".into())
+        Error::Tool {
+            program: "gpg",
+            message: "not found: install Debian's gnupg (apt-get install gnupg)".into(),
+        }
     } else {
         Error::io("running gpg", e)
     }

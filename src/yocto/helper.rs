@@ -89,7 +89,10 @@ pub(super) fn render(
 ) -> Result<(Vec<LayerFile>, Option<String>)> {
     let helper = load_crate(source, None)?;
     let toml_path = helper.label.clone();
-    let fail = |m: String| Error::Failed(format!("{toml_path}: {m}"));
+    let fail = |message: String| Error::HelperSource {
+        label: toml_path.clone(),
+        message,
+    };
     let version = helper.manifest.version.clone();
     let skip_on_kirkstone = helper
         .manifest
@@ -119,10 +122,11 @@ pub(super) fn render(
     for dep in &helper.deps {
         let c = load_crate(source, Some(dep))?;
         if !c.deps.is_empty() {
-            return Err(Error::Failed(format!(
-                "{}: the crates the helper depends on must have no dependencies themselves",
-                c.label
-            )));
+            return Err(Error::HelperSource {
+                label: c.label,
+                message: "the crates the helper depends on must have no dependencies themselves"
+                    .into(),
+            });
         }
         crates.push(c);
     }
@@ -314,9 +318,10 @@ fn load_crate(source: HelperSource, dep: Option<&str>) -> Result<Crate> {
                 .map(|(_, rel, data)| (rel.to_string(), data.to_vec()))
                 .collect();
             if files.is_empty() {
-                return Err(Error::Failed(format!(
-                    "the crate {krate} is not built into unitpack (build.rs lists the helper's crates); pass --helper DIR"
-                )));
+                return Err(Error::HelperSource {
+                    label: krate.to_string(),
+                    message: "not built into unitpack (build.rs lists the helper's crates); pass --helper DIR".into(),
+                });
             }
             (
                 format!("{krate}/Cargo.toml (built into unitpack)"),
@@ -347,23 +352,27 @@ fn files_on_disk(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
         .follow_links(false)
         .sort_by_file_name()
     {
-        let entry = entry.map_err(|e| Error::Failed(format!("reading {}: {e}", src.display())))?;
+        let entry = entry.map_err(|e| Error::HelperSource {
+            label: src.display().to_string(),
+            message: e.to_string(),
+        })?;
         if entry.file_type().is_dir() {
             continue;
         }
         if !entry.file_type().is_file() {
-            return Err(Error::Failed(format!(
-                "{} is not a regular file; the helper's archive holds only files",
-                entry.path().display()
-            )));
+            return Err(Error::HelperSource {
+                label: entry.path().display().to_string(),
+                message: "not a regular file; the helper's archive holds only files".into(),
+            });
         }
         let rel = entry
             .path()
             .strip_prefix(dir)
             .expect("walkdir stays below its root");
-        let rel = rel
-            .to_str()
-            .ok_or_else(|| Error::Failed(format!("{} is not valid UTF-8", rel.display())))?;
+        let rel = rel.to_str().ok_or_else(|| Error::HelperSource {
+            label: rel.display().to_string(),
+            message: "not a valid UTF-8 path".into(),
+        })?;
         files.insert(rel.to_string(), read(entry.path())?);
     }
     Ok(files)
@@ -376,7 +385,10 @@ fn crate_from_files(
     helper: bool,
     dir_name: Option<String>,
 ) -> Result<Crate> {
-    let fail = |m: String| Error::Failed(format!("{label}: {m}"));
+    let fail = |message: String| Error::HelperSource {
+        label: label.clone(),
+        message,
+    };
     let toml = String::from_utf8(files.get("Cargo.toml").cloned().unwrap_or_default())
         .map_err(|_| fail("Cargo.toml is not UTF-8".into()))?;
     let manifest = manifest(&toml).map_err(fail)?;

@@ -320,9 +320,10 @@ impl Templates {
     }
 
     fn render(&self, name: &str, context: &impl serde::Serialize) -> Result<String> {
-        self.0
-            .render(name, context)
-            .map_err(|e| Error::Failed(format!("rendering the {name} template: {e}")))
+        self.0.render(name, context).map_err(|e| Error::Internal {
+            what: format!("rendering the {name} template"),
+            message: e.to_string(),
+        })
     }
 }
 
