@@ -633,6 +633,11 @@ impl Validator<'_> {
                         self.error(&vpath, m);
                         continue;
                     }
+                    // The rendered `Key=value` line, as systemd 229 reads it.
+                    if key.len() + 1 + text.len() > unit::LINE_MAX_229 {
+                        self.error(&vpath, format!("{key}= and its value make a line of {} bytes; systemd 229 reads at most {} bytes a line and reads the rest as a line of its own", key.len() + 1 + text.len(), unit::LINE_MAX_229));
+                        continue;
+                    }
                     out.push(Directive {
                         key: key.clone(),
                         value: text,
