@@ -680,7 +680,9 @@ impl Validator<'_> {
     }
 }
 
-/// Directives that change what a unit runs, as whom, or on which terminal.
+/// Directives that change what a unit runs, as whom, or on which terminal. Not its
+/// environment or sandboxing: drop-ins that set `Environment=` on journald are a
+/// supported use (tests/e2e/recipes/dropins.yaml).
 fn changes_how_it_runs(key: &str) -> bool {
     key.starts_with("Exec")
         || matches!(
@@ -692,13 +694,8 @@ fn changes_how_it_runs(key: &str) -> bool {
                 | "PAMName"
                 | "StandardInput"
                 | "TTYPath"
-                | "Type"
-                | "Environment"
-                | "EnvironmentFile"
                 | "RootDirectory"
                 | "RootImage"
-                | "BindPaths"
-                | "NoNewPrivileges"
                 | "AmbientCapabilities"
                 | "CapabilityBoundingSet"
         )
