@@ -398,6 +398,75 @@ pub fn parse_unit(text: &[u8]) -> Vec<(String, String, String)> {
     out
 }
 
+/// The source text of every plain scalar value, by dotted path (`units[0].sections.
+/// Service.Nice`, `…ExecStart[1]`), read event by event with yaml-rust2.
+pub fn plain_scalars(text: &str) -> HashMap<String, String> {
+    use yaml_rust2::parser::{Event, Parser};
+    use yaml_rust2::scanner::TScalarStyle;
+    enum Frame {
+        Map(String, Option<String>),
+        Seq(String, usize),
+    }
+    let mut out = HashMap::new();
+    let mut stack: Vec<Frame> = Vec::new();
+    let join = |p: &str, k: &str| {
+        if p.is_empty() {
+            k.to_string()
+        } else {
+            format!("{p}.{k}")
+        }
+    };
+    let mut parser = Parser::new_from_str(text);
+    // The path of the node that starts now; None for a mapping key (remembered).
+    let next = |stack: &mut Vec<Frame>, key_text: &str| -> Option<String> {
+        match stack.last_mut() {
+            None => Some(String::new()),
+            Some(Frame::Seq(p, i)) => {
+                *i += 1;
+                Some(format!("{p}[{}]", *i - 1))
+            }
+            Some(Frame::Map(p, key)) => match key.take() {
+                Some(k) => Some(join(p, &k)),
+                None => {
+                    *key = Some(key_text.to_string());
+                    None
+                }
+            },
+        }
+    };
+    while let Ok((ev, _)) = parser.next_token() {
+        match ev {
+            Event::StreamEnd => break,
+            Event::Scalar(value, style, _, _) => {
+                if let Some(path) = next(&mut stack, &value) {
+                    if style == TScalarStyle::Plain {
+                        out.insert(path, value);
+                    }
+                }
+            }
+            Event::Alias(_) => {
+                next(&mut stack, "*");
+            }
+            Event::MappingStart(..) => {
+                let path = next(&mut stack, "?").unwrap_or_default();
+                stack.push(Frame::Map(path, None));
+            }
+            Event::SequenceStart(..) => {
+                let path = next(&mut stack, "?").unwrap_or_default();
+                stack.push(Frame::Seq(path, 0));
+            }
+            Event::MappingEnd | Event::SequenceEnd => {
+                stack.pop();
+            }
+            _ => {}
+        }
+        if stack.len() > 64 {
+            break;
+        }
+    }
+    out
+}
+
 const UNIT_DIRS: &[&str] = &[
     "usr/lib/systemd/user",
     "lib/systemd/user",
@@ -407,12 +476,18 @@ const UNIT_DIRS: &[&str] = &[
 
 /// Every unit of the recipe is in the package and reads back as the recipe
 /// gave it: its directives (inline units) or its bytes (`file:` units).
-pub fn units(recipe: &Value, recipe_dir: &Path, data: &Path) -> Vec<Violation> {
+pub fn units(recipe: &Value, text: &str, recipe_dir: &Path, data: &Path) -> Vec<Violation> {
     let mut out = Vec::new();
     let Some(Value::Sequence(units)) = recipe.get("units") else {
         return out;
     };
-    for u in units {
+    let sources = plain_scalars(text);
+    // A directive's number or boolean is the unit's text as written in the recipe.
+    let as_written = |path: String, v: &Value| match v {
+        Value::Number(_) | Value::Bool(_) => sources.get(&path).cloned().or_else(|| value_text(v)),
+        _ => value_text(v),
+    };
+    for (ui, u) in units.iter().enumerate() {
         let file = u.get("file").and_then(value_text);
         let name = u
             .get("name")
@@ -464,18 +539,22 @@ pub fn units(recipe: &Value, recipe_dir: &Path, data: &Path) -> Vec<Violation> {
                     let k = value_text(k).unwrap_or_default();
                     match val {
                         Value::Sequence(items) => {
-                            for i in items {
+                            for (n, i) in items.iter().enumerate() {
+                                let path = format!("units[{ui}].sections.{s}.{k}[{n}]");
                                 want.push((
                                     s.clone(),
                                     k.clone(),
-                                    value_text(i).unwrap_or_default().trim().to_string(),
+                                    as_written(path, i).unwrap_or_default().trim().to_string(),
                                 ));
                             }
                         }
                         other => want.push((
                             s.clone(),
                             k.clone(),
-                            value_text(other).unwrap_or_default().trim().to_string(),
+                            as_written(format!("units[{ui}].sections.{s}.{k}"), other)
+                                .unwrap_or_default()
+                                .trim()
+                                .to_string(),
                         )),
                     }
                 }

@@ -8,6 +8,7 @@ mod repo_target;
 mod rng;
 mod run;
 mod seeds;
+mod units;
 mod yaml;
 
 use case::Case;
@@ -144,6 +145,8 @@ const CANARY: &str = "UNITPACK-FUZZ-CANARY-7f3a";
 
 struct Stats {
     execs: u64,
+    /// Executions of the unit-file targets (new --from, lint --units).
+    unit_cases: u64,
     cli_runs: u64,
     accepted: u64,
     rejected: u64,
@@ -158,6 +161,8 @@ struct Stats {
 struct Fuzzer {
     o: Opts,
     seeds: Vec<Case>,
+    /// Unit files for `new --from` and `lint --units` (every fifth execution).
+    unit_seeds: Vec<units::UnitCase>,
     pool: Vec<Case>,
     rng: Rng,
     base: PathBuf,
@@ -189,6 +194,7 @@ impl Fuzzer {
         }
         Fuzzer {
             rng: Rng::new(o.seed),
+            unit_seeds: units::seeds(&o.repo),
             pool: seeds.clone(),
             seeds,
             base,
@@ -196,6 +202,7 @@ impl Fuzzer {
             scripts: check::ScriptChecker::new(have_shellcheck),
             stats: Stats {
                 execs: 0,
+                unit_cases: 0,
                 cli_runs: 0,
                 accepted: 0,
                 rejected: 0,
@@ -227,6 +234,18 @@ impl Fuzzer {
         let mut queue: Vec<Case> = self.seeds.clone();
         queue.reverse();
         while start.elapsed() < budget && self.stats.execs < self.o.max_execs {
+            // Every fifth execution: a unit-file case.
+            if self.stats.execs % 5 == 4 && !self.unit_seeds.is_empty() {
+                let mut c = self.unit_seeds[self.rng.below(self.unit_seeds.len())].clone();
+                units::mutate(&mut c, &mut self.rng);
+                let violations = self.execute_units(&c);
+                self.stats.execs += 1;
+                self.stats.unit_cases += 1;
+                if !violations.is_empty() {
+                    self.record_units(&c, &violations);
+                }
+                continue;
+            }
             let case = match queue.pop() {
                 Some(c) => c,
                 None => {
@@ -294,6 +313,17 @@ impl Fuzzer {
         cwd: &Path,
         out: &mut Vec<Violation>,
     ) -> Option<run::Outcome> {
+        self.cli_ok(args, cwd, out, &[0, 2])
+    }
+
+    /// [`Fuzzer::cli`] with the exit codes `ok` (lint exits 1 on findings).
+    fn cli_ok(
+        &mut self,
+        args: &[&std::ffi::OsStr],
+        cwd: &Path,
+        out: &mut Vec<Violation>,
+        ok: &[i32],
+    ) -> Option<run::Outcome> {
         let scratch = self.base.join("scratch");
         let _ = fs::create_dir_all(&scratch);
         let mut cmd = Command::new(&self.o.unitpack);
@@ -335,7 +365,7 @@ impl Fuzzer {
                 "signal",
                 format!("{what} killed by signal {sig}: {excerpt}"),
             ));
-        } else if !matches!(o.code, Some(0) | Some(2)) {
+        } else if !o.code.is_some_and(|c| ok.contains(&c)) {
             out.push(v(
                 "exit-code",
                 format!("{what} exited {:?}: {excerpt}", o.code),
@@ -542,7 +572,7 @@ impl Fuzzer {
         self.script_sets += 1;
         let sc = self.script_sets.is_multiple_of(self.o.shellcheck_every);
         out.extend(self.scripts.check(&control, sc));
-        out.extend(check::units(&recipe, recipe_dir, &data));
+        out.extend(check::units(&recipe, &case.text, recipe_dir, &data));
         let leaked = check::files_containing(&data, CANARY.as_bytes());
         if !leaked.is_empty() {
             out.push(v(
@@ -566,6 +596,166 @@ impl Fuzzer {
                 let text = String::from_utf8_lossy(&fs::read(layer.join(&rel)).unwrap_or_default())
                     .into_owned();
                 out.extend(self.shapes.check(&text));
+            }
+        }
+    }
+
+    /// One unit-file case: `new --from` and `lint --units` on it.
+    fn execute_units(&mut self, case: &units::UnitCase) -> Vec<Violation> {
+        let mut out = Vec::new();
+        let w = self.base.join("u");
+        let _ = fs::remove_dir_all(&w);
+        let (dir, canary, cwd, out_dir) = (
+            w.join("units"),
+            w.join("canary"),
+            w.join("cwd"),
+            w.join("out"),
+        );
+        for d in [&canary, &cwd, &out_dir] {
+            fs::create_dir_all(d).expect("scratch");
+        }
+        let canary_unit = canary.join("canary.service");
+        fs::write(
+            &canary_unit,
+            format!("[Unit]\nDescription={CANARY}\n[Service]\nExecStart=/bin/true\n"),
+        )
+        .unwrap();
+        let Ok(file) = units::materialize(case, &dir, &canary_unit) else {
+            return out;
+        };
+        let before: BTreeMap<PathBuf, String> = check::snapshot(&w)
+            .into_iter()
+            .filter(|(p, _)| !p.starts_with("out"))
+            .collect();
+        let recipe = out_dir.join("new.yaml");
+        let new = self.cli(
+            &[
+                "new".as_ref(),
+                "fuzzed".as_ref(),
+                "--from".as_ref(),
+                file.as_os_str(),
+                "-o".as_ref(),
+                recipe.as_os_str(),
+            ],
+            &cwd,
+            &mut out,
+        );
+        let written: Vec<_> = fs::read_dir(&out_dir)
+            .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
+            .unwrap_or_default();
+        match new.as_ref().and_then(|n| n.code) {
+            Some(0) => {
+                if written != [std::ffi::OsString::from("new.yaml")] {
+                    out.push(v(
+                        "new-output",
+                        format!("new exited 0 and wrote {written:?}"),
+                    ));
+                }
+                // What `new` writes loads: lint exits 0 or 1 (findings), not 2.
+                self.cli_ok(
+                    &["lint".as_ref(), recipe.as_os_str()],
+                    &cwd,
+                    &mut out,
+                    &[0, 1],
+                );
+                if fs::read_to_string(&recipe).is_ok_and(|t| t.contains(CANARY)) {
+                    out.push(v(
+                        "host-file-leaked",
+                        "new --from read the unit behind a symlink",
+                    ));
+                }
+            }
+            Some(2) if !written.is_empty() => {
+                out.push(v(
+                    "half-written",
+                    format!("new exited 2 and left {written:?}"),
+                ));
+            }
+            _ => {}
+        }
+        let lint = self.cli_ok(
+            &[
+                "lint".as_ref(),
+                "--scope".as_ref(),
+                "system".as_ref(),
+                "--format".as_ref(),
+                "json".as_ref(),
+                "--units".as_ref(),
+                dir.as_os_str(),
+            ],
+            &cwd,
+            &mut out,
+            &[0, 1, 2],
+        );
+        let stdout = fs::read_to_string(self.base.join("scratch/stdout")).unwrap_or_default();
+        let named_like_a_unit = units::named_like_a_unit(&case.name);
+        if lint.is_some_and(|l| l.code.is_some())
+            && case.kind != units::Kind::Regular
+            && named_like_a_unit
+        {
+            // JSON is YAML: read with the YAML reader the fuzzer already has.
+            let reported = serde_yaml::from_str::<serde_yaml::Value>(&stdout)
+                .ok()
+                .is_some_and(|doc| {
+                    doc.get("diagnostics")
+                        .and_then(|d| d.as_sequence())
+                        .is_some_and(|ds| !ds.is_empty())
+                });
+            if !reported {
+                out.push(v(
+                    "unit-skipped-silently",
+                    format!(
+                        "lint --units said nothing of a {:?} named {:?}",
+                        case.kind, case.name
+                    ),
+                ));
+            }
+        }
+        let after: BTreeMap<PathBuf, String> = check::snapshot(&w)
+            .into_iter()
+            .filter(|(p, _)| !p.starts_with("out"))
+            .collect();
+        let changed = check::diff(&before, &after);
+        if !changed.is_empty() {
+            out.push(v(
+                "outside-write",
+                format!("changed outside the output: {changed:?}"),
+            ));
+        }
+        out
+    }
+
+    fn record_units(&mut self, case: &units::UnitCase, violations: &[Violation]) {
+        for viol in violations {
+            let entry = self
+                .stats
+                .findings
+                .entry(viol.invariant)
+                .or_insert((0, Vec::new()));
+            entry.0 += 1;
+            if entry.1.len() >= 3 {
+                continue;
+            }
+            let dir = self
+                .o
+                .findings
+                .join(viol.invariant)
+                .join(format!("units-{:03}", entry.1.len() + 1));
+            let _ = fs::create_dir_all(&dir);
+            let readme = format!(
+                "invariant violated: {}\n\ndetail:\n{}\n\nunit file: {:?} ({:?}), text in unit.txt\nreproduce: unitpack new fuzzed --from FILE -o new.yaml; unitpack lint --scope system --units DIR\nunitpack-fuzz seed {}; mutations:\n  {}\n",
+                viol.invariant, viol.detail, case.name, case.kind, self.o.seed, case.history.join("\n  ")
+            );
+            if fs::write(dir.join("README.txt"), readme).is_ok()
+                && fs::write(dir.join("unit.txt"), &case.text).is_ok()
+            {
+                eprintln!(
+                    "unitpack-fuzz: finding {}: {} -> {}",
+                    viol.invariant,
+                    short(&viol.detail),
+                    dir.display()
+                );
+                entry.1.push(dir);
             }
         }
     }
@@ -716,6 +906,10 @@ impl Fuzzer {
         println!(
             "executions: {} ({} CLI runs; {} accepted, {} rejected)",
             s.execs, s.cli_runs, s.accepted, s.rejected
+        );
+        println!(
+            "unit-file cases (new --from, lint --units): {}",
+            s.unit_cases
         );
         println!(
             "shellcheck runs: {} (distinct script sets)",

@@ -48,6 +48,8 @@ const UNIT_KEYS: &[&str] = &[
     "takes_over",
     "allow",
     "foreground",
+    // follow-seat (issue 21): the follower's name is derived from the unit's
+    "follow",
 ];
 const ASSET_KEYS: &[&str] = &["source", "dest", "mode", "conffile"];
 const LIST_KEYS: &[&str] = &[
@@ -517,6 +519,11 @@ fn scalar_for(key: &str, rng: &mut Rng) -> Node {
                 "~",
                 "0x10",
                 "1e3",
+                "0o600",
+                "1000.0",
+                ".inf",
+                "+777",
+                "!!int \"5\"",
                 "yes",
                 "-",
                 "''",
@@ -530,6 +537,7 @@ fn scalar_for(key: &str, rng: &mut Rng) -> Node {
         );
     }
     let s = match key {
+        "follow" => rng.word(&["seat", "seat", "session"]).to_string(),
         "name" | "takes_over" | "WantedBy" | "RequiredBy" | "Alias" | "Also" | "After"
         | "Wants" | "Requires" => rng.word(UNIT_NAMES).to_string(),
         "source" | "dest" | "file" => rng.word(PATHS).to_string(),

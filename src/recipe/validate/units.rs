@@ -634,6 +634,11 @@ impl Validator<'_> {
                         self.error(&vpath, m);
                         continue;
                     }
+                    // The rendered `Key=value` line, as systemd 229 reads it.
+                    if key.len() + 1 + text.len() > unit::LINE_MAX_229 {
+                        self.error(&vpath, format!("{key}= and its value make a line of {} bytes; systemd 229 reads at most {} bytes a line and reads the rest as a line of its own", key.len() + 1 + text.len(), unit::LINE_MAX_229));
+                        continue;
+                    }
                     out.push(Directive {
                         key: key.clone(),
                         value: text,
@@ -676,7 +681,8 @@ impl Validator<'_> {
     }
 }
 
-/// Directives that change what a unit runs, as whom, or on which terminal.
+/// Directives that change what a unit runs, as whom, or on which terminal. Not its
+/// sandboxing, and its environment only where that loads other code.
 fn changes_how_it_runs(key: &str, value: &str) -> bool {
     if key == "Environment" {
         return loads_other_code(value);
@@ -696,8 +702,6 @@ fn changes_how_it_runs(key: &str, value: &str) -> bool {
                 | "EnvironmentFile"
                 | "RootDirectory"
                 | "RootImage"
-                | "BindPaths"
-                | "NoNewPrivileges"
                 | "AmbientCapabilities"
                 | "CapabilityBoundingSet"
         )
