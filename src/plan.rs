@@ -249,10 +249,7 @@ impl<'r> Plan<'r> {
         use unitpack_manifest as m;
         let recipe = self.recipe;
         let p = recipe.profile;
-        let scope = |s: Scope| match s {
-            Scope::User => m::Scope::User,
-            Scope::System => m::Scope::System,
-        };
+        let scope = |s: Scope| s;
         m::Manifest {
             format: m::FORMAT,
             package: recipe.package.name.to_string(),
@@ -264,12 +261,7 @@ impl<'r> Plan<'r> {
                 .iter()
                 .map(|unit| m::UnitEntry {
                     scope: scope(unit.scope),
-                    enablement: match unit.enable {
-                        Enablement::None => m::Enablement::None,
-                        Enablement::Global => m::Enablement::Global,
-                        Enablement::Enable => m::Enablement::Enable,
-                        Enablement::EnableAndStart => m::Enablement::EnableAndStart,
-                    },
+                    enablement: unit.enable,
                     name: unit.name.to_string(),
                     path: recipe.unit_path(unit),
                 })

@@ -73,6 +73,7 @@ pub struct DebTarget {
 #[serde(deny_unknown_fields)]
 pub struct VendorUnit {
     pub unit: String,
+    #[serde(deserialize_with = "scope_by_name")]
     pub scope: crate::unit::Scope,
     /// Program file names that compete with it (for the same socket, device or PID file).
     pub programs: Vec<String>,
@@ -186,6 +187,13 @@ impl Profile {
     pub fn supports(&self, compression: Compression) -> bool {
         self.deb.compressions.contains(&compression)
     }
+}
+
+/// A scope in profile data, by its name (`user`, `system`).
+fn scope_by_name<'de, D: serde::Deserializer<'de>>(d: D) -> Result<crate::unit::Scope, D::Error> {
+    let name = String::deserialize(d)?;
+    crate::unit::Scope::from_name(&name)
+        .ok_or_else(|| serde::de::Error::custom(format!("unknown scope {name:?} (user or system)")))
 }
 
 #[cfg(test)]

@@ -3,60 +3,10 @@
 //! up here, and every renderer reads this model.
 
 use crate::error::Location;
-use serde::Deserialize;
 use std::fmt;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Scope {
-    User,
-    System,
-}
-
-impl Scope {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::User => "user",
-            Scope::System => "system",
-        }
-    }
-}
-
-/// How a package turns a unit on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Enablement {
-    /// Ship the unit, enable nothing.
-    None,
-    /// User units: `systemctl --global enable` (for every user).
-    Global,
-    /// System units: enable at install.
-    Enable,
-    /// System units: enable at install and start when systemd is running.
-    EnableAndStart,
-}
-
-impl Enablement {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Enablement::None => "none",
-            Enablement::Global => "global",
-            Enablement::Enable => "enable",
-            Enablement::EnableAndStart => "enable-and-start",
-        }
-    }
-
-    pub fn allowed_in(self, scope: Scope) -> bool {
-        match self {
-            Enablement::None => true,
-            Enablement::Global => scope == Scope::User,
-            Enablement::Enable | Enablement::EnableAndStart => scope == Scope::System,
-        }
-    }
-
-    pub fn enables(self) -> bool {
-        self != Enablement::None
-    }
-}
+/// Scope and enablement are the manifest's: the helper reads the same types.
+pub use unitpack_manifest::{Enablement, Scope};
 
 /// Unit types systemd knows (the suffix of a unit name).
 pub const UNIT_TYPES: &[&str] = &[

@@ -40,7 +40,9 @@ pub fn manifest_path(package: &str) -> String {
     format!("{}/{}/manifest", MANIFEST_DIR, package)
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Where a unit runs: the user manager of each user, or PID 1. The one definition,
+/// shared by unitpack and the helper.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Scope {
     User,
     System,
@@ -52,6 +54,11 @@ impl Scope {
             Scope::User => "user",
             Scope::System => "system",
         }
+    }
+
+    /// `user` or `system`.
+    pub fn from_name(s: &str) -> Option<Scope> {
+        Scope::parse(s).ok()
     }
 
     fn parse(s: &str) -> Result<Scope, String> {
@@ -66,11 +73,16 @@ impl Scope {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// How a package turns a unit on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Enablement {
+    /// User units: `systemctl --global enable` (for every user).
     Global,
+    /// Ship the unit, enable nothing.
     None,
+    /// System units: enable at install.
     Enable,
+    /// System units: enable at install and start when systemd is running.
     EnableAndStart,
 }
 
@@ -82,6 +94,19 @@ impl Enablement {
             Enablement::Enable => "enable",
             Enablement::EnableAndStart => "enable-and-start",
         }
+    }
+
+    /// Global is for user units; enable and enable-and-start for system units.
+    pub fn allowed_in(self, scope: Scope) -> bool {
+        match self {
+            Enablement::None => true,
+            Enablement::Global => scope == Scope::User,
+            Enablement::Enable | Enablement::EnableAndStart => scope == Scope::System,
+        }
+    }
+
+    pub fn enables(self) -> bool {
+        self != Enablement::None
     }
 
     fn parse(s: &str) -> Result<Enablement, String> {
