@@ -1105,6 +1105,34 @@ lifecycle_tests! {
         assert_eq!(before, after, "purge leaves no trace:\n{}", diff(&before, &after));
     }
 
+    /// tmpfiles.d and sysusers.d files shipped as assets are applied on configure
+    /// (systemd-tmpfiles --create, systemd-sysusers), as dh_installtmpfiles and
+    /// dh_installsysusers do.
+    fn tmpfiles_and_sysusers_applied_on_configure(dpkg: &Dpkg) {
+        let root = Root::new("lifecycle-tmpfiles", dpkg);
+        let text = format!(
+            "{}assets:\n  - source: dt.tmpfiles\n    dest: /usr/lib/tmpfiles.d/dt-state.conf\n  - source: dt.sysusers\n    dest: /usr/lib/sysusers.d/dt-state.conf\n",
+            MINIMAL.replace("demo-units", "dt-state")
+        );
+        let (dir, path) = recipe_dir(
+            &text,
+            &[
+                ("dt.tmpfiles", "d /var/lib/dt-state 0750 root root -\n"),
+                ("dt.sysusers", "u dtstate - \"dt-state daemon\" /var/lib/dt-state\n"),
+            ],
+        );
+        let deb = build(&path, &dir.path().join("out"));
+        root.put(&deb, "dt.deb");
+        assert!(!root.exists("var/lib/dt-state"));
+        root.dpkg(&["-i", "/tmp/dt.deb"]);
+        let meta = std::fs::metadata(root.path.join("var/lib/dt-state")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        assert!(meta.is_dir());
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o750);
+        let passwd = std::fs::read_to_string(root.path.join("etc/passwd")).unwrap();
+        assert!(passwd.lines().any(|l| l.starts_with("dtstate:")), "{passwd}");
+    }
+
     /// A `disable *` preset, system and user: the first install enables nothing (units,
     /// user units and template instances alike); an upgrade does not either.
     fn presets_honoured_on_first_install(dpkg: &Dpkg) {
