@@ -1124,7 +1124,19 @@ lifecycle_tests! {
         let deb = build(&path, &dir.path().join("out"));
         root.put(&deb, "dt.deb");
         assert!(!root.exists("var/lib/dt-state"));
-        root.dpkg(&["-i", "/tmp/dt.deb"]);
+        // systemd-tmpfiles needs /proc (as in an image build that mounts it); unmounted
+        // before any assertion, so that the root's removal never meets it.
+        let proc_dir = root.path.join("proc");
+        let mounted = Command::new("mount")
+            .args(["-t", "proc", "proc"])
+            .arg(&proc_dir)
+            .status()
+            .unwrap();
+        assert!(mounted.success());
+        let out = root.dpkg_command("dpkg", &["-i", "/tmp/dt.deb"]);
+        let unmounted = Command::new("umount").arg(&proc_dir).status().unwrap();
+        assert!(unmounted.success());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let meta = std::fs::metadata(root.path.join("var/lib/dt-state")).unwrap();
         use std::os::unix::fs::PermissionsExt;
         assert!(meta.is_dir());
