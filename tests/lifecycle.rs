@@ -1609,48 +1609,87 @@ const INTENDED: &[(&str, &str, &str)] = &[
     ("dt-xgetty", "dh: is-enabled xgetty@", "the same"),
 ];
 
+/// Builds every case with debhelper and unitpack, installs the builds in two fresh roots
+/// (with a `disable *` preset for system and user units when `preset`), walks both
+/// through STEPS and compares them after each; panics listing every difference not in
+/// INTENDED.
+fn run_differential(dpkg: &Dpkg, name: &str, cases: &[&DiffCase], steps: &[&str], preset: bool) {
+    let dh = Root::new(&format!("{name}-debhelper"), dpkg);
+    let up = Root::new(&format!("{name}-unitpack"), dpkg);
+    for case in cases {
+        for v in [1, 2] {
+            dh.put(
+                &debhelper_deb(case, v),
+                &format!("{}-v{v}.deb", case.package),
+            );
+            up.put(
+                &unitpack_deb(case, v),
+                &format!("{}-v{v}.deb", case.package),
+            );
+        }
+    }
+    if preset {
+        for root in [&dh, &up] {
+            for dir in ["etc/systemd/system-preset", "etc/systemd/user-preset"] {
+                std::fs::create_dir_all(root.path.join(dir)).unwrap();
+                std::fs::write(root.path.join(dir).join("00-test.preset"), "disable *\n").unwrap();
+            }
+        }
+    }
+    let mut unexplained = Vec::new();
+    let mut table = Vec::new();
+    for case in cases {
+        for step in steps {
+            diff_step(&dh, case, step);
+            diff_step(&up, case, step);
+            let a = diff_state(&dh, case);
+            let b = diff_state(&up, case);
+            let only_dh = a
+                .iter()
+                .filter(|l| !b.contains(l))
+                .map(|l| format!("dh: {l}"));
+            let only_up = b
+                .iter()
+                .filter(|l| !a.contains(l))
+                .map(|l| format!("up: {l}"));
+            for line in only_dh.chain(only_up) {
+                let intended = INTENDED
+                    .iter()
+                    .any(|(p, l, _)| *p == case.package && line.starts_with(l));
+                table.push(format!(
+                    "{} | {step} | {line}{}",
+                    case.package,
+                    if intended { " (intended)" } else { "" }
+                ));
+                if !intended {
+                    unexplained.push(format!("{} | {step} | {line}", case.package));
+                }
+            }
+        }
+    }
+    eprintln!("{name} {} divergences:\n{}", dpkg.slug(), table.join("\n"));
+    assert!(
+        unexplained.is_empty(),
+        "{name} {}: {} unexplained divergences from debhelper:\n{}",
+        dpkg.slug(),
+        unexplained.len(),
+        unexplained.join("\n")
+    );
+}
+
 lifecycle_tests! {
     /// The differential test of issue 22: every case built by debhelper and by unitpack,
     /// walked through the same dpkg and admin steps in two fresh roots, compared after
     /// each step (links under /etc/systemd, is-enabled of every unit). Every
     /// difference must be listed in INTENDED.
     fn differential_against_debhelper(dpkg: &Dpkg) {
-        let dh = Root::new("diff-debhelper", dpkg);
-        let up = Root::new("diff-unitpack", dpkg);
-        for case in DIFF_CASES {
-            for v in [1, 2] {
-                dh.put(&debhelper_deb(case, v), &format!("{}-v{v}.deb", case.package));
-                up.put(&unitpack_deb(case, v), &format!("{}-v{v}.deb", case.package));
-            }
-        }
-        let mut unexplained = Vec::new();
-        let mut table = Vec::new();
-        for case in DIFF_CASES {
-            for step in DIFF_STEPS {
-                diff_step(&dh, case, step);
-                diff_step(&up, case, step);
-                let a = diff_state(&dh, case);
-                let b = diff_state(&up, case);
-                let only_dh = a.iter().filter(|l| !b.contains(l)).map(|l| format!("dh: {l}"));
-                let only_up = b.iter().filter(|l| !a.contains(l)).map(|l| format!("up: {l}"));
-                for line in only_dh.chain(only_up) {
-                    let intended = INTENDED
-                        .iter()
-                        .any(|(p, l, _)| *p == case.package && line.starts_with(l));
-                    table.push(format!("{} | {step} | {line}{}", case.package, if intended { " (intended)" } else { "" }));
-                    if !intended {
-                        unexplained.push(format!("{} | {step} | {line}", case.package));
-                    }
-                }
-            }
-        }
-        eprintln!("{} divergences:\n{}", dpkg.slug(), table.join("\n"));
-        assert!(
-            unexplained.is_empty(),
-            "{}: {} unexplained divergences from debhelper:\n{}",
-            dpkg.slug(),
-            unexplained.len(),
-            unexplained.join("\n")
-        );
+        let cases: Vec<&DiffCase> = DIFF_CASES.iter().collect();
+        run_differential(dpkg, "diff", &cases, DIFF_STEPS, false);
+    }
+
+    /// The same under a `disable *` preset (system and user): the first install.
+    fn differential_against_debhelper_with_presets(dpkg: &Dpkg) {
+        let cases: Vec<&DiffCase> = DIFF_CASES.iter().collect();
+        run_differential(dpkg, "diff-preset", &cases, &["install v1", "upgrade to v2"], true);
     }
 }
