@@ -1105,6 +1105,46 @@ lifecycle_tests! {
         assert_eq!(before, after, "purge leaves no trace:\n{}", diff(&before, &after));
     }
 
+    /// tmpfiles.d and sysusers.d files shipped as assets are applied on configure
+    /// (systemd-tmpfiles --create, systemd-sysusers), as dh_installtmpfiles and
+    /// dh_installsysusers do.
+    fn tmpfiles_and_sysusers_applied_on_configure(dpkg: &Dpkg) {
+        let root = Root::new("lifecycle-tmpfiles", dpkg);
+        let text = format!(
+            "{}assets:\n  - source: dt.tmpfiles\n    dest: /usr/lib/tmpfiles.d/dt-state.conf\n  - source: dt.sysusers\n    dest: /usr/lib/sysusers.d/dt-state.conf\n",
+            MINIMAL.replace("demo-units", "dt-state")
+        );
+        let (dir, path) = recipe_dir(
+            &text,
+            &[
+                ("dt.tmpfiles", "d /var/lib/dt-state 0750 root root -\n"),
+                ("dt.sysusers", "u dtstate - \"dt-state daemon\" /var/lib/dt-state\n"),
+            ],
+        );
+        let deb = build(&path, &dir.path().join("out"));
+        root.put(&deb, "dt.deb");
+        assert!(!root.exists("var/lib/dt-state"));
+        // systemd-tmpfiles needs /proc (as in an image build that mounts it); unmounted
+        // before any assertion, so that the root's removal never meets it.
+        let proc_dir = root.path.join("proc");
+        let mounted = Command::new("mount")
+            .args(["-t", "proc", "proc"])
+            .arg(&proc_dir)
+            .status()
+            .unwrap();
+        assert!(mounted.success());
+        let out = root.dpkg_command("dpkg", &["-i", "/tmp/dt.deb"]);
+        let unmounted = Command::new("umount").arg(&proc_dir).status().unwrap();
+        assert!(unmounted.success());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let meta = std::fs::metadata(root.path.join("var/lib/dt-state")).unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        assert!(meta.is_dir());
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o750);
+        let passwd = std::fs::read_to_string(root.path.join("etc/passwd")).unwrap();
+        assert!(passwd.lines().any(|l| l.starts_with("dtstate:")), "{passwd}");
+    }
+
     /// A `disable *` preset, system and user: the first install enables nothing (units,
     /// user units and template instances alike); an upgrade does not either.
     fn presets_honoured_on_first_install(dpkg: &Dpkg) {
@@ -1569,48 +1609,87 @@ const INTENDED: &[(&str, &str, &str)] = &[
     ("dt-xgetty", "dh: is-enabled xgetty@", "the same"),
 ];
 
+/// Builds every case with debhelper and unitpack, installs the builds in two fresh roots
+/// (with a `disable *` preset for system and user units when `preset`), walks both
+/// through STEPS and compares them after each; panics listing every difference not in
+/// INTENDED.
+fn run_differential(dpkg: &Dpkg, name: &str, cases: &[&DiffCase], steps: &[&str], preset: bool) {
+    let dh = Root::new(&format!("{name}-debhelper"), dpkg);
+    let up = Root::new(&format!("{name}-unitpack"), dpkg);
+    for case in cases {
+        for v in [1, 2] {
+            dh.put(
+                &debhelper_deb(case, v),
+                &format!("{}-v{v}.deb", case.package),
+            );
+            up.put(
+                &unitpack_deb(case, v),
+                &format!("{}-v{v}.deb", case.package),
+            );
+        }
+    }
+    if preset {
+        for root in [&dh, &up] {
+            for dir in ["etc/systemd/system-preset", "etc/systemd/user-preset"] {
+                std::fs::create_dir_all(root.path.join(dir)).unwrap();
+                std::fs::write(root.path.join(dir).join("00-test.preset"), "disable *\n").unwrap();
+            }
+        }
+    }
+    let mut unexplained = Vec::new();
+    let mut table = Vec::new();
+    for case in cases {
+        for step in steps {
+            diff_step(&dh, case, step);
+            diff_step(&up, case, step);
+            let a = diff_state(&dh, case);
+            let b = diff_state(&up, case);
+            let only_dh = a
+                .iter()
+                .filter(|l| !b.contains(l))
+                .map(|l| format!("dh: {l}"));
+            let only_up = b
+                .iter()
+                .filter(|l| !a.contains(l))
+                .map(|l| format!("up: {l}"));
+            for line in only_dh.chain(only_up) {
+                let intended = INTENDED
+                    .iter()
+                    .any(|(p, l, _)| *p == case.package && line.starts_with(l));
+                table.push(format!(
+                    "{} | {step} | {line}{}",
+                    case.package,
+                    if intended { " (intended)" } else { "" }
+                ));
+                if !intended {
+                    unexplained.push(format!("{} | {step} | {line}", case.package));
+                }
+            }
+        }
+    }
+    eprintln!("{name} {} divergences:\n{}", dpkg.slug(), table.join("\n"));
+    assert!(
+        unexplained.is_empty(),
+        "{name} {}: {} unexplained divergences from debhelper:\n{}",
+        dpkg.slug(),
+        unexplained.len(),
+        unexplained.join("\n")
+    );
+}
+
 lifecycle_tests! {
     /// The differential test of issue 22: every case built by debhelper and by unitpack,
     /// walked through the same dpkg and admin steps in two fresh roots, compared after
     /// each step (links under /etc/systemd, is-enabled of every unit). Every
     /// difference must be listed in INTENDED.
     fn differential_against_debhelper(dpkg: &Dpkg) {
-        let dh = Root::new("diff-debhelper", dpkg);
-        let up = Root::new("diff-unitpack", dpkg);
-        for case in DIFF_CASES {
-            for v in [1, 2] {
-                dh.put(&debhelper_deb(case, v), &format!("{}-v{v}.deb", case.package));
-                up.put(&unitpack_deb(case, v), &format!("{}-v{v}.deb", case.package));
-            }
-        }
-        let mut unexplained = Vec::new();
-        let mut table = Vec::new();
-        for case in DIFF_CASES {
-            for step in DIFF_STEPS {
-                diff_step(&dh, case, step);
-                diff_step(&up, case, step);
-                let a = diff_state(&dh, case);
-                let b = diff_state(&up, case);
-                let only_dh = a.iter().filter(|l| !b.contains(l)).map(|l| format!("dh: {l}"));
-                let only_up = b.iter().filter(|l| !a.contains(l)).map(|l| format!("up: {l}"));
-                for line in only_dh.chain(only_up) {
-                    let intended = INTENDED
-                        .iter()
-                        .any(|(p, l, _)| *p == case.package && line.starts_with(l));
-                    table.push(format!("{} | {step} | {line}{}", case.package, if intended { " (intended)" } else { "" }));
-                    if !intended {
-                        unexplained.push(format!("{} | {step} | {line}", case.package));
-                    }
-                }
-            }
-        }
-        eprintln!("{} divergences:\n{}", dpkg.slug(), table.join("\n"));
-        assert!(
-            unexplained.is_empty(),
-            "{}: {} unexplained divergences from debhelper:\n{}",
-            dpkg.slug(),
-            unexplained.len(),
-            unexplained.join("\n")
-        );
+        let cases: Vec<&DiffCase> = DIFF_CASES.iter().collect();
+        run_differential(dpkg, "diff", &cases, DIFF_STEPS, false);
+    }
+
+    /// The same under a `disable *` preset (system and user): the first install.
+    fn differential_against_debhelper_with_presets(dpkg: &Dpkg) {
+        let cases: Vec<&DiffCase> = DIFF_CASES.iter().collect();
+        run_differential(dpkg, "diff-preset", &cases, &["install v1", "upgrade to v2"], true);
     }
 }

@@ -21,8 +21,10 @@ unitpack_enable() {
 		fi
 		mkdir -p "$UNITPACK_STATE"
 		: > "$UNITPACK_STATE/$unitpack_unit.configured"
-	elif unitpack_links_present "$@"; then
+	elif unitpack_links_present "$@" || [ -e "$UNITPACK_STATE/$unitpack_unit.was-enabled" ]; then
+		# (was-enabled: unitpack 0.1 removed the links on remove and left this mark.)
 		unitpack_make_links "$@"
+		rm -f "$UNITPACK_STATE/$unitpack_unit.was-enabled"
 	fi
 }
 
