@@ -29,7 +29,7 @@ pub struct Plan<'r> {
     pub instance_patterns: Vec<String>,
     /// Units a drop-in of this package changes, try-restarted when one comes or goes.
     pub restarts: Vec<String>,
-    /// Every link the [Install] section of every unit shipped makes, enabled by the
+    /// Every link the `[Install]` section of every unit shipped makes, enabled by the
     /// package or not (an admin may enable a unit the package ships disabled): purge
     /// removes them.
     pub install_links: Vec<(String, String)>,
