@@ -97,6 +97,9 @@ pub fn add(o: &AddOptions) -> Result<Report> {
     fail_on(&mut errors)?;
     // Every directory the repository's files are read from or written to, checked
     // before anything is read: a symlinked pool/ or dists/ is refused, not followed.
+    // Two writers of one repository serialize here: each reads the state the other
+    // committed. (A repository being created has nothing to lock yet.)
+    let _lock = lock(&o.repo)?;
     let suite_rel = Path::new("dists").join(&o.suite);
     for rel in [Path::new("pool"), Path::new("dists"), &suite_rel] {
         inside(&o.repo, rel, Kind::Dir)?;
@@ -415,6 +418,24 @@ fn check_repo_dir(repo: &Path, errors: &mut Vec<InputError>) {
             ));
         }
     }
+}
+
+/// An exclusive lock on the repository directory (flock, released on exit, even by
+/// SIGKILL), or `None` when the directory does not exist yet.
+fn lock(repo: &Path) -> Result<Option<std::fs::File>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY)
+        .open(repo)
+    {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(format!("opening {}", repo.display()), e)),
+    };
+    dir.lock()
+        .map_err(|e| Error::io(format!("locking {}", repo.display()), e))?;
+    Ok(Some(dir))
 }
 
 /// `root/rel` when it exists, checked without following any symlink; a symlink or a
