@@ -1036,3 +1036,79 @@ fn register_qemu_arm() {
         );
     }
 }
+
+#[test]
+fn remove_and_list_as_debian_12_apt_sees_them() {
+    let f = Fixture::new();
+    let repo = f.path("repo");
+    f.publish(&repo);
+    let list = |repo: &Path| {
+        ok(unitpack()
+            .args(["repo", "list", "--suite", "stable", "--repo"])
+            .arg(repo)
+            .output()
+            .unwrap())
+    };
+    let before = list(&repo);
+    for line in [
+        "main unitpack-check 0.1.0 amd64 pool/main/u/unitpack-check/unitpack-check_0.1.0_amd64.deb",
+        "main unitpack-check 0.1.0 armhf pool/main/u/unitpack-check/unitpack-check_0.1.0_armhf.deb",
+        "main my-pulseaudio-user 1.0.0-1 all ",
+    ] {
+        assert!(before.contains(line), "{line:?} not in:\n{before}");
+    }
+    let server = Server::serve(&repo);
+    let apt = Apt::new(&server.url(), &f.keyring);
+    assert!(apt.update().status.success());
+    let sim = apt.get(&["install", "-s", "unitpack-check"]);
+    assert!(sim.status.success(), "{}", text(&sim.stderr));
+
+    let remove = |extra: &[&str]| {
+        let mut cmd = unitpack();
+        cmd.env("SOURCE_DATE_EPOCH", "1750000100")
+            .args(["repo", "remove", "--suite", "stable", "--repo"])
+            .arg(&repo)
+            .arg("--key")
+            .arg(&f.key)
+            .args(extra);
+        cmd.output().unwrap()
+    };
+    // Bad names and packages the suite does not have: exit 2, nothing written.
+    let snapshot = tree(&repo);
+    for (args, words) in [
+        (&["nothere"][..], "stable/main has no nothere"),
+        (&["unitpack-check=9.9"][..], "has no unitpack-check=9.9"),
+        (&["unitpack-check", "--arch", "i386"][..], "on i386"),
+        (&["../x"][..], "not a package name"),
+        (&["unitpack-check=1/2"][..], "not a Debian version"),
+    ] {
+        let err = bad_input(remove(args));
+        assert!(err.contains(words), "{args:?}: {err}");
+        assert_eq!(snapshot, tree(&repo), "{args:?} changed the repository");
+    }
+
+    let out = ok(remove(&["unitpack-check=0.1.0", "--arch", "amd64"]));
+    assert!(out.contains("removed unitpack-check 0.1.0 amd64"), "{out}");
+    let after = list(&repo);
+    assert!(!after.contains("unitpack-check 0.1.0 amd64"), "{after}");
+    assert!(after.contains("unitpack-check 0.1.0 armhf"), "{after}");
+    // apt updates cleanly and no longer finds the package.
+    let up = apt.update();
+    let all = format!("{}{}", text(&up.stdout), text(&up.stderr));
+    assert!(up.status.success(), "{all}");
+    assert!(
+        !all.lines()
+            .any(|l| l.starts_with("W:") || l.starts_with("E:")),
+        "{all}"
+    );
+    let sim = apt.get(&["install", "-s", "unitpack-check"]);
+    assert!(
+        !sim.status.success(),
+        "apt still installs the removed package"
+    );
+    let gone = format!("{}{}", text(&sim.stdout), text(&sim.stderr));
+    assert!(
+        gone.contains("has no installation candidate") || gone.contains("Unable to locate"),
+        "{gone}"
+    );
+}

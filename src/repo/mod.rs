@@ -51,6 +51,27 @@ pub struct AddOptions {
     pub now: u64,
     pub threads: u32,
     pub debs: Vec<PathBuf>,
+    /// Packages to take out of the suite's component (`repo remove`).
+    pub removals: Vec<Removal>,
+}
+
+/// `PACKAGE[=VERSION]`, on one architecture or all.
+#[derive(Debug, Clone)]
+pub struct Removal {
+    pub package: String,
+    pub version: Option<String>,
+    pub architecture: Option<String>,
+}
+
+impl Removal {
+    fn matches(&self, e: &Entry) -> bool {
+        e.package() == self.package
+            && self.version.as_deref().is_none_or(|v| v == e.version())
+            && self
+                .architecture
+                .as_deref()
+                .is_none_or(|a| a == e.architecture())
+    }
 }
 
 #[derive(Debug, Default)]
@@ -61,6 +82,8 @@ pub struct Report {
     pub unchanged: Vec<String>,
     /// What the repository is written with but some of its clients will not accept.
     pub warnings: Vec<String>,
+    /// `PACKAGE VERSION ARCH` of the packages removed.
+    pub removed: Vec<String>,
 }
 
 type Key = (String, String, String);
@@ -93,13 +116,22 @@ pub fn add(o: &AddOptions) -> Result<Report> {
             );
         }
     }
+    for r in &o.removals {
+        arg("PACKAGE", "Package", names::package(&r.package));
+        if let Some(v) = &r.version {
+            arg("PACKAGE=VERSION", "Version", names::version(v));
+        }
+        if let Some(a) = &r.architecture {
+            arg("--arch", "Architecture", names::package_architecture(a));
+        }
+    }
     check_repo_dir(&o.repo, &mut errors);
     fail_on(&mut errors)?;
-    // Every directory the repository's files are read from or written to, checked
-    // before anything is read: a symlinked pool/ or dists/ is refused, not followed.
     // Two writers of one repository serialize here: each reads the state the other
     // committed. (A repository being created has nothing to lock yet.)
     let _lock = lock(&o.repo)?;
+    // Every directory the repository's files are read from or written to, checked
+    // before anything is read: a symlinked pool/ or dists/ is refused, not followed.
     let suite_rel = Path::new("dists").join(&o.suite);
     for rel in [Path::new("pool"), Path::new("dists"), &suite_rel] {
         inside(&o.repo, rel, Kind::Dir)?;
@@ -256,6 +288,42 @@ pub fn add(o: &AddOptions) -> Result<Report> {
         current.insert(entry.key(), entry);
         report.added.push(filename);
     }
+    for r in &o.removals {
+        let before = current.len();
+        current.retain(|_, e| {
+            let hit = r.matches(e);
+            if hit {
+                report.removed.push(format!(
+                    "{} {} {}",
+                    e.package(),
+                    e.version(),
+                    e.architecture()
+                ));
+            }
+            !hit
+        });
+        if current.len() == before {
+            errors.push(InputError::new(
+                Path::new("PACKAGE"),
+                None,
+                "Package",
+                format!(
+                    "{}/{} has no {}{}{}",
+                    o.suite,
+                    o.component,
+                    r.package,
+                    r.version
+                        .as_ref()
+                        .map(|v| format!("={v}"))
+                        .unwrap_or_default(),
+                    r.architecture
+                        .as_ref()
+                        .map(|a| format!(" on {a}"))
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+    }
     fail_on(&mut errors)?;
     if archs.is_empty() {
         return Err(InputError::new(
@@ -328,6 +396,29 @@ pub fn add(o: &AddOptions) -> Result<Report> {
     report.warnings.extend(key.client_warning(&detached)?);
     stage.commit()?;
     Ok(report)
+}
+
+/// Every package of a suite: (component, package, version, architecture, pool file).
+pub fn list(repo: &Path, suite: &str) -> Result<Vec<[String; 5]>> {
+    names::word(suite, "suite")
+        .map_err(|m| InputError::new(Path::new("--suite"), None, "suite", m))?;
+    let suite_rel = Path::new("dists").join(suite);
+    let Some(release) = read_release(repo, &suite_rel)? else {
+        return Err(InputError::new(repo, None, "suite", format!("has no suite {suite}")).into());
+    };
+    let mut out = Vec::new();
+    for c in release.get("Components").unwrap_or("").split_whitespace() {
+        for e in read_component(repo, &suite_rel.join(c))?.values() {
+            out.push([
+                c.to_string(),
+                e.package().to_string(),
+                e.version().to_string(),
+                e.architecture().to_string(),
+                e.filename().to_string(),
+            ]);
+        }
+    }
+    Ok(out)
 }
 
 /// The public half of the signing key, for `signed-by=`.
