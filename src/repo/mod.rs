@@ -524,8 +524,8 @@ fn lock(repo: &Path) -> Result<Option<std::fs::File>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(format!("opening {}", repo.display()), e)),
     };
-    dir.lock()
-        .map_err(|e| Error::io(format!("locking {}", repo.display()), e))?;
+    rustix::fs::flock(&dir, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| Error::io(format!("locking {}", repo.display()), e.into()))?;
     Ok(Some(dir))
 }
 
