@@ -352,8 +352,14 @@ pub fn add(o: &AddOptions) -> Result<Report> {
                 crate::deb::compress(text.as_bytes(), crate::profile::Compression::Xz, o.threads)?;
             for (suffix, bytes) in [("", text.as_bytes()), (".gz", &gz), (".xz", &xz)] {
                 let rel = format!("{rel}{suffix}");
+                let digests = Digests::of(bytes);
+                // Published under its hash first (Acquire-By-Hash): a client holding
+                // the old InRelease fetches the old indexes by their hashes, one holding
+                // the new fetches the new; no moment mixes them.
+                let by_hash = format!("{c}/binary-{arch}/by-hash/SHA256/{}", digests.sha256);
+                stage.bytes(&suite_rel.join(&by_hash), bytes)?;
                 stage.bytes(&suite_rel.join(&rel), bytes)?;
-                files.push((rel, Digests::of(bytes)));
+                files.push((rel, digests));
             }
         }
     }
@@ -395,6 +401,16 @@ pub fn add(o: &AddOptions) -> Result<Report> {
     report.warnings.extend(key.warnings.iter().cloned());
     report.warnings.extend(key.client_warning(&detached)?);
     stage.commit()?;
+    // Keep the indexes of this state and the previous one (a client may still hold
+    // its InRelease); older ones go.
+    let mut keep: BTreeSet<String> = files.iter().map(|(_, d)| d.sha256.clone()).collect();
+    keep.extend(previous_hashes(&previous));
+    for c in &components {
+        for arch in std::iter::once("all").chain(archs.iter().map(String::as_str)) {
+            let rel = suite_rel.join(format!("{c}/binary-{arch}/by-hash/SHA256"));
+            prune_by_hash(&o.repo, &rel, &keep)?;
+        }
+    }
     Ok(report)
 }
 
@@ -593,6 +609,37 @@ fn read_release(root: &Path, suite_rel: &Path) -> Result<Option<Stanza>> {
     }
     fail_on(&mut errors)?;
     Ok(Some(stanza))
+}
+
+/// The SHA256 hashes a `Release` lists.
+fn previous_hashes(release: &Option<Stanza>) -> Vec<String> {
+    let list = release.as_ref().and_then(|r| r.get("SHA256")).unwrap_or("");
+    list.lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|h| names::hex_digest(h, 64).is_ok())
+        .map(String::from)
+        .collect()
+}
+
+/// Remove the by-hash files of `rel` whose hash is not in `keep`.
+fn prune_by_hash(repo: &Path, rel: &Path, keep: &BTreeSet<String>) -> Result<()> {
+    let Some(dir) = inside(repo, rel, Kind::Dir)? else {
+        return Ok(());
+    };
+    let listing =
+        std::fs::read_dir(&dir).map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
+    for entry in listing.flatten() {
+        let name = entry.file_name();
+        let stale = name
+            .to_str()
+            .is_some_and(|n| names::hex_digest(n, 64).is_ok() && !keep.contains(n));
+        if stale {
+            let path = entry.path();
+            std::fs::remove_file(&path)
+                .map_err(|e| Error::io(format!("removing {}", path.display()), e))?;
+        }
+    }
+    Ok(())
 }
 
 fn field_of(stanza: &Option<Stanza>, name: &str) -> Option<String> {
