@@ -1200,4 +1200,13 @@ fn sigkill_at_any_moment_leaves_a_repository_apt_updates_from() {
         seen = now;
     }
     eprintln!("{rounds} kills: old state {old_seen}, new state {new_seen}");
+    // The next run removes what the killed ones staged.
+    let last = helper(f.dir.path(), "amd64", "0.3.0");
+    ok(repo_add(&repo, &f.key, 1_750_100_000, &[], &[&last]));
+    let left: Vec<String> = tree(&repo)
+        .into_keys()
+        .filter(|p| p.contains(".unitpack-"))
+        .collect();
+    assert!(left.is_empty(), "staged files left: {left:?}");
+    assert_eq!(candidate(), "0.3.0");
 }

@@ -136,6 +136,9 @@ pub fn add(o: &AddOptions) -> Result<Report> {
     for rel in [Path::new("pool"), Path::new("dists"), &suite_rel] {
         inside(&o.repo, rel, Kind::Dir)?;
     }
+    // Under the lock, a staged file can only be a killed run's: remove them.
+    remove_stale_temporaries(&o.repo, Path::new("pool"), 0)?;
+    remove_stale_temporaries(&o.repo, &suite_rel, 4)?;
 
     let key = SigningKey::open(&o.key)?;
     let (what, fix) = if o.date_from_env {
@@ -609,6 +612,29 @@ fn read_release(root: &Path, suite_rel: &Path) -> Result<Option<Stanza>> {
     }
     fail_on(&mut errors)?;
     Ok(Some(stanza))
+}
+
+/// Remove `.unitpack-*.tmp` files (a stage's, see stage.rs) in `rel` and, `depth`
+/// levels down, in its subdirectories (never through a symlink).
+fn remove_stale_temporaries(repo: &Path, rel: &Path, depth: u32) -> Result<()> {
+    let Some(dir) = inside(repo, rel, Kind::Dir)? else {
+        return Ok(());
+    };
+    let listing =
+        std::fs::read_dir(&dir).map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
+    for entry in listing.flatten() {
+        let name = entry.file_name();
+        let Some(n) = name.to_str() else { continue };
+        let Ok(ft) = entry.file_type() else { continue };
+        if ft.is_file() && n.starts_with(".unitpack-") && n.ends_with(".tmp") {
+            let path = entry.path();
+            std::fs::remove_file(&path)
+                .map_err(|e| Error::io(format!("removing {}", path.display()), e))?;
+        } else if ft.is_dir() && depth > 0 {
+            remove_stale_temporaries(repo, &rel.join(n), depth - 1)?;
+        }
+    }
+    Ok(())
 }
 
 /// The SHA256 hashes a `Release` lists.
