@@ -1009,3 +1009,55 @@ fn a_different_signing_key_and_a_readable_key_file_are_warned_of() {
         "{err}"
     );
 }
+
+// ---- issue 26: two writers at once ----
+
+#[test]
+fn concurrent_writers_serialize_and_lose_no_package() {
+    let fx = Fx::new();
+    let rounds = 8;
+    let spawn = |deb: &Path| {
+        Command::new(bin())
+            .env("SOURCE_DATE_EPOCH", EPOCH.to_string())
+            .env("TMPDIR", fx.tmp())
+            .env_remove("XDG_RUNTIME_DIR")
+            .args(["repo", "add", "--suite", "stable", "--repo"])
+            .arg(&fx.repo)
+            .arg("--key")
+            .arg(&fx.key)
+            .arg(deb)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    for round in 0..rounds {
+        let a = fx.write(
+            &format!("a{round}.deb"),
+            &deb_with_control(GOOD.replace("1.0-1", &format!("2.{round}-1")).as_bytes()),
+        );
+        let b = fx.write(
+            &format!("b{round}.deb"),
+            &deb_with_control(
+                GOOD.replace("hostile-test", "other-test")
+                    .replace("1.0-1", &format!("3.{round}-1"))
+                    .as_bytes(),
+            ),
+        );
+        let (ca, cb) = (spawn(&a), spawn(&b));
+        for out in [
+            finish_within(ca, Duration::from_secs(60)),
+            finish_within(cb, Duration::from_secs(60)),
+        ] {
+            assert!(out.status.success(), "{}", text(&out.stderr));
+        }
+    }
+    let packages =
+        std::fs::read_to_string(fx.repo.join("dists/stable/main/binary-amd64/Packages")).unwrap();
+    for round in 0..rounds {
+        for (name, v) in [("hostile-test", 2), ("other-test", 3)] {
+            let version = format!("Package: {name}\nVersion: {v}.{round}-1\n");
+            assert!(packages.contains(&version), "lost {version}:\n{packages}");
+        }
+    }
+}

@@ -672,12 +672,25 @@ fn apply(e: &RepoEdit, repo: &Path, canary: &Path) {
             // Only a regular, small file: an earlier edit may have made it a FIFO or 1 GiB.
             let regular = fs::symlink_metadata(repo.join(file))
                 .is_ok_and(|m| m.is_file() && m.len() < 1 << 20);
-            if let (true, Ok(t)) = (regular, fs::read_to_string(repo.join(file))) {
+            if let Some(t) = regular
+                .then(|| fs::read_to_string(repo.join(file)).ok())
+                .flatten()
+            {
                 let _ = fs::write(repo.join(file), t.replacen(from.as_str(), to, 1));
             }
         }
         RepoEdit::Sparse(file) => {
-            if let Ok(f) = fs::OpenOptions::new().write(true).open(repo.join(file)) {
+            // Not through a FIFO an earlier edit made (the open would block).
+            let regular = fs::symlink_metadata(repo.join(file)).is_ok_and(|m| m.is_file());
+            let f = regular
+                .then(|| {
+                    fs::OpenOptions::new()
+                        .write(true)
+                        .open(repo.join(file))
+                        .ok()
+                })
+                .flatten();
+            if let Some(f) = f {
                 let _ = f.set_len(1 << 30);
             }
         }
@@ -761,10 +774,16 @@ fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (String, Vec<u8>)> {
             ("dir".into(), Vec::new())
         } else if ft.is_file() && meta.len() <= 1 << 20 {
             ("file".into(), fs::read(&p).unwrap_or_default())
+        } else if ft.is_file() {
+            use std::os::unix::fs::MetadataExt;
+            (
+                format!("big-file {} {}", meta.len(), meta.mtime_nsec()),
+                Vec::new(),
+            )
         } else {
             use std::os::unix::fs::MetadataExt;
             (
-                format!("{:?} {} {}", ft, meta.len(), meta.mtime_nsec()),
+                format!("special {:?} {}", ft, meta.mtime_nsec()),
                 Vec::new(),
             )
         };
@@ -792,6 +811,10 @@ fn check_published(repo: &Path, keyring: &Path) -> Result<(), String> {
     for (p, (kind, _)) in snapshot(repo) {
         if kind.starts_with("link") {
             return Err(format!("{} is a symlink", p.display()));
+        }
+        if kind.starts_with("special") {
+            // Checked before anything below is read: a FIFO would block the reader.
+            return Err(format!("{} is not a regular file ({kind})", p.display()));
         }
     }
     let v = Command::new("gpgv")

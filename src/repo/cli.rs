@@ -1,6 +1,6 @@
 //! `unitpack repo …`: the command line of the repository writer.
 
-use super::{AddOptions, KeySpec};
+use super::{AddOptions, KeySpec, Removal};
 use crate::console::write_stdout;
 use crate::error::{InputError, Result};
 use clap::{Args, Subcommand};
@@ -35,6 +35,38 @@ pub enum RepoCommand {
         label: Option<String>,
         /// Packages to add.
         debs: Vec<PathBuf>,
+    },
+    /// Remove packages from a suite's component, then rewrite its indexes and sign its
+    /// Release (the pool files stay).
+    Remove {
+        #[arg(long, value_name = "DIR")]
+        repo: PathBuf,
+        #[arg(long)]
+        suite: String,
+        #[arg(long, default_value = "main")]
+        component: String,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Remove only this architecture's package (default: every architecture).
+        #[arg(long = "arch", value_name = "ARCH")]
+        architecture: Option<String>,
+        /// Write Valid-Until = Date + DURATION (as for add).
+        #[arg(long, value_name = "DURATION")]
+        valid_for: Option<String>,
+        #[arg(long)]
+        origin: Option<String>,
+        #[arg(long)]
+        label: Option<String>,
+        /// PACKAGE or PACKAGE=VERSION.
+        #[arg(required = true, value_name = "PACKAGE[=VERSION]")]
+        packages: Vec<String>,
+    },
+    /// List the packages of a suite: component, package, version, architecture, file.
+    List {
+        #[arg(long, value_name = "DIR")]
+        repo: PathBuf,
+        #[arg(long)]
+        suite: String,
     },
     /// Write the public key of the signing key (a keyring file for `signed-by=`).
     ExportKey {
@@ -113,20 +145,62 @@ pub fn run(command: RepoCommand) -> Result<()> {
                     .map_or(0, |d| d.as_secs()),
                 threads: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
                 debs,
+                removals: Vec::new(),
             };
-            let report = super::add(&opts)?;
-            for w in &report.warnings {
-                eprintln!("warning: {w}");
-            }
+            publish(&opts)
+        }
+        RepoCommand::Remove {
+            repo,
+            suite,
+            component,
+            key,
+            architecture,
+            valid_for,
+            origin,
+            label,
+            packages,
+        } => {
+            let valid_for = valid_for.as_deref().map(duration).transpose()?;
+            let removals = packages
+                .iter()
+                .map(|p| {
+                    let (package, version) = match p.split_once('=') {
+                        Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                        None => (p.clone(), None),
+                    };
+                    Removal {
+                        package,
+                        version,
+                        architecture: architecture.clone(),
+                    }
+                })
+                .collect();
+            let opts = AddOptions {
+                repo,
+                suite,
+                component,
+                key: key.spec()?,
+                architectures: Vec::new(),
+                valid_for,
+                origin,
+                label,
+                date: repository_date()?,
+                date_from_env: std::env::var_os("SOURCE_DATE_EPOCH").is_some(),
+                now: std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs()),
+                threads: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+                debs: Vec::new(),
+                removals,
+            };
+            publish(&opts)
+        }
+        RepoCommand::List { repo, suite } => {
             let mut text = String::new();
-            for p in &report.added {
-                text.push_str(&format!("added {p}\n"));
+            for row in super::list(&repo, &suite)? {
+                text.push_str(&row.join(" "));
+                text.push('\n');
             }
-            for p in &report.unchanged {
-                text.push_str(&format!("unchanged {p}\n"));
-            }
-            let inrelease = opts.repo.join("dists").join(&opts.suite).join("InRelease");
-            text.push_str(&format!("signed {}\n", inrelease.display()));
             write_stdout(text.as_bytes())
         }
         RepoCommand::ExportKey { key, armor, output } => {
@@ -148,6 +222,27 @@ pub fn run(command: RepoCommand) -> Result<()> {
             }
         }
     }
+}
+
+/// `repo add` and `repo remove`: publish, then say what changed.
+fn publish(opts: &AddOptions) -> Result<()> {
+    let report = super::add(opts)?;
+    for w in &report.warnings {
+        eprintln!("warning: {w}");
+    }
+    let mut text = String::new();
+    for p in &report.added {
+        text.push_str(&format!("added {p}\n"));
+    }
+    for p in &report.unchanged {
+        text.push_str(&format!("unchanged {p}\n"));
+    }
+    for p in &report.removed {
+        text.push_str(&format!("removed {p}\n"));
+    }
+    let inrelease = opts.repo.join("dists").join(&opts.suite).join("InRelease");
+    text.push_str(&format!("signed {}\n", inrelease.display()));
+    write_stdout(text.as_bytes())
 }
 
 /// SOURCE_DATE_EPOCH when set (reproducible repositories), else now: a repository's

@@ -142,6 +142,8 @@ pub fn release(f: &ReleaseFields<'_>, files: &[(String, Digests)]) -> Result<Str
     add("Architectures", archs.join(" "));
     add("Components", f.components.join(" "));
     add("No-Support-for-Architecture-all", "Packages".to_string());
+    // Every index is also under binary-ARCH/by-hash/SHA256/HASH (apt >= 1.1).
+    add("Acquire-By-Hash", "yes".to_string());
     let width = files.iter().map(|(_, d)| d.size).max().unwrap_or(0);
     let width = width.to_string().len().max(8);
     let list = |hash: fn(&Digests) -> &str| {

@@ -51,6 +51,27 @@ pub struct AddOptions {
     pub now: u64,
     pub threads: u32,
     pub debs: Vec<PathBuf>,
+    /// Packages to take out of the suite's component (`repo remove`).
+    pub removals: Vec<Removal>,
+}
+
+/// `PACKAGE[=VERSION]`, on one architecture or all.
+#[derive(Debug, Clone)]
+pub struct Removal {
+    pub package: String,
+    pub version: Option<String>,
+    pub architecture: Option<String>,
+}
+
+impl Removal {
+    fn matches(&self, e: &Entry) -> bool {
+        e.package() == self.package
+            && self.version.as_deref().is_none_or(|v| v == e.version())
+            && self
+                .architecture
+                .as_deref()
+                .is_none_or(|a| a == e.architecture())
+    }
 }
 
 #[derive(Debug, Default)]
@@ -61,6 +82,8 @@ pub struct Report {
     pub unchanged: Vec<String>,
     /// What the repository is written with but some of its clients will not accept.
     pub warnings: Vec<String>,
+    /// `PACKAGE VERSION ARCH` of the packages removed.
+    pub removed: Vec<String>,
 }
 
 type Key = (String, String, String);
@@ -93,14 +116,29 @@ pub fn add(o: &AddOptions) -> Result<Report> {
             );
         }
     }
+    for r in &o.removals {
+        arg("PACKAGE", "Package", names::package(&r.package));
+        if let Some(v) = &r.version {
+            arg("PACKAGE=VERSION", "Version", names::version(v));
+        }
+        if let Some(a) = &r.architecture {
+            arg("--arch", "Architecture", names::package_architecture(a));
+        }
+    }
     check_repo_dir(&o.repo, &mut errors);
     fail_on(&mut errors)?;
+    // Two writers of one repository serialize here: each reads the state the other
+    // committed. (A repository being created has nothing to lock yet.)
+    let _lock = lock(&o.repo)?;
     // Every directory the repository's files are read from or written to, checked
     // before anything is read: a symlinked pool/ or dists/ is refused, not followed.
     let suite_rel = Path::new("dists").join(&o.suite);
     for rel in [Path::new("pool"), Path::new("dists"), &suite_rel] {
         inside(&o.repo, rel, Kind::Dir)?;
     }
+    // Under the lock, a staged file can only be a killed run's: remove them.
+    remove_stale_temporaries(&o.repo, Path::new("pool"), 0)?;
+    remove_stale_temporaries(&o.repo, &suite_rel, 4)?;
 
     let key = SigningKey::open(&o.key)?;
     let (what, fix) = if o.date_from_env {
@@ -253,6 +291,42 @@ pub fn add(o: &AddOptions) -> Result<Report> {
         current.insert(entry.key(), entry);
         report.added.push(filename);
     }
+    for r in &o.removals {
+        let before = current.len();
+        current.retain(|_, e| {
+            let hit = r.matches(e);
+            if hit {
+                report.removed.push(format!(
+                    "{} {} {}",
+                    e.package(),
+                    e.version(),
+                    e.architecture()
+                ));
+            }
+            !hit
+        });
+        if current.len() == before {
+            errors.push(InputError::new(
+                Path::new("PACKAGE"),
+                None,
+                "Package",
+                format!(
+                    "{}/{} has no {}{}{}",
+                    o.suite,
+                    o.component,
+                    r.package,
+                    r.version
+                        .as_ref()
+                        .map(|v| format!("={v}"))
+                        .unwrap_or_default(),
+                    r.architecture
+                        .as_ref()
+                        .map(|a| format!(" on {a}"))
+                        .unwrap_or_default()
+                ),
+            ));
+        }
+    }
     fail_on(&mut errors)?;
     if archs.is_empty() {
         return Err(InputError::new(
@@ -285,8 +359,14 @@ pub fn add(o: &AddOptions) -> Result<Report> {
             )?;
             for (suffix, bytes) in [("", text.as_bytes()), (".gz", &gz), (".xz", &xz)] {
                 let rel = format!("{rel}{suffix}");
+                let digests = Digests::of(bytes);
+                // Published under its hash first (Acquire-By-Hash): a client holding
+                // the old InRelease fetches the old indexes by their hashes, one holding
+                // the new fetches the new; no moment mixes them.
+                let by_hash = format!("{c}/binary-{arch}/by-hash/SHA256/{}", digests.sha256);
+                stage.bytes(&suite_rel.join(&by_hash), bytes)?;
                 stage.bytes(&suite_rel.join(&rel), bytes)?;
-                files.push((rel, Digests::of(bytes)));
+                files.push((rel, digests));
             }
         }
     }
@@ -328,7 +408,40 @@ pub fn add(o: &AddOptions) -> Result<Report> {
     report.warnings.extend(key.warnings.iter().cloned());
     report.warnings.extend(key.client_warning(&detached)?);
     stage.commit()?;
+    // Keep the indexes of this state and the previous one (a client may still hold
+    // its InRelease); older ones go.
+    let mut keep: BTreeSet<String> = files.iter().map(|(_, d)| d.sha256.clone()).collect();
+    keep.extend(previous_hashes(&previous));
+    for c in &components {
+        for arch in std::iter::once("all").chain(archs.iter().map(String::as_str)) {
+            let rel = suite_rel.join(format!("{c}/binary-{arch}/by-hash/SHA256"));
+            prune_by_hash(&o.repo, &rel, &keep)?;
+        }
+    }
     Ok(report)
+}
+
+/// Every package of a suite: (component, package, version, architecture, pool file).
+pub fn list(repo: &Path, suite: &str) -> Result<Vec<[String; 5]>> {
+    names::word(suite, "suite")
+        .map_err(|m| InputError::new(Path::new("--suite"), None, "suite", m))?;
+    let suite_rel = Path::new("dists").join(suite);
+    let Some(release) = read_release(repo, &suite_rel)? else {
+        return Err(InputError::new(repo, None, "suite", format!("has no suite {suite}")).into());
+    };
+    let mut out = Vec::new();
+    for c in release.get("Components").unwrap_or("").split_whitespace() {
+        for e in read_component(repo, &suite_rel.join(c))?.values() {
+            out.push([
+                c.to_string(),
+                e.package().to_string(),
+                e.version().to_string(),
+                e.architecture().to_string(),
+                e.filename().to_string(),
+            ]);
+        }
+    }
+    Ok(out)
 }
 
 /// The public half of the signing key, for `signed-by=`.
@@ -421,6 +534,24 @@ fn check_repo_dir(repo: &Path, errors: &mut Vec<InputError>) {
     }
 }
 
+/// An exclusive lock on the repository directory (flock, released on exit, even by
+/// SIGKILL), or `None` when the directory does not exist yet.
+fn lock(repo: &Path) -> Result<Option<std::fs::File>> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let dir = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_DIRECTORY)
+        .open(repo)
+    {
+        Ok(d) => d,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(format!("opening {}", repo.display()), e)),
+    };
+    rustix::fs::flock(&dir, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| Error::io(format!("locking {}", repo.display()), e.into()))?;
+    Ok(Some(dir))
+}
+
 /// `root/rel` when it exists, checked without following any symlink; a symlink or a
 /// file of the wrong kind on the way is bad input.
 fn inside(root: &Path, rel: &Path, last: Kind) -> Result<Option<PathBuf>> {
@@ -485,6 +616,60 @@ fn read_release(root: &Path, suite_rel: &Path) -> Result<Option<Stanza>> {
     }
     fail_on(&mut errors)?;
     Ok(Some(stanza))
+}
+
+/// Remove `.unitpack-*.tmp` files (a stage's, see stage.rs) in `rel` and, `depth`
+/// levels down, in its subdirectories (never through a symlink).
+fn remove_stale_temporaries(repo: &Path, rel: &Path, depth: u32) -> Result<()> {
+    let Some(dir) = inside(repo, rel, Kind::Dir)? else {
+        return Ok(());
+    };
+    let listing =
+        std::fs::read_dir(&dir).map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
+    for entry in listing.flatten() {
+        let name = entry.file_name();
+        let Some(n) = name.to_str() else { continue };
+        let Ok(ft) = entry.file_type() else { continue };
+        if ft.is_file() && n.starts_with(".unitpack-") && n.ends_with(".tmp") {
+            let path = entry.path();
+            std::fs::remove_file(&path)
+                .map_err(|e| Error::io(format!("removing {}", path.display()), e))?;
+        } else if ft.is_dir() && depth > 0 {
+            remove_stale_temporaries(repo, &rel.join(n), depth - 1)?;
+        }
+    }
+    Ok(())
+}
+
+/// The SHA256 hashes a `Release` lists.
+fn previous_hashes(release: &Option<Stanza>) -> Vec<String> {
+    let list = release.as_ref().and_then(|r| r.get("SHA256")).unwrap_or("");
+    list.lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|h| names::hex_digest(h, 64).is_ok())
+        .map(String::from)
+        .collect()
+}
+
+/// Remove the by-hash files of `rel` whose hash is not in `keep`.
+fn prune_by_hash(repo: &Path, rel: &Path, keep: &BTreeSet<String>) -> Result<()> {
+    let Some(dir) = inside(repo, rel, Kind::Dir)? else {
+        return Ok(());
+    };
+    let listing =
+        std::fs::read_dir(&dir).map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
+    for entry in listing.flatten() {
+        let name = entry.file_name();
+        let stale = name
+            .to_str()
+            .is_some_and(|n| names::hex_digest(n, 64).is_ok() && !keep.contains(n));
+        if stale {
+            let path = entry.path();
+            std::fs::remove_file(&path)
+                .map_err(|e| Error::io(format!("removing {}", path.display()), e))?;
+        }
+    }
+    Ok(())
 }
 
 fn field_of(stanza: &Option<Stanza>, name: &str) -> Option<String> {
