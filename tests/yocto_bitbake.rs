@@ -347,6 +347,33 @@ fn bitbake_parses_and_expands_the_layer_on_every_release() {
             .iter()
             .filter(|u| taken_over.contains(*u))
             .collect();
+        env_checks += 1;
+        for unit in &pulse_conflicts {
+            if unitpack::yocto::oe_enabled(unit, Scope::User).is_none()
+                && unitpack::yocto::oe_enabled(unit, Scope::System).is_none()
+            {
+                fail!("oe-core's pulseaudio enables {unit}, which a recipe takes over: add it to OE_ENABLED (src/yocto/recipe.rs)");
+            }
+        }
+
+        // The units the layer takes over because OE enables them: OE does.
+        for e in unitpack::yocto::OE_ENABLED {
+            env_checks += 1;
+            if rc(e.recipe) != "0" {
+                fail!("bitbake -e {} failed or did not run", e.recipe);
+                continue;
+            }
+            let v = env(e.recipe);
+            let service = words(&v, &format!("SYSTEMD_SERVICE:{}", e.package));
+            if !words(&v, "SYSTEMD_PACKAGES").contains(e.package) || !service.contains(e.unit) {
+                fail!(
+                    "OE_ENABLED says {} enables {}, bitbake -e says SYSTEMD_SERVICE:{} = {service:?}",
+                    e.recipe,
+                    e.unit,
+                    e.package
+                );
+            }
+        }
 
         // yocto-check-layer
         let log = read(&out.join("check-layer.log"));
