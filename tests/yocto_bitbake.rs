@@ -7,7 +7,9 @@
 //! `bitbake -e` of every recipe of the layer gives the values the unitpack recipe
 //! implies (sources fetched from the layer, unit files in the release's unit
 //! directories, relations, the helper where it is built, the profile, the distro
-//! features); yocto-check-layer passed every test it ran.
+//! features); the expanded do_install, run into an empty staging root as `nobody`,
+//! installs the units and links there and nothing outside it; `bitbake -g` resolves
+//! their dependencies; yocto-check-layer passed every test it ran.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -26,8 +28,23 @@ const NO_HELPER: &[&str] = &["kirkstone"];
 fn read_env(path: &Path) -> BTreeMap<String, String> {
     let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let mut vars = BTreeMap::new();
+    if let Some(body) = function_body(&text, "do_install") {
+        vars.insert("\0do_install".to_string(), body);
+    }
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
+        // Shell and python functions: their bodies are not variables.
+        if line.ends_with('{') && line.contains("()") {
+            for inner in lines.by_ref() {
+                if inner == "}" {
+                    break;
+                }
+            }
+            continue;
+        }
+        if line.starts_with(char::is_whitespace) {
+            continue;
+        }
         let line = line.strip_prefix("export ").unwrap_or(line);
         let Some((name, rest)) = line.split_once("=\"") else {
             continue;
@@ -69,6 +86,75 @@ fn read(path: &Path) -> String {
     std::fs::read_to_string(path)
         .map(|s| s.trim().to_string())
         .unwrap_or_else(|e| format!("(missing: {}: {e})", path.display()))
+}
+
+/// The body of shell function `name` in a `bitbake -e` dump (bitbake prints it
+/// expanded, between `name() {` and a `}` line).
+fn function_body(dump: &str, name: &str) -> Option<String> {
+    let start = format!("{name}() {{");
+    let mut lines = dump.lines().skip_while(|l| *l != start);
+    lines.next()?;
+    Some(
+        lines
+            .take_while(|l| *l != "}")
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+}
+
+/// Run `pn`'s do_install as bitbake would (`set -e`, the function as `bitbake -e`
+/// expands it), with `S` a copy of the recipe's `files/` (what do_unpack gives) and
+/// `D` an empty staging root, as the unprivileged user `nobody`, to whom only `D`
+/// is writable: a write outside `D` fails the function. Returns `D` or the error.
+fn staged_install(
+    v: &BTreeMap<String, String>,
+    files_dir: &Path,
+    tmp: &Path,
+) -> Result<PathBuf, String> {
+    use std::os::unix::fs::{chown, PermissionsExt};
+    let dump_d = v.get("D").ok_or("no D")?;
+    let dump_s = v.get("S").ok_or("no S")?;
+    let body = v.get("\0do_install").ok_or("no do_install")?;
+    let s = tmp.join("S");
+    let d = tmp.join("D");
+    for e in walkdir::WalkDir::new(files_dir) {
+        let e = e.map_err(|e| e.to_string())?;
+        let rel = e.path().strip_prefix(files_dir).unwrap();
+        let to = s.join(rel);
+        if e.file_type().is_dir() {
+            std::fs::create_dir_all(&to).map_err(|e| e.to_string())?;
+        } else {
+            std::fs::copy(e.path(), &to).map_err(|e| e.to_string())?;
+        }
+    }
+    std::fs::create_dir_all(&d).map_err(|e| e.to_string())?;
+    chown(&d, Some(65534), Some(65534)).map_err(|e| e.to_string())?;
+    std::fs::set_permissions(tmp, std::fs::Permissions::from_mode(0o755))
+        .map_err(|e| e.to_string())?;
+    // D before S: on kirkstone S is WORKDIR, of which D is a subdirectory.
+    let script = format!(
+        "set -e\ncd {}\n{}\n",
+        s.display(),
+        body.replace(dump_d.as_str(), &d.display().to_string())
+            .replace(dump_s.as_str(), &s.display().to_string())
+    );
+    let o = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            "sh",
+            "-c",
+            &script,
+        ])
+        .env("HOME", &d)
+        .env("TMPDIR", &d)
+        .output()
+        .map_err(|e| format!("setpriv: {e}"))?;
+    if !o.status.success() {
+        return Err(format!("{script}\n{}", String::from_utf8_lossy(&o.stderr)));
+    }
+    Ok(d)
 }
 
 /// `bitbake -p`'s summary: (recipes parsed, targets, skipped, errors).
@@ -287,6 +373,69 @@ fn bitbake_parses_and_expands_the_layer_on_every_release() {
                 features.contains("systemd") && features.contains("pam") == at_login,
                 format!("REQUIRED_DISTRO_FEATURES {features:?}"),
             );
+            // do_install, executed: exactly FILES in D, the enable links right, the
+            // manifest's placeholders replaced, nothing written outside D.
+            let tmp = tempfile::tempdir().unwrap();
+            match staged_install(&v, &files_dir, tmp.path()) {
+                Err(e) => check(false, format!("do_install failed: {e}")),
+                Ok(d) => {
+                    let mut staged = BTreeSet::new();
+                    for e in walkdir::WalkDir::new(&d) {
+                        let e = e.unwrap();
+                        if !e.file_type().is_dir() {
+                            staged.insert(format!(
+                                "/{}",
+                                e.path().strip_prefix(&d).unwrap().display()
+                            ));
+                        }
+                    }
+                    // Each file is packaged by name (FILES also has OE's defaults).
+                    let unpackaged: Vec<&String> =
+                        staged.iter().filter(|f| !files.contains(*f)).collect();
+                    check(
+                        unpackaged.is_empty(),
+                        format!("do_install installed {unpackaged:?}, not in FILES"),
+                    );
+                    for unit in &r.units {
+                        let dir = match unit.scope {
+                            Scope::System => &system_dir,
+                            Scope::User => &user_dir,
+                        };
+                        let path = format!("{dir}/{}", unit.name);
+                        check(
+                            staged.contains(&path),
+                            format!("do_install did not install {path}"),
+                        );
+                    }
+                    for unit in r
+                        .units
+                        .iter()
+                        .filter(|u| u.scope == Scope::User && u.enable == Enablement::Global)
+                    {
+                        for (link, _) in r.enable_links(unit) {
+                            let target = std::fs::read_link(d.join(link.trim_start_matches('/')));
+                            check(
+                                target.as_ref().is_ok_and(|t| {
+                                    *t == Path::new(&user_dir).join(unit.name.as_str())
+                                }),
+                                format!("enable link {link} -> {target:?}"),
+                            );
+                        }
+                    }
+                    let manifest = std::fs::read_to_string(
+                        d.join(format!("usr/share/unitpack/{pn}/manifest")),
+                    )
+                    .unwrap_or_default();
+                    check(
+                        !manifest.contains("@UNITPACK_PROFILE@") && !manifest.contains("@SYSTEMD_"),
+                        format!("manifest keeps a placeholder:\n{manifest}"),
+                    );
+                    check(
+                        manifest.contains(&format!("yocto-{release}")),
+                        format!("manifest does not name yocto-{release}:\n{manifest}"),
+                    );
+                }
+            }
         }
         // The helper recipe: built where the release's Rust can, skipped with its
         // reason elsewhere.
@@ -418,20 +567,23 @@ fn bitbake_parses_and_expands_the_layer_on_every_release() {
                     read(&out.join("check-layer.out"))
                 );
             }
-            results
-                .iter()
-                .map(|(t, v)| format!("{t} {v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
+            format!(
+                "{} ({}s)",
+                results
+                    .iter()
+                    .map(|(t, v)| format!("{t} {v}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                read(&out.join("check-layer.seconds"))
+            )
         } else {
             format!("not run (UNITPACK_YOCTO_CHECK_LAYER={check_layer_releases})")
         };
         report.push(format!(
-            "{release}: bitbake -p {files} recipes ({parse_targets} targets, {skipped} skipped), {errors} errors, {}s; bitbake -e and -g: {env_checks} checks, {}s + {}s; oe-core pulseaudio enables {pulse_enabled:?} (taken over by the recipes: {pulse_conflicts:?}); yocto-check-layer: {results} ({}s); total {}s",
+            "{release}: bitbake -p {files} recipes ({parse_targets} targets, {skipped} skipped), {errors} errors, {}s; bitbake -e and -g: {env_checks} checks, {}s + {}s; oe-core pulseaudio enables {pulse_enabled:?} (taken over by the recipes: {pulse_conflicts:?}); yocto-check-layer: {results}; total {}s",
             read(&out.join("parse.seconds")),
             read(&out.join("env.seconds")),
             read(&out.join("depgraph.seconds")),
-            read(&out.join("check-layer.seconds")),
             read(&out.join("seconds")),
         ));
     }
