@@ -1532,3 +1532,34 @@ fn yocto_works_outside_the_checkout_with_the_built_in_helper() {
         tree(&from_checkout.join("layer"))
     );
 }
+
+/// The helper crate named by `--helper` is read like any input: a symlink is not
+/// followed, and the refusal is bad input (exit 2) naming the file, with no layer
+/// written.
+#[test]
+fn a_symlink_in_the_helper_crate_is_refused_as_bad_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let helper = tmp.path().join("unitpack-check");
+    std::fs::create_dir_all(&helper).unwrap();
+    std::os::unix::fs::symlink(
+        repo().join("unitpack-check/Cargo.toml"),
+        helper.join("Cargo.toml"),
+    )
+    .unwrap();
+    let out = tmp.path().join("layer");
+    let o = unitpack()
+        .arg("yocto")
+        .arg("-o")
+        .arg(&out)
+        .arg("--helper")
+        .arg(&helper)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("Cargo.toml") && stderr.contains("--helper"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
+}
