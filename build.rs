@@ -295,6 +295,19 @@ fn main() {
         eprintln!("error: writing {}: {e}", out.display());
         std::process::exit(1);
     }
+    match yocto_profiles(&top) {
+        Ok(list) => {
+            let out = out_dir.join(YOCTO_PROFILES_OUTPUT);
+            if let Err(e) = std::fs::write(&out, list) {
+                eprintln!("error: writing {}: {e}", out.display());
+                std::process::exit(1);
+            }
+        }
+        Err(e) => {
+            eprintln!("error: Yocto profiles: {e}");
+            std::process::exit(1);
+        }
+    }
     let sources = match helper_sources(&top) {
         Ok(s) => s,
         Err(e) => {
@@ -307,6 +320,36 @@ fn main() {
         eprintln!("error: writing {}: {e}", out.display());
         std::process::exit(1);
     }
+}
+
+/// `src/profile.rs` includes the list of `profiles/yocto-*.yaml` from here, in name
+/// order (release order: Yocto's code names are alphabetical from kirkstone on), so
+/// that a Yocto release is added by its profile file alone.
+const YOCTO_PROFILES_OUTPUT: &str = "yocto_profiles.rs";
+
+fn yocto_profiles(top: &Path) -> Result<String, String> {
+    let dir = top.join("profiles");
+    println!("cargo:rerun-if-changed={}", dir.display());
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .map_err(|e| format!("{}: {e}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("yocto-") && n.ends_with(".yaml"))
+        .collect();
+    names.sort();
+    let mut out = String::from("&[\n");
+    for n in &names {
+        let path = dir.join(n);
+        println!("cargo:rerun-if-changed={}", path.display());
+        let _ = writeln!(
+            out,
+            "    ({:?}, include_str!({:?})),",
+            n.trim_end_matches(".yaml"),
+            path.display().to_string()
+        );
+    }
+    out.push(']');
+    Ok(out)
 }
 
 /// The crates of the helper's source archive, each a directory beside this one.

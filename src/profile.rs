@@ -80,7 +80,8 @@ pub struct VendorUnit {
 }
 
 /// (name, YAML): the name is the file's, and the `name:` inside it (checked by a test).
-const SOURCES: &[(&str, &str)] = &[
+/// Debian and Ubuntu releases; the Yocto ones follow ([`YOCTO_SOURCES`]).
+const DEB_SOURCES: &[(&str, &str)] = &[
     (
         "ubuntu-xenial",
         include_str!("../profiles/ubuntu-xenial.yaml"),
@@ -117,39 +118,26 @@ const SOURCES: &[(&str, &str)] = &[
         "debian-trixie",
         include_str!("../profiles/debian-trixie.yaml"),
     ),
-    // Yocto releases, oldest first: the layer is rendered for the oldest (see yocto::layer_profile).
-    (
-        "yocto-kirkstone",
-        include_str!("../profiles/yocto-kirkstone.yaml"),
-    ),
-    (
-        "yocto-scarthgap",
-        include_str!("../profiles/yocto-scarthgap.yaml"),
-    ),
-    (
-        "yocto-styhead",
-        include_str!("../profiles/yocto-styhead.yaml"),
-    ),
-    (
-        "yocto-walnascar",
-        include_str!("../profiles/yocto-walnascar.yaml"),
-    ),
-    (
-        "yocto-whinlatter",
-        include_str!("../profiles/yocto-whinlatter.yaml"),
-    ),
-    (
-        "yocto-wrynose",
-        include_str!("../profiles/yocto-wrynose.yaml"),
-    ),
 ];
+
+/// Every `profiles/yocto-*.yaml`, listed by build.rs in name order, which is release
+/// order (Yocto's code names are alphabetical from kirkstone on), so the oldest is
+/// first (the layer is rendered for it, see yocto::layer_profile). A Yocto release is
+/// added by its profile file alone.
+const YOCTO_SOURCES: &[(&str, &str)] = include!(concat!(env!("OUT_DIR"), "/yocto_profiles.rs"));
+
+const COUNT: usize = DEB_SOURCES.len() + YOCTO_SOURCES.len();
+
+fn sources() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    DEB_SOURCES.iter().chain(YOCTO_SOURCES)
+}
 
 /// The default profile of a recipe that names none.
 pub const DEFAULT_PROFILE: &str = "ubuntu-xenial";
 
 pub fn all() -> &'static [Profile] {
     static PROFILES: OnceLock<Vec<Profile>> = OnceLock::new();
-    PROFILES.get_or_init(|| SOURCES.iter().map(|(_, src)| parse(src)).collect())
+    PROFILES.get_or_init(|| sources().map(|(_, src)| parse(src)).collect())
 }
 
 fn parse(src: &str) -> Profile {
@@ -159,9 +147,9 @@ fn parse(src: &str) -> Profile {
 /// The profile called `name`; only that one is parsed (parsing all of them is a
 /// sixth of a small build).
 pub fn find(name: &str) -> Option<&'static Profile> {
-    static PARSED: [OnceLock<Profile>; SOURCES.len()] = [const { OnceLock::new() }; SOURCES.len()];
-    let i = SOURCES.iter().position(|(n, _)| *n == name)?;
-    Some(PARSED[i].get_or_init(|| parse(SOURCES[i].1)))
+    static PARSED: [OnceLock<Profile>; COUNT] = [const { OnceLock::new() }; COUNT];
+    let (i, (_, src)) = sources().enumerate().find(|(_, (n, _))| *n == name)?;
+    Some(PARSED[i].get_or_init(|| parse(src)))
 }
 
 pub fn names() -> Vec<&'static str> {
@@ -208,7 +196,7 @@ mod tests {
         sorted.sort();
         sorted.dedup();
         assert_eq!(sorted.len(), names.len());
-        for ((file, _), p) in SOURCES.iter().zip(all()) {
+        for ((file, _), p) in sources().zip(all()) {
             assert_eq!(*file, p.name);
             assert_eq!(find(file).unwrap().name, p.name);
             assert!(p.supports(p.deb.default_compression), "{}", p.name);

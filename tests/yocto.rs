@@ -474,6 +474,13 @@ fn generated_recipes_install_and_enable_every_unit() {
             let preset_dir = format!("${{nonarch_libdir}}/systemd/{}-preset", unit.scope.as_str());
             let preset = format!("{preset_dir}/50-unitpack-{}.preset", p.name);
             for t in &unit.takes_over {
+                if unitpack::yocto::oe_enabled(&t.to_string(), unit.scope).is_none() {
+                    // OE enables nothing of it (tests/yocto_bitbake.rs checks that
+                    // against bitbake -e): no preset, no state, no postinst.
+                    assert!(!files.contains(&preset), "{ctx}: {preset}");
+                    assert!(!text.contains("takeover"), "{ctx}:\n{text}");
+                    continue;
+                }
                 let postinst = function(&text, "pkg_postinst:${PN}");
                 assert!(files.contains(&preset), "{ctx}: FILES lacks {preset}");
                 let shipped = std::fs::read_to_string(dir.join(format!(
@@ -1350,41 +1357,77 @@ fn removal_stops_what_the_paths_sockets_and_timers_started() {
     assert!(!text.contains("pkg_prerm"), "{text}");
 }
 
-/// The takeover scripts run: pkg_postinst removes the enable links of the replaced
-/// units in an image root ($D), once, and pkg_postrm "remove" puts them back; the
-/// replaced package's own `systemctl --global enable` still works in between (with the
-/// mask of before, systemctl 252 refused: "Unit file pulseaudio.service is masked").
+/// The takeover scripts run, for a unit OE enables (oe-core's avahi-daemon.service):
+/// pkg_postinst removes its enable links in an image root ($D), once, and pkg_postrm
+/// "remove" puts them back; the replaced package's own `systemctl enable` still works
+/// in between (with a mask, systemctl 252 refused: "Unit file ... is masked").
 #[test]
 fn takeover_removes_and_restores_links_without_a_mask() {
-    let text = std::fs::read_to_string(
-        repo().join("meta-layer/recipes-unitpack/my-pulseaudio-user/my-pulseaudio-user_1.0.0.bb"),
-    )
-    .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let recipe = recipe_file(
+        tmp.path(),
+        r#"package:
+  name: my-mdns
+  version: "1.0"
+  maintainer: A B <a@example.org>
+  summary: an mDNS responder
+  license: MIT
+units:
+  - name: my_mdns.service
+    scope: system
+    enable: enable
+    takes_over:
+      - avahi-daemon.service
+    sections:
+      Service:
+        ExecStart: /usr/bin/true
+      Install:
+        WantedBy: multi-user.target
+"#,
+    );
+    let layer = tmp.path().join("layer");
+    generate_ok(&[&recipe], &layer);
+    let text =
+        std::fs::read_to_string(layer.join("recipes-unitpack/my-mdns/my-mdns_1.0.bb")).unwrap();
+    let preset =
+        layer.join("recipes-unitpack/my-mdns/files/presets/system/50-unitpack-my-mdns.preset");
+    assert!(
+        std::fs::read_to_string(&preset)
+            .unwrap()
+            .lines()
+            .any(|l| l == "disable avahi-daemon.service"),
+        "{}",
+        preset.display()
+    );
     let mut vars = release_vars("scarthgap", true);
-    vars.insert("PN", "my-pulseaudio-user".into());
+    vars.insert("PN", "my-mdns".into());
     let postinst = expand(function(&text, "pkg_postinst:${PN}"), &vars);
     let postrm = expand(function(&text, "pkg_postrm:${PN}"), &vars);
-    let tmp = tempfile::tempdir().unwrap();
     let root = tmp.path().join("root");
-    let user = root.join("etc/systemd/user");
-    let unitdir = root.join("usr/lib/systemd/user");
-    std::fs::create_dir_all(user.join("default.target.wants")).unwrap();
-    std::fs::create_dir_all(user.join("sockets.target.wants")).unwrap();
+    let system = root.join("etc/systemd/system");
+    let unitdir = root.join("usr/lib/systemd/system");
+    std::fs::create_dir_all(system.join("multi-user.target.wants")).unwrap();
+    std::fs::create_dir_all(system.join("sockets.target.wants")).unwrap();
     std::fs::create_dir_all(&unitdir).unwrap();
     std::fs::write(
-        unitdir.join("pulseaudio.service"),
-        "[Service]\nExecStart=/usr/bin/pulseaudio\n[Install]\nAlso=pulseaudio.socket\nWantedBy=default.target\n",
+        unitdir.join("avahi-daemon.service"),
+        "[Service]\nExecStart=/usr/sbin/avahi-daemon -s\n[Install]\nWantedBy=multi-user.target\nAlso=avahi-daemon.socket\n",
     )
     .unwrap();
     std::fs::write(
-        unitdir.join("pulseaudio.socket"),
-        "[Socket]\nListenStream=%t/pulse/native\n[Install]\nWantedBy=sockets.target\n",
+        unitdir.join("avahi-daemon.socket"),
+        "[Socket]\nListenStream=/run/avahi-daemon/socket\n[Install]\nWantedBy=sockets.target\n",
     )
     .unwrap();
-    let service_link = user.join("default.target.wants/pulseaudio.service");
-    let socket_link = user.join("sockets.target.wants/pulseaudio.socket");
-    std::os::unix::fs::symlink("/usr/lib/systemd/user/pulseaudio.service", &service_link).unwrap();
-    std::os::unix::fs::symlink("/usr/lib/systemd/user/pulseaudio.socket", &socket_link).unwrap();
+    let service_link = system.join("multi-user.target.wants/avahi-daemon.service");
+    let socket_link = system.join("sockets.target.wants/avahi-daemon.socket");
+    std::os::unix::fs::symlink(
+        "/usr/lib/systemd/system/avahi-daemon.service",
+        &service_link,
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("/usr/lib/systemd/system/avahi-daemon.socket", &socket_link)
+        .unwrap();
     let sh = |script: &str, arg: &str| {
         let o = std::process::Command::new("sh")
             .args(["-eu", "-c", script, "sh", arg])
@@ -1398,17 +1441,18 @@ fn takeover_removes_and_restores_links_without_a_mask() {
         );
     };
     sh(&postinst, "configure");
-    assert!(!service_link.exists() && !socket_link.is_symlink());
-    let record = root.join("var/lib/unitpack/my-pulseaudio-user/takeover.pulseaudio.service");
+    // Only the unit taken over loses its link.
+    assert!(!service_link.is_symlink() && socket_link.is_symlink());
+    let record = root.join("var/lib/unitpack/my-mdns/takeover.avahi-daemon.service");
     assert_eq!(
         std::fs::read_to_string(&record).unwrap(),
-        "/etc/systemd/user/default.target.wants/pulseaudio.service /usr/lib/systemd/user/pulseaudio.service\n"
+        "/etc/systemd/system/multi-user.target.wants/avahi-daemon.service /usr/lib/systemd/system/avahi-daemon.service\n"
     );
     // Run again (an upgrade, a re-run): the record is kept.
     sh(&postinst, "configure");
     assert!(std::fs::read_to_string(&record)
         .unwrap()
-        .contains("default.target.wants"));
+        .contains("multi-user.target.wants"));
     // Nothing in the tree is a mask.
     for e in walkdir::WalkDir::new(&root) {
         let e = e.unwrap();
@@ -1421,8 +1465,8 @@ fn takeover_removes_and_restores_links_without_a_mask() {
             );
         }
     }
-    // The replaced package's postinst (systemd.bbclass on walnascar and later) can still
-    // enable its unit; upstream systemctl refuses a masked one.
+    // The replaced package's postinst (systemd.bbclass) can still enable its unit;
+    // upstream systemctl refuses a masked one.
     let systemctl = std::process::Command::new("systemctl")
         .arg("--version")
         .output()
@@ -1430,13 +1474,12 @@ fn takeover_removes_and_restores_links_without_a_mask() {
     if systemctl {
         let o = std::process::Command::new("systemctl")
             .arg(format!("--root={}", root.display()))
-            .args(["--global", "enable", "pulseaudio.service"])
+            .args(["enable", "avahi-daemon.service"])
             .output()
             .unwrap();
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         assert!(service_link.is_symlink());
         std::fs::remove_file(&service_link).unwrap();
-        std::fs::remove_file(&socket_link).unwrap();
     } else {
         common::unavailable(
             "systemctl is not installed: the enable of the replaced unit is not run",
@@ -1448,13 +1491,13 @@ fn takeover_removes_and_restores_links_without_a_mask() {
     sh(&postrm, "remove");
     assert_eq!(
         std::fs::read_link(&service_link).unwrap(),
-        Path::new("/usr/lib/systemd/user/pulseaudio.service")
+        Path::new("/usr/lib/systemd/system/avahi-daemon.service")
     );
     assert_eq!(
         std::fs::read_link(&socket_link).unwrap(),
-        Path::new("/usr/lib/systemd/user/pulseaudio.socket")
+        Path::new("/usr/lib/systemd/system/avahi-daemon.socket")
     );
-    assert!(!root.join("var/lib/unitpack/my-pulseaudio-user").exists());
+    assert!(!root.join("var/lib/unitpack/my-mdns").exists());
     // The scripts are POSIX sh that shellcheck accepts.
     let shellcheck = std::process::Command::new("shellcheck")
         .arg("--version")
@@ -1515,4 +1558,35 @@ fn yocto_works_outside_the_checkout_with_the_built_in_helper() {
         tree(&tmp.path().join("layer")),
         tree(&from_checkout.join("layer"))
     );
+}
+
+/// The helper crate named by `--helper` is read like any input: a symlink is not
+/// followed, and the refusal is bad input (exit 2) naming the file, with no layer
+/// written.
+#[test]
+fn a_symlink_in_the_helper_crate_is_refused_as_bad_input() {
+    let tmp = tempfile::tempdir().unwrap();
+    let helper = tmp.path().join("unitpack-check");
+    std::fs::create_dir_all(&helper).unwrap();
+    std::os::unix::fs::symlink(
+        repo().join("unitpack-check/Cargo.toml"),
+        helper.join("Cargo.toml"),
+    )
+    .unwrap();
+    let out = tmp.path().join("layer");
+    let o = unitpack()
+        .arg("yocto")
+        .arg("-o")
+        .arg(&out)
+        .arg("--helper")
+        .arg(&helper)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("Cargo.toml") && stderr.contains("--helper"),
+        "{stderr}"
+    );
+    assert!(!out.exists());
 }

@@ -417,10 +417,8 @@ impl Fuzzer {
             };
         }
         let recipe = recipe_dir.join(&case.recipe_name);
-        // `yocto -o layer` also writes the helper's source archive into downloads/.
-        let outside = |p: &Path| {
-            !p.starts_with("out") && !p.starts_with("layer") && !p.starts_with("downloads")
-        };
+        // `yocto -o layer` writes only the layer (the helper's archive is in it).
+        let outside = |p: &Path| !p.starts_with("out") && !p.starts_with("layer");
         let before: BTreeMap<PathBuf, String> = check::snapshot(&w)
             .into_iter()
             .filter(|(p, _)| outside(p))

@@ -8,7 +8,7 @@
 
 use super::{bitbake, license, recipe, LayerFile, Templates, HELPER};
 use crate::archive::{self, Entry, EntryKind};
-use crate::error::{Error, Result};
+use crate::error::{Error, InputError, Result};
 use crate::plan::Content;
 use crate::profile::Compression;
 use serde::Serialize;
@@ -420,12 +420,19 @@ fn crate_from_files(
     })
 }
 
+/// Largest file of the helper's crates read (a source file, the licence, Cargo.toml).
+const MAX_HELPER_FILE: u64 = 1024 * 1024;
+
+/// A file of the helper's crate (`--helper DIR`): bounded, a regular file, no symlink
+/// followed; a failure is bad input naming the file.
 fn read(path: &Path) -> Result<Vec<u8>> {
-    std::fs::read(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))
+    crate::input::read_bytes(path, MAX_HELPER_FILE)
+        .map_err(|m| InputError::new(path, None, "--helper", m).into())
 }
 
 fn read_text(path: &Path) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| Error::io(format!("reading {}", path.display()), e))
+    crate::input::read_text(path, MAX_HELPER_FILE)
+        .map_err(|m| InputError::new(path, None, "--helper", m).into())
 }
 
 /// `key = "value"` lines of the `[package]` table. The crate must be standalone:

@@ -22,6 +22,14 @@ struct Unit {
 }
 
 #[derive(Serialize)]
+struct OeUnit {
+    unit: &'static str,
+    scope: &'static str,
+    recipe: &'static str,
+    package: &'static str,
+}
+
+#[derive(Serialize)]
 struct Mapping {
     debian: &'static str,
     oe: &'static str,
@@ -38,6 +46,7 @@ struct Context {
     mappings: Vec<Mapping>,
     /// A user unit enabled for all users, to name in the examples.
     example: Option<Example>,
+    oe_enabled: Vec<OeUnit>,
     /// A package to show in the IMAGE_INSTALL example (one: packages may conflict).
     install_example: String,
 }
@@ -103,6 +112,15 @@ pub(super) fn render(
             .map(|(debian, oe)| Mapping { debian, oe })
             .collect(),
         install_example,
+        oe_enabled: super::OE_ENABLED
+            .iter()
+            .map(|e| OeUnit {
+                unit: e.unit,
+                scope: e.scope.as_str(),
+                recipe: e.recipe,
+                package: e.package,
+            })
+            .collect(),
         example,
     };
     Ok(vec![

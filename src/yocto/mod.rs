@@ -17,6 +17,7 @@ mod recipe;
 
 pub use bitbake::check_package_name;
 pub use helper::{archive_name, HelperSource};
+pub use recipe::{oe_enabled, OeEnabled, OE_ENABLED};
 
 use crate::error::{Error, InputError, Result};
 use crate::format::Packager;

@@ -406,9 +406,40 @@ fn enablement(plan: &Plan) -> (Vec<Link>, Vec<String>) {
     (user_links, enabled_system)
 }
 
-/// Takeovers: no mask (a /dev/null link would make the replaced package's own
-/// `systemctl enable` fail); a preset file and removed links (README.md). The preset
-/// files join the layer's files and do_install's.
+/// A unit that a recipe of openembedded-core enables wherever its package is installed
+/// (systemd.bbclass: in `SYSTEMD_SERVICE` of a `SYSTEMD_PACKAGES` package), on every
+/// release of the layer.
+pub struct OeEnabled {
+    pub unit: &'static str,
+    pub scope: Scope,
+    /// The oe-core recipe and the package that enables it.
+    pub recipe: &'static str,
+    pub package: &'static str,
+}
+
+/// The units a recipe may take over that OE itself enables: only for these does the
+/// layer remove enable links in pkg_postinst (keeping state to restore them) and ship
+/// a preset. Nothing else needs it: oe-core's pulseaudio enables none of its user
+/// units (`SYSTEMD_PACKAGES` is `pulseaudio`, whose `SYSTEMD_SERVICE` is empty;
+/// `pulseaudio-server`'s units are shipped, not enabled) and pipewire is not in
+/// oe-core. `tests/yocto_bitbake.rs` checks both against `bitbake -e` on every release.
+pub const OE_ENABLED: &[OeEnabled] = &[OeEnabled {
+    unit: "avahi-daemon.service",
+    scope: Scope::System,
+    recipe: "avahi",
+    package: "avahi-daemon",
+}];
+
+/// The entry of [`OE_ENABLED`] for `unit` in `scope`, if OE enables it.
+pub fn oe_enabled(unit: &str, scope: Scope) -> Option<&'static OeEnabled> {
+    OE_ENABLED
+        .iter()
+        .find(|e| e.unit == unit && e.scope == scope)
+}
+
+/// Takeovers of units OE enables ([`OE_ENABLED`]): no mask (a /dev/null link would
+/// make the replaced package's own `systemctl enable` fail); a preset file and removed
+/// links (README.md). The preset files join the layer's files and do_install's.
 fn takeovers(
     plan: &Plan,
     name: &str,
@@ -420,12 +451,17 @@ fn takeovers(
     let mut takeovers = Vec::new();
     for scope in [Scope::System, Scope::User] {
         let mut units: Vec<&str> = Vec::new();
-        for t in plan.takeovers.iter().filter(|t| t.scope == scope) {
+        let kept = || {
+            plan.takeovers
+                .iter()
+                .filter(move |t| t.scope == scope && oe_enabled(&t.unit, scope).is_some())
+        };
+        for t in kept() {
             if !units.contains(&t.unit.as_str()) {
                 units.push(&t.unit);
             }
         }
-        let Some(first) = plan.takeovers.iter().find(|t| t.scope == scope) else {
+        let Some(first) = kept().next() else {
             continue;
         };
         let preset = preset_name(name);

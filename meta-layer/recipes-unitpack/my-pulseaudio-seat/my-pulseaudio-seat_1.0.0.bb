@@ -11,7 +11,6 @@ LIC_FILES_CHKSUM = "file://${COMMON_LICENSE_DIR}/MIT;md5=0835ade698e0bcf8506ecda
 
 SRC_URI = "\
     file://manifest \
-    file://presets/user/50-unitpack-my-pulseaudio-seat.preset \
     file://system/unitpack-seat-console_pulseaudio.service \
     file://user/console_pulseaudio.service \
 "
@@ -30,13 +29,11 @@ UNITPACK_PROFILE = "yocto-${@[s for s in d.getVar('LAYERSERIES_CORENAMES').split
 
 do_install() {
     install -d ${D}${datadir}/unitpack/my-pulseaudio-seat
-    install -d ${D}${nonarch_libdir}/systemd/user-preset
     install -d ${D}${systemd_system_unitdir}
     install -d ${D}${systemd_user_unitdir}
     install -m 0644 ${S}/system/unitpack-seat-console_pulseaudio.service ${D}${systemd_system_unitdir}/unitpack-seat-console_pulseaudio.service
     install -m 0644 ${S}/user/console_pulseaudio.service ${D}${systemd_user_unitdir}/console_pulseaudio.service
     install -m 0644 ${S}/manifest ${D}${datadir}/unitpack/my-pulseaudio-seat/manifest
-    install -m 0644 ${S}/presets/user/50-unitpack-my-pulseaudio-seat.preset ${D}${nonarch_libdir}/systemd/user-preset/50-unitpack-my-pulseaudio-seat.preset
     sed -i -e 's|@UNITPACK_PROFILE@|${UNITPACK_PROFILE}|g' \
         -e 's|@SYSTEMD_SYSTEM_UNITDIR@|${systemd_system_unitdir}|g' \
         -e 's|@SYSTEMD_USER_UNITDIR@|${systemd_user_unitdir}|g' \
@@ -48,51 +45,9 @@ SYSTEMD_AUTO_ENABLE = "enable"
 
 FILES:${PN} += "\
     ${datadir}/unitpack/my-pulseaudio-seat/manifest \
-    ${nonarch_libdir}/systemd/user-preset/50-unitpack-my-pulseaudio-seat.preset \
     ${systemd_system_unitdir}/unitpack-seat-console_pulseaudio.service \
     ${systemd_user_unitdir}/console_pulseaudio.service \
 "
-
-# Units of other packages this one replaces (README.md, "Units of other packages this
-# layer takes over"): no mask, which would fail the other package's own `systemctl
-# enable`. At installation (in the image build, where $D is set, or on the target)
-# their enable links are removed, as `systemctl disable` would, once, and recorded;
-# removal puts them back. The preset file keeps them disabled through presets.
-pkg_postinst:${PN}() {
-    state="$D${localstatedir}/lib/unitpack/${PN}"
-    mkdir -p "$state"
-    for unit in pulseaudio.service pulseaudio.socket pipewire-pulse.service pipewire-pulse.socket; do
-        if [ ! -e "$state/takeover.$unit" ]; then
-            for link in "$D${sysconfdir}/systemd/user"/*.wants/"$unit" "$D${sysconfdir}/systemd/user"/*.requires/"$unit"; do
-                if [ -L "$link" ]; then
-                    printf '%s %s\n' "${link#"$D"}" "$(readlink "$link")"
-                    rm -f "$link"
-                fi
-            done >"$state/takeover.$unit"
-        fi
-    done
-}
-
-pkg_postrm:${PN}() {
-    # Removal: dpkg and opkg pass "remove" (or "purge"), rpm the number of versions
-    # left, 0.
-    case "$1" in
-    remove | purge | 0)
-        state="$D${localstatedir}/lib/unitpack/${PN}"
-        for record in "$state"/takeover.*; do
-            [ -f "$record" ] || continue
-            while read -r link target; do
-                if [ ! -e "$D$link" ] && [ ! -L "$D$link" ]; then
-                    mkdir -p "$D${link%/*}"
-                    ln -s "$target" "$D$link"
-                fi
-            done <"$record"
-            rm -f "$record"
-        done
-        rmdir "$state" 2>/dev/null || true
-        ;;
-    esac
-}
 
 RDEPENDS:${PN} = "\
     ${UNITPACK_HELPER} \

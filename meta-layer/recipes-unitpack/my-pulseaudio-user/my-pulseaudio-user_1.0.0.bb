@@ -11,7 +11,6 @@ LIC_FILES_CHKSUM = "file://${COMMON_LICENSE_DIR}/MIT;md5=0835ade698e0bcf8506ecda
 
 SRC_URI = "\
     file://manifest \
-    file://presets/user/50-unitpack-my-pulseaudio-user.preset \
     file://user/my_pulseaudio.service \
 "
 
@@ -33,11 +32,9 @@ UNITPACK_USER_AUTO_ENABLE ??= "enable"
 
 do_install() {
     install -d ${D}${datadir}/unitpack/my-pulseaudio-user
-    install -d ${D}${nonarch_libdir}/systemd/user-preset
     install -d ${D}${systemd_user_unitdir}
     install -m 0644 ${S}/user/my_pulseaudio.service ${D}${systemd_user_unitdir}/my_pulseaudio.service
     install -m 0644 ${S}/manifest ${D}${datadir}/unitpack/my-pulseaudio-user/manifest
-    install -m 0644 ${S}/presets/user/50-unitpack-my-pulseaudio-user.preset ${D}${nonarch_libdir}/systemd/user-preset/50-unitpack-my-pulseaudio-user.preset
     if [ "${UNITPACK_USER_AUTO_ENABLE}" = "enable" ]; then
         install -d ${D}${sysconfdir}/systemd/user/default.target.wants
         ln -sf ${systemd_user_unitdir}/my_pulseaudio.service ${D}${sysconfdir}/systemd/user/default.target.wants/my_pulseaudio.service
@@ -50,51 +47,9 @@ do_install() {
 
 FILES:${PN} += "\
     ${datadir}/unitpack/my-pulseaudio-user/manifest \
-    ${nonarch_libdir}/systemd/user-preset/50-unitpack-my-pulseaudio-user.preset \
     ${sysconfdir}/systemd/user/default.target.wants/my_pulseaudio.service \
     ${systemd_user_unitdir}/my_pulseaudio.service \
 "
-
-# Units of other packages this one replaces (README.md, "Units of other packages this
-# layer takes over"): no mask, which would fail the other package's own `systemctl
-# enable`. At installation (in the image build, where $D is set, or on the target)
-# their enable links are removed, as `systemctl disable` would, once, and recorded;
-# removal puts them back. The preset file keeps them disabled through presets.
-pkg_postinst:${PN}() {
-    state="$D${localstatedir}/lib/unitpack/${PN}"
-    mkdir -p "$state"
-    for unit in pulseaudio.service pulseaudio.socket pipewire-pulse.service pipewire-pulse.socket; do
-        if [ ! -e "$state/takeover.$unit" ]; then
-            for link in "$D${sysconfdir}/systemd/user"/*.wants/"$unit" "$D${sysconfdir}/systemd/user"/*.requires/"$unit"; do
-                if [ -L "$link" ]; then
-                    printf '%s %s\n' "${link#"$D"}" "$(readlink "$link")"
-                    rm -f "$link"
-                fi
-            done >"$state/takeover.$unit"
-        fi
-    done
-}
-
-pkg_postrm:${PN}() {
-    # Removal: dpkg and opkg pass "remove" (or "purge"), rpm the number of versions
-    # left, 0.
-    case "$1" in
-    remove | purge | 0)
-        state="$D${localstatedir}/lib/unitpack/${PN}"
-        for record in "$state"/takeover.*; do
-            [ -f "$record" ] || continue
-            while read -r link target; do
-                if [ ! -e "$D$link" ] && [ ! -L "$D$link" ]; then
-                    mkdir -p "$D${link%/*}"
-                    ln -s "$target" "$D$link"
-                fi
-            done <"$record"
-            rm -f "$record"
-        done
-        rmdir "$state" 2>/dev/null || true
-        ;;
-    esac
-}
 
 RDEPENDS:${PN} = "\
     ${UNITPACK_HELPER} \
