@@ -42,7 +42,7 @@ installed() { ct dpkg-query -W -f='${Version}' "$1" 2>/dev/null; }
 tamper_record() {
 	local name=$1 desc=$2 pattern=$3 out=$4
 	printf '%s\n' "$out" >"$BOARD_WORK/tamper-$name.txt"
-	check "tamper, $desc: apt 1.2.35 says /$pattern/" grep_q -E "$pattern" <<<"$out"
+	check "tamper, $desc: apt 1.2.35 says /$pattern/" grep -q -E -- "$pattern" <<<"$out"
 	grep -E '^(W|E):' <<<"$out" | head -n 4 | sed 's/^/       apt> /'
 	observe "apt 1.2.35, tamper case '$name' ($desc): $(grep -E "$pattern" <<<"$out" | head -n 1)"
 }
@@ -88,11 +88,15 @@ flow_board_apt_steps() {
 	printf 'deb [signed-by=/etc/apt/keyrings/unitpack.gpg] http://127.0.0.1:%s/ xenial main\n' "$port" \
 		>"$root/etc/apt/sources.list.d/unitpack.list"
 	ct_boot "e2e-$a-board-apt-$$" "$root" || return 1
-	check_eq "the root's apt-get is 1.2.35" "apt 1.2.35 ($a)" "$(ct apt-get --version | head -n 1)"
-	check "the root's dpkg is 1.18.4" grep_q " version 1.18.4 " <<<"$(ct dpkg --version | head -n 1)"
+	check_eq "the root's apt-get is 1.2.35" "apt 1.2.35 ($a)" "$(ct apt-get --version | sed -n 1p)"
+	check "the root's dpkg is 1.18.4" grep_q " version 1.18.4 " <<<"$(ct dpkg --version | sed -n 1p)"
 	check "apt-key verifies with gpgv 1.4 (Apt::Key::gpgvcommand gpgv1)" \
-		eval 'ct apt-config dump | grep -q "gpgvcommand \"gpgv1\"" && ct gpgv1 --version | head -n 1 | grep -q " 1\.4\."'
-	check "systemd 229 is PID 1" grep_q '^systemd 229$' <<<"$(ct systemctl --version | head -n 1)"
+		eval 'ct apt-config dump | grep "gpgvcommand \"gpgv1\"" && ct gpgv1 --version | sed -n 1p | grep " 1\.4\."'
+	check "systemd 229 is PID 1" grep_q '^systemd 229$' <<<"$(ct systemctl --version | sed -n 1p)"
+	# Baseline: one login first, so that PulseAudio's first-login files in the home (user
+	# data, Debian's own units make them) exist before the listing.
+	login_and_wait "$TESTER" "$TESTER_UID" || return 1
+	logout_and_wait "$TESTER" "$TESTER_UID" || return 1
 	listing_before=$BOARD_WORK/listing-before.txt
 	check "file listing before install saved" save_listing "$listing_before"
 
@@ -106,7 +110,7 @@ flow_board_apt_steps() {
 	printf '%s\n' "$out" >"$BOARD_WORK/install.txt"
 	arch=$(ct dpkg --print-architecture)
 	check_eq "dpkg 1.18.4 says the root is $a" "$a" "$arch"
-	check "apt fetched unitpack-check_0.1.0_$a.deb over http" grep_q -E "Get:.* unitpack-check $a 0\.1\.0" <<<"$out"
+	check "apt fetched unitpack-check_0.1.0_$a.deb over http" grep -q -E -- "Get:.* unitpack-check $a 0\.1\.0" <<<"$out"
 	check_eq "the dependency brought unitpack-check of the root's architecture" \
 		"0.1.0 $a" "$(ct dpkg-query -W -f='${Version} ${Architecture}' unitpack-check)"
 	check "postinst: the helper reported no error" test -z "$(grep -E 'unitpack-check: UC[0-9]+ error' <<<"$out")"
@@ -125,7 +129,7 @@ flow_board_apt_steps() {
 	check "apt-get install my-pulseaudio-user (1.0.1)" test $? = 0 || { printf '%s\n' "$out" | tail -n 20 | sed 's/^/        | /'; return 1; }
 	printf '%s\n' "$out" >"$BOARD_WORK/upgrade.txt"
 	check_eq "my-pulseaudio-user upgraded to 1.0.1-1" 1.0.1-1 "$(installed my-pulseaudio-user)"
-	check "…by apt's upgrade path (Unpacking … over (1.0.0-1))" grep_q -F 'over (1.0.0-1)' <<<"$out"
+	check "…by apt's upgrade path (Unpacking … over (1.0.0-1))" grep -q -F -- 'over (1.0.0-1)' <<<"$out"
 	check "still enabled for all users after the upgrade" in_root /etc/systemd/user/default.target.wants/my_pulseaudio.service
 	login_and_wait "$TESTER" "$TESTER_UID" || return 1
 	assert_user_service "$TESTER" "$TESTER_UID" || return 1
@@ -165,7 +169,7 @@ flow_board_apt_steps() {
 		mv "$f.new" "$f"
 	done
 	check "tamper, changed index: the served Packages now say 9.9.9-1" \
-		grep_q -F 'Version: 9.9.9-1' "$idx/Packages"
+		grep -q -F -- 'Version: 9.9.9-1' "$idx/Packages"
 	# apt fetches an index again only when the Release names new hashes: forget the lists
 	# fetched so far, so that this update downloads every index.
 	ct sh -c 'rm -rf /var/lib/apt/lists/* && mkdir -p /var/lib/apt/lists/partial'

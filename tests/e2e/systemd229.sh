@@ -30,7 +30,7 @@ overlay_229() {
 		tar -C "$root" -xf - --keep-directory-symlink || return 1
 	# A pipe console has no use for a getty (vendor README).
 	ln -sf /dev/null "$root/etc/systemd/system/console-getty.service"
-	chroot "$root" /lib/systemd/systemd --version | head -n 1
+	chroot "$root" /lib/systemd/systemd --version | sed -n 1p
 }
 
 # overlay_board_tools ROOT [ARCH]: make the board's dpkg (1.18.4) and apt (1.2.35), built by
@@ -47,6 +47,10 @@ overlay_board_tools() {
 	tar -C "$dpkg_tree" -cf - ./usr | tar -C "$root" -xf - --keep-directory-symlink || return 1
 	tar -C "$apt_tree" -cf - . | tar -C "$root" -xf - --keep-directory-symlink || return 1
 	chroot "$root" ldconfig || return 1
+	# apt 2.x keeps a directory auxfiles/ among the lists, which 1.2.35's clean-up then
+	# fails to unlink at every update ("W: Problem unlinking the file auxfiles - Clean (21:
+	# Is a directory)"): a board never had it.
+	rm -rf "$root/var/lib/apt/lists/auxfiles"
 	# shellcheck disable=SC2012 # our own .deb names
 	gpgv1=$(ls -1 "$BOARD_DEBS"/gpgv1_*_"$arch".deb 2>/dev/null | tail -n 1)
 	[ -n "$gpgv1" ] || { echo "no gpgv1_*_$arch.deb in $BOARD_DEBS" >&2; return 1; }
@@ -54,8 +58,9 @@ overlay_board_tools() {
 	chroot "$root" dpkg -i "/var/tmp/${gpgv1##*/}" || return 1
 	rm -f "$root/var/tmp/${gpgv1##*/}"
 	printf 'Apt::Key::gpgvcommand "gpgv1";\n' >"$root/etc/apt/apt.conf.d/00board-gpgv1"
-	chroot "$root" apt-get --version | head -n 1
-	chroot "$root" dpkg --version | head -n 1
+	# sed, not head: under pipefail a writer cut off by head fails the function.
+	chroot "$root" apt-get --version | sed -n 1p
+	chroot "$root" dpkg --version | sed -n 1p
 }
 
 # board_debs_fetch DIR: Debian's gpgv1 (GnuPG 1.4's gpgv, xenial's generation) for amd64 and
