@@ -79,13 +79,6 @@ const ALLOWED: &[(&str, &str, usize, &str)] = &[
     ),
 ];
 
-/// Sites other helpers own and close in their own branches (issue 21, `repo add` and
-/// the Yocto helper source): listed exactly so that this branch's test passes and the
-/// lead sees what each merge must remove. An entry that no longer matches fails the
-/// test too, so the list cannot outlive the fixes.
-const PENDING_ELSEWHERE: &[(&str, &str, usize)] = &[
-];
-
 /// (file, call) → the lines that make it, test modules and comments left out.
 fn sites() -> BTreeMap<(String, String), Vec<usize>> {
     let root = common::repo();
@@ -132,13 +125,7 @@ fn only_the_input_module_opens_input() {
         let allowed = ALLOWED
             .iter()
             .find(|(f, c, _, _)| f == file && c == call)
-            .map(|a| a.2)
-            .or_else(|| {
-                PENDING_ELSEWHERE
-                    .iter()
-                    .find(|(f, c, _)| f == file && c == call)
-                    .map(|p| p.2)
-            });
+            .map(|a| a.2);
         if allowed != Some(lines.len()) {
             for line in lines {
                 offenders.push(format!(
@@ -148,11 +135,7 @@ fn only_the_input_module_opens_input() {
             }
         }
     }
-    for (file, call, n) in ALLOWED
-        .iter()
-        .map(|(f, c, n, _)| (f, c, n))
-        .chain(PENDING_ELSEWHERE.iter().map(|(f, c, n)| (f, c, n)))
-    {
+    for (file, call, n, _) in ALLOWED {
         if !found.contains_key(&(file.to_string(), call.to_string())) {
             offenders.push(format!(
                 "{file}: {call}… is listed ({n}) but no longer there: remove it from the list"
