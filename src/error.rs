@@ -79,6 +79,16 @@ pub enum Error {
     Refused(String),
     #[error("{0}")]
     Failed(String),
+    /// `unitpack verify` ran and at least one check failed (the report says which).
+    #[error("verify: {0} check(s) failed")]
+    ChecksFailed(usize),
+    /// A tool or privilege a command needs is missing on this machine; `how` says how
+    /// to get it.
+    #[error("{what}; {how}")]
+    Missing { what: String, how: String },
+    /// Ctrl-C (or SIGTERM) stopped the run after it cleaned up.
+    #[error("interrupted")]
+    Interrupted,
     /// `SOURCE_DATE_EPOCH` is set but is not a whole number of seconds. Bad input.
     #[error("SOURCE_DATE_EPOCH={0} is not a whole number of seconds since 1970")]
     SourceDateEpoch(String),
@@ -106,6 +116,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Input(_) | Error::Refused(_) | Error::SourceDateEpoch(_) => 2,
+            Error::Interrupted => 130,
             _ => 1,
         }
     }

@@ -34,6 +34,7 @@ const LAYERS: &[(&str, u32)] = &[
     // What drives them.
     ("pipeline", 8),
     ("scaffold", 8),
+    ("verify", 8),
 ];
 
 /// Names re-exported at the crate root, by the module they come from.
