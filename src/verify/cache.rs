@@ -116,8 +116,17 @@ fn debootstrap_version() -> Result<String> {
 }
 
 fn build(spec: &RootSpec, tmp: &Path, inputs: &str) -> Result<()> {
+    // Downloaded packages are kept beside the roots (debootstrap checks them against
+    // the signed Release), so the next root of the suite does not fetch them again.
+    let debs = tmp
+        .parent()
+        .map(|d| d.join(format!("debs-{}-{}", spec.suite, spec.arch)))
+        .unwrap_or_default();
+    std::fs::create_dir_all(&debs)
+        .map_err(|e| Error::io(format!("making {}", debs.display()), e))?;
     let mut cmd = Command::new("debootstrap");
     cmd.arg("--variant=minbase")
+        .arg(format!("--cache-dir={}", debs.display()))
         .arg(format!("--arch={}", spec.arch))
         .arg(format!("--include={}", spec.packages.join(",")))
         .arg(&spec.suite)
