@@ -132,6 +132,26 @@ fn build(spec: &RootSpec, tmp: &Path, inputs: &str) -> Result<()> {
         .arg(&spec.suite)
         .arg(tmp)
         .arg(&spec.mirror);
+    // In a mount namespace of its own: the /proc and /sys it mounts in the new root go
+    // with it however it ends, so removing a half-made root never walks into a mount.
+    // SAFETY: only async-signal-safe system calls between fork and exec.
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(|| {
+            if libc::unshare(libc::CLONE_NEWNS) != 0
+                || libc::mount(
+                    std::ptr::null(),
+                    c"/".as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_REC | libc::MS_PRIVATE,
+                    std::ptr::null(),
+                ) != 0
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
     let out = exec::run(cmd, Duration::from_secs(1800))?;
     exec::check_interrupt()?;
     if !out.ok() {

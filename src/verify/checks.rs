@@ -90,9 +90,13 @@ impl Checker<'_> {
     }
 
     fn journal(&self, scope: Scope, unit: &str) -> String {
-        let which = match scope {
-            Scope::System => "--unit",
-            Scope::User => "--user-unit",
+        // `journalctl --user-unit` matches the caller's own uid only: match the fields.
+        let (field, other) = match scope {
+            Scope::System => (format!("_SYSTEMD_UNIT={unit}"), format!("UNIT={unit}")),
+            Scope::User => (
+                format!("_SYSTEMD_USER_UNIT={unit}"),
+                format!("USER_UNIT={unit}"),
+            ),
         };
         let out = self.run(
             &[
@@ -102,9 +106,10 @@ impl Checker<'_> {
                 "-o",
                 "short-monotonic",
                 "-n",
-                "25",
-                which,
-                unit,
+                "12",
+                &field,
+                "+",
+                &other,
             ],
             SHORT,
         );
@@ -319,16 +324,15 @@ impl Checker<'_> {
     fn running(&mut self, step: &'static str, scope: Scope, names: &[(&str, &str)]) -> Result<()> {
         const PROPS: &str = "ActiveState,SubState,Type,Result,MainPID,NRestarts,Triggers,NextElapseUSecRealtime,NextElapseUSecMonotonic,RemainAfterExit";
         let limit = Duration::from_secs(20) * self.slow;
+        // The jobs that start these units are done (boot, the user manager's start-up
+        // and `systemctl start` were waited for): only a unit on its way up or down
+        // (a restart loop included) is still moving.
         let settled = |p: &[(String, String)]| {
-            let get = |k: &str| {
-                p.iter()
-                    .find(|(n, _)| n == k)
-                    .map_or("", |(_, v)| v.as_str())
-            };
-            matches!(get("ActiveState"), "active" | "failed")
-                || (get("ActiveState") == "inactive"
-                    && get("Type") == "oneshot"
-                    && get("Result") == "success")
+            let state = p
+                .iter()
+                .find(|(n, _)| n == "ActiveState")
+                .map_or("", |(_, v)| v.as_str());
+            !matches!(state, "" | "activating" | "deactivating" | "reloading")
         };
         let mut first = Vec::new();
         for (_, name) in names {
@@ -531,27 +535,59 @@ impl Checker<'_> {
         uid: Option<u32>,
     ) -> Result<()> {
         let uid = uid.map(|u| u.to_string());
-        let mut args = vec!["unitpack-check", "doctor"];
+        let mut args = vec!["unitpack-check", "doctor", "--json"];
         if let Some(u) = &uid {
             args.extend(["--uid", u]);
         }
         args.extend(packages.iter().map(String::as_str));
         let out = self.run(&args, SHORT)?;
-        let summary = out
-            .stdout
-            .lines()
-            .find(|l| l.starts_with("summary:"))
-            .unwrap_or("")
-            .to_string();
+        let report: serde_json::Value = match serde_json::from_str(out.text()) {
+            Ok(v) => v,
+            Err(e) => {
+                let detail = format!("no JSON from unitpack-check doctor ({e}):\n{}", out.both());
+                self.record(
+                    step,
+                    None,
+                    "unitpack-check doctor runs".into(),
+                    false,
+                    detail,
+                );
+                return Ok(());
+            }
+        };
+        // One check per error the helper found, under the unit it names.
+        let mut errors = 0;
+        for package in report["packages"].as_array().into_iter().flatten() {
+            for f in package["checks"].as_array().into_iter().flatten() {
+                if f["severity"] != "error" {
+                    continue;
+                }
+                errors += 1;
+                let code = f["code"].as_str().unwrap_or("?");
+                let verdict = f["verdict"].as_str().unwrap_or("");
+                let fix = f["fix"]
+                    .as_str()
+                    .map(|x| format!("fix: {x}"))
+                    .unwrap_or_default();
+                self.record(
+                    step,
+                    f["unit"].as_str(),
+                    format!("unitpack-check doctor {code}: {verdict}"),
+                    false,
+                    fix,
+                );
+            }
+        }
         self.record(
             step,
             None,
-            format!(
-                "unitpack-check doctor finds no error ({})",
-                summary.trim_start_matches("summary: ")
-            ),
-            out.ok(),
-            out.both(),
+            format!("unitpack-check doctor finds no error ({errors} found)"),
+            out.ok() && errors == 0,
+            if errors == 0 {
+                out.both()
+            } else {
+                String::new()
+            },
         );
         Ok(())
     }
