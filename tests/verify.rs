@@ -84,6 +84,31 @@ fn seed_user_recipe_holds_on_bookworm() {
         return;
     };
     assert_eq!(code, 0, "failed: {:#?}", failed(&report));
+    // The cached root is only ever an overlay's lower layer: nothing in it is newer than
+    // the marker written when it was made.
+    let roots = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache")
+        })
+        .join("unitpack/roots");
+    for entry in std::fs::read_dir(&roots).unwrap().flatten() {
+        let marker = entry.path().join(".unitpack-root");
+        if !marker.exists() {
+            continue;
+        }
+        let newer = std::process::Command::new("find")
+            .arg(entry.path())
+            .args(["-xdev", "-newer"])
+            .arg(&marker)
+            .output()
+            .unwrap();
+        assert!(
+            newer.stdout.is_empty(),
+            "the cache changed: {}",
+            String::from_utf8_lossy(&newer.stdout)
+        );
+    }
     let checks = report["checks"].as_array().unwrap();
     let held = |step: &str, unit: &str, check: &str| {
         checks.iter().any(|c| {
@@ -198,6 +223,64 @@ fn a_user_bus_without_dbus_user_session_fails() {
         "broken-user-bus.service",
         "active and staying up",
     );
+}
+
+/// Ctrl-C while the container runs: exit 130, and the container, its cgroup and its
+/// temporary directories are gone.
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn ctrl_c_takes_everything_down() {
+    // The root is cached by a first run (the seed's), so the interrupt lands after boot.
+    if verify("recipes/pulseaudio-user.yaml").is_none() {
+        return;
+    }
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_unitpack"))
+        .current_dir(repo())
+        .args([
+            "verify",
+            "--target",
+            "debian-bookworm",
+            "recipes/pulseaudio-user.yaml",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let cgroup = format!("/sys/fs/cgroup/unified/unitpack-verify-{pid}");
+    // Interrupt once the container's init is up (a child of our nspawn).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::path::Path::new(&cgroup).join("payload").exists()
+        && !nspawn_children(pid)
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // SAFETY: our own child.
+    unsafe { libc::kill(pid as libc::pid_t, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    for hierarchy in ["unified", "systemd"] {
+        let dir = format!("/sys/fs/cgroup/{hierarchy}/unitpack-verify-{pid}");
+        assert!(!std::path::Path::new(&dir).exists(), "{dir} left behind");
+    }
+    assert!(
+        !nspawn_children(pid),
+        "a systemd-nspawn of {pid} is still running"
+    );
+}
+
+/// A systemd-nspawn whose parent is `pid` runs.
+fn nspawn_children(pid: u32) -> bool {
+    let parent = format!("PPid:\t{pid}");
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        std::fs::read_to_string(e.path().join("status")).is_ok_and(|s| {
+            s.lines().next() == Some("Name:\tsystemd-nspawn") && s.lines().any(|l| l == parent)
+        })
+    })
 }
 
 /// A target verify has no root for is refused as bad input, before anything is built

@@ -105,6 +105,8 @@ pub fn run(mut cmd: Command, limit: Duration) -> Result<Output> {
             Err(e) => return Err(Error::io(format!("waiting for {program}"), e)),
         }
     };
+    // A command cut short by Ctrl-C says nothing about the target: stop the run.
+    check_interrupt()?;
     let stdout = String::from_utf8_lossy(&reader.join().unwrap_or_default()).into_owned();
     let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
     Ok(Output {

@@ -178,6 +178,7 @@ pub fn verify(opts: &Options, gate: impl FnOnce(&GateReport)) -> Result<Report> 
     ct.stop();
     lap(&mut report, "stop");
     outcome?;
+    exec::check_interrupt()?;
     Ok(report)
 }
 
