@@ -234,7 +234,7 @@ fn ctrl_c_takes_everything_down() {
     if verify("recipes/pulseaudio-user.yaml").is_none() {
         return;
     }
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_unitpack"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_unitpack"))
         .current_dir(repo())
         .args([
             "verify",
