@@ -82,8 +82,8 @@ pub enum Error {
     /// `unitpack verify` ran and at least one check failed (the report says which).
     #[error("verify: {0} check(s) failed")]
     ChecksFailed(usize),
-    /// A tool or privilege a command needs is missing on this machine; `how` says how
-    /// to get it.
+    /// This machine cannot do what the command needs (a missing tool or privilege, an
+    /// unreachable mirror, a container that does not start); `how` says what to do.
     #[error("{what}; {how}")]
     Missing { what: String, how: String },
     /// Ctrl-C (or SIGTERM) stopped the run after it cleaned up.
