@@ -103,6 +103,16 @@ pub enum Error {
     /// file `render --only` does not render). Bad input, so exit 2.
     #[error("{0}")]
     Usage(String),
+    /// `unitpack verify` ran and at least one check failed (the report says which).
+    #[error("verify: {0} check(s) failed")]
+    ChecksFailed(usize),
+    /// This machine cannot do what the command needs (a missing tool or privilege, an
+    /// unreachable mirror, a container that does not start); `how` says what to do.
+    #[error("{what}; {how}")]
+    Missing { what: String, how: String },
+    /// Ctrl-C (or SIGTERM) stopped the run after it cleaned up.
+    #[error("interrupted")]
+    Interrupted,
     /// `SOURCE_DATE_EPOCH` is set but is not a whole number of seconds. Bad input.
     #[error("SOURCE_DATE_EPOCH={0} is not a whole number of seconds since 1970")]
     SourceDateEpoch(String),
@@ -144,11 +154,14 @@ impl Error {
             | Error::HelperSource { .. } => 2,
             // Bad input only when every recipe's failure is.
             Error::Several(all) if all.iter().all(|(_, e)| e.exit_code() == 2) => 2,
+            Error::Interrupted => 130,
             Error::Io { .. }
             | Error::Tool { .. }
             | Error::Internal { .. }
             | Error::Changed { .. }
             | Error::LintFailed { .. }
+            | Error::ChecksFailed(_)
+            | Error::Missing { .. }
             | Error::Several(_) => 1,
         }
     }

@@ -9,7 +9,7 @@
 //! Modules only import modules below them (`tests/layers.rs` enforces it):
 //! `codes`, `date`, `names`, `license` → `error` → `console`, `input`, `unit` → `elf`,
 //! `follow`, `profile` → `recipe` → `plan`, `lint` → `archive`, `format` → `deb`,
-//! `yocto`, `repo` → `pipeline`, `scaffold`.
+//! `yocto`, `repo` → `pipeline`, `scaffold` → `verify`.
 
 pub mod archive;
 pub mod codes;
@@ -31,6 +31,7 @@ pub mod recipe;
 pub mod repo;
 pub mod scaffold;
 pub mod unit;
+pub mod verify;
 pub mod yocto;
 
 pub use error::{Error, Result};

@@ -99,6 +99,10 @@ enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Boot the recipes' packages on the target's own systemd (a cached root in a
+    /// throwaway container) and check what they promise through install, login, upgrade,
+    /// remove, reinstall and purge. Needs root. Exit 1 when a check fails.
+    Verify(unitpack::verify::cli::VerifyArgs),
     /// Print the JSON Schema of recipes (for editors and CI validation).
     Schema,
     /// Print a shell completion script.
@@ -205,6 +209,7 @@ fn run(command: Command) -> Result<()> {
             helper,
         } => yocto(inputs, out_dir, helper),
         Command::Repo { command } => unitpack::repo::cli::run(command),
+        Command::Verify(args) => unitpack::verify::cli::run(args),
         Command::New {
             name,
             from,

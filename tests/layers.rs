@@ -34,6 +34,8 @@ const LAYERS: &[(&str, u32)] = &[
     // What drives them.
     ("pipeline", 8),
     ("scaffold", 8),
+    // Boots what the pipeline builds.
+    ("verify", 9),
 ];
 
 /// Names re-exported at the crate root, by the module they come from.

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Benchmark (not a test): wall time of `unitpack verify` of the seed user recipe on
+# debian-bookworm amd64, per phase (--timings), against the floor: booting the same
+# cached root in systemd-nspawn and powering it off again, nothing else.
+#
+#   benches/verify.sh [RUNS] [--cold]   (default 3 cached runs)
+#
+# --cold: first one run with an empty cache (XDG_CACHE_HOME in a temporary directory):
+# the root is bootstrapped from the mirror (minutes, network-bound).
+# Goal: <= 20 s wall for a cached run. Needs root, debootstrap, systemd-container and
+# target/unitpack-check/*_amd64.deb (scripts/cross-build). Uses target/release/unitpack
+# (or UNITPACK).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=3
+COLD=0
+for arg in "$@"; do
+	case $arg in
+	--cold) COLD=1 ;;
+	[0-9]*) RUNS=$arg ;;
+	*) echo "verify.sh: unknown argument $arg" >&2; exit 2 ;;
+	esac
+done
+UNITPACK=${UNITPACK:-target/release/unitpack}
+[ -x "$UNITPACK" ] || cargo build -q --release --bin unitpack
+RECIPE=recipes/pulseaudio-user.yaml
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+
+# run_once JSON_OUT [env...]: one verify; its wall time in seconds on stdout.
+run_once() {
+	local out=$1 t0 t1
+	shift
+	t0=$(date +%s.%N)
+	env "$@" "$UNITPACK" verify --target debian-bookworm --format json "$RECIPE" >"$out" ||
+		{ echo "verify.sh: verify failed (report in $out)" >&2; cp "$out" /tmp/verify-bench-failed.json; exit 1; }
+	t1=$(date +%s.%N)
+	echo "$t1 - $t0" | bc
+}
+phases() { # phases JSON: "phase seconds" lines
+	python3 -c 'import json,sys; [print(t["phase"], t["seconds"]) for t in json.load(open(sys.argv[1]))["timings"]]' "$1"
+}
+median() { sort -n | awk '{v[NR]=$1} END {print (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2}'; }
+
+if [ "$COLD" = 1 ]; then
+	cold=$(run_once "$work/cold.json" XDG_CACHE_HOME="$work/cache")
+	echo "cold (root bootstrapped now): ${cold} s"
+	phases "$work/cold.json" | sed 's/^/  /'
+	rm -rf "$work/cache"
+fi
+
+# One run to make sure the default cache holds the root, then the measured runs.
+run_once "$work/warm.json" >/dev/null
+for i in $(seq "$RUNS"); do
+	run_once "$work/run-$i.json" >>"$work/walls"
+done
+cached=$(median <"$work/walls")
+
+# The floor: boot the same cached root (read-only) and power it off at once.
+root=$(dirname "$(grep -l "packages .*pulseaudio" "${XDG_CACHE_HOME:-$HOME/.cache}"/unitpack/roots/*/.unitpack-root | head -n 1)")
+for i in $(seq "$RUNS"); do
+	t0=$(date +%s.%N)
+	systemd-nspawn -q -D "$root" --read-only --volatile=overlay --register=no --keep-unit \
+		--console=pipe -M "verify-bench-$$" --boot -- --unit=poweroff.target </dev/null >/dev/null 2>&1 || true
+	t1=$(date +%s.%N)
+	echo "$t1 - $t0" | bc >>"$work/floor"
+done
+floor=$(median <"$work/floor")
+
+echo "load: $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%Y-%m-%d %H:%M') UTC"
+echo "cached verify, median of $RUNS: ${cached} s (goal <= 20 s)"
+echo "floor (boot + poweroff of the root), median of $RUNS: ${floor} s"
+echo "ratio: $(echo "scale=2; $cached / $floor" | bc)x the floor"
+echo "phases, median of $RUNS:"
+for p in $(phases "$work/run-1.json" | cut -d' ' -f1); do
+	printf '  %-10s %s s\n' "$p" "$(for i in $(seq "$RUNS"); do phases "$work/run-$i.json" | awk -v p="$p" '$1 == p {print $2}'; done | median)"
+done
+awk -v c="$cached" 'BEGIN {exit !(c <= 20)}' || { echo "verify.sh: over the 20 s goal" >&2; exit 1; }

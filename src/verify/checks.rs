@@ -1,0 +1,726 @@
+//! The checks, asked of the booted target: its own systemctl, journalctl, dpkg and
+//! `unitpack-check`, run inside the container. Every check is recorded, held or not;
+//! a failed one carries what the system said (the unit's journal for a unit).
+
+use super::container::Container;
+use super::exec::{self, Output};
+use super::report::{Check, Report};
+use super::scenario::{Promise, Scenario};
+use crate::error::Result;
+use crate::unit::Scope;
+use std::time::Duration;
+
+const SHORT: Duration = Duration::from_secs(30);
+const LONG: Duration = Duration::from_secs(300);
+
+/// The fresh user whose login proves the user units.
+pub const USER: &str = "unitpack-verify";
+pub const UID: u32 = 1600;
+
+pub struct Checker<'a> {
+    pub ct: &'a Container,
+    pub report: &'a mut Report,
+    /// Timeouts are multiplied by this (emulated architectures are slower).
+    pub slow: u32,
+}
+
+impl Checker<'_> {
+    fn run(&self, args: &[&str], limit: Duration) -> Result<Output> {
+        self.ct.run(args, limit * self.slow)
+    }
+
+    fn record(
+        &mut self,
+        step: &'static str,
+        unit: Option<&str>,
+        what: String,
+        held: bool,
+        detail: String,
+    ) -> bool {
+        self.report.checks.push(Check {
+            step,
+            unit: unit.map(str::to_string),
+            what,
+            held,
+            detail,
+        });
+        held
+    }
+
+    /// A command that must succeed; its output is the detail when it does not.
+    fn expect_ok(
+        &mut self,
+        step: &'static str,
+        what: String,
+        args: &[&str],
+        limit: Duration,
+    ) -> Result<bool> {
+        let out = self.run(args, limit)?;
+        Ok(self.record(step, None, what, out.ok(), out.both()))
+    }
+
+    /// systemctl of a scope: the system manager, or the fresh user's manager.
+    fn systemctl(&self, scope: Scope, args: &[&str]) -> Result<Output> {
+        let mut all: Vec<String> = match scope {
+            Scope::System => vec!["systemctl".into()],
+            Scope::User => vec![
+                "runuser".into(),
+                "-u".into(),
+                USER.into(),
+                "--".into(),
+                "env".into(),
+                format!("XDG_RUNTIME_DIR=/run/user/{UID}"),
+                "systemctl".into(),
+                "--user".into(),
+            ],
+        };
+        all.extend(args.iter().map(|s| s.to_string()));
+        let refs: Vec<&str> = all.iter().map(String::as_str).collect();
+        self.run(&refs, SHORT)
+    }
+
+    fn properties(&self, scope: Scope, unit: &str, names: &str) -> Result<Vec<(String, String)>> {
+        let out = self.systemctl(scope, &["show", "-p", names, unit])?;
+        Ok(out
+            .stdout
+            .lines()
+            .filter_map(|l| l.split_once('='))
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect())
+    }
+
+    fn journal(&self, scope: Scope, unit: &str) -> String {
+        // `journalctl --user-unit` matches the caller's own uid only: match the fields.
+        let (field, other) = match scope {
+            Scope::System => (format!("_SYSTEMD_UNIT={unit}"), format!("UNIT={unit}")),
+            Scope::User => (
+                format!("_SYSTEMD_USER_UNIT={unit}"),
+                format!("USER_UNIT={unit}"),
+            ),
+        };
+        let out = self.run(
+            &[
+                "journalctl",
+                "-b",
+                "--no-pager",
+                "-o",
+                "short-monotonic",
+                "-n",
+                "12",
+                &field,
+                "+",
+                &other,
+            ],
+            SHORT,
+        );
+        match out {
+            Ok(o) if !o.text().is_empty() => format!("journal of {unit}:\n{}", o.both()),
+            _ => format!("(no journal for {unit})"),
+        }
+    }
+
+    /// The container finished booting.
+    pub fn booted(&mut self) -> Result<bool> {
+        let limit = Duration::from_secs(90) * self.slow;
+        let mut state = String::new();
+        exec::until(limit, Duration::from_millis(200), || {
+            state = self
+                .run(&["systemctl", "is-system-running"], SHORT)
+                .map(|o| o.text().to_string())
+                .unwrap_or_default();
+            state == "running" || state == "degraded"
+        });
+        exec::check_interrupt()?;
+        let held = state == "running" || state == "degraded";
+        let detail = if held {
+            String::new()
+        } else {
+            format!(
+                "is-system-running: {state}\nconsole:\n{}",
+                self.ct.console_tail(30)
+            )
+        };
+        Ok(self.record(
+            "boot",
+            None,
+            format!("the target booted (is-system-running: {state})"),
+            held,
+            detail,
+        ))
+    }
+
+    /// The helper and the fresh user, before the packages: part of the baseline.
+    pub fn prepare(&mut self, helper: &str) -> Result<bool> {
+        let ok = self.expect_ok(
+            "install",
+            "unitpack-check installed with the target's dpkg".into(),
+            &[
+                "env",
+                "DEBIAN_FRONTEND=noninteractive",
+                "dpkg",
+                "-i",
+                helper,
+            ],
+            LONG,
+        )?;
+        let uid = UID.to_string();
+        let user = self.expect_ok(
+            "install",
+            format!("a fresh user {USER} (uid {UID}) made"),
+            &["useradd", "-m", "-u", &uid, "-s", "/bin/sh", USER],
+            SHORT,
+        )?;
+        Ok(ok && user)
+    }
+
+    /// Install (or upgrade, or reinstall) the packages with the target's dpkg.
+    pub fn dpkg_install(&mut self, step: &'static str, debs: &[String]) -> Result<bool> {
+        let mut args = vec!["env", "DEBIAN_FRONTEND=noninteractive", "dpkg", "-i"];
+        args.extend(debs.iter().map(String::as_str));
+        let names: Vec<&str> = debs
+            .iter()
+            .map(|d| d.rsplit('/').next().unwrap_or(d))
+            .collect();
+        self.expect_ok(step, format!("dpkg -i {}", names.join(" ")), &args, LONG)
+    }
+
+    pub fn dpkg_remove(
+        &mut self,
+        step: &'static str,
+        action: &str,
+        packages: &[String],
+    ) -> Result<bool> {
+        let mut args = vec!["env", "DEBIAN_FRONTEND=noninteractive", "dpkg", action];
+        args.extend(packages.iter().map(String::as_str));
+        self.expect_ok(
+            step,
+            format!("dpkg {action} {}", packages.join(" ")),
+            &args,
+            LONG,
+        )
+    }
+
+    /// The package's status in dpkg's database is `want`.
+    pub fn status(&mut self, step: &'static str, package: &str, want: &str) -> Result<()> {
+        let out = self.run(
+            &["dpkg-query", "-W", "-f=${Status} ${Version}", package],
+            SHORT,
+        )?;
+        let got = if out.ok() {
+            out.text().to_string()
+        } else {
+            "not known to dpkg".into()
+        };
+        let held =
+            got == want || (want.is_empty() && !out.ok()) || got.starts_with(&format!("{want} "));
+        let what = if want.is_empty() {
+            format!("{package} is gone from dpkg's database")
+        } else {
+            format!("{package}: dpkg status is {want}")
+        };
+        self.record(step, None, what, held, format!("dpkg-query: {got}"));
+        Ok(())
+    }
+
+    /// Every promise's names are enabled, takeovers disabled; system units wanted by a
+    /// reached target are running (a boot would start them: starting the reached
+    /// target again does the same now).
+    pub fn enabled_and_running(&mut self, step: &'static str, scenario: &Scenario) -> Result<()> {
+        for p in &scenario.promises {
+            for name in &p.names {
+                let out = match (p.scope, p.global) {
+                    (Scope::System, _) => self.run(&["systemctl", "is-enabled", name], SHORT)?,
+                    (Scope::User, true) => {
+                        self.run(&["systemctl", "--global", "is-enabled", name], SHORT)?
+                    }
+                    (Scope::User, false) => self.systemctl(Scope::User, &["is-enabled", name])?,
+                };
+                let state = out.text().to_string();
+                let how = if p.global { "--global " } else { "" };
+                self.record(
+                    step,
+                    Some(name),
+                    format!("systemctl {how}is-enabled: enabled"),
+                    state == "enabled",
+                    format!("is-enabled said {state:?}; {}", out.stderr.trim()),
+                );
+            }
+        }
+        for (unit, scope) in &scenario.takeovers {
+            let out = match scope {
+                Scope::System => self.run(&["systemctl", "is-enabled", unit], SHORT)?,
+                Scope::User => self.run(&["systemctl", "--global", "is-enabled", unit], SHORT)?,
+            };
+            let state = out.text().to_string();
+            self.record(
+                step,
+                Some(unit),
+                "taken over: not enabled while the package is installed".into(),
+                state != "enabled",
+                format!("is-enabled said {state:?}"),
+            );
+        }
+        let system: Vec<&Promise> = scenario.in_scope(Scope::System).collect();
+        self.targets_and_units(step, Scope::System, &system)
+    }
+
+    /// The targets the promises are wanted by are active in `scope`'s manager, and
+    /// each enabled name is running there.
+    fn targets_and_units(
+        &mut self,
+        step: &'static str,
+        scope: Scope,
+        promises: &[&Promise],
+    ) -> Result<()> {
+        let mut targets: Vec<&str> = promises
+            .iter()
+            .flat_map(|p| p.wanted_by.iter().map(String::as_str))
+            .collect();
+        targets.sort();
+        targets.dedup();
+        let manager = match scope {
+            Scope::System => "at boot",
+            Scope::User => "at login",
+        };
+        let mut reached = Vec::new();
+        for t in targets {
+            let state = self.systemctl(scope, &["is-active", t])?.text().to_string();
+            let held = state == "active";
+            let wanting: Vec<&str> = promises
+                .iter()
+                .filter(|p| p.wanted_by.iter().any(|w| w == t))
+                .map(|p| p.unit.as_str())
+                .collect();
+            for unit in &wanting {
+                self.record(
+                    step,
+                    Some(unit),
+                    format!("wanted by {t}, which is reached {manager}"),
+                    held,
+                    format!("{t} is {state:?}: nothing starts it, so {unit} never starts"),
+                );
+            }
+            if held {
+                reached.push(t.to_string());
+            }
+        }
+        if scope == Scope::System {
+            for t in &reached {
+                // Starting an active target again starts what it newly wants.
+                self.systemctl(scope, &["start", t])?;
+            }
+        }
+        let names: Vec<(&str, &str)> = promises
+            .iter()
+            .filter(|p| p.wanted_by.iter().any(|w| reached.contains(w)))
+            .flat_map(|p| p.names.iter().map(move |n| (p.unit.as_str(), n.as_str())))
+            .collect();
+        self.running(step, scope, &names)
+    }
+
+    /// Each name is active (a socket listening and its service loadable, a timer with
+    /// a next elapse, a oneshot service exited successfully), and still so a moment
+    /// later with the same process (a daemon that dies at once looks active first).
+    fn running(&mut self, step: &'static str, scope: Scope, names: &[(&str, &str)]) -> Result<()> {
+        const PROPS: &str = "ActiveState,SubState,Type,Result,MainPID,NRestarts,Triggers,NextElapseUSecRealtime,NextElapseUSecMonotonic,RemainAfterExit";
+        let limit = Duration::from_secs(20) * self.slow;
+        // The jobs that start these units are done (boot, the user manager's start-up
+        // and `systemctl start` were waited for): only a unit on its way up or down
+        // (a restart loop included) is still moving.
+        let settled = |p: &[(String, String)]| {
+            let state = p
+                .iter()
+                .find(|(n, _)| n == "ActiveState")
+                .map_or("", |(_, v)| v.as_str());
+            !matches!(state, "" | "activating" | "deactivating" | "reloading")
+        };
+        let mut first = Vec::new();
+        for (_, name) in names {
+            let mut props = Vec::new();
+            exec::until(limit, Duration::from_millis(200), || {
+                props = self.properties(scope, name, PROPS).unwrap_or_default();
+                settled(&props)
+            });
+            exec::check_interrupt()?;
+            first.push(props);
+        }
+        if !names.is_empty() {
+            std::thread::sleep(Duration::from_millis(1500));
+        }
+        for ((unit, name), before) in names.iter().zip(first) {
+            let now = self.properties(scope, name, PROPS)?;
+            let get = |p: &[(String, String)], k: &str| {
+                p.iter()
+                    .find(|(n, _)| n == k)
+                    .map_or(String::new(), |(_, v)| v.clone())
+            };
+            let state = get(&now, "ActiveState");
+            let kind = name.rsplit('.').next().unwrap_or("");
+            let oneshot_done = state == "inactive"
+                && get(&now, "Type") == "oneshot"
+                && get(&now, "Result") == "success";
+            let stable = get(&before, "MainPID") == get(&now, "MainPID")
+                && get(&before, "NRestarts") == get(&now, "NRestarts")
+                && get(&before, "ActiveState") == state;
+            let mut held = (state == "active" && stable) || oneshot_done;
+            let mut what = match kind {
+                "socket" => "active: listening".to_string(),
+                "timer" => "active: scheduled".to_string(),
+                _ if oneshot_done => "ran and exited successfully (oneshot)".to_string(),
+                _ => "active and staying up".to_string(),
+            };
+            let mut detail = format!(
+                "ActiveState={state} SubState={} Result={} MainPID {} -> {}, NRestarts {} -> {}",
+                get(&now, "SubState"),
+                get(&now, "Result"),
+                get(&before, "MainPID"),
+                get(&now, "MainPID"),
+                get(&before, "NRestarts"),
+                get(&now, "NRestarts"),
+            );
+            if held && kind == "timer" {
+                let next = [
+                    get(&now, "NextElapseUSecRealtime"),
+                    get(&now, "NextElapseUSecMonotonic"),
+                ];
+                held = next
+                    .iter()
+                    .any(|v| !v.is_empty() && v != "n/a" && v != "0" && v != "infinity");
+                detail = format!(
+                    "next elapse: realtime {:?}, monotonic {:?}",
+                    next[0], next[1]
+                );
+            }
+            if held && kind == "socket" {
+                for service in get(&now, "Triggers").split_whitespace() {
+                    let load = self.properties(scope, service, "LoadState")?;
+                    let load = get(&load, "LoadState");
+                    if load != "loaded" {
+                        held = false;
+                        what = format!("active, and the unit it starts ({service}) exists");
+                        detail = format!("{service}: LoadState={load}");
+                    }
+                }
+            }
+            if held && scope == Scope::User && kind == "service" && !oneshot_done {
+                let pid = get(&now, "MainPID");
+                let env = self.run(&["cat", &format!("/proc/{pid}/environ")], SHORT)?;
+                let want = format!("XDG_RUNTIME_DIR=/run/user/{UID}");
+                let has = env.stdout.split('\0').any(|v| v == want);
+                self.record(
+                    step,
+                    Some(unit),
+                    format!("its process has {want}"),
+                    has,
+                    format!(
+                        "environment of PID {pid}: {}",
+                        env.stdout.replace('\0', " ")
+                    ),
+                );
+            }
+            if !held {
+                detail = format!("{detail}\n{}", self.journal(scope, name));
+            }
+            let label = if name == unit {
+                what
+            } else {
+                format!("{name}: {what}")
+            };
+            self.record(step, Some(unit), label, held, detail);
+        }
+        Ok(())
+    }
+
+    /// A PAM login of the fresh user (`systemd-run -p PAMName=login` inside the
+    /// container, so the session is a descendant of the container's init), its user
+    /// manager up, and the user units it must start.
+    pub fn login(&mut self, scenario: &Scenario) -> Result<bool> {
+        let user = format!("User={USER}");
+        let opened = self.expect_ok(
+            "login",
+            format!("a PAM login of {USER} opened (systemd-run -p PAMName=login)"),
+            &[
+                "systemd-run",
+                "-q",
+                "-p",
+                "PAMName=login",
+                "-p",
+                &user,
+                "--unit=unitpack-verify-login",
+                "sleep",
+                "infinity",
+            ],
+            SHORT,
+        )?;
+        if !opened {
+            return Ok(false);
+        }
+        let manager = format!("user@{UID}.service");
+        let limit = Duration::from_secs(30) * self.slow;
+        let mut state = String::new();
+        exec::until(limit, Duration::from_millis(200), || {
+            state = self
+                .systemctl(Scope::User, &["is-system-running"])
+                .map(|o| o.text().to_string())
+                .unwrap_or_default();
+            state == "running" || state == "degraded"
+        });
+        exec::check_interrupt()?;
+        let up = state == "running" || state == "degraded";
+        let detail = if up {
+            String::new()
+        } else {
+            self.journal(Scope::System, &manager)
+        };
+        self.record(
+            "login",
+            Some(&manager),
+            format!("the user manager finished starting (is-system-running: {state:?})"),
+            up,
+            detail,
+        );
+        if !up {
+            return Ok(false);
+        }
+        let dir = format!("/run/user/{UID}");
+        let owner = self.run(&["stat", "-c", "%u", &dir], SHORT)?;
+        self.record(
+            "login",
+            None,
+            format!("{dir} exists, owned by uid {UID}"),
+            owner.text() == UID.to_string(),
+            owner.both(),
+        );
+        let user: Vec<&Promise> = scenario.in_scope(Scope::User).collect();
+        self.targets_and_units("login", Scope::User, &user)?;
+        Ok(true)
+    }
+
+    /// End the login; the user manager stops.
+    pub fn logout(&mut self) -> Result<()> {
+        self.run(
+            &["systemctl", "stop", "unitpack-verify-login.service"],
+            SHORT,
+        )?;
+        // logind keeps a user's manager for UserStopDelaySec= (10 s) after the last
+        // session: ending the user now is what it does after that delay.
+        self.run(&["loginctl", "terminate-user", USER], SHORT)?;
+        let manager = format!("user@{UID}.service");
+        let limit = Duration::from_secs(30) * self.slow;
+        let mut state = String::new();
+        exec::until(limit, Duration::from_millis(200), || {
+            state = self
+                .run(&["systemctl", "is-active", &manager], SHORT)
+                .map(|o| o.text().to_string())
+                .unwrap_or_default();
+            state != "active" && state != "deactivating"
+        });
+        exec::check_interrupt()?;
+        let held = state != "active" && state != "deactivating";
+        self.record(
+            "logout",
+            Some(&manager),
+            "stopped after the logout (loginctl terminate-user)".into(),
+            held,
+            format!("is-active: {state}"),
+        );
+        Ok(())
+    }
+
+    /// `unitpack-check doctor` on the target finds no error.
+    pub fn doctor(
+        &mut self,
+        step: &'static str,
+        packages: &[String],
+        uid: Option<u32>,
+    ) -> Result<()> {
+        let uid = uid.map(|u| u.to_string());
+        let mut args = vec!["unitpack-check", "doctor", "--json"];
+        if let Some(u) = &uid {
+            args.extend(["--uid", u]);
+        }
+        args.extend(packages.iter().map(String::as_str));
+        let out = self.run(&args, SHORT)?;
+        let report: serde_json::Value = match serde_json::from_str(out.text()) {
+            Ok(v) => v,
+            Err(e) => {
+                let detail = format!("no JSON from unitpack-check doctor ({e}):\n{}", out.both());
+                self.record(
+                    step,
+                    None,
+                    "unitpack-check doctor runs".into(),
+                    false,
+                    detail,
+                );
+                return Ok(());
+            }
+        };
+        // One check per error the helper found, under the unit it names.
+        let mut errors = 0;
+        for package in report["packages"].as_array().into_iter().flatten() {
+            for f in package["checks"].as_array().into_iter().flatten() {
+                if f["severity"] != "error" {
+                    continue;
+                }
+                errors += 1;
+                let code = f["code"].as_str().unwrap_or("?");
+                let verdict = f["verdict"].as_str().unwrap_or("");
+                let fix = f["fix"]
+                    .as_str()
+                    .map(|x| format!("fix: {x}"))
+                    .unwrap_or_default();
+                self.record(
+                    step,
+                    f["unit"].as_str(),
+                    format!("unitpack-check doctor {code}: {verdict}"),
+                    false,
+                    fix,
+                );
+            }
+        }
+        self.record(
+            step,
+            None,
+            format!("unitpack-check doctor finds no error ({errors} found)"),
+            out.ok() && errors == 0,
+            if errors == 0 {
+                out.both()
+            } else {
+                String::new()
+            },
+        );
+        Ok(())
+    }
+
+    /// The enabled system units stopped (removal).
+    pub fn stopped(
+        &mut self,
+        step: &'static str,
+        scenario: &Scenario,
+        unit_files: &[String],
+    ) -> Result<()> {
+        for p in scenario.in_scope(Scope::System) {
+            for name in &p.names {
+                let state = self
+                    .run(&["systemctl", "is-active", name], SHORT)?
+                    .text()
+                    .to_string();
+                self.record(
+                    step,
+                    Some(name),
+                    "no longer active".into(),
+                    state != "active",
+                    format!("is-active: {state}"),
+                );
+            }
+        }
+        for f in unit_files {
+            let out = self.run(&["test", "-e", f], SHORT)?;
+            self.record(step, None, format!("{f} removed"), !out.ok(), String::new());
+        }
+        Ok(())
+    }
+
+    /// Every file, directory and link of the target's own file system, less the places
+    /// that change by themselves (logs, caches, dpkg's and systemd's state, homes).
+    pub fn listing(&self) -> Result<Vec<String>> {
+        let out = self.run(
+            &[
+                "find",
+                "/",
+                "-xdev",
+                "(",
+                "-path",
+                "/proc",
+                "-o",
+                "-path",
+                "/sys",
+                "-o",
+                "-path",
+                "/dev",
+                "-o",
+                "-path",
+                "/run",
+                "-o",
+                "-path",
+                "/tmp",
+                "-o",
+                "-path",
+                "/var/tmp",
+                "-o",
+                "-path",
+                "/var/log",
+                "-o",
+                "-path",
+                "/var/cache",
+                "-o",
+                "-path",
+                "/var/lib/dpkg",
+                "-o",
+                "-path",
+                "/var/lib/apt",
+                "-o",
+                "-path",
+                "/var/lib/systemd",
+                "-o",
+                "-path",
+                "/home",
+                "-o",
+                "-path",
+                "/root",
+                ")",
+                "-prune",
+                "-o",
+                "-type",
+                "l",
+                "-printf",
+                "l %u:%g %p -> %l\\n",
+                "-o",
+                "-printf",
+                "%y %#m %u:%g %p\\n",
+            ],
+            LONG,
+        )?;
+        let mut lines: Vec<String> = out.stdout.lines().map(str::to_string).collect();
+        lines.sort();
+        Ok(lines)
+    }
+
+    /// After purge the file system is as it was before the install.
+    pub fn nothing_left(&mut self, before: &[String], scenario: &Scenario) -> Result<()> {
+        let after = self.listing()?;
+        let added: Vec<&String> = after
+            .iter()
+            .filter(|l| before.binary_search(l).is_err())
+            .collect();
+        let lost: Vec<&String> = before
+            .iter()
+            .filter(|l| after.binary_search(l).is_err())
+            .collect();
+        let mut detail = String::new();
+        for l in added.iter().take(20) {
+            detail.push_str(&format!("left behind: {l}\n"));
+        }
+        for l in lost.iter().take(20) {
+            detail.push_str(&format!("gone or changed: {l}\n"));
+        }
+        self.record(
+            "purge",
+            None,
+            "nothing left behind: the file system is as before the install".into(),
+            added.is_empty() && lost.is_empty(),
+            detail,
+        );
+        for link in &scenario.links {
+            let out = self.run(&["test", "-L", link], SHORT)?;
+            self.record(
+                "purge",
+                None,
+                format!("{link} gone"),
+                !out.ok(),
+                String::new(),
+            );
+        }
+        Ok(())
+    }
+}

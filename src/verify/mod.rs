@@ -1,0 +1,451 @@
+//! `unitpack verify`: boot the user's own packages on the target's own systemd before
+//! they ship. The packages are built through the [`Pipeline`] (the same gate and
+//! writer as `unitpack build`), a cached root of the target ([`cache`]) boots in a
+//! throwaway container ([`container`]), and the checks ([`checks`]) ask the booted
+//! system what the plans promise ([`scenario`]): through install, a login, upgrade,
+//! remove, reinstall and purge. The verdict is a [`report::Report`].
+
+pub mod cache;
+pub mod checks;
+pub mod cli;
+pub mod container;
+pub mod exec;
+pub mod report;
+pub mod scenario;
+
+use crate::deb::{self, Debs};
+use crate::error::{Error, Result};
+use crate::format::Packager;
+use crate::pipeline::{GateReport, Pipeline};
+use crate::plan::{Plan, Role};
+use crate::recipe::Recipe;
+use report::Report;
+use scenario::Scenario;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// What to verify, and where.
+pub struct Options {
+    pub inputs: Vec<PathBuf>,
+    /// Target profile, overriding the recipes' own.
+    pub target: Option<String>,
+    pub arch: String,
+    /// The helper package (default: the newest in `$UNITPACK_CHECK_DEBS` or
+    /// `target/unitpack-check`).
+    pub helper: Option<PathBuf>,
+}
+
+/// The Debian mirror roots are bootstrapped from.
+const MIRROR: &str = "http://deb.debian.org/debian";
+
+/// Packages of every root besides debootstrap's minbase: an init, logind with PAM
+/// logins, the system bus.
+const BASE_PACKAGES: &[&str] = &[
+    "systemd",
+    "systemd-sysv",
+    "dbus",
+    "libpam-systemd",
+    "procps",
+];
+
+/// The suite whose root runs a profile's packages, for the profiles verify can boot.
+fn suite_of(profile: &str) -> Option<&'static str> {
+    match profile {
+        "debian-bookworm" => Some("bookworm"),
+        _ => None,
+    }
+}
+
+/// Refuse early, saying how to fix it, when this machine cannot verify.
+pub fn prerequisites() -> Result<()> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return Err(Error::Missing {
+            what: "verify must run as root (it bootstraps roots and boots containers)".into(),
+            how: "run it with sudo".into(),
+        });
+    }
+    for (program, package) in [
+        ("systemd-nspawn", "systemd-container"),
+        ("debootstrap", "debootstrap"),
+        ("nsenter", "util-linux"),
+    ] {
+        if !exec::on_path(program) {
+            return Err(Error::Missing {
+                what: format!("{program} is not installed"),
+                how: format!("install it with `apt-get install {package}`"),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The packages one run verifies: version 1 as the recipes say, version 2 the same
+/// recipes one version higher (for the upgrade).
+struct Built {
+    first: Vec<String>,
+    upgrade: Vec<String>,
+}
+
+/// Run every check; the report says what held. `Err` only when the run itself could
+/// not be made (bad input, a missing tool, Ctrl-C).
+pub fn verify(opts: &Options, gate: impl FnOnce(&GateReport)) -> Result<Report> {
+    exec::catch_interrupts();
+    let mut report = Report {
+        arch: opts.arch.clone(),
+        ..Report::default()
+    };
+    let mut phase = Instant::now();
+    let mut lap = |report: &mut Report, name: &'static str| {
+        report.timings.push((name, phase.elapsed()));
+        phase = Instant::now();
+    };
+
+    let pipeline = Pipeline::load(&opts.inputs, opts.target.as_deref())?;
+    pipeline.lint_gate(gate)?;
+    let recipes = pipeline.recipes();
+    let profile = check_targets(recipes, &opts.arch)?;
+    let suite = suite_of(profile).ok_or_else(|| {
+        Error::Refused(format!(
+            "verify has no root for target profile {profile} yet; it boots debian-bookworm \
+             (give --target debian-bookworm to verify these recipes there)"
+        ))
+    })?;
+    prerequisites()?;
+    report.target = profile.to_string();
+    report.packages = recipes.iter().map(|r| r.package.name.clone()).collect();
+    let helper = find_helper(opts)?;
+
+    let packages = tempfile::Builder::new()
+        .prefix("unitpack-verify-debs-")
+        .tempdir()
+        .map_err(|e| Error::io("making a temporary directory", e))?;
+    let built = build(&pipeline, packages.path())?;
+    copy_helper(&helper, &packages.path().join("unitpack-check.deb"))?;
+    lap(&mut report, "build");
+
+    let spec = cache::RootSpec {
+        suite: suite.to_string(),
+        arch: opts.arch.clone(),
+        mirror: MIRROR.to_string(),
+        packages: root_packages(recipes),
+    };
+    let root = cache::root(&spec)?;
+    report.cold = root.built;
+    lap(&mut report, "root");
+
+    let name = format!("unitpack-verify-{}", std::process::id());
+    let _cgroup = container::Cgroup::enter(&name)?;
+    let mut ct = container::Container::boot(&container::Boot {
+        lower: &root.path,
+        name: &name,
+        packages: packages.path(),
+        legacy_cgroups: false,
+        limit: Duration::from_secs(60),
+    })?;
+    let plans = recipes.iter().map(Plan::new).collect::<Result<Vec<_>>>()?;
+    let scenarios: Vec<Scenario> = plans.iter().map(Scenario::of).collect();
+    let unit_files: Vec<String> = plans
+        .iter()
+        .flat_map(|p| p.files.iter())
+        .filter(|f| matches!(f.role, Role::Unit { .. }))
+        .map(|f| f.path.clone())
+        .collect();
+    let names = report.packages.clone();
+    let outcome = lifecycle(
+        &mut checks::Checker {
+            ct: &ct,
+            report: &mut report,
+            slow: 1,
+        },
+        &Lifecycle {
+            built: &built,
+            scenarios: &scenarios,
+            unit_files: &unit_files,
+            packages: &names,
+            versions: recipes
+                .iter()
+                .map(|r| {
+                    (
+                        r.package.version.full(),
+                        upgraded(&r.package.version).full(),
+                    )
+                })
+                .collect(),
+        },
+        &mut |r: &mut Report, n| lap(r, n),
+    );
+    ct.stop();
+    lap(&mut report, "stop");
+    outcome?;
+    exec::check_interrupt()?;
+    Ok(report)
+}
+
+struct Lifecycle<'a> {
+    built: &'a Built,
+    scenarios: &'a [Scenario],
+    unit_files: &'a [String],
+    packages: &'a [String],
+    /// (version 1, version 2) of each package.
+    versions: Vec<(String, String)>,
+}
+
+/// boot → install → login → upgrade → remove → reinstall → purge, each step's checks
+/// recorded; a step whose precondition failed ends the run (its checks say why).
+fn lifecycle(
+    c: &mut checks::Checker,
+    l: &Lifecycle,
+    lap: &mut dyn FnMut(&mut Report, &'static str),
+) -> Result<()> {
+    if !c.booted()? {
+        return Ok(());
+    }
+    lap(c.report, "boot");
+    if !c.prepare(&format!("{}/unitpack-check.deb", container::PACKAGES_DIR))? {
+        return Ok(());
+    }
+    let before = c.listing()?;
+    let installed = |c: &mut checks::Checker, step, second: bool| -> Result<()> {
+        for (p, (v1, v2)) in l.packages.iter().zip(&l.versions) {
+            let v = if second { v2 } else { v1 };
+            c.status(step, p, &format!("install ok installed {v}"))?;
+        }
+        for s in l.scenarios {
+            c.enabled_and_running(step, s)?;
+        }
+        Ok(())
+    };
+    if !c.dpkg_install("install", &l.built.first)? {
+        return Ok(());
+    }
+    installed(c, "install", false)?;
+    lap(c.report, "install");
+    let user_units = l.scenarios.iter().any(Scenario::has_user_units);
+    if user_units {
+        let logged_in = c.login(&l.scenarios.iter().fold(
+            Scenario {
+                package: String::new(),
+                promises: Vec::new(),
+                takeovers: Vec::new(),
+                links: Vec::new(),
+            },
+            |mut all, s| {
+                all.promises.extend(s.promises.iter().cloned());
+                all
+            },
+        ))?;
+        if logged_in {
+            c.doctor("login", l.packages, Some(checks::UID))?;
+        }
+        c.logout()?;
+    } else {
+        c.doctor("install", l.packages, None)?;
+    }
+    lap(c.report, "login");
+    if c.dpkg_install("upgrade", &l.built.upgrade)? {
+        installed(c, "upgrade", true)?;
+    }
+    lap(c.report, "upgrade");
+    if c.dpkg_remove("remove", "-r", l.packages)? {
+        for p in l.packages {
+            c.status("remove", p, "deinstall ok config-files")?;
+        }
+        for s in l.scenarios {
+            c.stopped("remove", s, l.unit_files)?;
+        }
+    }
+    lap(c.report, "remove");
+    if c.dpkg_install("reinstall", &l.built.upgrade)? {
+        installed(c, "reinstall", true)?;
+    }
+    lap(c.report, "reinstall");
+    if c.dpkg_remove("purge", "-P", l.packages)? {
+        for p in l.packages {
+            c.status("purge", p, "")?;
+        }
+        for s in l.scenarios {
+            c.nothing_left(&before, s)?;
+        }
+    }
+    lap(c.report, "purge");
+    Ok(())
+}
+
+/// Every recipe targets the same profile, and its packages run on `arch`.
+fn check_targets<'r>(recipes: &'r [Recipe], arch: &str) -> Result<&'r str> {
+    let first = recipes.first().ok_or_else(|| {
+        Error::Refused("verify: no recipe given (name recipe files or directories)".into())
+    })?;
+    let profile = first.profile.name.as_str();
+    for r in recipes {
+        if r.profile.name != profile {
+            return Err(Error::Refused(format!(
+                "{} targets {} and {} targets {}: verify boots one target at a time (give --target)",
+                first.path.display(),
+                profile,
+                r.path.display(),
+                r.profile.name
+            )));
+        }
+        let a = r.package.architecture.as_str();
+        if a != "all" && a != arch {
+            return Err(Error::Refused(format!(
+                "{}: package.architecture is {a}, the run is for {arch} (give --arch {a})",
+                r.path.display()
+            )));
+        }
+    }
+    if arch != "amd64" {
+        return Err(Error::Refused(format!(
+            "verify boots amd64 roots only so far, not {arch}"
+        )));
+    }
+    Ok(profile)
+}
+
+/// The version an upgrade is tested with: above the recipe's in dpkg's order.
+fn upgraded(v: &crate::recipe::Version) -> crate::recipe::Version {
+    let mut v = v.clone();
+    match &mut v.revision {
+        Some(r) => r.push_str("+verify1"),
+        None => v.upstream.push_str("+verify1"),
+    }
+    v
+}
+
+/// Build version 1 through the pipeline, and version 2 of the same plans through the
+/// same `.deb` writer (its check first, as the pipeline does).
+fn build(pipeline: &Pipeline, out_dir: &Path) -> Result<Built> {
+    let mtime = crate::input::source_date_epoch()?;
+    let debs = Debs {
+        out_dir,
+        mtime,
+        jobs: 1,
+        starting: &|_| {},
+    };
+    let first = pipeline
+        .write(&debs)?
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
+    let next: Vec<Recipe> = pipeline
+        .recipes()
+        .iter()
+        .map(|r| {
+            let mut r = r.clone();
+            r.package.version = upgraded(&r.package.version);
+            r
+        })
+        .collect();
+    let plans = next.iter().map(Plan::new).collect::<Result<Vec<_>>>()?;
+    let errors = debs.check(&plans)?;
+    if !errors.is_empty() {
+        return Err(Error::Input(errors));
+    }
+    let upgrade = debs
+        .write(&plans)?
+        .into_iter()
+        .collect::<Result<Vec<_>>>()?;
+    let inside = |paths: Vec<PathBuf>| {
+        paths
+            .iter()
+            .map(|p| {
+                format!(
+                    "{}/{}",
+                    container::PACKAGES_DIR,
+                    p.file_name()
+                        .map(|f| f.to_string_lossy())
+                        .unwrap_or_default()
+                )
+            })
+            .collect()
+    };
+    Ok(Built {
+        first: inside(first),
+        upgrade: inside(upgrade),
+    })
+}
+
+/// The root's packages: the base, and what the recipes depend on (first alternative,
+/// no version), so that dpkg finds every dependency installed and a recipe that
+/// forgot one (dbus-user-session for a user bus) fails as it would on a device.
+fn root_packages(recipes: &[Recipe]) -> Vec<String> {
+    let built: Vec<&str> = recipes.iter().map(|r| r.package.name.as_str()).collect();
+    let mut out: Vec<String> = BASE_PACKAGES.iter().map(|s| s.to_string()).collect();
+    for r in recipes {
+        for dep in &r.package.relations.depends {
+            let name = dep
+                .split('|')
+                .next()
+                .unwrap_or("")
+                .split(|c: char| c == '(' || c == ':' || c.is_whitespace())
+                .find(|s| !s.is_empty())
+                .unwrap_or("");
+            if !name.is_empty() && name != deb::HELPER_PACKAGE && !built.contains(&name) {
+                out.push(name.to_string());
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// The helper package for the run's architecture.
+fn find_helper(opts: &Options) -> Result<PathBuf> {
+    if let Some(h) = &opts.helper {
+        return Ok(h.clone());
+    }
+    let dir = std::env::var_os("UNITPACK_CHECK_DEBS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("target/unitpack-check"));
+    let suffix = format!("_{}.deb", opts.arch);
+    let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|f| f.to_str())
+                .is_some_and(|f| f.starts_with("unitpack-check_") && f.ends_with(&suffix))
+        })
+        .collect();
+    found.sort();
+    found.pop().ok_or_else(|| Error::Missing {
+        what: format!(
+            "no unitpack-check_*{suffix} in {} (the helper every package's postinst runs)",
+            dir.display()
+        ),
+        how: "build it with scripts/cross-build (writes target/unitpack-check/), or give --helper FILE.deb or UNITPACK_CHECK_DEBS=DIR".into(),
+    })
+}
+
+fn copy_helper(from: &Path, to: &Path) -> Result<()> {
+    let what = || format!("reading the helper package {}", from.display());
+    let mut src = crate::input::open_regular(from).map_err(|e| Error::io(what(), e))?;
+    let mut dst =
+        std::fs::File::create(to).map_err(|e| Error::io(format!("writing {}", to.display()), e))?;
+    std::io::copy(&mut src, &mut dst).map_err(|e| Error::io(what(), e))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_upgrade_version_sorts_above() {
+        let v = crate::recipe::Version {
+            epoch: None,
+            upstream: "1.0.0".into(),
+            revision: Some("1".into()),
+        };
+        assert_eq!(upgraded(&v).full(), "1.0.0-1+verify1");
+        let v = crate::recipe::Version {
+            revision: None,
+            ..v
+        };
+        assert_eq!(upgraded(&v).full(), "1.0.0+verify1");
+    }
+}

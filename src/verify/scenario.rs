@@ -1,0 +1,106 @@
+//! What a package promises, read from its plan: for each unit it enables, in which
+//! manager, under which names, wanted by which targets, and whether it must be running
+//! right after installation. The checks ask the booted system exactly this; the user
+//! writes no test code.
+
+use crate::plan::Plan;
+use crate::unit::{Enablement, Scope};
+
+/// One unit the package enables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Promise {
+    /// The unit as shipped (a template for instances).
+    pub unit: String,
+    pub scope: Scope,
+    /// The names `systemctl enable` was given (the unit, or a template's instances).
+    pub names: Vec<String>,
+    /// Targets (and other units) whose `.wants/` or `.requires/` the links go into: they
+    /// must be reached for the unit to start at boot or login.
+    pub wanted_by: Vec<String>,
+    /// `systemctl --global enable` (user units of every user).
+    pub global: bool,
+}
+
+/// Everything verify checks of one package.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    pub package: String,
+    pub promises: Vec<Promise>,
+    /// Units of other packages this one disables while installed: (unit, scope).
+    pub takeovers: Vec<(String, Scope)>,
+    /// Every link the package makes, for "nothing left after purge".
+    pub links: Vec<String>,
+}
+
+impl Scenario {
+    pub fn of(plan: &Plan) -> Scenario {
+        let promises = plan
+            .activations
+            .iter()
+            .map(|a| Promise {
+                unit: a.unit.clone(),
+                scope: a.scope,
+                names: a.names.iter().map(|n| n.name.clone()).collect(),
+                wanted_by: wanted_by(a.links.iter().map(|(link, _)| link.as_str())),
+                global: a.enable == Enablement::Global,
+            })
+            .collect();
+        Scenario {
+            package: plan.recipe.package.name.clone(),
+            promises,
+            takeovers: plan
+                .takeovers
+                .iter()
+                .map(|t| (t.unit.clone(), t.scope))
+                .collect(),
+            links: plan
+                .activations
+                .iter()
+                .flat_map(|a| a.links.iter().map(|(l, _)| l.clone()))
+                .collect(),
+        }
+    }
+
+    pub fn in_scope(&self, scope: Scope) -> impl Iterator<Item = &Promise> {
+        self.promises.iter().filter(move |p| p.scope == scope)
+    }
+
+    pub fn has_user_units(&self) -> bool {
+        self.in_scope(Scope::User).next().is_some()
+    }
+}
+
+/// `/etc/systemd/system/multi-user.target.wants/a.service` → `multi-user.target`;
+/// aliases (links not under a `.wants`/`.requires` directory) name no target.
+fn wanted_by<'a>(links: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = links
+        .filter_map(|link| {
+            let dir = link.rsplit('/').nth(1)?;
+            dir.strip_suffix(".wants")
+                .or_else(|| dir.strip_suffix(".requires"))
+                .map(str::to_string)
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_come_from_the_link_directories() {
+        let links = [
+            "/etc/systemd/system/multi-user.target.wants/a.service",
+            "/etc/systemd/system/sockets.target.requires/a.socket",
+            "/etc/systemd/system/b.service",
+            "/etc/systemd/system/multi-user.target.wants/c.service",
+        ];
+        assert_eq!(
+            wanted_by(links.into_iter()),
+            ["multi-user.target", "sockets.target"]
+        );
+    }
+}

@@ -1,0 +1,321 @@
+//! `unitpack verify` against a booted Debian 12: the seed user recipe holds through its
+//! whole lifecycle, and each broken recipe under tests/verify/ fails naming its unit and
+//! the check that caught it (read from `--format json`). The booting tests need root,
+//! debootstrap, systemd-nspawn and the helper package of scripts/cross-build; run them
+//! with `cargo test --test verify -- --ignored` (scripts/test does). They run two at a
+//! time by default: two verify runs at once is part of what is proven.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+/// The verdict of `unitpack verify RECIPE --target debian-bookworm --format json`: exit
+/// code and report, or None when this machine cannot boot (said, or failed under CI).
+fn verify(recipe: &str) -> Option<(i32, Value)> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        unavailable("verify boots containers: run as root");
+        return None;
+    }
+    let helpers = repo().join("target/unitpack-check");
+    let has_helper = std::fs::read_dir(&helpers)
+        .map(|d| {
+            d.flatten()
+                .any(|e| e.file_name().to_string_lossy().ends_with("_amd64.deb"))
+        })
+        .unwrap_or(false);
+    if !has_helper {
+        unavailable("no target/unitpack-check/*_amd64.deb: run scripts/cross-build");
+        return None;
+    }
+    let out = unitpack()
+        .args(["verify", "--target", "debian-bookworm", "--format", "json"])
+        .arg(repo().join(recipe))
+        .output()
+        .unwrap();
+    let code = out.status.code().expect("exited");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{recipe}: exit {code}, no JSON report ({e}); stderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    Some((code, report))
+}
+
+/// The checks of `report` that failed: (step, unit, check).
+fn failed(report: &Value) -> Vec<(String, String, String)> {
+    report["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .filter(|c| c["held"] == false)
+        .map(|c| {
+            (
+                c["step"].as_str().unwrap_or("").to_string(),
+                c["unit"].as_str().unwrap_or("").to_string(),
+                c["check"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+/// `recipe` fails (exit 1), and among its failed checks is one at `step` about `unit`
+/// whose text holds `check`.
+fn fails_with(recipe: &str, step: &str, unit: &str, check: &str) {
+    let Some((code, report)) = verify(recipe) else {
+        return;
+    };
+    let failed = failed(&report);
+    assert_eq!(code, 1, "{recipe}: exit {code}; failed: {failed:#?}");
+    assert!(
+        failed
+            .iter()
+            .any(|(s, u, c)| s == step && u == unit && c.contains(check)),
+        "{recipe}: no failed [{step}] {unit}: …{check}…; failed: {failed:#?}"
+    );
+}
+
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn seed_user_recipe_holds_on_bookworm() {
+    let Some((code, report)) = verify("recipes/pulseaudio-user.yaml") else {
+        return;
+    };
+    assert_eq!(code, 0, "failed: {:#?}", failed(&report));
+    // The cached root is only ever an overlay's lower layer: nothing in it is newer than
+    // the marker written when it was made.
+    let roots = std::env::var_os("XDG_CACHE_HOME")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| {
+            std::path::PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache")
+        })
+        .join("unitpack/roots");
+    for entry in std::fs::read_dir(&roots).unwrap().flatten() {
+        let marker = entry.path().join(".unitpack-root");
+        if !marker.exists() {
+            continue;
+        }
+        let newer = std::process::Command::new("find")
+            .arg(entry.path())
+            .args(["-xdev", "-newer"])
+            .arg(&marker)
+            .output()
+            .unwrap();
+        assert!(
+            newer.stdout.is_empty(),
+            "the cache changed: {}",
+            String::from_utf8_lossy(&newer.stdout)
+        );
+    }
+    let checks = report["checks"].as_array().unwrap();
+    let held = |step: &str, unit: &str, check: &str| {
+        checks.iter().any(|c| {
+            c["held"] == true
+                && c["step"] == step
+                && c["unit"] == unit
+                && c["check"].as_str().unwrap().contains(check)
+        })
+    };
+    // The promises the plan makes, each seen on the booted system.
+    assert!(held(
+        "login",
+        "my_pulseaudio.service",
+        "active and staying up"
+    ));
+    assert!(held(
+        "login",
+        "my_pulseaudio.service",
+        "XDG_RUNTIME_DIR=/run/user/1600"
+    ));
+    assert!(held("install", "pulseaudio.socket", "taken over"));
+    for step in ["upgrade", "reinstall"] {
+        assert!(held(step, "my_pulseaudio.service", "is-enabled: enabled"));
+    }
+    assert!(checks
+        .iter()
+        .any(|c| c["step"] == "purge" && c["check"].as_str().unwrap().contains("nothing left")));
+    let phases: Vec<&str> = report["timings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        phases,
+        [
+            "build",
+            "root",
+            "boot",
+            "install",
+            "login",
+            "upgrade",
+            "remove",
+            "reinstall",
+            "purge",
+            "stop"
+        ]
+    );
+}
+
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn a_user_unit_declared_system_fails() {
+    fails_with(
+        "tests/verify/user-unit-as-system.yaml",
+        "install",
+        "broken-pulse-events.service",
+        "active and staying up",
+    );
+}
+
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn a_target_never_reached_fails() {
+    fails_with(
+        "tests/verify/wantedby-unreached-target.yaml",
+        "install",
+        "broken-unreached.service",
+        "wanted by rescue.target",
+    );
+}
+
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn an_exec_start_missing_on_the_target_fails() {
+    fails_with(
+        "tests/verify/execstart-missing.yaml",
+        "install",
+        "broken-missing-exec.service",
+        "active and staying up",
+    );
+}
+
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn a_socket_without_its_service_fails() {
+    fails_with(
+        "tests/verify/socket-without-service.yaml",
+        "install",
+        "broken-lonely.socket",
+        "active",
+    );
+}
+
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn a_timer_without_its_service_fails() {
+    fails_with(
+        "tests/verify/timer-without-service.yaml",
+        "install",
+        "broken-lonely.timer",
+        "active",
+    );
+}
+
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn a_user_bus_without_dbus_user_session_fails() {
+    fails_with(
+        "tests/verify/user-bus-without-dbus-user-session.yaml",
+        "login",
+        "broken-user-bus.service",
+        "active and staying up",
+    );
+}
+
+/// Ctrl-C while the container runs: exit 130, and the container, its cgroup and its
+/// temporary directories are gone.
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn ctrl_c_takes_everything_down() {
+    // The root is cached by a first run (the seed's), so the interrupt lands after boot.
+    if verify("recipes/pulseaudio-user.yaml").is_none() {
+        return;
+    }
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_unitpack"))
+        .current_dir(repo())
+        .args([
+            "verify",
+            "--target",
+            "debian-bookworm",
+            "recipes/pulseaudio-user.yaml",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let cgroup = format!("/sys/fs/cgroup/unified/unitpack-verify-{pid}");
+    // Interrupt once the container's init is up (a child of our nspawn).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !std::path::Path::new(&cgroup).join("payload").exists()
+        && !nspawn_children(pid)
+        && std::time::Instant::now() < deadline
+    {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // SAFETY: our own child.
+    unsafe { libc::kill(pid as libc::pid_t, libc::SIGINT) };
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    for hierarchy in ["unified", "systemd"] {
+        let dir = format!("/sys/fs/cgroup/{hierarchy}/unitpack-verify-{pid}");
+        assert!(!std::path::Path::new(&dir).exists(), "{dir} left behind");
+    }
+    assert!(
+        !nspawn_children(pid),
+        "a systemd-nspawn of {pid} is still running"
+    );
+}
+
+/// A systemd-nspawn whose parent is `pid` runs.
+fn nspawn_children(pid: u32) -> bool {
+    let parent = format!("PPid:\t{pid}");
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        std::fs::read_to_string(e.path().join("status")).is_ok_and(|s| {
+            s.lines().next() == Some("Name:\tsystemd-nspawn") && s.lines().any(|l| l == parent)
+        })
+    })
+}
+
+/// A target verify has no root for is refused as bad input, before anything is built
+/// or booted.
+#[test]
+fn a_target_without_a_root_is_refused() {
+    let out = unitpack()
+        .args(["verify", "recipes/pulseaudio-user.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no root for target profile ubuntu-xenial")
+            && err.contains("--target debian-bookworm"),
+        "{err}"
+    );
+}
+
+/// Without systemd-nspawn (or root) verify refuses, saying how to get it.
+#[test]
+fn a_missing_tool_is_named_with_its_package() {
+    let out = unitpack()
+        .args(["verify", "--target", "debian-bookworm"])
+        .arg("recipes/pulseaudio-user.yaml")
+        .env("PATH", "/nonexistent")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    // SAFETY: geteuid has no preconditions.
+    let want = if unsafe { libc::geteuid() } == 0 {
+        "systemd-nspawn is not installed; install it with `apt-get install systemd-container`"
+    } else {
+        "verify must run as root"
+    };
+    assert!(err.contains(want), "{err}");
+}
