@@ -1061,3 +1061,26 @@ fn concurrent_writers_serialize_and_lose_no_package() {
         }
     }
 }
+
+#[test]
+fn an_empty_field_as_cargo_deb_writes_it_is_published() {
+    // cargo-deb writes `Depends:` with no value (the project's own helper package has
+    // it); apt reads it, so it is not refused.
+    let fx = Fx::new();
+    let deb = fx.write(
+        "empty.deb",
+        &deb_with_control(
+            GOOD.replace("1.0-1", "4.0-1")
+                .replace("Maintainer:", "Depends:\nMaintainer:")
+                .as_bytes(),
+        ),
+    );
+    let out = fx.add(&[], &[&deb]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let packages =
+        std::fs::read_to_string(fx.repo.join("dists/stable/main/binary-amd64/Packages")).unwrap();
+    assert!(
+        packages.contains("Architecture: amd64\nDepends:\nMaintainer:"),
+        "{packages}"
+    );
+}

@@ -165,7 +165,7 @@ impl Stanza {
             check_value(name, value, may_continue)?;
             out.push_str(name);
             out.push(':');
-            if !value.starts_with('\n') {
+            if !value.is_empty() && !value.starts_with('\n') {
                 out.push(' ');
             }
             out.push_str(value);
@@ -177,7 +177,8 @@ impl Stanza {
 
 /// A value valid for field `name`: no control character, no leading or trailing
 /// space on its first line (it would not read back the same), and, when it may
-/// continue, each further line starting with a space or tab and not blank.
+/// continue, each further line starting with a space or tab and not blank. An empty
+/// value is valid deb822 (cargo-deb writes `Depends:` empty; apt reads it).
 pub fn check_value(name: &str, value: &str, may_continue: bool) -> Result<(), SyntaxError> {
     if let Some(c) = control_char(value) {
         return Err(err(
@@ -205,9 +206,6 @@ pub fn check_value(name: &str, value: &str, may_continue: bool) -> Result<(), Sy
             name,
             format!("{value:?} spans lines; this field is one line"),
         ));
-    }
-    if first.is_empty() && rest.is_empty() {
-        return Err(err(None, name, "is empty"));
     }
     for line in rest {
         if !line.starts_with([' ', '\t']) || line.trim().is_empty() {
@@ -273,13 +271,15 @@ mod tests {
             (one("Origin", "x\n Suite: evil"), Some(&["SHA256"][..])),
             (one("Origin", "x\r"), None),
             (one("Origin", " x"), None),
-            (one("Origin", ""), None),
             (one("Description", "x\n \n"), None),
             (one("Bad:Name", "x"), None),
         ] {
             let mut out = String::new();
             assert!(s.render(multi, &mut out).is_err(), "{s:?}");
         }
+        let mut out = String::new();
+        one("Depends", "").render(None, &mut out).unwrap();
+        assert_eq!(out, "Depends:\n");
         let mut out = String::new();
         one("SHA256", "\n abc 1 main/x")
             .render(Some(&["SHA256"]), &mut out)

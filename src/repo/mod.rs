@@ -109,11 +109,12 @@ pub fn add(o: &AddOptions) -> Result<Report> {
         ("--label", "Label", &o.label),
     ] {
         if let Some(v) = value {
-            arg(
-                flag,
-                field,
-                deb822::check_value(field, v, false).map_err(|e| e.message),
-            );
+            let r = if v.is_empty() {
+                Err("is empty; leave the option out instead".to_string())
+            } else {
+                deb822::check_value(field, v, false).map_err(|e| e.message)
+            };
+            arg(flag, field, r);
         }
     }
     for r in &o.removals {
