@@ -288,17 +288,7 @@ fn path_unit(input: &Input, subject: &Subject, out: &mut Vec<Diagnostic>) {
                 Some(s) => service.at_section(s),
                 None => service.at_field("name"),
             };
-            let watched = match d.location {
-                Some(l) => format!(
-                    "{} watches {} ({}:{}:{})",
-                    subject.unit.name,
-                    d.value,
-                    subject.file.display(),
-                    l.line,
-                    l.column
-                ),
-                None => format!("{} watches {}", subject.unit.name, d.value),
-            };
+            let watched = watches(subject, d);
             out.push(
                 Diagnostic::new(
                     codes::PATH_RUNTIME_DIR_MISMATCH,
@@ -373,17 +363,7 @@ fn runtime_dir_unbound(
                 Some(s) => service.at_section(s),
                 None => service.at_field("name"),
             };
-            let watched = match d.location {
-                Some(l) => format!(
-                    "{} watches {} ({}:{}:{})",
-                    subject.unit.name,
-                    d.value,
-                    subject.file.display(),
-                    l.line,
-                    l.column
-                ),
-                None => format!("{} watches {}", subject.unit.name, d.value),
-            };
+            let watched = watches(subject, d);
             let mut diag = Diagnostic::new(
                 codes::PATH_RUNTIME_DIR_UNBOUND,
                 site,
@@ -498,6 +478,21 @@ fn forking_foreground(subject: &Subject, out: &mut Vec<Diagnostic>) {
         .help("use Type=simple (or Type=notify if the daemon supports sd_notify)")
         .note(format!("systemd waits for the process to fork and exit; it never does, so the start times out and the daemon is killed{enabled}")),
     );
+}
+
+/// `a.path watches /run/user/0 (FILE:LINE:COLUMN)`: the note of a path unit's watch.
+fn watches(subject: &Subject, d: &crate::unit::Directive) -> String {
+    match d.location {
+        Some(l) => format!(
+            "{} watches {} ({}:{}:{})",
+            subject.unit.name,
+            d.value,
+            subject.file.display(),
+            l.line,
+            l.column
+        ),
+        None => format!("{} watches {}", subject.unit.name, d.value),
+    }
 }
 
 #[cfg(test)]

@@ -11,60 +11,41 @@ pub enum RepoCommand {
     /// Add .deb files to a suite of a repository (made if missing), then rewrite its
     /// indexes and sign its Release. With no .deb, re-sign (e.g. to renew Valid-Until).
     Add {
-        /// The repository's top directory (holds dists/ and pool/).
-        #[arg(long, value_name = "DIR")]
-        repo: PathBuf,
-        /// Suite (and codename) clients name in their source line, e.g. xenial.
-        #[arg(long)]
-        suite: String,
-        #[arg(long, default_value = "main")]
-        component: String,
+        #[command(flatten)]
+        suite: SuiteArgs,
         #[command(flatten)]
         key: KeyArgs,
         /// Publish indexes for this architecture too (repeatable); the architectures of
         /// the packages and those already published are always kept.
         #[arg(long = "arch", value_name = "ARCH")]
         architectures: Vec<String>,
-        /// Write Valid-Until = Date + DURATION (e.g. 7d, 12h, 3600s); apt refuses the
-        /// repository after that until it is re-signed.
-        #[arg(long, value_name = "DURATION")]
-        valid_for: Option<String>,
-        #[arg(long)]
-        origin: Option<String>,
-        #[arg(long)]
-        label: Option<String>,
+        #[command(flatten)]
+        release: ReleaseArgs,
         /// Packages to add.
         debs: Vec<PathBuf>,
     },
     /// Remove packages from a suite's component, then rewrite its indexes and sign its
     /// Release (the pool files stay).
     Remove {
-        #[arg(long, value_name = "DIR")]
-        repo: PathBuf,
-        #[arg(long)]
-        suite: String,
-        #[arg(long, default_value = "main")]
-        component: String,
+        #[command(flatten)]
+        suite: SuiteArgs,
         #[command(flatten)]
         key: KeyArgs,
         /// Remove only this architecture's package (default: every architecture).
         #[arg(long = "arch", value_name = "ARCH")]
         architecture: Option<String>,
-        /// Write Valid-Until = Date + DURATION (as for add).
-        #[arg(long, value_name = "DURATION")]
-        valid_for: Option<String>,
-        #[arg(long)]
-        origin: Option<String>,
-        #[arg(long)]
-        label: Option<String>,
+        #[command(flatten)]
+        release: ReleaseArgs,
         /// PACKAGE or PACKAGE=VERSION.
         #[arg(required = true, value_name = "PACKAGE[=VERSION]")]
         packages: Vec<String>,
     },
     /// List the packages of a suite: component, package, version, architecture, file.
     List {
+        /// The repository's top directory (holds dists/ and pool/).
         #[arg(long, value_name = "DIR")]
         repo: PathBuf,
+        /// Suite (and codename) clients name in their source line, e.g. xenial.
         #[arg(long)]
         suite: String,
     },
@@ -79,6 +60,35 @@ pub enum RepoCommand {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+}
+
+/// Which suite of which repository a command changes.
+#[derive(Args)]
+pub struct SuiteArgs {
+    /// The repository's top directory (holds dists/ and pool/).
+    #[arg(long, value_name = "DIR")]
+    repo: PathBuf,
+    /// Suite (and codename) clients name in their source line, e.g. xenial.
+    #[arg(long)]
+    suite: String,
+    /// Component of the suite: the word after the suite in a client's source line.
+    #[arg(long, default_value = "main")]
+    component: String,
+}
+
+/// What the re-signed Release says besides its indexes.
+#[derive(Args)]
+pub struct ReleaseArgs {
+    /// Write Valid-Until = Date + DURATION (e.g. 7d, 12h, 3600s); apt refuses the
+    /// repository after that until it is re-signed.
+    #[arg(long, value_name = "DURATION")]
+    valid_for: Option<String>,
+    /// The Release's Origin field (who publishes it; apt pinning can select on it).
+    #[arg(long)]
+    origin: Option<String>,
+    /// The Release's Label field (a name for the repository; apt pinning can select on it).
+    #[arg(long)]
+    label: Option<String>,
 }
 
 #[derive(Args)]
@@ -113,55 +123,53 @@ impl KeyArgs {
     }
 }
 
+/// The options every publication shares; the command adds its packages or removals.
+fn options(suite: SuiteArgs, key: KeyArgs, release: ReleaseArgs) -> Result<AddOptions> {
+    Ok(AddOptions {
+        repo: suite.repo,
+        suite: suite.suite,
+        component: suite.component,
+        key: key.spec()?,
+        architectures: Vec::new(),
+        valid_for: release.valid_for.as_deref().map(duration).transpose()?,
+        origin: release.origin,
+        label: release.label,
+        date: repository_date()?,
+        date_from_env: std::env::var_os("SOURCE_DATE_EPOCH").is_some(),
+        now: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+        threads: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+        debs: Vec::new(),
+        removals: Vec::new(),
+    })
+}
+
 pub fn run(command: RepoCommand) -> Result<()> {
     // Before any thread or gpg starts: a signal removes the GnuPG home and staged files.
     super::cleanup::install();
     match command {
         RepoCommand::Add {
-            repo,
             suite,
-            component,
             key,
             architectures,
-            valid_for,
-            origin,
-            label,
+            release,
             debs,
         } => {
-            let valid_for = valid_for.as_deref().map(duration).transpose()?;
-            let opts = AddOptions {
-                repo,
-                suite,
-                component,
-                key: key.spec()?,
-                architectures,
-                valid_for,
-                origin,
-                label,
-                date: repository_date()?,
-                date_from_env: std::env::var_os("SOURCE_DATE_EPOCH").is_some(),
-                now: std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs()),
-                threads: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
-                debs,
-                removals: Vec::new(),
-            };
+            let mut opts = options(suite, key, release)?;
+            opts.architectures = architectures;
+            opts.debs = debs;
             publish(&opts)
         }
         RepoCommand::Remove {
-            repo,
             suite,
-            component,
             key,
             architecture,
-            valid_for,
-            origin,
-            label,
+            release,
             packages,
         } => {
-            let valid_for = valid_for.as_deref().map(duration).transpose()?;
-            let removals = packages
+            let mut opts = options(suite, key, release)?;
+            opts.removals = packages
                 .iter()
                 .map(|p| {
                     let (package, version) = match p.split_once('=') {
@@ -175,24 +183,6 @@ pub fn run(command: RepoCommand) -> Result<()> {
                     }
                 })
                 .collect();
-            let opts = AddOptions {
-                repo,
-                suite,
-                component,
-                key: key.spec()?,
-                architectures: Vec::new(),
-                valid_for,
-                origin,
-                label,
-                date: repository_date()?,
-                date_from_env: std::env::var_os("SOURCE_DATE_EPOCH").is_some(),
-                now: std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.as_secs()),
-                threads: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
-                debs: Vec::new(),
-                removals,
-            };
             publish(&opts)
         }
         RepoCommand::List { repo, suite } => {
