@@ -154,6 +154,7 @@ impl Stage {
         let mut registry = cleanup::hold();
         registry.forget(&self.registered);
         for (tmp, dest) in std::mem::take(&mut self.files) {
+            newer_than_replaced(&tmp, &dest)?;
             tmp.persist(&dest)
                 .map_err(|e| Error::io(format!("renaming into {}", dest.display()), e.error))?;
         }
@@ -172,6 +173,31 @@ impl Drop for Stage {
         }
         cleanup::forget(&self.registered);
     }
+}
+
+/// A file that replaces another gets a later modification time (in whole seconds)
+/// than the one it replaces. Web servers answer apt's If-Modified-Since from the
+/// mtime in seconds: two publications within one second would otherwise leave every
+/// client that fetched the first with "304 Not Modified", and so with the old state.
+fn newer_than_replaced(tmp: &Path, dest: &Path) -> Result<()> {
+    use std::time::{Duration, UNIX_EPOCH};
+    let Ok(old) = std::fs::symlink_metadata(dest).and_then(|m| m.modified()) else {
+        return Ok(()); // nothing replaced
+    };
+    let secs = |t: std::time::SystemTime| t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let file = std::fs::OpenOptions::new()
+        .write(true)
+        .open(tmp)
+        .map_err(|e| Error::io(format!("opening {}", tmp.display()), e))?;
+    let new = file
+        .metadata()
+        .and_then(|m| m.modified())
+        .map_err(|e| Error::io(format!("reading the time of {}", tmp.display()), e))?;
+    if secs(new) <= secs(old) {
+        file.set_modified(UNIX_EPOCH + Duration::from_secs(secs(old) + 1))
+            .map_err(|e| Error::io(format!("dating {}", tmp.display()), e))?;
+    }
+    Ok(())
 }
 
 /// Created 0644 (minus the umask): a repository is read by a web server.
