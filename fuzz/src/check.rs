@@ -746,6 +746,8 @@ const BB_VARS: &[&str] = &[
     "localstatedir",
     "docdir",
     "UNITPACK_USER_AUTO_ENABLE",
+    // The helper relation, empty on releases whose Rust cannot build the helper.
+    "UNITPACK_HELPER",
 ];
 const VAR_MARK: char = '\u{e000}';
 
