@@ -26,7 +26,7 @@ enum Command {
         #[arg(short, long, default_value = "target/unitpack")]
         out_dir: PathBuf,
         /// Target profile, overriding the recipes' own.
-        #[arg(long)]
+        #[arg(long, value_parser = profile_names())]
         target: Option<String>,
         /// Jobs: packages built at once, or compressor threads for one package
         /// (default: the number of CPUs; the output is the same for any number).
@@ -41,8 +41,10 @@ enum Command {
     },
     /// Print the unit files and maintainer scripts a recipe would package.
     Render {
+        /// The recipe file.
         recipe: PathBuf,
-        #[arg(long)]
+        /// Target profile, overriding the recipe's own (`unitpack profiles` lists them).
+        #[arg(long, value_parser = profile_names())]
         target: Option<String>,
         /// Print only this file, byte for byte (a unit name, a script name such as
         /// postinst, or an installed path).
@@ -67,8 +69,9 @@ enum Command {
         #[arg(long, value_enum)]
         scope: Option<CliScope>,
         /// Target profile, overriding the recipes' own (default for --units: ubuntu-xenial).
-        #[arg(long)]
+        #[arg(long, value_parser = profile_names())]
         target: Option<String>,
+        /// `json`: the diagnostics as JSON (code, severity, file, line, column, message).
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
         /// `--deny warnings`: warnings fail the run too.
@@ -93,7 +96,7 @@ enum Command {
         #[arg(long, value_enum)]
         scope: Option<CliScope>,
         /// Target profile of the recipe.
-        #[arg(long, default_value = unitpack::profile::DEFAULT_PROFILE)]
+        #[arg(long, default_value = unitpack::profile::DEFAULT_PROFILE, value_parser = profile_names())]
         target: String,
         /// Where to write the recipe (default: NAME.yaml); never overwritten.
         #[arg(short, long)]
@@ -112,6 +115,7 @@ enum Command {
     },
     /// Print the man page, or write one page per command into a directory.
     Man {
+        /// Write unitpack.1 and one page per subcommand (unitpack-build.1, ...) into DIR.
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
@@ -258,13 +262,24 @@ fn keep_freed_memory() {
     }
 }
 
-/// The inputs named, or `recipes/` when none is.
-fn or_recipes_dir(inputs: Vec<PathBuf>) -> Vec<PathBuf> {
-    if inputs.is_empty() {
-        vec![PathBuf::from("recipes")]
-    } else {
-        inputs
+/// The target profiles, as `--target` takes them: shells complete them and clap
+/// refuses any other name (exit 2) with the list.
+fn profile_names() -> clap::builder::PossibleValuesParser {
+    clap::builder::PossibleValuesParser::new(unitpack::profile::names())
+}
+
+/// The inputs named, or `recipes/` when none is (and then it must be there).
+fn or_recipes_dir(inputs: Vec<PathBuf>) -> Result<Vec<PathBuf>> {
+    if !inputs.is_empty() {
+        return Ok(inputs);
     }
+    let default = PathBuf::from("recipes");
+    if !default.is_dir() {
+        return Err(Error::Usage(
+            "no recipe named, and no recipes/ directory here (the default); name the recipe file after the command (e.g. my-sync.yaml)".into(),
+        ));
+    }
+    Ok(vec![default])
 }
 
 fn build(
@@ -275,7 +290,7 @@ fn build(
     format: OutputFormat,
     quiet: bool,
 ) -> Result<()> {
-    let pipeline = Pipeline::load(&or_recipes_dir(inputs), target.as_deref())?;
+    let pipeline = Pipeline::load(&or_recipes_dir(inputs)?, target.as_deref())?;
     let recipes = pipeline.recipes();
     let jobs =
         jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
@@ -345,7 +360,7 @@ fn lint_command(
 ) -> Result<()> {
     let bad_input;
     let diagnostics = if units.is_empty() {
-        let inputs = or_recipes_dir(inputs);
+        let inputs = or_recipes_dir(inputs)?;
         let (diagnostics, failed) =
             lint::lint_files_loading(&unitpack::recipe::recipe_files(&inputs)?, target.as_deref())?;
         bad_input = failed;
@@ -402,7 +417,7 @@ fn lint_command(
 }
 
 fn yocto(inputs: Vec<PathBuf>, out_dir: PathBuf, helper: Option<PathBuf>) -> Result<()> {
-    let inputs = or_recipes_dir(inputs);
+    let inputs = or_recipes_dir(inputs)?;
     unitpack::yocto::check_replaceable(&out_dir)?;
     // The gate `build` applies, under each recipe's own target (its warnings are shown
     // only if it refuses: the layer's own gate below shows what concerns the layer).

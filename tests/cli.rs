@@ -115,3 +115,36 @@ fn elf_binaries_need_an_architecture() {
     let deb = build(&recipe, &dir.path().join("out"));
     assert!(deb.to_string_lossy().ends_with("_amd64.deb"));
 }
+
+/// Issue 25, items 7 and 9: with no recipe named and no recipes/ directory, the error
+/// says the default; `--target` completes and checks against the profiles.
+#[test]
+fn the_default_recipes_dir_is_named_and_targets_complete() {
+    let empty = tempfile::tempdir().unwrap();
+    let out = unitpack()
+        .current_dir(empty.path())
+        .arg("build")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no recipes/ directory here"), "{stderr}");
+    assert!(std::fs::read_dir(empty.path()).unwrap().next().is_none());
+
+    let bash = unitpack().args(["completions", "bash"]).output().unwrap();
+    let bash = String::from_utf8_lossy(&bash.stdout);
+    for profile in ["ubuntu-xenial", "debian-bookworm", "yocto-wrynose"] {
+        assert!(bash.contains(profile), "bash completion lacks {profile}");
+    }
+    let out = unitpack()
+        .args([
+            "render",
+            "recipes/pulseaudio-user.yaml",
+            "--target",
+            "no-such",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("ubuntu-xenial"));
+}
