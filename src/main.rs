@@ -299,7 +299,7 @@ fn build(
     // Every package is attempted, `jobs` at a time; paths and failures are
     // reported in recipe order.
     let progress = std::sync::Mutex::new(Progress::new(recipes.len(), quiet));
-    let starting = |recipe: &unitpack::recipe::Recipe| {
+    let finished = |recipe: &unitpack::recipe::Recipe| {
         if let Ok(mut p) = progress.lock() {
             p.step(&recipe.package.name);
         }
@@ -308,7 +308,7 @@ fn build(
         out_dir: &out_dir,
         mtime,
         jobs,
-        starting: &starting,
+        finished: &finished,
     };
     let results = pipeline.write(&debs)?;
     if let Ok(p) = progress.lock() {
@@ -492,8 +492,9 @@ fn man_pages(dir: Option<&Path>) -> Result<()> {
         .map_err(|e| Error::io(format!("writing man pages into {}", dir.display()), e))
 }
 
-/// `[3/10] name` on the terminal while packages are written; nothing when stderr is
-/// not a terminal (CI logs) or with --quiet.
+/// `[3/10] name written` on the terminal as packages are finished (not started: a
+/// large package can compress for a while); nothing when stderr is not a terminal (CI
+/// logs) or with --quiet.
 struct Progress {
     total: usize,
     done: usize,
@@ -513,7 +514,7 @@ impl Progress {
     fn step(&mut self, name: &str) {
         self.done += 1;
         if self.shown {
-            eprint!("\r\x1b[K[{}/{}] {name}", self.done, self.total);
+            eprint!("\r\x1b[K[{}/{}] {name} written", self.done, self.total);
         }
     }
 

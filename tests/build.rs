@@ -471,7 +471,7 @@ fn deb_format_refuses_two_packages_with_one_file_name() {
         out_dir: out.path(),
         mtime: 0,
         jobs: 1,
-        starting: &|_| {},
+        finished: &|_| {},
     };
     let errors = debs.check(&plans).unwrap();
     assert_eq!(errors.len(), 1, "{errors:?}");

@@ -303,14 +303,15 @@ fn temp_file_error(out_dir: &Path, e: std::io::Error) -> Error {
 }
 
 /// The `.deb` format: one package per plan, written into `out_dir`, `jobs` at a time
-/// (the compressor threads of one package share the jobs left); `starting` is told of
-/// each package as it starts. The bytes never depend on `jobs`.
+/// (the compressor threads of one package share the jobs left); `finished` is told of
+/// each package when it is written (or failed), for a progress count that means done.
+/// The bytes never depend on `jobs`.
 pub struct Debs<'a> {
     pub out_dir: &'a Path,
     /// mtime of every entry (SOURCE_DATE_EPOCH).
     pub mtime: u64,
     pub jobs: u32,
-    pub starting: &'a (dyn Fn(&Recipe) + Sync),
+    pub finished: &'a (dyn Fn(&Recipe) + Sync),
 }
 
 impl Packager for Debs<'_> {
@@ -355,7 +356,7 @@ impl Packager for Debs<'_> {
             self.out_dir,
             self.mtime,
             self.jobs,
-            self.starting,
+            self.finished,
         ))
     }
 }
@@ -365,7 +366,7 @@ fn write_all(
     out_dir: &Path,
     mtime: u64,
     jobs: u32,
-    starting: &(dyn Fn(&Recipe) + Sync),
+    finished: &(dyn Fn(&Recipe) + Sync),
 ) -> Vec<Result<PathBuf>> {
     let workers = (jobs as usize).clamp(1, plans.len().max(1));
     let opts = Options {
@@ -376,8 +377,9 @@ fn write_all(
         return plans
             .iter()
             .map(|plan| {
-                starting(plan.recipe);
-                write(plan, out_dir, &opts)
+                let written = write(plan, out_dir, &opts);
+                finished(plan.recipe);
+                written
             })
             .collect();
     }
@@ -392,8 +394,9 @@ fn write_all(
                         let Some(plan) = plans.get(i) else {
                             return done;
                         };
-                        starting(plan.recipe);
-                        done.push((i, write(plan, out_dir, &opts)));
+                        let written = write(plan, out_dir, &opts);
+                        finished(plan.recipe);
+                        done.push((i, written));
                     }
                 })
             })

@@ -322,7 +322,7 @@ fn build(pipeline: &Pipeline, out_dir: &Path) -> Result<Built> {
         out_dir,
         mtime,
         jobs: 1,
-        starting: &|_| {},
+        finished: &|_| {},
     };
     let first = pipeline
         .write(&debs)?
