@@ -10,7 +10,7 @@ use unitpack::{lint, Error, Result};
 
 /// Turn YAML recipes of systemd units into .deb packages that enable them correctly.
 #[derive(Parser)]
-#[command(name = "unitpack", version, about, long_about = None)]
+#[command(name = "unitpack", version, about, long_about = None, propagate_version = true)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
