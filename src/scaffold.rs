@@ -42,6 +42,21 @@ pub fn render(new: &NewRecipe) -> Result<String> {
         "summary".into(),
         format!("systemd units of {}", new.package).into(),
     );
+    // Without one the package's extended description is empty, which lintian reports
+    // as an error (`extended-description-is-empty`) in the docs/ci.md pipeline.
+    let names: Vec<String> = units
+        .iter()
+        .filter_map(|u| u.get("name").and_then(Value::as_str).map(String::from))
+        .collect();
+    package.insert(
+        "description".into(),
+        format!(
+            "The systemd units of {}: {}. Say here what the package does for its users.",
+            new.package,
+            names.join(", ")
+        )
+        .into(),
+    );
     package.insert("license".into(), "MIT".into());
     let mut recipe = Mapping::new();
     recipe.insert("package".into(), Value::Mapping(package));

@@ -153,6 +153,29 @@ fn lintian_reports_no_errors_or_warnings() {
     );
 }
 
+/// Issue 25, item 1: what `unitpack new` writes builds a package that the docs/ci.md
+/// pipeline's `lintian --fail-on error` accepts (it said extended-description-is-empty).
+#[test]
+fn a_new_recipe_passes_lintian_as_docs_ci_runs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let recipe = dir.path().join("my-sync.yaml");
+    let new = unitpack()
+        .args(["new", "my-sync", "-o"])
+        .arg(&recipe)
+        .output()
+        .unwrap();
+    assert!(
+        new.status.success(),
+        "{}",
+        String::from_utf8_lossy(&new.stderr)
+    );
+    let deb = build(&recipe, &dir.path().join("out"));
+    let result = run("lintian", &["--fail-on", "error", deb.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&result.stdout);
+    assert!(result.status.success(), "lintian:\n{text}");
+    assert!(!text.lines().any(|l| l.starts_with("E: ")), "{text}");
+}
+
 #[test]
 fn builds_are_reproducible_for_any_thread_count() {
     for (recipe, _) in SEEDS {
