@@ -64,6 +64,7 @@ codes! {
     UNIT_TOO_NEW = "UP212", Warning, "dependency on a systemd unit newer than the target's systemd";
     FOLLOW_SEAT_NO_LOGIND = "UP213", Warning, "`follow: seat` unit but the package does not pull in pam_systemd (logind sessions)";
     FOLLOW_SEAT_INSTALLABLE = "UP214", Warning, "`follow: seat` unit with an [Install] section a user could enable";
+    SYSTEM_UNIT_USER_TARGET = "UP215", Warning, "system unit wanted by default.target, the target of every user manager";
     DUPLICATE_PROGRAM = "UP301", Warning, "two units of the package in one scope start the same program";
     VENDOR_UNIT_RACE = "UP302", Warning, "a vendor unit of the target starts the same daemon";
     FIRST_SESSION_WINS = "UP303", Info, "per-user audio/seat daemon: the first session gets the device";

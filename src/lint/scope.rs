@@ -83,7 +83,10 @@ pub(super) fn check(input: &Input, out: &mut Vec<Diagnostic>) {
                     user_bus(input, subject, out);
                 }
             }
-            Scope::System => per_user_specifiers(input, subject, out),
+            Scope::System => {
+                per_user_specifiers(input, subject, out);
+                user_target(subject, out);
+            }
         }
         if subject.unit.name.kind() == "path" {
             path_unit(input, subject, out);
@@ -109,6 +112,30 @@ fn system_targets(subject: &Subject, out: &mut Vec<Diagnostic>) {
                     )
                     .help(format!("use {key}=default.target (the user manager's target)"))
                     .note("the user manager never reaches this target, so the unit is never started"),
+                );
+            }
+        }
+    }
+}
+
+/// `WantedBy=default.target` is how a user unit says "at every login"; in the system
+/// manager default.target is only an alias of the boot target, so a system unit with it
+/// is most often a user unit declared with the wrong scope.
+fn user_target(subject: &Subject, out: &mut Vec<Diagnostic>) {
+    for key in ["WantedBy", "RequiredBy"] {
+        for d in subject.directives("Install", key) {
+            if d.value.split_whitespace().any(|t| t == "default.target") {
+                out.push(
+                    Diagnostic::new(
+                        codes::SYSTEM_UNIT_USER_TARGET,
+                        subject.at_directive(d),
+                        format!(
+                            "system unit {} is {key}=default.target, the target every user manager starts",
+                            subject.unit.name
+                        ),
+                    )
+                    .help("for every user's session, declare it `scope: user` (enable: global); for the system at boot, use multi-user.target")
+                    .note("in the system manager default.target is an alias of the boot target (multi-user or graphical)"),
                 );
             }
         }
