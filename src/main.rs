@@ -462,8 +462,22 @@ fn new_recipe(
         target,
     })?;
     let path = output.unwrap_or_else(|| PathBuf::from(format!("{name}.yaml")));
-    // Checked before it is written: what `new` writes always loads.
-    unitpack::recipe::parse(&path, &text, None)?;
+    // Checked before it is written: what `new` writes always loads, and lints without
+    // errors for its target (units from a newer systemd than the target's are refused
+    // here, not at the first build).
+    let parsed = unitpack::recipe::parse(&path, &text, None)?;
+    let errors: Vec<_> = lint::lint_recipe(&parsed)
+        .into_iter()
+        .filter(|d| d.severity == lint::Severity::Error)
+        .collect();
+    if !errors.is_empty() {
+        say_err(&lint::render_text(&errors));
+        return Err(Error::Refused(format!(
+            "not writing {}: its units have {} lint error(s) for {target}; give the target they are written for (--target, `unitpack profiles`) or fix the units",
+            path.display(),
+            errors.len()
+        )));
+    }
     unitpack::scaffold::write_new(&path, &text)?;
     let recipe = unitpack::recipe::load(&path, None)?;
     let findings = lint::lint_recipe(&recipe);

@@ -148,3 +148,41 @@ fn the_default_recipes_dir_is_named_and_targets_complete() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("ubuntu-xenial"));
 }
+
+/// Issue 25, item 2: `new --from` refuses (exit 2, nothing written) units that have
+/// lint errors for the recipe's target, and says to give the target they are for.
+#[test]
+fn new_refuses_units_with_lint_errors_for_its_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let unit = dir.path().join("store.service");
+    std::fs::write(
+        &unit,
+        "[Unit]\nDescription=x\n[Service]\nExecStart=/bin/true\nStateDirectory=store\n[Install]\nWantedBy=multi-user.target\n",
+    )
+    .unwrap();
+    let recipe = dir.path().join("store.yaml");
+    let new = |target: &str| {
+        unitpack()
+            .args(["new", "store", "--target", target, "--from"])
+            .arg(&unit)
+            .arg("-o")
+            .arg(&recipe)
+            .output()
+            .unwrap()
+    };
+    let out = new("ubuntu-xenial");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("UP102") && stderr.contains("--target"),
+        "{stderr}"
+    );
+    assert!(!recipe.exists());
+    let out = new("debian-bookworm");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(recipe.exists());
+}
