@@ -249,7 +249,6 @@ impl<'r> Plan<'r> {
         use unitpack_manifest as m;
         let recipe = self.recipe;
         let p = recipe.profile;
-        let scope = |s: Scope| s;
         m::Manifest {
             format: m::FORMAT,
             package: recipe.package.name.to_string(),
@@ -260,7 +259,7 @@ impl<'r> Plan<'r> {
                 .units
                 .iter()
                 .map(|unit| m::UnitEntry {
-                    scope: scope(unit.scope),
+                    scope: unit.scope,
                     enablement: unit.enable,
                     name: unit.name.to_string(),
                     path: recipe.unit_path(unit),
@@ -279,7 +278,7 @@ impl<'r> Plan<'r> {
                 .dropins
                 .iter()
                 .map(|d| m::DropIn {
-                    scope: scope(d.scope),
+                    scope: d.scope,
                     unit: d.unit.to_string(),
                     path: recipe.dropin_path(d),
                 })
@@ -288,7 +287,7 @@ impl<'r> Plan<'r> {
                 .takeovers
                 .iter()
                 .map(|t| m::Takeover {
-                    scope: scope(t.scope),
+                    scope: t.scope,
                     name: t.unit.clone(),
                 })
                 .collect(),
