@@ -1,6 +1,5 @@
 //! Build script of `unitpack`: turns lint's data into the Rust tables that
-//! `src/lint/table.rs` includes from `OUT_DIR`, compiles the maintainer-script
-//! templates ahead of time (`build/script_templates.rs`), and lists the helper crate's sources
+//! `src/lint/table.rs` includes from `OUT_DIR`, and lists the helper crate's sources
 //! (`unitpack-check/`, `unitpack-manifest/`) for `src/yocto/helper.rs` to build into
 //! the binary, so that `unitpack yocto` writes the helper's source archive anywhere,
 //! not only in a checkout of unitpack.
@@ -25,9 +24,6 @@
 use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-
-#[path = "build/script_templates.rs"]
-mod script_templates;
 
 const DIRECTIVES: &str = "data/systemd-directives.tsv";
 const SPECIFIERS: &str = "data/systemd-specifiers.tsv";
@@ -280,18 +276,6 @@ fn main() {
     let out_dir = PathBuf::from(std::env::var_os("OUT_DIR").expect("OUT_DIR"));
     let out = out_dir.join(OUTPUT);
     if let Err(e) = std::fs::write(&out, table) {
-        eprintln!("error: writing {}: {e}", out.display());
-        std::process::exit(1);
-    }
-    let templates = match script_templates::render(&top) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: maintainer-script templates: {e}");
-            std::process::exit(1);
-        }
-    };
-    let out = out_dir.join(script_templates::OUTPUT);
-    if let Err(e) = std::fs::write(&out, templates) {
         eprintln!("error: writing {}: {e}", out.display());
         std::process::exit(1);
     }

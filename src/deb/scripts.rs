@@ -277,8 +277,9 @@ fn registry() -> &'static Handlebars<'static> {
         hb.set_strict_mode(true);
         hb.register_escape_fn(handlebars::no_escape);
         hb.register_helper("sh", Box::new(sh));
-        for (name, template) in super::templates::all() {
-            hb.register_template(name, template);
+        for (name, source) in SCRIPTS {
+            hb.register_template_string(name, source)
+                .expect("every template compiles (tested in deb::templates)");
         }
         hb
     })
@@ -294,7 +295,7 @@ pub fn render(plan: &Plan) -> Vec<Script> {
     let ctx = handlebars::Context::wraps(context(plan)).expect("the context serializes to JSON");
     SCRIPTS
         .iter()
-        .map(|&name| {
+        .map(|&(name, _)| {
             let rendered = hb
                 .render_with_context(name, &ctx)
                 .expect("templates render with the context they are written for");
