@@ -299,9 +299,9 @@ fn build(
     // Every package is attempted, `jobs` at a time; paths and failures are
     // reported in recipe order.
     let progress = std::sync::Mutex::new(Progress::new(recipes.len(), quiet));
-    let finished = |recipe: &unitpack::recipe::Recipe| {
+    let finished = |plan: &unitpack::plan::Plan| {
         if let Ok(mut p) = progress.lock() {
-            p.step(&recipe.package.name);
+            p.step(&plan.package().name);
         }
     };
     let debs = deb::Debs {

@@ -1,18 +1,22 @@
 //! The plan of a package, built once from a validated recipe and its profile: every
-//! file it installs (with its role), every unit it enables and the links that makes,
-//! the units it starts, stops and takes over. Every output reads the plan, never the
-//! recipe's units directly: the `.deb` writer and its maintainer scripts, the
-//! manifest `unitpack-check` reads on the target, the Yocto recipes, `unitpack render`.
+//! file it installs (with its role), every unit it ships, enables and the links that
+//! makes, the units it starts, stops and takes over, the ELF facts of its assets. Every
+//! output reads the plan, and the recipe stays private to it: the `.deb` writer and its
+//! maintainer scripts, the manifest `unitpack-check` reads on the target, the Yocto
+//! recipes, `unitpack render`.
 
-use crate::error::{Error, Result};
-use crate::recipe::{OnUpgrade, Recipe};
+use crate::error::{Error, InputError, Result};
+use crate::profile::{Compression, Profile};
+use crate::recipe::{HelperRelation, OnUpgrade, Package, Recipe, Snippet};
 use crate::unit::{Enablement, Scope};
 use std::path::{Path, PathBuf};
 
 /// Everything a package does, in the order outputs write it.
 #[derive(Debug)]
 pub struct Plan<'r> {
-    pub recipe: &'r Recipe,
+    recipe: &'r Recipe,
+    /// Every unit shipped, in recipe order.
+    pub units: Vec<ShippedUnit>,
     /// The payload common to every format, sorted by path (formats add their own
     /// files, e.g. the `.deb`'s docs, with `Role::Doc`).
     pub files: Vec<PayloadFile>,
@@ -36,6 +40,27 @@ pub struct Plan<'r> {
     /// File names of the tmpfiles.d and sysusers.d files shipped, applied on configure.
     pub tmpfiles: Vec<String>,
     pub sysusers: Vec<String>,
+    /// The assets that are machine code: destination and ELF facts.
+    pub executables: Vec<(String, crate::elf::Elf)>,
+    /// Something shipped runs only once a user logs in: a user unit (the user
+    /// manager), a unit bound to or wanted by a user manager (`user@UID.service`), a
+    /// unit that follows seat sessions. Logins get their session and user manager from
+    /// `pam_systemd`.
+    pub login_session: bool,
+}
+
+/// One unit the package ships, enabled or not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShippedUnit {
+    pub name: String,
+    pub scope: Scope,
+    pub enable: Enablement,
+    /// Where it is installed.
+    pub path: String,
+    /// Units of other packages it replaces (`takes_over:`).
+    pub takes_over: Vec<String>,
+    /// `WantedBy=` of its `[Install]` section.
+    pub wanted_by: Vec<String>,
 }
 
 /// What a file is to the package.
@@ -146,6 +171,18 @@ impl<'r> Plan<'r> {
         restarts.dedup();
         let mut plan = Plan {
             recipe,
+            units: recipe
+                .units
+                .iter()
+                .map(|u| ShippedUnit {
+                    name: u.name.to_string(),
+                    scope: u.scope,
+                    enable: u.enable,
+                    path: recipe.unit_path(u),
+                    takes_over: u.takes_over.iter().map(|t| t.to_string()).collect(),
+                    wanted_by: u.list("Install", "WantedBy"),
+                })
+                .collect(),
             files: Vec::new(),
             activations,
             others: recipe
@@ -186,9 +223,79 @@ impl<'r> Plan<'r> {
                 .collect(),
             tmpfiles: config_files(recipe, &["/usr/lib/tmpfiles.d/", "/etc/tmpfiles.d/"]),
             sysusers: config_files(recipe, &["/usr/lib/sysusers.d/", "/etc/sysusers.d/"]),
+            executables: recipe
+                .assets
+                .iter()
+                .filter_map(|a| Some((a.dest.clone(), a.elf?)))
+                .collect(),
+            login_session: runs_in_login_session(recipe),
         };
         plan.files = plan.payload()?;
         Ok(plan)
+    }
+
+    /// The package's own fields (name, version, description, relations...).
+    pub fn package(&self) -> &'r Package {
+        &self.recipe.package
+    }
+
+    /// The recipe file the plan was made from.
+    pub fn source(&self) -> &'r Path {
+        &self.recipe.path
+    }
+
+    /// The recipe file's name, which the changelog and generated files cite.
+    pub fn source_name(&self) -> String {
+        self.recipe
+            .path
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default()
+    }
+
+    /// A problem with the recipe field `field` (`package.name`, `units[0]`), pinned to
+    /// its file and line: how a format refuses what it cannot express.
+    pub fn refuse(&self, field: &str, message: impl Into<String>) -> InputError {
+        InputError::new(&self.recipe.path, self.recipe.locate(field), field, message)
+    }
+
+    pub fn profile(&self) -> &'static Profile {
+        self.recipe.profile
+    }
+
+    pub fn compression(&self) -> Compression {
+        self.recipe.compression
+    }
+
+    pub fn helper(&self) -> HelperRelation {
+        self.recipe.helper
+    }
+
+    pub fn strict(&self) -> bool {
+        self.recipe.strict
+    }
+
+    /// The author's maintainer-script snippets.
+    pub fn snippets(&self) -> &'r [Snippet] {
+        &self.recipe.snippets
+    }
+
+    /// `yocto.packages:` of the recipe: Debian package name → OE package name (None:
+    /// left out).
+    pub fn yocto_packages(&self) -> &'r [(String, Option<String>)] {
+        &self.recipe.yocto.packages
+    }
+
+    /// Units shipped in one scope.
+    pub fn units_in(&self, scope: Scope) -> impl Iterator<Item = &ShippedUnit> {
+        self.units.iter().filter(move |u| u.scope == scope)
+    }
+
+    /// Whether the package ships a drop-in for a unit of `scope`.
+    pub fn has_dropins_in(&self, scope: Scope) -> bool {
+        self.files
+            .iter()
+            .any(|f| matches!(f.role, Role::DropIn { scope: s, .. } if s == scope))
     }
 
     /// Activations in one scope.
@@ -396,6 +503,25 @@ impl From<String> for Content {
 /// the compressor, small enough to be no memory at all.
 const STREAM_CHUNK: usize = 256 << 10;
 
+fn runs_in_login_session(recipe: &Recipe) -> bool {
+    const RELATIONS: [(&str, &str); 7] = [
+        ("Unit", "BindsTo"),
+        ("Unit", "Requires"),
+        ("Unit", "Wants"),
+        ("Unit", "PartOf"),
+        ("Unit", "Requisite"),
+        ("Install", "WantedBy"),
+        ("Install", "RequiredBy"),
+    ];
+    !recipe.follow_seat.is_empty()
+        || recipe.units.iter().any(|u| {
+            u.scope == Scope::User
+                || RELATIONS.iter().any(|(section, key)| {
+                    u.list(section, key).iter().any(|v| v.starts_with("user@"))
+                })
+        })
+}
+
 /// File names of the assets installed as `*.conf` right in one of `dirs`.
 fn config_files(recipe: &Recipe, dirs: &[&str]) -> Vec<String> {
     recipe
@@ -411,4 +537,123 @@ fn config_files(recipe: &Recipe, dirs: &[&str]) -> Vec<String> {
 /// Where the manifest of a package is installed.
 pub fn manifest_path(package: &str) -> String {
     unitpack_manifest::manifest_path(package)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HEAD: &str = "package:\n  name: tt\n  version: \"1.0\"\n  maintainer: T <t@example.org>\n  summary: plan test\n  license: MIT\ntarget: debian-bookworm\n";
+
+    fn recipe(units: &str) -> Recipe {
+        let text = format!("{HEAD}units:\n{units}");
+        crate::recipe::parse(Path::new("/nonexistent/t.yaml"), &text, None)
+            .unwrap_or_else(|e| panic!("the test recipe loads: {e}\n{text}"))
+    }
+
+    fn service(name: &str, scope: &str, extra: &str, install: &str) -> String {
+        format!(
+            "  - name: {name}\n    scope: {scope}\n{extra}    sections:\n      Service:\n        ExecStart: /bin/true\n      Install:\n        WantedBy: {install}\n"
+        )
+    }
+
+    #[test]
+    fn a_global_user_unit_is_enabled_by_its_links_and_needs_a_login() {
+        let r = recipe(&service(
+            "a.service",
+            "user",
+            "    enable: global\n",
+            "default.target",
+        ));
+        let plan = Plan::new(&r).unwrap();
+        assert_eq!(plan.activations.len(), 1);
+        let a = &plan.activations[0];
+        assert_eq!((a.scope, a.start), (Scope::User, false));
+        assert_eq!(
+            a.links,
+            [(
+                "/etc/systemd/user/default.target.wants/a.service".to_string(),
+                "/usr/lib/systemd/user/a.service".to_string()
+            )]
+        );
+        assert_eq!(plan.install_links, a.links);
+        assert!(plan.login_session);
+        assert!(plan.system_units.is_empty());
+        assert_eq!(plan.units[0].path, "/usr/lib/systemd/user/a.service");
+        assert_eq!(plan.units[0].wanted_by, ["default.target"]);
+    }
+
+    #[test]
+    fn a_system_template_stops_by_pattern_and_enables_its_instances() {
+        let r = recipe(&service(
+            "w@.service",
+            "system",
+            "    instances: [a, b]\n",
+            "multi-user.target",
+        ));
+        let plan = Plan::new(&r).unwrap();
+        assert!(
+            plan.system_units.is_empty(),
+            "a template is no unit to stop"
+        );
+        assert_eq!(plan.instance_patterns, ["w@*.service"]);
+        let names: Vec<&str> = plan.activations[0]
+            .names
+            .iter()
+            .map(|n| n.name.as_str())
+            .collect();
+        assert_eq!(names, ["w@a.service", "w@b.service"]);
+        for n in &plan.activations[0].names {
+            assert_eq!(n.links.len(), 1, "{}: its own link only", n.name);
+            assert!(n.links[0].0.ends_with(&format!("/{}", n.name)));
+            assert!(
+                !n.helper,
+                "init-system-helpers 1.29 cannot enable instances"
+            );
+        }
+        assert!(!plan.login_session);
+    }
+
+    #[test]
+    fn a_system_unit_wanted_by_a_user_manager_needs_a_login() {
+        let wanted = recipe(&service("r.service", "system", "", "user@0.service"));
+        assert!(Plan::new(&wanted).unwrap().login_session);
+        let boot = recipe(&service("r.service", "system", "", "multi-user.target"));
+        let plan = Plan::new(&boot).unwrap();
+        assert!(!plan.login_session);
+        assert_eq!(plan.system_units, ["r.service"]);
+        assert!(plan.activations[0].names[0].helper);
+    }
+
+    #[test]
+    fn the_payload_is_sorted_and_carries_the_manifest() {
+        let units = service("b.service", "system", "", "multi-user.target")
+            + &service("a.service", "user", "", "default.target");
+        let r = recipe(&units);
+        let plan = Plan::new(&r).unwrap();
+        let paths: Vec<&str> = plan.files.iter().map(|f| f.path.as_str()).collect();
+        let mut sorted = paths.clone();
+        sorted.sort();
+        assert_eq!(paths, sorted);
+        let manifest: Vec<&PayloadFile> = plan
+            .files
+            .iter()
+            .filter(|f| f.role == Role::Manifest)
+            .collect();
+        assert_eq!(manifest.len(), 1);
+        assert_eq!(manifest[0].path, manifest_path("tt"));
+        assert_eq!(manifest[0].data, Content::from(plan.manifest()));
+        assert_eq!(plan.units_in(Scope::User).count(), 1);
+        assert!(!plan.has_dropins_in(Scope::System));
+    }
+
+    #[test]
+    fn a_refusal_is_pinned_to_the_field_and_its_line() {
+        let r = recipe(&service("a.service", "user", "", "default.target"));
+        let plan = Plan::new(&r).unwrap();
+        let e = plan.refuse("package.version", "no");
+        assert_eq!(e.field, "package.version");
+        assert_eq!(e.location.map(|l| l.line), Some(3));
+        assert_eq!(e.file, Path::new("/nonexistent/t.yaml"));
+    }
 }

@@ -30,7 +30,7 @@ fn snapshot_recipe(recipe: &str) {
     for script in unitpack::deb::scripts::render(&plan) {
         insta::assert_snapshot!(format!("{stem}__{}", script.name), script.text);
     }
-    let (depends, recommends) = unitpack::deb::relations(&r);
+    let (depends, recommends) = unitpack::deb::relations(&plan);
     let control = unitpack::deb::control::control(&r.package, &depends, &recommends, 0);
     insta::assert_snapshot!(format!("{stem}__control"), control);
 }

@@ -1,7 +1,8 @@
 //! `/usr/share/doc/PACKAGE/{copyright,changelog*.gz}`, which Debian Policy 12.5 and
 //! 12.7 require of every binary package.
 
-use crate::recipe::{Package, Recipe};
+use crate::plan::Plan;
+use crate::recipe::Package;
 use crate::unit::Scope;
 
 use crate::license;
@@ -46,11 +47,11 @@ fn indent(text: &str) -> String {
 }
 
 /// Lintian overrides shipped in the package, each with its reason.
-pub fn lintian_overrides(recipe: &Recipe, scripts: &[super::scripts::Script]) -> String {
-    let n = &recipe.package.name;
+pub fn lintian_overrides(plan: &Plan, scripts: &[super::scripts::Script]) -> String {
+    let n = &plan.package().name;
     // The reason below holds only where `deb-systemd-helper --user` is missing
     // (init-system-helpers < 1.52: xenial, bionic); elsewhere lintian's tag stands.
-    let calls_systemctl = !recipe.profile.deb.deb_systemd_helper_user
+    let calls_systemctl = !plan.profile().deb.deb_systemd_helper_user
         && scripts.iter().any(|s| {
             s.text
                 .lines()
@@ -71,17 +72,13 @@ pub fn lintian_overrides(recipe: &Recipe, scripts: &[super::scripts::Script]) ->
         "# Built by unitpack for local repositories, not uploaded to Debian: no bug to close.\n\
          {n}: initial-upload-closes-no-bugs\n"
     ));
-    for unit in recipe.units_in(Scope::System) {
-        for target in unit
-            .list("Install", "WantedBy")
-            .into_iter()
-            .filter(|t| is_user_manager(t))
-        {
+    for unit in plan.units_in(Scope::System) {
+        for target in unit.wanted_by.iter().filter(|t| is_user_manager(t)) {
             out.push_str(&format!(
                 "# Wanted by a user's manager on purpose: logind starts user@UID.service at the\n\
                  # user's first login and stops it after the last (tests/e2e/OBSERVATIONS.md).\n\
                  {n}: systemd-service-file-refers-to-unusual-wantedby-target {target} [{}]\n",
-                recipe.unit_path(unit).trim_start_matches('/')
+                unit.path.trim_start_matches('/')
             ));
         }
     }

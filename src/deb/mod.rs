@@ -11,7 +11,7 @@ use crate::archive::{self, compress};
 use crate::error::{Error, InputError, Result};
 use crate::format::Packager;
 use crate::plan::{Content, PayloadFile, Plan, Role};
-use crate::recipe::{HelperRelation, Recipe};
+use crate::recipe::HelperRelation;
 
 use md5::{Digest, Md5};
 use std::collections::{BTreeMap, BTreeSet};
@@ -32,8 +32,7 @@ pub struct Options {
 /// The files of the package: the plan's payload plus the docs Debian requires
 /// (`scripts`: the maintainer scripts, which decide the lintian overrides).
 pub fn files(plan: &Plan, scripts: &[scripts::Script], mtime: u64) -> Result<Vec<PayloadFile>> {
-    let recipe = plan.recipe;
-    let p = &recipe.package;
+    let p = plan.package();
     let mut files = plan.files.clone();
     let doc = format!("/usr/share/doc/{}", p.name);
     files.push(PayloadFile {
@@ -43,12 +42,7 @@ pub fn files(plan: &Plan, scripts: &[scripts::Script], mtime: u64) -> Result<Vec
         conffile: false,
         role: Role::Doc,
     });
-    let recipe_name = recipe
-        .path
-        .file_name()
-        .map(|f| f.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let changelog = docs::changelog(p, &recipe_name, mtime);
+    let changelog = docs::changelog(p, &plan.source_name(), mtime);
     let changelog_name = if p.version.revision.is_some() {
         "changelog.Debian.gz"
     } else {
@@ -63,7 +57,7 @@ pub fn files(plan: &Plan, scripts: &[scripts::Script], mtime: u64) -> Result<Vec
     });
     files.push(PayloadFile {
         path: format!("/usr/share/lintian/overrides/{}", p.name),
-        data: docs::lintian_overrides(recipe, scripts).into(),
+        data: docs::lintian_overrides(plan, scripts).into(),
         mode: 0o644,
         conffile: false,
         role: Role::Doc,
@@ -74,15 +68,15 @@ pub fn files(plan: &Plan, scripts: &[scripts::Script], mtime: u64) -> Result<Vec
 
 /// `Depends:` and `Recommends:` of the package: the recipe's, plus the helper its
 /// postinst calls where the recipe's `helper:` puts it.
-pub fn relations(recipe: &Recipe) -> (Vec<String>, Vec<String>) {
-    let r = &recipe.package.relations;
+pub fn relations(plan: &Plan) -> (Vec<String>, Vec<String>) {
+    let r = &plan.package().relations;
     let (mut depends, mut recommends) = (r.depends.clone(), r.recommends.clone());
     let named = |list: &[String]| {
         list.iter()
             .any(|r| r.split([' ', '(']).next() == Some(HELPER_PACKAGE))
     };
-    if recipe.package.name != HELPER_PACKAGE && !named(&depends) && !named(&recommends) {
-        match recipe.helper {
+    if plan.package().name != HELPER_PACKAGE && !named(&depends) && !named(&recommends) {
+        match plan.helper() {
             HelperRelation::Depends => depends.push(HELPER_PACKAGE.to_string()),
             HelperRelation::Recommends => recommends.push(HELPER_PACKAGE.to_string()),
             HelperRelation::None => {}
@@ -94,8 +88,8 @@ pub fn relations(recipe: &Recipe) -> (Vec<String>, Vec<String>) {
 /// `NAME_VERSION_ARCH.deb` (no epoch, as dpkg-deb names it).
 /// The control file checked as it will be written, byte for byte: one field a line,
 /// no line break or control character a value could smuggle in.
-fn control_as_written(recipe: &Recipe) -> Option<InputError> {
-    let package = &recipe.package;
+fn control_as_written(plan: &Plan) -> Option<InputError> {
+    let package = plan.package();
     let mut depends = package.relations.depends.clone();
     depends.push(HELPER_PACKAGE.to_string());
     let text = control::control(package, &depends, &package.relations.recommends, 0);
@@ -105,16 +99,11 @@ fn control_as_written(recipe: &Recipe) -> Option<InputError> {
         "Description" => "package.description".to_string(),
         f => format!("package.{}", f.to_ascii_lowercase()),
     };
-    Some(InputError::new(
-        &recipe.path,
-        recipe.locate(&recipe_field),
-        recipe_field,
-        format!("in the control file: {message}"),
-    ))
+    Some(plan.refuse(&recipe_field, format!("in the control file: {message}")))
 }
 
-pub fn file_name(recipe: &Recipe) -> String {
-    let p = &recipe.package;
+pub fn file_name(plan: &Plan) -> String {
+    let p = plan.package();
     format!(
         "{}_{}_{}.deb",
         p.name,
@@ -129,16 +118,15 @@ pub fn file_name(recipe: &Recipe) -> String {
 /// payload: assets are read in chunks, and the compressed data (whose size ar needs
 /// before it) waits on disk, not in memory.
 pub fn write(plan: &Plan, out_dir: &Path, opts: &Options) -> Result<PathBuf> {
-    let recipe = plan.recipe;
     let scripts = scripts::render(plan);
     let files = files(plan, &scripts, opts.mtime)?;
     std::fs::create_dir_all(out_dir)
         .map_err(|e| Error::io(format!("creating {}", out_dir.display()), e))?;
-    let data = data_member(&files, recipe.compression, out_dir, opts)?;
-    let control = control_member(recipe, &files, &data, scripts, opts.mtime)?;
+    let data = data_member(&files, plan.compression(), out_dir, opts)?;
+    let control = control_member(plan, &files, &data, scripts, opts.mtime)?;
 
-    let c = recipe.compression;
-    let dest = out_dir.join(file_name(recipe));
+    let c = plan.compression();
+    let dest = out_dir.join(file_name(plan));
     let tmp = tempfile::Builder::new()
         .prefix(".unitpack-")
         .suffix(".deb.tmp")
@@ -249,7 +237,7 @@ fn data_member(
 
 /// control.tar, compressed: control, md5sums, conffiles, the maintainer scripts.
 fn control_member(
-    recipe: &Recipe,
+    plan: &Plan,
     files: &[PayloadFile],
     data: &DataMember,
     scripts: Vec<scripts::Script>,
@@ -260,8 +248,8 @@ fn control_member(
         .map(|f| f.data.len().div_ceil(1024))
         .sum::<u64>()
         + data.dirs;
-    let (depends, recommends) = relations(recipe);
-    let control = control::control(&recipe.package, &depends, &recommends, installed_size);
+    let (depends, recommends) = relations(plan);
+    let control = control::control(plan.package(), &depends, &recommends, installed_size);
     let conffiles: String = files
         .iter()
         .filter(|f| f.conffile)
@@ -292,7 +280,7 @@ fn control_member(
     );
     let mut tar = Vec::with_capacity(archive::tar_len(&entries) as usize);
     archive::write_tar(&entries, mtime, &mut tar, |_, _| {})?;
-    compress(&tar, recipe.compression, 1)
+    compress(&tar, plan.compression(), 1)
 }
 
 fn temp_file_error(out_dir: &Path, e: std::io::Error) -> Error {
@@ -311,7 +299,7 @@ pub struct Debs<'a> {
     /// mtime of every entry (SOURCE_DATE_EPOCH).
     pub mtime: u64,
     pub jobs: u32,
-    pub finished: &'a (dyn Fn(&Recipe) + Sync),
+    pub finished: &'a (dyn Fn(&Plan) + Sync),
 }
 
 impl Packager for Debs<'_> {
@@ -324,8 +312,8 @@ impl Packager for Debs<'_> {
     fn check(&self, plans: &[Plan]) -> Result<Vec<InputError>> {
         let mut errors = Vec::new();
         for plan in plans {
-            errors.extend(control_as_written(plan.recipe));
-            match scripts::check_snippets(plan.recipe) {
+            errors.extend(control_as_written(plan));
+            match scripts::check_snippets(plan.snippets()) {
                 Ok(()) => {}
                 Err(crate::Error::Input(mut found)) => errors.append(&mut found),
                 Err(other) => return Err(other),
@@ -333,15 +321,12 @@ impl Packager for Debs<'_> {
         }
         let mut names: BTreeMap<String, &Path> = BTreeMap::new();
         for plan in plans {
-            let r = plan.recipe;
-            if let Some(first) = names.insert(file_name(r), &r.path) {
-                errors.push(InputError::new(
-                    &r.path,
-                    r.locate("package.name"),
+            if let Some(first) = names.insert(file_name(plan), plan.source()) {
+                errors.push(plan.refuse(
                     "package.name",
                     format!(
                         "{} would overwrite the package of {}",
-                        file_name(r),
+                        file_name(plan),
                         first.display()
                     ),
                 ));
@@ -366,7 +351,7 @@ fn write_all(
     out_dir: &Path,
     mtime: u64,
     jobs: u32,
-    finished: &(dyn Fn(&Recipe) + Sync),
+    finished: &(dyn Fn(&Plan) + Sync),
 ) -> Vec<Result<PathBuf>> {
     let workers = (jobs as usize).clamp(1, plans.len().max(1));
     let opts = Options {
@@ -378,7 +363,7 @@ fn write_all(
             .iter()
             .map(|plan| {
                 let written = write(plan, out_dir, &opts);
-                finished(plan.recipe);
+                finished(plan);
                 written
             })
             .collect();
@@ -395,7 +380,7 @@ fn write_all(
                             return done;
                         };
                         let written = write(plan, out_dir, &opts);
-                        finished(plan.recipe);
+                        finished(plan);
                         done.push((i, written));
                     }
                 })

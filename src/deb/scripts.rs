@@ -5,7 +5,7 @@
 
 use crate::error::{Error, InputError, Location};
 use crate::plan::Plan;
-use crate::recipe::{OnUpgrade, Recipe, Snippet};
+use crate::recipe::{OnUpgrade, Snippet};
 use crate::unit::Scope;
 use handlebars::{handlebars_helper, Handlebars};
 use serde::Serialize;
@@ -168,7 +168,6 @@ fn scope_flag(scope: Scope) -> &'static str {
 }
 
 fn context(plan: &Plan) -> Context {
-    let recipe = plan.recipe;
     let enabled = |scope: Scope| -> Vec<EnabledUnit> {
         plan.activations_in(scope)
             .flat_map(|a| {
@@ -209,13 +208,13 @@ fn context(plan: &Plan) -> Context {
     link_dirs.sort();
     link_dirs.dedup();
     let other_starts = plan.others.iter().any(|o| o.start);
-    let has_system = recipe.units_in(Scope::System).next().is_some();
+    let has_system = plan.units_in(Scope::System).next().is_some();
     let enables = !(user_units.is_empty() && system_units.is_empty());
     Context {
-        package: recipe.package.name.clone(),
+        package: plan.package().name.clone(),
         generator: format!("unitpack {}", env!("CARGO_PKG_VERSION")),
-        state_dir: format!("/var/lib/unitpack/{}", recipe.package.name),
-        strict: recipe.strict,
+        state_dir: format!("/var/lib/unitpack/{}", plan.package().name),
+        strict: plan.strict(),
         has_system,
         enables,
         has_links: user_units
@@ -235,9 +234,7 @@ fn context(plan: &Plan) -> Context {
             .collect(),
         other_starts,
         uses_state: enables || !plan.takeovers.is_empty() || !plan.others.is_empty(),
-        reloads: other_starts
-            || has_system
-            || recipe.dropins.iter().any(|d| d.scope == Scope::System),
+        reloads: other_starts || has_system || plan.has_dropins_in(Scope::System),
         restarts: plan.restarts.clone(),
         user_units,
         system_units,
@@ -290,7 +287,6 @@ const SNIPPET_MARK: &str = "#@unitpack-snippet@";
 
 /// The maintainer scripts of a recipe's package, in the order postinst, prerm, postrm.
 pub fn render(plan: &Plan) -> Vec<Script> {
-    let recipe = plan.recipe;
     let hb = registry();
     let ctx = handlebars::Context::wraps(context(plan)).expect("the context serializes to JSON");
     SCRIPTS
@@ -301,7 +297,7 @@ pub fn render(plan: &Plan) -> Vec<Script> {
                 .expect("templates render with the context they are written for");
             let text = squeeze_blank_lines(&splice_functions(&rendered));
             // Spliced after the blank-line squeeze: the author's text stays as written.
-            let snippet = recipe.snippets.iter().find(|s| s.script == name);
+            let snippet = plan.snippets().iter().find(|s| s.script == name);
             let text = match snippet {
                 Some(s) => text.replace(&format!("{SNIPPET_MARK}\n"), &snippet_block(s)),
                 None => text.replace(&format!("{SNIPPET_MARK}\n"), ""),
@@ -348,13 +344,13 @@ fn here_document_delimiter(text: &str) -> String {
 /// findings of warning level or worse are errors naming the snippet's file and line.
 /// Snippets are bounded in size when read (`input::MAX_SNIPPET`), so shellcheck gets
 /// at most that much.
-pub fn check_snippets(recipe: &Recipe) -> Result<(), Error> {
-    if recipe.snippets.is_empty() {
+pub fn check_snippets(snippets: &[Snippet]) -> Result<(), Error> {
+    if snippets.is_empty() {
         return Ok(());
     }
     let dir = tempfile::tempdir().map_err(|e| Error::io("creating a temporary directory", e))?;
     let mut errors = Vec::new();
-    for snippet in &recipe.snippets {
+    for snippet in snippets {
         let path = dir.path().join(snippet.script);
         std::fs::write(&path, &snippet.text)
             .map_err(|e| Error::io(format!("writing {}", path.display()), e))?;

@@ -17,7 +17,7 @@ use validate::Validator;
 
 pub use debian::{check_package_name, forbidden_char};
 pub use schema::json_schema;
-pub use set::{across, built_twice, load_all, recipe_files};
+pub use set::{across, load_all, recipe_files};
 
 use crate::error::{Error, InputError, Location, Result};
 use schema::RawRecipe;

@@ -214,6 +214,8 @@ pub struct Asset {
     pub conffile: bool,
     /// The recipe item it comes from (`assets[0]`), for errors.
     pub field: String,
+    /// Its ELF facts when it is machine code, read once when the recipe loads.
+    pub elf: Option<crate::elf::Elf>,
 }
 
 impl Recipe {

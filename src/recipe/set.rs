@@ -57,7 +57,7 @@ pub fn load_all(files: &[PathBuf], target: Option<&str>) -> Result<Vec<Recipe>> 
 }
 
 /// A package that an earlier recipe of the same run builds already.
-pub fn built_twice<'r>(recipes: impl Iterator<Item = &'r Recipe>) -> Vec<error::InputError> {
+fn built_twice<'r>(recipes: impl Iterator<Item = &'r Recipe>) -> Vec<error::InputError> {
     let mut errors = Vec::new();
     let mut names: std::collections::BTreeMap<&str, &Path> = Default::default();
     for r in recipes {

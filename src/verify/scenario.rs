@@ -46,7 +46,7 @@ impl Scenario {
             })
             .collect();
         Scenario {
-            package: plan.recipe.package.name.clone(),
+            package: plan.package().name.clone(),
             promises,
             takeovers: plan
                 .takeovers

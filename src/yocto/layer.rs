@@ -2,7 +2,7 @@
 
 use super::{packages, series, LayerFile, Templates};
 use crate::error::Result;
-use crate::recipe::Recipe;
+use crate::plan::Plan;
 use crate::unit::Enablement;
 use serde::Serialize;
 
@@ -60,40 +60,35 @@ struct Example {
 /// `conf/layer.conf`, README.md and SECURITY.md; `helper_rust` is the helper's
 /// rust-version when kirkstone cannot build it.
 pub(super) fn render(
-    recipes: &[&Recipe],
+    plans: &[Plan],
     templates: &Templates,
     helper_rust: Option<&str>,
 ) -> Result<Vec<LayerFile>> {
-    let mut packages: Vec<Package> = recipes
+    let mut packages: Vec<Package> = plans
         .iter()
-        .map(|r| Package {
-            name: r.package.name.clone(),
-            version: r.package.version.upstream.clone(),
-            units: r
+        .map(|plan| Package {
+            name: plan.package().name.clone(),
+            version: plan.package().version.upstream.clone(),
+            units: plan
                 .units
                 .iter()
                 .map(|u| Unit {
-                    name: u.name.to_string(),
+                    name: u.name.clone(),
                     scope: u.scope.as_str(),
                     enable: u.enable.as_str(),
-                    takes_over: u
-                        .takes_over
-                        .iter()
-                        .map(|t| t.to_string())
-                        .collect::<Vec<_>>()
-                        .join(", "),
+                    takes_over: u.takes_over.join(", "),
                 })
                 .collect(),
         })
         .collect();
     packages.sort_by(|a, b| a.name.cmp(&b.name));
-    let example = recipes.iter().find_map(|r| {
-        r.units
+    let example = plans.iter().find_map(|plan| {
+        plan.units
             .iter()
             .find(|u| u.enable == Enablement::Global)
             .map(|u| Example {
-                package: r.package.name.clone(),
-                unit: u.name.to_string(),
+                package: plan.package().name.clone(),
+                unit: u.name.clone(),
             })
     });
     let install_example = example

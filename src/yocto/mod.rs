@@ -23,7 +23,6 @@ use crate::error::{Error, InputError, Result};
 use crate::format::Packager;
 use crate::plan::{Content, Plan};
 use crate::profile::{self, Family, Profile};
-use crate::recipe::Recipe;
 use handlebars::Handlebars;
 use std::path::{Path, PathBuf};
 
@@ -89,29 +88,26 @@ impl Packager for LayerWriter<'_> {
     /// The layer's directory.
     type Written = PathBuf;
 
-    /// Every recipe was loaded with a Yocto profile, each package is built once, and
-    /// bitbake accepts every package's fields and relations.
+    /// Every recipe was loaded with a Yocto profile and bitbake accepts every
+    /// package's fields and relations (that each package is built once, the pipeline's
+    /// load has checked).
     fn check(&self, plans: &[Plan]) -> Result<Vec<InputError>> {
-        let mut errors = crate::recipe::built_twice(plans.iter().map(|p| p.recipe));
+        let mut errors = Vec::new();
         for plan in plans {
-            let r = plan.recipe;
-            if r.profile.family != Family::Yocto {
-                errors.push(InputError::new(
-                    &r.path,
-                    r.locate("target"),
+            let profile = plan.profile();
+            if profile.family != Family::Yocto {
+                errors.push(plan.refuse(
                     "target",
-                    format!("the Yocto layer needs a Yocto profile, not {}; load the recipe with --target {}", r.profile.name, layer_profile().name),
+                    format!("the Yocto layer needs a Yocto profile, not {}; load the recipe with --target {}", profile.name, layer_profile().name),
                 ));
             }
         }
         for plan in plans {
             // Written for dpkg's arguments and the .deb's own steps: OE's pkg_postinst has
             // neither, so running them there would be a guess. Refused, not dropped.
-            for snippet in &plan.recipe.snippets {
-                errors.push(InputError::new(
-                    &plan.recipe.path,
-                    plan.recipe.locate(&snippet.field),
-                    snippet.field.clone(),
+            for snippet in plan.snippets() {
+                errors.push(plan.refuse(
+                    &snippet.field,
                     "the Yocto layer does not run maintainer-script snippets (they are written for dpkg's arguments); build this recipe as a .deb only, or do the work in a unit",
                 ));
             }
@@ -133,10 +129,7 @@ impl Packager for LayerWriter<'_> {
 
 /// The packages the layer itself builds, sorted: relations to them need no mapping.
 fn own_packages<'p>(plans: &'p [Plan]) -> Vec<&'p str> {
-    let mut own: Vec<&str> = plans
-        .iter()
-        .map(|p| p.recipe.package.name.as_str())
-        .collect();
+    let mut own: Vec<&str> = plans.iter().map(|p| p.package().name.as_str()).collect();
     own.sort();
     own.dedup();
     own
@@ -161,8 +154,7 @@ pub fn render(plans: &[Plan], helper: HelperSource, mtime: u64) -> Result<Layer>
     }
     let (helper_files, helper_rust) = helper::render(helper, &templates, mtime)?;
     files.extend(helper_files);
-    let recipes: Vec<&Recipe> = plans.iter().map(|p| p.recipe).collect();
-    files.extend(layer::render(&recipes, &templates, helper_rust.as_deref())?);
+    files.extend(layer::render(plans, &templates, helper_rust.as_deref())?);
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(Layer { files })
 }

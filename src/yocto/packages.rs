@@ -5,8 +5,8 @@
 //! against poky (scarthgap, walnascar) and openembedded-core (whinlatter).
 
 use crate::error::InputError;
+use crate::plan::Plan;
 use crate::recipe::spans::item;
-use crate::recipe::Recipe;
 
 /// Debian name → OE name. Packages that keep their name are listed too: being in the
 /// table means someone checked that OE has it.
@@ -50,11 +50,12 @@ impl Kind {
 /// alternatives. A conflict with a package OE does not know is dropped: it cannot be
 /// installed together with this one anyway. `own` are the packages of the layer,
 /// which keep their names.
-pub fn map(recipe: &Recipe, kind: Kind, own: &[&str]) -> Result<Vec<String>, Vec<InputError>> {
+pub fn map(plan: &Plan, kind: Kind, own: &[&str]) -> Result<Vec<String>, Vec<InputError>> {
+    let relations = &plan.package().relations;
     let relations = match kind {
-        Kind::Depends => &recipe.package.relations.depends,
-        Kind::Recommends => &recipe.package.relations.recommends,
-        Kind::Conflicts => &recipe.package.relations.conflicts,
+        Kind::Depends => &relations.depends,
+        Kind::Recommends => &relations.recommends,
+        Kind::Conflicts => &relations.conflicts,
     };
     let mut out = Vec::new();
     let mut errors = Vec::new();
@@ -62,7 +63,7 @@ pub fn map(recipe: &Recipe, kind: Kind, own: &[&str]) -> Result<Vec<String>, Vec
         let names: Vec<&str> = relation.split('|').map(bare_name).collect();
         let mapped = names
             .iter()
-            .map(|n| lookup(recipe, n, own))
+            .map(|n| lookup(plan, n, own))
             .find(Option::is_some)
             .flatten();
         match mapped {
@@ -71,10 +72,8 @@ pub fn map(recipe: &Recipe, kind: Kind, own: &[&str]) -> Result<Vec<String>, Vec
             None if kind == Kind::Conflicts => {}
             None => {
                 let field = item(kind.field(), i);
-                errors.push(InputError::new(
-                    &recipe.path,
-                    recipe.locate(&field),
-                    field,
+                errors.push(plan.refuse(
+                    &field,
                     format!(
                         "no OpenEmbedded package is known for {relation:?}; add `yocto: {{packages: {{{}: OE-PACKAGE}}}}` to the recipe (or `~` to leave it out of the layer)",
                         names[0]
@@ -92,8 +91,8 @@ pub fn map(recipe: &Recipe, kind: Kind, own: &[&str]) -> Result<Vec<String>, Vec
 }
 
 /// `Some(Some(oe))`: mapped; `Some(None)`: dropped on purpose; `None`: unknown.
-fn lookup(recipe: &Recipe, debian: &str, own: &[&str]) -> Option<Option<String>> {
-    if let Some((_, oe)) = recipe.yocto.packages.iter().find(|(d, _)| d == debian) {
+fn lookup(plan: &Plan, debian: &str, own: &[&str]) -> Option<Option<String>> {
+    if let Some((_, oe)) = plan.yocto_packages().iter().find(|(d, _)| d == debian) {
         return Some(oe.clone());
     }
     if own.contains(&debian) {

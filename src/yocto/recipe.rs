@@ -3,7 +3,7 @@
 use super::{bitbake, license, packages, paths, LayerFile, Templates, HELPER, HELPER_VAR};
 use crate::error::{Error, InputError, Result};
 use crate::plan::{Plan, Role};
-use crate::recipe::{HelperRelation, Recipe};
+use crate::recipe::HelperRelation;
 use crate::unit::Scope;
 use serde::Serialize;
 use std::collections::BTreeSet;
@@ -87,9 +87,8 @@ pub fn bb_path(name: &str, version: &str) -> String {
 }
 
 pub(super) fn render(plan: &Plan, own: &[&str], templates: &Templates) -> Result<Vec<LayerFile>> {
-    let recipe = plan.recipe;
-    let p = &recipe.package;
-    let profile = recipe.profile;
+    let p = plan.package();
+    let profile = plan.profile();
     let Fields {
         name,
         version,
@@ -126,12 +125,7 @@ pub(super) fn render(plan: &Plan, own: &[&str], templates: &Templates) -> Result
     // `allarch` only when every installed file is architecture-independent: the model
     // refuses ELF files in an `all` package, and a package of another architecture
     // (machine code, or scripts for one machine) is built per machine.
-    let elf: Vec<(&str, crate::elf::Elf)> = recipe
-        .assets
-        .iter()
-        .filter_map(|a| crate::elf::inspect(&a.source).map(|e| (a.dest.as_str(), e)))
-        .collect();
-    let arch_independent = p.architecture == "all" && elf.is_empty();
+    let arch_independent = p.architecture == "all" && plan.executables.is_empty();
     let mut inherits = vec!["features_check"];
     if arch_independent {
         inherits.insert(0, "allarch");
@@ -139,7 +133,11 @@ pub(super) fn render(plan: &Plan, own: &[&str], templates: &Templates) -> Result
     if systemd_service.is_some() {
         inherits.push("systemd");
     }
-    let distro_features = if needs_login_session(recipe) {
+    // Logins get their session and user manager from `pam_systemd`, so a package that
+    // runs in one needs the `pam` distro feature, which oe-core's default
+    // `DISTRO_FEATURES` lack (its weston requires `pam` under systemd for the same
+    // reason).
+    let distro_features = if plan.login_session {
         "systemd pam"
     } else {
         "systemd"
@@ -156,11 +154,7 @@ pub(super) fn render(plan: &Plan, own: &[&str], templates: &Templates) -> Result
     src_uri.sort();
 
     let context = Context {
-        source: recipe
-            .path
-            .file_name()
-            .map(|f| f.to_string_lossy().into_owned())
-            .unwrap_or_default(),
+        source: plan.source_name(),
         summary,
         description,
         homepage,
@@ -191,7 +185,8 @@ pub(super) fn render(plan: &Plan, own: &[&str], templates: &Templates) -> Result
         } else {
             compatible_host(&p.architecture)
         },
-        already_stripped: elf
+        already_stripped: plan
+            .executables
             .iter()
             .filter(|(_, e)| e.stripped)
             .map(|(dest, _)| paths::variable_path(profile, dest))
@@ -205,58 +200,23 @@ pub(super) fn render(plan: &Plan, own: &[&str], templates: &Templates) -> Result
     Ok(layer_files)
 }
 
-/// Whether what the recipe ships runs only once a user logs in: user units (the user
-/// manager), units bound to or wanted by a user manager (`user@UID.service`), units
-/// that follow seat sessions. Logins get their session and user manager from
-/// `pam_systemd`, so these need the `pam` distro feature, which oe-core's default
-/// `DISTRO_FEATURES` lack (its weston requires `pam` under systemd for the same reason).
-fn needs_login_session(recipe: &Recipe) -> bool {
-    const RELATIONS: [(&str, &str); 7] = [
-        ("Unit", "BindsTo"),
-        ("Unit", "Requires"),
-        ("Unit", "Wants"),
-        ("Unit", "PartOf"),
-        ("Unit", "Requisite"),
-        ("Install", "WantedBy"),
-        ("Install", "RequiredBy"),
-    ];
-    !recipe.follow_seat.is_empty()
-        || recipe.units.iter().any(|u| {
-            u.scope == Scope::User
-                || RELATIONS.iter().any(|(section, key)| {
-                    u.list(section, key).iter().any(|v| v.starts_with("user@"))
-                })
-        })
-}
-
 /// What bitbake would refuse in the plan's package (its fields, its relations).
 pub(super) fn check(plan: &Plan, own: &[&str]) -> Vec<InputError> {
     match fields(plan, own) {
         Ok(_) => Vec::new(),
         Err(Error::Input(errors)) => errors,
-        Err(other) => vec![InputError::new(
-            &plan.recipe.path,
-            None,
-            "",
-            other.to_string(),
-        )],
+        Err(other) => vec![InputError::new(plan.source(), None, "", other.to_string())],
     }
 }
 
 /// The package's own fields, checked against what bitbake accepts, and its relations
 /// mapped to OE package names.
 fn fields(plan: &Plan, own: &[&str]) -> Result<Fields> {
-    let recipe = plan.recipe;
-    let p = &recipe.package;
+    let p = plan.package();
     let mut errors = Vec::new();
     let mut check = |field: &str, r: std::result::Result<String, String>| -> String {
         r.unwrap_or_else(|m| {
-            errors.push(InputError::new(
-                &recipe.path,
-                recipe.locate(field),
-                field,
-                format!("{m} (in the Yocto layer)"),
-            ));
+            errors.push(plan.refuse(field, format!("{m} (in the Yocto layer)")));
             String::new()
         })
     };
@@ -304,7 +264,7 @@ fn fields(plan: &Plan, own: &[&str]) -> Result<Fields> {
         packages::Kind::Recommends,
         packages::Kind::Conflicts,
     ] {
-        match packages::map(recipe, kind, own) {
+        match packages::map(plan, kind, own) {
             Ok(r) => relations.push(r),
             Err(mut e) => {
                 errors.append(&mut e);
@@ -317,7 +277,7 @@ fn fields(plan: &Plan, own: &[&str]) -> Result<Fields> {
     }
     let [mut rdepends, mut rrecommends, rconflicts]: [Vec<String>; 3] =
         relations.try_into().expect("three kinds");
-    match recipe.helper {
+    match plan.helper() {
         HelperRelation::Depends => rdepends.push(HELPER_VAR.to_string()),
         HelperRelation::Recommends => rrecommends.push(HELPER_VAR.to_string()),
         HelperRelation::None => {}
@@ -355,7 +315,7 @@ struct Fields {
 /// The payload, as the .deb has it, laid out in files/ by role, and how do_install
 /// installs each file.
 fn payload(plan: &Plan, name: &str) -> (Vec<LayerFile>, Vec<Install>) {
-    let profile = plan.recipe.profile;
+    let profile = plan.profile();
     let mut layer_files = Vec::new();
     let mut installs = Vec::new();
     for f in &plan.files {
@@ -387,7 +347,7 @@ fn payload(plan: &Plan, name: &str) -> (Vec<LayerFile>, Vec<Install>) {
 /// Links do_install makes for user units (`--global` is offline: no class does it),
 /// and the system units systemd.bbclass enables.
 fn enablement(plan: &Plan) -> (Vec<Link>, Vec<String>) {
-    let profile = plan.recipe.profile;
+    let profile = plan.profile();
     let mut user_links = Vec::new();
     let mut enabled_system = Vec::new();
     for a in &plan.activations {
@@ -447,7 +407,7 @@ fn takeovers(
     installs: &mut Vec<Install>,
     dirs: &mut BTreeSet<String>,
 ) -> Vec<Takeovers> {
-    let profile = plan.recipe.profile;
+    let profile = plan.profile();
     let mut takeovers = Vec::new();
     for scope in [Scope::System, Scope::User] {
         let mut units: Vec<&str> = Vec::new();
@@ -570,7 +530,7 @@ pub const PLACEHOLDERS: &[(&str, &str)] = &[
 /// replaced by placeholders (the plan writes them for the oldest release, without
 /// usrmerge).
 fn manifest(plan: &Plan) -> String {
-    let profile = plan.recipe.profile;
+    let profile = plan.profile();
     let mut out = String::new();
     for line in plan.manifest().lines() {
         let fields: Vec<String> = line

@@ -112,6 +112,7 @@ impl Validator<'_> {
                 return Vec::new();
             }
             files.push(Asset {
+                elf: crate::elf::inspect(entry.path()),
                 source: entry.path().to_path_buf(),
                 dest,
                 mode: mode.unwrap_or(if exec { 0o755 } else { 0o644 }),
@@ -146,7 +147,7 @@ impl Validator<'_> {
             return;
         }
         for a in assets {
-            if crate::elf::inspect(&a.source).is_some() {
+            if a.elf.is_some() {
                 self.error(
                     "package.architecture",
                     format!(
