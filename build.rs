@@ -339,7 +339,13 @@ fn yocto_profiles(top: &Path) -> Result<String, String> {
 /// The crates of the helper's source archive, each a directory beside this one.
 const HELPER_CRATES: &[&str] = &["unitpack-check", "unitpack-manifest"];
 /// Files of a crate's top directory that the archive may hold (besides `src/`).
-const HELPER_TOP_FILES: &[&str] = &["Cargo.toml", "LICENSE", "README.md", "build.rs"];
+const HELPER_TOP_FILES: &[&str] = &[
+    "Cargo.toml",
+    "LICENSE",
+    "README.md",
+    "build.rs",
+    "unitpack-check.1",
+];
 const HELPER_OUTPUT: &str = "helper_sources.rs";
 
 /// `(crate, path in the crate, bytes)` of every file the archive may hold, sorted.

@@ -5,6 +5,10 @@
 
 use crate::unit::{self, Directive, Enablement, Scope, Section, Unit, UnitName, UnitSource};
 
+/// What the follower units' `Documentation=` names: the helper's manual page, which
+/// the helper's .deb and Yocto recipe install.
+pub const DOCUMENTATION: &str = "man:unitpack-check(1)";
+
 /// Where the helper package (deb and Yocto) installs `unitpack-check`.
 pub const HELPER: &str = "/usr/bin/unitpack-check";
 
@@ -41,7 +45,7 @@ pub fn follower_unit(user_unit: &Unit) -> Result<Unit, String> {
                     "Description",
                     format!("Run user unit {name} for the active local user of seat0"),
                 ),
-                d("Documentation", "man:unitpack-check(1)".into()),
+                d("Documentation", DOCUMENTATION.into()),
                 // logind's state files exist, and user managers can be reached.
                 d(
                     "After",

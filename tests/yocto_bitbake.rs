@@ -472,6 +472,24 @@ fn bitbake_parses_and_expands_the_layer_on_every_release() {
                 if get(&v, "LICENSE", "unitpack-check") != "MIT" {
                     fail!("unitpack-check: LICENSE");
                 }
+                // The follower units' Documentation=man:unitpack-check(1) names a page
+                // the recipe installs (do_install as bitbake expands it).
+                env_checks += 1;
+                let install = v.get("\0do_install").map(String::as_str).unwrap_or("");
+                let man1 = format!(
+                    "{}{}/man1",
+                    get(&v, "D", "unitpack-check"),
+                    get(&v, "mandir", "unitpack-check")
+                );
+                if !install.lines().any(|l| {
+                    l.contains("install -m 0644 ")
+                        && l.contains("/unitpack-check/unitpack-check.1 ")
+                        && l.contains(&man1)
+                }) {
+                    fail!(
+                        "unitpack-check: do_install does not install the manual page into {man1}"
+                    );
+                }
             }
         } else {
             env_checks += 1;

@@ -28,6 +28,8 @@ struct Context {
     /// `rust-version` when kirkstone's Rust (1.59) is too old for it: the recipe then
     /// skips itself on kirkstone.
     skip_on_kirkstone: Option<String>,
+    /// The manual page's path below `S`, when the crate has one.
+    man_page: Option<String>,
 }
 
 /// Rust of the oldest release in the layer's series (kirkstone's cargo_1.59.0.bb).
@@ -130,6 +132,12 @@ pub(super) fn render(
         }
         crates.push(c);
     }
+    // The follower units' Documentation= names this page; a helper crate given with
+    // --helper may lack it, and then the recipe installs none rather than failing.
+    let man_page = helper
+        .files
+        .contains_key(MAN_PAGE)
+        .then(|| format!("{}/{MAN_PAGE}", helper.dir));
     crates.push(helper);
     crates.sort_by(|a, b| a.dir.cmp(&b.dir));
 
@@ -173,6 +181,7 @@ pub(super) fn render(
         src_uri,
         top: format!("{HELPER}-${{PV}}"),
         skip_on_kirkstone: skip_on_kirkstone.clone(),
+        man_page,
     };
     let bb = LayerFile {
         path: recipe::bb_path(HELPER, &version),
@@ -333,15 +342,18 @@ fn load_crate(source: HelperSource, dep: Option<&str>) -> Result<Crate> {
     crate_from_files(label, files, dep.is_none(), dir_name)
 }
 
-/// Cargo.toml, LICENSE, README.md, build.rs and src/ of the crate in `dir`: regular
-/// files only.
+/// The helper's manual page, in its crate's top directory.
+const MAN_PAGE: &str = "unitpack-check.1";
+
+/// Cargo.toml, LICENSE, README.md, build.rs, the manual page and src/ of the crate in
+/// `dir`: regular files only.
 fn files_on_disk(dir: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
     let mut files = BTreeMap::new();
     files.insert(
         "Cargo.toml".to_string(),
         read_text(&dir.join("Cargo.toml"))?.into_bytes(),
     );
-    for name in ["LICENSE", "README.md", "build.rs"] {
+    for name in ["LICENSE", "README.md", "build.rs", MAN_PAGE] {
         let p = dir.join(name);
         if p.exists() {
             files.insert(name.to_string(), read(&p)?);
@@ -657,5 +669,23 @@ mod tests {
         assert!(!newer_than("1.59", KIRKSTONE_RUST));
         assert!(!newer_than("1.56.1", KIRKSTONE_RUST));
         assert!(newer_than("x", KIRKSTONE_RUST));
+    }
+
+    #[test]
+    fn the_built_in_helper_carries_the_manual_page_its_units_name() {
+        let helper = load_crate(HelperSource::BuiltIn, None).unwrap();
+        let page = helper
+            .files
+            .get(MAN_PAGE)
+            .expect("the manual page is built in");
+        // man:NAME(SECTION) → NAME.SECTION, whose .TH line says NAME and SECTION.
+        let named = crate::follow::DOCUMENTATION
+            .strip_prefix("man:")
+            .and_then(|m| m.strip_suffix(')'))
+            .and_then(|m| m.split_once('('))
+            .expect("man:NAME(SECTION)");
+        assert_eq!(MAN_PAGE, format!("{}.{}", named.0, named.1));
+        let th = format!(".TH {} {} ", named.0.to_uppercase(), named.1);
+        assert!(page.starts_with(th.as_bytes()), "{th}");
     }
 }

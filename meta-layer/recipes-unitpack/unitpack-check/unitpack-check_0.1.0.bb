@@ -28,3 +28,10 @@ python () {
     if not d.getVar("UNITPACK_HELPER"):
         raise bb.parse.SkipRecipe("unitpack-check needs Rust 1.75 (its rust-version) and this release ships an older one (kirkstone: 1.59); the layer's unit packages do not depend on it here. To build it, add a newer Rust (meta-lts-mixins, branch kirkstone/rust) and set UNITPACK_CHECK_ON_KIRKSTONE = \"1\" in local.conf")
 }
+
+# The manual page that the follower units' Documentation= names (in ${PN}-doc, as OE
+# packages every manual page).
+do_install:append() {
+    install -d ${D}${mandir}/man1
+    install -m 0644 ${S}/unitpack-check/unitpack-check.1 ${D}${mandir}/man1/
+}
