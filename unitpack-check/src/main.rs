@@ -1,10 +1,15 @@
 //! unitpack-check: tells whether the systemd units a unitpack package installed
 //! can work on this system. Std only, so that it builds static and small for armhf.
 
+// Size on the board: the helper's own C `main` (below) replaces std's start-up,
+// whose stack-guard probe links ~53 KB of static glibc (see rt.rs).
+#![cfg_attr(not(test), no_main)]
+
 mod checks;
 mod manifest;
 mod report;
 mod root;
+mod rt;
 mod seat;
 mod unitfile;
 mod wait;
@@ -132,21 +137,35 @@ fn parse_args(argv: &[String]) -> Result<Args, String> {
     Ok(a)
 }
 
-fn main() {
-    let argv: Vec<String> = std::env::args().skip(1).collect();
-    // follow-seat is a long-running service with options of its own.
-    if argv.first().map(String::as_str) == Some("follow-seat") {
-        let code = match seat::parse_args(&argv[1..]) {
-            Ok(o) => seat::run(o),
-            Err(e) => usage_error(&e),
-        };
-        std::process::exit(code);
-    }
-    let code = match parse_args(&argv) {
-        Ok(a) => run(a),
+/// The C entry point (`#![no_main]`): std's start-up does not run, `rt` does what of
+/// it the helper needs.
+#[cfg(not(test))]
+#[no_mangle]
+extern "C" fn main(argc: std::ffi::c_int, argv: *const *const std::ffi::c_char) -> std::ffi::c_int {
+    rt::init();
+    // SAFETY: argc and argv are C's.
+    let code = match unsafe { rt::args(argc, argv) } {
+        // A panic ends the process as it would from std's `main`: 101 (with
+        // panic = "abort", as for the armhf build, it aborts before this).
+        Ok(argv) => std::panic::catch_unwind(|| command(&argv)).unwrap_or(101),
         Err(e) => usage_error(&e),
     };
     std::process::exit(code);
+}
+
+#[cfg_attr(test, allow(dead_code))]
+fn command(argv: &[String]) -> i32 {
+    // follow-seat is a long-running service with options of its own.
+    if argv.first().map(String::as_str) == Some("follow-seat") {
+        return match seat::parse_args(&argv[1..]) {
+            Ok(o) => seat::run(o),
+            Err(e) => usage_error(&e),
+        };
+    }
+    match parse_args(argv) {
+        Ok(a) => run(a),
+        Err(e) => usage_error(&e),
+    }
 }
 
 fn usage_error(msg: &str) -> i32 {

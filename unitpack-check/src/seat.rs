@@ -372,11 +372,6 @@ extern "C" fn on_terminate(_signal: i32) {
     TERMINATE.store(true, Ordering::SeqCst);
 }
 
-extern "C" {
-    // libc's signal(2); std links libc anyway. BSD semantics in glibc and musl.
-    fn signal(signum: i32, handler: extern "C" fn(i32)) -> usize;
-}
-
 const SIGINT: i32 = 2;
 const SIGTERM: i32 = 15;
 
@@ -464,8 +459,8 @@ pub fn run(o: Options) -> i32 {
     if !o.once {
         // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
         unsafe {
-            signal(SIGTERM, on_terminate);
-            signal(SIGINT, on_terminate);
+            crate::rt::signal(SIGTERM, on_terminate as extern "C" fn(i32) as usize);
+            crate::rt::signal(SIGINT, on_terminate as extern "C" fn(i32) as usize);
         }
     }
     f.reconcile(&root);

@@ -542,6 +542,38 @@ fn usage_errors_exit_2() {
     );
     let h = host(&["--help"]);
     assert!(h.stdout.contains("UC006"));
+    let bad = run_with(
+        Command::new(env!("CARGO_BIN_EXE_unitpack-check"))
+            .arg("doctor")
+            .arg(<std::ffi::OsStr as std::os::unix::ffi::OsStrExt>::from_bytes(b"\xff")),
+    );
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.stderr.contains("argument 2 is not UTF-8"),
+        "{}",
+        bad.stderr
+    );
+}
+
+/// The helper has its own C `main` (src/rt.rs); like std's start-up, it ignores
+/// SIGPIPE: output to a pipe nobody reads is a write error, and doctor still exits
+/// with its verdict instead of dying of the signal.
+#[test]
+fn a_closed_pipe_is_a_write_error_not_a_signal() {
+    let r = healthy();
+    let fifo = r.p("/out");
+    // A FIFO opened for writing whose only reader is then closed: the helper's
+    // first write to stdout fails, however fast it runs.
+    let script = "mkfifo \"$2\" && exec 4<>\"$2\" 5>\"$2\" 4<&- && \"$0\" doctor --root \"$1\" >&5; echo \"status $?\"";
+    let out = run_with(
+        Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .arg(env!("CARGO_BIN_EXE_unitpack-check"))
+            .arg(r.path())
+            .arg(&fifo),
+    );
+    assert_eq!(out.stdout, "status 0\n", "{}", out.stderr);
 }
 
 /// The armhf build gives the same verdicts as the host build. Runs only when
