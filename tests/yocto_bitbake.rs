@@ -8,7 +8,10 @@
 //! implies (sources fetched from the layer, unit files in the release's unit
 //! directories, relations, the helper where it is built, the profile, the distro
 //! features); the expanded do_install, run into an empty staging root as `nobody`,
-//! installs the units and links there and nothing outside it; `bitbake -g` resolves
+//! installs the units and links there and nothing outside it; do_rootfs's systemctl
+//! steps on that staging root (the class's enable and presets, the image's preset-all)
+//! leave exactly the links the recipe enables, with systemd's systemctl and, on
+//! kirkstone to styhead, with the release's own Python systemctl; `bitbake -g` resolves
 //! their dependencies; yocto-check-layer passed every test it ran.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -155,6 +158,75 @@ fn staged_install(
         return Err(format!("{script}\n{}", String::from_utf8_lossy(&o.stderr)));
     }
     Ok(d)
+}
+
+/// The system enable links (absolute paths) that an image's `do_rootfs` leaves for a
+/// package staged in `staged`, with `systemctl` (a program and its first arguments):
+/// systemd.bbclass's postinst with `$D` set (`systemctl --root=$D enable
+/// SYSTEMD_SERVICE`, when SYSTEMD_AUTO_ENABLE is `enable`) and its
+/// `98-PN.preset`, then image.bbclass's `systemctl --root=ROOTFS
+/// --preset-mode=enable-only preset-all`. Run on a copy of the staged root.
+fn rootfs_links(
+    systemctl: &[String],
+    staged: &Path,
+    services: &[String],
+    auto_enable: &str,
+) -> Result<BTreeSet<String>, String> {
+    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let root = tmp.path().join("rootfs");
+    let cp = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(staged)
+        .arg(&root)
+        .status()
+        .map_err(|e| format!("cp: {e}"))?;
+    if !cp.success() {
+        return Err("cp -a of the staged root failed".into());
+    }
+    let system = root.join("etc/systemd/system");
+    std::fs::create_dir_all(&system).map_err(|e| e.to_string())?;
+    let presets = root.join("usr/lib/systemd/system-preset");
+    std::fs::create_dir_all(&presets).map_err(|e| e.to_string())?;
+    let verb = if auto_enable == "enable" {
+        "enable"
+    } else {
+        "disable"
+    };
+    let class_preset: String = services.iter().map(|s| format!("{verb} {s}\n")).collect();
+    std::fs::write(presets.join("98-package.preset"), class_preset).map_err(|e| e.to_string())?;
+    let root_arg = format!("--root={}", root.display());
+    let mut steps: Vec<Vec<String>> = Vec::new();
+    if auto_enable == "enable" && !services.is_empty() {
+        let mut enable = vec![root_arg.clone(), "enable".into()];
+        enable.extend(services.iter().cloned());
+        steps.push(enable);
+    }
+    steps.push(vec![
+        root_arg.clone(),
+        "--preset-mode=enable-only".into(),
+        "preset-all".into(),
+    ]);
+    for args in steps {
+        let o = std::process::Command::new(&systemctl[0])
+            .args(&systemctl[1..])
+            .args(&args)
+            .output()
+            .map_err(|e| format!("{}: {e}", systemctl[0]))?;
+        if !o.status.success() {
+            return Err(format!("{args:?}: {}", String::from_utf8_lossy(&o.stderr)));
+        }
+    }
+    let mut links = BTreeSet::new();
+    for e in walkdir::WalkDir::new(&system) {
+        let e = e.map_err(|e| e.to_string())?;
+        if e.path_is_symlink() {
+            links.insert(format!(
+                "/{}",
+                e.path().strip_prefix(&root).unwrap().display()
+            ));
+        }
+    }
+    Ok(links)
 }
 
 /// `bitbake -p`'s summary: (recipes parsed, targets, skipped, errors).
@@ -446,6 +518,35 @@ fn bitbake_parses_and_expands_the_layer_on_every_release() {
                         manifest.contains(&format!("yocto-{release}")),
                         format!("manifest does not name yocto-{release}:\n{manifest}"),
                     );
+                    // do_rootfs on the staged files: with systemd's systemctl, and
+                    // with the release's own Python one where it has it; both give
+                    // exactly the links the recipe enables.
+                    let services: Vec<String> = words(&v, &format!("SYSTEMD_SERVICE:{pn}"))
+                        .into_iter()
+                        .collect();
+                    let auto = v.get("SYSTEMD_AUTO_ENABLE").map_or("", |s| s.trim());
+                    let wanted: BTreeSet<String> = r
+                        .units
+                        .iter()
+                        .filter(|u| u.scope == Scope::System && u.enable.enables())
+                        .flat_map(|u| r.enable_links(u))
+                        .map(|(link, _)| link)
+                        .collect();
+                    let python = Path::new(get(&v, "COREBASE", &ctx))
+                        .join("meta/recipes-core/systemd/systemd-systemctl/systemctl");
+                    let mut tools = vec![vec!["systemctl".to_string()]];
+                    if python.is_file() {
+                        tools.push(vec!["python3".into(), python.display().to_string()]);
+                    }
+                    for tool in tools {
+                        match rootfs_links(&tool, &d, &services, auto) {
+                            Err(e) => check(false, format!("rootfs with {tool:?}: {e}")),
+                            Ok(links) => check(
+                                links == wanted,
+                                format!("rootfs with {tool:?}: links {links:?}, recipe enables {wanted:?}"),
+                            ),
+                        }
+                    }
                 }
             }
         }
