@@ -153,3 +153,5 @@ pub fn unavailable(why: &str) {
     let test = std::thread::current().name().unwrap_or("?").to_string();
     let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
 }
+
+pub mod yocto;
