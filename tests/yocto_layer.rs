@@ -7,7 +7,7 @@ mod common;
 use common::repo;
 use common::yocto::*;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use unitpack::unit::{Enablement, Scope};
 
 #[test]
@@ -409,16 +409,16 @@ fn oelint_adv_finds_nothing() {
         common::unavailable("oelint-adv is not on PATH (scripts/setup installs it)");
         return;
     }
-    let o = std::process::Command::new(repo().join("scripts/oelint"))
-        .arg(repo().join("meta-layer"))
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "scripts/oelint failed:\n{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let oelint = |layer: &Path| {
+        let o = std::process::Command::new(repo().join("scripts/oelint"))
+            .arg(layer)
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&o.stdout) + String::from_utf8_lossy(&o.stderr);
+        (o.status.success(), said.into_owned())
+    };
+    let (ok, said) = oelint(&repo().join("meta-layer"));
+    assert!(ok, "scripts/oelint failed:\n{said}");
     // The recipes of the e2e tests too (instances, drop-ins and their restarts).
     let tmp = tempfile::tempdir().unwrap();
     let e2e: Vec<PathBuf> = ["timer-socket", "instances", "dropins"]
@@ -430,15 +430,10 @@ fn oelint_adv_finds_nothing() {
         &e2e.iter().map(PathBuf::as_path).collect::<Vec<_>>(),
         &e2e_layer,
     );
-    let o = std::process::Command::new(repo().join("scripts/oelint"))
-        .arg(&e2e_layer)
-        .output()
-        .unwrap();
+    let (ok, said) = oelint(&e2e_layer);
     assert!(
-        o.status.success(),
-        "scripts/oelint failed on the e2e recipes' layer:\n{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
+        ok,
+        "scripts/oelint failed on the e2e recipes' layer:\n{said}"
     );
     // And it does fail on a finding: a recipe without SUMMARY.
     let layer = tmp.path().join("layer");
@@ -455,12 +450,9 @@ fn oelint_adv_finds_nothing() {
         .map(|l| format!("{l}\n"))
         .collect();
     std::fs::write(&bb, broken).unwrap();
-    let o = std::process::Command::new(repo().join("scripts/oelint"))
-        .arg(&layer)
-        .output()
-        .unwrap();
+    let (ok, said) = oelint(&layer);
     assert!(
-        !o.status.success(),
-        "scripts/oelint accepted a recipe without SUMMARY"
+        !ok,
+        "scripts/oelint accepted a recipe without SUMMARY:\n{said}"
     );
 }

@@ -23,25 +23,14 @@ fn user_units_never_reach_systemd_bbclass_and_unenabled_system_units_are_disable
     let text = GOOD.to_string()
         + "  - name: helper.service\n    scope: system\n    enable: none\n    sections:\n      Service:\n        ExecStart: /usr/bin/true\n"
         + "  - name: worker@.service\n    scope: system\n    enable: none\n    sections:\n      Service:\n        ExecStart: /usr/bin/true\n";
-    let tmp = tempfile::tempdir().unwrap();
-    let recipe = recipe_file(tmp.path(), &text);
-    let out = tmp.path().join("layer");
-    generate_ok(&[&recipe], &out);
-    let bb = Bb::parse(
-        &std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb")).unwrap(),
-    );
+    let bb = Bb::parse(&my_thing_bb(&text));
     assert_eq!(bb.get("SYSTEMD_SERVICE:${PN}"), Some("helper.service"));
     assert_eq!(bb.get("SYSTEMD_AUTO_ENABLE"), Some("disable"));
     assert!(bb
         .words("FILES:${PN}")
         .contains("${systemd_system_unitdir}/worker@.service"));
 
-    let recipe = recipe_file(tmp.path(), GOOD);
-    let out = tmp.path().join("layer2");
-    generate_ok(&[&recipe], &out);
-    let bb = Bb::parse(
-        &std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb")).unwrap(),
-    );
+    let bb = Bb::parse(&my_thing_bb(GOOD));
     assert!(
         !bb.inherits.contains(&"systemd".to_string()),
         "{:?}",
@@ -56,13 +45,7 @@ fn recipe_mapping_overrides_the_table() {
         "    - dbus\n",
         "    - dbus\n    - pulseaudio | pipewire-pulse\n    - libfoo\n",
     ) + "yocto:\n  packages:\n    pulseaudio: pipewire-pulse\n    libfoo: ~\n";
-    let tmp = tempfile::tempdir().unwrap();
-    let recipe = recipe_file(tmp.path(), &text);
-    let out = tmp.path().join("layer");
-    generate_ok(&[&recipe], &out);
-    let bb = Bb::parse(
-        &std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb")).unwrap(),
-    );
+    let bb = Bb::parse(&my_thing_bb(&text));
     assert_eq!(
         bb.words("RDEPENDS:${PN}"),
         ["${UNITPACK_HELPER}", "dbus", "pipewire-pulse"]
@@ -78,29 +61,14 @@ fn quotes_in_descriptions_do_not_end_the_value() {
         "  summary: a thing\n",
         "  summary: a \"quoted\" thing\n  description: |\n    Say \"hi\".\n\n    Twice.\n",
     );
-    let tmp = tempfile::tempdir().unwrap();
-    let recipe = recipe_file(tmp.path(), &text);
-    let out = tmp.path().join("layer");
-    generate_ok(&[&recipe], &out);
-    let bb = Bb::parse(
-        &std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb")).unwrap(),
-    );
+    let bb = Bb::parse(&my_thing_bb(&text));
     assert_eq!(bb.get("SUMMARY"), Some("a 'quoted' thing"));
     assert_eq!(bb.get("DESCRIPTION"), Some("Say 'hi'. Twice."));
 }
 
 #[test]
 fn helper_relation_reaches_rdepends_or_rrecommends() {
-    let layer_bb = |text: &str| {
-        let tmp = tempfile::tempdir().unwrap();
-        let recipe = recipe_file(tmp.path(), text);
-        let out = tmp.path().join("layer");
-        generate_ok(&[&recipe], &out);
-        Bb::parse(
-            &std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb"))
-                .unwrap(),
-        )
-    };
+    let layer_bb = |text: &str| Bb::parse(&my_thing_bb(text));
     let bb = layer_bb(&format!("{GOOD}helper: recommends\n"));
     assert!(!bb.words("RDEPENDS:${PN}").contains("${UNITPACK_HELPER}"));
     assert!(bb.words("RRECOMMENDS:${PN}").contains("${UNITPACK_HELPER}"));
@@ -112,11 +80,7 @@ fn helper_relation_reaches_rdepends_or_rrecommends() {
 #[test]
 fn template_instances_are_enabled_by_instance() {
     let recipe = repo().join("tests/e2e/recipes/instances.yaml");
-    let tmp = tempfile::tempdir().unwrap();
-    let out = tmp.path().join("layer");
-    generate_ok(&[&recipe], &out);
-    let text =
-        std::fs::read_to_string(out.join("recipes-unitpack/instances/instances_1.0.0.bb")).unwrap();
+    let text = generated_bb(&recipe, "instances/instances_1.0.0.bb");
     let bb = Bb::parse(&text);
     assert_eq!(
         bb.words("SYSTEMD_SERVICE:${PN}"),
@@ -176,13 +140,7 @@ fn dropins_are_installed_and_restart_what_they_change() {
 
 #[test]
 fn units_only_packages_are_allarch() {
-    let tmp = tempfile::tempdir().unwrap();
-    let recipe = recipe_file(tmp.path(), GOOD);
-    let out = tmp.path().join("layer");
-    generate_ok(&[&recipe], &out);
-    let bb = Bb::parse(
-        &std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb")).unwrap(),
-    );
+    let bb = Bb::parse(&my_thing_bb(GOOD));
     assert!(
         bb.inherits.contains(&"allarch".to_string()),
         "{:?}",
@@ -198,10 +156,7 @@ fn a_package_with_an_elf_asset_is_not_allarch() {
     // strip it again is skipped, for this package only.
     let tmp = tempfile::tempdir().unwrap();
     let recipe = with_elf_asset(tmp.path(), Path::new("/bin/true"), "amd64");
-    let out = tmp.path().join("layer");
-    generate_ok(&[&recipe], &out);
-    let text =
-        std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb")).unwrap();
+    let text = generated_bb(&recipe, "my-thing/my-thing_1.0.bb");
     let bb = Bb::parse(&text);
     assert!(!bb.inherits.contains(&"allarch".to_string()), "{text}");
     assert!(
@@ -224,10 +179,7 @@ fn a_package_with_an_elf_asset_is_not_allarch() {
     let tmp = tempfile::tempdir().unwrap();
     let exe = std::env::current_exe().unwrap();
     let recipe = with_elf_asset(tmp.path(), &exe, "arm64");
-    let out = tmp.path().join("layer");
-    generate_ok(&[&recipe], &out);
-    let text =
-        std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb")).unwrap();
+    let text = generated_bb(&recipe, "my-thing/my-thing_1.0.bb");
     let bb = Bb::parse(&text);
     assert!(!bb.inherits.contains(&"allarch".to_string()), "{text}");
     assert_eq!(bb.get("COMPATIBLE_HOST"), Some("aarch64.*-linux"), "{text}");
@@ -242,12 +194,7 @@ fn removal_stops_what_the_paths_sockets_and_timers_started() {
     let text = GOOD.to_string()
         + "  - name: watch.path\n    scope: system\n    enable: enable\n    sections:\n      Path:\n        PathExists: /run/watch-ready\n      Install:\n        WantedBy: multi-user.target\n"
         + "  - name: watch.service\n    scope: system\n    enable: none\n    sections:\n      Service:\n        ExecStart: /usr/bin/true\n";
-    let tmp = tempfile::tempdir().unwrap();
-    let recipe = recipe_file(tmp.path(), &text);
-    let out = tmp.path().join("layer");
-    generate_ok(&[&recipe], &out);
-    let text =
-        std::fs::read_to_string(out.join("recipes-unitpack/my-thing/my-thing_1.0.bb")).unwrap();
+    let text = my_thing_bb(&text);
     let bb = Bb::parse(&text);
     assert_eq!(bb.get("SYSTEMD_SERVICE:${PN}"), Some("watch.path"));
     let prerm = function(&text, "pkg_prerm:${PN}");
@@ -261,11 +208,7 @@ fn removal_stops_what_the_paths_sockets_and_timers_started() {
     );
 
     let recipe = repo().join("tests/e2e/recipes/timer-socket.yaml");
-    let out = tmp.path().join("layer2");
-    generate_ok(&[&recipe], &out);
-    let text =
-        std::fs::read_to_string(out.join("recipes-unitpack/timer-socket/timer-socket_1.0.0.bb"))
-            .unwrap();
+    let text = generated_bb(&recipe, "timer-socket/timer-socket_1.0.0.bb");
     let prerm = function(&text, "pkg_prerm:${PN}");
     assert!(
         prerm.contains("systemctl stop backup.timer echo.socket backup.service || true"),

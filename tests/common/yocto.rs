@@ -296,3 +296,19 @@ pub fn with_elf_asset(dir: &Path, elf: &Path, architecture: &str) -> PathBuf {
         + "assets:\n  - source: bin/tool\n    dest: /usr/bin/my-tool\n    mode: \"0755\"\n";
     recipe_file(dir, &text)
 }
+
+/// The layer for `recipe` alone, generated into a fresh directory: the text of its .bb
+/// `rel` (below `recipes-unitpack/`).
+pub fn generated_bb(recipe: &Path, rel: &str) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("layer");
+    generate_ok(&[recipe], &out);
+    let path = out.join("recipes-unitpack").join(rel);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The .bb of `my-thing` generated from `text` (GOOD or a variant of it).
+pub fn my_thing_bb(text: &str) -> String {
+    let tmp = tempfile::tempdir().unwrap();
+    generated_bb(&recipe_file(tmp.path(), text), "my-thing/my-thing_1.0.bb")
+}
