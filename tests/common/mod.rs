@@ -20,15 +20,20 @@ pub fn unitpack() -> Command {
     cmd
 }
 
-/// Build `recipe` into `out` and return the path of the .deb.
-pub fn build(recipe: &Path, out: &Path) -> PathBuf {
-    let output = unitpack()
+/// `unitpack build RECIPE -o OUT`: what it printed and how it exited.
+pub fn run_build(recipe: &Path, out: &Path) -> std::process::Output {
+    unitpack()
         .arg("build")
         .arg(recipe)
         .arg("-o")
         .arg(out)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// Build `recipe` into `out` and return the path of the .deb.
+pub fn build(recipe: &Path, out: &Path) -> PathBuf {
+    let output = run_build(recipe, out);
     assert!(
         output.status.success(),
         "build of {} failed: {}",
