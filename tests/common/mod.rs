@@ -106,6 +106,69 @@ units:
         WantedBy: default.target
 "#;
 
+/// A fresh gpg key, made in 2020 (so any later date signs), its secret exported to
+/// `dir/NAME.key`: its primary is of gpg's `algorithm` (`ed25519`, `rsa3072`, …) and
+/// signs, or, with `sign_subkey`, only certifies and has a signing subkey of that
+/// algorithm.
+pub fn gpg_key(dir: &Path, name: &str, algorithm: &str, sign_subkey: Option<&str>) -> PathBuf {
+    let home = dir.join(format!("gnupg-{name}"));
+    std::fs::create_dir_all(&home).unwrap();
+    let gpg = |args: &[&str]| {
+        let out = std::process::Command::new("gpg")
+            .arg("--homedir")
+            .arg(&home)
+            .args(["--batch", "--faked-system-time", "20200101T000000"])
+            .args(args)
+            .output()
+            .expect("gpg (gnupg) is needed by this test");
+        assert!(
+            out.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    gpg(&[
+        "--passphrase",
+        "",
+        "--quick-gen-key",
+        &format!("{name} <{name}@example.org>"),
+        algorithm,
+        if sign_subkey.is_some() {
+            "cert"
+        } else {
+            "sign"
+        },
+        "never",
+    ]);
+    if let Some(sub) = sign_subkey {
+        let listing = String::from_utf8(gpg(&["--with-colons", "--list-keys"])).unwrap();
+        let fpr = listing
+            .lines()
+            .find_map(|l| l.strip_prefix("fpr:::::::::"))
+            .and_then(|rest| rest.split(':').next())
+            .expect("the new key's fingerprint")
+            .to_string();
+        gpg(&[
+            "--passphrase",
+            "",
+            "--quick-add-key",
+            &fpr,
+            sub,
+            "sign",
+            "never",
+        ]);
+    }
+    let file = dir.join(format!("{name}.key"));
+    std::fs::write(&file, gpg(&["--export-secret-keys"])).unwrap();
+    let _ = std::process::Command::new("gpgconf")
+        .arg("--homedir")
+        .arg(&home)
+        .args(["--kill", "gpg-agent"])
+        .output();
+    file
+}
+
 /// The board's dpkg 1.18.4, built from the vendored upstream tarball by
 /// `scripts/vendor/dpkg-1.18.4`: its install prefix (`bin/dpkg`, `bin/dpkg-deb`, ...).
 /// `UNITPACK_DPKG_1_18_4` names it (scripts/test sets it); otherwise the script is run,
