@@ -401,12 +401,10 @@ fn installed_manifest_is_right_on_every_release() {
 /// it runs). Without oelint-adv on PATH: `common::unavailable`.
 #[test]
 fn oelint_adv_finds_nothing() {
-    let available = std::process::Command::new("oelint-adv")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !available {
-        common::unavailable("oelint-adv is not on PATH (scripts/setup installs it)");
+    if !common::available(
+        "oelint-adv",
+        "oelint-adv is not on PATH (scripts/setup installs it)",
+    ) {
         return;
     }
     let oelint = |layer: &Path| {

@@ -337,11 +337,10 @@ units:
     }
     // The replaced package's postinst (systemd.bbclass) can still enable its unit;
     // upstream systemctl refuses a masked one.
-    let systemctl = std::process::Command::new("systemctl")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if systemctl {
+    if common::available(
+        "systemctl",
+        "systemctl is not installed: the enable of the replaced unit is not run",
+    ) {
         let o = std::process::Command::new("systemctl")
             .arg(format!("--root={}", root.display()))
             .args(["enable", "avahi-daemon.service"])
@@ -350,10 +349,6 @@ units:
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         assert!(service_link.is_symlink());
         std::fs::remove_file(&service_link).unwrap();
-    } else {
-        common::unavailable(
-            "systemctl is not installed: the enable of the replaced unit is not run",
-        );
     }
     // Removal with rpm's argument for an upgrade (1) keeps things; "remove" restores.
     sh(&postrm, "1");
@@ -369,12 +364,7 @@ units:
     );
     assert!(!root.join("var/lib/unitpack/my-mdns").exists());
     // The scripts are POSIX sh that shellcheck accepts.
-    let shellcheck = std::process::Command::new("shellcheck")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !shellcheck {
-        common::unavailable("shellcheck is not on PATH");
+    if !common::available("shellcheck", "shellcheck is not on PATH") {
         return;
     }
     for script in [&postinst, &postrm] {

@@ -210,6 +210,20 @@ pub fn dpkg_1_18_4() -> Option<PathBuf> {
     }
 }
 
+/// Whether `tool --version` runs; when it does not, `unavailable(why)` (so under `CI`
+/// the test fails here).
+#[track_caller]
+pub fn available(tool: &str, why: &str) -> bool {
+    let runs = std::process::Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !runs {
+        unavailable(why);
+    }
+    runs
+}
+
 /// The one policy for a tool or input a test needs and cannot find: with `CI` set
 /// (scripts/test sets it: its set-up installs everything) the test fails; elsewhere it
 /// says on the terminal that (part of) it did not run. Written to the process's stderr
