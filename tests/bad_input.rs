@@ -10,13 +10,7 @@ use common::*;
 fn rejects(recipe_text: &str, files: &[(&str, &str)], expect: &[&str]) -> String {
     let (dir, recipe) = recipe_dir(recipe_text, files);
     let out_dir = dir.path().join("out");
-    let output = unitpack()
-        .arg("build")
-        .arg(&recipe)
-        .arg("-o")
-        .arg(&out_dir)
-        .output()
-        .unwrap();
+    let output = run_build(&recipe, &out_dir);
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     assert_eq!(
         output.status.code(),
@@ -197,13 +191,7 @@ fn asset_source_outside_the_recipe_dir_or_symlink() {
     let text = format!("{MINIMAL}assets:\n  - source: link\n    dest: /usr/share/demo/x\n");
     let (dir, recipe) = recipe_dir(&text, &[]);
     std::os::unix::fs::symlink("/etc/shadow", dir.path().join("link")).unwrap();
-    let output = unitpack()
-        .arg("build")
-        .arg(&recipe)
-        .arg("-o")
-        .arg(dir.path().join("out"))
-        .output()
-        .unwrap();
+    let output = run_build(&recipe, &dir.path().join("out"));
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -218,13 +206,7 @@ fn symlink_inside_an_asset_directory() {
     let text = format!("{MINIMAL}assets:\n  - source: dir\n    dest: /usr/share/demo\n");
     let (dir, recipe) = recipe_dir(&text, &[("dir/ok.txt", "ok")]);
     std::os::unix::fs::symlink("/etc/shadow", dir.path().join("dir/evil")).unwrap();
-    let output = unitpack()
-        .arg("build")
-        .arg(&recipe)
-        .arg("-o")
-        .arg(dir.path().join("out"))
-        .output()
-        .unwrap();
+    let output = run_build(&recipe, &dir.path().join("out"));
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -492,13 +474,7 @@ fn elf_asset_needs_an_architecture() {
     let (dir, recipe) = recipe_dir(&text, &[]);
     std::fs::copy("/bin/true", dir.path().join("tool")).unwrap();
     let out_dir = dir.path().join("out");
-    let output = unitpack()
-        .arg("build")
-        .arg(&recipe)
-        .arg("-o")
-        .arg(&out_dir)
-        .output()
-        .unwrap();
+    let output = run_build(&recipe, &out_dir);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(
@@ -513,13 +489,7 @@ fn elf_asset_needs_an_architecture() {
         "  license: MIT\n  architecture: amd64\n",
     );
     std::fs::write(&recipe, text).unwrap();
-    let output = unitpack()
-        .arg("build")
-        .arg(&recipe)
-        .arg("-o")
-        .arg(&out_dir)
-        .output()
-        .unwrap();
+    let output = run_build(&recipe, &out_dir);
     assert!(
         output.status.success(),
         "{}",

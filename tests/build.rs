@@ -454,11 +454,7 @@ fn script_snippets_are_spliced_and_shellchecked() {
 
     let bad = "unused=1\necho ok\n";
     let (dir, recipe) = recipe_dir(&text, &[("hook.sh", bad)]);
-    let out = unitpack()
-        .args(["build", recipe.to_str().unwrap(), "-o"])
-        .arg(dir.path().join("out"))
-        .output()
-        .unwrap();
+    let out = run_build(&recipe, &dir.path().join("out"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     let hook_path = dir.path().join("hook.sh");

@@ -94,13 +94,7 @@ fn elf_binaries_need_an_architecture() {
     let text = format!("{MINIMAL}assets:\n  - source: tool\n    dest: /usr/bin/demo-tool\n");
     let (dir, recipe) = recipe_dir(&text, &[]);
     std::fs::copy("/bin/true", dir.path().join("tool")).unwrap();
-    let out = unitpack()
-        .arg("build")
-        .arg(&recipe)
-        .arg("-o")
-        .arg(dir.path().join("out"))
-        .output()
-        .unwrap();
+    let out = run_build(&recipe, &dir.path().join("out"));
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("package.architecture"),

@@ -25,13 +25,7 @@ units:
 
 fn load_error(text: &str) -> String {
     let (dir, recipe) = recipe_dir(text, &[]);
-    let output = unitpack()
-        .arg("build")
-        .arg(&recipe)
-        .arg("-o")
-        .arg(dir.path().join("out"))
-        .output()
-        .unwrap();
+    let output = run_build(&recipe, &dir.path().join("out"));
     assert_eq!(output.status.code(), Some(2), "{output:?}");
     assert!(!dir.path().join("out").exists());
     String::from_utf8_lossy(&output.stderr).into_owned()

@@ -5,9 +5,10 @@
 //! from source by scripts/vendor/dpkg-1.18.4 and run from the host on the root. Needs
 //! root; run with `cargo test --test lifecycle -- --ignored` (scripts/test does).
 //!
-//! A new test goes inside the `lifecycle_tests!` block at the end, makes its root with
-//! `Root::new(name, dpkg)` and calls dpkg through `root.dpkg(..)` / `root.dpkg_fails(..)`
-//! / `root.status(..)`, never as `root.ok(&["dpkg", ..])`, so that it runs under both.
+//! A new test is a `fn NAME(dpkg: &Dpkg)` named in the `lifecycle_tests!` list; it makes
+//! its root with `Root::new(name, dpkg)` and calls dpkg through `root.dpkg(..)` /
+//! `root.dpkg_fails(..)` / `root.status(..)`, never as `root.ok(&["dpkg", ..])`, so that
+//! it runs under both.
 
 mod common;
 
@@ -46,33 +47,52 @@ impl Dpkg {
     }
 }
 
-/// Defines each test as a module with one test per dpkg, `NAME::debian_12` and
-/// `NAME::dpkg_1_18_4`, so that every lifecycle test runs under both. The body gets the
-/// `&Dpkg` to make its roots with.
+/// Makes every lifecycle test run under both dpkgs: for each `NAME`, an ordinary
+/// `fn NAME(dpkg: &Dpkg)` below, a module with the tests `NAME::debian_12` and
+/// `NAME::dpkg_1_18_4` that call it (the bodies stay outside the macro, where rustfmt
+/// formats them).
 macro_rules! lifecycle_tests {
-    ($($(#[$attr:meta])* fn $name:ident($dpkg:ident: &Dpkg) $body:block)*) => {$(
-        $(#[$attr])*
+    ($($name:ident),* $(,)?) => {$(
         mod $name {
             use super::*;
-
-            fn run($dpkg: &Dpkg) $body
 
             #[test]
             #[ignore = "needs root and debootstrap; run by scripts/test"]
             fn debian_12() {
-                run(&Dpkg::Debian12)
+                super::$name(&Dpkg::Debian12)
             }
 
             #[test]
             #[ignore = "needs root and debootstrap; run by scripts/test"]
             fn dpkg_1_18_4() {
                 if let Some(prefix) = crate::common::dpkg_1_18_4() {
-                    run(&Dpkg::Upstream1184(prefix))
+                    super::$name(&Dpkg::Upstream1184(prefix))
                 }
             }
         }
     )*};
 }
+
+lifecycle_tests!(
+    user_unit_lifecycle,
+    system_unit_lifecycle,
+    abort_install_leaves_nothing,
+    abort_upgrade_keeps_the_old_version,
+    abort_remove_restores_the_package,
+    abort_deconfigure_restores_the_package,
+    scripts_handle_every_dpkg_argument,
+    doctor_reports_the_missing_user_bus,
+    timer_and_socket_survive_reinstall,
+    timer_and_socket_survive_reinstall_without_deb_systemd_helper,
+    template_instances_enabled_and_removed,
+    dropins_installed_and_removed_cleanly,
+    units_of_other_packages_enabled_and_given_back,
+    debhelper_state_model,
+    tmpfiles_and_sysusers_applied_on_configure,
+    presets_honoured_on_first_install,
+    differential_against_debhelper,
+    differential_against_debhelper_with_presets
+);
 
 struct Root {
     path: PathBuf,
@@ -207,6 +227,14 @@ impl Root {
 
     fn exists(&self, rel: &str) -> bool {
         self.path.join(rel).symlink_metadata().is_ok()
+    }
+
+    /// Asserts that the root's listing is `before` again; the message says `what` should
+    /// have held and what is gone and new.
+    #[track_caller]
+    fn assert_listing(&self, before: &[String], what: &str) {
+        let after = self.listing();
+        assert_eq!(before, after, "{what}:\n{}", diff(before, &after));
     }
 
     /// Every path below the root with its type and link target, minus what dpkg and
@@ -405,772 +433,757 @@ fn timer_and_socket_lifecycle(root: &Root) {
     );
 
     root.dpkg(&["-P", "timer-socket"]);
-    let after = root.listing();
-    assert_eq!(
-        before,
-        after,
-        "purge leaves no trace:\n{}",
-        diff(&before, &after)
-    );
+    root.assert_listing(&before, "purge leaves no trace");
     root.dpkg(&["-i", "/tmp/v1.deb"]);
     enabled(root, "install after purge enables both again");
     root.dpkg(&["-P", "timer-socket"]);
 }
 
-lifecycle_tests! {
-    fn user_unit_lifecycle(dpkg: &Dpkg) {
-        let root = Root::new("lifecycle-user", dpkg);
-        seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
-        seed_version(&root, "pulseaudio-user.yaml", "1.0.1", "v2");
-        // Debian 12's pulseaudio enables its own user units: the seed takes them over.
-        let vendor_before: Vec<_> = VENDOR_LINKS.iter().map(|l| root.link(l)).collect();
-        assert!(
-            vendor_before.iter().all(Option::is_some),
-            "precondition: {vendor_before:?}"
-        );
-        let before = root.listing();
+fn user_unit_lifecycle(dpkg: &Dpkg) {
+    let root = Root::new("lifecycle-user", dpkg);
+    seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
+    seed_version(&root, "pulseaudio-user.yaml", "1.0.1", "v2");
+    // Debian 12's pulseaudio enables its own user units: the seed takes them over.
+    let vendor_before: Vec<_> = VENDOR_LINKS.iter().map(|l| root.link(l)).collect();
+    assert!(
+        vendor_before.iter().all(Option::is_some),
+        "precondition: {vendor_before:?}"
+    );
+    let before = root.listing();
 
-        root.dpkg(&["-i", "/tmp/v1.deb"]);
-        assert_eq!(
-            root.link(USER_LINK).as_deref(),
-            Some(USER_UNIT),
-            "install enables for all users"
-        );
-        assert_eq!(
-            root.ok(&["systemctl", "--global", "is-enabled", "my_pulseaudio.service"])
-                .trim(),
-            "enabled"
-        );
-        for l in VENDOR_LINKS {
-            assert!(!root.exists(l), "{l} still enabled after the take-over");
-        }
-        assert!(
-            !Path::new("/").join(USER_LINK).exists(),
-            "the maintainer scripts ran outside the root"
-        );
-
-        root.dpkg(&["-i", "/tmp/v2.deb"]);
-        assert_eq!(root.status("my-pulseaudio-user"), "install ok installed 1.0.1-1");
-        assert_eq!(
-            root.link(USER_LINK).as_deref(),
-            Some(USER_UNIT),
-            "upgrade keeps the unit enabled"
-        );
-        for l in VENDOR_LINKS {
-            assert!(!root.exists(l), "{l} enabled again by the upgrade");
-        }
-
-        root.dpkg(&["-r", "my-pulseaudio-user"]);
-        assert_eq!(
-            root.link(USER_LINK).as_deref(),
-            Some(USER_UNIT),
-            "remove keeps the links until purge (Policy 10.7.3, as debhelper)"
-        );
-        let vendor_after: Vec<_> = VENDOR_LINKS.iter().map(|l| root.link(l)).collect();
-        assert_eq!(
-            vendor_after, vendor_before,
-            "remove restores the vendor units exactly"
-        );
-
-        root.dpkg(&["-P", "my-pulseaudio-user"]);
-        assert!(!root.exists("var/lib/unitpack"), "purge removes the state");
-        let after = root.listing();
-        assert_eq!(before, after, "purge leaves no trace:\n{}", diff(&before, &after));
-
-        root.dpkg(&["-i", "/tmp/v1.deb"]);
-        assert_eq!(
-            root.link(USER_LINK).as_deref(),
-            Some(USER_UNIT),
-            "reinstall after purge enables again"
-        );
-
-        // The admin's choice survives upgrades.
-        root.ok(&["systemctl", "--global", "disable", "my_pulseaudio.service"]);
-        assert!(!root.exists(USER_LINK));
-        root.dpkg(&["-i", "/tmp/v2.deb"]);
-        assert!(
-            !root.exists(USER_LINK),
-            "upgrade re-enabled a unit the admin disabled"
-        );
-        assert_eq!(root.status("my-pulseaudio-user"), "install ok installed 1.0.1-1");
-
-        // Removed while disabled: a reinstall keeps it disabled.
-        root.dpkg(&["-r", "my-pulseaudio-user"]);
-        root.dpkg(&["-i", "/tmp/v2.deb"]);
-        assert!(
-            !root.exists(USER_LINK),
-            "reinstall re-enabled a unit the admin had disabled"
-        );
-
-        // Removed while enabled: a reinstall enables it again.
-        root.ok(&["systemctl", "--global", "enable", "my_pulseaudio.service"]);
-        root.dpkg(&["-r", "my-pulseaudio-user"]);
-        assert!(root.exists(USER_LINK));
-        root.dpkg(&["-i", "/tmp/v1.deb"]);
-        assert_eq!(
-            root.link(USER_LINK).as_deref(),
-            Some(USER_UNIT),
-            "reinstall after remove restores enablement"
-        );
-
-        root.dpkg(&["-P", "my-pulseaudio-user"]);
-        let after = root.listing();
-        assert_eq!(
-            before,
-            after,
-            "second purge leaves no trace:\n{}",
-            diff(&before, &after)
-        );
-    }
-
-    /// Design B: a system service wanted by root's user manager (user@0.service).
-    fn system_unit_lifecycle(dpkg: &Dpkg) {
-        let root = Root::new("lifecycle-system", dpkg);
-        seed_version(&root, "pulseaudio-root-path.yaml", "1.0.0", "v1");
-        seed_version(&root, "pulseaudio-root-path.yaml", "1.0.1", "v2");
-        let before = root.listing();
-
-        root.dpkg(&["-i", "/tmp/v1.deb"]);
-        assert_eq!(
-            root.link(SYSTEM_LINK).as_deref(),
-            Some(SYSTEM_UNIT),
-            "install enables the service for user@0.service"
-        );
-        root.dpkg(&["-i", "/tmp/v2.deb"]);
-        assert_eq!(
-            root.link(SYSTEM_LINK).as_deref(),
-            Some(SYSTEM_UNIT),
-            "upgrade keeps the service enabled"
-        );
-
-        root.dpkg(&["-r", "my-pulseaudio-root-path"]);
-        assert_eq!(
-            root.link(SYSTEM_LINK).as_deref(),
-            Some(SYSTEM_UNIT),
-            "remove keeps the links until purge"
-        );
-        root.dpkg(&["-P", "my-pulseaudio-root-path"]);
-        let after = root.listing();
-        assert_eq!(before, after, "purge leaves no trace:\n{}", diff(&before, &after));
-
-        root.dpkg(&["-i", "/tmp/v1.deb"]);
-        assert_eq!(
-            root.link(SYSTEM_LINK).as_deref(),
-            Some(SYSTEM_UNIT),
-            "reinstall after purge enables again"
-        );
-        root.ok(&["systemctl", "disable", "my_pulseaudio.service"]);
-        root.dpkg(&["-i", "/tmp/v2.deb"]);
-        assert!(
-            !root.exists(SYSTEM_LINK),
-            "upgrade re-enabled a unit the admin disabled"
-        );
-
-        root.dpkg(&["-P", "my-pulseaudio-root-path"]);
-        let after = root.listing();
-        assert_eq!(
-            before,
-            after,
-            "purge after upgrade leaves no trace:\n{}",
-            diff(&before, &after)
-        );
-    }
-
-    /// A first install that dpkg cannot unpack: postrm abort-install, and nothing left.
-    fn abort_install_leaves_nothing(dpkg: &Dpkg) {
-        let root = Root::new("lifecycle-abort-install", dpkg);
-        conflicting_seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "bad");
-        let before = root.listing();
-        let out = root.dpkg_fails(&["-i", "/tmp/bad.deb"]);
-        assert!(out.contains("/usr/bin/pactl"), "{out}");
-        assert!(
-            !root.status("my-pulseaudio-user").contains("installed 1.0.0-1"),
-            "{}",
-            root.status("my-pulseaudio-user")
-        );
-        let after = root.listing();
-        assert_eq!(before, after, "abort-install leaves no trace:\n{}", diff(&before, &after));
-        root.dpkg(&["-P", "my-pulseaudio-user"]);
-    }
-
-    /// An upgrade that dpkg cannot unpack: new postrm and old postinst abort-upgrade
-    /// leave the old version installed, enabled or disabled as the admin had it.
-    fn abort_upgrade_keeps_the_old_version(dpkg: &Dpkg) {
-        let root = Root::new("lifecycle-abort-upgrade", dpkg);
-        seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
-        conflicting_seed_version(&root, "pulseaudio-user.yaml", "1.0.1", "bad");
-        let before = root.listing();
-        root.dpkg(&["-i", "/tmp/v1.deb"]);
-        let installed = root.listing();
-
-        let out = root.dpkg_fails(&["-i", "/tmp/bad.deb"]);
-        assert!(out.contains("/usr/bin/pactl"), "{out}");
-        assert_eq!(root.status("my-pulseaudio-user"), "install ok installed 1.0.0-1");
-        let after = root.listing();
-        assert_eq!(
-            installed,
-            after,
-            "a failed upgrade changes nothing:\n{}",
-            diff(&installed, &after)
-        );
-
-        root.ok(&["systemctl", "--global", "disable", "my_pulseaudio.service"]);
-        root.dpkg_fails(&["-i", "/tmp/bad.deb"]);
-        assert_eq!(root.status("my-pulseaudio-user"), "install ok installed 1.0.0-1");
-        assert!(
-            !root.exists(USER_LINK),
-            "abort-upgrade re-enabled a unit the admin disabled"
-        );
-
-        root.dpkg(&["-P", "my-pulseaudio-user"]);
-        let after = root.listing();
-        assert_eq!(before, after, "purge leaves no trace:\n{}", diff(&before, &after));
-    }
-
-    /// A removal whose prerm fails half-way (it cannot put back a vendor unit's link:
-    /// the admin made its directory a file): postinst abort-remove takes the package
-    /// back to installed and enabled, and a later removal restores the vendor units.
-    fn abort_remove_restores_the_package(dpkg: &Dpkg) {
-        let root = Root::new("lifecycle-abort-remove", dpkg);
-        seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
-        let vendor_before: Vec<_> = VENDOR_LINKS.iter().map(|l| root.link(l)).collect();
-        root.dpkg(&["-i", "/tmp/v1.deb"]);
-        let installed = root.listing();
-
-        let socket_wants = root.path.join("etc/systemd/user/sockets.target.wants");
-        std::fs::remove_dir_all(&socket_wants).unwrap();
-        std::fs::write(&socket_wants, "").unwrap();
-        let out = root.dpkg_fails(&["-r", "my-pulseaudio-user"]);
-        assert!(out.contains("pre-removal script"), "{out}");
-        // Still installed (the selection stays "deinstall").
-        assert_eq!(root.status("my-pulseaudio-user"), "deinstall ok installed 1.0.0-1");
-        assert_eq!(
-            root.link(USER_LINK).as_deref(),
-            Some(USER_UNIT),
-            "abort-remove re-enables"
-        );
-        assert!(
-            !root.exists(VENDOR_LINKS[0]),
-            "abort-remove takes the vendor unit over again"
-        );
-
-        std::fs::remove_file(&socket_wants).unwrap();
-        std::fs::create_dir(&socket_wants).unwrap();
-        let after = root.listing();
-        assert_eq!(
-            installed,
-            after,
-            "abort-remove restores the installed state:\n{}",
-            diff(&installed, &after)
-        );
-        root.dpkg(&["-r", "my-pulseaudio-user"]);
-        let vendor_after: Vec<_> = VENDOR_LINKS.iter().map(|l| root.link(l)).collect();
-        assert_eq!(vendor_after, vendor_before, "remove restores the vendor units");
-    }
-
-    /// A package that Breaks ours and then cannot be unpacked: dpkg deconfigures ours in
-    /// its favour (prerm deconfigure), and on the failure puts it back (postinst
-    /// abort-deconfigure), enabled as before.
-    fn abort_deconfigure_restores_the_package(dpkg: &Dpkg) {
-        let root = Root::new("lifecycle-abort-deconfigure", dpkg);
-        seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
-        let breaker = MINIMAL.replace(
-            "  license: MIT\n",
-            "  license: MIT\n  breaks:\n    - my-pulseaudio-user\n",
-        ) + "assets:\n  - source: pactl\n    dest: /usr/bin/pactl\n";
-        let (dir, recipe) = recipe_dir(&breaker, &[("pactl", "#!/bin/sh\n")]);
-        root.put(&build(&recipe, &dir.path().join("out")), "breaker.deb");
-        root.dpkg(&["-i", "/tmp/v1.deb"]);
-        let installed = root.listing();
-
-        let out = root.dpkg_fails(&["--auto-deconfigure", "-i", "/tmp/breaker.deb"]);
-        assert!(out.contains("will deconfigure my-pulseaudio-user"), "{out}");
-        assert!(out.contains("/usr/bin/pactl"), "{out}");
-        assert_eq!(root.status("my-pulseaudio-user"), "install ok installed 1.0.0-1");
-        let after = root.listing();
-        assert_eq!(
-            installed,
-            after,
-            "abort-deconfigure restores the installed state:\n{}",
-            diff(&installed, &after)
-        );
-    }
-
-    /// Every argument dpkg may pass, called directly: the scripts accept them, change
-    /// nothing they should not, are idempotent, and reject unknown ones.
-    fn scripts_handle_every_dpkg_argument(dpkg: &Dpkg) {
-        let root = Root::new("lifecycle-args", dpkg);
-        seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
-        root.dpkg(&["-i", "/tmp/v1.deb"]);
-        let info = "/var/lib/dpkg/info/my-pulseaudio-user";
-        let calls: &[&[&str]] = &[
-            &["postinst", "configure", "1.0.0-1"],
-            &["postinst", "configure", "1.0.0-1"],
-            &["postinst", "abort-upgrade", "1.0.1-1"],
-            &[
-                "postinst",
-                "abort-deconfigure",
-                "in-favour",
-                "other",
-                "1.0",
-                "removing",
-                "x",
-                "1.0",
-            ],
-            &["postinst", "triggered", "some-trigger"],
-            &["prerm", "upgrade", "1.0.1-1"],
-            &["prerm", "failed-upgrade", "1.0.0-1", "1.0.1-1"],
-            &["prerm", "deconfigure", "in-favour", "other", "1.0"],
-            &["postrm", "upgrade", "1.0.1-1"],
-            &["postrm", "failed-upgrade", "1.0.0-1", "1.0.1-1"],
-            &["postrm", "abort-upgrade", "1.0.0-1"],
-            &["postrm", "abort-install"],
-            &["postrm", "disappear", "other", "1.0"],
-        ];
-        for call in calls {
-            let script = format!("{info}.{}", call[0]);
-            let mut args = vec!["sh", script.as_str()];
-            args.extend(&call[1..]);
-            root.ok(&args);
-            assert_eq!(
-                root.link(USER_LINK).as_deref(),
-                Some(USER_UNIT),
-                "after {call:?}"
-            );
-        }
-        // remove twice (idempotent): the links stay until purge; abort-remove keeps them.
-        root.ok(&["sh", &format!("{info}.prerm"), "remove"]);
-        root.ok(&["sh", &format!("{info}.prerm"), "remove"]);
-        assert_eq!(root.link(USER_LINK).as_deref(), Some(USER_UNIT));
-        root.ok(&["sh", &format!("{info}.postinst"), "abort-remove"]);
-        assert_eq!(
-            root.link(USER_LINK).as_deref(),
-            Some(USER_UNIT),
-            "abort-remove keeps the unit enabled"
-        );
-        for script in ["postinst", "prerm", "postrm"] {
-            let out = root.chroot(&["sh", &format!("{info}.{script}"), "bogus-argument"]);
-            assert_eq!(
-                out.status.code(),
-                Some(1),
-                "{script} must reject unknown arguments"
-            );
-        }
-    }
-
-    /// The real helper in the chroot: `unitpack-check doctor` reports the missing user
-    /// bus while dbus-user-session is absent, and passes once it is installed.
-    fn doctor_reports_the_missing_user_bus(dpkg: &Dpkg) {
-        let root = Root::bare("lifecycle-doctor", dpkg, &[]);
-        assert!(
-            !root.exists("usr/lib/systemd/user/dbus.socket"),
-            "precondition: no user bus"
-        );
-        root.put(&helper_deb(), "helper.deb");
-        seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
-        // The seed depends on dbus-user-session: force it in to see what the helper says.
-        let install = root.dpkg(&["--force-depends", "-i", "/tmp/helper.deb", "/tmp/v1.deb"]);
-        assert!(
-            install.contains("UC003"),
-            "postinst should warn about the user bus:\n{install}"
-        );
-
-        // The seed Wants= (not Requires=) the bus, since PulseAudio runs without it: a
-        // warning, not an error.
-        let doctor = root.chroot(&["unitpack-check", "doctor"]);
-        let report = String::from_utf8_lossy(&doctor.stdout).into_owned()
-            + &String::from_utf8_lossy(&doctor.stderr);
-        assert!(
-            report
-                .lines()
-                .any(|l| l.contains("UC003 warning") && l.contains("install dbus-user-session")),
-            "doctor must report the missing user bus:\n{report}"
-        );
-
+    root.dpkg(&["-i", "/tmp/v1.deb"]);
+    assert_eq!(
+        root.link(USER_LINK).as_deref(),
+        Some(USER_UNIT),
+        "install enables for all users"
+    );
+    assert_eq!(
         root.ok(&[
-            "apt-get",
-            "install",
-            "-y",
-            "--no-install-recommends",
-            "dbus-user-session",
+            "systemctl",
+            "--global",
+            "is-enabled",
+            "my_pulseaudio.service"
+        ])
+        .trim(),
+        "enabled"
+    );
+    for l in VENDOR_LINKS {
+        assert!(!root.exists(l), "{l} still enabled after the take-over");
+    }
+    assert!(
+        !Path::new("/").join(USER_LINK).exists(),
+        "the maintainer scripts ran outside the root"
+    );
+
+    root.dpkg(&["-i", "/tmp/v2.deb"]);
+    assert_eq!(
+        root.status("my-pulseaudio-user"),
+        "install ok installed 1.0.1-1"
+    );
+    assert_eq!(
+        root.link(USER_LINK).as_deref(),
+        Some(USER_UNIT),
+        "upgrade keeps the unit enabled"
+    );
+    for l in VENDOR_LINKS {
+        assert!(!root.exists(l), "{l} enabled again by the upgrade");
+    }
+
+    root.dpkg(&["-r", "my-pulseaudio-user"]);
+    assert_eq!(
+        root.link(USER_LINK).as_deref(),
+        Some(USER_UNIT),
+        "remove keeps the links until purge (Policy 10.7.3, as debhelper)"
+    );
+    let vendor_after: Vec<_> = VENDOR_LINKS.iter().map(|l| root.link(l)).collect();
+    assert_eq!(
+        vendor_after, vendor_before,
+        "remove restores the vendor units exactly"
+    );
+
+    root.dpkg(&["-P", "my-pulseaudio-user"]);
+    assert!(!root.exists("var/lib/unitpack"), "purge removes the state");
+    root.assert_listing(&before, "purge leaves no trace");
+
+    root.dpkg(&["-i", "/tmp/v1.deb"]);
+    assert_eq!(
+        root.link(USER_LINK).as_deref(),
+        Some(USER_UNIT),
+        "reinstall after purge enables again"
+    );
+
+    // The admin's choice survives upgrades.
+    root.ok(&["systemctl", "--global", "disable", "my_pulseaudio.service"]);
+    assert!(!root.exists(USER_LINK));
+    root.dpkg(&["-i", "/tmp/v2.deb"]);
+    assert!(
+        !root.exists(USER_LINK),
+        "upgrade re-enabled a unit the admin disabled"
+    );
+    assert_eq!(
+        root.status("my-pulseaudio-user"),
+        "install ok installed 1.0.1-1"
+    );
+
+    // Removed while disabled: a reinstall keeps it disabled.
+    root.dpkg(&["-r", "my-pulseaudio-user"]);
+    root.dpkg(&["-i", "/tmp/v2.deb"]);
+    assert!(
+        !root.exists(USER_LINK),
+        "reinstall re-enabled a unit the admin had disabled"
+    );
+
+    // Removed while enabled: a reinstall enables it again.
+    root.ok(&["systemctl", "--global", "enable", "my_pulseaudio.service"]);
+    root.dpkg(&["-r", "my-pulseaudio-user"]);
+    assert!(root.exists(USER_LINK));
+    root.dpkg(&["-i", "/tmp/v1.deb"]);
+    assert_eq!(
+        root.link(USER_LINK).as_deref(),
+        Some(USER_UNIT),
+        "reinstall after remove restores enablement"
+    );
+
+    root.dpkg(&["-P", "my-pulseaudio-user"]);
+    root.assert_listing(&before, "second purge leaves no trace");
+}
+
+/// Design B: a system service wanted by root's user manager (user@0.service).
+fn system_unit_lifecycle(dpkg: &Dpkg) {
+    let root = Root::new("lifecycle-system", dpkg);
+    seed_version(&root, "pulseaudio-root-path.yaml", "1.0.0", "v1");
+    seed_version(&root, "pulseaudio-root-path.yaml", "1.0.1", "v2");
+    let before = root.listing();
+
+    root.dpkg(&["-i", "/tmp/v1.deb"]);
+    assert_eq!(
+        root.link(SYSTEM_LINK).as_deref(),
+        Some(SYSTEM_UNIT),
+        "install enables the service for user@0.service"
+    );
+    root.dpkg(&["-i", "/tmp/v2.deb"]);
+    assert_eq!(
+        root.link(SYSTEM_LINK).as_deref(),
+        Some(SYSTEM_UNIT),
+        "upgrade keeps the service enabled"
+    );
+
+    root.dpkg(&["-r", "my-pulseaudio-root-path"]);
+    assert_eq!(
+        root.link(SYSTEM_LINK).as_deref(),
+        Some(SYSTEM_UNIT),
+        "remove keeps the links until purge"
+    );
+    root.dpkg(&["-P", "my-pulseaudio-root-path"]);
+    root.assert_listing(&before, "purge leaves no trace");
+
+    root.dpkg(&["-i", "/tmp/v1.deb"]);
+    assert_eq!(
+        root.link(SYSTEM_LINK).as_deref(),
+        Some(SYSTEM_UNIT),
+        "reinstall after purge enables again"
+    );
+    root.ok(&["systemctl", "disable", "my_pulseaudio.service"]);
+    root.dpkg(&["-i", "/tmp/v2.deb"]);
+    assert!(
+        !root.exists(SYSTEM_LINK),
+        "upgrade re-enabled a unit the admin disabled"
+    );
+
+    root.dpkg(&["-P", "my-pulseaudio-root-path"]);
+    root.assert_listing(&before, "purge after upgrade leaves no trace");
+}
+
+/// A first install that dpkg cannot unpack: postrm abort-install, and nothing left.
+fn abort_install_leaves_nothing(dpkg: &Dpkg) {
+    let root = Root::new("lifecycle-abort-install", dpkg);
+    conflicting_seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "bad");
+    let before = root.listing();
+    let out = root.dpkg_fails(&["-i", "/tmp/bad.deb"]);
+    assert!(out.contains("/usr/bin/pactl"), "{out}");
+    assert!(
+        !root
+            .status("my-pulseaudio-user")
+            .contains("installed 1.0.0-1"),
+        "{}",
+        root.status("my-pulseaudio-user")
+    );
+    root.assert_listing(&before, "abort-install leaves no trace");
+    root.dpkg(&["-P", "my-pulseaudio-user"]);
+}
+
+/// An upgrade that dpkg cannot unpack: new postrm and old postinst abort-upgrade
+/// leave the old version installed, enabled or disabled as the admin had it.
+fn abort_upgrade_keeps_the_old_version(dpkg: &Dpkg) {
+    let root = Root::new("lifecycle-abort-upgrade", dpkg);
+    seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
+    conflicting_seed_version(&root, "pulseaudio-user.yaml", "1.0.1", "bad");
+    let before = root.listing();
+    root.dpkg(&["-i", "/tmp/v1.deb"]);
+    let installed = root.listing();
+
+    let out = root.dpkg_fails(&["-i", "/tmp/bad.deb"]);
+    assert!(out.contains("/usr/bin/pactl"), "{out}");
+    assert_eq!(
+        root.status("my-pulseaudio-user"),
+        "install ok installed 1.0.0-1"
+    );
+    root.assert_listing(&installed, "a failed upgrade changes nothing");
+
+    root.ok(&["systemctl", "--global", "disable", "my_pulseaudio.service"]);
+    root.dpkg_fails(&["-i", "/tmp/bad.deb"]);
+    assert_eq!(
+        root.status("my-pulseaudio-user"),
+        "install ok installed 1.0.0-1"
+    );
+    assert!(
+        !root.exists(USER_LINK),
+        "abort-upgrade re-enabled a unit the admin disabled"
+    );
+
+    root.dpkg(&["-P", "my-pulseaudio-user"]);
+    root.assert_listing(&before, "purge leaves no trace");
+}
+
+/// A removal whose prerm fails half-way (it cannot put back a vendor unit's link:
+/// the admin made its directory a file): postinst abort-remove takes the package
+/// back to installed and enabled, and a later removal restores the vendor units.
+fn abort_remove_restores_the_package(dpkg: &Dpkg) {
+    let root = Root::new("lifecycle-abort-remove", dpkg);
+    seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
+    let vendor_before: Vec<_> = VENDOR_LINKS.iter().map(|l| root.link(l)).collect();
+    root.dpkg(&["-i", "/tmp/v1.deb"]);
+    let installed = root.listing();
+
+    let socket_wants = root.path.join("etc/systemd/user/sockets.target.wants");
+    std::fs::remove_dir_all(&socket_wants).unwrap();
+    std::fs::write(&socket_wants, "").unwrap();
+    let out = root.dpkg_fails(&["-r", "my-pulseaudio-user"]);
+    assert!(out.contains("pre-removal script"), "{out}");
+    // Still installed (the selection stays "deinstall").
+    assert_eq!(
+        root.status("my-pulseaudio-user"),
+        "deinstall ok installed 1.0.0-1"
+    );
+    assert_eq!(
+        root.link(USER_LINK).as_deref(),
+        Some(USER_UNIT),
+        "abort-remove re-enables"
+    );
+    assert!(
+        !root.exists(VENDOR_LINKS[0]),
+        "abort-remove takes the vendor unit over again"
+    );
+
+    std::fs::remove_file(&socket_wants).unwrap();
+    std::fs::create_dir(&socket_wants).unwrap();
+    root.assert_listing(&installed, "abort-remove restores the installed state");
+    root.dpkg(&["-r", "my-pulseaudio-user"]);
+    let vendor_after: Vec<_> = VENDOR_LINKS.iter().map(|l| root.link(l)).collect();
+    assert_eq!(
+        vendor_after, vendor_before,
+        "remove restores the vendor units"
+    );
+}
+
+/// A package that Breaks ours and then cannot be unpacked: dpkg deconfigures ours in
+/// its favour (prerm deconfigure), and on the failure puts it back (postinst
+/// abort-deconfigure), enabled as before.
+fn abort_deconfigure_restores_the_package(dpkg: &Dpkg) {
+    let root = Root::new("lifecycle-abort-deconfigure", dpkg);
+    seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
+    let breaker = MINIMAL.replace(
+        "  license: MIT\n",
+        "  license: MIT\n  breaks:\n    - my-pulseaudio-user\n",
+    ) + "assets:\n  - source: pactl\n    dest: /usr/bin/pactl\n";
+    let (dir, recipe) = recipe_dir(&breaker, &[("pactl", "#!/bin/sh\n")]);
+    root.put(&build(&recipe, &dir.path().join("out")), "breaker.deb");
+    root.dpkg(&["-i", "/tmp/v1.deb"]);
+    let installed = root.listing();
+
+    let out = root.dpkg_fails(&["--auto-deconfigure", "-i", "/tmp/breaker.deb"]);
+    assert!(out.contains("will deconfigure my-pulseaudio-user"), "{out}");
+    assert!(out.contains("/usr/bin/pactl"), "{out}");
+    assert_eq!(
+        root.status("my-pulseaudio-user"),
+        "install ok installed 1.0.0-1"
+    );
+    root.assert_listing(&installed, "abort-deconfigure restores the installed state");
+}
+
+/// Every argument dpkg may pass, called directly: the scripts accept them, change
+/// nothing they should not, are idempotent, and reject unknown ones.
+fn scripts_handle_every_dpkg_argument(dpkg: &Dpkg) {
+    let root = Root::new("lifecycle-args", dpkg);
+    seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
+    root.dpkg(&["-i", "/tmp/v1.deb"]);
+    let info = "/var/lib/dpkg/info/my-pulseaudio-user";
+    let calls: &[&[&str]] = &[
+        &["postinst", "configure", "1.0.0-1"],
+        &["postinst", "configure", "1.0.0-1"],
+        &["postinst", "abort-upgrade", "1.0.1-1"],
+        &[
+            "postinst",
+            "abort-deconfigure",
+            "in-favour",
+            "other",
+            "1.0",
+            "removing",
+            "x",
+            "1.0",
+        ],
+        &["postinst", "triggered", "some-trigger"],
+        &["prerm", "upgrade", "1.0.1-1"],
+        &["prerm", "failed-upgrade", "1.0.0-1", "1.0.1-1"],
+        &["prerm", "deconfigure", "in-favour", "other", "1.0"],
+        &["postrm", "upgrade", "1.0.1-1"],
+        &["postrm", "failed-upgrade", "1.0.0-1", "1.0.1-1"],
+        &["postrm", "abort-upgrade", "1.0.0-1"],
+        &["postrm", "abort-install"],
+        &["postrm", "disappear", "other", "1.0"],
+    ];
+    for call in calls {
+        let script = format!("{info}.{}", call[0]);
+        let mut args = vec!["sh", script.as_str()];
+        args.extend(&call[1..]);
+        root.ok(&args);
+        assert_eq!(
+            root.link(USER_LINK).as_deref(),
+            Some(USER_UNIT),
+            "after {call:?}"
+        );
+    }
+    // remove twice (idempotent): the links stay until purge; abort-remove keeps them.
+    root.ok(&["sh", &format!("{info}.prerm"), "remove"]);
+    root.ok(&["sh", &format!("{info}.prerm"), "remove"]);
+    assert_eq!(root.link(USER_LINK).as_deref(), Some(USER_UNIT));
+    root.ok(&["sh", &format!("{info}.postinst"), "abort-remove"]);
+    assert_eq!(
+        root.link(USER_LINK).as_deref(),
+        Some(USER_UNIT),
+        "abort-remove keeps the unit enabled"
+    );
+    for script in ["postinst", "prerm", "postrm"] {
+        let out = root.chroot(&["sh", &format!("{info}.{script}"), "bogus-argument"]);
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "{script} must reject unknown arguments"
+        );
+    }
+}
+
+/// The real helper in the chroot: `unitpack-check doctor` reports the missing user
+/// bus while dbus-user-session is absent, and passes once it is installed.
+fn doctor_reports_the_missing_user_bus(dpkg: &Dpkg) {
+    let root = Root::bare("lifecycle-doctor", dpkg, &[]);
+    assert!(
+        !root.exists("usr/lib/systemd/user/dbus.socket"),
+        "precondition: no user bus"
+    );
+    root.put(&helper_deb(), "helper.deb");
+    seed_version(&root, "pulseaudio-user.yaml", "1.0.0", "v1");
+    // The seed depends on dbus-user-session: force it in to see what the helper says.
+    let install = root.dpkg(&["--force-depends", "-i", "/tmp/helper.deb", "/tmp/v1.deb"]);
+    assert!(
+        install.contains("UC003"),
+        "postinst should warn about the user bus:\n{install}"
+    );
+
+    // The seed Wants= (not Requires=) the bus, since PulseAudio runs without it: a
+    // warning, not an error.
+    let doctor = root.chroot(&["unitpack-check", "doctor"]);
+    let report = String::from_utf8_lossy(&doctor.stdout).into_owned()
+        + &String::from_utf8_lossy(&doctor.stderr);
+    assert!(
+        report
+            .lines()
+            .any(|l| l.contains("UC003 warning") && l.contains("install dbus-user-session")),
+        "doctor must report the missing user bus:\n{report}"
+    );
+
+    root.ok(&[
+        "apt-get",
+        "install",
+        "-y",
+        "--no-install-recommends",
+        "dbus-user-session",
+    ]);
+    let doctor = root.chroot(&["unitpack-check", "doctor"]);
+    let report = String::from_utf8_lossy(&doctor.stdout).into_owned()
+        + &String::from_utf8_lossy(&doctor.stderr);
+    assert_eq!(
+        doctor.status.code(),
+        Some(0),
+        "doctor must pass with dbus-user-session:\n{report}"
+    );
+    assert!(report.lines().any(|l| l.contains("UC003 ok")), "{report}");
+    assert!(
+        !report
+            .lines()
+            .any(|l| l.contains("UC003 warning") || l.contains("UC003 error")),
+        "{report}"
+    );
+}
+
+fn timer_and_socket_survive_reinstall(dpkg: &Dpkg) {
+    let root = Root::new("lifecycle-timer-socket", dpkg);
+    assert!(
+        root.exists("usr/bin/deb-systemd-helper"),
+        "precondition: Debian 12's init-system-helpers"
+    );
+    timer_and_socket_lifecycle(&root);
+}
+
+/// The same without init-system-helpers' tools (a minimal image, or a system without
+/// them): the scripts fall back to systemctl.
+fn timer_and_socket_survive_reinstall_without_deb_systemd_helper(dpkg: &Dpkg) {
+    let root = Root::new("lifecycle-timer-socket-nohelper", dpkg);
+    for tool in ["deb-systemd-helper", "deb-systemd-invoke"] {
+        root.ok(&[
+            "dpkg-divert",
+            "--local",
+            "--rename",
+            "--divert",
+            &format!("/usr/bin/{tool}.hidden"),
+            &format!("/usr/bin/{tool}"),
         ]);
-        let doctor = root.chroot(&["unitpack-check", "doctor"]);
-        let report = String::from_utf8_lossy(&doctor.stdout).into_owned()
-            + &String::from_utf8_lossy(&doctor.stderr);
-        assert_eq!(
-            doctor.status.code(),
-            Some(0),
-            "doctor must pass with dbus-user-session:\n{report}"
-        );
-        assert!(report.lines().any(|l| l.contains("UC003 ok")), "{report}");
-        assert!(
-            !report
-                .lines()
-                .any(|l| l.contains("UC003 warning") || l.contains("UC003 error")),
-            "{report}"
-        );
     }
+    assert!(!root.exists("usr/bin/deb-systemd-helper"));
+    timer_and_socket_lifecycle(&root);
+}
 
-    fn timer_and_socket_survive_reinstall(dpkg: &Dpkg) {
-        let root = Root::new("lifecycle-timer-socket", dpkg);
-        assert!(
-            root.exists("usr/bin/deb-systemd-helper"),
-            "precondition: Debian 12's init-system-helpers"
-        );
-        timer_and_socket_lifecycle(&root);
-    }
-
-    /// The same without init-system-helpers' tools (a minimal image, or a system without
-
-    /// them): the scripts fall back to systemctl.
-
-    fn timer_and_socket_survive_reinstall_without_deb_systemd_helper(dpkg: &Dpkg) {
-        let root = Root::new("lifecycle-timer-socket-nohelper", dpkg);
-        for tool in ["deb-systemd-helper", "deb-systemd-invoke"] {
-            root.ok(&[
-                "dpkg-divert",
-                "--local",
-                "--rename",
-                "--divert",
-                &format!("/usr/bin/{tool}.hidden"),
-                &format!("/usr/bin/{tool}"),
-            ]);
+/// Template units enabled by instance: the system template's listed instances and the
+/// user template's DefaultInstance=, linked to the template as `systemctl enable foo@a`
+/// links them; disabled on removal, enabled again on reinstall, gone after purge.
+fn template_instances_enabled_and_removed(dpkg: &Dpkg) {
+    let root = Root::new("lifecycle-instances", dpkg);
+    recipe_version(&root, "tests/e2e/recipes/instances.yaml", "1.0.0", "v1");
+    recipe_version(&root, "tests/e2e/recipes/instances.yaml", "1.0.1", "v2");
+    let links = [
+        (
+            "etc/systemd/system/multi-user.target.wants/worker@a.service",
+            "/lib/systemd/system/worker@.service",
+        ),
+        (
+            "etc/systemd/system/multi-user.target.wants/worker@b.service",
+            "/lib/systemd/system/worker@.service",
+        ),
+        (
+            "etc/systemd/user/default.target.wants/hello@world.service",
+            "/usr/lib/systemd/user/hello@.service",
+        ),
+    ];
+    let all_enabled = |what: &str| {
+        for (link, target) in links {
+            assert_eq!(root.link(link).as_deref(), Some(target), "{what}: {link}");
         }
-        assert!(!root.exists("usr/bin/deb-systemd-helper"));
-        timer_and_socket_lifecycle(&root);
-    }
+    };
+    let before = root.listing();
 
-    /// Template units enabled by instance: the system template's listed instances and the
-
-    /// user template's DefaultInstance=, linked to the template as `systemctl enable foo@a`
-
-    /// links them; disabled on removal, enabled again on reinstall, gone after purge.
-
-    fn template_instances_enabled_and_removed(dpkg: &Dpkg) {
-        let root = Root::new("lifecycle-instances", dpkg);
-        recipe_version(&root, "tests/e2e/recipes/instances.yaml", "1.0.0", "v1");
-        recipe_version(&root, "tests/e2e/recipes/instances.yaml", "1.0.1", "v2");
-        let links = [
-            (
-                "etc/systemd/system/multi-user.target.wants/worker@a.service",
-                "/lib/systemd/system/worker@.service",
-            ),
-            (
-                "etc/systemd/system/multi-user.target.wants/worker@b.service",
-                "/lib/systemd/system/worker@.service",
-            ),
-            (
-                "etc/systemd/user/default.target.wants/hello@world.service",
-                "/usr/lib/systemd/user/hello@.service",
-            ),
-        ];
-        let all_enabled = |what: &str| {
-            for (link, target) in links {
-                assert_eq!(root.link(link).as_deref(), Some(target), "{what}: {link}");
-            }
-        };
-        let before = root.listing();
-
-        let install = root.dpkg(&["-i", "/tmp/v1.deb"]);
-        all_enabled("install");
-        assert!(
-            !install.contains("missing the instance name") && !install.contains("UC00"),
-            "install output:\n{install}"
-        );
-        for unit in ["worker@a.service", "worker@b.service"] {
-            assert_eq!(
-                root.ok(&["systemctl", "is-enabled", unit]).trim(),
-                "enabled"
-            );
-        }
+    let install = root.dpkg(&["-i", "/tmp/v1.deb"]);
+    all_enabled("install");
+    assert!(
+        !install.contains("missing the instance name") && !install.contains("UC00"),
+        "install output:\n{install}"
+    );
+    for unit in ["worker@a.service", "worker@b.service"] {
         assert_eq!(
-            root.ok(&["systemctl", "--global", "is-enabled", "hello@world.service"])
-                .trim(),
+            root.ok(&["systemctl", "is-enabled", unit]).trim(),
             "enabled"
         );
-        assert!(
-            !root.exists("etc/systemd/system/multi-user.target.wants/worker@.service"),
-            "the template itself is not linked"
-        );
-
-        let remove = root.dpkg(&["-r", "instances"]);
-        all_enabled("remove keeps the links until purge");
-        assert!(!remove.contains("missing the instance name"), "{remove}");
-        root.dpkg(&["-i", "/tmp/v1.deb"]);
-        all_enabled("reinstall after remove");
-
-        // The admin's disable of one instance survives an upgrade.
-        root.ok(&["systemctl", "disable", "worker@b.service"]);
-        root.dpkg(&["-i", "/tmp/v2.deb"]);
-        assert!(!root.exists(links[1].0), "upgrade re-enabled worker@b");
-        assert_eq!(root.link(links[0].0).as_deref(), Some(links[0].1));
-
-        root.dpkg(&["-P", "instances"]);
-        let after = root.listing();
-        assert_eq!(
-            before,
-            after,
-            "purge leaves no trace:\n{}",
-            diff(&before, &after)
-        );
     }
+    assert_eq!(
+        root.ok(&["systemctl", "--global", "is-enabled", "hello@world.service"])
+            .trim(),
+        "enabled"
+    );
+    assert!(
+        !root.exists("etc/systemd/system/multi-user.target.wants/worker@.service"),
+        "the template itself is not linked"
+    );
 
-    /// Drop-ins for units of other packages (Debian's systemd-journald.service and
+    let remove = root.dpkg(&["-r", "instances"]);
+    all_enabled("remove keeps the links until purge");
+    assert!(!remove.contains("missing the instance name"), "{remove}");
+    root.dpkg(&["-i", "/tmp/v1.deb"]);
+    all_enabled("reinstall after remove");
 
-    /// pulseaudio's user unit) land in the vendor unit directories, the helper finds
+    // The admin's disable of one instance survives an upgrade.
+    root.ok(&["systemctl", "disable", "worker@b.service"]);
+    root.dpkg(&["-i", "/tmp/v2.deb"]);
+    assert!(!root.exists(links[1].0), "upgrade re-enabled worker@b");
+    assert_eq!(root.link(links[0].0).as_deref(), Some(links[0].1));
 
-    /// them, and removal and purge take them away without a trace.
+    root.dpkg(&["-P", "instances"]);
+    root.assert_listing(&before, "purge leaves no trace");
+}
 
-    fn dropins_installed_and_removed_cleanly(dpkg: &Dpkg) {
-        let root = Root::new("lifecycle-dropins", dpkg);
-        recipe_version(&root, "tests/e2e/recipes/dropins.yaml", "1.0.0", "v1");
-        let system = "lib/systemd/system/systemd-journald.service.d/distro-dropins.conf";
-        let user = "usr/lib/systemd/user/pulseaudio.service.d/50-unitpack-e2e.conf";
-        let before = root.listing();
+/// Drop-ins for units of other packages (Debian's systemd-journald.service and
+/// pulseaudio's user unit) land in the vendor unit directories, the helper finds
+/// them, and removal and purge take them away without a trace.
+fn dropins_installed_and_removed_cleanly(dpkg: &Dpkg) {
+    let root = Root::new("lifecycle-dropins", dpkg);
+    recipe_version(&root, "tests/e2e/recipes/dropins.yaml", "1.0.0", "v1");
+    let system = "lib/systemd/system/systemd-journald.service.d/distro-dropins.conf";
+    let user = "usr/lib/systemd/user/pulseaudio.service.d/50-unitpack-e2e.conf";
+    let before = root.listing();
 
-        let install = root.dpkg(&["-i", "/tmp/v1.deb"]);
-        assert!(
-            !install.contains("UC007"),
-            "the helper found no drop-in problem:\n{install}"
-        );
-        let text = std::fs::read_to_string(root.path.join(system)).unwrap();
-        assert!(
-            text.contains("[Service]\nEnvironment=UNITPACK_DROPIN=journald\n"),
-            "{text}"
-        );
-        assert!(root.exists(user));
-        let doctor = root.ok(&["unitpack-check", "doctor"]);
-        assert!(
-            doctor.contains("UC007 ok") && doctor.contains("drop-in installed at /lib/systemd/system/systemd-journald.service.d/distro-dropins.conf"),
-            "{doctor}"
-        );
-        // systemd's own view, offline: systemd-delta lists the unit as extended by it.
-        let delta = root.ok(&["systemd-delta", "--no-pager", "--type=extended"]);
-        assert!(
-            delta.lines().any(|l| l.contains("[EXTENDED]")
-                && l.contains("/systemd-journald.service")
-                && l.contains("systemd-journald.service.d/distro-dropins.conf")),
-            "{delta}"
-        );
+    let install = root.dpkg(&["-i", "/tmp/v1.deb"]);
+    assert!(
+        !install.contains("UC007"),
+        "the helper found no drop-in problem:\n{install}"
+    );
+    let text = std::fs::read_to_string(root.path.join(system)).unwrap();
+    assert!(
+        text.contains("[Service]\nEnvironment=UNITPACK_DROPIN=journald\n"),
+        "{text}"
+    );
+    assert!(root.exists(user));
+    let doctor = root.ok(&["unitpack-check", "doctor"]);
+    assert!(
+        doctor.contains("UC007 ok") && doctor.contains("drop-in installed at /lib/systemd/system/systemd-journald.service.d/distro-dropins.conf"),
+        "{doctor}"
+    );
+    // systemd's own view, offline: systemd-delta lists the unit as extended by it.
+    let delta = root.ok(&["systemd-delta", "--no-pager", "--type=extended"]);
+    assert!(
+        delta.lines().any(|l| l.contains("[EXTENDED]")
+            && l.contains("/systemd-journald.service")
+            && l.contains("systemd-journald.service.d/distro-dropins.conf")),
+        "{delta}"
+    );
 
-        // The recipe's own snippets ran with dpkg's arguments.
-        let log = root.path.join("var/lib/distro-dropins/log");
-        let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
-        assert_eq!(read_log(), "postinst configure \n");
+    // The recipe's own snippets ran with dpkg's arguments.
+    let log = root.path.join("var/lib/distro-dropins/log");
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    assert_eq!(read_log(), "postinst configure \n");
 
-        root.dpkg(&["-r", "distro-dropins"]);
-        assert_eq!(
-            read_log(),
-            "postinst configure \nprerm remove\npostrm remove\n"
-        );
-        assert!(
-            !root.exists(system) && !root.exists(user),
-            "remove takes the drop-ins away"
-        );
-        assert!(
-            !root.exists("lib/systemd/system/systemd-journald.service.d"),
-            "and their directories"
-        );
-        root.dpkg(&["-P", "distro-dropins"]);
-        let after = root.listing();
-        assert_eq!(
-            before,
-            after,
-            "purge leaves no trace:\n{}",
-            diff(&before, &after)
-        );
+    root.dpkg(&["-r", "distro-dropins"]);
+    assert_eq!(
+        read_log(),
+        "postinst configure \nprerm remove\npostrm remove\n"
+    );
+    assert!(
+        !root.exists(system) && !root.exists(user),
+        "remove takes the drop-ins away"
+    );
+    assert!(
+        !root.exists("lib/systemd/system/systemd-journald.service.d"),
+        "and their directories"
+    );
+    root.dpkg(&["-P", "distro-dropins"]);
+    root.assert_listing(&before, "purge leaves no trace");
+}
+
+/// Units that other packages ship: enabled by this package when they are not enabled
+/// yet, disabled on removal only if this package enabled them, enabled again on
+/// reinstall, and the admin's disable stands.
+fn units_of_other_packages_enabled_and_given_back(dpkg: &Dpkg) {
+    let root = Root::new("lifecycle-other-units", dpkg);
+    recipe_version(&root, "tests/e2e/recipes/other-units.yaml", "1.0.0", "v1");
+    recipe_version(&root, "tests/e2e/recipes/other-units.yaml", "1.0.1", "v2");
+    let unit = "systemd-time-wait-sync.service";
+    let state = |root: &Root| {
+        let out = root.chroot(&["systemctl", "is-enabled", unit]);
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let socket = "etc/systemd/user/sockets.target.wants/pulseaudio.socket";
+    let socket_before = root.link(socket);
+    assert!(
+        socket_before.is_some(),
+        "precondition: Debian enables pulseaudio.socket"
+    );
+    assert_eq!(state(&root), "disabled", "precondition");
+    let before = root.listing();
+
+    root.dpkg(&["-i", "/tmp/v1.deb"]);
+    assert_eq!(state(&root), "enabled", "install enables it");
+    root.dpkg(&["-r", "other-units"]);
+    assert_eq!(state(&root), "disabled", "remove gives it back disabled");
+    assert_eq!(
+        root.link(socket),
+        socket_before,
+        "an already enabled unit is not ours"
+    );
+    root.dpkg(&["-i", "/tmp/v1.deb"]);
+    assert_eq!(
+        state(&root),
+        "enabled",
+        "reinstall after remove enables it again"
+    );
+
+    root.ok(&["systemctl", "disable", unit]);
+    root.dpkg(&["-i", "/tmp/v2.deb"]);
+    assert_eq!(
+        state(&root),
+        "disabled",
+        "upgrade re-enabled the admin's disabled unit"
+    );
+    root.dpkg(&["-r", "other-units"]);
+    root.dpkg(&["-i", "/tmp/v2.deb"]);
+    assert_eq!(
+        state(&root),
+        "disabled",
+        "reinstall re-enabled the admin's disabled unit"
+    );
+    assert_eq!(root.link(socket), socket_before);
+
+    root.dpkg(&["-P", "other-units"]);
+    root.assert_listing(&before, "purge leaves no trace");
+    root.dpkg(&["-i", "/tmp/v1.deb"]);
+    assert_eq!(
+        state(&root),
+        "enabled",
+        "install after purge enables it again"
+    );
+    root.dpkg(&["-P", "other-units"]);
+    assert_eq!(state(&root), "disabled", "purge gives it back disabled");
+}
+
+/// Debian's state model (dh_installsystemd): a unit shipped but not enabled that the
+/// admin enabled loses its links at purge; an upgrade gives an enabled unit the
+/// links its [Install] gained (a new Alias=); an admin's add-wants link survives
+/// remove (and purge, which removes only [Install] links, as debhelper's).
+fn debhelper_state_model(dpkg: &Dpkg) {
+    let root = Root::new("lifecycle-state-model", dpkg);
+    state_model_version(&root, "1.0.0", "", "v1");
+    state_model_version(&root, "1.0.1", "        Alias: sshd.service\n", "v2");
+    let before = root.listing();
+    let wants = "etc/systemd/system/multi-user.target.wants/";
+    let alias = "etc/systemd/system/sshd.service";
+    let unit = "/lib/systemd/system/ssh.service";
+
+    root.dpkg(&["-i", "/tmp/v1.deb"]);
+    assert_eq!(
+        root.link(&format!("{wants}ssh.service")).as_deref(),
+        Some(unit)
+    );
+    assert!(
+        !root.exists(&format!("{wants}extra.service")),
+        "enable: none"
+    );
+    root.ok(&["systemctl", "enable", "extra.service"]);
+    root.ok(&["systemctl", "add-wants", "graphical.target", "ssh.service"]);
+    let admin_wants = "etc/systemd/system/graphical.target.wants/ssh.service";
+    assert!(root.exists(admin_wants));
+
+    root.dpkg(&["-i", "/tmp/v2.deb"]);
+    assert_eq!(
+        root.link(alias).as_deref(),
+        Some(unit),
+        "the upgrade made the new Alias= of an enabled unit"
+    );
+    assert_eq!(
+        root.ok(&["systemctl", "is-enabled", "sshd.service"]).trim(),
+        "alias"
+    );
+
+    root.dpkg(&["-r", "state-model"]);
+    for link in [&format!("{wants}ssh.service"), alias, admin_wants] {
+        assert!(root.exists(link), "remove took {link}");
     }
+    root.dpkg(&["-i", "/tmp/v2.deb"]);
+    assert_eq!(
+        root.ok(&["systemctl", "is-enabled", "ssh.service"]).trim(),
+        "enabled"
+    );
+    assert_eq!(
+        root.ok(&["systemctl", "is-enabled", "extra.service"])
+            .trim(),
+        "enabled"
+    );
 
-    /// Units that other packages ship: enabled by this package when they are not enabled
+    root.dpkg(&["-P", "state-model"]);
+    assert!(
+        !root.exists(&format!("{wants}extra.service")),
+        "purge left the admin's link of a unit shipped disabled"
+    );
+    assert!(!root.exists(alias) && !root.exists(&format!("{wants}ssh.service")));
+    assert!(
+        root.exists(admin_wants),
+        "purge took the admin's add-wants link"
+    );
+    std::fs::remove_file(root.path.join(admin_wants)).unwrap();
+    std::fs::remove_dir(root.path.join("etc/systemd/system/graphical.target.wants")).unwrap();
+    root.assert_listing(&before, "purge leaves no trace");
+}
 
-    /// yet, disabled on removal only if this package enabled them, enabled again on
+/// tmpfiles.d and sysusers.d files shipped as assets are applied on configure
+/// (systemd-tmpfiles --create, systemd-sysusers), as dh_installtmpfiles and
+/// dh_installsysusers do.
+fn tmpfiles_and_sysusers_applied_on_configure(dpkg: &Dpkg) {
+    let root = Root::new("lifecycle-tmpfiles", dpkg);
+    let text = format!(
+        "{}assets:\n  - source: dt.tmpfiles\n    dest: /usr/lib/tmpfiles.d/dt-state.conf\n  - source: dt.sysusers\n    dest: /usr/lib/sysusers.d/dt-state.conf\n",
+        MINIMAL.replace("demo-units", "dt-state")
+    );
+    let (dir, path) = recipe_dir(
+        &text,
+        &[
+            ("dt.tmpfiles", "d /var/lib/dt-state 0750 root root -\n"),
+            (
+                "dt.sysusers",
+                "u dtstate - \"dt-state daemon\" /var/lib/dt-state\n",
+            ),
+        ],
+    );
+    let deb = build(&path, &dir.path().join("out"));
+    root.put(&deb, "dt.deb");
+    assert!(!root.exists("var/lib/dt-state"));
+    // systemd-tmpfiles needs /proc (as in an image build that mounts it); unmounted
+    // before any assertion, so that the root's removal never meets it.
+    let proc_dir = root.path.join("proc");
+    let mounted = Command::new("mount")
+        .args(["-t", "proc", "proc"])
+        .arg(&proc_dir)
+        .status()
+        .unwrap();
+    assert!(mounted.success());
+    let out = root.dpkg_command("dpkg", &["-i", "/tmp/dt.deb"]);
+    let unmounted = Command::new("umount").arg(&proc_dir).status().unwrap();
+    assert!(unmounted.success());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let meta = std::fs::metadata(root.path.join("var/lib/dt-state")).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    assert!(meta.is_dir());
+    assert_eq!(meta.permissions().mode() & 0o7777, 0o750);
+    let passwd = std::fs::read_to_string(root.path.join("etc/passwd")).unwrap();
+    assert!(
+        passwd.lines().any(|l| l.starts_with("dtstate:")),
+        "{passwd}"
+    );
+}
 
-    /// reinstall, and the admin's disable stands.
-
-    fn units_of_other_packages_enabled_and_given_back(dpkg: &Dpkg) {
-        let root = Root::new("lifecycle-other-units", dpkg);
-        recipe_version(&root, "tests/e2e/recipes/other-units.yaml", "1.0.0", "v1");
-        recipe_version(&root, "tests/e2e/recipes/other-units.yaml", "1.0.1", "v2");
-        let unit = "systemd-time-wait-sync.service";
-        let state = |root: &Root| {
-            let out = root.chroot(&["systemctl", "is-enabled", unit]);
-            String::from_utf8_lossy(&out.stdout).trim().to_string()
-        };
-        let socket = "etc/systemd/user/sockets.target.wants/pulseaudio.socket";
-        let socket_before = root.link(socket);
-        assert!(
-            socket_before.is_some(),
-            "precondition: Debian enables pulseaudio.socket"
-        );
-        assert_eq!(state(&root), "disabled", "precondition");
-        let before = root.listing();
-
-        root.dpkg(&["-i", "/tmp/v1.deb"]);
-        assert_eq!(state(&root), "enabled", "install enables it");
-        root.dpkg(&["-r", "other-units"]);
-        assert_eq!(state(&root), "disabled", "remove gives it back disabled");
+/// A `disable *` preset, system and user: the first install enables nothing (units,
+/// user units and template instances alike); an upgrade does not either.
+fn presets_honoured_on_first_install(dpkg: &Dpkg) {
+    let root = Root::new("lifecycle-presets", dpkg);
+    recipe_version(&root, "tests/e2e/recipes/instances.yaml", "1.0.0", "v1");
+    recipe_version(&root, "tests/e2e/recipes/instances.yaml", "1.0.1", "v2");
+    state_model_version(&root, "1.0.0", "", "ssh");
+    for dir in ["etc/systemd/system-preset", "etc/systemd/user-preset"] {
+        std::fs::create_dir_all(root.path.join(dir)).unwrap();
+        std::fs::write(root.path.join(dir).join("00-test.preset"), "disable *\n").unwrap();
+    }
+    root.dpkg(&["-i", "/tmp/v1.deb", "/tmp/ssh.deb"]);
+    root.dpkg(&["-i", "/tmp/v2.deb"]);
+    for (flag, unit) in [
+        ("--system", "worker@a.service"),
+        ("--system", "worker@b.service"),
+        ("--global", "hello@world.service"),
+        ("--system", "ssh.service"),
+    ] {
+        let out = root.chroot(&["systemctl", flag, "is-enabled", unit]);
         assert_eq!(
-            root.link(socket),
-            socket_before,
-            "an already enabled unit is not ours"
-        );
-        root.dpkg(&["-i", "/tmp/v1.deb"]);
-        assert_eq!(
-            state(&root),
-            "enabled",
-            "reinstall after remove enables it again"
-        );
-
-        root.ok(&["systemctl", "disable", unit]);
-        root.dpkg(&["-i", "/tmp/v2.deb"]);
-        assert_eq!(
-            state(&root),
+            String::from_utf8_lossy(&out.stdout).trim(),
             "disabled",
-            "upgrade re-enabled the admin's disabled unit"
+            "{unit} enabled against a disable-* preset"
         );
-        root.dpkg(&["-r", "other-units"]);
-        root.dpkg(&["-i", "/tmp/v2.deb"]);
-        assert_eq!(
-            state(&root),
-            "disabled",
-            "reinstall re-enabled the admin's disabled unit"
-        );
-        assert_eq!(root.link(socket), socket_before);
-
-        root.dpkg(&["-P", "other-units"]);
-        let after = root.listing();
-        assert_eq!(
-            before,
-            after,
-            "purge leaves no trace:\n{}",
-            diff(&before, &after)
-        );
-        root.dpkg(&["-i", "/tmp/v1.deb"]);
-        assert_eq!(
-            state(&root),
-            "enabled",
-            "install after purge enables it again"
-        );
-        root.dpkg(&["-P", "other-units"]);
-        assert_eq!(state(&root), "disabled", "purge gives it back disabled");
-    }
-
-    /// Debian's state model (dh_installsystemd): a unit shipped but not enabled that the
-    /// admin enabled loses its links at purge; an upgrade gives an enabled unit the
-    /// links its [Install] gained (a new Alias=); an admin's add-wants link survives
-    /// remove (and purge, which removes only [Install] links, as debhelper's).
-    fn debhelper_state_model(dpkg: &Dpkg) {
-        let root = Root::new("lifecycle-state-model", dpkg);
-        state_model_version(&root, "1.0.0", "", "v1");
-        state_model_version(&root, "1.0.1", "        Alias: sshd.service\n", "v2");
-        let before = root.listing();
-        let wants = "etc/systemd/system/multi-user.target.wants/";
-        let alias = "etc/systemd/system/sshd.service";
-        let unit = "/lib/systemd/system/ssh.service";
-
-        root.dpkg(&["-i", "/tmp/v1.deb"]);
-        assert_eq!(root.link(&format!("{wants}ssh.service")).as_deref(), Some(unit));
-        assert!(!root.exists(&format!("{wants}extra.service")), "enable: none");
-        root.ok(&["systemctl", "enable", "extra.service"]);
-        root.ok(&["systemctl", "add-wants", "graphical.target", "ssh.service"]);
-        let admin_wants = "etc/systemd/system/graphical.target.wants/ssh.service";
-        assert!(root.exists(admin_wants));
-
-        root.dpkg(&["-i", "/tmp/v2.deb"]);
-        assert_eq!(
-            root.link(alias).as_deref(),
-            Some(unit),
-            "the upgrade made the new Alias= of an enabled unit"
-        );
-        assert_eq!(root.ok(&["systemctl", "is-enabled", "sshd.service"]).trim(), "alias");
-
-        root.dpkg(&["-r", "state-model"]);
-        for link in [&format!("{wants}ssh.service"), alias, admin_wants] {
-            assert!(root.exists(link), "remove took {link}");
-        }
-        root.dpkg(&["-i", "/tmp/v2.deb"]);
-        assert_eq!(root.ok(&["systemctl", "is-enabled", "ssh.service"]).trim(), "enabled");
-        assert_eq!(root.ok(&["systemctl", "is-enabled", "extra.service"]).trim(), "enabled");
-
-        root.dpkg(&["-P", "state-model"]);
-        assert!(
-            !root.exists(&format!("{wants}extra.service")),
-            "purge left the admin's link of a unit shipped disabled"
-        );
-        assert!(!root.exists(alias) && !root.exists(&format!("{wants}ssh.service")));
-        assert!(root.exists(admin_wants), "purge took the admin's add-wants link");
-        std::fs::remove_file(root.path.join(admin_wants)).unwrap();
-        std::fs::remove_dir(root.path.join("etc/systemd/system/graphical.target.wants")).unwrap();
-        let after = root.listing();
-        assert_eq!(before, after, "purge leaves no trace:\n{}", diff(&before, &after));
-    }
-
-    /// tmpfiles.d and sysusers.d files shipped as assets are applied on configure
-    /// (systemd-tmpfiles --create, systemd-sysusers), as dh_installtmpfiles and
-    /// dh_installsysusers do.
-    fn tmpfiles_and_sysusers_applied_on_configure(dpkg: &Dpkg) {
-        let root = Root::new("lifecycle-tmpfiles", dpkg);
-        let text = format!(
-            "{}assets:\n  - source: dt.tmpfiles\n    dest: /usr/lib/tmpfiles.d/dt-state.conf\n  - source: dt.sysusers\n    dest: /usr/lib/sysusers.d/dt-state.conf\n",
-            MINIMAL.replace("demo-units", "dt-state")
-        );
-        let (dir, path) = recipe_dir(
-            &text,
-            &[
-                ("dt.tmpfiles", "d /var/lib/dt-state 0750 root root -\n"),
-                ("dt.sysusers", "u dtstate - \"dt-state daemon\" /var/lib/dt-state\n"),
-            ],
-        );
-        let deb = build(&path, &dir.path().join("out"));
-        root.put(&deb, "dt.deb");
-        assert!(!root.exists("var/lib/dt-state"));
-        // systemd-tmpfiles needs /proc (as in an image build that mounts it); unmounted
-        // before any assertion, so that the root's removal never meets it.
-        let proc_dir = root.path.join("proc");
-        let mounted = Command::new("mount")
-            .args(["-t", "proc", "proc"])
-            .arg(&proc_dir)
-            .status()
-            .unwrap();
-        assert!(mounted.success());
-        let out = root.dpkg_command("dpkg", &["-i", "/tmp/dt.deb"]);
-        let unmounted = Command::new("umount").arg(&proc_dir).status().unwrap();
-        assert!(unmounted.success());
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-        let meta = std::fs::metadata(root.path.join("var/lib/dt-state")).unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        assert!(meta.is_dir());
-        assert_eq!(meta.permissions().mode() & 0o7777, 0o750);
-        let passwd = std::fs::read_to_string(root.path.join("etc/passwd")).unwrap();
-        assert!(passwd.lines().any(|l| l.starts_with("dtstate:")), "{passwd}");
-    }
-
-    /// A `disable *` preset, system and user: the first install enables nothing (units,
-    /// user units and template instances alike); an upgrade does not either.
-    fn presets_honoured_on_first_install(dpkg: &Dpkg) {
-        let root = Root::new("lifecycle-presets", dpkg);
-        recipe_version(&root, "tests/e2e/recipes/instances.yaml", "1.0.0", "v1");
-        recipe_version(&root, "tests/e2e/recipes/instances.yaml", "1.0.1", "v2");
-        state_model_version(&root, "1.0.0", "", "ssh");
-        for dir in ["etc/systemd/system-preset", "etc/systemd/user-preset"] {
-            std::fs::create_dir_all(root.path.join(dir)).unwrap();
-            std::fs::write(root.path.join(dir).join("00-test.preset"), "disable *\n").unwrap();
-        }
-        root.dpkg(&["-i", "/tmp/v1.deb", "/tmp/ssh.deb"]);
-        root.dpkg(&["-i", "/tmp/v2.deb"]);
-        for (flag, unit) in [
-            ("--system", "worker@a.service"),
-            ("--system", "worker@b.service"),
-            ("--global", "hello@world.service"),
-            ("--system", "ssh.service"),
-        ] {
-            let out = root.chroot(&["systemctl", flag, "is-enabled", unit]);
-            assert_eq!(
-                String::from_utf8_lossy(&out.stdout).trim(),
-                "disabled",
-                "{unit} enabled against a disable-* preset"
-            );
-        }
     }
 }
 
@@ -1281,13 +1294,7 @@ fn dpkg_root_chrootless_writes_nothing_outside_the_root() {
         "the scripts wrote outside the root:\n{}",
         diff(&host_before, &host_after)
     );
-    let after = root.listing();
-    assert_eq!(
-        inside,
-        after,
-        "purge leaves no trace in the root:\n{}",
-        diff(&inside, &after)
-    );
+    root.assert_listing(&inside, "purge leaves no trace in the root");
 }
 
 /// One package of the differential test against debhelper: its units, as files, for
@@ -1677,19 +1684,23 @@ fn run_differential(dpkg: &Dpkg, name: &str, cases: &[&DiffCase], steps: &[&str]
     );
 }
 
-lifecycle_tests! {
-    /// The differential test of issue 22: every case built by debhelper and by unitpack,
-    /// walked through the same dpkg and admin steps in two fresh roots, compared after
-    /// each step (links under /etc/systemd, is-enabled of every unit). Every
-    /// difference must be listed in INTENDED.
-    fn differential_against_debhelper(dpkg: &Dpkg) {
-        let cases: Vec<&DiffCase> = DIFF_CASES.iter().collect();
-        run_differential(dpkg, "diff", &cases, DIFF_STEPS, false);
-    }
+/// The differential test of issue 22: every case built by debhelper and by unitpack,
+/// walked through the same dpkg and admin steps in two fresh roots, compared after
+/// each step (links under /etc/systemd, is-enabled of every unit). Every
+/// difference must be listed in INTENDED.
+fn differential_against_debhelper(dpkg: &Dpkg) {
+    let cases: Vec<&DiffCase> = DIFF_CASES.iter().collect();
+    run_differential(dpkg, "diff", &cases, DIFF_STEPS, false);
+}
 
-    /// The same under a `disable *` preset (system and user): the first install.
-    fn differential_against_debhelper_with_presets(dpkg: &Dpkg) {
-        let cases: Vec<&DiffCase> = DIFF_CASES.iter().collect();
-        run_differential(dpkg, "diff-preset", &cases, &["install v1", "upgrade to v2"], true);
-    }
+/// The same under a `disable *` preset (system and user): the first install.
+fn differential_against_debhelper_with_presets(dpkg: &Dpkg) {
+    let cases: Vec<&DiffCase> = DIFF_CASES.iter().collect();
+    run_differential(
+        dpkg,
+        "diff-preset",
+        &cases,
+        &["install v1", "upgrade to v2"],
+        true,
+    );
 }

@@ -248,21 +248,22 @@ fn profile_with(release: u32) -> unitpack::profile::Profile {
     profile
 }
 
-/// Every row of data/systemd-directives.tsv, through lint on every release from one
-/// before the data to one after: unknown nowhere; too new (UP102) exactly below its
-/// first release; removed (UP103) exactly above its last for a removed directive;
-/// legacy (UP104) exactly where it is ignored or obsolete and no longer parsed. Every
-/// specifier of data/systemd-specifiers.tsv is too new (UP106) exactly below its first
-/// release. [BusName] is read by no unit type unitpack lints: the lib test
-/// `tables_hold_every_row_of_the_data` covers it.
-#[test]
-fn lint_knows_every_row_of_the_data() {
-    let (directives, parsed) = data_rows();
-    assert!(directives.len() > 1000, "{}", directives.len());
-    let dir = tempfile::tempdir().unwrap();
+/// `(section, name)` of a unit-file directive.
+type Directive = (String, String);
+
+/// Unit files that set each `(section, directive)` once, with a value lint accepts (an
+/// [Install] value names a unit, or the whole file is refused: UP001), in the unit type
+/// that reads the section: file name → text, and (file, line) → directive. [BusName]
+/// is left out: .busname units are a type unitpack does not lint.
+fn probe_units<'a>(
+    directives: impl IntoIterator<Item = &'a Directive>,
+) -> (
+    BTreeMap<String, String>,
+    BTreeMap<(String, usize), Directive>,
+) {
     let mut files: BTreeMap<String, String> = BTreeMap::new();
-    let mut lines: BTreeMap<(String, usize), &(String, String)> = BTreeMap::new();
-    for key @ (section, name) in directives.keys() {
+    let mut lines = BTreeMap::new();
+    for (section, name) in directives {
         let kind = match section.as_str() {
             "BusName" => continue,
             "Unit" | "Install" => "service",
@@ -280,8 +281,27 @@ fn lint_knows_every_row_of_the_data() {
             _ => "x",
         };
         text.push_str(&format!("{name}={value}\n"));
-        lines.insert((file, text.lines().count()), key);
+        lines.insert(
+            (file, text.lines().count()),
+            (section.clone(), name.clone()),
+        );
     }
+    (files, lines)
+}
+
+/// Every row of data/systemd-directives.tsv, through lint on every release from one
+/// before the data to one after: unknown nowhere; too new (UP102) exactly below its
+/// first release; removed (UP103) exactly above its last for a removed directive;
+/// legacy (UP104) exactly where it is ignored or obsolete and no longer parsed. Every
+/// specifier of data/systemd-specifiers.tsv is too new (UP106) exactly below its first
+/// release. [BusName] is read by no unit type unitpack lints: the lib test
+/// `tables_hold_every_row_of_the_data` covers it.
+#[test]
+fn lint_knows_every_row_of_the_data() {
+    let (directives, parsed) = data_rows();
+    assert!(directives.len() > 1000, "{}", directives.len());
+    let dir = tempfile::tempdir().unwrap();
+    let (mut files, lines) = probe_units(directives.keys());
     let specifiers = std::fs::read_to_string(repo().join("data/systemd-specifiers.tsv")).unwrap();
     let mut letters: BTreeMap<usize, (char, u32)> = BTreeMap::new();
     let mut text = String::from("[Unit]\n");
@@ -319,9 +339,9 @@ fn lint_knows_every_row_of_the_data() {
         }
         let none = BTreeSet::new();
         for (at, key) in &lines {
-            let (first, last, status) = &directives[*key];
+            let (first, last, status) = &directives[key];
             let legacy = matches!(status.as_str(), "ignored" | "obsolete")
-                && parsed.get(*key).is_none_or(|until| release > *until);
+                && parsed.get(key).is_none_or(|until| release > *until);
             let expected = if release < *first {
                 Some("UP102")
             } else if status == "removed" && release > *last {
@@ -851,32 +871,7 @@ fn lint_knows_what_systemd_229_parses() {
         .chain(known.iter().cloned())
         .collect();
     let dir = tempfile::tempdir().unwrap();
-    let mut lines: BTreeMap<(String, usize), (String, String)> = BTreeMap::new();
-    let mut files: BTreeMap<String, String> = BTreeMap::new();
-    for (section, name) in &all {
-        let kind = match section.as_str() {
-            "BusName" => continue,
-            "Unit" | "Install" => "service",
-            other => &other.to_ascii_lowercase(),
-        };
-        let file = format!("t.{kind}");
-        let text = files.entry(file.clone()).or_default();
-        if !text.contains(&format!("[{section}]\n")) {
-            text.push_str(&format!("[{section}]\n"));
-        }
-        // [Install] values must name units, or the whole file is refused (UP001).
-        let value = match (section.as_str(), name.as_str()) {
-            ("Install", "DefaultInstance") => "x",
-            ("Install", "Alias" | "Also") => "x.service",
-            ("Install", _) => "x.target",
-            _ => "x",
-        };
-        text.push_str(&format!("{name}={value}\n"));
-        lines.insert(
-            (file, text.lines().count()),
-            (section.clone(), name.clone()),
-        );
-    }
+    let (files, lines) = probe_units(&all);
     for (file, text) in &files {
         std::fs::write(dir.path().join(file), text).unwrap();
     }

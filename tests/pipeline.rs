@@ -24,13 +24,7 @@ fn yocto_refuses_what_build_refuses_with_the_same_message() {
     let mut refused = 0;
     for recipe in lint_corpus() {
         let out = tempfile::tempdir().unwrap();
-        let build = unitpack()
-            .arg("build")
-            .arg(&recipe)
-            .arg("-o")
-            .arg(out.path().join("debs"))
-            .output()
-            .unwrap();
+        let build = run_build(&recipe, &out.path().join("debs"));
         if build.status.success() {
             continue;
         }

@@ -12,68 +12,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output};
 
 /// 2020-01-01: test keys are made then, so any later SOURCE_DATE_EPOCH can sign.
-const KEY_TIME: &str = "20200101T000000";
-
 /// A fresh ed25519 signing key; returns the secret key file.
 fn make_key(dir: &Path, name: &str) -> PathBuf {
-    make_key_of(dir, name, "ed25519", None)
-}
-
-/// A fresh key whose primary is of gpg's `algorithm` (`ed25519`, `rsa3072`, …) and signs,
-/// or, with `sign_subkey`, only certifies and has a signing subkey of that algorithm.
-fn make_key_of(dir: &Path, name: &str, algorithm: &str, sign_subkey: Option<&str>) -> PathBuf {
-    let home = dir.join(format!("gnupg-{name}"));
-    std::fs::create_dir_all(&home).unwrap();
-    let gpg = |args: &[&str]| {
-        let out = Command::new("gpg")
-            .arg("--homedir")
-            .arg(&home)
-            .args(["--batch", "--faked-system-time", KEY_TIME])
-            .args(args)
-            .output()
-            .expect("gpg (gnupg) is needed by this test");
-        assert!(out.status.success(), "gpg {args:?}: {}", text(&out.stderr));
-        out.stdout
-    };
-    gpg(&[
-        "--passphrase",
-        "",
-        "--quick-gen-key",
-        &format!("{name} <{name}@example.org>"),
-        algorithm,
-        if sign_subkey.is_some() {
-            "cert"
-        } else {
-            "sign"
-        },
-        "never",
-    ]);
-    if let Some(sub) = sign_subkey {
-        let listing = text(&gpg(&["--with-colons", "--list-keys"]));
-        let fpr = listing
-            .lines()
-            .find_map(|l| l.strip_prefix("fpr:::::::::"))
-            .and_then(|rest| rest.split(':').next())
-            .expect("the new key's fingerprint")
-            .to_string();
-        gpg(&[
-            "--passphrase",
-            "",
-            "--quick-add-key",
-            &fpr,
-            sub,
-            "sign",
-            "never",
-        ]);
-    }
-    let file = dir.join(format!("{name}.key"));
-    std::fs::write(&file, gpg(&["--export-secret-keys"])).unwrap();
-    let _ = Command::new("gpgconf")
-        .arg("--homedir")
-        .arg(&home)
-        .args(["--kill", "gpg-agent"])
-        .output();
-    file
+    gpg_key(dir, name, "ed25519", None)
 }
 
 fn text(b: &[u8]) -> String {
@@ -347,7 +288,7 @@ fn every_apt_generation_verifies_an_rsa_repository_and_other_keys_are_warned_of(
     }
     let f = Fixture::new();
     let case = |name: &str, algorithm: &str, subkey: Option<&str>, gpgv1: bool, sqv: bool| {
-        let key = make_key_of(f.dir.path(), name, algorithm, subkey);
+        let key = gpg_key(f.dir.path(), name, algorithm, subkey);
         let keyring = f.path(&format!("{name}.gpg"));
         export_key(&key, &keyring);
         Case {

@@ -22,39 +22,11 @@ fn text(b: &[u8]) -> String {
     String::from_utf8_lossy(b).into_owned()
 }
 
-/// A fresh ed25519 signing key (made in 2020, so any later date signs).
+/// A fresh ed25519 signing key in a file only its owner reads (else `repo add` warns).
 fn make_key(dir: &Path) -> PathBuf {
-    let home = dir.join("gnupg-make");
-    std::fs::create_dir_all(&home).unwrap();
-    let gpg = |args: &[&str]| {
-        let out = Command::new("gpg")
-            .arg("--homedir")
-            .arg(&home)
-            .args(["--batch", "--faked-system-time", "20200101T000000"])
-            .args(args)
-            .output()
-            .expect("gpg (gnupg) is needed by this test");
-        assert!(out.status.success(), "gpg {args:?}: {}", text(&out.stderr));
-        out.stdout
-    };
-    gpg(&[
-        "--passphrase",
-        "",
-        "--quick-gen-key",
-        "t <t@example.org>",
-        "ed25519",
-        "sign",
-        "never",
-    ]);
-    let file = dir.join("signing.key");
-    std::fs::write(&file, gpg(&["--export-secret-keys"])).unwrap();
+    let file = common::gpg_key(dir, "t", "ed25519", None);
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let _ = Command::new("gpgconf")
-        .arg("--homedir")
-        .arg(&home)
-        .args(["--kill", "gpg-agent"])
-        .output();
     file
 }
 

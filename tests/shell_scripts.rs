@@ -43,12 +43,10 @@ fn shell_scripts() -> Vec<PathBuf> {
 
 #[test]
 fn every_shell_script_passes_shellcheck() {
-    if Command::new("shellcheck")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        common::unavailable("shellcheck is missing (scripts/setup installs it)");
+    if !common::available(
+        "shellcheck",
+        "shellcheck is missing (scripts/setup installs it)",
+    ) {
         return;
     }
     let scripts = shell_scripts();

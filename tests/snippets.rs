@@ -154,11 +154,7 @@ fn unbalanced_snippet_fails_instead_of_ending_the_script() {
     let text = std::fs::read_to_string(seed("pulseaudio-user.yaml")).unwrap()
         + "scripts:\n  prerm: prerm.sh\n";
     let (dir, recipe) = recipe_dir(&text, &[("prerm.sh", snippet)]);
-    let out = unitpack()
-        .args(["build", recipe.to_str().unwrap(), "-o"])
-        .arg(dir.path().join("out"))
-        .output()
-        .unwrap();
+    let out = run_build(&recipe, &dir.path().join("out"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
@@ -203,11 +199,7 @@ fn oversized_snippet_refused_before_reading() {
         .set_len(1 << 30)
         .unwrap();
     let started = std::time::Instant::now();
-    let out = unitpack()
-        .args(["build", recipe.to_str().unwrap(), "-o"])
-        .arg(dir.path().join("out"))
-        .output()
-        .unwrap();
+    let out = run_build(&recipe, &dir.path().join("out"));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(

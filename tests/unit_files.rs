@@ -185,12 +185,10 @@ fn messages<'a>(output: &'a str, file: &Path) -> Vec<(usize, &'a str)> {
 
 #[test]
 fn unit_files_read_as_systemd_252_reads_them() {
-    if std::process::Command::new("systemd-analyze")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        common::unavailable("systemd-analyze is not installed (package systemd)");
+    if !common::available(
+        "systemd-analyze",
+        "systemd-analyze is not installed (package systemd)",
+    ) {
         return;
     }
     let corpus = corpus();
@@ -306,12 +304,10 @@ fn refused_differences_are_what_systemd_252_does() {
             && message.contains("252 reads \"Description=a   b\""),
         "{message}"
     );
-    if std::process::Command::new("systemd-analyze")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        common::unavailable("systemd-analyze is not installed (package systemd)");
+    if !common::available(
+        "systemd-analyze",
+        "systemd-analyze is not installed (package systemd)",
+    ) {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

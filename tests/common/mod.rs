@@ -20,15 +20,20 @@ pub fn unitpack() -> Command {
     cmd
 }
 
-/// Build `recipe` into `out` and return the path of the .deb.
-pub fn build(recipe: &Path, out: &Path) -> PathBuf {
-    let output = unitpack()
+/// `unitpack build RECIPE -o OUT`: what it printed and how it exited.
+pub fn run_build(recipe: &Path, out: &Path) -> std::process::Output {
+    unitpack()
         .arg("build")
         .arg(recipe)
         .arg("-o")
         .arg(out)
         .output()
-        .unwrap();
+        .unwrap()
+}
+
+/// Build `recipe` into `out` and return the path of the .deb.
+pub fn build(recipe: &Path, out: &Path) -> PathBuf {
+    let output = run_build(recipe, out);
     assert!(
         output.status.success(),
         "build of {} failed: {}",
@@ -101,6 +106,69 @@ units:
         WantedBy: default.target
 "#;
 
+/// A fresh gpg key, made in 2020 (so any later date signs), its secret exported to
+/// `dir/NAME.key`: its primary is of gpg's `algorithm` (`ed25519`, `rsa3072`, …) and
+/// signs, or, with `sign_subkey`, only certifies and has a signing subkey of that
+/// algorithm.
+pub fn gpg_key(dir: &Path, name: &str, algorithm: &str, sign_subkey: Option<&str>) -> PathBuf {
+    let home = dir.join(format!("gnupg-{name}"));
+    std::fs::create_dir_all(&home).unwrap();
+    let gpg = |args: &[&str]| {
+        let out = std::process::Command::new("gpg")
+            .arg("--homedir")
+            .arg(&home)
+            .args(["--batch", "--faked-system-time", "20200101T000000"])
+            .args(args)
+            .output()
+            .expect("gpg (gnupg) is needed by this test");
+        assert!(
+            out.status.success(),
+            "gpg {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        out.stdout
+    };
+    gpg(&[
+        "--passphrase",
+        "",
+        "--quick-gen-key",
+        &format!("{name} <{name}@example.org>"),
+        algorithm,
+        if sign_subkey.is_some() {
+            "cert"
+        } else {
+            "sign"
+        },
+        "never",
+    ]);
+    if let Some(sub) = sign_subkey {
+        let listing = String::from_utf8(gpg(&["--with-colons", "--list-keys"])).unwrap();
+        let fpr = listing
+            .lines()
+            .find_map(|l| l.strip_prefix("fpr:::::::::"))
+            .and_then(|rest| rest.split(':').next())
+            .expect("the new key's fingerprint")
+            .to_string();
+        gpg(&[
+            "--passphrase",
+            "",
+            "--quick-add-key",
+            &fpr,
+            sub,
+            "sign",
+            "never",
+        ]);
+    }
+    let file = dir.join(format!("{name}.key"));
+    std::fs::write(&file, gpg(&["--export-secret-keys"])).unwrap();
+    let _ = std::process::Command::new("gpgconf")
+        .arg("--homedir")
+        .arg(&home)
+        .args(["--kill", "gpg-agent"])
+        .output();
+    file
+}
+
 /// The board's dpkg 1.18.4, built from the vendored upstream tarball by
 /// `scripts/vendor/dpkg-1.18.4`: its install prefix (`bin/dpkg`, `bin/dpkg-deb`, ...).
 /// `UNITPACK_DPKG_1_18_4` names it (scripts/test sets it); otherwise the script is run,
@@ -142,6 +210,20 @@ pub fn dpkg_1_18_4() -> Option<PathBuf> {
     }
 }
 
+/// Whether `tool --version` runs; when it does not, `unavailable(why)` (so under `CI`
+/// the test fails here).
+#[track_caller]
+pub fn available(tool: &str, why: &str) -> bool {
+    let runs = std::process::Command::new(tool)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !runs {
+        unavailable(why);
+    }
+    runs
+}
+
 /// The one policy for a tool or input a test needs and cannot find: with `CI` set
 /// (scripts/test sets it: its set-up installs everything) the test fails; elsewhere it
 /// says on the terminal that (part of) it did not run. Written to the process's stderr
@@ -153,3 +235,5 @@ pub fn unavailable(why: &str) {
     let test = std::thread::current().name().unwrap_or("?").to_string();
     let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
 }
+
+pub mod yocto;

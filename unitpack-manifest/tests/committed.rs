@@ -39,7 +39,7 @@ fn committed_layer_manifests_round_trip() {
     assert!(files.len() >= 3, "layer manifests found: {:?}", files);
     for f in &files {
         // The layer's manifests carry placeholders that do_install fills in per release
-        // (tests/yocto.rs checks every release): filled in here as on scarthgap.
+        // (tests/yocto_layer.rs checks every release): filled in here as on scarthgap.
         let text = fs::read_to_string(f)
             .unwrap()
             .replace("@UNITPACK_PROFILE@", "yocto-scarthgap")
