@@ -491,12 +491,12 @@ impl<'a> Walk<'a> {
             }
             Yaml::Number(n) => {
                 self.one_of(schema, value, path);
-                let max = schema.get("maximum").and_then(Json::as_u64).or(
-                    match schema.get("format").and_then(Json::as_str) {
-                        Some("uint32") => Some(u32::MAX.into()),
-                        _ => None,
-                    },
-                );
+                // A `maximum` the schema states is the loader's own limit, checked
+                // with its message there; the width of the type is checked here.
+                let max = match schema.get("format").and_then(Json::as_str) {
+                    Some("uint32") => Some(u64::from(u32::MAX)),
+                    _ => None,
+                };
                 let min = schema.get("minimum").and_then(Json::as_i64);
                 let low = min.is_some_and(|m| n.as_i64().is_some_and(|v| v < m));
                 let high = max.is_some_and(|m| {
