@@ -30,8 +30,16 @@ pub fn render(new: &NewRecipe) -> Result<String> {
     if new.from.is_empty() {
         units.push(starter_unit(new.package));
     }
+    let mut read = Vec::new();
     for path in new.from {
-        units.push(unit_from_file(path, new.scope)?);
+        read.push(read_unit(path)?);
+    }
+    let scopes = match new.scope {
+        Some(scope) => vec![scope; read.len()],
+        None => guess_scopes(&read),
+    };
+    for ((name, sections), scope) in read.iter().zip(scopes) {
+        units.push(unit_value(name, sections, scope));
     }
 
     let mut package = Mapping::new();
@@ -143,9 +151,8 @@ fn pairs(items: &[(&str, &str)]) -> Value {
     Value::Mapping(m)
 }
 
-/// A unit file as a structured recipe unit: its sections and directives, with the scope
-/// and enablement that what it says implies.
-fn unit_from_file(path: &Path, scope: Option<Scope>) -> Result<Value> {
+/// A unit file named on the command line: its name and sections.
+fn read_unit(path: &Path) -> Result<(UnitName, Vec<Section>)> {
     let bad = |message: String| Error::from(InputError::new(path, None, "", message));
     // Named on the command line, read as any unit file is: no symlink followed, no
     // FIFO waited on, at most `input::MAX_UNIT_FILE` bytes.
@@ -163,15 +170,20 @@ fn unit_from_file(path: &Path, scope: Option<Scope>) -> Result<Value> {
             message,
         ))
     })?;
-    let scope = scope.unwrap_or_else(|| guess_scope(path, &sections));
-    let enable = match (unit::installs(&sections), scope) {
+    Ok((name, sections))
+}
+
+/// A unit as a structured recipe unit: its sections and directives, with the
+/// enablement that its scope and `[Install]` imply.
+fn unit_value(name: &UnitName, sections: &[Section], scope: Scope) -> Value {
+    let enable = match (unit::installs(sections), scope) {
         (false, _) => "none",
         (true, Scope::User) => "global",
         (true, Scope::System) => "enable-and-start",
     };
 
     let mut yaml_sections = Mapping::new();
-    for section in &sections {
+    for section in sections {
         let mut directives = Mapping::new();
         for d in &section.directives {
             let key = Value::from(d.key.as_str());
@@ -193,22 +205,148 @@ fn unit_from_file(path: &Path, scope: Option<Scope>) -> Result<Value> {
     unit.insert("scope".into(), scope.as_str().into());
     unit.insert("enable".into(), enable.into());
     unit.insert("sections".into(), Value::Mapping(yaml_sections));
-    Ok(Value::Mapping(unit))
+    Value::Mapping(unit)
 }
 
-/// A unit under a `systemd/user` directory, or wanted by `default.target` (the user
-/// manager's target), is a user unit; anything else is a system unit.
-fn guess_scope(path: &Path, sections: &[Section]) -> Scope {
-    let in_user_dir = path.to_str().is_some_and(|p| p.contains("/systemd/user/"));
-    let wanted_by_default = sections
-        .iter()
-        .filter(|s| s.name == "Install")
-        .flat_map(|s| s.values("WantedBy"))
-        .flat_map(str::split_whitespace)
-        .any(|t| t == "default.target");
-    if in_user_dir || wanted_by_default {
-        Scope::User
-    } else {
-        Scope::System
+/// Targets only the user manager has: a unit tied to one runs in a user's session.
+const USER_TARGETS: &[&str] = &[
+    "default.target",
+    "graphical-session.target",
+    "graphical-session-pre.target",
+    "xdg-desktop-autostart.target",
+];
+
+/// Targets and units only the system manager has.
+const SYSTEM_ONLY: &[&str] = &[
+    "multi-user.target",
+    "graphical.target",
+    "sysinit.target",
+    "local-fs.target",
+    "remote-fs.target",
+    "network.target",
+    "network-online.target",
+    "network-pre.target",
+    "nss-lookup.target",
+    "time-sync.target",
+    "getty.target",
+    "rescue.target",
+    "emergency.target",
+    "cryptsetup.target",
+    "systemd-journald.socket",
+    "systemd-udevd.service",
+    "systemd-tmpfiles-setup-dev.service",
+    "syslog.socket",
+];
+
+/// What a unit's own text says about the manager it is written for: above zero the
+/// user manager, below it the system's. Its file's path is no evidence (a flat
+/// directory of copies has none), only what systemd reads:
+/// - `[Install]` into a target of one manager only (`default.target` is the user
+///   manager's; the system's is an alias it enables nothing into), dependencies on
+///   such targets or units;
+/// - `User=`, `Group=`, `DynamicUser=`: only the system manager switches users;
+/// - sockets under `%t/` (the user's runtime directory; system sockets name `/run`),
+///   `ConditionUser=!root`, `XDG_RUNTIME_DIR`, a `--user` or `--session` daemon.
+fn scope_evidence(sections: &[Section]) -> i32 {
+    let mut score = 0;
+    for s in sections {
+        for d in &s.directives {
+            let words = || d.value.split_whitespace();
+            match (s.name.as_str(), d.key.as_str()) {
+                ("Install", "WantedBy" | "RequiredBy" | "UpheldBy") => {
+                    for w in words() {
+                        if USER_TARGETS.contains(&w) {
+                            score += 3;
+                        } else if SYSTEM_ONLY.contains(&w) {
+                            score -= 3;
+                        }
+                    }
+                }
+                (
+                    "Unit",
+                    "PartOf" | "BindsTo" | "After" | "Before" | "Wants" | "Requires" | "Requisite",
+                ) => {
+                    for w in words() {
+                        if USER_TARGETS[1..].contains(&w)
+                            || (w == "default.target" && d.key != "After")
+                        {
+                            score += 2;
+                        } else if SYSTEM_ONLY.contains(&w) {
+                            score -= 2;
+                        }
+                    }
+                }
+                ("Unit", "ConditionUser") if d.value.trim() == "!root" => score += 2,
+                ("Service", "User" | "Group" | "DynamicUser") => score -= 3,
+                ("Socket", k) if k.starts_with("Listen") && d.value.starts_with("%t/") => {
+                    score += 2
+                }
+                ("Service", "Environment") if d.value.contains("XDG_RUNTIME_DIR") => score += 1,
+                ("Service", k)
+                    if k.starts_with("Exec")
+                        && words().any(|w| w == "--user" || w == "--session") =>
+                {
+                    score += 1
+                }
+                _ => {}
+            }
+        }
     }
+    score
+}
+
+/// The scope of each unit of a `new --from` set, from the units' own text: the
+/// evidence of units that belong together (one names the other in `Also=`,
+/// `Requires=`, `BindsTo=`, `Sockets=`, `Service=`, `Unit=`, or they share a name
+/// before the suffix, as `foo.socket` and `foo.service`) is summed, so a socket
+/// without a word of its own follows its service; without evidence, the system's.
+pub fn guess_scopes(units: &[(UnitName, Vec<Section>)]) -> Vec<Scope> {
+    let n = units.len();
+    let stem = |u: &UnitName| {
+        let s = u.as_str();
+        s[..s.rfind('.').unwrap_or(s.len())].to_string()
+    };
+    // Union-find over the set.
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for i in 0..n {
+        for j in 0..n {
+            if i == j {
+                continue;
+            }
+            let other = units[j].0.as_str();
+            let named = units[i].1.iter().any(|s| {
+                s.directives.iter().any(|d| {
+                    matches!(
+                        d.key.as_str(),
+                        "Also" | "Requires" | "BindsTo" | "Sockets" | "Service" | "Unit"
+                    ) && d.value.split_whitespace().any(|w| w == other)
+                })
+            });
+            if named || stem(&units[i].0) == stem(&units[j].0) {
+                let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                parent[a] = b;
+            }
+        }
+    }
+    let mut group_score = vec![0; n];
+    for (i, (_, sections)) in units.iter().enumerate() {
+        let r = root(&mut parent, i);
+        group_score[r] += scope_evidence(sections);
+    }
+    (0..n)
+        .map(|i| {
+            if group_score[root(&mut parent, i)] > 0 {
+                Scope::User
+            } else {
+                Scope::System
+            }
+        })
+        .collect()
 }

@@ -55,7 +55,10 @@ fn unknown_key_names_line_and_field() {
     rejects(
         &text,
         &[],
-        &["recipe.yaml:8:3: package:", "unknown field `licence`"],
+        &[
+            "recipe.yaml:8:3: package.licence:",
+            "unknown field `licence`; did you mean `license`?",
+        ],
     );
 }
 
@@ -65,7 +68,10 @@ fn unknown_key_in_unit() {
     rejects(
         &text,
         &[],
-        &["recipe.yaml:14:5: units[0]:", "unknown field `enabled`"],
+        &[
+            "recipe.yaml:14:5: units[0].enabled:",
+            "unknown field `enabled`; did you mean `enable`?",
+        ],
     );
 }
 
@@ -536,4 +542,156 @@ fn bad_command_line_values_exit_2() {
         assert!(stderr.contains("error: "), "{args:?}: {stderr}");
     }
     assert!(!std::path::Path::new(&missing).exists());
+}
+
+/// `…/recipe.yaml:LINE:COL: FIELD: message` lines of stderr, as (line, field).
+fn positions(stderr: &str) -> Vec<(usize, String)> {
+    stderr
+        .lines()
+        .map(|l| {
+            let (_, rest) = l
+                .split_once("/recipe.yaml:")
+                .unwrap_or_else(|| panic!("not an error about the recipe: {l}"));
+            let mut parts = rest.splitn(3, ": ");
+            let line = parts.next().unwrap().split(':').next().unwrap();
+            (line.parse().unwrap(), parts.next().unwrap().to_string())
+        })
+        .collect()
+}
+
+/// Every structural problem of a recipe in one run (not one per rerun), each with its
+/// line and field, exit 2, nothing written; the kinds come from the library's check.
+#[test]
+fn every_structural_problem_at_once() {
+    let text = MINIMAL
+        .replace("  license: MIT\n", "  licence: MIT\n")
+        .replace("  version: \"1.0\"\n", "  version: 1.10\n")
+        .replace("    scope: user\n", "    scope: usr\n    enabled: yes\n")
+        .replace(
+            "target: ubuntu-xenial\n",
+            "target: ubuntu-xenial\nstrict: on\n",
+        );
+    let stderr = rejects(
+        &text,
+        &[],
+        &[
+            "did you mean `license`? (`license` is required)",
+            "1.10 is the number 1.1, not \"1.10\",",
+            "quote it: \"1.10\"",
+            "did you mean `user`?",
+            "did you mean `enable`?",
+            "write true",
+        ],
+    );
+    assert_eq!(
+        positions(&stderr),
+        [
+            (3, "package.version".to_string()),
+            (7, "package.licence".to_string()),
+            (11, "strict".to_string()),
+            (14, "units[0].scope".to_string()),
+            (15, "units[0].enabled".to_string()),
+        ],
+        "{stderr}"
+    );
+    use unitpack::recipe::spans::SpanIndex;
+    use unitpack::recipe::structure::{check, ProblemKind};
+    let kinds: Vec<ProblemKind> = check(&text, &SpanIndex::parse(&text))
+        .into_iter()
+        .map(|p| p.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ProblemKind::NumberForText,
+            ProblemKind::UnknownKey {
+                suggestion: Some("license".into())
+            },
+            ProblemKind::Yaml11Boolean,
+            ProblemKind::NotOneOf {
+                suggestion: Some("user".into())
+            },
+            ProblemKind::UnknownKey {
+                suggestion: Some("enable".into())
+            },
+        ]
+    );
+}
+
+/// A key that landed in another mapping is named with its line and the indentation it
+/// needs, instead of "missing field" at the start of the mapping it left.
+#[test]
+fn misindented_key_is_named_on_its_own_line() {
+    // Last in its mapping: still YAML, in the wrong mapping.
+    let text = MINIMAL
+        .replace("  summary: A demo\n", "")
+        .replace("target:", "summary: A demo\ntarget:");
+    let stderr = rejects(
+        &text,
+        &[],
+        &[
+            "recipe.yaml:9:1: package.summary:",
+            "belongs to `package` (whose keys start at column 3)",
+        ],
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // Between two keys of its mapping: no longer YAML; the line is named, not the
+    // one after it where the parser stopped.
+    let text = MINIMAL.replace("  summary: A demo\n", "summary: A demo\n");
+    let stderr = rejects(
+        &text,
+        &[],
+        &["recipe.yaml:6:1: line 6 starts at column 1, between lines 5 and 7 at column 3"],
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+/// Unparsable YAML: the tab or the indentation that broke it, on its line (serde_yaml's
+/// position, read from its `location()`).
+#[test]
+fn tabs_and_indentation_are_named() {
+    let tab = MINIMAL.replace("  license: MIT\n", "\tlicense: MIT\n");
+    rejects(
+        &tab,
+        &[],
+        &["recipe.yaml:7:1: line 7 is indented with a tab; YAML indents with spaces only"],
+    );
+    let deeper = MINIMAL.replace("  revision: \"1\"\n", "    revision: \"1\"\n");
+    rejects(
+        &deeper,
+        &[],
+        &["recipe.yaml:4:5: line 4 is indented deeper (column 5) than line 3 (column 3)"],
+    );
+    let between = MINIMAL.replace("    scope: user\n", "   scope: user\n");
+    rejects(
+        &between,
+        &[],
+        &["recipe.yaml:13:4: line 13 starts at column 4"],
+    );
+}
+
+/// YAML 1.1 readings: an unquoted octal mode, and `no` for a boolean, are refused with
+/// the fix; directive values keep `yes`/`no` as the text systemd reads the same way.
+#[test]
+fn yaml_1_1_values() {
+    let text = MINIMAL.replace(
+        "target: ubuntu-xenial\n",
+        "target: ubuntu-xenial\nassets:\n  - source: demo.conf\n    dest: /etc/demo.conf\n    mode: 0644\n    conffile: no\n",
+    );
+    rejects(
+        &text,
+        &[("demo.conf", "x\n")],
+        &[
+            "recipe.yaml:14:5: assets[0].mode: 0644 unquoted is the octal number 420 to YAML 1.1 tools",
+            "quote it: \"0644\"",
+            "recipe.yaml:15:5: assets[0].conffile: no is a boolean only to YAML 1.1 tools",
+            "write false",
+        ],
+    );
+    let directive = MINIMAL.replace(
+        "        ExecStart: /bin/true\n",
+        "        ExecStart: /bin/true\n        RemainAfterExit: yes\n",
+    );
+    let (dir, recipe) = recipe_dir(&directive, &[]);
+    build(&recipe, &dir.path().join("out"));
 }

@@ -8,6 +8,7 @@ mod model;
 mod schema;
 mod set;
 pub mod spans;
+pub mod structure;
 mod validate;
 
 pub use model::*;
@@ -19,7 +20,7 @@ pub use debian::{check_package_name, forbidden_char};
 pub use schema::json_schema;
 pub use set::{across, load_all, recipe_files};
 
-use crate::error::{Error, InputError, Location, Result};
+use crate::error::{Error, InputError, Result};
 use schema::RawRecipe;
 use spans::{item, SpanIndex};
 use std::path::Path;
@@ -58,7 +59,15 @@ pub fn load(path: &Path, target: Option<&str>) -> Result<Recipe> {
 
 pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
     let spans = screen(path, text)?;
-    let raw: RawRecipe = serde_yaml::from_str(text).map_err(|e| yaml_error(path, &e))?;
+    // Every structural problem at once; serde below would stop at the first.
+    let problems = structure::check(text, &spans);
+    if !problems.is_empty() {
+        return Err(Error::Input(
+            problems.iter().map(|p| p.to_input_error(path)).collect(),
+        ));
+    }
+    let raw: RawRecipe = serde_yaml::from_str(text)
+        .map_err(|e| Error::from(structure::syntax_problem(text, &e).to_input_error(path)))?;
     same_to_every_yaml_tool(path, &spans)?;
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let mut v = Validator {
@@ -227,6 +236,26 @@ fn screen(path: &Path, text: &str) -> Result<SpanIndex> {
                 .collect(),
         ));
     }
+    // Before the structure check: serde_yaml's generic reader refuses these outright.
+    if !spans.big_integers().is_empty() {
+        return Err(Error::Input(
+            spans
+                .big_integers()
+                .iter()
+                .map(|b| {
+                    InputError::new(
+                        path,
+                        Some(b.at),
+                        b.path.clone(),
+                        format!(
+                            "{} is an integer beyond 64 bits to YAML, which tools read differently (some refuse it, some round it); quote it: \"{}\"",
+                            b.text, b.text
+                        ),
+                    )
+                })
+                .collect(),
+        ));
+    }
     Ok(spans)
 }
 
@@ -257,25 +286,6 @@ fn same_to_every_yaml_tool(path: &Path, spans: &SpanIndex) -> Result<()> {
         .collect();
     if !typed.is_empty() {
         return Err(Error::Input(typed));
-    }
-    if !spans.big_integers().is_empty() {
-        return Err(Error::Input(
-            spans
-                .big_integers()
-                .iter()
-                .map(|b| {
-                    InputError::new(
-                        path,
-                        Some(b.at),
-                        b.path.clone(),
-                        format!(
-                            "{} is an integer beyond 64 bits to YAML, which tools read differently (some refuse it, some round it); quote it: \"{}\"",
-                            b.text, b.text
-                        ),
-                    )
-                })
-                .collect(),
-        ));
     }
     Ok(())
 }
@@ -335,24 +345,6 @@ fn null_means_absent(path: &str) -> bool {
             | ["dropins[]", "name"]
             | ["assets[]", "mode" | "conffile"]
     )
-}
-
-fn yaml_error(path: &Path, e: &serde_yaml::Error) -> Error {
-    let location = e.location().map(|l| Location {
-        line: l.line(),
-        column: l.column(),
-    });
-    let mut message = e.to_string();
-    if let Some(cut) = message.rfind(" at line ") {
-        message.truncate(cut);
-    }
-    // serde_yaml puts the field path first ("package.name: invalid type ..."): keep it as
-    // the field.
-    let (field, message) = match message.split_once(": ") {
-        Some((f, m)) if !f.contains(' ') => (f.to_string(), m.to_string()),
-        _ => (String::new(), message),
-    };
-    InputError::new(path, location, field, message).into()
 }
 
 #[cfg(test)]

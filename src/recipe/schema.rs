@@ -73,9 +73,13 @@ pub struct RawYocto {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawPackage {
+    /// Debian Policy 5.6.1 (`names::check_debian_package_name`, which the loader runs).
+    #[schemars(extend("pattern" = "^[a-z0-9][a-z0-9+.-]+$"))]
     pub name: String,
     pub version: String,
     pub revision: Option<String>,
+    /// At most dpkg's limit, 2^31 - 1 (the loader says so in its own words).
+    #[schemars(extend("maximum" = 2147483647))]
     pub epoch: Option<u32>,
     pub maintainer: String,
     /// One line: the Description synopsis.
@@ -212,5 +216,30 @@ pub fn json_schema() -> serde_json::Value {
         .chain([serde_json::Value::Null])
         .collect();
     schema["properties"]["target"]["enum"] = profiles.into();
+    null_in_optional_enums(&mut schema);
     schema
+}
+
+/// An optional field with a list of values (`enable`, `follow`, `on_upgrade`): serde
+/// reads YAML's null there as the field left out, and so must the schema, whose `enum`
+/// would otherwise refuse the null its `type` allows.
+fn null_in_optional_enums(node: &mut serde_json::Value) {
+    let null = serde_json::Value::Null;
+    let optional = node
+        .get("type")
+        .and_then(|t| t.as_array())
+        .is_some_and(|t| t.contains(&"null".into()));
+    if let (true, Some(values)) = (
+        optional,
+        node.get_mut("enum").and_then(|e| e.as_array_mut()),
+    ) {
+        if !values.contains(&null) {
+            values.push(null);
+        }
+    }
+    match node {
+        serde_json::Value::Object(map) => map.values_mut().for_each(null_in_optional_enums),
+        serde_json::Value::Array(items) => items.iter_mut().for_each(null_in_optional_enums),
+        _ => {}
+    }
 }
