@@ -39,7 +39,7 @@ fn refuses_what_cannot_follow_a_seat() {
         "{e}"
     );
     assert!(
-        e.contains("\"session\" is not a follow mode; use seat"),
+        e.contains("\"session\" is not allowed here; the only value is `seat`"),
         "{e}"
     );
 

@@ -544,7 +544,10 @@ impl<'a> Walk<'a> {
             Yaml::String(s) => format!("{s:?}"),
             other => serde_json::to_string(&as_json).unwrap_or_else(|_| kind_of(other).into()),
         };
-        let mut message = format!("{shown} is not one of {}", names.join(", "));
+        let mut message = match names.as_slice() {
+            [only] => format!("{shown} is not allowed here; the only value is `{only}`"),
+            _ => format!("{shown} is not one of {}", names.join(", ")),
+        };
         if let Some(s) = &suggestion {
             message.push_str(&format!("; did you mean `{s}`?"));
         }

@@ -117,7 +117,10 @@ pub fn gpg_key(dir: &Path, name: &str, algorithm: &str, sign_subkey: Option<&str
         let out = std::process::Command::new("gpg")
             .arg("--homedir")
             .arg(&home)
-            .args(["--batch", "--faked-system-time", "20200101T000000"])
+            // Frozen ("!"): a busy machine could otherwise date the primary key a
+            // second after the next call's start, and gpg refuses the subkey
+            // ("Time conflict").
+            .args(["--batch", "--faked-system-time", "20200101T000000!"])
             .args(args)
             .output()
             .expect("gpg (gnupg) is needed by this test");
