@@ -120,7 +120,7 @@ impl Tree {
         std::fs::write(
             self.top.join("repo/scripts/vendor/SOURCES"),
             format!(
-                "# test table\n{FILE}\t{}\t-6\tarchive\t{NAME}\tfile://{}\t{commit}\n",
+                "# test table\n{FILE}\t{}\t-6,-T2\tarchive\t{NAME}\tfile://{}\t{commit}\n",
                 self.sha,
                 self.top.join("upstream").display()
             ),
@@ -327,7 +327,10 @@ fn the_real_table_pins_every_consumer() {
         let hex = |s: &str, n: usize| s.len() == n && s.bytes().all(|b| b.is_ascii_hexdigit());
         assert!(f[0].ends_with(".tar.xz"), "{at}: FILE");
         assert!(hex(f[1], 64), "{at}: SHA256");
-        assert!(["-6", "-9"].contains(&f[2]), "{at}: XZ");
+        assert!(
+            f[2].split(',').all(|o| o.starts_with('-')) && f[2].contains("-T"),
+            "{at}: XZ (options, comma-separated, the thread mode among them)"
+        );
         assert!(["archive", "tree"].contains(&f[3]), "{at}: FORMAT");
         assert!(f[5].starts_with("https://"), "{at}: GIT-URL");
         assert!(hex(f[6], 40), "{at}: COMMIT");

@@ -132,7 +132,9 @@ vendor_download() {
 			-C "$tmp/tree" -cf "$tmp/$name.tar" -T "$tmp/parts"
 	fi
 	[ -f "$tmp/$name.tar" ] || { echo "$VENDOR_SOURCES: $name: format archive takes one part" >&2; return 1; }
-	xz "$xz" -T2 -c "$tmp/$name.tar" >"$tmp/$file"
+	local -a xz_opts
+	IFS=, read -r -a xz_opts <<<"$xz"
+	xz "${xz_opts[@]}" -c "$tmp/$name.tar" >"$tmp/$file"
 }
 
 vendor_prefix() {
