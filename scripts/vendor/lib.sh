@@ -106,6 +106,10 @@ vendor_download() {
 	formats=$(vendor_lines "$name" | awk '{ print $3, $4 }' | sort -u)
 	[ "$(printf '%s\n' "$formats" | wc -l)" = 1 ] || { echo "$VENDOR_SOURCES: $name's lines disagree on XZ and FORMAT" >&2; return 1; }
 	read -r xz format <<<"$formats"
+	if [ "$format" = archive ] && [ "$(vendor_lines "$name" | wc -l)" != 1 ]; then
+		echo "$VENDOR_SOURCES: $name: format archive takes one part" >&2
+		return 1
+	fi
 	mkdir "$tmp/tree"
 	while read -r _ _ _ _ part url commit paths; do
 		printf '%s: %s: fetching %s at %s from %s\n' "${0##*/}" "$file" "$part" "$commit" "$url" >&2
@@ -131,7 +135,6 @@ vendor_download() {
 		tar --format=gnu --sort=name --mtime=@0 --owner=root:0 --group=root:0 \
 			-C "$tmp/tree" -cf "$tmp/$name.tar" -T "$tmp/parts"
 	fi
-	[ -f "$tmp/$name.tar" ] || { echo "$VENDOR_SOURCES: $name: format archive takes one part" >&2; return 1; }
 	local -a xz_opts
 	IFS=, read -r -a xz_opts <<<"$xz"
 	xz "${xz_opts[@]}" -c "$tmp/$name.tar" >"$tmp/$file"
