@@ -124,7 +124,7 @@ pub fn verify(opts: &Options, gate: impl FnOnce(&GateReport)) -> Result<Report> 
              and ubuntu-xenial (give --target debian-bookworm to verify these recipes there)"
         ))
     })?;
-    let stack = match kind {
+    let mut stack = match kind {
         RootKind::Debian(_) => None,
         RootKind::Xenial => {
             let dir = opts.stack.clone().unwrap_or_else(stack::default_dir);
@@ -152,6 +152,9 @@ pub fn verify(opts: &Options, gate: impl FnOnce(&GateReport)) -> Result<Report> 
     copy_helper(&helper, &packages.path().join("unitpack-check.deb"))?;
     lap(&mut report, "build");
 
+    if let Some(s) = &mut stack {
+        s.hash()?;
+    }
     let legacy_cgroups = stack.is_some();
     let spec = cache::RootSpec {
         // The board's stack goes over a Debian 12 userland, as in the e2e flows.

@@ -25,7 +25,8 @@ pub struct Tree {
     pub name: &'static str,
     /// The tree's `root/` (what `make install DESTDIR=` wrote).
     pub path: PathBuf,
-    /// sha256 over every path, type, mode, link target and content in it.
+    /// sha256 over every path, type, mode, link target and content in it (empty until
+    /// [`Stack::hash`]).
     pub sha256: String,
 }
 
@@ -102,11 +103,11 @@ impl Stack {
                 .collect();
             found.sort();
             match found.as_slice() {
-                [one] => {
-                    let path = dir.join(one).join("root");
-                    let sha256 = tree_sha256(&path)?;
-                    trees.push(Tree { name, path, sha256 });
-                }
+                [one] => trees.push(Tree {
+                    name,
+                    path: dir.join(one).join("root"),
+                    sha256: String::new(),
+                }),
                 [] => {
                     return Err(Error::Refused(format!(
                         "no finished build of {name} for {arch} in {} ({prefix}<sha>/root): ubuntu-xenial boots the board's systemd 229, dpkg 1.18.4 and apt 1.2.35; build them with: {} -- or give --stack DIR (or UNITPACK_BOARD_STACK) naming where they are",
@@ -138,7 +139,16 @@ impl Stack {
         })
     }
 
-    /// What the root's key hashes of the stack.
+    /// Hash each tree's content (23 MB on amd64): part of finding the cached root,
+    /// after the quick refusals.
+    pub fn hash(&mut self) -> Result<()> {
+        for t in [&mut self.systemd, &mut self.dpkg, &mut self.apt] {
+            t.sha256 = tree_sha256(&t.path)?;
+        }
+        Ok(())
+    }
+
+    /// What the root's key hashes of the stack ([`Stack::hash`] first).
     pub fn inputs(&self) -> String {
         let mut s: String = [&self.systemd, &self.dpkg, &self.apt]
             .iter()
