@@ -1,7 +1,8 @@
 //! The cached target roots: one debootstrap per set of inputs, kept under the user's
 //! cache directory (`$XDG_CACHE_HOME/unitpack/roots`, else `~/.cache/unitpack/roots`)
 //! and keyed by a hash of everything that went into it (suite, architecture, mirror,
-//! packages, debootstrap's version, this file's format). A root is made in a temporary
+//! packages, debootstrap's version, this file's format; for xenial also the sha256 of
+//! each tree of the board's stack and how it is laid over, [`super::stack`]). A root is made in a temporary
 //! directory beside its final place and renamed there only when complete, under a
 //! lock, so two runs never build the same root twice nor see half of one. Runs only
 //! ever mount a root as an overlay's lower layer: the cache never changes.

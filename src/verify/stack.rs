@@ -18,6 +18,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+/// Bumped when [`Stack::lay_over`] changes what it does to a root: the trees and the
+/// Debian root alone do not say it.
+const LAYOUT: &str = "stack-layout 1";
+
 /// One tree of the stack.
 #[derive(Debug, Clone)]
 pub struct Tree {
@@ -155,7 +159,7 @@ impl Stack {
             .map(|t| format!("stack {} {}\n", t.name, t.sha256))
             .collect();
         s.push_str(&format!(
-            "global user units {}\n",
+            "global user units {}\n{LAYOUT}\n",
             self.global_user_units.join(",")
         ));
         s
