@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# Benchmark (not a test): wall time of `unitpack verify` of the seed user recipe on
-# debian-bookworm amd64, per phase (--timings), against the floor: booting the same
-# cached root in systemd-nspawn and powering it off again, nothing else.
+# Benchmark (not a test): wall time of `unitpack verify` of the seed user recipe (or
+# RECIPE) on debian-bookworm amd64 (or TARGET: ubuntu-xenial boots the board's stack),
+# per phase (--timings), against the floor: booting the same cached root in
+# systemd-nspawn and powering it off again, nothing else.
 #
-#   benches/verify.sh [RUNS] [--cold]   (default 3 cached runs)
+#   benches/verify.sh [RUNS] [--cold] [--target TARGET] [--recipe RECIPE]
+#                                              (default 3 cached runs)
 #
 # --cold: first one run with an empty cache (XDG_CACHE_HOME in a temporary directory):
-# the root is bootstrapped from the mirror (minutes, network-bound).
+# the root is bootstrapped from the mirror (minutes, network-bound); for ubuntu-xenial
+# the board's stack (scripts/vendor's builds) is then laid over it.
 # Goal: <= 20 s wall for a cached run. Needs root, debootstrap, systemd-container and
 # target/unitpack-check/*_amd64.deb (scripts/cross-build). Uses target/release/unitpack
 # (or UNITPACK).
@@ -14,16 +17,20 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 RUNS=3
 COLD=0
-for arg in "$@"; do
-	case $arg in
+TARGET=debian-bookworm
+RECIPE=recipes/pulseaudio-user.yaml
+while [ $# -gt 0 ]; do
+	case $1 in
 	--cold) COLD=1 ;;
-	[0-9]*) RUNS=$arg ;;
-	*) echo "verify.sh: unknown argument $arg" >&2; exit 2 ;;
+	--target) TARGET=${2:?--target TARGET}; shift ;;
+	--recipe) RECIPE=${2:?--recipe RECIPE}; shift ;;
+	[0-9]*) RUNS=$1 ;;
+	*) echo "verify.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
+	shift
 done
 UNITPACK=${UNITPACK:-target/release/unitpack}
 [ -x "$UNITPACK" ] || cargo build -q --release --bin unitpack
-RECIPE=recipes/pulseaudio-user.yaml
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
@@ -32,7 +39,7 @@ run_once() {
 	local out=$1 t0 t1
 	shift
 	t0=$(date +%s.%N)
-	env "$@" "$UNITPACK" verify --target debian-bookworm --format json "$RECIPE" >"$out" ||
+	env "$@" "$UNITPACK" verify --target "$TARGET" --format json "$RECIPE" >"$out" ||
 		{ echo "verify.sh: verify failed (report in $out)" >&2; cp "$out" /tmp/verify-bench-failed.json; exit 1; }
 	t1=$(date +%s.%N)
 	echo "$t1 - $t0" | bc
@@ -56,18 +63,28 @@ for i in $(seq "$RUNS"); do
 done
 cached=$(median <"$work/walls")
 
-# The floor: boot the same cached root (read-only) and power it off at once.
-root=$(dirname "$(grep -l "packages .*pulseaudio" "${XDG_CACHE_HOME:-$HOME/.cache}"/unitpack/roots/*/.unitpack-root | head -n 1)")
+# The floor: boot the same cached root (read-only) and power it off at once. xenial's
+# root is the one with the board's stack (named systemd229-…), booted on the legacy
+# cgroup tree as verify boots it.
+legacy=()
+if [ "$TARGET" = ubuntu-xenial ]; then
+	pattern="systemd229-*"
+	legacy=(SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=0)
+else
+	pattern="bookworm-*"
+fi
+# shellcheck disable=SC2086 # the pattern is a glob on purpose
+root=$(dirname "$(grep -l "packages .*pulseaudio" "${XDG_CACHE_HOME:-$HOME/.cache}"/unitpack/roots/$pattern/.unitpack-root | head -n 1)")
 for i in $(seq "$RUNS"); do
 	t0=$(date +%s.%N)
-	systemd-nspawn -q -D "$root" --read-only --volatile=overlay --register=no --keep-unit \
+	env "${legacy[@]}" systemd-nspawn -q -D "$root" --read-only --volatile=overlay --register=no --keep-unit \
 		--console=pipe -M "verify-bench-$$" --boot -- --unit=poweroff.target </dev/null >/dev/null 2>&1 || true
 	t1=$(date +%s.%N)
 	echo "$t1 - $t0" | bc >>"$work/floor"
 done
 floor=$(median <"$work/floor")
 
-echo "load: $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%Y-%m-%d %H:%M') UTC"
+echo "$TARGET, $RECIPE; load: $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%Y-%m-%d %H:%M') UTC"
 echo "cached verify, median of $RUNS: ${cached} s (goal <= 20 s)"
 echo "floor (boot + poweroff of the root), median of $RUNS: ${floor} s"
 echo "ratio: $(echo "scale=2; $cached / $floor" | bc)x the floor"

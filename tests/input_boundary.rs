@@ -96,6 +96,18 @@ const ALLOWED: &[(&str, &str, usize, &str)] = &[
         "lists the helper's build directory for unitpack-check_*_ARCH.deb; the package is copied into the container by path, never read here",
     ),
     (
+        "src/verify/stack.rs",
+        "fs::read_dir(",
+        2,
+        "lists the board stack's directory for the vendor builds' names, and walks a build's tree to hash it; each file is read by input::open_regular",
+    ),
+    (
+        "src/verify/stack.rs",
+        "fs::read_link(",
+        1,
+        "a link's target in a vendor build's tree, hashed into the cached root's key; never followed",
+    ),
+    (
         "src/yocto/mod.rs",
         "fs::read_dir(",
         1,

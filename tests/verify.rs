@@ -1,6 +1,7 @@
-//! `unitpack verify` against a booted Debian 12: the seed user recipe holds through its
-//! whole lifecycle, and each broken recipe under tests/verify/ fails naming its unit and
-//! the check that caught it (read from `--format json`). The booting tests need root,
+//! `unitpack verify` against a booted Debian 12, and against the board's stack (systemd
+//! 229, dpkg 1.18.4) for ubuntu-xenial: the seed user recipe holds through its whole
+//! lifecycle, and each broken recipe under tests/verify/ fails naming its unit and the
+//! check that caught it (read from `--format json`). The booting tests need root,
 //! debootstrap, systemd-nspawn and the helper package of scripts/cross-build; run them
 //! with `cargo test --test verify -- --ignored` (scripts/test does). They run two at a
 //! time by default: two verify runs at once is part of what is proven.
@@ -10,9 +11,14 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-/// The verdict of `unitpack verify RECIPE --target debian-bookworm --format json`: exit
-/// code and report, or None when this machine cannot boot (said, or failed under CI).
+/// The verdict of `unitpack verify RECIPE --target debian-bookworm --format json`.
 fn verify(recipe: &str) -> Option<(i32, Value)> {
+    verify_on("debian-bookworm", recipe)
+}
+
+/// The verdict of `unitpack verify RECIPE --target TARGET --format json`: exit code and
+/// report, or None when this machine cannot boot it (said, or failed under CI).
+fn verify_on(target: &str, recipe: &str) -> Option<(i32, Value)> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         unavailable("verify boots containers: run as root");
@@ -30,11 +36,16 @@ fn verify(recipe: &str) -> Option<(i32, Value)> {
         return None;
     }
     let out = unitpack()
-        .args(["verify", "--target", "debian-bookworm", "--format", "json"])
+        .args(["verify", "--target", target, "--format", "json"])
         .arg(repo().join(recipe))
         .output()
         .unwrap();
     let code = out.status.code().expect("exited");
+    let err = String::from_utf8_lossy(&out.stderr);
+    if code == 2 && err.contains("no finished build of") {
+        unavailable(&format!("the board's stack is not built: {err}"));
+        return None;
+    }
     let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
             "{recipe}: exit {code}, no JSON report ({e}); stderr:\n{}",
@@ -61,10 +72,15 @@ fn failed(report: &Value) -> Vec<(String, String, String)> {
         .collect()
 }
 
-/// `recipe` fails (exit 1), and among its failed checks is one at `step` about `unit`
-/// whose text holds `check`.
+/// `recipe` fails (exit 1) on bookworm, and among its failed checks is one at `step`
+/// about `unit` whose text holds `check`.
 fn fails_with(recipe: &str, step: &str, unit: &str, check: &str) {
-    let Some((code, report)) = verify(recipe) else {
+    fails_on("debian-bookworm", recipe, step, unit, check)
+}
+
+/// [`fails_with`] on `target`.
+fn fails_on(target: &str, recipe: &str, step: &str, unit: &str, check: &str) {
+    let Some((code, report)) = verify_on(target, recipe) else {
         return;
     };
     let failed = failed(&report);
@@ -288,15 +304,113 @@ fn nspawn_children(pid: u32) -> bool {
 #[test]
 fn a_target_without_a_root_is_refused() {
     let out = unitpack()
-        .args(["verify", "recipes/pulseaudio-user.yaml"])
+        .args([
+            "verify",
+            "recipes/pulseaudio-user.yaml",
+            "--target",
+            "debian-trixie",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("no root for target profile ubuntu-xenial")
+        err.contains("no root for target profile debian-trixie")
             && err.contains("--target debian-bookworm"),
         "{err}"
+    );
+}
+
+/// xenial without the board's stack built is refused as bad input, naming the commands
+/// that build it, before anything is built or booted.
+#[test]
+fn xenial_without_the_board_stack_says_how_to_build_it() {
+    let empty = tempfile::tempdir().unwrap();
+    for (flag, env) in [(true, None), (false, Some(empty.path()))] {
+        let mut cmd = unitpack();
+        cmd.args(["verify", "recipes/pulseaudio-user.yaml"]);
+        if flag {
+            cmd.arg("--stack").arg(empty.path());
+        }
+        if let Some(dir) = env {
+            cmd.env("UNITPACK_BOARD_STACK", dir);
+        }
+        let out = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{err}");
+        assert!(
+            err.contains("no finished build of systemd-229")
+                && err.contains("scripts/vendor/systemd-229 --arch amd64")
+                && err.contains("scripts/vendor/dpkg-1.18.4 --root-tree --arch amd64")
+                && err.contains("scripts/vendor/apt-1.2.35 --arch amd64"),
+            "{err}"
+        );
+    }
+}
+
+/// The board's stack: the seed user recipe holds on systemd 229 with dpkg 1.18.4, through
+/// the same scenario as on bookworm.
+#[test]
+#[ignore = "needs root, debootstrap, systemd-nspawn and scripts/vendor's builds; run by scripts/test"]
+fn seed_user_recipe_holds_on_xenial() {
+    let Some((code, report)) = verify_on("ubuntu-xenial", "recipes/pulseaudio-user.yaml") else {
+        return;
+    };
+    assert_eq!(code, 0, "failed: {:#?}", failed(&report));
+    assert_eq!(report["target"], "ubuntu-xenial");
+    let checks = report["checks"].as_array().unwrap();
+    let held = |step: &str, unit: &str, check: &str| {
+        checks.iter().any(|c| {
+            c["held"] == true
+                && c["step"] == step
+                && c["unit"].as_str().unwrap_or("") == unit
+                && c["check"].as_str().unwrap().contains(check)
+        })
+    };
+    assert!(held("boot", "", "the profile's systemd 229"));
+    assert!(held(
+        "login",
+        "my_pulseaudio.service",
+        "active and staying up"
+    ));
+    assert!(held("logout", "user@1600.service", "stopped"));
+    assert!(held("purge", "", "nothing left behind"));
+}
+
+#[test]
+#[ignore = "needs root, debootstrap, systemd-nspawn and scripts/vendor's builds; run by scripts/test"]
+fn a_user_unit_declared_system_fails_on_xenial() {
+    // 229 has no NRestarts=: the restart loop is caught by the moving state and PID.
+    fails_on(
+        "ubuntu-xenial",
+        "tests/verify/user-unit-as-system.yaml",
+        "install",
+        "broken-pulse-events.service",
+        "active and staying up",
+    );
+}
+
+#[test]
+#[ignore = "needs root, debootstrap, systemd-nspawn and scripts/vendor's builds; run by scripts/test"]
+fn a_socket_without_its_service_fails_on_xenial() {
+    fails_on(
+        "ubuntu-xenial",
+        "tests/verify/socket-without-service.yaml",
+        "install",
+        "broken-lonely.socket",
+        "active",
+    );
+}
+
+#[test]
+#[ignore = "needs root, debootstrap, systemd-nspawn and scripts/vendor's builds; run by scripts/test"]
+fn a_user_bus_without_dbus_user_session_fails_on_xenial() {
+    fails_on(
+        "ubuntu-xenial",
+        "tests/verify/user-bus-without-dbus-user-session.yaml",
+        "login",
+        "broken-user-bus.service",
+        "active and staying up",
     );
 }
 
@@ -318,4 +432,68 @@ fn a_missing_tool_is_named_with_its_package() {
         "verify must run as root"
     };
     assert!(err.contains(want), "{err}");
+}
+
+/// Design B (recipes/pulseaudio-root-path.yaml): the system service wanted by and bound
+/// to root's user manager is not running before root logs in, runs while root is
+/// logged in (a PAM login), and is gone after root's logout.
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn root_path_recipe_holds_on_bookworm() {
+    root_path_recipe_holds_on("debian-bookworm");
+}
+
+/// The same on the board's stack: 229's logind stops user@0.service at once after the
+/// last logout, and the binding stops the service with it.
+#[test]
+#[ignore = "needs root, debootstrap, systemd-nspawn and scripts/vendor's builds; run by scripts/test"]
+fn root_path_recipe_holds_on_xenial() {
+    root_path_recipe_holds_on("ubuntu-xenial");
+}
+
+#[test]
+#[ignore = "needs root, debootstrap, systemd-nspawn and scripts/vendor's builds; run by scripts/test"]
+fn a_root_session_service_not_bound_to_root_fails_on_xenial() {
+    fails_on(
+        "ubuntu-xenial",
+        "tests/verify/root-bound-without-bindsto.yaml",
+        "root-login",
+        "broken-root-unbound.service",
+        "gone after root's logout",
+    );
+}
+
+fn root_path_recipe_holds_on(target: &str) {
+    let Some((code, report)) = verify_on(target, "recipes/pulseaudio-root-path.yaml") else {
+        return;
+    };
+    assert_eq!(code, 0, "failed: {:#?}", failed(&report));
+    let checks = report["checks"].as_array().unwrap();
+    let held = |unit: &str, check: &str| {
+        checks.iter().any(|c| {
+            c["held"] == true
+                && c["step"] == "root-login"
+                && c["unit"] == unit
+                && c["check"].as_str().unwrap().contains(check)
+        })
+    };
+    assert!(held(
+        "my_pulseaudio.service",
+        "not running while root has no session"
+    ));
+    assert!(held("user@0.service", "started at root's login"));
+    assert!(held("my_pulseaudio.service", "active and staying up"));
+    assert!(held("user@0.service", "stopped after root's logout"));
+    assert!(held("my_pulseaudio.service", "gone after root's logout"));
+}
+
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn a_root_session_service_not_bound_to_root_fails() {
+    fails_with(
+        "tests/verify/root-bound-without-bindsto.yaml",
+        "root-login",
+        "broken-root-unbound.service",
+        "gone after root's logout",
+    );
 }

@@ -1,7 +1,8 @@
 //! The cached target roots: one debootstrap per set of inputs, kept under the user's
 //! cache directory (`$XDG_CACHE_HOME/unitpack/roots`, else `~/.cache/unitpack/roots`)
 //! and keyed by a hash of everything that went into it (suite, architecture, mirror,
-//! packages, debootstrap's version, this file's format). A root is made in a temporary
+//! packages, debootstrap's version, this file's format; for xenial also the sha256 of
+//! each tree of the board's stack and how it is laid over, [`super::stack`]). A root is made in a temporary
 //! directory beside its final place and renamed there only when complete, under a
 //! lock, so two runs never build the same root twice nor see half of one. Runs only
 //! ever mount a root as an overlay's lower layer: the cache never changes.
@@ -24,19 +25,33 @@ pub struct RootSpec {
     pub mirror: String,
     /// Packages besides debootstrap's minbase, sorted and deduplicated.
     pub packages: Vec<String>,
+    /// The board's own init, dpkg and apt laid over the Debian root (xenial).
+    pub stack: Option<super::stack::Stack>,
 }
 
 impl RootSpec {
     /// Every input of the root, one a line: what the key hashes.
     fn inputs(&self, debootstrap_version: &str) -> String {
-        format!(
+        let mut s = format!(
             "{FORMAT}\nsuite {}\narch {}\nmirror {}\npackages {}\ndebootstrap {}\n",
             self.suite,
             self.arch,
             self.mirror,
             self.packages.join(","),
             debootstrap_version
-        )
+        );
+        if let Some(stack) = &self.stack {
+            s.push_str(&stack.inputs());
+        }
+        s
+    }
+
+    /// The name of its directory in the cache.
+    fn label(&self) -> String {
+        match &self.stack {
+            Some(stack) => format!("{}-{}-{}", stack.label, self.suite, self.arch),
+            None => format!("{}-{}", self.suite, self.arch),
+        }
     }
 }
 
@@ -71,7 +86,7 @@ pub fn root(spec: &RootSpec) -> Result<CachedRoot> {
     let key = format!("{:x}", Sha256::digest(inputs.as_bytes()));
     let dir = cache_dir()?;
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(format!("making {}", dir.display()), e))?;
-    let name = format!("{}-{}-{}", spec.suite, spec.arch, &key[..16]);
+    let name = format!("{}-{}", spec.label(), &key[..16]);
     let path = dir.join(&name);
     let done = path.join(".unitpack-root");
     if done.exists() {
@@ -116,6 +131,27 @@ fn debootstrap_version() -> Result<String> {
 }
 
 fn build(spec: &RootSpec, tmp: &Path, inputs: &str) -> Result<()> {
+    if let Some(stack) = &spec.stack {
+        // The Debian root under the stack is a root of its own in the cache: made (or
+        // found) first, copied, and the copy gets the board's programs.
+        let base = root(&RootSpec {
+            stack: None,
+            ..spec.clone()
+        })?;
+        let mut cp = Command::new("cp");
+        cp.args(["-a", "--reflink=auto"]).arg(&base.path).arg(tmp);
+        let out = exec::run(cp, Duration::from_secs(600))?;
+        exec::check_interrupt()?;
+        if !out.ok() {
+            return Err(Error::io(
+                format!("copying {} to {}", base.path.display(), tmp.display()),
+                std::io::Error::other(out.both()),
+            ));
+        }
+        stack.lay_over(tmp, &spec.arch)?;
+        return std::fs::write(tmp.join(".unitpack-root"), inputs)
+            .map_err(|e| Error::io(format!("writing into {}", tmp.display()), e));
+    }
     // Downloaded packages are kept beside the roots (debootstrap checks them against
     // the signed Release), so the next root of the suite does not fetch them again.
     let debs = tmp
@@ -185,6 +221,7 @@ mod tests {
             arch: "amd64".into(),
             mirror: "http://deb.debian.org/debian".into(),
             packages: vec!["dbus".into(), "systemd".into()],
+            stack: None,
         };
         let base = spec.inputs("1.0.128");
         let mut other = spec.clone();

@@ -22,6 +22,8 @@ pub struct Checker<'a> {
     pub report: &'a mut Report,
     /// Timeouts are multiplied by this (emulated architectures are slower).
     pub slow: u32,
+    /// The target profile's systemd release, which the booted root must run.
+    pub systemd: u32,
 }
 
 impl Checker<'_> {
@@ -100,7 +102,9 @@ impl Checker<'_> {
         };
         let out = self.run(
             &[
+                // -q: 229 heads the excerpt with "-- Logs begin at …" otherwise.
                 "journalctl",
+                "-q",
                 "-b",
                 "--no-pager",
                 "-o",
@@ -119,7 +123,9 @@ impl Checker<'_> {
         }
     }
 
-    /// The container finished booting.
+    /// The container finished booting. systemd 229 and 252 both say running or
+    /// degraded once the boot's jobs are done (229 knows the same states but for
+    /// "offline"/"unknown", which a booted manager does not say).
     pub fn booted(&mut self) -> Result<bool> {
         let limit = Duration::from_secs(90) * self.slow;
         let mut state = String::new();
@@ -140,13 +146,27 @@ impl Checker<'_> {
                 self.ct.console_tail(30)
             )
         };
-        Ok(self.record(
+        let booted = self.record(
             "boot",
             None,
             format!("the target booted (is-system-running: {state})"),
             held,
             detail,
-        ))
+        );
+        // The init that booted is the profile's: a root whose stack did not take would
+        // prove nothing about the target.
+        let version = self.run(&["systemctl", "--version"], SHORT)?;
+        let first = version.stdout.lines().next().unwrap_or("").to_string();
+        let want = format!("systemd {}", self.systemd);
+        let same = first == want || first.starts_with(&format!("{want} "));
+        self.record(
+            "boot",
+            None,
+            format!("the target runs the profile's {want}"),
+            same,
+            format!("systemctl --version: {first:?}"),
+        );
+        Ok(booted && same)
     }
 
     /// The helper and the fresh user, before the packages: part of the baseline.
@@ -272,9 +292,12 @@ impl Checker<'_> {
         scope: Scope,
         promises: &[&Promise],
     ) -> Result<()> {
+        // A user's manager is not reached at boot: what it wants is checked at that
+        // user's login ([`Checker::root_login`]).
         let mut targets: Vec<&str> = promises
             .iter()
             .flat_map(|p| p.wanted_by.iter().map(String::as_str))
+            .filter(|t| !(scope == Scope::System && super::scenario::is_user_manager(t)))
             .collect();
         targets.sort();
         targets.dedup();
@@ -359,6 +382,9 @@ impl Checker<'_> {
             let oneshot_done = state == "inactive"
                 && get(&now, "Type") == "oneshot"
                 && get(&now, "Result") == "success";
+            // systemd 229 has no NRestarts= (added in 235: `show` prints nothing for
+            // it): there a restart shows only as a new MainPID or a state that moved,
+            // which the comparison still sees.
             let stable = get(&before, "MainPID") == get(&now, "MainPID")
                 && get(&before, "NRestarts") == get(&now, "NRestarts")
                 && get(&before, "ActiveState") == state;
@@ -369,14 +395,21 @@ impl Checker<'_> {
                 _ if oneshot_done => "ran and exited successfully (oneshot)".to_string(),
                 _ => "active and staying up".to_string(),
             };
+            let restarts = if get(&now, "NRestarts").is_empty() {
+                "no NRestarts on this systemd".to_string()
+            } else {
+                format!(
+                    "NRestarts {} -> {}",
+                    get(&before, "NRestarts"),
+                    get(&now, "NRestarts")
+                )
+            };
             let mut detail = format!(
-                "ActiveState={state} SubState={} Result={} MainPID {} -> {}, NRestarts {} -> {}",
+                "ActiveState={state} SubState={} Result={} MainPID {} -> {}, {restarts}",
                 get(&now, "SubState"),
                 get(&now, "Result"),
                 get(&before, "MainPID"),
                 get(&now, "MainPID"),
-                get(&before, "NRestarts"),
-                get(&now, "NRestarts"),
             );
             if held && kind == "timer" {
                 let next = [
@@ -421,11 +454,7 @@ impl Checker<'_> {
             if !held {
                 detail = format!("{detail}\n{}", self.journal(scope, name));
             }
-            let label = if name == unit {
-                what
-            } else {
-                format!("{name}: {what}")
-            };
+            let label = named(unit, name, &what);
             self.record(step, Some(unit), label, held, detail);
         }
         Ok(())
@@ -496,14 +525,129 @@ impl Checker<'_> {
         Ok(true)
     }
 
+    /// Design B: the system units wanted by root's user manager are not running while
+    /// root has no session, run once root logs in (a PAM login, as the fresh user's),
+    /// and are gone after root's logout. On 229 logind stops user@0.service at once
+    /// after the last session; on 252 after UserStopDelaySec= (10 s), which
+    /// `loginctl terminate-user` cuts short as at the fresh user's logout.
+    pub fn root_login(&mut self, step: &'static str, promises: &[&Promise]) -> Result<()> {
+        let names: Vec<(&str, &str)> = promises
+            .iter()
+            .flat_map(|p| p.names.iter().map(move |n| (p.unit.as_str(), n.as_str())))
+            .collect();
+        let manager = super::scenario::ROOT_MANAGER;
+        for (unit, name) in &names {
+            let state = self.systemctl(Scope::System, &["is-active", name])?;
+            let state = state.text().to_string();
+            self.record(
+                step,
+                Some(unit),
+                named(unit, name, "not running while root has no session"),
+                state != "active",
+                format!("is-active: {state}"),
+            );
+        }
+        let opened = self.expect_ok(
+            step,
+            "a PAM login of root opened (systemd-run -p PAMName=login)".into(),
+            &[
+                "systemd-run",
+                "-q",
+                "-p",
+                "PAMName=login",
+                "-p",
+                "User=root",
+                "--unit=unitpack-verify-root-login",
+                "sleep",
+                "infinity",
+            ],
+            SHORT,
+        )?;
+        if !opened {
+            return Ok(());
+        }
+        let limit = Duration::from_secs(30) * self.slow;
+        let mut state = String::new();
+        exec::until(limit, Duration::from_millis(200), || {
+            state = self
+                .run(&["systemctl", "is-active", manager], SHORT)
+                .map(|o| o.text().to_string())
+                .unwrap_or_default();
+            state == "active"
+        });
+        exec::check_interrupt()?;
+        let up = state == "active";
+        let detail = if up {
+            String::new()
+        } else {
+            self.journal(Scope::System, manager)
+        };
+        self.record(
+            step,
+            Some(manager),
+            "root's user manager started at root's login".into(),
+            up,
+            detail,
+        );
+        if up {
+            self.running(step, Scope::System, &names)?;
+        }
+        self.run(
+            &["systemctl", "stop", "unitpack-verify-root-login.service"],
+            SHORT,
+        )?;
+        self.run(&["loginctl", "terminate-user", "root"], SHORT)?;
+        exec::until(limit, Duration::from_millis(200), || {
+            state = self
+                .run(&["systemctl", "is-active", manager], SHORT)
+                .map(|o| o.text().to_string())
+                .unwrap_or_default();
+            state != "active" && state != "deactivating"
+        });
+        exec::check_interrupt()?;
+        self.record(
+            step,
+            Some(manager),
+            "stopped after root's logout".into(),
+            state != "active" && state != "deactivating",
+            format!("is-active: {state}"),
+        );
+        for (unit, name) in &names {
+            let mut st = String::new();
+            exec::until(limit, Duration::from_millis(200), || {
+                st = self
+                    .run(&["systemctl", "is-active", name], SHORT)
+                    .map(|o| o.text().to_string())
+                    .unwrap_or_default();
+                st != "active" && st != "deactivating"
+            });
+            exec::check_interrupt()?;
+            let held = st != "active" && st != "deactivating";
+            let detail = if held {
+                String::new()
+            } else {
+                format!("is-active: {st}\n{}", self.journal(Scope::System, name))
+            };
+            self.record(
+                step,
+                Some(unit),
+                named(unit, name, "gone after root's logout"),
+                held,
+                detail,
+            );
+        }
+        Ok(())
+    }
+
     /// End the login; the user manager stops.
     pub fn logout(&mut self) -> Result<()> {
         self.run(
             &["systemctl", "stop", "unitpack-verify-login.service"],
             SHORT,
         )?;
-        // logind keeps a user's manager for UserStopDelaySec= (10 s) after the last
-        // session: ending the user now is what it does after that delay.
+        // 252's logind keeps a user's manager for UserStopDelaySec= (10 s) after the
+        // last session: ending the user now is what it does after that delay. 229's
+        // has no delay and stops it at once; terminate-user then finds nothing left.
         self.run(&["loginctl", "terminate-user", USER], SHORT)?;
         let manager = format!("user@{UID}.service");
         let limit = Duration::from_secs(30) * self.slow;
@@ -722,5 +866,15 @@ impl Checker<'_> {
             );
         }
         Ok(())
+    }
+}
+
+/// A check's text about `name`, an enabled name of `unit` (an instance, an alias): the
+/// name is said when it is not the unit itself, which the report names already.
+fn named(unit: &str, name: &str, what: &str) -> String {
+    if name == unit {
+        what.to_string()
+    } else {
+        format!("{name}: {what}")
     }
 }

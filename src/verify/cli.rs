@@ -11,7 +11,8 @@ pub struct VerifyArgs {
     /// Recipe files or directories of recipes.
     #[arg(required = true)]
     inputs: Vec<PathBuf>,
-    /// Target profile, overriding the recipes' own (verify boots debian-bookworm).
+    /// Target profile, overriding the recipes' own (verify boots debian-bookworm and
+    /// ubuntu-xenial).
     #[arg(long)]
     target: Option<String>,
     /// Architecture of the booted root.
@@ -21,6 +22,11 @@ pub struct VerifyArgs {
     /// or target/unitpack-check, written by scripts/cross-build).
     #[arg(long, value_name = "FILE.deb")]
     helper: Option<PathBuf>,
+    /// ubuntu-xenial: where the board's systemd 229, dpkg 1.18.4 and apt 1.2.35 were
+    /// built by scripts/vendor (default: $UNITPACK_BOARD_STACK, else
+    /// $UNITPACK_TOOLS/vendor, else /opt/unitpack-tools/vendor).
+    #[arg(long, value_name = "DIR")]
+    stack: Option<PathBuf>,
     /// `json`: the checks and timings as JSON on stdout, for CI.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
@@ -43,6 +49,7 @@ pub fn run(args: VerifyArgs) -> Result<()> {
         target: args.target,
         arch: args.arch,
         helper: args.helper,
+        stack: args.stack,
     };
     let report = super::verify(&opts, |gate| {
         eprint!("{}", crate::lint::render_text(&gate.shown));

@@ -73,10 +73,14 @@ impl Output {
 
 /// Run `cmd` to its end, or kill it after `limit` (or on Ctrl-C).
 pub fn run(mut cmd: Command, limit: Duration) -> Result<Output> {
+    cmd.stdin(Stdio::null());
+    run_with_stdin(cmd, limit)
+}
+
+/// [`run`], with the standard input `cmd` was given (a pipe from another command).
+pub fn run_with_stdin(mut cmd: Command, limit: Duration) -> Result<Output> {
     let program = cmd.get_program().to_string_lossy().into_owned();
-    cmd.stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+    cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
     let mut child = cmd
         .spawn()
         .map_err(|e| Error::io(format!("running {program}"), e))?;

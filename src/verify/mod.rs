@@ -12,6 +12,7 @@ pub mod container;
 pub mod exec;
 pub mod report;
 pub mod scenario;
+pub mod stack;
 
 use crate::deb::{self, Debs};
 use crate::error::{Error, Result};
@@ -33,6 +34,9 @@ pub struct Options {
     /// The helper package (default: the newest in `$UNITPACK_CHECK_DEBS` or
     /// `target/unitpack-check`).
     pub helper: Option<PathBuf>,
+    /// Where the board's stack (systemd 229, dpkg 1.18.4, apt 1.2.35) was built, for
+    /// ubuntu-xenial (default: [`stack::default_dir`]).
+    pub stack: Option<PathBuf>,
 }
 
 /// The Debian mirror roots are bootstrapped from.
@@ -48,10 +52,19 @@ const BASE_PACKAGES: &[&str] = &[
     "procps",
 ];
 
-/// The suite whose root runs a profile's packages, for the profiles verify can boot.
-fn suite_of(profile: &str) -> Option<&'static str> {
+/// The roots verify can boot, by profile.
+enum RootKind {
+    /// The suite's own systemd, dpkg and apt.
+    Debian(&'static str),
+    /// A Debian 12 userland with the board's systemd 229, dpkg 1.18.4 and apt 1.2.35
+    /// (as the e2e flows boot it).
+    Xenial,
+}
+
+fn root_of(profile: &str) -> Option<RootKind> {
     match profile {
-        "debian-bookworm" => Some("bookworm"),
+        "debian-bookworm" => Some(RootKind::Debian("bookworm")),
+        "ubuntu-xenial" => Some(RootKind::Xenial),
         _ => None,
     }
 }
@@ -105,12 +118,27 @@ pub fn verify(opts: &Options, gate: impl FnOnce(&GateReport)) -> Result<Report> 
     pipeline.lint_gate(gate)?;
     let recipes = pipeline.recipes();
     let profile = check_targets(recipes, &opts.arch)?;
-    let suite = suite_of(profile).ok_or_else(|| {
+    let kind = root_of(profile).ok_or_else(|| {
         Error::Refused(format!(
             "verify has no root for target profile {profile} yet; it boots debian-bookworm \
-             (give --target debian-bookworm to verify these recipes there)"
+             and ubuntu-xenial (give --target debian-bookworm to verify these recipes there)"
         ))
     })?;
+    let mut stack = match kind {
+        RootKind::Debian(_) => None,
+        RootKind::Xenial => {
+            let dir = opts.stack.clone().unwrap_or_else(stack::default_dir);
+            let user_units = recipes[0]
+                .profile
+                .vendor_units
+                .iter()
+                .filter(|v| v.scope == crate::unit::Scope::User)
+                .map(|v| v.unit.clone())
+                .collect();
+            Some(stack::Stack::xenial(&dir, &opts.arch, user_units)?)
+        }
+    };
+    let systemd_version = recipes[0].profile.systemd;
     prerequisites()?;
     report.target = profile.to_string();
     report.packages = recipes.iter().map(|r| r.package.name.clone()).collect();
@@ -124,11 +152,21 @@ pub fn verify(opts: &Options, gate: impl FnOnce(&GateReport)) -> Result<Report> 
     copy_helper(&helper, &packages.path().join("unitpack-check.deb"))?;
     lap(&mut report, "build");
 
+    if let Some(s) = &mut stack {
+        s.hash()?;
+    }
+    let legacy_cgroups = stack.is_some();
     let spec = cache::RootSpec {
-        suite: suite.to_string(),
+        // The board's stack goes over a Debian 12 userland, as in the e2e flows.
+        suite: match kind {
+            RootKind::Debian(suite) => suite,
+            RootKind::Xenial => "bookworm",
+        }
+        .to_string(),
         arch: opts.arch.clone(),
         mirror: MIRROR.to_string(),
         packages: root_packages(recipes),
+        stack,
     };
     let root = cache::root(&spec)?;
     report.cold = root.built;
@@ -140,7 +178,7 @@ pub fn verify(opts: &Options, gate: impl FnOnce(&GateReport)) -> Result<Report> 
         lower: &root.path,
         name: &name,
         packages: packages.path(),
-        legacy_cgroups: false,
+        legacy_cgroups,
         limit: Duration::from_secs(60),
     })?;
     let plans = recipes.iter().map(Plan::new).collect::<Result<Vec<_>>>()?;
@@ -157,6 +195,7 @@ pub fn verify(opts: &Options, gate: impl FnOnce(&GateReport)) -> Result<Report> 
             ct: &ct,
             report: &mut report,
             slow: 1,
+            systemd: systemd_version,
         },
         &Lifecycle {
             built: &built,
@@ -243,6 +282,15 @@ fn lifecycle(
         c.doctor("install", l.packages, None)?;
     }
     lap(c.report, "login");
+    let bound: Vec<&scenario::Promise> = l
+        .scenarios
+        .iter()
+        .flat_map(Scenario::bound_to_root)
+        .collect();
+    if !bound.is_empty() {
+        c.root_login("root-login", &bound)?;
+        lap(c.report, "root-login");
+    }
     if c.dpkg_install("upgrade", &l.built.upgrade)? {
         installed(c, "upgrade", true)?;
     }

@@ -68,7 +68,27 @@ impl Scenario {
     pub fn has_user_units(&self) -> bool {
         self.in_scope(Scope::User).next().is_some()
     }
+
+    /// System units wanted by root's user manager (`WantedBy=user@0.service`, design B):
+    /// they must run while root is logged in, and only then.
+    pub fn bound_to_root(&self) -> impl Iterator<Item = &Promise> {
+        self.in_scope(Scope::System)
+            .filter(|p| p.wanted_by.iter().any(|w| w == ROOT_MANAGER))
+    }
 }
+
+/// Root's user manager, which logind starts at root's first login and stops after its
+/// last logout.
+pub const ROOT_MANAGER: &str = "user@0.service";
+
+/// A user's manager (`user@UID.service`): not reached at boot but at that user's login.
+pub fn is_user_manager(unit: &str) -> bool {
+    unit.strip_prefix("user@")
+        .and_then(|u| u.strip_suffix(".service"))
+        .is_some_and(|uid| !uid.is_empty() && uid.bytes().all(|b| b.is_ascii_digit()))
+}
+
+impl Scenario {}
 
 /// `/etc/systemd/system/multi-user.target.wants/a.service` → `multi-user.target`;
 /// aliases (links not under a `.wants`/`.requires` directory) name no target.
