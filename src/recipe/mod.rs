@@ -20,7 +20,7 @@ pub use debian::{check_package_name, forbidden_char};
 pub use schema::json_schema;
 pub use set::{across, load_all, recipe_files};
 
-use crate::error::{Error, InputError, Result};
+use crate::error::{Error, InputError, Location, Result};
 use schema::RawRecipe;
 use spans::{item, SpanIndex};
 use std::path::Path;
@@ -198,65 +198,58 @@ fn screen(path: &Path, text: &str) -> Result<SpanIndex> {
         .into());
     }
     let spans = SpanIndex::parse(text);
-    if !spans.duplicates().is_empty() {
-        return Err(Error::Input(
-            spans
-                .duplicates()
-                .iter()
-                .map(|d| {
-                    InputError::new(
-                        path,
-                        Some(d.second),
-                        d.path.clone(),
-                        format!(
-                            "given twice (first at line {}, column {}); YAML would silently keep only one",
-                            d.first.line, d.first.column
-                        ),
-                    )
-                })
-                .collect(),
-        ));
-    }
-    if !spans.tags().is_empty() {
-        return Err(Error::Input(
-            spans
-                .tags()
-                .iter()
-                .map(|t| {
-                    InputError::new(
-                        path,
-                        Some(t.at),
-                        t.path.clone(),
-                        format!(
-                            "the YAML tag {} is not part of a recipe (serde_yaml would drop or apply it, other YAML tools read it otherwise); remove it, and quote the value if it is text",
-                            t.text
-                        ),
-                    )
-                })
-                .collect(),
-        ));
-    }
+    refuse_each(path, spans.duplicates(), |d| {
+        (
+            d.second,
+            &d.path,
+            format!(
+                "given twice (first at line {}, column {}); YAML would silently keep only one",
+                d.first.line, d.first.column
+            ),
+        )
+    })?;
+    refuse_each(path, spans.tags(), |t| {
+        (
+            t.at,
+            &t.path,
+            format!(
+                "the YAML tag {} is not part of a recipe (serde_yaml would drop or apply it, other YAML tools read it otherwise); remove it, and quote the value if it is text",
+                t.text
+            ),
+        )
+    })?;
     // Before the structure check: serde_yaml's generic reader refuses these outright.
-    if !spans.big_integers().is_empty() {
-        return Err(Error::Input(
-            spans
-                .big_integers()
-                .iter()
-                .map(|b| {
-                    InputError::new(
-                        path,
-                        Some(b.at),
-                        b.path.clone(),
-                        format!(
-                            "{} is an integer beyond 64 bits to YAML, which tools read differently (some refuse it, some round it); quote it: \"{}\"",
-                            b.text, b.text
-                        ),
-                    )
-                })
-                .collect(),
-        ));
-    }
+    refuse_each(path, spans.big_integers(), |b| {
+        (
+            b.at,
+            &b.path,
+            format!(
+                "{} is an integer beyond 64 bits to YAML, which tools read differently (some refuse it, some round it); quote it: \"{}\"",
+                b.text, b.text
+            ),
+        )
+    })?;
     Ok(spans)
+}
+
+/// One error for each of `found` (its location, field and message), if any.
+fn refuse_each<T>(
+    path: &Path,
+    found: &[T],
+    describe: impl Fn(&T) -> (Location, &String, String),
+) -> Result<()> {
+    if found.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Input(
+        found
+            .iter()
+            .map(|item| {
+                let (at, field, message) = describe(item);
+                InputError::new(path, Some(at), field.clone(), message)
+            })
+            .collect(),
+    ))
 }
 
 /// Plain scalars that serde_yaml hands to the schema as text but other YAML tools read
