@@ -91,7 +91,8 @@ lifecycle_tests!(
     tmpfiles_and_sysusers_applied_on_configure,
     presets_honoured_on_first_install,
     differential_against_debhelper,
-    differential_against_debhelper_with_presets
+    differential_against_debhelper_with_presets,
+    renamed_unit_links_removed_on_upgrade
 );
 
 struct Root {
@@ -1309,8 +1310,19 @@ struct DiffUnit {
     user: bool,
     /// Enabled by the package (else shipped disabled: `enable: none`, `--no-enable`).
     enabled: bool,
-    v1: &'static str,
-    v2: &'static str,
+    /// The unit file in version 1 and in version 2; `None`: not shipped in that version.
+    v1: Option<&'static str>,
+    v2: Option<&'static str>,
+}
+
+impl DiffUnit {
+    fn text(&self, version: u32) -> Option<&'static str> {
+        if version == 1 {
+            self.v1
+        } else {
+            self.v2
+        }
+    }
 }
 
 const SSH_SERVICE: &str = "[Unit]\nDescription=OpenBSD Secure Shell server\n\n[Service]\nExecStart=/bin/sleep infinity\n\n[Install]\nWantedBy=multi-user.target\n";
@@ -1322,6 +1334,9 @@ const DAILY_TIMER: &str = "[Unit]\nDescription=Daily apt download activities\n\n
 const DAILY_SERVICE: &str = "[Unit]\nDescription=Daily apt download activities\n\n[Service]\nType=oneshot\nExecStart=/bin/true\n";
 const PW_SERVICE: &str = "[Unit]\nDescription=PipeWire Multimedia Service\nRequires=pw.socket\n\n[Service]\nExecStart=/bin/sleep infinity\n\n[Install]\nAlso=pw.socket\nWantedBy=default.target\n";
 const PW_SOCKET: &str = "[Unit]\nDescription=PipeWire Multimedia System Socket\n\n[Socket]\nListenStream=%t/pw-0\n\n[Install]\nWantedBy=sockets.target\n";
+const RENAMED_USER: &str = "[Unit]\nDescription=A user service, renamed in version 2\n\n[Service]\nExecStart=/bin/sleep infinity\n\n[Install]\nWantedBy=default.target\n";
+const RENAMED_SYSTEM_V1: &str = "[Unit]\nDescription=A system service, renamed in version 2\n\n[Service]\nExecStart=/bin/sleep infinity\n\n[Install]\nWantedBy=multi-user.target\nAlias=food-alias.service\n";
+const RENAMED_SYSTEM_V2: &str = "[Unit]\nDescription=A system service, renamed in version 2\n\n[Service]\nExecStart=/bin/sleep infinity\n\n[Install]\nWantedBy=multi-user.target\n";
 const XGETTY: &str = "[Unit]\nDescription=Getty on %I\n\n[Service]\nExecStart=/bin/sleep infinity\n\n[Install]\nWantedBy=getty.target\nDefaultInstance=tty1\n";
 
 const DIFF_CASES: &[DiffCase] = &[
@@ -1334,22 +1349,22 @@ const DIFF_CASES: &[DiffCase] = &[
                 name: "ssh.service",
                 user: false,
                 enabled: true,
-                v1: SSH_SERVICE,
-                v2: SSH_SERVICE_ALIAS,
+                v1: Some(SSH_SERVICE),
+                v2: Some(SSH_SERVICE_ALIAS),
             },
             DiffUnit {
                 name: "ssh.socket",
                 user: false,
                 enabled: false,
-                v1: SSH_SOCKET,
-                v2: SSH_SOCKET,
+                v1: Some(SSH_SOCKET),
+                v2: Some(SSH_SOCKET),
             },
             DiffUnit {
                 name: "ssh@.service",
                 user: false,
                 enabled: false,
-                v1: SSH_AT,
-                v2: SSH_AT,
+                v1: Some(SSH_AT),
+                v2: Some(SSH_AT),
             },
         ],
     },
@@ -1359,8 +1374,8 @@ const DIFF_CASES: &[DiffCase] = &[
             name: "cron.service",
             user: false,
             enabled: true,
-            v1: CRON,
-            v2: CRON,
+            v1: Some(CRON),
+            v2: Some(CRON),
         }],
     },
     // apt's timers: a timer with its oneshot, which has no [Install].
@@ -1371,15 +1386,15 @@ const DIFF_CASES: &[DiffCase] = &[
                 name: "dt-daily.timer",
                 user: false,
                 enabled: true,
-                v1: DAILY_TIMER,
-                v2: DAILY_TIMER,
+                v1: Some(DAILY_TIMER),
+                v2: Some(DAILY_TIMER),
             },
             DiffUnit {
                 name: "dt-daily.service",
                 user: false,
                 enabled: false,
-                v1: DAILY_SERVICE,
-                v2: DAILY_SERVICE,
+                v1: Some(DAILY_SERVICE),
+                v2: Some(DAILY_SERVICE),
             },
         ],
     },
@@ -1391,15 +1406,52 @@ const DIFF_CASES: &[DiffCase] = &[
                 name: "pw.service",
                 user: true,
                 enabled: true,
-                v1: PW_SERVICE,
-                v2: PW_SERVICE,
+                v1: Some(PW_SERVICE),
+                v2: Some(PW_SERVICE),
             },
             DiffUnit {
                 name: "pw.socket",
                 user: true,
                 enabled: true,
-                v1: PW_SOCKET,
-                v2: PW_SOCKET,
+                v1: Some(PW_SOCKET),
+                v2: Some(PW_SOCKET),
+            },
+        ],
+    },
+    // Units renamed between versions: version 1 ships and enables foo.service (user,
+    // global) and food.service (system, with an alias), version 2 ships bar.service and
+    // bard.service instead. The new names come first: the admin steps after the
+    // upgrade act on the first unit.
+    DiffCase {
+        package: "dt-rename",
+        units: &[
+            DiffUnit {
+                name: "bar.service",
+                user: true,
+                enabled: true,
+                v1: None,
+                v2: Some(RENAMED_USER),
+            },
+            DiffUnit {
+                name: "foo.service",
+                user: true,
+                enabled: true,
+                v1: Some(RENAMED_USER),
+                v2: None,
+            },
+            DiffUnit {
+                name: "bard.service",
+                user: false,
+                enabled: true,
+                v1: None,
+                v2: Some(RENAMED_SYSTEM_V2),
+            },
+            DiffUnit {
+                name: "food.service",
+                user: false,
+                enabled: true,
+                v1: Some(RENAMED_SYSTEM_V1),
+                v2: None,
             },
         ],
     },
@@ -1410,8 +1462,8 @@ const DIFF_CASES: &[DiffCase] = &[
             name: "xgetty@.service",
             user: false,
             enabled: true,
-            v1: XGETTY,
-            v2: XGETTY,
+            v1: Some(XGETTY),
+            v2: Some(XGETTY),
         }],
     },
 ];
@@ -1439,7 +1491,9 @@ fn debhelper_deb(case: &DiffCase, version: u32) -> PathBuf {
     let mut install = String::new();
     let mut no_enable = Vec::new();
     for u in case.units {
-        let text = if version == 1 { u.v1 } else { u.v2 };
+        let Some(text) = u.text(version) else {
+            continue;
+        };
         std::fs::write(src.join("units").join(u.name), text).unwrap();
         let dest = if u.user {
             "usr/lib/systemd/user"
@@ -1458,7 +1512,7 @@ fn debhelper_deb(case: &DiffCase, version: u32) -> PathBuf {
         let enabled: Vec<_> = case
             .units
             .iter()
-            .filter(|u| u.enabled && !u.user)
+            .filter(|u| u.enabled && !u.user && u.text(version).is_some())
             .map(|u| u.name)
             .collect();
         rules += &format!(
@@ -1499,6 +1553,9 @@ fn unitpack_deb(case: &DiffCase, version: u32) -> PathBuf {
     );
     let mut files = Vec::new();
     for u in case.units {
+        let Some(unit) = u.text(version) else {
+            continue;
+        };
         let enable = match (u.enabled, u.user) {
             (false, _) => "none",
             (true, true) => "global",
@@ -1509,7 +1566,7 @@ fn unitpack_deb(case: &DiffCase, version: u32) -> PathBuf {
             "  - file: {}\n    scope: {scope}\n    enable: {enable}\n",
             u.name
         );
-        files.push((u.name, if version == 1 { u.v1 } else { u.v2 }));
+        files.push((u.name, unit));
     }
     let (dir, path) = recipe_dir(&text, &files);
     let deb = build(&path, &dir.path().join("out"));
@@ -1614,6 +1671,17 @@ const INTENDED: &[(&str, &str, &str)] = &[
     ),
     ("dt-xgetty", "up: is-enabled xgetty@", "the same"),
     ("dt-xgetty", "dh: is-enabled xgetty@", "the same"),
+    (
+        "dt-rename",
+        "dh: etc/systemd/user/default.target.wants/foo.service ",
+        "a unit renamed in version 2: the links of the old name dangle and nothing would remove them, purge included; unitpack removes them on upgrade when their unit file is gone",
+    ),
+    (
+        "dt-rename",
+        "dh: etc/systemd/system/multi-user.target.wants/food.service ",
+        "the same",
+    ),
+    ("dt-rename", "dh: etc/systemd/system/food-alias.service ", "the same"),
 ];
 
 /// Builds every case with debhelper and unitpack, installs the builds in two fresh roots
@@ -1702,5 +1770,66 @@ fn differential_against_debhelper_with_presets(dpkg: &Dpkg) {
         &cases,
         &["install v1", "upgrade to v2"],
         true,
+    );
+}
+
+/// Units renamed between versions (dt-rename: foo.service, user, global, and
+/// food.service, system, with an alias, become bar.service and bard.service): the
+/// upgrade removes the old units' links and enables the new ones; purge leaves the
+/// root as it was before the install.
+fn renamed_unit_links_removed_on_upgrade(dpkg: &Dpkg) {
+    let root = Root::new("lifecycle-rename", dpkg);
+    let case = DIFF_CASES
+        .iter()
+        .find(|c| c.package == "dt-rename")
+        .unwrap();
+    root.put(&unitpack_deb(case, 1), "v1.deb");
+    root.put(&unitpack_deb(case, 2), "v2.deb");
+    let before = root.listing();
+    let old = [
+        "etc/systemd/user/default.target.wants/foo.service",
+        "etc/systemd/system/multi-user.target.wants/food.service",
+        "etc/systemd/system/food-alias.service",
+    ];
+    let new = [
+        (
+            "etc/systemd/user/default.target.wants/bar.service",
+            "/usr/lib/systemd/user/bar.service",
+        ),
+        (
+            "etc/systemd/system/multi-user.target.wants/bard.service",
+            "/lib/systemd/system/bard.service",
+        ),
+    ];
+    root.dpkg(&["-i", "/tmp/v1.deb"]);
+    for l in old {
+        assert!(root.exists(l), "{l} made by the install of 1.0");
+    }
+    root.dpkg(&["-i", "/tmp/v2.deb"]);
+    for l in old {
+        assert!(
+            !root.exists(l),
+            "{l} of a unit 2.0 no longer ships is left after the upgrade"
+        );
+    }
+    for (l, target) in new {
+        assert_eq!(
+            root.link(l).as_deref(),
+            Some(target),
+            "{l} after the upgrade"
+        );
+    }
+    assert_eq!(
+        root.ok(&["systemctl", "--global", "is-enabled", "bar.service"])
+            .trim(),
+        "enabled"
+    );
+    root.dpkg(&["-P", "dt-rename"]);
+    let after = root.listing();
+    assert_eq!(
+        before,
+        after,
+        "purge after the rename leaves no trace:\n{}",
+        diff(&before, &after)
     );
 }

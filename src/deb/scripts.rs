@@ -28,6 +28,10 @@ const FUNCTIONS: &[(&str, &str)] = &[
         include_str!("../../templates/deb/functions/make_links.sh"),
     ),
     (
+        "stale_links",
+        include_str!("../../templates/deb/functions/stale_links.sh"),
+    ),
+    (
         "remove_links",
         include_str!("../../templates/deb/functions/remove_links.sh"),
     ),
@@ -233,7 +237,10 @@ fn context(plan: &Plan) -> Context {
             })
             .collect(),
         other_starts,
-        uses_state: enables || !plan.takeovers.is_empty() || !plan.others.is_empty(),
+        uses_state: enables
+            || !plan.takeovers.is_empty()
+            || !plan.others.is_empty()
+            || !purge_links.is_empty(),
         reloads: other_starts || has_system || plan.has_dropins_in(Scope::System),
         restarts: plan.restarts.clone(),
         user_units,
