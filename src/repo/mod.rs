@@ -17,6 +17,7 @@ mod gpg;
 mod index;
 mod names;
 mod stage;
+mod version;
 
 pub use gpg::KeySpec;
 
@@ -52,18 +53,45 @@ pub struct AddOptions {
     pub threads: u32,
     pub debs: Vec<PathBuf>,
     /// Packages to take out of the suite's component (`repo remove`).
-    pub removals: Vec<Removal>,
+    pub removals: Vec<Selector>,
+    /// Packages to take from another suite of the repository (`repo copy`).
+    pub copy: Option<CopyFrom>,
+    /// Keep this many newest versions of each package and architecture (`repo prune`).
+    pub keep: Option<usize>,
 }
 
 /// `PACKAGE[=VERSION]`, on one architecture or all.
 #[derive(Debug, Clone)]
-pub struct Removal {
+pub struct Selector {
     pub package: String,
     pub version: Option<String>,
     pub architecture: Option<String>,
 }
 
-impl Removal {
+/// `repo copy --from SUITE`: the same component of another suite; the pool file is
+/// shared, only the indexes and signature of the target suite are written.
+#[derive(Debug, Clone)]
+pub struct CopyFrom {
+    pub suite: String,
+    pub packages: Vec<Selector>,
+}
+
+impl Selector {
+    fn describe(&self, suite: &str, component: &str) -> String {
+        format!(
+            "{suite}/{component} has no {}{}{}",
+            self.package,
+            self.version
+                .as_ref()
+                .map(|v| format!("={v}"))
+                .unwrap_or_default(),
+            self.architecture
+                .as_ref()
+                .map(|a| format!(" on {a}"))
+                .unwrap_or_default()
+        )
+    }
+
     fn matches(&self, e: &Entry) -> bool {
         e.package() == self.package
             && self.version.as_deref().is_none_or(|v| v == e.version())
@@ -84,6 +112,14 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// `PACKAGE VERSION ARCH` of the packages removed.
     pub removed: Vec<String>,
+    /// `PACKAGE VERSION ARCH` of the packages copied from another suite.
+    pub copied: Vec<String>,
+    /// `PACKAGE VERSION ARCH` of the versions `--keep` dropped.
+    pub pruned: Vec<String>,
+}
+
+fn id(e: &Entry) -> String {
+    format!("{} {} {}", e.package(), e.version(), e.architecture())
 }
 
 type Key = (String, String, String);
@@ -117,7 +153,25 @@ pub fn add(o: &AddOptions) -> Result<Report> {
             arg(flag, field, r);
         }
     }
-    for r in &o.removals {
+    if let Some(c) = &o.copy {
+        arg("--from", "suite", names::word(&c.suite, "suite"));
+        if c.suite == o.suite {
+            arg(
+                "--from",
+                "suite",
+                Err(format!("is the target suite {:?} too", o.suite)),
+            );
+        }
+    }
+    if o.keep == Some(0) {
+        arg(
+            "--keep",
+            "keep",
+            Err("0 would empty the suite; use `repo remove` for that".into()),
+        );
+    }
+    let copies = o.copy.iter().flat_map(|c| &c.packages);
+    for r in o.removals.iter().chain(copies) {
         arg("PACKAGE", "Package", names::package(&r.package));
         if let Some(v) = &r.version {
             arg("PACKAGE=VERSION", "Version", names::version(v));
@@ -292,17 +346,15 @@ pub fn add(o: &AddOptions) -> Result<Report> {
         current.insert(entry.key(), entry);
         report.added.push(filename);
     }
+    if let Some(from) = &o.copy {
+        copy_into(o, from, current, &mut archs, &mut report, &mut errors)?;
+    }
     for r in &o.removals {
         let before = current.len();
         current.retain(|_, e| {
             let hit = r.matches(e);
             if hit {
-                report.removed.push(format!(
-                    "{} {} {}",
-                    e.package(),
-                    e.version(),
-                    e.architecture()
-                ));
+                report.removed.push(id(e));
             }
             !hit
         });
@@ -311,21 +363,15 @@ pub fn add(o: &AddOptions) -> Result<Report> {
                 Path::new("PACKAGE"),
                 None,
                 "Package",
-                format!(
-                    "{}/{} has no {}{}{}",
-                    o.suite,
-                    o.component,
-                    r.package,
-                    r.version
-                        .as_ref()
-                        .map(|v| format!("={v}"))
-                        .unwrap_or_default(),
-                    r.architecture
-                        .as_ref()
-                        .map(|a| format!(" on {a}"))
-                        .unwrap_or_default()
-                ),
+                r.describe(&o.suite, &o.component),
             ));
+        }
+    }
+    if let Some(keep) = o.keep {
+        for key in prune(current, keep) {
+            if let Some(e) = current.remove(&key) {
+                report.pruned.push(id(&e));
+            }
         }
     }
     fail_on(&mut errors)?;
@@ -420,6 +466,113 @@ pub fn add(o: &AddOptions) -> Result<Report> {
         }
     }
     Ok(report)
+}
+
+/// `repo copy`: the selected packages of the same component of `from.suite` into
+/// `current` (the target's), each with its stanza and pool file as the source lists
+/// them. Without a version, the newest version of each architecture is taken.
+fn copy_into(
+    o: &AddOptions,
+    from: &CopyFrom,
+    current: &mut BTreeMap<Key, Entry>,
+    archs: &mut BTreeSet<String>,
+    report: &mut Report,
+    errors: &mut Vec<InputError>,
+) -> Result<()> {
+    let from_rel = Path::new("dists").join(&from.suite);
+    inside(&o.repo, &from_rel, Kind::Dir)?;
+    let Some(release) = read_release(&o.repo, &from_rel)? else {
+        errors.push(InputError::new(
+            Path::new("--from"),
+            None,
+            "suite",
+            format!("{} has no suite {}", o.repo.display(), from.suite),
+        ));
+        return Ok(());
+    };
+    // A copy into a new suite publishes the architectures its source does.
+    for a in release
+        .get("Architectures")
+        .unwrap_or("")
+        .split_whitespace()
+    {
+        if a != "all" {
+            archs.insert(a.to_string());
+        }
+    }
+    let source = read_component(&o.repo, &from_rel.join(&o.component))?;
+    for s in &from.packages {
+        let mut picked: Vec<&Entry> = source.values().filter(|e| s.matches(e)).collect();
+        if s.version.is_none() {
+            let mut newest: BTreeMap<&str, &Entry> = BTreeMap::new();
+            for e in picked {
+                let slot = newest.entry(e.architecture()).or_insert(e);
+                if version::compare(e.version(), slot.version()).is_gt() {
+                    *slot = e;
+                }
+            }
+            picked = newest.into_values().collect();
+        }
+        if picked.is_empty() {
+            errors.push(InputError::new(
+                Path::new("PACKAGE"),
+                None,
+                "Package",
+                s.describe(&from.suite, &o.component),
+            ));
+        }
+        for e in picked {
+            match current.get(&e.key()) {
+                Some(old) if old.sha256() == e.sha256() => {
+                    report.unchanged.push(e.filename().to_string());
+                }
+                Some(old) => errors.push(InputError::new(
+                    Path::new("PACKAGE"),
+                    None,
+                    "",
+                    format!(
+                        "{}/{} already has {} as {} with SHA256 {}; {} lists it as {} \
+                         with SHA256 {}: remove it from {} first",
+                        o.suite,
+                        o.component,
+                        id(e),
+                        old.filename(),
+                        old.sha256(),
+                        from.suite,
+                        e.filename(),
+                        e.sha256(),
+                        o.suite
+                    ),
+                )),
+                None => {
+                    if e.architecture() != "all" {
+                        archs.insert(e.architecture().to_string());
+                    }
+                    report.copied.push(id(e));
+                    current.insert(e.key(), e.clone());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The entries beyond the `keep` newest versions (Debian ordering) of each package
+/// and architecture.
+fn prune(entries: &BTreeMap<Key, Entry>, keep: usize) -> Vec<Key> {
+    let mut groups: BTreeMap<(&str, &str), Vec<&Entry>> = BTreeMap::new();
+    for e in entries.values() {
+        groups
+            .entry((e.package(), e.architecture()))
+            .or_default()
+            .push(e);
+    }
+    let mut out = Vec::new();
+    for mut versions in groups.into_values() {
+        versions.sort_by(|a, b| version::compare(b.version(), a.version()));
+        out.extend(versions.iter().skip(keep).map(|e| e.key()));
+    }
+    out
 }
 
 /// Every package of a suite: (component, package, version, architecture, pool file).
