@@ -1520,3 +1520,184 @@ fn apt_installs_a_promoted_package_and_not_a_pruned_one_in_a_debian_12_root() {
     let old = root.run(&["apt-get", "install", "-y", "unitpack-check=0.1.0"]);
     assert!(!old.status.success(), "apt installed a pruned version");
 }
+
+/// Issue 26: `repo copy` and `repo prune` killed (SIGKILL) at spread-out moments, as
+/// `repo add` above: after each kill Debian 12's apt updates cleanly and sees the
+/// versions of the target suite before the command or after it, never a mix.
+/// Rounds: UNITPACK_KILL_ROUNDS (CI: the default 20).
+#[test]
+fn sigkill_during_copy_and_prune_leaves_the_old_or_the_new_set() {
+    let rounds: u64 = std::env::var("UNITPACK_KILL_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let f = Fixture::new();
+    let repo = f.path("repo");
+    f.publish(&repo);
+    let server = Server::serve(&repo);
+    let apt = Apt::new(&server.url(), &f.keyring);
+    let versions = || {
+        update_cleanly(&apt);
+        apt_versions(&apt, "unitpack-check")
+    };
+    let add_to_testing = |v: &str| {
+        let deb = helper(f.dir.path(), "amd64", v);
+        ok(repo_cmd(
+            "add",
+            &repo,
+            &f.key,
+            &["--suite", "testing", deb.to_str().unwrap()],
+        ));
+    };
+    let command = |round: u64, args: &[&str]| {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("unitpack"));
+        cmd.env("SOURCE_DATE_EPOCH", (1_750_000_300 + round).to_string())
+            .arg("repo")
+            .args(args)
+            .arg("--repo")
+            .arg(&repo)
+            .arg("--key")
+            .arg(&f.key)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        cmd
+    };
+    // How long a copy takes here, to spread the kills over it.
+    add_to_testing("0.1.1");
+    let start = std::time::Instant::now();
+    let probe = command(
+        0,
+        &[
+            "copy",
+            "--from",
+            "testing",
+            "--to",
+            "stable",
+            "unitpack-check",
+        ],
+    )
+    .status()
+    .unwrap();
+    assert!(probe.success());
+    let span = start.elapsed().as_millis() as u64 + 20;
+    let mut seen = versions();
+    assert_eq!(seen, ["0.1.0", "0.1.1"]);
+    let (mut old_seen, mut new_seen) = (0, 0);
+    for round in 0..rounds {
+        let (args, after): (Vec<String>, Vec<String>) = if round % 3 == 2 {
+            let refs: Vec<&str> = seen.iter().map(String::as_str).collect();
+            let mut kept = dpkg_newest_first(&refs);
+            kept.truncate(2);
+            kept.sort();
+            let args = ["prune", "--suite", "stable", "--keep", "2"];
+            (args.map(String::from).to_vec(), kept)
+        } else {
+            let version = format!("0.2.{round}");
+            add_to_testing(&version);
+            let mut after = seen.clone();
+            after.push(version.clone());
+            after.sort();
+            let args = [
+                "copy",
+                "--from",
+                "testing",
+                "--to",
+                "stable",
+                &format!("unitpack-check={version}"),
+            ];
+            (args.map(String::from).to_vec(), after)
+        };
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut child = command(round + 1, &args).spawn().unwrap();
+        let delay = (round * 7919) % (span + span / 4);
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = versions();
+        if now == after {
+            new_seen += 1;
+        } else {
+            assert_eq!(
+                now, seen,
+                "round {round} ({args:?}): apt sees neither the old nor the new set \
+                 (new: {after:?})"
+            );
+            old_seen += 1;
+        }
+        seen = now;
+    }
+    eprintln!("{rounds} kills of copy/prune: old set {old_seen}, new set {new_seen}");
+    // Dated after every round: apt keeps lists newer than a Release it is offered.
+    let last = command(rounds + 1, &["prune", "--suite", "stable", "--keep", "1"])
+        .status()
+        .unwrap();
+    assert!(last.success());
+    let left: Vec<String> = tree(&repo)
+        .into_keys()
+        .filter(|p| p.contains(".unitpack-"))
+        .collect();
+    assert!(left.is_empty(), "staged files left: {left:?}");
+    let last = versions();
+    assert_eq!(last.len(), 1, "{last:?}");
+}
+
+/// The two windows of a commit a kill can leave, made by hand: indexes renamed but not
+/// `Release`, and `Release` renamed but not `InRelease`. The next writer starts from
+/// the state `InRelease` signs (what clients see), not from the unsigned files.
+#[test]
+fn the_next_writer_starts_from_the_signed_state_after_an_interrupted_commit() {
+    let f = Fixture::new();
+    let repo = f.path("repo");
+    f.publish(&repo);
+    let suite = repo.join("dists/stable");
+    let signed: Vec<(&str, Vec<u8>)> = ["InRelease", "Release.gpg", "Release"]
+        .iter()
+        .map(|n| (*n, std::fs::read(suite.join(n)).unwrap()))
+        .collect();
+    let list = || {
+        ok(unitpack()
+            .args(["repo", "list", "--suite", "stable", "--repo"])
+            .arg(&repo)
+            .output()
+            .unwrap())
+    };
+    let before = list();
+    for unsigned in [
+        &["InRelease", "Release.gpg"][..],
+        &["InRelease", "Release.gpg", "Release"],
+    ] {
+        let version = format!("0.5.{}", unsigned.len());
+        let v = helper(f.dir.path(), "amd64", &version);
+        ok(repo_add(&repo, &f.key, 1_750_000_100, &[], &[&v]));
+        assert!(list().contains(&version));
+        // "Killed" before these were renamed: the signed state is the one before.
+        for (name, bytes) in &signed {
+            if unsigned.contains(name) {
+                std::fs::write(suite.join(name), bytes).unwrap();
+            }
+        }
+        assert_eq!(list(), before, "{unsigned:?}");
+        // Removing what was never signed is refused; the next add does not revive it.
+        let err = bad_input(
+            unitpack()
+                .env("SOURCE_DATE_EPOCH", "1750000200")
+                .args(["repo", "remove", "--suite", "stable", "--repo"])
+                .arg(&repo)
+                .arg("--key")
+                .arg(&f.key)
+                .arg(format!("unitpack-check={version}"))
+                .output()
+                .unwrap(),
+        );
+        assert!(
+            err.contains(&format!("has no unitpack-check={version}")),
+            "{err}"
+        );
+        ok(repo_add(&repo, &f.key, 1_750_000_200, &[], &[]));
+        assert_eq!(list(), before, "{unsigned:?}");
+        let server = Server::serve(&repo);
+        let apt = Apt::new(&server.url(), &f.keyring);
+        update_cleanly(&apt);
+        assert_eq!(apt_versions(&apt, "unitpack-check"), ["0.1.0"]);
+    }
+}

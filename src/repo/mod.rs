@@ -269,7 +269,11 @@ pub fn add(o: &AddOptions) -> Result<Report> {
 
     let mut contents: BTreeMap<String, BTreeMap<Key, Entry>> = BTreeMap::new();
     for c in &components {
-        contents.insert(c.clone(), read_component(&o.repo, &suite_rel.join(c))?);
+        let committed = committed_indexes(&previous, c);
+        contents.insert(
+            c.clone(),
+            read_component(&o.repo, &suite_rel.join(c), &committed)?,
+        );
     }
 
     let mut report = Report::default();
@@ -500,7 +504,8 @@ fn copy_into(
             archs.insert(a.to_string());
         }
     }
-    let source = read_component(&o.repo, &from_rel.join(&o.component))?;
+    let committed = committed_indexes(&Some(release.clone()), &o.component);
+    let source = read_component(&o.repo, &from_rel.join(&o.component), &committed)?;
     for s in &from.packages {
         let mut picked: Vec<&Entry> = source.values().filter(|e| s.matches(e)).collect();
         if s.version.is_none() {
@@ -585,7 +590,8 @@ pub fn list(repo: &Path, suite: &str) -> Result<Vec<[String; 5]>> {
     };
     let mut out = Vec::new();
     for c in release.get("Components").unwrap_or("").split_whitespace() {
-        for e in read_component(repo, &suite_rel.join(c))?.values() {
+        let committed = committed_indexes(&Some(release.clone()), c);
+        for e in read_component(repo, &suite_rel.join(c), &committed)?.values() {
             out.push([
                 c.to_string(),
                 e.package().to_string(),
@@ -735,14 +741,43 @@ fn syntax(path: &Path, e: deb822::SyntaxError) -> Error {
     InputError::new(path, location, e.field, e.message).into()
 }
 
-/// The suite's `Release`, every field that is used again validated: components and
-/// architectures become paths, origin and label are written back.
+/// The suite's committed `Release`: the text its `InRelease` signs. A run killed
+/// after renaming `Release` and before `InRelease` leaves a `Release` clients never
+/// trusted; the next writer starts from what they see. `Release` itself is still
+/// read and validated (a damaged file is refused, not ignored).
 fn read_release(root: &Path, suite_rel: &Path) -> Result<Option<Stanza>> {
     let Some((path, text)) = read_repo_text(root, &suite_rel.join("Release"), input::MAX_RELEASE)?
     else {
         return Ok(None);
     };
-    let stanza = Stanza::parse_one(&text).map_err(|e| syntax(&path, e))?;
+    let plain = parse_release(&path, &text)?;
+    let signed = read_repo_text(root, &suite_rel.join("InRelease"), input::MAX_RELEASE)?
+        .and_then(|(p, t)| signed_text(&t).map(|s| (p, s)));
+    match signed {
+        Some((path, signed)) if signed != text => parse_release(&path, &signed).map(Some),
+        _ => Ok(Some(plain)),
+    }
+}
+
+/// The text a clear-signed message signs (RFC 4880 7.1: armor headers end at the
+/// first empty line; dash-escaped lines lose their `- `).
+fn signed_text(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("-----BEGIN PGP SIGNED MESSAGE-----\n")?;
+    let (_headers, body) = rest.split_once("\n\n")?;
+    let (body, _) = body.split_once("\n-----BEGIN PGP SIGNATURE-----\n")?;
+    let mut out = String::new();
+    for line in body.split('\n') {
+        out.push_str(line.strip_prefix("- ").unwrap_or(line));
+        out.push('\n');
+    }
+    Some(out)
+}
+
+/// A `Release`'s fields, each that is used again validated: components and
+/// architectures become paths, origin and label are written back.
+fn parse_release(path: &Path, text: &str) -> Result<Stanza> {
+    let path = path.to_path_buf();
+    let stanza = Stanza::parse_one(text).map_err(|e| syntax(&path, e))?;
     let mut errors = Vec::new();
     let mut check = |field: &str, r: std::result::Result<(), String>| {
         if let Err(m) = r {
@@ -769,7 +804,7 @@ fn read_release(root: &Path, suite_rel: &Path) -> Result<Option<Stanza>> {
         }
     }
     fail_on(&mut errors)?;
-    Ok(Some(stanza))
+    Ok(stanza)
 }
 
 /// Remove `.unitpack-*.tmp` files (a stage's, see stage.rs) in `rel` and, `depth`
@@ -830,16 +865,56 @@ fn field_of(stanza: &Option<Stanza>, name: &str) -> Option<String> {
     stanza.as_ref().and_then(|s| s.get(name)).map(String::from)
 }
 
-/// Every package the component lists, from its `binary-*/Packages` (arch-all ones
-/// appear in each; they are one entry). Each stanza is validated as it is read back.
-fn read_component(root: &Path, rel: &Path) -> Result<BTreeMap<Key, Entry>> {
+/// The SHA256 `release` lists for each `binary-ARCH/Packages` of `component`.
+fn committed_indexes(release: &Option<Stanza>, component: &str) -> BTreeMap<String, String> {
+    let list = release.as_ref().and_then(|r| r.get("SHA256")).unwrap_or("");
+    list.lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let (hash, _size, path) = (words.next()?, words.next()?, words.next()?);
+            let index = path.strip_prefix(component)?.strip_prefix('/')?;
+            index
+                .ends_with("/Packages")
+                .then(|| (index.to_string(), hash.to_string()))
+        })
+        .collect()
+}
+
+/// Every package the component lists as the suite's committed `Release` has it.
+/// The `binary-*/Packages` files are read and validated first; one whose hash is not
+/// the committed one (a run killed between renaming indexes and signing) is replaced
+/// by its committed copy under `by-hash/`, which publication keeps.
+fn read_component(
+    root: &Path,
+    rel: &Path,
+    committed: &BTreeMap<String, String>,
+) -> Result<BTreeMap<Key, Entry>> {
+    let (plain, stale) = read_indexes(root, rel, committed, false)?;
+    if stale {
+        Ok(read_indexes(root, rel, committed, true)?.0)
+    } else {
+        Ok(plain)
+    }
+}
+
+/// The component's packages from its `binary-*/Packages` (arch-all ones appear in
+/// each; they are one entry), each stanza validated as it is read back; with
+/// `by_hash`, an index not as `committed` lists it is read from `by-hash/`. Also says
+/// whether any index differs from `committed`.
+fn read_indexes(
+    root: &Path,
+    rel: &Path,
+    committed: &BTreeMap<String, String>,
+    by_hash: bool,
+) -> Result<(BTreeMap<Key, Entry>, bool)> {
+    let mut stale = false;
     let mut out: BTreeMap<Key, Entry> = BTreeMap::new();
     let Some(dir) = inside(root, rel, Kind::Dir)? else {
-        return Ok(out);
+        return Ok((out, stale));
     };
     let listing =
         std::fs::read_dir(&dir).map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
-    let mut indexes: Vec<PathBuf> = Vec::new();
+    let mut indexes: Vec<(String, PathBuf)> = Vec::new();
     for e in listing {
         let e = e.map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
         let name = e.file_name();
@@ -848,14 +923,30 @@ fn read_component(root: &Path, rel: &Path) -> Result<BTreeMap<Key, Entry>> {
         };
         names::package_architecture(arch)
             .map_err(|m| InputError::new(&dir.join(&name), None, "Architecture", m))?;
-        indexes.push(rel.join(&name).join("Packages"));
+        let index = format!("binary-{arch}/Packages");
+        indexes.push((index, rel.join(&name).join("Packages")));
     }
     indexes.sort();
-    for index_rel in indexes {
-        let Some((path, text)) = read_repo_text(root, &index_rel, input::MAX_PACKAGES_INDEX)?
+    for (index, index_rel) in indexes {
+        let Some((mut path, mut text)) =
+            read_repo_text(root, &index_rel, input::MAX_PACKAGES_INDEX)?
         else {
             continue;
         };
+        if let Some(hash) = committed.get(&index) {
+            if Digests::of(text.as_bytes()).sha256 != *hash {
+                stale = true;
+                let kept = index_rel
+                    .with_file_name("by-hash")
+                    .join("SHA256")
+                    .join(hash);
+                if by_hash {
+                    if let Some(found) = read_repo_text(root, &kept, input::MAX_PACKAGES_INDEX)? {
+                        (path, text) = found;
+                    }
+                }
+            }
+        }
         let stanzas = Stanza::parse_all(&text).map_err(|e| syntax(&path, e))?;
         for stanza in stanzas {
             let entry =
@@ -900,7 +991,7 @@ fn read_component(root: &Path, rel: &Path) -> Result<BTreeMap<Key, Entry>> {
             }
         }
     }
-    Ok(out)
+    Ok((out, stale))
 }
 
 /// `pool/COMPONENT/PREFIX/SOURCE/PACKAGE_VERSION_ARCH.deb`, PREFIX being `libX` for
