@@ -277,7 +277,8 @@ pub fn add(o: &AddOptions) -> Result<Report> {
     }
 
     let mut report = Report::default();
-    let mut copies: Vec<(&PathBuf, String)> = Vec::new();
+    // Pool file name → the upload stored there (a map: 10,000 uploads in one add).
+    let mut copies: BTreeMap<String, &PathBuf> = BTreeMap::new();
     let current = contents.get_mut(&o.component).expect("inserted above");
     for (path, deb, copy) in incoming {
         let filename = pool_path(&o.component, &deb.control);
@@ -312,7 +313,7 @@ pub fn add(o: &AddOptions) -> Result<Report> {
             None => {}
         }
         let dest_rel = PathBuf::from(&filename);
-        if let Some((other, _)) = copies.iter().find(|(_, f)| f == &filename) {
+        if let Some(other) = copies.get(&filename) {
             // Versions that differ only by epoch share a pool file name.
             errors.push(InputError::new(
                 path,
@@ -342,7 +343,7 @@ pub fn add(o: &AddOptions) -> Result<Report> {
             }
         } else {
             stage.adopt(copy, &dest_rel)?;
-            copies.push((path, filename.clone()));
+            copies.insert(filename.clone(), path);
         }
         if entry.architecture() != "all" {
             archs.insert(entry.architecture().to_string());
