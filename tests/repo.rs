@@ -594,6 +594,10 @@ struct Apt {
 impl Apt {
     /// A one-line source in the xenial-compatible form `deb [signed-by=…] URL suite main`.
     fn new(url: &str, keyring: &Path) -> Apt {
+        Apt::of_suite(url, keyring, "stable")
+    }
+
+    fn of_suite(url: &str, keyring: &Path, suite: &str) -> Apt {
         let dir = tempfile::tempdir().unwrap();
         for d in [
             "etc/apt/sources.list.d",
@@ -632,7 +636,7 @@ impl Apt {
         .unwrap();
         std::fs::write(
             dir.path().join("etc/apt/sources.list"),
-            format!("deb [signed-by={}] {url} stable main\n", keyring.display()),
+            format!("deb [signed-by={}] {url} {suite} main\n", keyring.display()),
         )
         .unwrap();
         Apt { dir }
@@ -1150,4 +1154,491 @@ fn sigkill_at_any_moment_leaves_a_repository_apt_updates_from() {
         .collect();
     assert!(left.is_empty(), "staged files left: {left:?}");
     assert_eq!(candidate(), "0.3.0");
+}
+
+/// `unitpack repo COMMAND --repo REPO --key KEY ARGS…` at a fixed date.
+fn repo_cmd(command: &str, repo: &Path, key: &Path, args: &[&str]) -> Output {
+    let mut cmd = unitpack();
+    cmd.env("SOURCE_DATE_EPOCH", "1750000200")
+        .args(["repo", command, "--repo"])
+        .arg(repo)
+        .arg("--key")
+        .arg(key)
+        .args(args);
+    cmd.output().unwrap()
+}
+
+/// The versions apt (Debian 12's, in a private directory) offers for `package`.
+fn apt_versions(apt: &Apt, package: &str) -> Vec<String> {
+    let out = Command::new("apt-cache")
+        .env("APT_CONFIG", apt.dir.path().join("apt.conf"))
+        .args(["madison", package])
+        .output()
+        .unwrap();
+    let mut v: Vec<String> = text(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split('|').nth(1).map(|v| v.trim().to_string()))
+        .collect();
+    v.sort();
+    v
+}
+
+fn update_cleanly(apt: &Apt) {
+    let up = apt.update();
+    let all = format!("{}{}", text(&up.stdout), text(&up.stderr));
+    assert!(up.status.success(), "apt-get update failed:\n{all}");
+    assert!(
+        !all.lines()
+            .any(|l| l.starts_with("W:") || l.starts_with("E:")),
+        "{all}"
+    );
+}
+
+/// `versions` newest first, as `dpkg --compare-versions` orders them.
+fn dpkg_newest_first(versions: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = versions.iter().map(|s| s.to_string()).collect();
+    v.sort_by(|a, b| {
+        let gt = run("dpkg", &["--compare-versions", a, "gt", b])
+            .status
+            .success();
+        let lt = run("dpkg", &["--compare-versions", a, "lt", b])
+            .status
+            .success();
+        match (gt, lt) {
+            (true, _) => std::cmp::Ordering::Less,
+            (_, true) => std::cmp::Ordering::Greater,
+            _ => std::cmp::Ordering::Equal,
+        }
+    });
+    v
+}
+
+/// Issue 26: promotion from a testing suite to stable shares the pool file and apt
+/// installs the copy from stable; `prune --keep N` keeps the N newest by Debian
+/// ordering (epochs, tildes, revisions) and apt no longer sees the others.
+#[test]
+fn copy_and_prune_as_debian_12_apt_sees_them() {
+    let f = Fixture::new();
+    let repo = f.path("repo");
+    // Versions where a string or numeric sort picks the wrong ones.
+    let tricky = ["0.9", "0.10~rc1", "0.10", "0.10-1", "1:0.1", "0.10-1+b1"];
+    let debs: Vec<PathBuf> = tricky
+        .iter()
+        .map(|v| helper(f.dir.path(), "amd64", v))
+        .collect();
+    let mut args = vec!["--suite", "testing"];
+    args.extend(debs.iter().map(|p| p.to_str().unwrap()));
+    ok(repo_cmd("add", &repo, &f.key, &args));
+    ok(repo_cmd(
+        "add",
+        &repo,
+        &f.key,
+        &["--suite", "stable", "--arch", "amd64"],
+    ));
+
+    // Bad input: exit 2, nothing written.
+    let snapshot = tree(&repo);
+    for (command, args, words) in [
+        (
+            "prune",
+            &["--suite", "testing", "--keep", "0"][..],
+            "--keep",
+        ),
+        (
+            "prune",
+            &["--suite", "testing", "--keep", "x"][..],
+            "invalid value",
+        ),
+        (
+            "copy",
+            &["--from", "nosuch", "--to", "stable", "unitpack-check"][..],
+            "no suite nosuch",
+        ),
+        (
+            "copy",
+            &["--from", "stable", "--to", "stable", "unitpack-check"][..],
+            "target suite",
+        ),
+        (
+            "copy",
+            &["--from", "testing", "--to", "stable", "unitpack-check=7.7"][..],
+            "testing/main has no unitpack-check=7.7",
+        ),
+        (
+            "copy",
+            &["--from", "testing", "--to", "stable", "nothere"][..],
+            "has no nothere",
+        ),
+        (
+            "copy",
+            &[
+                "--from",
+                "testing",
+                "--to",
+                "stable",
+                "unitpack-check",
+                "--arch",
+                "armhf",
+            ][..],
+            "on armhf",
+        ),
+        (
+            "copy",
+            &["--from", "../x", "--to", "stable", "unitpack-check"][..],
+            "--from",
+        ),
+        (
+            "copy",
+            &["--from", "testing", "--to", "stable", "../x"][..],
+            "not a package name",
+        ),
+    ] {
+        let err = bad_input(repo_cmd(command, &repo, &f.key, args));
+        assert!(err.contains(words), "{command} {args:?}: {err}");
+        assert_eq!(
+            snapshot,
+            tree(&repo),
+            "{command} {args:?} changed the repository"
+        );
+    }
+
+    // Promotion of one version, then of the newest: no pool file is written.
+    let pool = tree(&repo.join("pool"));
+    let out = ok(repo_cmd(
+        "copy",
+        &repo,
+        &f.key,
+        &["--from", "testing", "--to", "stable", "unitpack-check=0.10"],
+    ));
+    assert!(out.contains("copied unitpack-check 0.10 amd64"), "{out}");
+    let server = Server::serve(&repo);
+    let stable = Apt::new(&server.url(), &f.keyring);
+    update_cleanly(&stable);
+    assert_eq!(apt_versions(&stable, "unitpack-check"), ["0.10"]);
+    let dl = stable.get(&["install", "-y", "--download-only", "unitpack-check"]);
+    assert!(
+        dl.status.success(),
+        "{}{}",
+        text(&dl.stdout),
+        text(&dl.stderr)
+    );
+    let newest = dpkg_newest_first(&tricky);
+    assert_eq!(newest[0], "1:0.1");
+    let out = ok(repo_cmd(
+        "copy",
+        &repo,
+        &f.key,
+        &["--from", "testing", "--suite", "stable", "unitpack-check"],
+    ));
+    assert!(
+        out.contains(&format!("copied unitpack-check {} amd64", newest[0])),
+        "{out}"
+    );
+    // Again: nothing new, re-signed.
+    let again = ok(repo_cmd(
+        "copy",
+        &repo,
+        &f.key,
+        &["--from", "testing", "--to", "stable", "unitpack-check"],
+    ));
+    assert!(
+        again.contains("unchanged pool/main/u/unitpack-check/"),
+        "{again}"
+    );
+    assert_eq!(pool, tree(&repo.join("pool")), "a copy wrote the pool");
+    update_cleanly(&stable);
+    let policy = Command::new("apt-cache")
+        .env("APT_CONFIG", stable.dir.path().join("apt.conf"))
+        .args(["policy", "unitpack-check"])
+        .output()
+        .unwrap();
+    assert!(
+        text(&policy.stdout).contains(&format!("Candidate: {}", newest[0])),
+        "{}",
+        text(&policy.stdout)
+    );
+
+    // Prune: the two newest by dpkg's ordering stay in testing.
+    let testing = Apt::of_suite(&server.url(), &f.keyring, "testing");
+    update_cleanly(&testing);
+    assert_eq!(apt_versions(&testing, "unitpack-check").len(), tricky.len());
+    let out = ok(repo_cmd(
+        "prune",
+        &repo,
+        &f.key,
+        &["--suite", "testing", "--keep", "2"],
+    ));
+    for gone in &newest[2..] {
+        assert!(
+            out.contains(&format!("pruned unitpack-check {gone} amd64")),
+            "{out}"
+        );
+    }
+    update_cleanly(&testing);
+    let mut kept = newest[..2].to_vec();
+    kept.sort();
+    assert_eq!(apt_versions(&testing, "unitpack-check"), kept);
+    // Stable still has what was promoted, its pool files included.
+    update_cleanly(&stable);
+    assert_eq!(apt_versions(&stable, "unitpack-check"), ["0.10", "1:0.1"]);
+    let dl = stable.get(&["install", "-y", "--download-only", "unitpack-check=0.10"]);
+    assert!(
+        dl.status.success(),
+        "{}{}",
+        text(&dl.stdout),
+        text(&dl.stderr)
+    );
+}
+
+/// The chroot tier of the above: a Debian 12 root trusting both suites installs the
+/// package promoted to stable from stable, and no longer sees a pruned version.
+#[test]
+#[ignore = "needs root and debootstrap; run by scripts/test"]
+fn apt_installs_a_promoted_package_and_not_a_pruned_one_in_a_debian_12_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = make_key(dir.path(), "repo");
+    let repo_dir = dir.path().join("repo");
+    let debs: Vec<PathBuf> = ["0.1.0", "0.2.0", "0.3.0"]
+        .iter()
+        .map(|v| helper_saying(dir.path(), "amd64", v, &format!("echo helper {v}")))
+        .collect();
+    let mut args = vec!["--suite", "testing"];
+    args.extend(debs.iter().map(|p| p.to_str().unwrap()));
+    ok(repo_cmd("add", &repo_dir, &key, &args));
+    ok(repo_cmd(
+        "copy",
+        &repo_dir,
+        &key,
+        &[
+            "--from",
+            "testing",
+            "--to",
+            "stable",
+            "unitpack-check=0.2.0",
+        ],
+    ));
+    ok(repo_cmd(
+        "prune",
+        &repo_dir,
+        &key,
+        &["--suite", "testing", "--keep", "1"],
+    ));
+    let server = Server::serve(&repo_dir);
+
+    let root = Root::new("repo-promote-amd64", "amd64");
+    let keyrings = root.path.join("etc/apt/keyrings");
+    std::fs::create_dir_all(&keyrings).unwrap();
+    export_key(&key, &keyrings.join("unitpack.gpg"));
+    std::fs::write(
+        root.path.join("etc/apt/sources.list.d/unitpack.sources"),
+        format!(
+            "Types: deb\nURIs: {}\nSuites: stable testing\nComponents: main\n\
+             Signed-By: /etc/apt/keyrings/unitpack.gpg\n",
+            server.url()
+        ),
+    )
+    .unwrap();
+    // Only stable is trusted by default: testing is there to see what it still lists.
+    std::fs::write(
+        root.path.join("etc/apt/preferences.d/stable"),
+        "Package: *\nPin: release a=testing\nPin-Priority: 100\n",
+    )
+    .unwrap();
+    root.update_cleanly();
+    let madison = root.ok(&["apt-cache", "madison", "unitpack-check"]);
+    assert!(madison.contains("0.3.0"), "{madison}");
+    assert!(madison.contains("0.2.0"), "{madison}");
+    assert!(
+        !madison.contains("0.1.0"),
+        "a pruned version is offered:\n{madison}"
+    );
+    root.ok(&["apt-get", "install", "-y", "unitpack-check"]);
+    assert_eq!(root.version("unitpack-check"), "0.2.0 amd64");
+    // The stand-in's script is not executable: run it with sh.
+    assert!(root
+        .ok(&["sh", "/usr/bin/unitpack-check"])
+        .contains("helper 0.2.0"));
+    let old = root.run(&["apt-get", "install", "-y", "unitpack-check=0.1.0"]);
+    assert!(!old.status.success(), "apt installed a pruned version");
+}
+
+/// Issue 26: `repo copy` and `repo prune` killed (SIGKILL) at spread-out moments, as
+/// `repo add` above: after each kill Debian 12's apt updates cleanly and sees the
+/// versions of the target suite before the command or after it, never a mix.
+/// Rounds: UNITPACK_KILL_ROUNDS (CI: the default 20).
+#[test]
+fn sigkill_during_copy_and_prune_leaves_the_old_or_the_new_set() {
+    let rounds: u64 = std::env::var("UNITPACK_KILL_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let f = Fixture::new();
+    let repo = f.path("repo");
+    f.publish(&repo);
+    let server = Server::serve(&repo);
+    let apt = Apt::new(&server.url(), &f.keyring);
+    let versions = || {
+        update_cleanly(&apt);
+        apt_versions(&apt, "unitpack-check")
+    };
+    let add_to_testing = |v: &str| {
+        let deb = helper(f.dir.path(), "amd64", v);
+        ok(repo_cmd(
+            "add",
+            &repo,
+            &f.key,
+            &["--suite", "testing", deb.to_str().unwrap()],
+        ));
+    };
+    let command = |round: u64, args: &[&str]| {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("unitpack"));
+        cmd.env("SOURCE_DATE_EPOCH", (1_750_000_300 + round).to_string())
+            .arg("repo")
+            .args(args)
+            .arg("--repo")
+            .arg(&repo)
+            .arg("--key")
+            .arg(&f.key)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        cmd
+    };
+    // How long a copy takes here, to spread the kills over it.
+    add_to_testing("0.1.1");
+    let start = std::time::Instant::now();
+    let probe = command(
+        0,
+        &[
+            "copy",
+            "--from",
+            "testing",
+            "--to",
+            "stable",
+            "unitpack-check",
+        ],
+    )
+    .status()
+    .unwrap();
+    assert!(probe.success());
+    let span = start.elapsed().as_millis() as u64 + 20;
+    let mut seen = versions();
+    assert_eq!(seen, ["0.1.0", "0.1.1"]);
+    let (mut old_seen, mut new_seen) = (0, 0);
+    for round in 0..rounds {
+        let (args, after): (Vec<String>, Vec<String>) = if round % 3 == 2 {
+            let refs: Vec<&str> = seen.iter().map(String::as_str).collect();
+            let mut kept = dpkg_newest_first(&refs);
+            kept.truncate(2);
+            kept.sort();
+            let args = ["prune", "--suite", "stable", "--keep", "2"];
+            (args.map(String::from).to_vec(), kept)
+        } else {
+            let version = format!("0.2.{round}");
+            add_to_testing(&version);
+            let mut after = seen.clone();
+            after.push(version.clone());
+            after.sort();
+            let args = [
+                "copy",
+                "--from",
+                "testing",
+                "--to",
+                "stable",
+                &format!("unitpack-check={version}"),
+            ];
+            (args.map(String::from).to_vec(), after)
+        };
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut child = command(round + 1, &args).spawn().unwrap();
+        let delay = (round * 7919) % (span + span / 4);
+        std::thread::sleep(std::time::Duration::from_millis(delay));
+        let _ = child.kill();
+        let _ = child.wait();
+        let now = versions();
+        if now == after {
+            new_seen += 1;
+        } else {
+            assert_eq!(
+                now, seen,
+                "round {round} ({args:?}): apt sees neither the old nor the new set \
+                 (new: {after:?})"
+            );
+            old_seen += 1;
+        }
+        seen = now;
+    }
+    eprintln!("{rounds} kills of copy/prune: old set {old_seen}, new set {new_seen}");
+    // Dated after every round: apt keeps lists newer than a Release it is offered.
+    let last = command(rounds + 1, &["prune", "--suite", "stable", "--keep", "1"])
+        .status()
+        .unwrap();
+    assert!(last.success());
+    let left: Vec<String> = tree(&repo)
+        .into_keys()
+        .filter(|p| p.contains(".unitpack-"))
+        .collect();
+    assert!(left.is_empty(), "staged files left: {left:?}");
+    let last = versions();
+    assert_eq!(last.len(), 1, "{last:?}");
+}
+
+/// The two windows of a commit a kill can leave, made by hand: indexes renamed but not
+/// `Release`, and `Release` renamed but not `InRelease`. The next writer starts from
+/// the state `InRelease` signs (what clients see), not from the unsigned files.
+#[test]
+fn the_next_writer_starts_from_the_signed_state_after_an_interrupted_commit() {
+    let f = Fixture::new();
+    let repo = f.path("repo");
+    f.publish(&repo);
+    let suite = repo.join("dists/stable");
+    let signed: Vec<(&str, Vec<u8>)> = ["InRelease", "Release.gpg", "Release"]
+        .iter()
+        .map(|n| (*n, std::fs::read(suite.join(n)).unwrap()))
+        .collect();
+    let list = || {
+        ok(unitpack()
+            .args(["repo", "list", "--suite", "stable", "--repo"])
+            .arg(&repo)
+            .output()
+            .unwrap())
+    };
+    let before = list();
+    for unsigned in [
+        &["InRelease", "Release.gpg"][..],
+        &["InRelease", "Release.gpg", "Release"],
+    ] {
+        let version = format!("0.5.{}", unsigned.len());
+        let v = helper(f.dir.path(), "amd64", &version);
+        ok(repo_add(&repo, &f.key, 1_750_000_100, &[], &[&v]));
+        assert!(list().contains(&version));
+        // "Killed" before these were renamed: the signed state is the one before.
+        for (name, bytes) in &signed {
+            if unsigned.contains(name) {
+                std::fs::write(suite.join(name), bytes).unwrap();
+            }
+        }
+        assert_eq!(list(), before, "{unsigned:?}");
+        // Removing what was never signed is refused; the next add does not revive it.
+        let err = bad_input(
+            unitpack()
+                .env("SOURCE_DATE_EPOCH", "1750000200")
+                .args(["repo", "remove", "--suite", "stable", "--repo"])
+                .arg(&repo)
+                .arg("--key")
+                .arg(&f.key)
+                .arg(format!("unitpack-check={version}"))
+                .output()
+                .unwrap(),
+        );
+        assert!(
+            err.contains(&format!("has no unitpack-check={version}")),
+            "{err}"
+        );
+        ok(repo_add(&repo, &f.key, 1_750_000_200, &[], &[]));
+        assert_eq!(list(), before, "{unsigned:?}");
+        let server = Server::serve(&repo);
+        let apt = Apt::new(&server.url(), &f.keyring);
+        update_cleanly(&apt);
+        assert_eq!(apt_versions(&apt, "unitpack-check"), ["0.1.0"]);
+    }
 }

@@ -1,6 +1,6 @@
 //! `unitpack repo …`: the command line of the repository writer.
 
-use super::{AddOptions, KeySpec, Removal};
+use super::{AddOptions, CopyFrom, KeySpec, Selector};
 use crate::console::write_stdout;
 use crate::error::{InputError, Result};
 use clap::{Args, Subcommand};
@@ -39,6 +39,46 @@ pub enum RepoCommand {
         /// PACKAGE or PACKAGE=VERSION.
         #[arg(required = true, value_name = "PACKAGE[=VERSION]")]
         packages: Vec<String>,
+    },
+    /// Copy packages from another suite of the repository (promotion), then rewrite the
+    /// target suite's indexes and sign its Release; the pool file is shared.
+    Copy {
+        /// The suite to copy from (same repository and component).
+        #[arg(long, value_name = "SUITE")]
+        from: String,
+        /// The suite to copy to (made if missing).
+        #[arg(long, value_name = "SUITE", visible_alias = "suite")]
+        to: String,
+        /// The repository's top directory (holds dists/ and pool/).
+        #[arg(long, value_name = "DIR")]
+        repo: PathBuf,
+        /// Component of both suites.
+        #[arg(long, default_value = "main")]
+        component: String,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Copy only this architecture's package (default: every architecture).
+        #[arg(long = "arch", value_name = "ARCH")]
+        architecture: Option<String>,
+        #[command(flatten)]
+        release: ReleaseArgs,
+        /// PACKAGE (its newest version in the source suite) or PACKAGE=VERSION.
+        #[arg(required = true, value_name = "PACKAGE[=VERSION]")]
+        packages: Vec<String>,
+    },
+    /// Keep only the N newest versions (Debian ordering) of each package and
+    /// architecture in a suite's component, then rewrite its indexes and sign its
+    /// Release (the pool files stay).
+    Prune {
+        #[command(flatten)]
+        suite: SuiteArgs,
+        #[command(flatten)]
+        key: KeyArgs,
+        /// How many versions to keep (at least 1).
+        #[arg(long, value_name = "N")]
+        keep: usize,
+        #[command(flatten)]
+        release: ReleaseArgs,
     },
     /// List the packages of a suite: component, package, version, architecture, file.
     List {
@@ -142,7 +182,27 @@ fn options(suite: SuiteArgs, key: KeyArgs, release: ReleaseArgs) -> Result<AddOp
         threads: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
         debs: Vec::new(),
         removals: Vec::new(),
+        copy: None,
+        keep: None,
     })
+}
+
+/// `PACKAGE` or `PACKAGE=VERSION` on `architecture` (or all).
+fn selectors(packages: &[String], architecture: &Option<String>) -> Vec<Selector> {
+    packages
+        .iter()
+        .map(|p| {
+            let (package, version) = match p.split_once('=') {
+                Some((n, v)) => (n.to_string(), Some(v.to_string())),
+                None => (p.clone(), None),
+            };
+            Selector {
+                package,
+                version,
+                architecture: architecture.clone(),
+            }
+        })
+        .collect()
 }
 
 pub fn run(command: RepoCommand) -> Result<()> {
@@ -169,20 +229,39 @@ pub fn run(command: RepoCommand) -> Result<()> {
             packages,
         } => {
             let mut opts = options(suite, key, release)?;
-            opts.removals = packages
-                .iter()
-                .map(|p| {
-                    let (package, version) = match p.split_once('=') {
-                        Some((n, v)) => (n.to_string(), Some(v.to_string())),
-                        None => (p.clone(), None),
-                    };
-                    Removal {
-                        package,
-                        version,
-                        architecture: architecture.clone(),
-                    }
-                })
-                .collect();
+            opts.removals = selectors(&packages, &architecture);
+            publish(&opts)
+        }
+        RepoCommand::Copy {
+            from,
+            to,
+            repo,
+            component,
+            key,
+            architecture,
+            release,
+            packages,
+        } => {
+            let suite = SuiteArgs {
+                repo,
+                suite: to,
+                component,
+            };
+            let mut opts = options(suite, key, release)?;
+            opts.copy = Some(CopyFrom {
+                suite: from,
+                packages: selectors(&packages, &architecture),
+            });
+            publish(&opts)
+        }
+        RepoCommand::Prune {
+            suite,
+            key,
+            keep,
+            release,
+        } => {
+            let mut opts = options(suite, key, release)?;
+            opts.keep = Some(keep);
             publish(&opts)
         }
         RepoCommand::List { repo, suite } => {
@@ -214,7 +293,7 @@ pub fn run(command: RepoCommand) -> Result<()> {
     }
 }
 
-/// `repo add` and `repo remove`: publish, then say what changed.
+/// `repo add`, `remove`, `copy` and `prune`: publish, then say what changed.
 fn publish(opts: &AddOptions) -> Result<()> {
     let report = super::add(opts)?;
     for w in &report.warnings {
@@ -227,8 +306,14 @@ fn publish(opts: &AddOptions) -> Result<()> {
     for p in &report.unchanged {
         text.push_str(&format!("unchanged {p}\n"));
     }
-    for p in &report.removed {
-        text.push_str(&format!("removed {p}\n"));
+    for (verb, list) in [
+        ("removed", &report.removed),
+        ("copied", &report.copied),
+        ("pruned", &report.pruned),
+    ] {
+        for p in list {
+            text.push_str(&format!("{verb} {p}\n"));
+        }
     }
     let inrelease = opts.repo.join("dists").join(&opts.suite).join("InRelease");
     text.push_str(&format!("signed {}\n", inrelease.display()));

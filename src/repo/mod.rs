@@ -17,6 +17,7 @@ mod gpg;
 mod index;
 mod names;
 mod stage;
+mod version;
 
 pub use gpg::KeySpec;
 
@@ -52,18 +53,45 @@ pub struct AddOptions {
     pub threads: u32,
     pub debs: Vec<PathBuf>,
     /// Packages to take out of the suite's component (`repo remove`).
-    pub removals: Vec<Removal>,
+    pub removals: Vec<Selector>,
+    /// Packages to take from another suite of the repository (`repo copy`).
+    pub copy: Option<CopyFrom>,
+    /// Keep this many newest versions of each package and architecture (`repo prune`).
+    pub keep: Option<usize>,
 }
 
 /// `PACKAGE[=VERSION]`, on one architecture or all.
 #[derive(Debug, Clone)]
-pub struct Removal {
+pub struct Selector {
     pub package: String,
     pub version: Option<String>,
     pub architecture: Option<String>,
 }
 
-impl Removal {
+/// `repo copy --from SUITE`: the same component of another suite; the pool file is
+/// shared, only the indexes and signature of the target suite are written.
+#[derive(Debug, Clone)]
+pub struct CopyFrom {
+    pub suite: String,
+    pub packages: Vec<Selector>,
+}
+
+impl Selector {
+    fn describe(&self, suite: &str, component: &str) -> String {
+        format!(
+            "{suite}/{component} has no {}{}{}",
+            self.package,
+            self.version
+                .as_ref()
+                .map(|v| format!("={v}"))
+                .unwrap_or_default(),
+            self.architecture
+                .as_ref()
+                .map(|a| format!(" on {a}"))
+                .unwrap_or_default()
+        )
+    }
+
     fn matches(&self, e: &Entry) -> bool {
         e.package() == self.package
             && self.version.as_deref().is_none_or(|v| v == e.version())
@@ -84,6 +112,14 @@ pub struct Report {
     pub warnings: Vec<String>,
     /// `PACKAGE VERSION ARCH` of the packages removed.
     pub removed: Vec<String>,
+    /// `PACKAGE VERSION ARCH` of the packages copied from another suite.
+    pub copied: Vec<String>,
+    /// `PACKAGE VERSION ARCH` of the versions `--keep` dropped.
+    pub pruned: Vec<String>,
+}
+
+fn id(e: &Entry) -> String {
+    format!("{} {} {}", e.package(), e.version(), e.architecture())
 }
 
 type Key = (String, String, String);
@@ -117,7 +153,25 @@ pub fn add(o: &AddOptions) -> Result<Report> {
             arg(flag, field, r);
         }
     }
-    for r in &o.removals {
+    if let Some(c) = &o.copy {
+        arg("--from", "suite", names::word(&c.suite, "suite"));
+        if c.suite == o.suite {
+            arg(
+                "--from",
+                "suite",
+                Err(format!("is the target suite {:?} too", o.suite)),
+            );
+        }
+    }
+    if o.keep == Some(0) {
+        arg(
+            "--keep",
+            "keep",
+            Err("0 would empty the suite; use `repo remove` for that".into()),
+        );
+    }
+    let copies = o.copy.iter().flat_map(|c| &c.packages);
+    for r in o.removals.iter().chain(copies) {
         arg("PACKAGE", "Package", names::package(&r.package));
         if let Some(v) = &r.version {
             arg("PACKAGE=VERSION", "Version", names::version(v));
@@ -215,11 +269,16 @@ pub fn add(o: &AddOptions) -> Result<Report> {
 
     let mut contents: BTreeMap<String, BTreeMap<Key, Entry>> = BTreeMap::new();
     for c in &components {
-        contents.insert(c.clone(), read_component(&o.repo, &suite_rel.join(c))?);
+        let committed = committed_indexes(&previous, c);
+        contents.insert(
+            c.clone(),
+            read_component(&o.repo, &suite_rel.join(c), &committed)?,
+        );
     }
 
     let mut report = Report::default();
-    let mut copies: Vec<(&PathBuf, String)> = Vec::new();
+    // Pool file name → the upload stored there (a map: 10,000 uploads in one add).
+    let mut copies: BTreeMap<String, &PathBuf> = BTreeMap::new();
     let current = contents.get_mut(&o.component).expect("inserted above");
     for (path, deb, copy) in incoming {
         let filename = pool_path(&o.component, &deb.control);
@@ -254,7 +313,7 @@ pub fn add(o: &AddOptions) -> Result<Report> {
             None => {}
         }
         let dest_rel = PathBuf::from(&filename);
-        if let Some((other, _)) = copies.iter().find(|(_, f)| f == &filename) {
+        if let Some(other) = copies.get(&filename) {
             // Versions that differ only by epoch share a pool file name.
             errors.push(InputError::new(
                 path,
@@ -284,7 +343,7 @@ pub fn add(o: &AddOptions) -> Result<Report> {
             }
         } else {
             stage.adopt(copy, &dest_rel)?;
-            copies.push((path, filename.clone()));
+            copies.insert(filename.clone(), path);
         }
         if entry.architecture() != "all" {
             archs.insert(entry.architecture().to_string());
@@ -292,17 +351,15 @@ pub fn add(o: &AddOptions) -> Result<Report> {
         current.insert(entry.key(), entry);
         report.added.push(filename);
     }
+    if let Some(from) = &o.copy {
+        copy_into(o, from, current, &mut archs, &mut report, &mut errors)?;
+    }
     for r in &o.removals {
         let before = current.len();
         current.retain(|_, e| {
             let hit = r.matches(e);
             if hit {
-                report.removed.push(format!(
-                    "{} {} {}",
-                    e.package(),
-                    e.version(),
-                    e.architecture()
-                ));
+                report.removed.push(id(e));
             }
             !hit
         });
@@ -311,21 +368,15 @@ pub fn add(o: &AddOptions) -> Result<Report> {
                 Path::new("PACKAGE"),
                 None,
                 "Package",
-                format!(
-                    "{}/{} has no {}{}{}",
-                    o.suite,
-                    o.component,
-                    r.package,
-                    r.version
-                        .as_ref()
-                        .map(|v| format!("={v}"))
-                        .unwrap_or_default(),
-                    r.architecture
-                        .as_ref()
-                        .map(|a| format!(" on {a}"))
-                        .unwrap_or_default()
-                ),
+                r.describe(&o.suite, &o.component),
             ));
+        }
+    }
+    if let Some(keep) = o.keep {
+        for key in prune(current, keep) {
+            if let Some(e) = current.remove(&key) {
+                report.pruned.push(id(&e));
+            }
         }
     }
     fail_on(&mut errors)?;
@@ -422,6 +473,114 @@ pub fn add(o: &AddOptions) -> Result<Report> {
     Ok(report)
 }
 
+/// `repo copy`: the selected packages of the same component of `from.suite` into
+/// `current` (the target's), each with its stanza and pool file as the source lists
+/// them. Without a version, the newest version of each architecture is taken.
+fn copy_into(
+    o: &AddOptions,
+    from: &CopyFrom,
+    current: &mut BTreeMap<Key, Entry>,
+    archs: &mut BTreeSet<String>,
+    report: &mut Report,
+    errors: &mut Vec<InputError>,
+) -> Result<()> {
+    let from_rel = Path::new("dists").join(&from.suite);
+    inside(&o.repo, &from_rel, Kind::Dir)?;
+    let Some(release) = read_release(&o.repo, &from_rel)? else {
+        errors.push(InputError::new(
+            Path::new("--from"),
+            None,
+            "suite",
+            format!("{} has no suite {}", o.repo.display(), from.suite),
+        ));
+        return Ok(());
+    };
+    // A copy into a new suite publishes the architectures its source does.
+    for a in release
+        .get("Architectures")
+        .unwrap_or("")
+        .split_whitespace()
+    {
+        if a != "all" {
+            archs.insert(a.to_string());
+        }
+    }
+    let committed = committed_indexes(&Some(release.clone()), &o.component);
+    let source = read_component(&o.repo, &from_rel.join(&o.component), &committed)?;
+    for s in &from.packages {
+        let mut picked: Vec<&Entry> = source.values().filter(|e| s.matches(e)).collect();
+        if s.version.is_none() {
+            let mut newest: BTreeMap<&str, &Entry> = BTreeMap::new();
+            for e in picked {
+                let slot = newest.entry(e.architecture()).or_insert(e);
+                if version::compare(e.version(), slot.version()).is_gt() {
+                    *slot = e;
+                }
+            }
+            picked = newest.into_values().collect();
+        }
+        if picked.is_empty() {
+            errors.push(InputError::new(
+                Path::new("PACKAGE"),
+                None,
+                "Package",
+                s.describe(&from.suite, &o.component),
+            ));
+        }
+        for e in picked {
+            match current.get(&e.key()) {
+                Some(old) if old.sha256() == e.sha256() => {
+                    report.unchanged.push(e.filename().to_string());
+                }
+                Some(old) => errors.push(InputError::new(
+                    Path::new("PACKAGE"),
+                    None,
+                    "",
+                    format!(
+                        "{}/{} already has {} as {} with SHA256 {}; {} lists it as {} \
+                         with SHA256 {}: remove it from {} first",
+                        o.suite,
+                        o.component,
+                        id(e),
+                        old.filename(),
+                        old.sha256(),
+                        from.suite,
+                        e.filename(),
+                        e.sha256(),
+                        o.suite
+                    ),
+                )),
+                None => {
+                    if e.architecture() != "all" {
+                        archs.insert(e.architecture().to_string());
+                    }
+                    report.copied.push(id(e));
+                    current.insert(e.key(), e.clone());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The entries beyond the `keep` newest versions (Debian ordering) of each package
+/// and architecture.
+fn prune(entries: &BTreeMap<Key, Entry>, keep: usize) -> Vec<Key> {
+    let mut groups: BTreeMap<(&str, &str), Vec<&Entry>> = BTreeMap::new();
+    for e in entries.values() {
+        groups
+            .entry((e.package(), e.architecture()))
+            .or_default()
+            .push(e);
+    }
+    let mut out = Vec::new();
+    for mut versions in groups.into_values() {
+        versions.sort_by(|a, b| version::compare(b.version(), a.version()));
+        out.extend(versions.iter().skip(keep).map(|e| e.key()));
+    }
+    out
+}
+
 /// Every package of a suite: (component, package, version, architecture, pool file).
 pub fn list(repo: &Path, suite: &str) -> Result<Vec<[String; 5]>> {
     names::word(suite, "suite")
@@ -432,7 +591,8 @@ pub fn list(repo: &Path, suite: &str) -> Result<Vec<[String; 5]>> {
     };
     let mut out = Vec::new();
     for c in release.get("Components").unwrap_or("").split_whitespace() {
-        for e in read_component(repo, &suite_rel.join(c))?.values() {
+        let committed = committed_indexes(&Some(release.clone()), c);
+        for e in read_component(repo, &suite_rel.join(c), &committed)?.values() {
             out.push([
                 c.to_string(),
                 e.package().to_string(),
@@ -582,14 +742,43 @@ fn syntax(path: &Path, e: deb822::SyntaxError) -> Error {
     InputError::new(path, location, e.field, e.message).into()
 }
 
-/// The suite's `Release`, every field that is used again validated: components and
-/// architectures become paths, origin and label are written back.
+/// The suite's committed `Release`: the text its `InRelease` signs. A run killed
+/// after renaming `Release` and before `InRelease` leaves a `Release` clients never
+/// trusted; the next writer starts from what they see. `Release` itself is still
+/// read and validated (a damaged file is refused, not ignored).
 fn read_release(root: &Path, suite_rel: &Path) -> Result<Option<Stanza>> {
     let Some((path, text)) = read_repo_text(root, &suite_rel.join("Release"), input::MAX_RELEASE)?
     else {
         return Ok(None);
     };
-    let stanza = Stanza::parse_one(&text).map_err(|e| syntax(&path, e))?;
+    let plain = parse_release(&path, &text)?;
+    let signed = read_repo_text(root, &suite_rel.join("InRelease"), input::MAX_RELEASE)?
+        .and_then(|(p, t)| signed_text(&t).map(|s| (p, s)));
+    match signed {
+        Some((path, signed)) if signed != text => parse_release(&path, &signed).map(Some),
+        _ => Ok(Some(plain)),
+    }
+}
+
+/// The text a clear-signed message signs (RFC 4880 7.1: armor headers end at the
+/// first empty line; dash-escaped lines lose their `- `).
+fn signed_text(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("-----BEGIN PGP SIGNED MESSAGE-----\n")?;
+    let (_headers, body) = rest.split_once("\n\n")?;
+    let (body, _) = body.split_once("\n-----BEGIN PGP SIGNATURE-----\n")?;
+    let mut out = String::new();
+    for line in body.split('\n') {
+        out.push_str(line.strip_prefix("- ").unwrap_or(line));
+        out.push('\n');
+    }
+    Some(out)
+}
+
+/// A `Release`'s fields, each that is used again validated: components and
+/// architectures become paths, origin and label are written back.
+fn parse_release(path: &Path, text: &str) -> Result<Stanza> {
+    let path = path.to_path_buf();
+    let stanza = Stanza::parse_one(text).map_err(|e| syntax(&path, e))?;
     let mut errors = Vec::new();
     let mut check = |field: &str, r: std::result::Result<(), String>| {
         if let Err(m) = r {
@@ -616,7 +805,7 @@ fn read_release(root: &Path, suite_rel: &Path) -> Result<Option<Stanza>> {
         }
     }
     fail_on(&mut errors)?;
-    Ok(Some(stanza))
+    Ok(stanza)
 }
 
 /// Remove `.unitpack-*.tmp` files (a stage's, see stage.rs) in `rel` and, `depth`
@@ -677,16 +866,56 @@ fn field_of(stanza: &Option<Stanza>, name: &str) -> Option<String> {
     stanza.as_ref().and_then(|s| s.get(name)).map(String::from)
 }
 
-/// Every package the component lists, from its `binary-*/Packages` (arch-all ones
-/// appear in each; they are one entry). Each stanza is validated as it is read back.
-fn read_component(root: &Path, rel: &Path) -> Result<BTreeMap<Key, Entry>> {
+/// The SHA256 `release` lists for each `binary-ARCH/Packages` of `component`.
+fn committed_indexes(release: &Option<Stanza>, component: &str) -> BTreeMap<String, String> {
+    let list = release.as_ref().and_then(|r| r.get("SHA256")).unwrap_or("");
+    list.lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            let (hash, _size, path) = (words.next()?, words.next()?, words.next()?);
+            let index = path.strip_prefix(component)?.strip_prefix('/')?;
+            index
+                .ends_with("/Packages")
+                .then(|| (index.to_string(), hash.to_string()))
+        })
+        .collect()
+}
+
+/// Every package the component lists as the suite's committed `Release` has it.
+/// The `binary-*/Packages` files are read and validated first; one whose hash is not
+/// the committed one (a run killed between renaming indexes and signing) is replaced
+/// by its committed copy under `by-hash/`, which publication keeps.
+fn read_component(
+    root: &Path,
+    rel: &Path,
+    committed: &BTreeMap<String, String>,
+) -> Result<BTreeMap<Key, Entry>> {
+    let (plain, stale) = read_indexes(root, rel, committed, false)?;
+    if stale {
+        Ok(read_indexes(root, rel, committed, true)?.0)
+    } else {
+        Ok(plain)
+    }
+}
+
+/// The component's packages from its `binary-*/Packages` (arch-all ones appear in
+/// each; they are one entry), each stanza validated as it is read back; with
+/// `by_hash`, an index not as `committed` lists it is read from `by-hash/`. Also says
+/// whether any index differs from `committed`.
+fn read_indexes(
+    root: &Path,
+    rel: &Path,
+    committed: &BTreeMap<String, String>,
+    by_hash: bool,
+) -> Result<(BTreeMap<Key, Entry>, bool)> {
+    let mut stale = false;
     let mut out: BTreeMap<Key, Entry> = BTreeMap::new();
     let Some(dir) = inside(root, rel, Kind::Dir)? else {
-        return Ok(out);
+        return Ok((out, stale));
     };
     let listing =
         std::fs::read_dir(&dir).map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
-    let mut indexes: Vec<PathBuf> = Vec::new();
+    let mut indexes: Vec<(String, PathBuf)> = Vec::new();
     for e in listing {
         let e = e.map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
         let name = e.file_name();
@@ -695,14 +924,30 @@ fn read_component(root: &Path, rel: &Path) -> Result<BTreeMap<Key, Entry>> {
         };
         names::package_architecture(arch)
             .map_err(|m| InputError::new(&dir.join(&name), None, "Architecture", m))?;
-        indexes.push(rel.join(&name).join("Packages"));
+        let index = format!("binary-{arch}/Packages");
+        indexes.push((index, rel.join(&name).join("Packages")));
     }
     indexes.sort();
-    for index_rel in indexes {
-        let Some((path, text)) = read_repo_text(root, &index_rel, input::MAX_PACKAGES_INDEX)?
+    for (index, index_rel) in indexes {
+        let Some((mut path, mut text)) =
+            read_repo_text(root, &index_rel, input::MAX_PACKAGES_INDEX)?
         else {
             continue;
         };
+        if let Some(hash) = committed.get(&index) {
+            if Digests::of(text.as_bytes()).sha256 != *hash {
+                stale = true;
+                let kept = index_rel
+                    .with_file_name("by-hash")
+                    .join("SHA256")
+                    .join(hash);
+                if by_hash {
+                    if let Some(found) = read_repo_text(root, &kept, input::MAX_PACKAGES_INDEX)? {
+                        (path, text) = found;
+                    }
+                }
+            }
+        }
         let stanzas = Stanza::parse_all(&text).map_err(|e| syntax(&path, e))?;
         for stanza in stanzas {
             let entry =
@@ -747,7 +992,7 @@ fn read_component(root: &Path, rel: &Path) -> Result<BTreeMap<Key, Entry>> {
             }
         }
     }
-    Ok(out)
+    Ok((out, stale))
 }
 
 /// `pool/COMPONENT/PREFIX/SOURCE/PACKAGE_VERSION_ARCH.deb`, PREFIX being `libX` for
