@@ -86,7 +86,7 @@ pub fn write_tar(
             // type L whose data is the name, followed by the entry with a cut name.
             let mut long = name.clone().into_bytes();
             long.push(0);
-            let ll = header_raw(
+            let ll = header(
                 b"././@LongLink",
                 long.len() as u64,
                 0o644,
@@ -117,6 +117,8 @@ fn padding(len: u64) -> &'static [u8] {
     &END[..(len.next_multiple_of(BLOCK) - len) as usize]
 }
 
+/// A GNU header with the name bytes copied as they are (tar-rs would strip `./`),
+/// cut to the header's 100 bytes (a longer name is in the LongLink record before it).
 fn header(
     name: &[u8],
     size: u64,
@@ -124,17 +126,7 @@ fn header(
     kind: tar::EntryType,
     mtime: u64,
 ) -> Result<tar::Header> {
-    header_raw(&name[..name.len().min(100)], size, mode, kind, mtime)
-}
-
-/// A GNU header with the name bytes copied as they are (tar-rs would strip `./`).
-fn header_raw(
-    name: &[u8],
-    size: u64,
-    mode: u32,
-    kind: tar::EntryType,
-    mtime: u64,
-) -> Result<tar::Header> {
+    let name = &name[..name.len().min(100)];
     let mut h = tar::Header::new_gnu();
     h.as_gnu_mut().expect("GNU header").name[..name.len()].copy_from_slice(name);
     h.set_size(size);

@@ -26,7 +26,7 @@ pub use output::{render_json, render_text, Summary};
 
 use crate::error::{InputError, Location};
 use crate::profile::Profile;
-use crate::recipe::{spans::SpanIndex, Package, Recipe};
+use crate::recipe::{spans::SpanIndex, Allow, Package, Recipe};
 use crate::unit::{self, Enablement, Scope, Unit, UnitName, UnitSource};
 use std::path::{Path, PathBuf};
 
@@ -46,19 +46,7 @@ pub fn lint_recipe(recipe: &Recipe) -> Vec<Diagnostic> {
         .units
         .iter()
         .enumerate()
-        .map(|(index, u)| Subject {
-            index,
-            unit: u,
-            file: match &u.source {
-                UnitSource::File(p) => p,
-                UnitSource::Recipe => &recipe.path,
-            },
-            recipe: Some((&recipe.path, &recipe.spans)),
-            foreground: recipe
-                .unit_lint
-                .get(&u.recipe_path)
-                .and_then(|l| l.foreground),
-        })
+        .map(|(index, u)| Subject::new(index, u, Some(recipe)))
         .collect();
     let input = Input {
         profile: recipe.profile,
@@ -77,23 +65,11 @@ pub fn lint_recipe(recipe: &Recipe) -> Vec<Diagnostic> {
             let before = diagnostics.len();
             diagnostics.retain(|d| !(d.subject == Some(i) && d.code == allow.code));
             if diagnostics.len() == before {
-                let site = Site {
-                    file: recipe.path.clone(),
-                    location: allow.location,
-                    unit: Some(subject.unit.name.to_string()),
-                    subject: None,
-                };
-                unused.push(
-                    Diagnostic::new(
-                        diagnostic::ALLOW_UNUSED,
-                        site,
-                        format!(
-                            "`allow: {}` on {} suppressed nothing for target {}",
-                            allow.code, subject.unit.name, recipe.profile.name
-                        ),
-                    )
-                    .help("remove the entry, or keep it if other targets need it"),
-                );
+                unused.push(allow_unused(
+                    recipe,
+                    allow,
+                    Some(subject.unit.name.to_string()),
+                ));
             }
         }
     }
@@ -103,28 +79,36 @@ pub fn lint_recipe(recipe: &Recipe) -> Vec<Diagnostic> {
         let before = diagnostics.len();
         diagnostics.retain(|d| !(d.subject.is_some() && d.code == allow.code));
         if diagnostics.len() == before {
-            let site = Site {
-                file: recipe.path.clone(),
-                location: allow.location,
-                unit: None,
-                subject: None,
-            };
-            unused.push(
-                Diagnostic::new(
-                    diagnostic::ALLOW_UNUSED,
-                    site,
-                    format!(
-                        "`allow: {}` of the recipe suppressed nothing for target {}",
-                        allow.code, recipe.profile.name
-                    ),
-                )
-                .help("remove the entry, or keep it if other targets need it"),
-            );
+            unused.push(allow_unused(recipe, allow, None));
         }
     }
     diagnostics.extend(unused);
     sort(&mut diagnostics);
     diagnostics
+}
+
+/// UP002 for an `allow:` entry of `unit` (None: the recipe-wide list) that suppressed
+/// nothing.
+fn allow_unused(recipe: &Recipe, allow: &Allow, unit: Option<String>) -> Diagnostic {
+    let whose = match &unit {
+        Some(name) => format!("on {name}"),
+        None => "of the recipe".to_string(),
+    };
+    let site = Site {
+        file: recipe.path.clone(),
+        location: allow.location,
+        unit,
+        subject: None,
+    };
+    Diagnostic::new(
+        diagnostic::ALLOW_UNUSED,
+        site,
+        format!(
+            "`allow: {}` {whose} suppressed nothing for target {}",
+            allow.code, recipe.profile.name
+        ),
+    )
+    .help("remove the entry, or keep it if other targets need it")
 }
 
 /// Drop-ins against the target's systemd: the same section, directive and specifier
@@ -346,16 +330,7 @@ pub fn lint_unit_dir(
     let subjects = units
         .iter()
         .enumerate()
-        .map(|(index, u)| Subject {
-            index,
-            unit: u,
-            file: match &u.source {
-                UnitSource::File(p) => p,
-                UnitSource::Recipe => unreachable!("bare units come from files"),
-            },
-            recipe: None,
-            foreground: None,
-        })
+        .map(|(index, u)| Subject::new(index, u, None))
         .collect();
     diagnostics.extend(run(&Input {
         profile,
@@ -419,7 +394,25 @@ struct Subject<'a> {
     foreground: Option<bool>,
 }
 
-impl Subject<'_> {
+impl<'a> Subject<'a> {
+    /// The unit at `index`, of `recipe` or (None) a bare unit file.
+    fn new(index: usize, unit: &'a Unit, recipe: Option<&'a Recipe>) -> Subject<'a> {
+        let file = match (&unit.source, recipe) {
+            (UnitSource::File(p), _) => p,
+            (UnitSource::Recipe, Some(r)) => &r.path,
+            (UnitSource::Recipe, None) => unreachable!("bare units come from files"),
+        };
+        Subject {
+            index,
+            unit,
+            file,
+            recipe: recipe.map(|r| (r.path.as_path(), &r.spans)),
+            foreground: recipe
+                .and_then(|r| r.unit_lint.get(&unit.recipe_path))
+                .and_then(|l| l.foreground),
+        }
+    }
+
     fn site(&self, location: Option<Location>) -> Site {
         Site {
             file: self.file.to_path_buf(),

@@ -167,25 +167,27 @@ pub fn conflicts(files: &[Installed]) -> Vec<Conflict> {
                 break;
             }
             if let Some(&j) = by_path.get(parent) {
-                out.push(if i > j {
-                    Conflict {
-                        at: i,
-                        other: j,
-                        message: format!(
+                // Reported at the later of the two recipe items.
+                let (at, other, message) = if i > j {
+                    (
+                        i,
+                        j,
+                        format!(
                             "{} needs {parent} to be a directory, but {} installs a file there",
                             f.path, files[j].field
                         ),
-                    }
+                    )
                 } else {
-                    Conflict {
-                        at: j,
-                        other: i,
-                        message: format!(
+                    (
+                        j,
+                        i,
+                        format!(
                             "{parent} is a file, but {} needs it to be a directory (for {})",
                             f.field, f.path
                         ),
-                    }
-                });
+                    )
+                };
+                out.push(Conflict { at, other, message });
             }
             dir = parent;
         }

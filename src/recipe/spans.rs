@@ -73,14 +73,7 @@ impl SpanIndex {
                 Err(_) => return SpanIndex::default(),
             }
         }
-        SpanIndex {
-            positions: builder.positions,
-            duplicates: builder.duplicates,
-            big_integers: builder.big_integers,
-            typed_scalars: builder.typed_scalars,
-            plain_values: builder.plain_values,
-            tags: builder.tags,
-        }
+        builder.index
     }
 
     /// The source text of the plain (unquoted) scalar value at exactly `path`: what the
@@ -223,12 +216,8 @@ enum Frame {
 #[derive(Default)]
 struct Builder {
     stack: Vec<Frame>,
-    positions: HashMap<String, Location>,
-    duplicates: Vec<Duplicate>,
-    big_integers: Vec<BigInteger>,
-    typed_scalars: Vec<TypedScalar>,
-    plain_values: HashMap<String, String>,
-    tags: Vec<Tag>,
+    /// What the events have shown so far.
+    index: SpanIndex,
 }
 
 /// YAML 1.2 core-schema null and boolean forms (the empty scalar aside: serde_yaml
@@ -272,10 +261,13 @@ impl Builder {
     }
 
     fn record(&mut self, path: &str, mark: Marker) {
-        self.positions.entry(path.to_string()).or_insert(Location {
-            line: mark.line(),
-            column: mark.col() + 1,
-        });
+        self.index
+            .positions
+            .entry(path.to_string())
+            .or_insert(Location {
+                line: mark.line(),
+                column: mark.col() + 1,
+            });
     }
 
     /// Path of the node that starts now, recording its position. Returns None for a
@@ -299,7 +291,7 @@ impl Builder {
                         column: mark.col() + 1,
                     };
                     if let Some(first) = seen.insert(k.clone(), here) {
-                        self.duplicates.push(Duplicate {
+                        self.index.duplicates.push(Duplicate {
                             path: p.clone(),
                             first,
                             second: here,
@@ -322,7 +314,7 @@ impl Builder {
             Some(core) => format!("!!{core}"),
             None => text.to_string(),
         };
-        self.tags.push(Tag {
+        self.index.tags.push(Tag {
             path,
             at: Location {
                 line: mark.line(),
@@ -343,11 +335,11 @@ impl MarkedEventReceiver for Builder {
                 }
                 if style == TScalarStyle::Plain && !is_key {
                     let path = self.scalar_path(value);
-                    self.plain_values.insert(path, value.clone());
+                    self.index.plain_values.insert(path, value.clone());
                 }
                 if style == TScalarStyle::Plain && tag.is_none() && is_null_or_bool(value) {
                     let key = matches!(self.stack.last(), Some(Frame::Map { key: None, .. }));
-                    self.typed_scalars.push(TypedScalar {
+                    self.index.typed_scalars.push(TypedScalar {
                         path: self.scalar_path(value),
                         at: Location {
                             line: mark.line(),
@@ -359,7 +351,7 @@ impl MarkedEventReceiver for Builder {
                 }
                 if style == TScalarStyle::Plain && tag.is_none() && is_big_integer(value) {
                     let path = self.scalar_path(value);
-                    self.big_integers.push(BigInteger {
+                    self.index.big_integers.push(BigInteger {
                         path,
                         at: Location {
                             line: mark.line(),
