@@ -4,17 +4,21 @@
 //! unpacked from a base tarball, removes and purges it, and fails when the tree after
 //! purge differs from the one before, when a maintainer script fails, or when a
 //! process is left running. Its upgrade test installs 1.0 with apt from a local
-//! repository (`--extra-repo`, bind-mounted) and upgrades to the 2.0 file.
+//! repository (`--extra-repo`, bind-mounted) and upgrades to the 2.0 file. The unitpack
+//! packages of the differential test against debhelper (tests/common/diff.rs) get the
+//! same install/purge and 1.0 → 2.0 upgrade test, all six in one run.
 //!
 //! The base tarball is the debootstrap cache of tests/support/make-root (`--tgz`: the
 //! same tarball gzipped, made once); piuparts reaches only Debian's mirror, for its
 //! `apt-get update`. The scripts in tests/piuparts/ (`--scriptsdir`) check in the chroot
 //! that the units are enabled before the removal and that their links outlast the
-//! removal, so a package that enables nothing cannot pass. Needs root; run with
+//! removal, so a package that enables nothing cannot pass; for the differential cases
+//! the test writes such scripts from the cases. Needs root; run with
 //! `cargo test --test piuparts -- --ignored` (scripts/test does).
 
 mod common;
 
+use common::diff::{unitpack_deb, DiffCase, DIFF_CASES};
 use common::*;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -103,14 +107,24 @@ fn base_tgz() -> PathBuf {
     PathBuf::from(String::from_utf8(out.stdout).unwrap().trim())
 }
 
-/// Runs piuparts with OPTIONS on pp-demo 2.0, with 1.0 and the helper in a local apt
-/// repository; panics unless it passes with every test in EXPECT run (its "PASS: ..."
-/// lines) and the check scripts ran EXPECT_CHECKS times each.
-fn piuparts(options: &[&str], expect: &[&str], expect_checks: usize) {
+/// Runs piuparts with OPTIONS and the check scripts of SCRIPTS on the packages V2 (tested
+/// together), with V1 (their previous versions) and the helper in a local apt repository;
+/// panics unless it passes with every test in EXPECT run (its "PASS: ..." lines) and the
+/// check scripts ran EXPECT_CHECKS times each.
+fn piuparts(
+    v1: &[PathBuf],
+    v2: &[PathBuf],
+    scripts: &Path,
+    options: &[&str],
+    expect: &[&str],
+    expect_checks: usize,
+) {
     let work = tempfile::tempdir().unwrap();
     let apt = work.path().join("repo");
     std::fs::create_dir(&apt).unwrap();
-    pp_demo("1.0", &apt);
+    for deb in v1 {
+        std::fs::copy(deb, apt.join(deb.file_name().unwrap())).unwrap();
+    }
     std::fs::copy(helper_deb(), apt.join("unitpack-check.deb")).unwrap();
     let index = Command::new("apt-ftparchive")
         .args(["packages", "."])
@@ -119,7 +133,6 @@ fn piuparts(options: &[&str], expect: &[&str], expect_checks: usize) {
         .unwrap_or_else(|e| panic!("apt-ftparchive (apt-utils, scripts/setup) is needed: {e}"));
     assert!(index.status.success(), "apt-ftparchive: {index:?}");
     std::fs::write(apt.join("Packages"), &index.stdout).unwrap();
-    let v2 = pp_demo("2.0", work.path());
     let base = base_tgz();
     let started = std::time::Instant::now();
     let out = Command::new("piuparts")
@@ -132,9 +145,9 @@ fn piuparts(options: &[&str], expect: &[&str], expect_checks: usize) {
         .arg("--extra-repo")
         .arg(format!("deb [trusted=yes] file://{} ./", apt.display()))
         .arg("--scriptsdir")
-        .arg(repo().join("tests/piuparts"))
+        .arg(scripts)
         .args(options)
-        .arg(&v2)
+        .args(v2)
         .output()
         .unwrap_or_else(|e| panic!("piuparts is needed (scripts/setup installs it): {e}"));
     let log =
@@ -157,7 +170,7 @@ fn piuparts(options: &[&str], expect: &[&str], expect_checks: usize) {
         }
     }
     let report = format!(
-        "piuparts {options:?} ({:?}):\n{}\n...\n{}",
+        "piuparts {options:?} {v2:?} ({:?}):\n{}\n...\n{}",
         out.status,
         findings.join("\n"),
         tail.into_iter().rev().collect::<Vec<_>>().join("\n")
@@ -180,7 +193,8 @@ fn piuparts(options: &[&str], expect: &[&str], expect_checks: usize) {
         );
     }
     eprintln!(
-        "piuparts {options:?} passed in {} s",
+        "piuparts {options:?} on {} package(s) passed in {} s",
+        v2.len(),
         started.elapsed().as_secs()
     );
 }
@@ -189,7 +203,11 @@ fn piuparts(options: &[&str], expect: &[&str], expect_checks: usize) {
 #[test]
 #[ignore = "needs root, piuparts and debootstrap; run by scripts/test"]
 fn install_purge_and_upgrade() {
+    let work = tempfile::tempdir().unwrap();
     piuparts(
+        &[pp_demo("1.0", work.path())],
+        &[pp_demo("2.0", work.path())],
+        &repo().join("tests/piuparts"),
         &[],
         &[
             "Installation and purging test.",
@@ -204,8 +222,81 @@ fn install_purge_and_upgrade() {
 #[test]
 #[ignore = "needs root, piuparts and debootstrap; run by scripts/test"]
 fn install_remove_install_and_upgrade_over_removed() {
+    let work = tempfile::tempdir().unwrap();
     piuparts(
+        &[pp_demo("1.0", work.path())],
+        &[pp_demo("2.0", work.path())],
+        &repo().join("tests/piuparts"),
         &["--install-remove-install"],
+        &[
+            "Installation and purging test.",
+            "Installation, upgrade and purging tests.",
+        ],
+        2,
+    );
+}
+
+/// The check scripts (`--scriptsdir`) for the packages of CASES, version 2 installed
+/// before the removal: each package's enabled units are linked, its disabled units and
+/// the units only version 1 shipped (renamed away) are not, and removal keeps the links
+/// and the state that purge must then take.
+fn case_scripts(cases: &[&DiffCase], dir: &Path) {
+    let head = |hook: &str| {
+        format!(
+            "#!/bin/sh\nset -eu\nfail() {{\n\techo \"unitpack-piuparts: {hook}: $*\" >&2\n\texit 1\n}}\n\
+             linked() {{\n\t[ -n \"$(find /etc/systemd -type l -lname \"*/$1\" -print)\" ]\n}}\n"
+        )
+    };
+    let mut pre = head("pre_remove");
+    let mut post = head("post_remove");
+    for case in cases {
+        let p = case.package;
+        pre += &format!(
+            "[ \"$(dpkg-query -W -f '${{Version}}' {p})\" = 2.0 ] || fail \"{p} 2.0 is not installed\"\n\
+             [ -d /var/lib/unitpack/{p} ] || fail \"/var/lib/unitpack/{p} missing\"\n"
+        );
+        post += &format!(
+            "[ \"$(dpkg-query -W -f '${{Status}}' {p})\" = \"deinstall ok config-files\" ] ||\n\
+             \tfail \"{p} is not removed with its configuration kept\"\n\
+             [ -d /var/lib/unitpack/{p} ] || fail \"/var/lib/unitpack/{p} gone on remove\"\n"
+        );
+        for u in case.units {
+            let n = u.name;
+            if u.enabled && u.v2.is_some() {
+                pre += &format!("linked {n} || fail \"{p}: {n} is not enabled\"\n");
+                post += &format!("linked {n} || fail \"{p}: the links of {n} gone on remove\"\n");
+            } else {
+                pre += &format!("! linked {n} || fail \"{p}: {n} is linked\"\n");
+            }
+        }
+    }
+    pre += "echo \"unitpack-piuparts: pre_remove: units enabled\"\n";
+    post += "echo \"unitpack-piuparts: post_remove: links kept\"\n";
+    for (name, text) in [("pre_remove_unitpack", pre), ("post_remove_unitpack", post)] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let mut perms = std::fs::metadata(&path).unwrap().permissions();
+        std::os::unix::fs::PermissionsExt::set_mode(&mut perms, 0o755);
+        std::fs::set_permissions(&path, perms).unwrap();
+    }
+}
+
+/// The unitpack packages of the differential test against debhelper (tests/common/diff.rs),
+/// all cases in one run (their names and files do not collide): install and purge
+/// version 2; install version 1 from apt, upgrade to 2, purge.
+#[test]
+#[ignore = "needs root, piuparts and debootstrap; run by scripts/test"]
+fn differential_cases_install_purge_and_upgrade() {
+    let cases: Vec<&DiffCase> = DIFF_CASES.iter().collect();
+    let scripts = tempfile::tempdir().unwrap();
+    case_scripts(&cases, scripts.path());
+    let v1: Vec<PathBuf> = cases.iter().map(|c| unitpack_deb(c, 1)).collect();
+    let v2: Vec<PathBuf> = cases.iter().map(|c| unitpack_deb(c, 2)).collect();
+    piuparts(
+        &v1,
+        &v2,
+        scripts.path(),
+        &[],
         &[
             "Installation and purging test.",
             "Installation, upgrade and purging tests.",

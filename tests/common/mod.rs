@@ -239,4 +239,5 @@ pub fn unavailable(why: &str) {
     let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
 }
 
+pub mod diff;
 pub mod yocto;
