@@ -616,10 +616,17 @@ pub fn deb_paths(listing: &str, recipe: &Value) -> Vec<Violation> {
                 .and_then(value_text)
                 .or_else(|| file.map(|f| f.rsplit('/').next().unwrap_or("").to_string()))
             {
-                // A `follow: seat` unit brings its follower, a system unit.
+                // A `follow: seat` unit brings its follower, a system service named
+                // after it: `a.service` → `unitpack-seat-a.service`, `a.socket` →
+                // `unitpack-seat-a-socket.service` (docs/designs.md).
                 if u.get("follow").is_some() {
-                    let stem = n.rsplit_once('.').map_or(n.as_str(), |(s, _)| s);
-                    units.push(format!("unitpack-seat-{stem}.service"));
+                    units.push(match n.rsplit_once('.') {
+                        Some((stem, "service")) | Some((stem, "")) => {
+                            format!("unitpack-seat-{stem}.service")
+                        }
+                        Some((stem, kind)) => format!("unitpack-seat-{stem}-{kind}.service"),
+                        None => format!("unitpack-seat-{n}.service"),
+                    });
                 }
                 units.push(n);
             }
@@ -965,6 +972,22 @@ mod tests {
         fs::write(dir.join("b"), b"nothing").unwrap();
         assert_eq!(files_containing(&dir, b"MARKER"), ["a"]);
         let _ = fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_followed_units_follower_is_a_unit_of_the_recipe() {
+        let recipe: Value = serde_yaml::from_str(
+            "package: {name: pk}\nunits:\n  - {name: snd.socket, scope: user, follow: seat}\n  - {name: a.service, scope: user, follow: seat}\n",
+        )
+        .unwrap();
+        let listing = "\
+-rw-r--r-- root/root 1 2026-01-01 00:00 ./lib/systemd/system/unitpack-seat-snd-socket.service
+-rw-r--r-- root/root 1 2026-01-01 00:00 ./lib/systemd/system/unitpack-seat-a.service
+-rw-r--r-- root/root 1 2026-01-01 00:00 ./usr/lib/systemd/user/snd.socket
+";
+        assert!(deb_paths(listing, &recipe).is_empty());
+        let stray = "-rw-r--r-- root/root 1 2026-01-01 00:00 ./lib/systemd/system/unitpack-seat-snd.service\n";
+        assert_eq!(deb_paths(stray, &recipe).len(), 1);
     }
 
     #[test]
