@@ -297,23 +297,6 @@ impl Drop for Root {
     }
 }
 
-fn helper_deb() -> PathBuf {
-    if let Ok(p) = std::env::var("UNITPACK_HELPER_DEB") {
-        return PathBuf::from(p);
-    }
-    let dir = repo().join("target/unitpack-check");
-    let found = std::fs::read_dir(&dir).ok().and_then(|d| {
-        d.filter_map(|e| e.ok().map(|e| e.path()))
-            .find(|p| p.to_string_lossy().ends_with("_amd64.deb"))
-    });
-    found.unwrap_or_else(|| {
-        panic!(
-            "no helper package in {}: run scripts/cross-build first",
-            dir.display()
-        )
-    })
-}
-
 /// The seed recipe built as version `version` (the recipe text with its version
 /// replaced), copied into the root's /tmp as NAME.deb.
 fn seed_version(root: &Root, recipe: &str, version: &str, name: &str) {

@@ -66,23 +66,6 @@ units:
     )
 }
 
-fn helper_deb() -> PathBuf {
-    if let Ok(p) = std::env::var("UNITPACK_HELPER_DEB") {
-        return PathBuf::from(p);
-    }
-    let dir = repo().join("target/unitpack-check");
-    let found = std::fs::read_dir(&dir).ok().and_then(|d| {
-        d.filter_map(|e| e.ok().map(|e| e.path()))
-            .find(|p| p.to_string_lossy().ends_with("_amd64.deb"))
-    });
-    found.unwrap_or_else(|| {
-        panic!(
-            "no helper package in {}: run scripts/cross-build first",
-            dir.display()
-        )
-    })
-}
-
 /// pp-demo as VERSION, built into DIR.
 fn pp_demo(version: &str, dir: &Path) -> PathBuf {
     let (src, path) = recipe_dir(&recipe(version), &[]);

@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{recipe_dir, run, unitpack};
+use common::{recipe_dir, run};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -107,17 +107,7 @@ fn rootfs(units: &Path, presets: &[(&str, &str)], enabled: &[&str]) -> BTreeSet<
 fn units_shipped_and_not_enabled_stay_disabled_through_preset_all() {
     let (dir, recipe) = recipe_dir(RECIPE, &[]);
     let layer = dir.path().join("layer");
-    let out = unitpack()
-        .args(["yocto", "-o"])
-        .arg(&layer)
-        .arg(&recipe)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::yocto::generate_ok(&[&recipe], &layer);
     let files = layer.join("recipes-unitpack/mixed-units/files");
     let preset =
         std::fs::read_to_string(files.join("presets/system/50-unitpack-mixed-units.preset"))

@@ -239,5 +239,25 @@ pub fn unavailable(why: &str) {
     let _ = writeln!(std::io::stderr(), "SKIPPED {test}: {why}");
 }
 
-pub mod diff;
 pub mod yocto;
+
+/// The host's `unitpack-check` package: `UNITPACK_HELPER_DEB`, or the amd64 one
+/// `scripts/cross-build` wrote into `target/unitpack-check`.
+pub fn helper_deb() -> PathBuf {
+    if let Ok(p) = std::env::var("UNITPACK_HELPER_DEB") {
+        return PathBuf::from(p);
+    }
+    let dir = repo().join("target/unitpack-check");
+    let found = std::fs::read_dir(&dir).ok().and_then(|d| {
+        d.filter_map(|e| e.ok().map(|e| e.path()))
+            .find(|p| p.to_string_lossy().ends_with("_amd64.deb"))
+    });
+    found.unwrap_or_else(|| {
+        panic!(
+            "no helper package in {}: run scripts/cross-build first",
+            dir.display()
+        )
+    })
+}
+
+pub mod diff;
