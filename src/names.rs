@@ -52,3 +52,30 @@ pub fn check_oe_package_name(name: &str) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// Debian name → OpenEmbedded name, for the relations a recipe writes in Debian's names:
+/// the Yocto layer maps them, and lint reads them so under a Yocto profile. Packages
+/// that keep their name are listed too: being in the table means someone checked that
+/// OE has it.
+pub const DEBIAN_TO_OE: &[(&str, &str)] = &[
+    ("bash", "bash"),
+    ("coreutils", "coreutils"),
+    ("dbus", "dbus"),
+    // OE's dbus is built with PACKAGECONFIG user-session by default and ships the user
+    // bus units (dbus.socket for the user manager) in the dbus package itself.
+    ("dbus-user-session", "dbus"),
+    // pam_systemd is in OE's systemd package.
+    ("libpam-systemd", "systemd"),
+    // OE's `pulseaudio` is an empty placeholder; the daemon is in pulseaudio-server.
+    ("pulseaudio", "pulseaudio-server"),
+    ("systemd", "systemd"),
+    ("util-linux", "util-linux"),
+];
+
+/// The OpenEmbedded package a Debian name in a recipe's relations stands for.
+pub fn oe_package(debian: &str) -> Option<&'static str> {
+    DEBIAN_TO_OE
+        .iter()
+        .find(|(d, _)| *d == debian)
+        .map(|(_, oe)| *oe)
+}

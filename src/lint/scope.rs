@@ -2,6 +2,7 @@
 
 use super::diagnostic::{self as codes, Diagnostic, Severity};
 use super::{env_assignments, specifiers, Input, Subject};
+use crate::profile::Family;
 use crate::unit::{Enablement, Scope};
 
 /// Targets that exist only in the system manager: a user unit wanted by one of them is
@@ -199,11 +200,14 @@ fn user_bus(input: &Input, subject: &Subject, out: &mut Vec<Diagnostic>) {
         .iter()
         .chain(&relations.recommends)
         .flat_map(|r| r.split([',', '|']))
-        .any(|alt| {
-            alt.split_whitespace()
-                .next()
-                .map(|n| n.split(':').next().unwrap_or(n))
-                == Some(bus.as_str())
+        .filter_map(|alt| alt.split_whitespace().next())
+        .map(|n| n.split(':').next().unwrap_or(n))
+        // A recipe names packages as Debian does; under a Yocto profile the layer
+        // installs their OE counterparts (dbus-user-session is OE's dbus).
+        .any(|n| {
+            n == bus.as_str()
+                || (input.profile.family == Family::Yocto
+                    && crate::names::oe_package(n) == Some(bus.as_str()))
         });
     if pulled_in {
         return;

@@ -1,7 +1,8 @@
 //! Layer-level files: `conf/layer.conf`, `README.md` and `SECURITY.md`.
 
-use super::{packages, series, LayerFile, Templates};
+use super::{series, LayerFile, Templates};
 use crate::error::Result;
+use crate::names::DEBIAN_TO_OE;
 use crate::plan::Plan;
 use crate::unit::Enablement;
 use serde::Serialize;
@@ -102,7 +103,7 @@ pub(super) fn render(
         maintainer: env!("CARGO_PKG_AUTHORS"),
         maintainer_placeholder: env!("CARGO_PKG_AUTHORS").contains("@example."),
         packages,
-        mappings: packages::TABLE
+        mappings: DEBIAN_TO_OE
             .iter()
             .map(|(debian, oe)| Mapping { debian, oe })
             .collect(),

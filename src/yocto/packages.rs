@@ -8,22 +8,7 @@ use crate::error::InputError;
 use crate::plan::Plan;
 use crate::recipe::spans::item;
 
-/// Debian name → OE name. Packages that keep their name are listed too: being in the
-/// table means someone checked that OE has it.
-pub const TABLE: &[(&str, &str)] = &[
-    ("bash", "bash"),
-    ("coreutils", "coreutils"),
-    ("dbus", "dbus"),
-    // OE's dbus is built with PACKAGECONFIG user-session by default and ships the user
-    // bus units (dbus.socket for the user manager) in the dbus package itself.
-    ("dbus-user-session", "dbus"),
-    // pam_systemd is in OE's systemd package.
-    ("libpam-systemd", "systemd"),
-    // OE's `pulseaudio` is an empty placeholder; the daemon is in pulseaudio-server.
-    ("pulseaudio", "pulseaudio-server"),
-    ("systemd", "systemd"),
-    ("util-linux", "util-linux"),
-];
+use crate::names::DEBIAN_TO_OE;
 
 /// The kinds of relation that reach a bitbake recipe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,7 +83,7 @@ fn lookup(plan: &Plan, debian: &str, own: &[&str]) -> Option<Option<String>> {
     if own.contains(&debian) {
         return Some(Some(debian.to_string()));
     }
-    TABLE
+    DEBIAN_TO_OE
         .iter()
         .find(|(d, _)| *d == debian)
         .map(|(_, oe)| Some(oe.to_string()))
@@ -127,12 +112,12 @@ mod tests {
 
     #[test]
     fn table_is_sorted_valid_and_unique() {
-        let keys: Vec<_> = TABLE.iter().map(|(d, _)| *d).collect();
+        let keys: Vec<_> = DEBIAN_TO_OE.iter().map(|(d, _)| *d).collect();
         let mut sorted = keys.clone();
         sorted.sort();
         sorted.dedup();
         assert_eq!(keys, sorted);
-        for (_, oe) in TABLE {
+        for (_, oe) in DEBIAN_TO_OE {
             super::super::check_package_name(oe).unwrap();
         }
     }
