@@ -65,6 +65,9 @@ codes! {
     FOLLOW_SEAT_NO_LOGIND = "UP213", Warning, "`follow: seat` unit but the package does not pull in pam_systemd (logind sessions)";
     FOLLOW_SEAT_INSTALLABLE = "UP214", Warning, "`follow: seat` unit with an [Install] section a user could enable";
     SYSTEM_UNIT_USER_TARGET = "UP215", Warning, "system unit wanted by default.target, the target of every user manager";
+    SYSTEM_UNIT_SESSION_TARGET = "UP216", Error, "system unit wanted by or bound to a target only user managers have (graphical-session.target)";
+    USER_UNIT_SYSTEM_DEPENDENCY = "UP217", Error, "user unit requires (error) or is ordered after (warning) a unit only the system manager has";
+    ALSO_OTHER_SCOPE = "UP218", Error, "[Install] Also= names a unit that the recipe declares in the other scope only";
     DUPLICATE_PROGRAM = "UP301", Warning, "two units of the package in one scope start the same program";
     VENDOR_UNIT_RACE = "UP302", Warning, "a vendor unit of the target starts the same daemon";
     FIRST_SESSION_WINS = "UP303", Info, "per-user audio/seat daemon: the first session gets the device";

@@ -42,8 +42,20 @@ pub fn resolve(dir: &Path, rel: &str) -> Result<(PathBuf, Kind), String> {
     let mut full = dir.to_path_buf();
     for (i, name) in names.iter().enumerate() {
         full.push(name);
+        let last = i + 1 == names.len();
         let ft = std::fs::symlink_metadata(&full)
-            .map_err(|e| format!("{}: {e}", full.display()))?
+            .map_err(|e| {
+                // The file asked for, then the directory on the way that is missing.
+                if !last && e.kind() == std::io::ErrorKind::NotFound {
+                    format!(
+                        "{}: {e}: there is no directory {}",
+                        dir.join(path).display(),
+                        full.display()
+                    )
+                } else {
+                    format!("{}: {e}", full.display())
+                }
+            })?
             .file_type();
         if ft.is_symlink() {
             return Err(format!(
@@ -51,7 +63,6 @@ pub fn resolve(dir: &Path, rel: &str) -> Result<(PathBuf, Kind), String> {
                 full.display()
             ));
         }
-        let last = i + 1 == names.len();
         if !last && !ft.is_dir() {
             return Err(format!("{} is not a directory", full.display()));
         }
@@ -263,6 +274,23 @@ pub fn read_file_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, ReadError> 
     read_to_limit(open_bounded(path, limit)?, limit)
 }
 
+/// The names of the regular files of `dir` (no symlink followed) that end in one of
+/// `suffixes`, sorted; nothing when `dir` cannot be listed. Names only: a file named is
+/// read later through this module like any other.
+pub fn file_names_in(dir: &Path, suffixes: &[&str]) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut names: Vec<String> = entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|n| suffixes.iter().any(|s| n.ends_with(s)))
+        .collect();
+    names.sort();
+    names
+}
+
 /// What is at `root/rel`, looked at component by component without following any
 /// symlink: `Ok(None)` when something is missing (from that component on, nothing
 /// exists), an error naming the first symlink or non-directory on the way, or `last`
@@ -309,6 +337,30 @@ pub fn walk_below(root: &Path, rel: &Path, last: Kind) -> Result<Option<PathBuf>
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file below a missing directory is named whole, not by the directory.
+    #[test]
+    fn a_missing_file_is_named_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let err = resolve(d, "units/nothere.service").unwrap_err();
+        assert!(
+            err.starts_with(&format!("{}: ", d.join("units/nothere.service").display())),
+            "{err}"
+        );
+        assert!(
+            err.ends_with(&format!(
+                "there is no directory {}",
+                d.join("units").display()
+            )),
+            "{err}"
+        );
+        let err = resolve(d, "nothere.service").unwrap_err();
+        assert!(
+            err.starts_with(&format!("{}: ", d.join("nothere.service").display())),
+            "{err}"
+        );
+    }
 
     #[test]
     fn refuses_symlinks_in_any_component_and_special_files() {

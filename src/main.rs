@@ -110,6 +110,7 @@ enum Command {
     Schema,
     /// Print a shell completion script.
     Completions {
+        /// The shell the script is for.
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
@@ -269,17 +270,33 @@ fn profile_names() -> clap::builder::PossibleValuesParser {
 }
 
 /// The inputs named, or `recipes/` when none is (and then it must be there).
-fn or_recipes_dir(inputs: Vec<PathBuf>) -> Result<Vec<PathBuf>> {
+fn or_recipes_dir(inputs: Vec<PathBuf>, command: &str) -> Result<Vec<PathBuf>> {
     if !inputs.is_empty() {
         return Ok(inputs);
     }
     let default = PathBuf::from("recipes");
     if !default.is_dir() {
-        return Err(Error::Usage(
-            "no recipe named, and no recipes/ directory here (the default); name the recipe file after the command (e.g. my-sync.yaml)".into(),
-        ));
+        return Err(Error::Usage(no_recipes_dir(
+            command,
+            &unitpack::input::file_names_in(Path::new("."), &[".yaml", ".yml"]),
+        )));
     }
     Ok(vec![default])
+}
+
+/// Says that `recipes/` is the default, and what to type instead: the YAML files of
+/// the current directory, or `unitpack new` when there is none.
+fn no_recipes_dir(command: &str, here: &[String]) -> String {
+    let start = format!("no recipe named, and no recipes/ directory here (the default: `unitpack {command}` reads every recipe in recipes/)");
+    match here {
+        [] => format!("{start}; name a recipe file (`unitpack {command} my-sync.yaml`), or write one with `unitpack new my-sync`"),
+        [one] => format!("{start}; for the file here, run `unitpack {command} {one}`"),
+        several => format!(
+            "{start}; name the recipes, e.g. `unitpack {command} {}` (YAML files here: {})",
+            several.join(" "),
+            several.join(", ")
+        ),
+    }
 }
 
 fn build(
@@ -290,7 +307,7 @@ fn build(
     format: OutputFormat,
     quiet: bool,
 ) -> Result<()> {
-    let pipeline = Pipeline::load(&or_recipes_dir(inputs)?, target.as_deref())?;
+    let pipeline = Pipeline::load(&or_recipes_dir(inputs, "build")?, target.as_deref())?;
     let recipes = pipeline.recipes();
     let jobs =
         jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get() as u32));
@@ -360,7 +377,7 @@ fn lint_command(
 ) -> Result<()> {
     let bad_input;
     let diagnostics = if units.is_empty() {
-        let inputs = or_recipes_dir(inputs)?;
+        let inputs = or_recipes_dir(inputs, "lint")?;
         let (diagnostics, failed) =
             lint::lint_files_loading(&unitpack::recipe::recipe_files(&inputs)?, target.as_deref())?;
         bad_input = failed;
@@ -417,7 +434,7 @@ fn lint_command(
 }
 
 fn yocto(inputs: Vec<PathBuf>, out_dir: PathBuf, helper: Option<PathBuf>) -> Result<()> {
-    let inputs = or_recipes_dir(inputs)?;
+    let inputs = or_recipes_dir(inputs, "yocto")?;
     unitpack::yocto::check_replaceable(&out_dir)?;
     // The gate `build` applies, under each recipe's own target (its warnings are shown
     // only if it refuses: the layer's own gate below shows what concerns the layer).
@@ -502,7 +519,19 @@ fn man_pages(dir: Option<&Path>) -> Result<()> {
     };
     std::fs::create_dir_all(dir)
         .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
-    clap_mangen::generate_to(cmd, dir)
+    // As clap_mangen::generate_to, but every page's footer names the program and its
+    // version ("unitpack 0.1.0"): clap_mangen puts a subcommand's own name there.
+    fn generate(cmd: clap::Command, dir: &Path, source: &str) -> std::io::Result<()> {
+        for sub in cmd.get_subcommands().filter(|s| !s.is_hide_set()).cloned() {
+            generate(sub, dir, source)?;
+        }
+        clap_mangen::Man::new(cmd).source(source).generate_to(dir)?;
+        Ok(())
+    }
+    let mut cmd = cmd.disable_help_subcommand(true);
+    cmd.build();
+    let source = format!("unitpack {}", env!("CARGO_PKG_VERSION"));
+    generate(cmd, dir, &source)
         .map_err(|e| Error::io(format!("writing man pages into {}", dir.display()), e))
 }
 
@@ -648,6 +677,33 @@ mod tests {
             args.extend(bad);
             assert!(Cli::try_parse_from(args).is_err(), "{bad:?}");
         }
+    }
+
+    /// Every argument and option of every command says what it is for: `--help`, the
+    /// man pages and shell completions show nothing for one without help text.
+    #[test]
+    fn every_argument_has_help_text() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let id = arg.get_id().as_str();
+                if matches!(id, "help" | "version") {
+                    continue;
+                }
+                let help = arg.get_help().or(arg.get_long_help());
+                if help.is_none_or(|h| h.to_string().trim().is_empty()) {
+                    missing.push(format!("{path} {id}"));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&Cli::command(), "unitpack", &mut missing);
+        assert!(
+            missing.is_empty(),
+            "arguments without help text: {missing:?}"
+        );
     }
 
     #[test]

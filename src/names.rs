@@ -1,14 +1,39 @@
 //! Package names as Debian and OpenEmbedded accept them. At the bottom of the crate:
 //! the recipe's validator checks a name against every format before any format runs.
 
-/// Debian Policy 5.6.1's alphabet, which OpenEmbedded's package names share: lower
-/// case letters, digits, `+ - .`; at least two characters, starting with an alphanumeric.
+/// Debian Policy 5.6.1's alphabet, which OpenEmbedded's package names share: the
+/// characters a name may start with, and those of the rest, as inclusive ranges. The
+/// check below and the recipe schema's pattern ([`debian_name_pattern`]) are both made
+/// from them.
+const NAME_FIRST: &[(char, char)] = &[('a', 'z'), ('0', '9')];
+const NAME_REST: &[(char, char)] = &[('a', 'z'), ('0', '9'), ('+', '+'), ('.', '.'), ('-', '-')];
+
+fn in_class(class: &[(char, char)], c: char) -> bool {
+    class.iter().any(|&(lo, hi)| (lo..=hi).contains(&c))
+}
+
+/// Lower case letters, digits, `+ - .`; at least two characters, starting with an
+/// alphanumeric.
 fn debian_alphabet(name: &str) -> bool {
-    name.len() >= 2
-        && name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '+' | '-' | '.'))
+    let mut chars = name.chars();
+    chars.next().is_some_and(|c| in_class(NAME_FIRST, c))
+        && name.len() >= 2
+        && chars.all(|c| in_class(NAME_REST, c))
+}
+
+/// The same alphabet as a regular expression (JSON Schema `pattern`).
+pub fn debian_name_pattern() -> String {
+    // A `-` of its own is literal last in a class, which is where the tables keep it.
+    let class = |ranges: &[(char, char)]| -> String {
+        ranges
+            .iter()
+            .map(|&(lo, hi)| match (lo, hi) {
+                (lo, hi) if lo == hi => lo.to_string(),
+                (lo, hi) => format!("{lo}-{hi}"),
+            })
+            .collect()
+    };
+    format!("^[{}][{}]+$", class(NAME_FIRST), class(NAME_REST))
 }
 
 /// A Debian package name (Policy 5.6.1).
@@ -78,4 +103,50 @@ pub fn oe_package(debian: &str) -> Option<&'static str> {
         .iter()
         .find(|(d, _)| *d == debian)
         .map(|(_, oe)| *oe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The pattern is the check's alphabet: a lone `-` only last in its class (where it
+    /// is literal), and every character of printable ASCII judged alike by both.
+    #[test]
+    fn pattern_and_check_share_the_alphabet() {
+        assert_eq!(debian_name_pattern(), "^[a-z0-9][a-z0-9+.-]+$");
+        for class in [NAME_FIRST, NAME_REST] {
+            let dash = class.iter().position(|&r| r == ('-', '-'));
+            assert!(dash.is_none_or(|i| i == class.len() - 1), "{class:?}");
+        }
+        let pattern = debian_name_pattern();
+        let (first, rest) = pattern
+            .strip_prefix("^[")
+            .and_then(|p| p.strip_suffix("]+$"))
+            .and_then(|p| p.split_once("]["))
+            .unwrap();
+        let matches = |class: &str, c: char| {
+            let b: Vec<char> = class.chars().collect();
+            let mut i = 0;
+            while i < b.len() {
+                if i + 2 < b.len() && b[i + 1] == '-' {
+                    if (b[i]..=b[i + 2]).contains(&c) {
+                        return true;
+                    }
+                    i += 3;
+                } else {
+                    if b[i] == c {
+                        return true;
+                    }
+                    i += 1;
+                }
+            }
+            false
+        };
+        for c in ' '..='~' {
+            let name = format!("{c}a");
+            assert_eq!(debian_alphabet(&name), matches(first, c), "{name:?}");
+            let name = format!("a{c}");
+            assert_eq!(debian_alphabet(&name), matches(rest, c), "{name:?}");
+        }
+    }
 }

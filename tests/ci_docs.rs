@@ -117,3 +117,99 @@ fn github_workflow_passes_actionlint() {
     let (ok, out) = run(Command::new(repo().join("scripts/actionlint")).arg(&bad));
     assert!(!ok && out.contains("untrusted"), "{out}");
 }
+
+/// The script lines of both pipelines that run unitpack or lintian (the set-up lines
+/// install tools), in order.
+fn pipeline_commands() -> Vec<(&'static str, Vec<String>)> {
+    let doc = std::fs::read_to_string(repo().join("docs/ci.md")).unwrap();
+    let ours = |l: &str| l.starts_with("unitpack ") || l.starts_with("lintian ");
+    let github = block(&doc, "GitHub Actions")
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("run: "))
+        .filter(|l| ours(l))
+        .map(str::to_string)
+        .collect();
+    let gitlab = block(&doc, "GitLab CI")
+        .split("\n  script:\n")
+        .nth(1)
+        .expect("a script: list")
+        .lines()
+        .map_while(|l| l.strip_prefix("    - "))
+        .filter(|l| ours(l))
+        .map(str::to_string)
+        .collect();
+    vec![("GitHub", github), ("GitLab", gitlab)]
+}
+
+/// Issue 25, item 8: the pipelines lint each recipe for its own target, as they build
+/// it. A bookworm recipe using `StateDirectory=` (systemd 235) beside a xenial one: the
+/// lint step, the build, lintian and the layer all pass, as run here with this build's
+/// unitpack; a lint pinned to `--target ubuntu-xenial` would fail on it (UP102).
+#[test]
+fn pipelines_lint_each_recipe_for_its_own_target() {
+    if !common::available("lintian", "lintian runs in the pipelines of docs/ci.md") {
+        return;
+    }
+    let bookworm = common::MINIMAL
+        .replace("target: ubuntu-xenial", "target: debian-bookworm")
+        .replace("name: demo-units", "name: demo-store")
+        .replace(
+            "  summary: A demo\n",
+            "  summary: A demo\n  description: A demo package whose unit keeps its state in /var/lib.\n",
+        )
+        .replace(
+            "        ExecStart: /bin/true\n",
+            "        ExecStart: /bin/true\n        StateDirectory: demo-store\n",
+        );
+    let bin = assert_cmd::cargo::cargo_bin("unitpack");
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    for (forge, commands) in pipeline_commands() {
+        assert!(
+            commands.iter().any(|c| c.starts_with("unitpack lint"))
+                && commands.iter().any(|c| c.starts_with("unitpack build"))
+                && commands.iter().any(|c| c.starts_with("lintian")),
+            "{forge}: {commands:?}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let recipes = dir.path().join("recipes");
+        std::fs::create_dir(&recipes).unwrap();
+        std::fs::write(recipes.join("demo-store.yaml"), &bookworm).unwrap();
+        std::fs::copy(
+            repo().join("recipes/pulseaudio-user.yaml"),
+            recipes.join("pulseaudio-user.yaml"),
+        )
+        .unwrap();
+        for command in &commands {
+            let out = Command::new("sh")
+                .args(["-c", command])
+                .current_dir(dir.path())
+                .env("PATH", &path)
+                .env("SOURCE_DATE_EPOCH", common::EPOCH)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{forge}: {command:?} failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        // What a pinned target would have said.
+        let pinned = Command::new(&bin)
+            .args([
+                "lint",
+                "--target",
+                "ubuntu-xenial",
+                "recipes/demo-store.yaml",
+            ])
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        assert_eq!(pinned.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&pinned.stdout).contains("UP102"));
+    }
+}

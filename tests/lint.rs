@@ -144,12 +144,13 @@ fn every_code_has_a_trigger_and_a_near_miss() {
 
 #[test]
 fn default_severities_match_the_corpus() {
-    // A code's declared severity is its default, except UP207 (Wants= is a warning).
+    // A code's declared severity is its default, except where a soft dependency
+    // (Wants=, After=...) is a warning beside a hard one's error: UP207, UP216, UP217.
     for f in corpus() {
         for (file, line, _, code, severity) in declared(&f) {
             let c = lint::find_code(&code)
                 .unwrap_or_else(|| panic!("{}:{line}: unknown code {code}", file.display()));
-            if code != "UP207" {
+            if !["UP207", "UP216", "UP217"].contains(&code.as_str()) {
                 assert_eq!(severity, c.severity.as_str(), "{}:{line}", file.display());
             }
         }
@@ -983,4 +984,83 @@ fn units_dir_reports_symlinks_and_special_files() {
     assert_eq!(fifo["code"], "UP001");
     assert!(fifo["message"].as_str().unwrap().contains("is a FIFO"));
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// Scope lint against systemd 252's own verifier: where `systemd-analyze verify` says a
+/// hard dependency is "not found" in the unit's manager (a system unit requiring
+/// graphical-session.target, a user unit requiring network-online.target), lint says
+/// UP216/UP217 error on that line; a soft dependency, which the verifier passes, is a
+/// warning. (`[Install]` and `Also=` it does not check at all: UP216 on `WantedBy=`
+/// and UP218 are lint's alone.)
+#[test]
+fn scope_lint_agrees_with_systemd_analyze_verify() {
+    if !common::available("systemd-analyze", "systemd-analyze verify is the reference") {
+        return;
+    }
+    let cases = [
+        ("system", "a.service", "graphical-session.target", "UP216"),
+        ("user", "b.service", "network-online.target", "UP217"),
+    ];
+    for (scope, name, dep, code) in cases {
+        for (key, hard) in [("Requires", true), ("After", false)] {
+            let dir = tempfile::tempdir().unwrap();
+            let units = dir.path().join("units");
+            std::fs::create_dir(&units).unwrap();
+            let wanted = if scope == "user" {
+                "default.target"
+            } else {
+                "multi-user.target"
+            };
+            std::fs::write(
+                units.join(name),
+                format!("[Unit]\nDescription=t\n{key}={dep}\n\n[Service]\nExecStart=/bin/true\n\n[Install]\nWantedBy={wanted}\n"),
+            )
+            .unwrap();
+            let runtime = dir.path().join("run");
+            std::fs::create_dir(&runtime).unwrap();
+            let mut verify = std::process::Command::new("systemd-analyze");
+            if scope == "user" {
+                verify.arg("--user").env("XDG_RUNTIME_DIR", &runtime);
+            }
+            let v = verify.arg("verify").arg(units.join(name)).output().unwrap();
+            let said = String::from_utf8_lossy(&v.stderr).into_owned();
+            let not_found = said.contains(&format!("Unit {dep} not found"));
+            assert_eq!(not_found, hard, "systemd-analyze on {key}={dep}: {said}");
+            assert_eq!(v.status.success(), !hard, "{said}");
+
+            let out = unitpack()
+                .args([
+                    "lint",
+                    "--format",
+                    "json",
+                    "--target",
+                    "debian-bookworm",
+                    "--scope",
+                    scope,
+                    "--units",
+                ])
+                .arg(&units)
+                .output()
+                .unwrap();
+            let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+            let found: Vec<(String, u64, String)> = doc["diagnostics"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| {
+                    (
+                        d["code"].as_str().unwrap().to_string(),
+                        d["line"].as_u64().unwrap(),
+                        d["severity"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect();
+            let severity = if hard { "error" } else { "warning" };
+            assert_eq!(
+                found,
+                [(code.to_string(), 3, severity.to_string())],
+                "{key}={dep}"
+            );
+        }
+    }
 }

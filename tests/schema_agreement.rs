@@ -41,7 +41,8 @@ const BEYOND_THE_SCHEMA: &[(&str, &str)] = &[
     ("in relation", "Debian's relation grammar"),
     ("http(s) URL", "a URL of printable ASCII"),
     ("octal permission bits", "permission bits as octal text"),
-    ("must be at most", "dpkg's and systemd's limits"),
+    ("must be at most 1000 bytes", "dpkg's limit of a control-file line (a UTF-8 byte count)"),
+    ("a directive value must be at most", "systemd's limit of a directive value"),
     ("too long", "path limits of the file system"),
     ("reads at most 2047 bytes a line", "systemd 229's line limit, after the directive is written"),
     ("must be a single line without control characters", "text that reaches the control file: no control characters or Unicode separators"),
@@ -202,6 +203,64 @@ fn mutations(recipe: &Value) -> Vec<(String, Value)> {
         };
         parent.insert(key.clone(), wrong);
         out.push((format!("{name} of the wrong type"), retyped));
+    }
+    out.extend(boundaries(recipe));
+    out
+}
+
+/// The limits, patterns and words that the schema and the validator take from one
+/// definition (src/recipe/vocabulary.rs), each just inside and just outside: the two
+/// must agree on both sides. Lengths count characters (`é` is two bytes).
+fn boundaries(recipe: &Value) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    let mut set = |label: String, path: &[&str], value: Value| {
+        let mut changed = recipe.clone();
+        let mut node = &mut changed;
+        for key in &path[..path.len() - 1] {
+            match node.get_mut(*key) {
+                Some(next) => node = next,
+                None => return,
+            }
+        }
+        if let Value::Mapping(m) = node {
+            m.insert(Value::from(path[path.len() - 1]), value);
+            out.push((label, changed));
+        }
+    };
+    for (c, n) in [("a", 80), ("a", 81), ("é", 80), ("é", 81)] {
+        set(
+            format!("package.summary of {n} {c:?}"),
+            &["package", "summary"],
+            Value::from(c.repeat(n)),
+        );
+    }
+    for n in [65536, 65537] {
+        set(
+            format!("package.description of {n} \"é\""),
+            &["package", "description"],
+            Value::from("é".repeat(n)),
+        );
+    }
+    for e in [2147483647u64, 2147483648] {
+        set(
+            format!("package.epoch {e}"),
+            &["package", "epoch"],
+            Value::from(e),
+        );
+    }
+    for name in ["my_sync", "My-sync", "-sync", "a", "a+b.c-d", "0x"] {
+        set(
+            format!("package.name {name:?}"),
+            &["package", "name"],
+            Value::from(name),
+        );
+    }
+    for (field, word) in [
+        ("compression", "gz"),
+        ("helper", "Depends"),
+        ("helper", "none"),
+    ] {
+        set(format!("{field} {word:?}"), &[field], Value::from(word));
     }
     out
 }

@@ -21,6 +21,47 @@ const SYSTEM_ONLY_TARGETS: &[&str] = &[
     "sound.target",
 ];
 
+/// Targets that exist only in user managers: the system manager never loads them, so a
+/// system unit wanted by one never starts, and one that requires one fails to start.
+const USER_ONLY_TARGETS: &[&str] = &[
+    "graphical-session.target",
+    "graphical-session-pre.target",
+    "xdg-desktop-autostart.target",
+];
+
+/// Units that only the system manager has, which user units name by mistake: a user
+/// manager loads each as "not found". `sound.target` is left out: Debian 12's user
+/// manager has one too.
+const SYSTEM_ONLY_UNITS: &[&str] = &[
+    "multi-user.target",
+    "graphical.target",
+    "sysinit.target",
+    "network.target",
+    "network-online.target",
+    "network-pre.target",
+    "nss-lookup.target",
+    "nss-user-lookup.target",
+    "time-sync.target",
+    "time-set.target",
+    "local-fs.target",
+    "remote-fs.target",
+    "getty.target",
+    "rescue.target",
+    "emergency.target",
+    "systemd-networkd.service",
+    "systemd-networkd-wait-online.service",
+    "NetworkManager.service",
+    "NetworkManager-wait-online.service",
+    "systemd-resolved.service",
+    "systemd-timesyncd.service",
+    "systemd-logind.service",
+    "systemd-udevd.service",
+];
+
+/// `[Unit]` dependencies after which a unit that is not found fails the start job
+/// ("Unit X not found"); the others then do nothing, silently.
+const HARD_DEPENDENCIES: &[&str] = &["Requires", "Requisite", "BindsTo"];
+
 /// Specifiers that describe the user of the service manager: root's values under PID 1.
 const PER_USER_SPECIFIERS: &[char] = &['U', 'u', 'h', 's'];
 
@@ -78,6 +119,7 @@ pub(super) fn check(input: &Input, out: &mut Vec<Diagnostic>) {
         match subject.unit.scope {
             Scope::User => {
                 system_targets(subject, out);
+                system_dependencies(input, subject, out);
                 user_group(subject, out);
                 runtime_dir(subject, out);
                 if input.package.is_some() {
@@ -87,8 +129,10 @@ pub(super) fn check(input: &Input, out: &mut Vec<Diagnostic>) {
             Scope::System => {
                 per_user_specifiers(input, subject, out);
                 user_target(subject, out);
+                session_targets(subject, out);
             }
         }
+        also_other_scope(input, subject, out);
         if subject.unit.name.kind() == "path" {
             path_unit(input, subject, out);
         }
@@ -139,6 +183,120 @@ fn user_target(subject: &Subject, out: &mut Vec<Diagnostic>) {
                     .note("in the system manager default.target is an alias of the boot target (multi-user or graphical)"),
                 );
             }
+        }
+    }
+}
+
+/// A system unit wanted by, or depending on, a target that only user managers have.
+fn session_targets(subject: &Subject, out: &mut Vec<Diagnostic>) {
+    let keys = ["WantedBy", "RequiredBy"]
+        .map(|k| ("Install", k))
+        .into_iter()
+        .chain(DEPENDENCIES.iter().map(|k| ("Unit", *k)));
+    for (section, key) in keys {
+        for d in subject.directives(section, key) {
+            for target in d
+                .value
+                .split_whitespace()
+                .filter(|t| USER_ONLY_TARGETS.contains(t))
+            {
+                // Enabled into a .wants/ nobody reads, or a start that fails: the unit
+                // never runs. An ordering or soft dependency only does nothing.
+                let fatal = section == "Install" || HARD_DEPENDENCIES.contains(&key);
+                let consequence = if section == "Install" {
+                    "enabled, it is never started: the system manager never reaches that target"
+                } else if fatal {
+                    "its start fails: \"Unit ... not found\" in the system manager"
+                } else {
+                    "the dependency does nothing: the system manager has no such unit"
+                };
+                out.push(
+                    Diagnostic::new(
+                        codes::SYSTEM_UNIT_SESSION_TARGET,
+                        subject.at_directive(d),
+                        format!(
+                            "system unit {} has {key}={target}, a target only user managers have",
+                            subject.unit.name
+                        ),
+                    )
+                    .severity(if fatal { Severity::Error } else { Severity::Warning })
+                    .help(if section == "Install" {
+                        format!("for users' graphical sessions, declare the unit `scope: user` (enable: global); for the system at boot, use {key}=multi-user.target or graphical.target")
+                    } else {
+                        format!("remove {key}={target}, or declare the unit `scope: user`")
+                    })
+                    .note(consequence),
+                );
+            }
+        }
+    }
+}
+
+/// A user unit depending on a unit that only the system manager has.
+fn system_dependencies(input: &Input, subject: &Subject, out: &mut Vec<Diagnostic>) {
+    for key in DEPENDENCIES {
+        for d in subject.directives("Unit", key) {
+            for dep in d
+                .value
+                .split_whitespace()
+                .filter(|u| SYSTEM_ONLY_UNITS.contains(u) && input.find(Scope::User, u).is_none())
+            {
+                let hard = HARD_DEPENDENCIES.contains(key);
+                out.push(
+                    Diagnostic::new(
+                        codes::USER_UNIT_SYSTEM_DEPENDENCY,
+                        subject.at_directive(d),
+                        format!(
+                            "user unit {} has {key}={dep}, a unit only the system manager has",
+                            subject.unit.name
+                        ),
+                    )
+                    .severity(if hard { Severity::Error } else { Severity::Warning })
+                    .help(if hard {
+                        format!("remove {key}={dep}; a user unit cannot wait for system units (make it a system unit if it must)")
+                    } else {
+                        format!("remove {key}={dep}: it does not make the unit wait; check in the program itself, or make it a system unit")
+                    })
+                    .note(if hard {
+                        "the user manager loads it as not found and every start fails: \"Unit ... not found\""
+                    } else {
+                        "the user manager loads it as not found and the dependency does nothing, silently"
+                    }),
+                );
+            }
+        }
+    }
+}
+
+/// `Also=` naming a unit of the recipe that exists only in the other scope: enabling this
+/// unit looks for that file in its own scope, does not find it, and enables it nowhere.
+fn also_other_scope(input: &Input, subject: &Subject, out: &mut Vec<Diagnostic>) {
+    let here = subject.unit.scope;
+    let other = match here {
+        Scope::User => Scope::System,
+        Scope::System => Scope::User,
+    };
+    for d in subject.directives("Install", "Also") {
+        for also in d.value.split_whitespace() {
+            if input.find(here, also).is_some() || input.find(other, also).is_none() {
+                continue;
+            }
+            let (scope, other_name) = match here {
+                Scope::User => ("user", "system"),
+                Scope::System => ("system", "user"),
+            };
+            out.push(
+                Diagnostic::new(
+                    codes::ALSO_OTHER_SCOPE,
+                    subject.at_directive(d),
+                    format!(
+                        "{scope} unit {} has Also={also}, which the recipe declares as a {other_name} unit",
+                        subject.unit.name
+                    ),
+                )
+                .help(format!("declare {also} `scope: {scope}` like {}, or remove Also={also}", subject.unit.name))
+                .note(format!("enabling {} in the {scope} scope looks for {also} there, where it is not installed: systemd 252's systemctl says \"Failed to enable auxiliary unit {also}, ignoring\", and the pair is never enabled together", subject.unit.name)),
+            );
         }
     }
 }

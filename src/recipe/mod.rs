@@ -10,6 +10,7 @@ mod set;
 pub mod spans;
 pub mod structure;
 mod validate;
+pub mod vocabulary;
 
 pub use model::*;
 #[cfg(test)]
@@ -117,7 +118,7 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
         };
         let path = item("units", i);
         let field = format!("{path}.on_upgrade");
-        match OnUpgrade::parse(value) {
+        match vocabulary::ON_UPGRADE.parse(value) {
             Some(policy) => {
                 on_upgrade.insert(path, policy);
             }
@@ -125,7 +126,7 @@ pub fn parse(path: &Path, text: &str, target: Option<&str>) -> Result<Recipe> {
                 &field,
                 format!(
                     "unknown on_upgrade {value:?}; one of {}",
-                    OnUpgrade::NAMES.join(", ")
+                    vocabulary::ON_UPGRADE.names().join(", ")
                 ),
             ),
         }

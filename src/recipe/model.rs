@@ -49,19 +49,6 @@ pub enum OnUpgrade {
     NoStop,
 }
 
-impl OnUpgrade {
-    pub const NAMES: &'static [&'static str] = &["restart", "no-restart", "no-stop"];
-
-    pub(super) fn parse(s: &str) -> Option<OnUpgrade> {
-        match s {
-            "restart" => Some(OnUpgrade::Restart),
-            "no-restart" => Some(OnUpgrade::NoRestart),
-            "no-stop" => Some(OnUpgrade::NoStop),
-            _ => None,
-        }
-    }
-}
-
 /// How a package relates to the helper package `unitpack-check`, which its postinst
 /// runs when it is installed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,19 +56,6 @@ pub enum HelperRelation {
     Depends,
     Recommends,
     None,
-}
-
-impl HelperRelation {
-    pub const NAMES: &'static [&'static str] = &["depends", "recommends", "none"];
-
-    pub(super) fn parse(s: &str) -> Option<HelperRelation> {
-        match s {
-            "depends" => Some(HelperRelation::Depends),
-            "recommends" => Some(HelperRelation::Recommends),
-            "none" => Some(HelperRelation::None),
-            _ => None,
-        }
-    }
 }
 
 /// A unit's `allow:` list and `foreground:` flag.

@@ -1,6 +1,10 @@
 //! What a recipe author writes: the YAML schema, as serde types. Nothing here is
 //! trusted; `recipe::load` validates it into the model.
 
+use super::vocabulary::{
+    self as vocab, COMPRESSION, DESCRIPTION_MAX_CHARS, ENABLE, ENABLE_OTHER, EPOCH_MAX, FOLLOW,
+    HELPER, ON_UPGRADE, SCOPE, SUMMARY_MAX_CHARS,
+};
 use indexmap::IndexMap;
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -15,11 +19,11 @@ pub struct RawRecipe {
     #[serde(default)]
     pub strict: bool,
     /// `xz` or `gzip`; default: the profile's.
-    #[schemars(extend("enum" = ["xz", "gzip"]))]
+    #[schemars(extend("enum" = COMPRESSION.names()))]
     pub compression: Option<String>,
     /// How the package relates to `unitpack-check`: `depends`, `recommends` or `none`;
     /// default `depends` when the recipe has units or drop-ins, else `none`.
-    #[schemars(extend("enum" = ["depends", "recommends", "none"]))]
+    #[schemars(extend("enum" = HELPER.names()))]
     pub helper: Option<String>,
     /// Lint codes every unit and drop-in of the recipe may trigger, each with the reason.
     #[serde(default)]
@@ -46,10 +50,10 @@ pub struct RawRecipe {
 pub struct RawOtherUnit {
     /// The unit, as the other package ships it (e.g. `systemd-networkd.service`).
     pub unit: String,
-    #[schemars(extend("enum" = ["user", "system"]))]
+    #[schemars(extend("enum" = SCOPE.names()))]
     pub scope: String,
     /// `global` (user) or `enable`/`enable-and-start` (system).
-    #[schemars(extend("enum" = ["global", "enable", "enable-and-start"]))]
+    #[schemars(extend("enum" = ENABLE_OTHER.names()))]
     pub enable: String,
 }
 
@@ -74,17 +78,19 @@ pub struct RawYocto {
 #[serde(deny_unknown_fields)]
 pub struct RawPackage {
     /// Debian Policy 5.6.1 (`names::check_debian_package_name`, which the loader runs).
-    #[schemars(extend("pattern" = "^[a-z0-9][a-z0-9+.-]+$"))]
+    #[schemars(extend("pattern" = vocab::package_name_pattern()))]
     pub name: String,
     pub version: String,
     pub revision: Option<String>,
     /// At most dpkg's limit, 2^31 - 1 (the loader says so in its own words).
-    #[schemars(extend("maximum" = 2147483647))]
+    #[schemars(extend("maximum" = EPOCH_MAX))]
     pub epoch: Option<u32>,
     pub maintainer: String,
     /// One line: the Description synopsis.
+    #[schemars(extend("maxLength" = SUMMARY_MAX_CHARS))]
     pub summary: String,
     /// Free text: the extended Description. Blank lines separate paragraphs.
+    #[schemars(extend("maxLength" = DESCRIPTION_MAX_CHARS))]
     pub description: Option<String>,
     pub license: String,
     /// Copyright holder line for debian/copyright; default: the maintainer.
@@ -115,10 +121,10 @@ pub struct RawPackage {
 pub struct RawUnit {
     /// Unit name with its suffix; default for `file:` units: the file's name.
     pub name: Option<String>,
-    #[schemars(extend("enum" = ["user", "system"]))]
+    #[schemars(extend("enum" = SCOPE.names()))]
     pub scope: String,
     /// `global`/`none` (user) or `enable`/`enable-and-start`/`none` (system).
-    #[schemars(extend("enum" = ["global", "enable", "enable-and-start", "none"]))]
+    #[schemars(extend("enum" = ENABLE.names()))]
     pub enable: Option<String>,
     /// A unit file next to the recipe, shipped as it is.
     pub file: Option<String>,
@@ -137,13 +143,13 @@ pub struct RawUnit {
     /// The daemon stays in the foreground (lint: `Type=forking` would time out).
     pub foreground: Option<bool>,
     /// `seat`: run this user unit only for the active local session on seat0.
-    #[schemars(extend("enum" = ["seat"]))]
+    #[schemars(extend("enum" = FOLLOW.names()))]
     pub follow: Option<String>,
     /// What a package upgrade does to this started system unit: `restart` it (the
     /// default), stop it before and start it after (`no-restart`), or leave it
     /// running (`no-stop`). As debhelper's `--no-restart-after-upgrade` and
     /// `--no-stop-on-upgrade`.
-    #[schemars(extend("enum" = ["restart", "no-restart", "no-stop"]))]
+    #[schemars(extend("enum" = ON_UPGRADE.names()))]
     pub on_upgrade: Option<String>,
 }
 
@@ -152,7 +158,7 @@ pub struct RawUnit {
 pub struct RawDropIn {
     /// The unit it changes, e.g. `dbus.service`.
     pub unit: String,
-    #[schemars(extend("enum" = ["user", "system"]))]
+    #[schemars(extend("enum" = SCOPE.names()))]
     pub scope: String,
     /// File name in `UNIT.d/`; default `PACKAGE.conf`.
     pub name: Option<String>,

@@ -453,7 +453,12 @@ impl<'a> Walk<'a> {
             _ => Vec::new(),
         };
         if !types.is_empty() && !types.iter().any(|t| fits(t, value)) {
-            return self.wrong_type(&types, value, path);
+            let words: Vec<&str> = schema
+                .get("enum")
+                .and_then(Json::as_array)
+                .map(|e| e.iter().filter_map(Json::as_str).collect())
+                .unwrap_or_default();
+            return self.wrong_type(&types, &words, value, path);
         }
         match value {
             Yaml::Mapping(m) => self.mapping(schema, m, path),
@@ -601,7 +606,8 @@ impl<'a> Walk<'a> {
         }
     }
 
-    fn wrong_type(&mut self, types: &[&str], value: &Yaml, path: &str) {
+    /// `words`: the field's closed set of values (the schema's `enum`), if it has one.
+    fn wrong_type(&mut self, types: &[&str], words: &[&str], value: &Yaml, path: &str) {
         let wants = |t: &str| types.contains(&t);
         let plain = self.spans.plain_text(path).map(str::to_string);
         match value {
@@ -643,6 +649,12 @@ impl<'a> Walk<'a> {
                     ),
                 );
             }
+            // A field of words: quoting the boolean would only lead to the next error.
+            Yaml::Bool(b) if wants("string") && !words.is_empty() => self.push(
+                ProblemKind::WrongType,
+                path,
+                format!("{b} is YAML's boolean here, where this field takes one of: {}", words.join(", ")),
+            ),
             Yaml::Bool(b) if wants("string") => self.push(
                 ProblemKind::WrongType,
                 path,
@@ -954,6 +966,35 @@ mod tests {
         let got = problems(&broken);
         assert_eq!(got.len(), 1);
         assert_eq!(got[0].0, ProblemKind::Syntax);
+    }
+
+    /// Issue 25, item 5: `enable: true` is told the words the field takes, not to
+    /// quote `"true"` (which the next run would refuse as no enablement); a text field
+    /// is still told to quote.
+    #[test]
+    fn a_boolean_in_a_field_of_words_names_the_words() {
+        let text = format!(
+            "{BASE}units:\n  - name: a.service\n    scope: user\n    enable: true\n    sections: {{}}\n"
+        );
+        let spans = SpanIndex::parse(&text);
+        let got = check(&text, &spans);
+        assert_eq!(got.len(), 1, "{got:?}");
+        assert_eq!(got[0].field, "units[0].enable");
+        assert!(
+            got[0]
+                .message
+                .ends_with("takes one of: global, enable, enable-and-start, none")
+                && !got[0].message.contains("quote"),
+            "{}",
+            got[0].message
+        );
+        let text = BASE.replace("summary: s", "summary: true");
+        let spans = SpanIndex::parse(&text);
+        let got = check(&text, &spans);
+        assert!(
+            got[0].message.contains("quote it if the text is meant"),
+            "{got:?}"
+        );
     }
 
     #[test]

@@ -13,7 +13,7 @@ pub struct VerifyArgs {
     inputs: Vec<PathBuf>,
     /// Target profile, overriding the recipes' own (verify boots debian-bookworm and
     /// ubuntu-xenial).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(super::BOOTABLE))]
     target: Option<String>,
     /// Architecture of the booted root.
     #[arg(long, default_value = "amd64")]

@@ -61,6 +61,9 @@ enum RootKind {
     Xenial,
 }
 
+/// The target profiles that verify has a root for (`--target` offers these).
+pub const BOOTABLE: &[&str] = &["debian-bookworm", "ubuntu-xenial"];
+
 fn root_of(profile: &str) -> Option<RootKind> {
     match profile {
         "debian-bookworm" => Some(RootKind::Debian("bookworm")),
@@ -481,6 +484,18 @@ fn copy_helper(from: &Path, to: &Path) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `--target` offers exactly the profiles verify has a root for.
+    #[test]
+    fn bootable_profiles_have_roots() {
+        for name in BOOTABLE {
+            assert!(root_of(name).is_some(), "{name}");
+            assert!(crate::profile::find(name).is_some(), "{name}");
+        }
+        let others = crate::profile::names();
+        let rooted = others.iter().filter(|n| root_of(n).is_some()).count();
+        assert_eq!(rooted, BOOTABLE.len());
+    }
 
     #[test]
     fn the_upgrade_version_sorts_above() {

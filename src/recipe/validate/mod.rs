@@ -9,6 +9,7 @@ mod units;
 use super::model::installed;
 use super::schema::RawYocto;
 use super::spans::{child, item, SpanIndex};
+use super::vocabulary::{COMPRESSION, HELPER};
 use super::{debian, layout, Asset, DropIn, HelperRelation, Package, YoctoSettings};
 use crate::error::InputError;
 use crate::profile::{self, Compression, Profile};
@@ -90,12 +91,9 @@ impl Validator<'_> {
         let Some(name) = name else {
             return Some(p.deb.default_compression);
         };
-        let found = p
-            .deb
-            .compressions
-            .iter()
-            .find(|c| c.name() == name)
-            .copied();
+        let found = COMPRESSION
+            .parse(name)
+            .filter(|c| p.deb.compressions.contains(c));
         if found.is_none() {
             let known: Vec<_> = p.deb.compressions.iter().map(|c| c.name()).collect();
             self.error(
@@ -119,12 +117,12 @@ impl Validator<'_> {
         match raw {
             None if nothing_to_check => HelperRelation::None,
             None => HelperRelation::Depends,
-            Some(s) => HelperRelation::parse(s).unwrap_or_else(|| {
+            Some(s) => HELPER.parse(s).unwrap_or_else(|| {
                 self.error(
                     "helper",
                     format!(
                         "{s:?} is not a relation to unitpack-check; use one of: {}",
-                        HelperRelation::NAMES.join(", ")
+                        HELPER.names().join(", ")
                     ),
                 );
                 HelperRelation::None
@@ -222,5 +220,3 @@ impl Validator<'_> {
 const MAX_FILE_NAME: usize = 255;
 /// Longest path the kernel accepts, less the terminating NUL.
 const MAX_PATH: usize = 4095;
-/// Longest extended description.
-const MAX_DESCRIPTION: usize = 64 * 1024;

@@ -1,9 +1,10 @@
 //! Checks of `package:`: names, version, relations, control fields.
 
-use super::{Validator, MAX_DESCRIPTION, MAX_FILE_NAME};
+use super::{Validator, MAX_FILE_NAME};
 use crate::recipe::debian;
 use crate::recipe::schema::RawPackage;
 use crate::recipe::spans::item;
+use crate::recipe::vocabulary::{DESCRIPTION_MAX_CHARS, EPOCH_MAX, SUMMARY_MAX_CHARS};
 use crate::recipe::{Package, Relations, Version};
 
 impl Validator<'_> {
@@ -21,17 +22,19 @@ impl Validator<'_> {
             "package.maintainer",
             debian::check_maintainer(&raw.maintainer),
         );
-        if self.one_line("package.summary", &raw.summary) && raw.summary.len() > 80 {
+        if self.one_line("package.summary", &raw.summary)
+            && raw.summary.chars().count() > SUMMARY_MAX_CHARS
+        {
             self.error(
                 "package.summary",
-                "must be at most 80 characters (it is the Description synopsis)",
+                format!("must be at most {SUMMARY_MAX_CHARS} characters (it is the Description synopsis)"),
             );
         }
         if let Some(d) = &raw.description {
-            if d.len() > MAX_DESCRIPTION {
+            if d.chars().count() > DESCRIPTION_MAX_CHARS {
                 self.error(
                     "package.description",
-                    format!("must be at most {MAX_DESCRIPTION} bytes"),
+                    format!("must be at most {DESCRIPTION_MAX_CHARS} characters"),
                 );
             } else if let Some(c) = d.chars().find(|&c| c != '\n' && debian::forbidden_char(c)) {
                 self.error(
@@ -41,8 +44,11 @@ impl Validator<'_> {
             }
         }
         if let Some(e) = raw.epoch {
-            if e > i32::MAX as u32 {
-                self.error("package.epoch", "must be at most 2147483647 (dpkg's limit)");
+            if e > EPOCH_MAX {
+                self.error(
+                    "package.epoch",
+                    format!("must be at most {EPOCH_MAX} (dpkg's limit)"),
+                );
             }
         }
         if self.one_line("package.license", &raw.license)

@@ -5,6 +5,7 @@ use crate::error::{InputError, Location};
 use crate::input as source;
 use crate::recipe::schema::{RawAllow, RawDropIn, RawOtherUnit, RawScripts, RawUnit};
 use crate::recipe::spans::{child, item};
+use crate::recipe::vocabulary::{ENABLE, ENABLE_OTHER, FOLLOW, SCOPE};
 use crate::recipe::{Allow, DropIn, OtherUnit, Snippet, UnitLint};
 use crate::unit::{
     self, Directive, Enablement, InstallRefs, Scope, Section, Unit, UnitName, UnitSource,
@@ -51,17 +52,14 @@ impl Validator<'_> {
 
     /// The `scope` field of the item at `path`.
     pub(in crate::recipe) fn scope(&mut self, path: &str, raw: &str) -> Option<Scope> {
-        match raw {
-            "user" => Some(Scope::User),
-            "system" => Some(Scope::System),
-            other => {
-                self.error(
-                    &child(path, "scope"),
-                    format!("{other:?} is not a scope; use user or system"),
-                );
-                None
-            }
+        let scope = SCOPE.parse(raw);
+        if scope.is_none() {
+            self.error(
+                &child(path, "scope"),
+                format!("{raw:?} is not a scope; use {}", SCOPE.names().join(" or ")),
+            );
         }
+        scope
     }
 
     pub(in crate::recipe) fn unit(
@@ -169,13 +167,7 @@ impl Validator<'_> {
                 Scope::System => Enablement::EnableAndStart,
             },
             Some(s) => {
-                let parsed = match s {
-                    "none" => Some(Enablement::None),
-                    "global" => Some(Enablement::Global),
-                    "enable" => Some(Enablement::Enable),
-                    "enable-and-start" => Some(Enablement::EnableAndStart),
-                    _ => None,
-                };
+                let parsed = ENABLE.parse(s);
                 let field = child(path, "enable");
                 match parsed {
                     Some(e) if e.allowed_in(scope) => e,
@@ -402,12 +394,7 @@ impl Validator<'_> {
             .map_err(|m| self.error(&child(path, "unit"), m))
             .ok();
         let scope = self.scope(path, &raw.scope);
-        let enable = match raw.enable.as_str() {
-            "global" => Some(Enablement::Global),
-            "enable" => Some(Enablement::Enable),
-            "enable-and-start" => Some(Enablement::EnableAndStart),
-            _ => None,
-        };
+        let enable = ENABLE_OTHER.parse(&raw.enable);
         if let (Some(unit), Some(scope)) = (&unit, scope) {
             match enable {
                 Some(e) if e.allowed_in(scope) => {}
@@ -500,8 +487,14 @@ impl Validator<'_> {
         };
         let field = child(path, "follow");
         let before = self.errors.len();
-        if value != crate::follow::SEAT {
-            self.error(&field, format!("{value:?} is not a follow mode; use seat"));
+        if FOLLOW.parse(value).is_none() {
+            self.error(
+                &field,
+                format!(
+                    "{value:?} is not a follow mode; use {}",
+                    FOLLOW.names().join(" or ")
+                ),
+            );
         } else if scope != Scope::User {
             self.error(&field, "`follow: seat` moves a user unit between users' managers; this unit is a system unit (scope: user)");
         } else if name.as_str().contains('@') {
