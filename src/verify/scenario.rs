@@ -155,4 +155,22 @@ mod tests {
             ["multi-user.target", "sockets.target"]
         );
     }
+
+    /// The seat recipe's user unit is a seat promise, followed by its generated
+    /// follower; a user unit enabled for every user (the seed's) is none.
+    #[test]
+    fn follow_seat_units_are_seat_promises() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let seat = crate::recipe::load(&root.join("recipes/pulseaudio-seat.yaml"), None).unwrap();
+        let plan = Plan::new(&seat).unwrap();
+        assert_eq!(
+            Scenario::of(&plan).seat,
+            [SeatPromise {
+                unit: "console_pulseaudio.service".into(),
+                follower: "unitpack-seat-console_pulseaudio.service".into(),
+            }]
+        );
+        let user = crate::recipe::load(&root.join("recipes/pulseaudio-user.yaml"), None).unwrap();
+        assert!(Scenario::of(&Plan::new(&user).unwrap()).seat.is_empty());
+    }
 }
