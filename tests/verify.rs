@@ -634,3 +634,16 @@ fn conflicting_units_of_one_package_fail() {
         "{failed:#?}"
     );
 }
+
+/// A `follow: seat` unit whose program the target lacks: the follower starts it for
+/// the active seat0 user, where it fails.
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn a_seat_unit_whose_program_is_missing_fails() {
+    fails_with(
+        "tests/verify/seat-unit-missing-exec.yaml",
+        "seat",
+        "broken-seat-agent.service",
+        "started for unitpack-seat-a, the active seat0 user",
+    );
+}

@@ -849,14 +849,19 @@ impl Checker<'_> {
         other: Option<Who>,
     ) -> Result<()> {
         let limit = Duration::from_secs(30) * self.slow;
+        // The follower moves a unit within a fraction of a second of the seat's change
+        // (its journal says how long): a unit still "failed" after this has failed
+        // again, not yet to be restarted (the state may be a former run's before).
+        let failed_for = Duration::from_secs(5) * self.slow;
         for p in promises {
             let mut state = String::new();
+            let since = std::time::Instant::now();
             exec::until(limit, Duration::from_millis(200), || {
                 state = self
                     .systemctl_as(Scope::User, active, &["is-active", &p.unit])
                     .map(|o| o.text().to_string())
                     .unwrap_or_default();
-                state == "active"
+                state == "active" || (state == "failed" && since.elapsed() > failed_for)
             });
             exec::check_interrupt()?;
             let held = state == "active";
