@@ -213,3 +213,34 @@ fn pipelines_lint_each_recipe_for_its_own_target() {
         assert!(String::from_utf8_lossy(&pinned.stdout).contains("UP102"));
     }
 }
+
+/// The GitHub workflow's verify job boots on the runner itself (systemd-nspawn cannot
+/// boot inside the job container the packages job uses), as root, with the two tools
+/// verify refuses to run without, and keeps the roots between runs.
+#[test]
+fn github_verify_job_boots_on_the_runner_as_root() {
+    let doc = std::fs::read_to_string(repo().join("docs/ci.md")).unwrap();
+    let workflow = block(&doc, "GitHub Actions");
+    let job = workflow
+        .split("\n  verify:\n")
+        .nth(1)
+        .expect("a job named verify");
+    // The last job: the rest of the file is its.
+    for needed in [
+        "runs-on: ubuntu-",
+        "sudo apt-get install -y --no-install-recommends systemd-container debootstrap",
+        "\"$(command -v unitpack)\" verify",
+        "sudo --preserve-env=XDG_CACHE_HOME",
+        "actions/cache@",
+        "unitpack/roots",
+    ] {
+        assert!(
+            job.contains(needed),
+            "the verify job lacks {needed:?}:\n{job}"
+        );
+    }
+    assert!(
+        !job.contains("container:"),
+        "verify cannot boot in a job container"
+    );
+}

@@ -497,3 +497,153 @@ fn a_root_session_service_not_bound_to_root_fails() {
         "gone after root's logout",
     );
 }
+
+/// `follow: seat` (recipes/pulseaudio-seat.yaml): with two users logged in locally on
+/// seat0, PulseAudio runs in the active session's user's manager only, and moves back
+/// when the first session is activated again.
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn seat_recipe_follows_the_active_user_on_bookworm() {
+    seat_recipe_follows_on("debian-bookworm");
+}
+
+/// The same on the board's logind (229), where a local login is `su -l` under a
+/// transient unit (229 hands PAM only PID 1's environment).
+#[test]
+#[ignore = "needs root, debootstrap, systemd-nspawn and scripts/vendor's builds; run by scripts/test"]
+fn seat_recipe_follows_the_active_user_on_xenial() {
+    seat_recipe_follows_on("ubuntu-xenial");
+}
+
+fn seat_recipe_follows_on(target: &str) {
+    let Some((code, report)) = verify_on(target, "recipes/pulseaudio-seat.yaml") else {
+        return;
+    };
+    assert_eq!(code, 0, "failed: {:#?}", failed(&report));
+    let checks: Vec<(String, String, bool)> = report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["step"] == "seat" && c["unit"] == "console_pulseaudio.service")
+        .map(|c| {
+            (
+                c["check"].as_str().unwrap().to_string(),
+                c["detail"].as_str().unwrap_or("").to_string(),
+                c["held"] == true,
+            )
+        })
+        .collect();
+    // In order: a's login, b's login (b has it, a not), a activated again (a has it,
+    // b not).
+    let moves: Vec<&str> = checks
+        .iter()
+        .filter(|(c, _, _)| c.starts_with("started for") || c.starts_with("stopped for"))
+        .map(|(c, _, held)| {
+            assert!(held, "{c}");
+            c.as_str()
+        })
+        .collect();
+    assert_eq!(
+        moves,
+        [
+            "started for unitpack-seat-a, the active seat0 user",
+            "started for unitpack-seat-b, the active seat0 user",
+            "stopped for unitpack-seat-a, no longer the active seat0 user",
+            "started for unitpack-seat-a, the active seat0 user",
+            "stopped for unitpack-seat-b, no longer the active seat0 user",
+        ],
+        "{checks:#?}"
+    );
+    assert!(
+        checks
+            .iter()
+            .filter(|(c, _, held)| *held && c == "active and staying up")
+            .count()
+            == 3,
+        "{checks:#?}"
+    );
+    let phases: Vec<&str> = report["timings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["phase"].as_str().unwrap())
+        .collect();
+    assert!(phases.contains(&"seat"), "{phases:?}");
+}
+
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn a_oneshot_that_fails_on_the_target_fails() {
+    fails_with(
+        "tests/verify/oneshot-fails.yaml",
+        "install",
+        "broken-setup.service",
+        "active and staying up",
+    );
+}
+
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn a_service_user_nobody_creates_fails() {
+    fails_with(
+        "tests/verify/user-never-created.yaml",
+        "install",
+        "broken-no-user.service",
+        "active and staying up",
+    );
+}
+
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn a_working_directory_nobody_creates_fails() {
+    fails_with(
+        "tests/verify/workingdirectory-missing.yaml",
+        "install",
+        "broken-no-workdir.service",
+        "active and staying up",
+    );
+}
+
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn a_user_unit_starting_a_program_in_the_developers_home_fails() {
+    fails_with(
+        "tests/verify/user-exec-in-home.yaml",
+        "login",
+        "broken-home-agent.service",
+        "active and staying up",
+    );
+}
+
+/// Two services of one package, one `Conflicts=` the other, both wanted at boot: only
+/// one runs. Which one systemd keeps is its transaction's choice, so either failing
+/// is the verdict.
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn conflicting_units_of_one_package_fail() {
+    let recipe = "tests/verify/conflicting-units.yaml";
+    let Some((code, report)) = verify(recipe) else {
+        return;
+    };
+    let failed = failed(&report);
+    assert_eq!(code, 1, "{recipe}: exit {code}; failed: {failed:#?}");
+    assert!(
+        failed.iter().any(|(s, u, c)| s == "install"
+            && (u == "broken-primary.service" || u == "broken-fallback.service")
+            && c == "active and staying up"),
+        "{failed:#?}"
+    );
+}
+
+/// A `follow: seat` unit whose program the target lacks: the follower starts it for
+/// the active seat0 user, where it fails.
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn a_seat_unit_whose_program_is_missing_fails() {
+    fails_with(
+        "tests/verify/seat-unit-missing-exec.yaml",
+        "seat",
+        "broken-seat-agent.service",
+        "started for unitpack-seat-a, the active seat0 user",
+    );
+}

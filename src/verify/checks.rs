@@ -5,7 +5,7 @@
 use super::container::Container;
 use super::exec::{self, Output};
 use super::report::{Check, Report};
-use super::scenario::{Promise, Scenario};
+use super::scenario::{Promise, Scenario, SeatPromise};
 use crate::error::Result;
 use crate::unit::Scope;
 use std::time::Duration;
@@ -16,6 +16,31 @@ const LONG: Duration = Duration::from_secs(300);
 /// The fresh user whose login proves the user units.
 pub const USER: &str = "unitpack-verify";
 pub const UID: u32 = 1600;
+
+/// A user verify logs in: the fresh user of the login step, or one of the two users
+/// of the seat step.
+#[derive(Debug, Clone, Copy)]
+pub struct Who {
+    pub name: &'static str,
+    pub uid: u32,
+}
+
+const FRESH: Who = Who {
+    name: USER,
+    uid: UID,
+};
+
+/// The two users whose local sessions on seat0 the `follow: seat` units move between.
+pub const SEAT_USERS: [Who; 2] = [
+    Who {
+        name: "unitpack-seat-a",
+        uid: 1601,
+    },
+    Who {
+        name: "unitpack-seat-b",
+        uid: 1602,
+    },
+];
 
 pub struct Checker<'a> {
     pub ct: &'a Container,
@@ -63,15 +88,20 @@ impl Checker<'_> {
 
     /// systemctl of a scope: the system manager, or the fresh user's manager.
     fn systemctl(&self, scope: Scope, args: &[&str]) -> Result<Output> {
+        self.systemctl_as(scope, FRESH, args)
+    }
+
+    /// systemctl of a scope: the system manager, or `who`'s manager.
+    fn systemctl_as(&self, scope: Scope, who: Who, args: &[&str]) -> Result<Output> {
         let mut all: Vec<String> = match scope {
             Scope::System => vec!["systemctl".into()],
             Scope::User => vec![
                 "runuser".into(),
                 "-u".into(),
-                USER.into(),
+                who.name.into(),
                 "--".into(),
                 "env".into(),
-                format!("XDG_RUNTIME_DIR=/run/user/{UID}"),
+                format!("XDG_RUNTIME_DIR=/run/user/{}", who.uid),
                 "systemctl".into(),
                 "--user".into(),
             ],
@@ -81,8 +111,14 @@ impl Checker<'_> {
         self.run(&refs, SHORT)
     }
 
-    fn properties(&self, scope: Scope, unit: &str, names: &str) -> Result<Vec<(String, String)>> {
-        let out = self.systemctl(scope, &["show", "-p", names, unit])?;
+    fn properties(
+        &self,
+        scope: Scope,
+        who: Who,
+        unit: &str,
+        names: &str,
+    ) -> Result<Vec<(String, String)>> {
+        let out = self.systemctl_as(scope, who, &["show", "-p", names, unit])?;
         Ok(out
             .stdout
             .lines()
@@ -345,6 +381,17 @@ impl Checker<'_> {
     /// a next elapse, a oneshot service exited successfully), and still so a moment
     /// later with the same process (a daemon that dies at once looks active first).
     fn running(&mut self, step: &'static str, scope: Scope, names: &[(&str, &str)]) -> Result<()> {
+        self.running_as(step, scope, FRESH, names)
+    }
+
+    /// [`Checker::running`] in `who`'s manager (for user units).
+    fn running_as(
+        &mut self,
+        step: &'static str,
+        scope: Scope,
+        who: Who,
+        names: &[(&str, &str)],
+    ) -> Result<()> {
         const PROPS: &str = "ActiveState,SubState,Type,Result,MainPID,NRestarts,Triggers,NextElapseUSecRealtime,NextElapseUSecMonotonic,RemainAfterExit";
         let limit = Duration::from_secs(20) * self.slow;
         // The jobs that start these units are done (boot, the user manager's start-up
@@ -361,7 +408,7 @@ impl Checker<'_> {
         for (_, name) in names {
             let mut props = Vec::new();
             exec::until(limit, Duration::from_millis(200), || {
-                props = self.properties(scope, name, PROPS).unwrap_or_default();
+                props = self.properties(scope, who, name, PROPS).unwrap_or_default();
                 settled(&props)
             });
             exec::check_interrupt()?;
@@ -371,7 +418,7 @@ impl Checker<'_> {
             std::thread::sleep(Duration::from_millis(1500));
         }
         for ((unit, name), before) in names.iter().zip(first) {
-            let now = self.properties(scope, name, PROPS)?;
+            let now = self.properties(scope, who, name, PROPS)?;
             let get = |p: &[(String, String)], k: &str| {
                 p.iter()
                     .find(|(n, _)| n == k)
@@ -426,7 +473,7 @@ impl Checker<'_> {
             }
             if held && kind == "socket" {
                 for service in get(&now, "Triggers").split_whitespace() {
-                    let load = self.properties(scope, service, "LoadState")?;
+                    let load = self.properties(scope, who, service, "LoadState")?;
                     let load = get(&load, "LoadState");
                     if load != "loaded" {
                         held = false;
@@ -438,7 +485,7 @@ impl Checker<'_> {
             if held && scope == Scope::User && kind == "service" && !oneshot_done {
                 let pid = get(&now, "MainPID");
                 let env = self.run(&["cat", &format!("/proc/{pid}/environ")], SHORT)?;
-                let want = format!("XDG_RUNTIME_DIR=/run/user/{UID}");
+                let want = format!("XDG_RUNTIME_DIR=/run/user/{}", who.uid);
                 let has = env.stdout.split('\0').any(|v| v == want);
                 self.record(
                     step,
@@ -641,15 +688,17 @@ impl Checker<'_> {
 
     /// End the login; the user manager stops.
     pub fn logout(&mut self) -> Result<()> {
-        self.run(
-            &["systemctl", "stop", "unitpack-verify-login.service"],
-            SHORT,
-        )?;
+        self.logout_as("logout", FRESH, "unitpack-verify-login.service")
+    }
+
+    /// End `who`'s session (the unit that holds it open); their user manager stops.
+    fn logout_as(&mut self, step: &'static str, who: Who, session_unit: &str) -> Result<()> {
+        self.run(&["systemctl", "stop", session_unit], SHORT)?;
         // 252's logind keeps a user's manager for UserStopDelaySec= (10 s) after the
         // last session: ending the user now is what it does after that delay. 229's
         // has no delay and stops it at once; terminate-user then finds nothing left.
-        self.run(&["loginctl", "terminate-user", USER], SHORT)?;
-        let manager = format!("user@{UID}.service");
+        self.run(&["loginctl", "terminate-user", who.name], SHORT)?;
+        let manager = format!("user@{}.service", who.uid);
         let limit = Duration::from_secs(30) * self.slow;
         let mut state = String::new();
         exec::until(limit, Duration::from_millis(200), || {
@@ -662,12 +711,212 @@ impl Checker<'_> {
         exec::check_interrupt()?;
         let held = state != "active" && state != "deactivating";
         self.record(
-            "logout",
+            step,
             Some(&manager),
             "stopped after the logout (loginctl terminate-user)".into(),
             held,
             format!("is-active: {state}"),
         );
+        Ok(())
+    }
+
+    /// `follow: seat`: two users log in locally on seat0 one after the other, then the
+    /// first is made active again (`loginctl activate`); after each change each unit
+    /// runs in the manager of the active session's user only. Each user logs in once:
+    /// 229 without the kernel's release agent may keep a stopped manager's cgroup and
+    /// break that user's next login.
+    pub fn seat(&mut self, step: &'static str, promises: &[SeatPromise]) -> Result<()> {
+        let [a, b] = SEAT_USERS;
+        for who in [a, b] {
+            let uid = who.uid.to_string();
+            if !self.expect_ok(
+                step,
+                format!("a fresh user {} (uid {uid}) made", who.name),
+                &["useradd", "-m", "-u", &uid, "-s", "/bin/sh", who.name],
+                SHORT,
+            )? {
+                return Ok(());
+            }
+        }
+        for p in promises {
+            let state = self.systemctl(Scope::System, &["is-active", &p.follower])?;
+            let state = state.text().to_string();
+            let held = state == "active";
+            let detail = if held {
+                String::new()
+            } else {
+                format!(
+                    "is-active: {state}\n{}",
+                    self.journal(Scope::System, &p.follower)
+                )
+            };
+            self.record(
+                step,
+                Some(&p.follower),
+                format!("follows seat0 for {} (active)", p.unit),
+                held,
+                detail,
+            );
+        }
+        let Some(first) = self.seat_login(step, a)? else {
+            return Ok(());
+        };
+        self.follows(step, promises, a, None)?;
+        if self.seat_login(step, b)?.is_some() {
+            self.follows(step, promises, b, Some(a))?;
+            let activated = self.expect_ok(
+                step,
+                format!("loginctl activate {first} ({}'s session)", a.name),
+                &["loginctl", "activate", &first],
+                SHORT,
+            )?;
+            if activated && self.seat_active(step, a)?.is_some() {
+                self.follows(step, promises, a, Some(b))?;
+            }
+            self.logout_as(step, b, &seat_session_unit(b))?;
+        }
+        self.logout_as(step, a, &seat_session_unit(a))
+    }
+
+    /// A local session of `who` on seat0, as a console login registers with logind
+    /// (pam_systemd takes seat, class and type from XDG_*), which becomes seat0's
+    /// active session: its id. 252 hands a unit's environment to PAM (PAMName=); 229
+    /// gives PAM only PID 1's, so there `su -l` is the unit's process and pam_systemd
+    /// reads su's own environment (as tests/e2e/seat.sh does).
+    fn seat_login(&mut self, step: &'static str, who: Who) -> Result<Option<String>> {
+        let unit = format!("--unit={}", seat_session_unit(who));
+        let user = format!("User={}", who.name);
+        let mut args = vec![
+            "systemd-run",
+            "-q",
+            "--setenv=XDG_SEAT=seat0",
+            "--setenv=XDG_SESSION_CLASS=user",
+            "--setenv=XDG_SESSION_TYPE=tty",
+            &unit,
+        ];
+        if self.systemd >= 240 {
+            args.extend(["-p", "PAMName=login", "-p", &user, "sleep", "infinity"]);
+        } else {
+            args.extend(["su", "-l", who.name, "-c", "exec sleep infinity"]);
+        }
+        if !self.expect_ok(
+            step,
+            format!("a local login of {} on seat0 opened", who.name),
+            &args,
+            SHORT,
+        )? {
+            return Ok(None);
+        }
+        self.seat_active(step, who)
+    }
+
+    /// seat0's active session becomes `who`'s: its id, read from logind's state file
+    /// (229's loginctl has no --value).
+    fn seat_active(&mut self, step: &'static str, who: Who) -> Result<Option<String>> {
+        let limit = Duration::from_secs(15) * self.slow;
+        let mut seat = String::new();
+        let uid = format!("ACTIVE_UID={}", who.uid);
+        exec::until(limit, Duration::from_millis(100), || {
+            seat = self
+                .run(&["cat", "/run/systemd/seats/seat0"], SHORT)
+                .map(|o| o.stdout)
+                .unwrap_or_default();
+            seat.lines().any(|l| l == uid)
+        });
+        exec::check_interrupt()?;
+        let active = seat
+            .lines()
+            .find_map(|l| l.strip_prefix("ACTIVE="))
+            .filter(|_| seat.lines().any(|l| l == uid))
+            .map(str::to_string);
+        self.record(
+            step,
+            None,
+            format!("seat0's active session is {}'s", who.name),
+            active.is_some(),
+            format!("/run/systemd/seats/seat0:\n{seat}"),
+        );
+        Ok(active)
+    }
+
+    /// Each unit starts in `active`'s manager and stays up there, and is stopped in
+    /// `other`'s.
+    fn follows(
+        &mut self,
+        step: &'static str,
+        promises: &[SeatPromise],
+        active: Who,
+        other: Option<Who>,
+    ) -> Result<()> {
+        let limit = Duration::from_secs(30) * self.slow;
+        // The follower moves a unit within a fraction of a second of the seat's change
+        // (its journal says how long): a unit still "failed" after this has failed
+        // again, not yet to be restarted (the state may be a former run's before).
+        let failed_for = Duration::from_secs(5) * self.slow;
+        for p in promises {
+            let mut state = String::new();
+            let since = std::time::Instant::now();
+            exec::until(limit, Duration::from_millis(200), || {
+                state = self
+                    .systemctl_as(Scope::User, active, &["is-active", &p.unit])
+                    .map(|o| o.text().to_string())
+                    .unwrap_or_default();
+                state == "active" || (state == "failed" && since.elapsed() > failed_for)
+            });
+            exec::check_interrupt()?;
+            let held = state == "active";
+            let detail = if held {
+                String::new()
+            } else {
+                format!(
+                    "is-active in {}'s manager: {state}\n{}\n{}",
+                    active.name,
+                    self.journal(Scope::User, &p.unit),
+                    self.journal(Scope::System, &p.follower)
+                )
+            };
+            self.record(
+                step,
+                Some(&p.unit),
+                format!("started for {}, the active seat0 user", active.name),
+                held,
+                detail,
+            );
+            if held {
+                self.running_as(step, Scope::User, active, &[(&p.unit, &p.unit)])?;
+            }
+            let Some(other) = other else {
+                continue;
+            };
+            exec::until(limit, Duration::from_millis(200), || {
+                state = self
+                    .systemctl_as(Scope::User, other, &["is-active", &p.unit])
+                    .map(|o| o.text().to_string())
+                    .unwrap_or_default();
+                state != "active" && state != "deactivating"
+            });
+            exec::check_interrupt()?;
+            let held = state != "active" && state != "deactivating";
+            let detail = if held {
+                String::new()
+            } else {
+                format!(
+                    "is-active in {}'s manager: {state}\n{}",
+                    other.name,
+                    self.journal(Scope::System, &p.follower)
+                )
+            };
+            self.record(
+                step,
+                Some(&p.unit),
+                format!(
+                    "stopped for {}, no longer the active seat0 user",
+                    other.name
+                ),
+                held,
+                detail,
+            );
+        }
         Ok(())
     }
 
@@ -867,6 +1116,11 @@ impl Checker<'_> {
         }
         Ok(())
     }
+}
+
+/// The transient unit that holds `who`'s seat0 session open.
+fn seat_session_unit(who: Who) -> String {
+    format!("unitpack-verify-seat-{}.service", who.name)
 }
 
 /// A check's text about `name`, an enabled name of `unit` (an instance, an alias): the

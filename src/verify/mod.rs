@@ -271,6 +271,7 @@ fn lifecycle(
                 promises: Vec::new(),
                 takeovers: Vec::new(),
                 links: Vec::new(),
+                seat: Vec::new(),
             },
             |mut all, s| {
                 all.promises.extend(s.promises.iter().cloned());
@@ -285,6 +286,15 @@ fn lifecycle(
         c.doctor("install", l.packages, None)?;
     }
     lap(c.report, "login");
+    let seat: Vec<scenario::SeatPromise> = l
+        .scenarios
+        .iter()
+        .flat_map(|s| s.seat.iter().cloned())
+        .collect();
+    if !seat.is_empty() {
+        c.seat("seat", &seat)?;
+        lap(c.report, "seat");
+    }
     let bound: Vec<&scenario::Promise> = l
         .scenarios
         .iter()

@@ -30,6 +30,18 @@ pub struct Scenario {
     pub takeovers: Vec<(String, Scope)>,
     /// Every link the package makes, for "nothing left after purge".
     pub links: Vec<String>,
+    /// `follow: seat` units: the user unit runs only in the manager of the active
+    /// seat0 session's user.
+    pub seat: Vec<SeatPromise>,
+}
+
+/// A `follow: seat` user unit and the system service (the follower) that moves it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SeatPromise {
+    /// The user unit, shipped unenabled.
+    pub unit: String,
+    /// `unitpack-seat-UNIT.service`, enabled and started at install.
+    pub follower: String,
 }
 
 impl Scenario {
@@ -58,6 +70,7 @@ impl Scenario {
                 .iter()
                 .flat_map(|a| a.links.iter().map(|(l, _)| l.clone()))
                 .collect(),
+            seat: seat_promises(plan),
         }
     }
 
@@ -88,7 +101,26 @@ pub fn is_user_manager(unit: &str) -> bool {
         .is_some_and(|uid| !uid.is_empty() && uid.bytes().all(|b| b.is_ascii_digit()))
 }
 
-impl Scenario {}
+/// The plan's user units that a system unit of the plan follows: the follower is the
+/// system service named for the user unit (`follow::follower_name`) that the package
+/// enables, which is how every `follow: seat` unit is shipped.
+fn seat_promises(plan: &Plan) -> Vec<SeatPromise> {
+    plan.units
+        .iter()
+        .filter(|u| u.scope == Scope::User)
+        .filter_map(|u| {
+            let name = crate::unit::UnitName::parse(&u.name).ok()?;
+            let follower = crate::follow::follower_name(&name).ok()?.to_string();
+            plan.activations
+                .iter()
+                .any(|a| a.scope == Scope::System && a.unit == follower)
+                .then(|| SeatPromise {
+                    unit: u.name.clone(),
+                    follower,
+                })
+        })
+        .collect()
+}
 
 /// `/etc/systemd/system/multi-user.target.wants/a.service` → `multi-user.target`;
 /// aliases (links not under a `.wants`/`.requires` directory) name no target.
@@ -122,5 +154,23 @@ mod tests {
             wanted_by(links.into_iter()),
             ["multi-user.target", "sockets.target"]
         );
+    }
+
+    /// The seat recipe's user unit is a seat promise, followed by its generated
+    /// follower; a user unit enabled for every user (the seed's) is none.
+    #[test]
+    fn follow_seat_units_are_seat_promises() {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let seat = crate::recipe::load(&root.join("recipes/pulseaudio-seat.yaml"), None).unwrap();
+        let plan = Plan::new(&seat).unwrap();
+        assert_eq!(
+            Scenario::of(&plan).seat,
+            [SeatPromise {
+                unit: "console_pulseaudio.service".into(),
+                follower: "unitpack-seat-console_pulseaudio.service".into(),
+            }]
+        );
+        let user = crate::recipe::load(&root.join("recipes/pulseaudio-user.yaml"), None).unwrap();
+        assert!(Scenario::of(&Plan::new(&user).unwrap()).seat.is_empty());
     }
 }
