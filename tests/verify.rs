@@ -300,7 +300,7 @@ fn nspawn_children(pid: u32) -> bool {
 }
 
 /// A target verify has no root for is refused as bad input, before anything is built
-/// or booted.
+/// or booted, naming the targets it can boot (also what `--target <TAB>` offers).
 #[test]
 fn a_target_without_a_root_is_refused() {
     let out = unitpack()
@@ -315,8 +315,8 @@ fn a_target_without_a_root_is_refused() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("no root for target profile debian-trixie")
-            && err.contains("--target debian-bookworm"),
+        err.contains("invalid value 'debian-trixie' for '--target <TARGET>'")
+            && err.contains("possible values: debian-bookworm, ubuntu-xenial"),
         "{err}"
     );
 }
