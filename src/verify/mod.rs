@@ -181,6 +181,7 @@ pub fn verify(opts: &Options, gate: impl FnOnce(&GateReport)) -> Result<Report> 
         packages: packages.path(),
         legacy_cgroups,
         limit: Duration::from_secs(60) * slow,
+        emulated: arch != "amd64",
     })?;
     let plans = recipes.iter().map(Plan::new).collect::<Result<Vec<_>>>()?;
     let scenarios: Vec<Scenario> = plans.iter().map(Scenario::of).collect();
