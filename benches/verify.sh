@@ -4,13 +4,14 @@
 # per phase (--timings), against the floor: booting the same cached root in
 # systemd-nspawn and powering it off again, nothing else.
 #
-#   benches/verify.sh [RUNS] [--cold] [--target TARGET] [--recipe RECIPE]
+#   benches/verify.sh [RUNS] [--cold] [--target TARGET] [--arch ARCH] [--recipe RECIPE]
 #                                              (default 3 cached runs)
 #
 # --cold: first one run with an empty cache (XDG_CACHE_HOME in a temporary directory):
 # the root is bootstrapped from the mirror (minutes, network-bound); for ubuntu-xenial
 # the board's stack (scripts/vendor's builds) is then laid over it.
-# Goal: <= 20 s wall for a cached run. Needs root, debootstrap, systemd-container and
+# --arch armhf: the root runs under qemu-user (qemu-user-static registered).
+# Goal: <= 20 s wall for a cached run on amd64, <= 180 s on armhf. Needs root, debootstrap, systemd-container and
 # target/unitpack-check/*_amd64.deb (scripts/cross-build). Uses target/release/unitpack
 # (or UNITPACK).
 set -euo pipefail
@@ -18,12 +19,14 @@ cd "$(dirname "$0")/.."
 RUNS=3
 COLD=0
 TARGET=debian-bookworm
+ARCH=amd64
 RECIPE=recipes/pulseaudio-user.yaml
 while [ $# -gt 0 ]; do
 	case $1 in
 	--cold) COLD=1 ;;
 	--target) TARGET=${2:?--target TARGET}; shift ;;
 	--recipe) RECIPE=${2:?--recipe RECIPE}; shift ;;
+	--arch) ARCH=${2:?--arch ARCH}; shift ;;
 	[0-9]*) RUNS=$1 ;;
 	*) echo "verify.sh: unknown argument $1" >&2; exit 2 ;;
 	esac
@@ -39,7 +42,7 @@ run_once() {
 	local out=$1 t0 t1
 	shift
 	t0=$(date +%s.%N)
-	env "$@" "$UNITPACK" verify --target "$TARGET" --format json "$RECIPE" >"$out" ||
+	env "$@" "$UNITPACK" verify --target "$TARGET" --arch "$ARCH" --format json "$RECIPE" >"$out" ||
 		{ echo "verify.sh: verify failed (report in $out)" >&2; cp "$out" /tmp/verify-bench-failed.json; exit 1; }
 	t1=$(date +%s.%N)
 	echo "$t1 - $t0" | bc
@@ -68,10 +71,10 @@ cached=$(median <"$work/walls")
 # cgroup tree as verify boots it.
 legacy=()
 if [ "$TARGET" = ubuntu-xenial ]; then
-	pattern="systemd229-*"
+	pattern="systemd229-bookworm-$ARCH-*"
 	legacy=(SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=0)
 else
-	pattern="bookworm-*"
+	pattern="bookworm-$ARCH-*"
 fi
 # shellcheck disable=SC2086 # the pattern is a glob on purpose
 root=$(dirname "$(grep -l "packages .*pulseaudio" "${XDG_CACHE_HOME:-$HOME/.cache}"/unitpack/roots/$pattern/.unitpack-root | head -n 1)")
@@ -84,12 +87,14 @@ for i in $(seq "$RUNS"); do
 done
 floor=$(median <"$work/floor")
 
-echo "$TARGET, $RECIPE; load: $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%Y-%m-%d %H:%M') UTC"
-echo "cached verify, median of $RUNS: ${cached} s (goal <= 20 s)"
+goal=20
+[ "$ARCH" = amd64 ] || goal=180
+echo "$TARGET $ARCH, $RECIPE; load: $(cut -d' ' -f1-3 /proc/loadavg); $(date -u '+%Y-%m-%d %H:%M') UTC"
+echo "cached verify, median of $RUNS: ${cached} s (goal <= $goal s)"
 echo "floor (boot + poweroff of the root), median of $RUNS: ${floor} s"
 echo "ratio: $(echo "scale=2; $cached / $floor" | bc)x the floor"
 echo "phases, median of $RUNS:"
 for p in $(phases "$work/run-1.json" | cut -d' ' -f1); do
 	printf '  %-10s %s s\n' "$p" "$(for i in $(seq "$RUNS"); do phases "$work/run-$i.json" | awk -v p="$p" '$1 == p {print $2}'; done | median)"
 done
-awk -v c="$cached" 'BEGIN {exit !(c <= 20)}' || { echo "verify.sh: over the 20 s goal" >&2; exit 1; }
+awk -v c="$cached" -v g="$goal" 'BEGIN {exit !(c <= g)}' || { echo "verify.sh: over the $goal s goal" >&2; exit 1; }

@@ -19,6 +19,11 @@ fn verify(recipe: &str) -> Option<(i32, Value)> {
 /// The verdict of `unitpack verify RECIPE --target TARGET --format json`: exit code and
 /// report, or None when this machine cannot boot it (said, or failed under CI).
 fn verify_on(target: &str, recipe: &str) -> Option<(i32, Value)> {
+    verify_arch(target, "amd64", recipe)
+}
+
+/// [`verify_on`] with `--arch ARCH` (armhf under qemu-user).
+fn verify_arch(target: &str, arch: &str, recipe: &str) -> Option<(i32, Value)> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         unavailable("verify boots containers: run as root");
@@ -27,16 +32,23 @@ fn verify_on(target: &str, recipe: &str) -> Option<(i32, Value)> {
     let helpers = repo().join("target/unitpack-check");
     let has_helper = std::fs::read_dir(&helpers)
         .map(|d| {
-            d.flatten()
-                .any(|e| e.file_name().to_string_lossy().ends_with("_amd64.deb"))
+            d.flatten().any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .ends_with(&format!("_{arch}.deb"))
+            })
         })
         .unwrap_or(false);
     if !has_helper {
-        unavailable("no target/unitpack-check/*_amd64.deb: run scripts/cross-build");
+        unavailable(&format!(
+            "no target/unitpack-check/*_{arch}.deb: run scripts/cross-build"
+        ));
         return None;
     }
     let out = unitpack()
-        .args(["verify", "--target", target, "--format", "json"])
+        .args([
+            "verify", "--target", target, "--arch", arch, "--format", "json",
+        ])
         .arg(repo().join(recipe))
         .output()
         .unwrap();
@@ -44,6 +56,10 @@ fn verify_on(target: &str, recipe: &str) -> Option<(i32, Value)> {
     let err = String::from_utf8_lossy(&out.stderr);
     if code == 2 && err.contains("no finished build of") {
         unavailable(&format!("the board's stack is not built: {err}"));
+        return None;
+    }
+    if code == 2 && err.contains("runs the root under qemu-user") {
+        unavailable(&format!("qemu-user-static is not registered: {err}"));
         return None;
     }
     let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
@@ -297,6 +313,76 @@ fn nspawn_children(pid: u32) -> bool {
             s.lines().next() == Some("Name:\tsystemd-nspawn") && s.lines().any(|l| l == parent)
         })
     })
+}
+
+/// armhf under qemu-user (timeouts scaled, not loosened): the seed user recipe holds on
+/// Debian 12's own armhf systemd and on the board's stack cross-built for armhf.
+#[test]
+#[ignore = "needs root, debootstrap, systemd-nspawn and qemu-user-static; run by scripts/test"]
+fn seed_user_recipe_holds_on_armhf() {
+    for target in ["debian-bookworm", "ubuntu-xenial"] {
+        let Some((code, report)) = verify_arch(target, "armhf", "recipes/pulseaudio-user.yaml")
+        else {
+            return;
+        };
+        assert_eq!(code, 0, "{target}: failed: {:#?}", failed(&report));
+        assert_eq!(report["arch"], "armhf");
+        assert_eq!(report["target"], target);
+        let checks = report["checks"].as_array().unwrap();
+        let held = |step: &str, unit: &str, check: &str| {
+            checks.iter().any(|c| {
+                c["held"] == true
+                    && c["step"] == step
+                    && c["unit"].as_str().unwrap_or("") == unit
+                    && c["check"].as_str().unwrap().contains(check)
+            })
+        };
+        assert!(held(
+            "login",
+            "my_pulseaudio.service",
+            "active and staying up"
+        ));
+        assert!(held("purge", "", "nothing left behind"), "{target}");
+    }
+}
+
+#[test]
+#[ignore = "needs root, debootstrap, systemd-nspawn and qemu-user-static; run by scripts/test"]
+fn a_user_unit_declared_system_fails_on_armhf() {
+    let Some((code, report)) = verify_arch(
+        "debian-bookworm",
+        "armhf",
+        "tests/verify/user-unit-as-system.yaml",
+    ) else {
+        return;
+    };
+    let failed = failed(&report);
+    assert_eq!(code, 1, "exit {code}; failed: {failed:#?}");
+    assert!(
+        failed.iter().any(|(s, u, c)| s == "install"
+            && u == "broken-pulse-events.service"
+            && c.contains("active and staying up")),
+        "{failed:#?}"
+    );
+}
+
+/// An architecture verify cannot boot is refused as bad input.
+#[test]
+fn an_architecture_without_a_root_is_refused() {
+    let out = unitpack()
+        .args([
+            "verify",
+            "recipes/pulseaudio-user.yaml",
+            "--target",
+            "debian-bookworm",
+            "--arch",
+            "riscv64",
+        ])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("amd64 and armhf roots, not riscv64"), "{err}");
 }
 
 /// A target verify has no root for is refused as bad input, before anything is built

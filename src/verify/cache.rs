@@ -188,7 +188,9 @@ fn build(spec: &RootSpec, tmp: &Path, inputs: &str) -> Result<()> {
             Ok(())
         });
     }
-    let out = exec::run(cmd, Duration::from_secs(1800))?;
+    // A foreign root's second stage runs under qemu-user: several times slower.
+    let limit = if spec.arch == "amd64" { 1800 } else { 5400 };
+    let out = exec::run(cmd, Duration::from_secs(limit))?;
     exec::check_interrupt()?;
     if !out.ok() {
         let both = out.both();

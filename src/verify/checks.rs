@@ -415,7 +415,8 @@ impl Checker<'_> {
             first.push(props);
         }
         if !names.is_empty() {
-            std::thread::sleep(Duration::from_millis(1500));
+            // Longer under emulation, where a failing restart takes as much longer.
+            std::thread::sleep(Duration::from_millis(1500) * self.slow);
         }
         for ((unit, name), before) in names.iter().zip(first) {
             let now = self.properties(scope, who, name, PROPS)?;

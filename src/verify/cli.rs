@@ -15,9 +15,10 @@ pub struct VerifyArgs {
     /// ubuntu-xenial).
     #[arg(long, value_parser = clap::builder::PossibleValuesParser::new(super::BOOTABLE))]
     target: Option<String>,
-    /// Architecture of the booted root.
-    #[arg(long, default_value = "amd64")]
-    arch: String,
+    /// Architecture of the booted root: amd64, or armhf under qemu-user (default: the
+    /// recipes' package.architecture, else amd64).
+    #[arg(long)]
+    arch: Option<String>,
     /// The unitpack-check .deb to install (default: the newest in $UNITPACK_CHECK_DEBS
     /// or target/unitpack-check, written by scripts/cross-build).
     #[arg(long, value_name = "FILE.deb")]

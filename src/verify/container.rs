@@ -111,6 +111,8 @@ pub struct Boot<'a> {
     pub legacy_cgroups: bool,
     /// Time allowed for the boot (longer under qemu).
     pub limit: Duration,
+    /// The root runs under qemu-user: see [`Container::stop`].
+    pub emulated: bool,
 }
 
 /// Where the packages are inside the container.
@@ -122,6 +124,7 @@ pub struct Container {
     /// Mount points (empty on the host) and the console log.
     work: tempfile::TempDir,
     pub name: String,
+    emulated: bool,
 }
 
 impl Container {
@@ -226,6 +229,7 @@ impl Container {
             nspawn: Some(nspawn),
             work,
             name: b.name.to_string(),
+            emulated: b.emulated,
         };
         let nspawn_pid = ct.nspawn.as_ref().map_or(0, Child::id);
         let found = exec::until(b.limit, Duration::from_millis(50), || {
@@ -295,6 +299,23 @@ impl Container {
             return;
         };
         let pid = nspawn.id() as libc::pid_t;
+        // nspawn halts the container with SIGRTMIN+4 to its init, which qemu-user does
+        // not deliver as that signal: the halt would wait out the 15 s below (seen on
+        // every armhf run). systemd is asked directly instead, the signals stay the
+        // fallback.
+        if self.emulated && self.pid1 != 0 {
+            let _ = self.run(
+                &["systemctl", "--no-block", "poweroff"],
+                Duration::from_secs(20),
+            );
+            let gone = (0..300).any(|_| {
+                std::thread::sleep(Duration::from_millis(100));
+                !matches!(nspawn.try_wait(), Ok(None))
+            });
+            if gone {
+                return;
+            }
+        }
         for (signal, wait) in [(libc::SIGTERM, 15), (libc::SIGTERM, 5)] {
             // SAFETY: our own child, not yet reaped (so the PID is still ours).
             unsafe { libc::kill(pid, signal) };

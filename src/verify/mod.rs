@@ -30,7 +30,8 @@ pub struct Options {
     pub inputs: Vec<PathBuf>,
     /// Target profile, overriding the recipes' own.
     pub target: Option<String>,
-    pub arch: String,
+    /// The booted root's architecture (default: the recipes' own, else amd64).
+    pub arch: Option<String>,
     /// The helper package (default: the newest in `$UNITPACK_CHECK_DEBS` or
     /// `target/unitpack-check`).
     pub helper: Option<PathBuf>,
@@ -107,10 +108,7 @@ struct Built {
 /// not be made (bad input, a missing tool, Ctrl-C).
 pub fn verify(opts: &Options, gate: impl FnOnce(&GateReport)) -> Result<Report> {
     exec::catch_interrupts();
-    let mut report = Report {
-        arch: opts.arch.clone(),
-        ..Report::default()
-    };
+    let mut report = Report::default();
     let mut phase = Instant::now();
     let mut lap = |report: &mut Report, name: &'static str| {
         report.timings.push((name, phase.elapsed()));
@@ -120,7 +118,8 @@ pub fn verify(opts: &Options, gate: impl FnOnce(&GateReport)) -> Result<Report> 
     let pipeline = Pipeline::load(&opts.inputs, opts.target.as_deref())?;
     pipeline.lint_gate(gate)?;
     let recipes = pipeline.recipes();
-    let profile = check_targets(recipes, &opts.arch)?;
+    let arch = arch_of(recipes, opts.arch.as_deref())?;
+    let profile = check_targets(recipes, &arch)?;
     let kind = root_of(profile).ok_or_else(|| {
         Error::Refused(format!(
             "verify has no root for target profile {profile} yet; it boots debian-bookworm \
@@ -138,14 +137,16 @@ pub fn verify(opts: &Options, gate: impl FnOnce(&GateReport)) -> Result<Report> 
                 .filter(|v| v.scope == crate::unit::Scope::User)
                 .map(|v| v.unit.clone())
                 .collect();
-            Some(stack::Stack::xenial(&dir, &opts.arch, user_units)?)
+            Some(stack::Stack::xenial(&dir, &arch, user_units)?)
         }
     };
     let systemd_version = recipes[0].profile.systemd;
     prerequisites()?;
+    let slow = emulation(&arch)?;
+    report.arch = arch.clone();
     report.target = profile.to_string();
     report.packages = recipes.iter().map(|r| r.package.name.clone()).collect();
-    let helper = find_helper(opts)?;
+    let helper = find_helper(opts, &arch)?;
 
     let packages = tempfile::Builder::new()
         .prefix("unitpack-verify-debs-")
@@ -166,7 +167,7 @@ pub fn verify(opts: &Options, gate: impl FnOnce(&GateReport)) -> Result<Report> 
             RootKind::Xenial => "bookworm",
         }
         .to_string(),
-        arch: opts.arch.clone(),
+        arch: arch.clone(),
         mirror: MIRROR.to_string(),
         packages: root_packages(recipes),
         stack,
@@ -182,7 +183,8 @@ pub fn verify(opts: &Options, gate: impl FnOnce(&GateReport)) -> Result<Report> 
         name: &name,
         packages: packages.path(),
         legacy_cgroups,
-        limit: Duration::from_secs(60),
+        limit: Duration::from_secs(60) * slow,
+        emulated: arch != "amd64",
     })?;
     let plans = recipes.iter().map(Plan::new).collect::<Result<Vec<_>>>()?;
     let scenarios: Vec<Scenario> = plans.iter().map(Scenario::of).collect();
@@ -197,7 +199,7 @@ pub fn verify(opts: &Options, gate: impl FnOnce(&GateReport)) -> Result<Report> 
         &mut checks::Checker {
             ct: &ct,
             report: &mut report,
-            slow: 1,
+            slow,
             systemd: systemd_version,
         },
         &Lifecycle {
@@ -357,12 +359,78 @@ fn check_targets<'r>(recipes: &'r [Recipe], arch: &str) -> Result<&'r str> {
             )));
         }
     }
-    if arch != "amd64" {
+    Ok(profile)
+}
+
+/// The architectures verify boots: the host's, and armhf under qemu-user.
+const ARCHES: &[&str] = &["amd64", "armhf"];
+
+/// The run's architecture: `--arch`, else the one the recipes' packages are built for
+/// (`package.architecture` other than `all`), else amd64.
+fn arch_of(recipes: &[Recipe], given: Option<&str>) -> Result<String> {
+    let arch = match given {
+        Some(a) => a.to_string(),
+        None => recipes
+            .iter()
+            .map(|r| r.package.architecture.as_str())
+            .find(|a| *a != "all")
+            .unwrap_or("amd64")
+            .to_string(),
+    };
+    if !ARCHES.contains(&arch.as_str()) {
         return Err(Error::Refused(format!(
-            "verify boots amd64 roots only so far, not {arch}"
+            "verify boots {} roots, not {arch}",
+            ARCHES.join(" and ")
         )));
     }
-    Ok(profile)
+    Ok(arch)
+}
+
+/// How much slower than native the root runs (timeouts and the "stays up" window are
+/// multiplied by it): 1 on the host's architecture; for armhf, 4 under qemu-user (as
+/// the e2e flows), which must be registered with binfmt_misc and its fix-binary flag
+/// (`F`: the interpreter is opened on the host, so it works inside the root without a
+/// copy of qemu there). verify does not register it itself: that is a change to the
+/// host outside its cache.
+fn emulation(arch: &str) -> Result<u32> {
+    if arch == "amd64" {
+        return Ok(1);
+    }
+    binfmt(arch, Path::new("/proc/sys/fs/binfmt_misc/qemu-arm"))?;
+    Ok(4)
+}
+
+/// qemu-arm's binfmt_misc `entry` is there, enabled and fix-binary.
+fn binfmt(arch: &str, entry: &Path) -> Result<()> {
+    let how = "install qemu-user-static (`apt-get install qemu-user-static`, which registers \
+               qemu-arm with binfmt_misc), or register it now with `systemctl restart \
+               systemd-binfmt` (or write /usr/lib/binfmt.d/qemu-arm.conf's line into \
+               /proc/sys/fs/binfmt_misc/register)";
+    let text = crate::input::read_text(entry, 4096).map_err(|_| {
+        Error::Refused(format!(
+            "verify --arch {arch} runs the root under qemu-user, and qemu-arm is not \
+             registered with binfmt_misc ({} is missing): {how}",
+            entry.display()
+        ))
+    })?;
+    let problem = if !text.lines().any(|l| l == "enabled") {
+        Some("is disabled")
+    } else if !text
+        .lines()
+        .any(|l| l.strip_prefix("flags: ").is_some_and(|f| f.contains('F')))
+    {
+        Some("lacks the fix-binary flag F (the root holds no qemu of its own)")
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        return Err(Error::Refused(format!(
+            "verify --arch {arch} runs the root under qemu-user, and qemu-arm's binfmt_misc \
+             entry ({}) {problem}: {how}",
+            entry.display()
+        )));
+    }
+    Ok(())
 }
 
 /// The version an upgrade is tested with: above the recipe's in dpkg's order.
@@ -453,14 +521,14 @@ fn root_packages(recipes: &[Recipe]) -> Vec<String> {
 }
 
 /// The helper package for the run's architecture.
-fn find_helper(opts: &Options) -> Result<PathBuf> {
+fn find_helper(opts: &Options, arch: &str) -> Result<PathBuf> {
     if let Some(h) = &opts.helper {
         return Ok(h.clone());
     }
     let dir = std::env::var_os("UNITPACK_CHECK_DEBS")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("target/unitpack-check"));
-    let suffix = format!("_{}.deb", opts.arch);
+    let suffix = format!("_{arch}.deb");
     let mut found: Vec<PathBuf> = std::fs::read_dir(&dir)
         .into_iter()
         .flatten()
@@ -505,6 +573,30 @@ mod tests {
         let others = crate::profile::names();
         let rooted = others.iter().filter(|n| root_of(n).is_some()).count();
         assert_eq!(rooted, BOOTABLE.len());
+    }
+
+    #[test]
+    fn armhf_needs_qemu_arm_registered_enabled_and_fix_binary() {
+        let d = tempfile::tempdir().unwrap();
+        let entry = d.path().join("qemu-arm");
+        let refused = |why: &str| {
+            let e = binfmt("armhf", &entry).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            let text = e.to_string();
+            assert!(
+                text.contains(why) && text.contains("apt-get install qemu-user-static"),
+                "{text}"
+            );
+        };
+        refused("is missing");
+        let ok =
+            "enabled\ninterpreter /usr/libexec/qemu-binfmt/arm-binfmt-P\nflags: POF\noffset 0\n";
+        std::fs::write(&entry, ok.replace("enabled", "disabled")).unwrap();
+        refused("is disabled");
+        std::fs::write(&entry, ok.replace("POF", "PO")).unwrap();
+        refused("lacks the fix-binary flag F");
+        std::fs::write(&entry, ok).unwrap();
+        binfmt("armhf", &entry).unwrap();
     }
 
     #[test]

@@ -55,6 +55,13 @@ fn cache_names(arch: &str) -> Option<[(&'static str, String); 3]> {
             ("dpkg-1.18.4", "dpkg-1.18.4-root-amd64-".into()),
             ("apt-1.2.35", "apt-1.2.35-".into()),
         ]),
+        // scripts/vendor's names for the cross-built trees (apt's armhf build is
+        // "-lfs": large-file offsets, as a 32-bit board's apt must have).
+        "armhf" => Some([
+            ("systemd-229", "systemd-229-armhf-".into()),
+            ("dpkg-1.18.4", "dpkg-1.18.4-root-armhf-".into()),
+            ("apt-1.2.35", "apt-1.2.35-armhf-lfs-".into()),
+        ]),
         _ => None,
     }
 }
@@ -84,7 +91,7 @@ impl Stack {
     pub fn xenial(dir: &Path, arch: &str, global_user_units: Vec<String>) -> Result<Stack> {
         let names = cache_names(arch).ok_or_else(|| {
             Error::Refused(format!(
-                "verify has no board stack for {arch}: ubuntu-xenial boots on amd64 only so far"
+                "verify has no board stack for {arch}: ubuntu-xenial boots on amd64 and armhf"
             ))
         })?;
         let entries: Vec<String> = std::fs::read_dir(dir)
@@ -436,5 +443,52 @@ mod tests {
             "{text}"
         );
         assert!(text.contains("--stack DIR"), "{text}");
+    }
+
+    #[test]
+    fn each_arch_takes_its_own_builds() {
+        let d = tempfile::tempdir().unwrap();
+        for name in [
+            "systemd-229-325747964b059cd7",
+            "systemd-229-armhf-325747964b059cd7",
+            "dpkg-1.18.4-root-amd64-d3492e3c50b2e9f9",
+            "dpkg-1.18.4-root-armhf-d3492e3c50b2e9f9",
+            "apt-1.2.35-1c6bd9e0d783400d",
+            "apt-1.2.35-armhf-lfs-1c6bd9e0d783400d",
+        ] {
+            std::fs::create_dir_all(d.path().join(name).join("root")).unwrap();
+            std::fs::write(d.path().join(name).join(".unitpack-built"), "").unwrap();
+        }
+        let amd64 = Stack::xenial(d.path(), "amd64", Vec::new()).unwrap();
+        let armhf = Stack::xenial(d.path(), "armhf", Vec::new()).unwrap();
+        for (tree, arch) in [
+            (&amd64.systemd, None),
+            (&amd64.dpkg, Some("amd64")),
+            (&amd64.apt, None),
+            (&armhf.systemd, Some("armhf")),
+            (&armhf.dpkg, Some("armhf")),
+            (&armhf.apt, Some("armhf-lfs")),
+        ] {
+            let dir = tree.path.parent().unwrap().file_name().unwrap();
+            let dir = dir.to_str().unwrap();
+            match arch {
+                Some(a) => assert!(dir.contains(&format!("-{a}-")), "{dir}"),
+                None => assert!(!dir.contains("armhf"), "{dir}"),
+            }
+        }
+        // An armhf tree missing is refused with the armhf commands.
+        std::fs::remove_file(
+            d.path()
+                .join("apt-1.2.35-armhf-lfs-1c6bd9e0d783400d/.unitpack-built"),
+        )
+        .unwrap();
+        let text = Stack::xenial(d.path(), "armhf", Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            text.contains("no finished build of apt-1.2.35 for armhf")
+                && text.contains("scripts/vendor/apt-1.2.35 --arch armhf"),
+            "{text}"
+        );
     }
 }
