@@ -15,8 +15,8 @@ use unitpack::unit::{Scope, UnitName};
 /// guess gets wrong (a fixed guess is removed from here).
 const SILENT: &[(&str, &str)] = &[
     (
-        "user: dconf.service",
-        "D-Bus activated (Type=dbus, BusName=); nothing but its directory says it is the session's",
+        "system: polkit.service",
+        "D-Bus activated (Type=dbus, BusName=) with nothing of the system's (no User=, no sandboxing): read as a session service, as dconf's and tumbler's are",
     ),
     (
         "user: systemd-exit.service",
