@@ -86,12 +86,25 @@ fn download(names: &[String]) -> Result<(PathBuf, f64), String> {
         ));
         let _ = std::fs::remove_dir_all(&partial);
         std::fs::create_dir_all(&partial).unwrap();
-        let out = Command::new("apt-get")
-            .arg("download")
-            .args(names)
-            .current_dir(&partial)
-            .output()
-            .map_err(|e| format!("apt-get: {e}"))?;
+        let get = || {
+            Command::new("apt-get")
+                .arg("download")
+                .args(names)
+                .current_dir(&partial)
+                .output()
+                .map_err(|e| format!("apt-get: {e}"))
+        };
+        let mut out = get()?;
+        // Lists older than a point release name versions the archive has dropped:
+        // refreshed once, as root (scripts/test runs as root; apt-get update only
+        // refreshes the indexes).
+        let root = common::stdout("id", &["-u"]).trim() == "0";
+        if !out.status.success() && root {
+            let update = Command::new("apt-get").arg("update").output();
+            if update.is_ok_and(|u| u.status.success()) {
+                out = get()?;
+            }
+        }
         if !out.status.success() {
             return Err(format!(
                 "apt-get download failed (Debian's archive unreachable, or no `apt-get update`?): {}",
