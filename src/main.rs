@@ -95,9 +95,9 @@ enum Command {
         /// Scope of the units taken in (default: read from each unit).
         #[arg(long, value_enum)]
         scope: Option<CliScope>,
-        /// Target profile of the recipe.
-        #[arg(long, default_value = unitpack::profile::DEFAULT_PROFILE, value_parser = profile_names())]
-        target: String,
+        /// Target profile of the recipe (default: the host's, from /etc/os-release).
+        #[arg(long, value_parser = profile_names())]
+        target: Option<String>,
         /// Where to write the recipe (default: NAME.yaml); never overwritten.
         #[arg(short, long)]
         output: Option<PathBuf>,
@@ -221,7 +221,7 @@ fn run(command: Command) -> Result<()> {
             scope,
             target,
             output,
-        } => new_recipe(&name, &from, scope.map(Scope::from), &target, output),
+        } => new_recipe(&name, &from, scope.map(Scope::from), target, output),
         Command::Schema => {
             let schema = unitpack::recipe::json_schema();
             let text = serde_json::to_string_pretty(&schema).expect("JSON");
@@ -463,9 +463,17 @@ fn new_recipe(
     name: &str,
     from: &[PathBuf],
     scope: Option<Scope>,
-    target: &str,
+    target: Option<String>,
     output: Option<PathBuf>,
 ) -> Result<()> {
+    let target = match target {
+        Some(t) => t,
+        None => unitpack::scaffold::host_target(&[
+            Path::new("/etc/os-release"),
+            Path::new("/usr/lib/os-release"),
+        ])?,
+    };
+    let target = target.as_str();
     if unitpack::profile::find(target).is_none() {
         return Err(Error::Usage(format!(
             "unknown target profile {target:?}; known: {}",
@@ -495,16 +503,26 @@ fn new_recipe(
             errors.len()
         )));
     }
+    // What `build` would refuse after lint (the plan: links, collisions, takeovers) is
+    // refused here too, before anything is written.
+    unitpack::plan::Plan::new(&parsed)?;
     unitpack::scaffold::write_new(&path, &text)?;
     let recipe = unitpack::recipe::load(&path, None)?;
     let findings = lint::lint_recipe(&recipe);
     eprint!("{}", lint::render_text(&findings));
+    let summary = lint::Summary::of(&findings);
     eprintln!(
         "wrote {} (lint: {}); next: edit it, then `unitpack build {}`",
         path.display(),
-        lint::Summary::of(&findings),
+        summary,
         path.display()
     );
+    if summary.warnings > 0 {
+        eprintln!(
+            "note: the CI pipeline of docs/ci.md (`unitpack lint --deny warnings`) fails on these {} warning(s): fix them first",
+            summary.warnings
+        );
+    }
     Ok(())
 }
 

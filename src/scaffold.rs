@@ -30,16 +30,42 @@ pub fn render(new: &NewRecipe) -> Result<String> {
     if new.from.is_empty() {
         units.push(starter_unit(new.package));
     }
+    let (files, skipped) = unit_files(new.from)?;
     let mut read = Vec::new();
-    for path in new.from {
+    for path in &files {
         read.push(read_unit(path)?);
     }
     let scopes = match new.scope {
         Some(scope) => vec![scope; read.len()],
-        None => guess_scopes(&read),
+        None => {
+            let known_user: Vec<&str> = crate::profile::find(new.target)
+                .map(|p| {
+                    p.vendor_units
+                        .iter()
+                        .filter(|v| v.scope == Scope::User)
+                        .map(|v| v.unit.as_str())
+                        .collect()
+                })
+                .unwrap_or_default();
+            guess_scopes_with(&read, &known_user)
+        }
     };
-    for ((name, sections), scope) in read.iter().zip(scopes) {
-        units.push(unit_value(name, sections, scope));
+    let enabled = guess_enabled(&read);
+    // A user unit that needs the user bus makes the package depend on the target's
+    // user bus (lint UP207 refuses it otherwise), unless the set is that bus itself.
+    let ships_bus = read.iter().any(|(n, _)| n.as_str() == "dbus.socket");
+    let mut needs_user_bus = false;
+    for (((name, sections), scope), enabled) in read.iter().zip(scopes).zip(enabled) {
+        needs_user_bus |= scope == Scope::User
+            && !ships_bus
+            && words(
+                sections,
+                "Unit",
+                &["Requires", "Wants", "BindsTo", "After", "Requisite"],
+            )
+            .iter()
+            .any(|w| *w == "dbus.socket" || *w == "dbus.service");
+        units.push(unit_value(name, sections, scope, enabled));
     }
 
     let mut package = Mapping::new();
@@ -66,6 +92,14 @@ pub fn render(new: &NewRecipe) -> Result<String> {
         .into(),
     );
     package.insert("license".into(), "MIT".into());
+    if needs_user_bus {
+        if let Some(profile) = crate::profile::find(new.target) {
+            package.insert(
+                "depends".into(),
+                Value::Sequence(vec![profile.user_bus_package.as_str().into()]),
+            );
+        }
+    }
     let mut recipe = Mapping::new();
     recipe.insert("package".into(), Value::Mapping(package));
     recipe.insert("target".into(), new.target.into());
@@ -74,11 +108,109 @@ pub fn render(new: &NewRecipe) -> Result<String> {
         what: "writing the recipe as YAML".into(),
         message: e.to_string(),
     })?;
+    let mut skipped_note = String::new();
+    for path in &skipped {
+        skipped_note.push_str(&format!(
+            "# Not taken in: {} is a symlink (an alias or a mask), not a unit file.\n",
+            path.display()
+        ));
+    }
     Ok(format!(
         "# yaml-language-server: $schema={INSTALLED_SCHEMA}\n\
          # A unitpack recipe: `unitpack lint` checks it, `unitpack build` makes the .deb.\n\
-         # The recipe format: `unitpack schema`, and docs/recipe.md.\n{body}"
+         # The recipe format: `unitpack schema`, and docs/recipe.md.\n{skipped_note}{body}"
     ))
+}
+
+/// The unit files of `--from`: files as named, and the files of a directory named like
+/// units (sorted; subdirectories such as `*.wants/` left out). A symlink in a
+/// directory is an alias or a mask, not followed and returned apart so the recipe
+/// says it was left out.
+fn unit_files(from: &[PathBuf]) -> Result<(Vec<PathBuf>, Vec<PathBuf>)> {
+    let mut files = Vec::new();
+    let mut skipped = Vec::new();
+    for path in from {
+        let Ok(meta) = std::fs::symlink_metadata(path) else {
+            files.push(path.clone());
+            continue;
+        };
+        if !meta.is_dir() {
+            files.push(path.clone());
+            continue;
+        }
+        let mut entries: Vec<(PathBuf, std::fs::FileType)> = std::fs::read_dir(path)
+            .map_err(|e| {
+                Error::from(InputError::new(
+                    path,
+                    None,
+                    "--from",
+                    format!("cannot list the directory: {e}"),
+                ))
+            })?
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.file_type().ok().map(|t| (e.path(), t)))
+            .filter(|(p, t)| {
+                !t.is_dir()
+                    && p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| UnitName::parse(n).is_ok())
+            })
+            .collect();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        let before = files.len();
+        for (p, t) in entries {
+            if t.is_symlink() {
+                skipped.push(p);
+            } else {
+                files.push(p);
+            }
+        }
+        if files.len() == before {
+            return Err(InputError::new(path, None, "--from", "holds no unit file").into());
+        }
+    }
+    Ok((files, skipped))
+}
+
+/// The target profile of the machine `new` runs on, from the first readable of
+/// `os_release` (`/etc/os-release`, then `/usr/lib/os-release`, as os-release(5) says;
+/// Debian's `/etc/os-release` is a symlink, which unitpack does not follow):
+/// `debian-CODENAME` or `ubuntu-CODENAME` when unitpack has that profile; otherwise an
+/// error saying what the file says and to give `--target`.
+pub fn host_target(os_release: &[&Path]) -> Result<String> {
+    let mut read = Err(String::from("no os-release file"));
+    let mut from = Path::new("/etc/os-release");
+    for path in os_release {
+        from = path;
+        read = crate::input::read_text(path, 64 * 1024);
+        if read.is_ok() {
+            break;
+        }
+    }
+    let no_target = |why: String| {
+        Error::from(InputError::new(
+            from,
+            None,
+            "--target",
+            format!("{why}; give the target with --target (see `unitpack profiles`)"),
+        ))
+    };
+    let text = read.map_err(|e| no_target(format!("cannot tell the host's system: {e}")))?;
+    let field = |key: &str| {
+        text.lines()
+            .filter_map(|l| l.strip_prefix(key)?.strip_prefix('='))
+            .map(|v| v.trim().trim_matches(|c| c == '"' || c == '\'').to_string())
+            .next_back()
+            .unwrap_or_default()
+    };
+    let (id, codename) = (field("ID"), field("VERSION_CODENAME"));
+    let name = format!("{id}-{codename}");
+    match crate::profile::find(&name) {
+        Some(p) if !id.is_empty() && !codename.is_empty() => Ok(p.name.clone()),
+        _ => Err(no_target(format!(
+            "the host is ID={id:?} VERSION_CODENAME={codename:?}, for which unitpack has no profile"
+        ))),
+    }
 }
 
 /// Write `text` to `path`, refusing to replace anything that is there.
@@ -174,13 +306,19 @@ fn read_unit(path: &Path) -> Result<(UnitName, Vec<Section>)> {
 }
 
 /// A unit as a structured recipe unit: its sections and directives, with the
-/// enablement that its scope and `[Install]` imply.
-fn unit_value(name: &UnitName, sections: &[Section], scope: Scope) -> Value {
-    let enable = match (unit::installs(sections), scope) {
+/// enablement that its scope and `enabled` imply (a template through its
+/// `DefaultInstance=`).
+fn unit_value(name: &UnitName, sections: &[Section], scope: Scope, enabled: bool) -> Value {
+    // `[Install]` with only `Also=` links nothing of the unit's own: enabling it
+    // enables those units, and `deb-systemd-invoke` does not start it (it is static).
+    let own_links = !words(sections, "Install", &["WantedBy", "RequiredBy", "Alias"]).is_empty();
+    let enable = match (enabled, scope) {
         (false, _) => "none",
         (true, Scope::User) => "global",
-        (true, Scope::System) => "enable-and-start",
+        (true, Scope::System) if own_links => "enable-and-start",
+        (true, Scope::System) => "enable",
     };
+    let default_instance = directive(sections, "Install", "DefaultInstance");
 
     let mut yaml_sections = Mapping::new();
     for section in sections {
@@ -204,8 +342,95 @@ fn unit_value(name: &UnitName, sections: &[Section], scope: Scope) -> Value {
     unit.insert("name".into(), name.as_str().into());
     unit.insert("scope".into(), scope.as_str().into());
     unit.insert("enable".into(), enable.into());
+    if let (true, Some(instance)) = (enabled, default_instance) {
+        unit.insert(
+            "instances".into(),
+            Value::Sequence(vec![instance.trim().into()]),
+        );
+    }
     unit.insert("sections".into(), Value::Mapping(yaml_sections));
     Value::Mapping(unit)
+}
+
+/// The value of the last `key=` of `section`, as systemd reads a single-valued one.
+fn directive<'a>(sections: &'a [Section], section: &str, key: &str) -> Option<&'a str> {
+    sections
+        .iter()
+        .filter(|s| s.name == section)
+        .flat_map(|s| &s.directives)
+        .filter(|d| d.key == key)
+        .map(|d| d.value.as_str())
+        .next_back()
+}
+
+/// Every word of every `key=` of `section` (list-valued directives).
+fn words<'a>(sections: &'a [Section], section: &'a str, keys: &'a [&str]) -> Vec<&'a str> {
+    sections
+        .iter()
+        .filter(|s| s.name == section)
+        .flat_map(|s| &s.directives)
+        .filter(|d| keys.contains(&d.key.as_str()))
+        .flat_map(|d| d.value.split_whitespace())
+        .collect()
+}
+
+/// Which units of a `new --from` set to enable, as `dh_installsystemd` and Debian's
+/// maintainers decide for the same files (judged by tests/new_debian_agreement.rs):
+/// - a unit with no `[Install]` is static: nothing to enable;
+/// - a template (`foo@.service`) is enabled only through its `DefaultInstance=`
+///   (`systemctl enable foo@.service` links nothing without one);
+/// - a socket on a network port whose service is in the set and is enabled on its
+///   own (`WantedBy=`) without naming the socket (`Also=`, `Sockets=`, `Requires=`,
+///   `Wants=`) is the alternative way to start that service, shipped disabled:
+///   enabling both makes two listeners on one port (Debian's `ssh.socket` beside
+///   `ssh.service`).
+pub fn guess_enabled(units: &[(UnitName, Vec<Section>)]) -> Vec<bool> {
+    let stem = |n: &str| n[..n.rfind('.').unwrap_or(n.len())].to_string();
+    units
+        .iter()
+        .map(|(name, sections)| {
+            if !unit::installs(sections) {
+                return false;
+            }
+            let n = name.as_str();
+            if stem(n).ends_with('@') {
+                return directive(sections, "Install", "DefaultInstance")
+                    .is_some_and(|v| !v.trim().is_empty());
+            }
+            if !n.ends_with(".socket") {
+                return true;
+            }
+            let accept = directive(sections, "Socket", "Accept")
+                .is_some_and(|v| matches!(v.trim(), "yes" | "true" | "on" | "1"));
+            let service = match directive(sections, "Socket", "Service") {
+                Some(s) => s.trim().to_string(),
+                None if accept => format!("{}@.service", stem(n)),
+                None => format!("{}.service", stem(n)),
+            };
+            let Some((_, service_sections)) = units.iter().find(|(u, _)| u.as_str() == service)
+            else {
+                return true;
+            };
+            // A template service is started per connection, by the socket only.
+            let own_install = !service.contains("@.")
+                && !words(service_sections, "Install", &["WantedBy", "RequiredBy"]).is_empty();
+            // On a port the daemon started at boot binds itself; a socket in /run it is
+            // handed by systemd (triggerhappy's, enabled beside its service).
+            let on_a_port = words(sections, "Socket", &["ListenStream", "ListenDatagram"])
+                .iter()
+                .any(|w| !w.starts_with('/') && !w.starts_with('@') && !w.starts_with('%'));
+            let names_socket = words(service_sections, "Install", &["Also"])
+                .into_iter()
+                .chain(words(
+                    service_sections,
+                    "Unit",
+                    &["Requires", "Wants", "BindsTo"],
+                ))
+                .chain(words(service_sections, "Service", &["Sockets"]))
+                .any(|w| w == n);
+            !(own_install && on_a_port && !names_socket)
+        })
+        .collect()
 }
 
 /// Targets only the user manager has: a unit tied to one runs in a user's session.
@@ -238,6 +463,16 @@ const SYSTEM_ONLY: &[&str] = &[
     "syslog.socket",
 ];
 
+/// System targets that user units name too, as ordering or a wish without effect in
+/// the user manager (`After=network-online.target` in a sync client): in `[Unit]`
+/// they say nothing of the manager; in `[Install]` they still do.
+const AMBIGUOUS_DEPS: &[&str] = &[
+    "network.target",
+    "network-online.target",
+    "nss-lookup.target",
+    "time-sync.target",
+];
+
 /// What a unit's own text says about the manager it is written for: above zero the
 /// user manager, below it the system's. Its file's path is no evidence (a flat
 /// directory of copies has none), only what systemd reads:
@@ -247,7 +482,7 @@ const SYSTEM_ONLY: &[&str] = &[
 /// - `User=`, `Group=`, `DynamicUser=`: only the system manager switches users;
 /// - sockets under `%t/` (the user's runtime directory; system sockets name `/run`),
 ///   `ConditionUser=!root`, `XDG_RUNTIME_DIR`, a `--user` or `--session` daemon.
-fn scope_evidence(sections: &[Section]) -> i32 {
+fn scope_evidence(sections: &[Section], known_user: &[&str]) -> i32 {
     let mut score = 0;
     for s in sections {
         for d in &s.directives {
@@ -259,6 +494,8 @@ fn scope_evidence(sections: &[Section]) -> i32 {
                             score += 3;
                         } else if SYSTEM_ONLY.contains(&w) {
                             score -= 3;
+                        } else if known_user.contains(&w) {
+                            score += 3;
                         }
                     }
                 }
@@ -271,13 +508,28 @@ fn scope_evidence(sections: &[Section]) -> i32 {
                             || (w == "default.target" && d.key != "After")
                         {
                             score += 2;
-                        } else if SYSTEM_ONLY.contains(&w) {
+                        } else if SYSTEM_ONLY.contains(&w) && !AMBIGUOUS_DEPS.contains(&w) {
                             score -= 2;
+                        } else if known_user.contains(&w) {
+                            score += 3;
                         }
                     }
                 }
                 ("Unit", "ConditionUser") if d.value.trim() == "!root" => score += 2,
                 ("Service", "User" | "Group" | "DynamicUser") => score -= 3,
+                // Only the system manager can bound or grant capabilities, or hide
+                // devices and kernel modules.
+                (
+                    "Service",
+                    "CapabilityBoundingSet"
+                    | "AmbientCapabilities"
+                    | "PrivateDevices"
+                    | "ProtectKernelModules"
+                    | "DeviceAllow",
+                ) => score -= 1,
+                // A D-Bus activated daemon with nothing of the system's is the
+                // session bus's (dconf, tumbler, evolution's factories, obexd).
+                ("Service", "Type") if d.value.trim() == "dbus" => score += 1,
                 ("Socket", k) if k.starts_with("Listen") && d.value.starts_with("%t/") => {
                     score += 2
                 }
@@ -301,6 +553,13 @@ fn scope_evidence(sections: &[Section]) -> i32 {
 /// before the suffix, as `foo.socket` and `foo.service`) is summed, so a socket
 /// without a word of its own follows its service; without evidence, the system's.
 pub fn guess_scopes(units: &[(UnitName, Vec<Section>)]) -> Vec<Scope> {
+    guess_scopes_with(units, &[])
+}
+
+/// [`guess_scopes`], where naming one of `known_user` (units the target's own
+/// packages ship for every user, such as `pipewire.service`) is evidence of the user
+/// manager, as `BindsTo=pipewire.service` in wireplumber's unit.
+pub fn guess_scopes_with(units: &[(UnitName, Vec<Section>)], known_user: &[&str]) -> Vec<Scope> {
     let n = units.len();
     let stem = |u: &UnitName| {
         let s = u.as_str();
@@ -338,7 +597,7 @@ pub fn guess_scopes(units: &[(UnitName, Vec<Section>)]) -> Vec<Scope> {
     let mut group_score = vec![0; n];
     for (i, (_, sections)) in units.iter().enumerate() {
         let r = root(&mut parent, i);
-        group_score[r] += scope_evidence(sections);
+        group_score[r] += scope_evidence(sections, known_user);
     }
     (0..n)
         .map(|i| {

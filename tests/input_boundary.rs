@@ -30,6 +30,12 @@ const ALLOWED: &[(&str, &str, usize, &str)] = &[
         "writes the new recipe (create_new: never replaces a file); output",
     ),
     (
+        "src/scaffold.rs",
+        "fs::read_dir(",
+        1,
+        "lists a `new --from` directory by readdir types (no symlink followed); each unit is read by input::read_text",
+    ),
+    (
         "src/recipe/set.rs",
         "fs::read_dir(",
         1,

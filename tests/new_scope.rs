@@ -15,8 +15,8 @@ use unitpack::unit::{Scope, UnitName};
 /// guess gets wrong (a fixed guess is removed from here).
 const SILENT: &[(&str, &str)] = &[
     (
-        "user: dconf.service",
-        "D-Bus activated (Type=dbus, BusName=); nothing but its directory says it is the session's",
+        "system: polkit.service",
+        "D-Bus activated (Type=dbus, BusName=) with nothing of the system's (no User=, no sandboxing): read as a session service, as dconf's and tumbler's are",
     ),
     (
         "user: systemd-exit.service",
@@ -163,4 +163,111 @@ fn new_from_a_flat_directory_puts_a_socket_beside_its_user_service() {
         .map(|u| u["scope"].as_str().unwrap())
         .collect();
     assert_eq!(scopes, ["user", "user"]);
+}
+
+/// The host's profile from os-release: the first file that is readable (Debian's
+/// `/etc/os-release` is a symlink, not followed), else an error naming `--target`.
+#[test]
+fn new_picks_the_target_from_os_release_or_says_to_give_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, text: &str| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    };
+    let bookworm = write(
+        "bookworm",
+        "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\nID=debian\nVERSION_CODENAME=bookworm\n",
+    );
+    let xenial = write(
+        "xenial",
+        "ID=ubuntu\nVERSION_CODENAME=xenial\nID_LIKE=debian\n",
+    );
+    let fedora = write("fedora", "ID=fedora\nVERSION_ID=40\n");
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&xenial, &link).unwrap();
+    let host = |files: &[&Path]| unitpack::scaffold::host_target(files);
+    assert_eq!(host(&[&bookworm]).unwrap(), "debian-bookworm");
+    assert_eq!(host(&[&link, &bookworm]).unwrap(), "debian-bookworm");
+    assert_eq!(host(&[&xenial]).unwrap(), "ubuntu-xenial");
+    let err = host(&[&fedora]).unwrap_err().to_string();
+    assert!(
+        err.contains("fedora") && err.contains("--target"),
+        "not saying what and how: {err}"
+    );
+
+    // Through the command line, no --target: the host's profile, as the library says.
+    let out = dir.path().join("r.yaml");
+    let o = unitpack()
+        .args(["new", "my-sync", "-o"])
+        .arg(&out)
+        .output()
+        .unwrap();
+    let expected = unitpack::scaffold::host_target(&[
+        Path::new("/etc/os-release"),
+        Path::new("/usr/lib/os-release"),
+    ]);
+    match expected {
+        Ok(profile) => {
+            assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+            let recipe: serde_yaml::Value =
+                serde_yaml::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+            assert_eq!(recipe["target"].as_str(), Some(profile.as_str()));
+        }
+        Err(e) => {
+            assert_eq!(o.status.code(), Some(2), "{e}");
+            assert!(!out.exists(), "written without a target");
+        }
+    }
+}
+
+/// `--from DIR`: the directory's unit files; a symlink (an alias) is named as left out.
+#[test]
+fn new_from_a_directory_takes_its_units_and_names_the_symlinks_left_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let units = dir.path().join("units");
+    std::fs::create_dir(&units).unwrap();
+    std::fs::write(
+        units.join("ssh.service"),
+        "[Unit]\nDescription=SSH\n[Service]\nExecStart=/usr/sbin/sshd -D\n[Install]\nWantedBy=multi-user.target\nAlias=sshd.service\n",
+    )
+    .unwrap();
+    std::fs::write(
+        units.join("ssh.socket"),
+        "[Unit]\nDescription=SSH socket\n[Socket]\nListenStream=22\nAccept=no\n[Install]\nWantedBy=sockets.target\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("ssh.service", units.join("sshd.service")).unwrap();
+    let out = dir.path().join("r.yaml");
+    let o = unitpack()
+        .args(["new", "my-ssh", "--target", "debian-bookworm", "-o"])
+        .arg(&out)
+        .arg("--from")
+        .arg(&units)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(text.contains("sshd.service is a symlink"), "{text}");
+    let recipe: serde_yaml::Value = serde_yaml::from_str(&text).unwrap();
+    let got: Vec<(&str, &str, &str)> = recipe["units"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["name"].as_str().unwrap(),
+                u["scope"].as_str().unwrap(),
+                u["enable"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    // Debian ships ssh.socket disabled: both enabled would be two listeners on port 22.
+    assert_eq!(
+        got,
+        [
+            ("ssh.service", "system", "enable-and-start"),
+            ("ssh.socket", "system", "none")
+        ]
+    );
 }
