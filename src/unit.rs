@@ -218,6 +218,38 @@ pub struct InstallRefs {
     /// Same type as the unit, a template only for a template.
     pub alias: Vec<UnitName>,
     pub also: Vec<UnitName>,
+    /// `WantedBy=`/`RequiredBy=`/`Also=` values of a template that use specifiers
+    /// (`RequiredBy=dev-%i.device`): systemd resolves them for each instance it
+    /// enables, so they are kept as text and never become link paths here.
+    pub with_specifiers: Vec<String>,
+}
+
+/// A reference with systemd specifiers (`dev-%i.device`) in the `[Install]` of
+/// template `unit`: each `%` starts a specifier letter (or `%%`), and with them
+/// replaced the name is a valid unit name.
+fn specifier_reference(unit: &UnitName, word: &str) -> Result<(), String> {
+    if !unit.is_template() {
+        return Err(format!(
+            "unit name {word:?} contains '%': systemd resolves specifiers in [Install] for a template's instances, and {unit} is not a template"
+        ));
+    }
+    let mut plain = String::with_capacity(word.len());
+    let mut chars = word.chars();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            plain.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some(s) if s.is_ascii_alphabetic() || s == '%' => plain.push('x'),
+            _ => {
+                return Err(format!(
+                    "unit name {word:?}: '%' must be followed by a specifier letter (%i, %I, %j, %p, …)"
+                ))
+            }
+        }
+    }
+    UnitName::parse(&plain).map(|_| ())
 }
 
 /// A wrong value in a unit, at the directive that holds it.
@@ -256,6 +288,13 @@ impl InstallRefs {
                 })
             };
             for word in d.value.split_ascii_whitespace() {
+                if word.contains('%') && d.key != "Alias" {
+                    match specifier_reference(name, word) {
+                        Ok(()) => refs.with_specifiers.push(word.to_string()),
+                        Err(m) => fail(format!("{}= value: {m}", d.key)),
+                    }
+                    continue;
+                }
                 let reference = match UnitName::parse(word) {
                     Ok(r) => r,
                     Err(m) => {
@@ -668,6 +707,37 @@ mod tests {
             "a@b@c.service",
         ] {
             assert!(UnitName::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    /// nbd-client's `nbd@.service` (`RequiredBy=dev-%i.device`): specifiers in a
+    /// template's [Install] are systemd's, resolved per instance; kept as text, never
+    /// as a unit name. Anywhere else, or malformed, they are refused.
+    #[test]
+    fn install_specifiers_only_in_templates() {
+        let sections = |value: &str| parse(&format!("[Install]\n{value}\n")).unwrap();
+        let template = UnitName::parse("nbd@.service").unwrap();
+        let (refs, errors) = InstallRefs::parse(
+            &template,
+            &sections("RequiredBy=dev-%i.device multi-user.target"),
+        );
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(refs.with_specifiers, ["dev-%i.device"]);
+        assert_eq!(refs.required_by.len(), 1);
+        let plain = UnitName::parse("nbd.service").unwrap();
+        let (_, errors) = InstallRefs::parse(&plain, &sections("RequiredBy=dev-%i.device"));
+        assert!(errors[0].message.contains("not a template"), "{errors:?}");
+        for bad in [
+            "WantedBy=dev-%.device",
+            "WantedBy=a%$(x).target",
+            "WantedBy=%i",
+            "Alias=x@%i.service",
+        ] {
+            let (refs, errors) = InstallRefs::parse(&template, &sections(bad));
+            assert!(
+                !errors.is_empty() && refs.with_specifiers.is_empty(),
+                "{bad}"
+            );
         }
     }
 

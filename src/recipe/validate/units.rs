@@ -194,11 +194,27 @@ impl Validator<'_> {
                 "a unit with `follow: seat` is started by its follower, for one user at a time; use enable: none (or leave enable out)",
             );
         }
-        if enable.enables() && name.is_template() && instances.is_empty() {
+        if enable.enables()
+            && name.is_template()
+            && instances.is_empty()
+            && install.with_specifiers.is_empty()
+        {
             self.error_code(
                 &child(path, "enable"),
                 crate::codes::ENABLE_TEMPLATE,
                 format!("{name} is a template; it cannot be enabled without an instance (list them in `instances:`, set DefaultInstance= in [Install], or set enable: none)"),
+            );
+        }
+        if enable.enables() && !install.with_specifiers.is_empty() {
+            self.error_code(
+                &child(path, "enable"),
+                crate::codes::ENABLE_TEMPLATE,
+                format!(
+                    "{name}'s [Install] names {} with specifiers, which systemd resolves for each instance it enables; unitpack does not enable such a unit itself: set enable: none (an admin enables instances with `systemctl enable {}INSTANCE.{}`)",
+                    install.with_specifiers.join(" "),
+                    name.stem().split('@').next().unwrap_or_default().to_string() + "@",
+                    name.kind()
+                ),
             );
         }
         if enable.enables() && !has_install {
