@@ -517,11 +517,16 @@ fn new_recipe(
         summary,
         path.display()
     );
+    // Written (a scaffold is meant to be edited), but not called done: the pipeline of
+    // docs/ci.md denies warnings, so exit 1 says what it would refuse.
     if summary.warnings > 0 {
-        eprintln!(
-            "note: the CI pipeline of docs/ci.md (`unitpack lint --deny warnings`) fails on these {} warning(s): fix them first",
-            summary.warnings
-        );
+        return Err(Error::LintFailed {
+            summary: format!(
+                "{} has {} warning(s) and the CI pipeline of docs/ci.md (`unitpack lint --deny warnings`) refuses it: fix them, or allow each with its reason (lint.allow, docs/lint.md)",
+                path.display(),
+                summary.warnings
+            ),
+        });
     }
     Ok(())
 }

@@ -478,7 +478,9 @@ fn new_from_agrees_with_debian_packages_and_its_recipes_pass_the_ci_pipeline() {
             .arg(&flat)
             .output()
             .unwrap();
-        let written = if out.status.success() {
+        // Exit 1: written, with warnings docs/ci.md's pipeline denies (these recipes
+        // repackage Debian's own units, which Debian already ships: UP302 and kin).
+        let written = if matches!(out.status.code(), Some(0 | 1)) && recipe.exists() {
             recipe_units(&recipe)
         } else {
             BTreeMap::new()

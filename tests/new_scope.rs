@@ -271,3 +271,52 @@ fn new_from_a_directory_takes_its_units_and_names_the_symlinks_left_out() {
         ]
     );
 }
+
+/// A recipe `new` writes with lint warnings would fail docs/ci.md's `lint --deny
+/// warnings`: it is written (a scaffold is meant to be edited), and `new` exits 1
+/// saying so. The same unit without the warning: exit 0.
+#[test]
+fn new_exits_1_when_what_it_wrote_would_fail_the_ci_pipeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let units = dir.path().join("units");
+    std::fs::create_dir(&units).unwrap();
+    let run = |wanted_by: &str| {
+        std::fs::write(
+            units.join("sync-agent.service"),
+            format!("[Unit]\nDescription=sync\n[Service]\nExecStart=/usr/bin/sync-agent\nProtectSystem=strict\n[Install]\nWantedBy={wanted_by}\n"),
+        )
+        .unwrap();
+        let recipe = dir
+            .path()
+            .join(format!("{}.yaml", wanted_by.replace('.', "-")));
+        let out = unitpack()
+            .args([
+                "new",
+                "sync-agent",
+                "--target",
+                "debian-bookworm",
+                "--scope",
+                "system",
+                "--from",
+            ])
+            .arg(&units)
+            .arg("-o")
+            .arg(&recipe)
+            .output()
+            .unwrap();
+        (out, recipe)
+    };
+    // UP215: a system unit wanted by default.target is likely a user unit.
+    let (out, recipe) = run("default.target");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(recipe.exists(), "{err}");
+    assert!(
+        err.contains("UP215") && err.contains("--deny warnings"),
+        "{err}"
+    );
+    let (out, recipe) = run("multi-user.target");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    assert!(recipe.exists(), "{err}");
+}
