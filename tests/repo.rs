@@ -1609,7 +1609,9 @@ fn the_next_writer_starts_from_the_signed_state_after_an_interrupted_commit() {
     ] {
         let version = format!("0.5.{}", unsigned.len());
         let v = helper(f.dir.path(), "amd64", &version);
-        ok(repo_add(&repo, &f.key, 1_750_000_100, &[], &[&v]));
+        // Later than every Date signed so far (an earlier one is refused).
+        let epoch = 1_750_000_100 + 200 * (unsigned.len() as u64 - 2);
+        ok(repo_add(&repo, &f.key, epoch, &[], &[&v]));
         assert!(list().contains(&version));
         // "Killed" before these were renamed: the signed state is the one before.
         for (name, bytes) in &signed {
