@@ -967,7 +967,10 @@ fn a_different_signing_key_and_a_readable_key_file_are_warned_of() {
         assert!(out.status.success(), "{}", text(&out.stderr));
         text(&out.stderr)
     };
-    assert!(!run(&fx.key, &[]).contains("NO_PUBKEY"), "same key: no warning");
+    assert!(
+        !run(&fx.key, &[]).contains("NO_PUBKEY"),
+        "same key: no warning"
+    );
     let before = tree(&fx.repo);
     let err = refused(
         &add_in(&fx.tmp(), &fx.repo, &other, &[], &[]),
@@ -978,7 +981,10 @@ fn a_different_signing_key_and_a_readable_key_file_are_warned_of() {
     // Rotation, step 1: both keys; the new one confirmed once.
     let err = run(&fx.key, &["--key", other_s, "--new-key"]);
     assert!(!err.contains("NO_PUBKEY"), "rotation warned: {err}");
-    assert!(err.contains("Signed-By") && err.contains("remembered"), "{err}");
+    assert!(
+        err.contains("Signed-By") && err.contains("remembered"),
+        "{err}"
+    );
     // Step 2: the new key alone (the state before carries its signature): no warning.
     let err = run(&other, &[]);
     assert!(!err.contains("NO_PUBKEY"), "{err}");
@@ -993,7 +999,10 @@ fn a_different_signing_key_and_a_readable_key_file_are_warned_of() {
         err.contains("Release.gpg: key: the suite was signed by key") && err.contains("NO_PUBKEY"),
         "{err}"
     );
-    assert!(!run(&fx.key, &[]).contains("NO_PUBKEY"), "{key}: now the suite's");
+    assert!(
+        !run(&fx.key, &[]).contains("NO_PUBKEY"),
+        "{key}: now the suite's"
+    );
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&other, std::fs::Permissions::from_mode(0o644)).unwrap();
     let err = run(&fx.key, &["--key", other_s, "--new-key"]);
