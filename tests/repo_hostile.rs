@@ -1012,6 +1012,60 @@ fn a_different_signing_key_and_a_readable_key_file_are_warned_of() {
     );
 }
 
+/// `unitpack-repo.conf` is repository input: a bad line is exit 2 naming the file, line
+/// and field; a symlink or a FIFO in its place is refused, never followed or read;
+/// nothing is written. A value given on the command line cannot inject a field.
+#[test]
+fn the_settings_file_is_validated_and_never_followed() {
+    let fx = Fx::new();
+    let conf = fx.repo.join("unitpack-repo.conf");
+    let good = std::fs::read_to_string(&conf).unwrap();
+    assert!(good.starts_with("Suite: stable\nSigned-By: "), "{good}");
+    for (bad, words) in [
+        (
+            format!("{good}Valid-For: 7d\n"),
+            &["unitpack-repo.conf:3:1: Valid-For", "number of seconds"][..],
+        ),
+        (
+            format!("{good}\nSuite: testing\nColour: red\n"),
+            &["unitpack-repo.conf:5:1: Colour", "not a setting"],
+        ),
+        (
+            format!("{good}\nSuite: stable\n"),
+            &["unitpack-repo.conf:4:1: Suite", "two paragraphs"],
+        ),
+        (
+            good.replace("Signed-By: ", "Signed-By: ../../x "),
+            &["Signed-By", "not a key fingerprint"],
+        ),
+        (format!("{good}Origin: a\rb\n"), &["control character"]),
+    ] {
+        std::fs::write(&conf, &bad).unwrap();
+        fx.refuses(&bad, &[], &[], words);
+    }
+    std::fs::write(&conf, &good).unwrap();
+    let outside = fx.canary.join("conf");
+    std::fs::write(&outside, &good).unwrap();
+    std::fs::remove_file(&conf).unwrap();
+    std::os::unix::fs::symlink(&outside, &conf).unwrap();
+    fx.refuses("symlink", &["--label", "L"], &[], &["is a symlink"]);
+    std::fs::remove_file(&conf).unwrap();
+    mkfifo(&conf);
+    fx.refuses("fifo", &[], &[], &["unitpack-repo.conf"]);
+    std::fs::remove_file(&conf).unwrap();
+    fx.refuses(
+        "an injected label",
+        &["--label", "x\nSigned-By: 00"],
+        &[],
+        &["Label"],
+    );
+    // Gone: the next run writes it again from the signed state and this run's key.
+    let out = fx.add(&["--label", "Boards"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let now = std::fs::read_to_string(&conf).unwrap();
+    assert_eq!(now, good.replace("Signed-By", "Label: Boards\nSigned-By"));
+}
+
 // ---- issue 26: two writers at once ----
 
 #[test]
