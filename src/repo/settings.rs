@@ -98,9 +98,13 @@ pub fn changes(suite: &str, before: &Suite, now: &Suite) -> Vec<String> {
     .into_iter()
     .filter(|(_, b, n)| b != n)
     .map(|(field, b, n)| {
+        let then = if field == "Signed-By" {
+            "a later run with another key needs --new-key"
+        } else {
+            "later runs use it without the option"
+        };
         format!(
-            "{FILE}: suite {suite}: {field} {} remembered (was {}); later runs use it \
-             without the option",
+            "{FILE}: suite {suite}: {field} {} remembered (was {}); {then}",
             show(n),
             show(b)
         )
@@ -166,16 +170,13 @@ fn parse(path: &Path, text: &str) -> Result<Settings> {
                     };
                     r.map(|()| *slot = Some(value.clone()))
                 }
-                "Signed-By" => value
-                    .split_whitespace()
-                    .map(|f| match f.len() {
-                        40 | 64 => names::hex_digest(&f.to_ascii_lowercase(), f.len())
-                            .map(|()| suite.keys.push(f.to_ascii_uppercase())),
-                        _ => Err(format!(
-                            "{f:?} is not a key fingerprint (40 or 64 hex digits)"
-                        )),
-                    })
-                    .collect(),
+                "Signed-By" => value.split_whitespace().try_for_each(|f| match f.len() {
+                    40 | 64 => names::hex_digest(&f.to_ascii_lowercase(), f.len())
+                        .map(|()| suite.keys.push(f.to_ascii_uppercase())),
+                    _ => Err(format!(
+                        "{f:?} is not a key fingerprint (40 or 64 hex digits)"
+                    )),
+                }),
                 _ => Err("is not a setting (Suite, Valid-For, Origin, Label, Signed-By)".into()),
             };
             if let Err(m) = r {
