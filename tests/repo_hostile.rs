@@ -978,6 +978,10 @@ fn a_different_signing_key_and_a_readable_key_file_are_warned_of() {
     );
     assert!(err.contains("not among the keys"), "{err}");
     assert_eq!(tree(&fx.repo), before, "a refused key wrote something");
+    refused(
+        &add_in(&fx.tmp(), &fx.repo, &fx.key, &["--key", key], &[]),
+        &["the same key given twice"],
+    );
     // Rotation, step 1: both keys; the new one confirmed once.
     let err = run(&fx.key, &["--key", other_s, "--new-key"]);
     assert!(!err.contains("NO_PUBKEY"), "rotation warned: {err}");

@@ -79,17 +79,23 @@ impl SigningKey {
             }
             let bytes = input::read_to_limit(opened, input::MAX_KEY_FILE)
                 .map_err(|e| bad(format!("the key file {e}")))?;
+            // The keys this file adds are those not listed before it was imported (a
+            // fresh home lists none: no gpg run for the usual single key file).
+            let (before, listed_before): (Vec<String>, usize) =
+                if key.home.is_none() || !spec.ids.is_empty() {
+                    (Vec::new(), 0)
+                } else {
+                    let (all, usable) = key.listed(None)?;
+                    (
+                        usable.into_iter().map(|k| k.fingerprint).collect(),
+                        all.len(),
+                    )
+                };
             if key.home.is_none() {
                 let home = GnupgHome::new()
                     .map_err(|e| Error::io("creating a temporary GnuPG home", e))?;
                 key.home = Some(home);
             }
-            let before: Vec<String> = key
-                .listed(None)?
-                .1
-                .into_iter()
-                .map(|k| k.fingerprint)
-                .collect();
             let out = key.gpg_fed(
                 &[
                     "--import".as_ref(),
@@ -117,10 +123,16 @@ impl SigningKey {
                                         --export-secret-keys ID`)"
                             .into()))
                     }
+                    [] if listed.len() == listed_before => {
+                        return Err(bad(
+                            "adds no secret key to those of the earlier --key (the same \
+                             key given twice, or no secret key in it)"
+                                .into(),
+                        ))
+                    }
                     [] => {
                         return Err(bad("holds no secret key that can sign (revoked, \
-                                        expired or without signing capability) besides \
-                                        those of another --key"
+                                        expired or without signing capability)"
                             .into()))
                     }
                     many => {
