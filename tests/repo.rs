@@ -1415,6 +1415,19 @@ fn remembered_valid_for_applies_and_a_replayed_state_expires() {
     let err = bad_input(repo_add(&repo, &f.key, now - 60, &[], &[]));
     assert!(err.contains("Date") && err.contains("is earlier"), "{err}");
     assert_eq!(tree(&repo), before);
+    // `none` forgets it: no Valid-Until now or later.
+    for extra in [&["--valid-for", "none"][..], &[]] {
+        let out = repo_add(&repo, &f.key, now + 2, extra, &[]);
+        let err = text(&out.stderr);
+        ok(out);
+        assert_eq!(
+            err.contains("Valid-For (none) remembered (was 86400)"),
+            !extra.is_empty(),
+            "{err}"
+        );
+        let release = std::fs::read_to_string(repo.join("dists/stable/Release")).unwrap();
+        assert!(!release.contains("Valid-Until"), "{release}");
+    }
     // The first state, served again once expired, to a client that never saw it.
     let expired = first + 11;
     std::thread::sleep(std::time::Duration::from_secs(

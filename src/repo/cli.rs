@@ -120,7 +120,8 @@ pub struct SuiteArgs {
 #[derive(Args)]
 pub struct ReleaseArgs {
     /// Write Valid-Until = Date + DURATION (e.g. 7d, 12h, 3600s); apt refuses the
-    /// repository after that until it is re-signed. Remembered for the suite.
+    /// repository after that until it is re-signed. Remembered for the suite; `none`
+    /// forgets it (no Valid-Until).
     #[arg(long, value_name = "DURATION")]
     valid_for: Option<String>,
     /// The Release's Origin field (who publishes it; apt pinning can select on it).
@@ -177,7 +178,11 @@ fn options(suite: SuiteArgs, key: KeyArgs, release: ReleaseArgs) -> Result<AddOp
         component: suite.component,
         key: key.spec()?,
         architectures: Vec::new(),
-        valid_for: release.valid_for.as_deref().map(duration).transpose()?,
+        // `none` is Some(0): no Valid-Until, and forget the remembered one.
+        valid_for: match release.valid_for.as_deref() {
+            Some("none") => Some(0),
+            v => v.map(duration).transpose()?,
+        },
         origin: release.origin,
         label: release.label,
         date: repository_date()?,
@@ -359,7 +364,7 @@ fn duration(text: &str) -> Result<u64> {
             Path::new("--valid-for"),
             None,
             "valid-for",
-            format!("{text:?} is not a duration such as 7d, 12h, 30m or 3600s"),
+            format!("{text:?} is not a duration such as 7d, 12h, 30m or 3600s, nor none"),
         )
         .into()),
     }

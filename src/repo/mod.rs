@@ -41,7 +41,8 @@ pub struct AddOptions {
     /// Architectures to publish indexes for, besides those already in the suite and
     /// those of the packages added.
     pub architectures: Vec<String>,
-    /// `Valid-Until` = date + this many seconds.
+    /// `Valid-Until` = date + this many seconds; `Some(0)`: none, and the suite's
+    /// remembered one is forgotten (`--valid-for none`).
     pub valid_for: Option<u64>,
     pub origin: Option<String>,
     pub label: Option<String>,
@@ -552,7 +553,7 @@ fn remember(
         .into());
     }
     let now = settings::Suite {
-        valid_for: o.valid_for.or(before.valid_for),
+        valid_for: o.valid_for.or(before.valid_for).filter(|&v| v > 0),
         origin: o.origin.clone().or(before.origin.clone()),
         label: o.label.clone().or(before.label.clone()),
         keys: fingerprints,
