@@ -586,9 +586,43 @@ impl Drop for Server {
 }
 
 /// The host's apt (Debian 12) in a private directory: its own sources, lists and
-/// status, nothing of the machine's configuration but the binaries.
+/// status, nothing of the machine's configuration but the binaries. Or, with `tree`,
+/// the board's apt 1.2.35 (see [`Apt::xenial`]).
 struct Apt {
     dir: tempfile::TempDir,
+    tree: Option<PathBuf>,
+}
+
+/// The board's apt 1.2.35, built from the vendored upstream tarball by
+/// `scripts/vendor/apt-1.2.35` (once per machine): its tree (`usr/bin`, `usr/lib`).
+/// `UNITPACK_APT_1_2_35` names it (scripts/test sets it). Where it cannot be had, the
+/// test fails when `CI` is set and is otherwise skipped with a note.
+fn apt_1_2_35() -> Option<PathBuf> {
+    static TREE: std::sync::OnceLock<Result<PathBuf, String>> = std::sync::OnceLock::new();
+    let found = TREE.get_or_init(|| {
+        if let Some(tree) = std::env::var_os("UNITPACK_APT_1_2_35") {
+            return Ok(PathBuf::from(tree));
+        }
+        let script = repo().join("scripts/vendor/apt-1.2.35");
+        match Command::new(&script).args(["--arch", "amd64"]).output() {
+            Ok(out) if out.status.success() => Ok(PathBuf::from(
+                text(&out.stdout).lines().last().unwrap_or(""),
+            )),
+            Ok(out) => Err(text(&out.stderr)),
+            Err(e) => Err(format!("{}: {e}", script.display())),
+        }
+    });
+    match found {
+        Ok(tree) if tree.join("usr/bin/apt-get").is_file() => Some(tree.clone()),
+        Ok(tree) => panic!("{} has no usr/bin/apt-get", tree.display()),
+        Err(why) => {
+            unavailable(&format!(
+                "apt 1.2.35 cannot be had (scripts/vendor/apt-1.2.35): {}",
+                why.trim()
+            ));
+            None
+        }
+    }
 }
 
 impl Apt {
@@ -639,16 +673,73 @@ impl Apt {
             format!("deb [signed-by={}] {url} {suite} main\n", keyring.display()),
         )
         .unwrap();
-        Apt { dir }
+        Apt { dir, tree: None }
+    }
+
+    /// The board's apt 1.2.35 run from its build tree on this machine, in a private
+    /// directory like [`Apt::new`]: its own methods and `apt-key`, verifying with
+    /// `gpgv1` (gpgv 1.4, as xenial's). `None` where it cannot be had (see
+    /// [`apt_1_2_35`]).
+    fn xenial(url: &str, keyring: &Path) -> Option<Apt> {
+        let tree = apt_1_2_35()?;
+        let mut apt = Apt::new(url, keyring);
+        let conf = apt.dir.path().join("apt.conf");
+        let mut text = std::fs::read_to_string(&conf).unwrap();
+        text.push_str(&format!(
+            "Dir::Bin::Methods \"{t}/usr/lib/apt/methods/\";\n\
+             Dir::Bin::apt-key \"{t}/usr/bin/apt-key\";\n\
+             APT::Key::gpgvcommand \"gpgv1\";\n",
+            t = tree.display()
+        ));
+        std::fs::write(&conf, text).unwrap();
+        apt.tree = Some(tree);
+        Some(apt)
+    }
+
+    /// `program` (apt-get, apt-cache) of this apt, with its configuration.
+    fn command(&self, program: &str) -> Command {
+        let mut cmd = match &self.tree {
+            None => Command::new(program),
+            Some(t) => {
+                let mut cmd = Command::new(t.join("usr/bin").join(program));
+                // apt-key calls apt-config: the tree's, with the tree's libraries.
+                let path = std::env::var("PATH").unwrap_or_default();
+                cmd.env("PATH", format!("{}:{path}", t.join("usr/bin").display()))
+                    .env("LD_LIBRARY_PATH", t.join("usr/lib/x86_64-linux-gnu"));
+                cmd
+            }
+        };
+        cmd.env("APT_CONFIG", self.dir.path().join("apt.conf"))
+            .env("LC_ALL", "C");
+        cmd
     }
 
     fn get(&self, args: &[&str]) -> Output {
-        Command::new("apt-get")
-            .env("APT_CONFIG", self.dir.path().join("apt.conf"))
+        self.command("apt-get")
             .args(args)
-            .env("LC_ALL", "C")
             .output()
             .expect("apt-get is needed by this test")
+    }
+
+    /// apt-cache's output for `args`.
+    fn cache(&self, args: &[&str]) -> String {
+        text(
+            &self
+                .command("apt-cache")
+                .args(args)
+                .output()
+                .unwrap()
+                .stdout,
+        )
+    }
+
+    /// The candidate version of `package` (empty when none).
+    fn candidate(&self, package: &str) -> String {
+        self.cache(&["policy", package])
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("Candidate: ").map(String::from))
+            .filter(|c| c != "(none)")
+            .unwrap_or_default()
     }
 
     fn update(&self) -> Output {
@@ -1073,9 +1164,9 @@ fn remove_and_list_as_debian_12_apt_sees_them() {
 }
 
 /// Issue 26: `repo add` killed (SIGKILL) at spread-out moments; after each kill
-/// Debian 12's apt updates cleanly from what is on disk and sees either the state
-/// before or the one after. Rounds: UNITPACK_KILL_ROUNDS (CI: the default 20; by
-/// hand, e.g. 200).
+/// Debian 12's apt and the board's apt 1.2.35 (gpgv 1.4: the key is RSA) update
+/// cleanly from what is on disk and both see either the state before or the one
+/// after. Rounds: UNITPACK_KILL_ROUNDS (CI: the default 20; by hand, e.g. 200).
 #[test]
 fn sigkill_at_any_moment_leaves_a_repository_apt_updates_from() {
     let rounds: u64 = std::env::var("UNITPACK_KILL_ROUNDS")
@@ -1083,33 +1174,34 @@ fn sigkill_at_any_moment_leaves_a_repository_apt_updates_from() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(20);
     let f = Fixture::new();
+    let key = gpg_key(f.dir.path(), "rsa", "rsa3072", None);
+    chmod_600(&key);
+    let keyring = f.path("rsa.gpg");
+    export_key(&key, &keyring);
     let repo = f.path("repo");
-    f.publish(&repo);
+    ok(repo_add(&repo, &key, 1_750_000_000, &[], &f.debs()));
     let server = Server::serve(&repo);
-    let apt = Apt::new(&server.url(), &f.keyring);
+    let mut apts = vec![Apt::new(&server.url(), &keyring)];
+    apts.extend(Apt::xenial(&server.url(), &keyring));
+    // Every apt updates cleanly and all see the same candidate.
     let candidate = || {
-        let up = apt.update();
-        let all = format!("{}{}", text(&up.stdout), text(&up.stderr));
-        assert!(up.status.success(), "apt-get update failed:\n{all}");
+        let seen: Vec<String> = apts
+            .iter()
+            .map(|apt| {
+                update_cleanly(apt);
+                apt.candidate("unitpack-check")
+            })
+            .collect();
         assert!(
-            !all.lines()
-                .any(|l| l.starts_with("W:") || l.starts_with("E:")),
-            "{all}"
+            seen.windows(2).all(|w| w[0] == w[1]),
+            "apts differ: {seen:?}"
         );
-        let policy = Command::new("apt-cache")
-            .env("APT_CONFIG", apt.dir.path().join("apt.conf"))
-            .args(["policy", "unitpack-check"])
-            .output()
-            .unwrap();
-        text(&policy.stdout)
-            .lines()
-            .find_map(|l| l.trim().strip_prefix("Candidate: ").map(String::from))
-            .unwrap_or_default()
+        seen[0].clone()
     };
     // How long an add takes here, to spread the kills over it.
     let probe = helper(f.dir.path(), "amd64", "0.1.0+probe");
     let start = std::time::Instant::now();
-    ok(repo_add(&repo, &f.key, 1_750_000_001, &[], &[&probe]));
+    ok(repo_add(&repo, &key, 1_750_000_001, &[], &[&probe]));
     let span = start.elapsed().as_millis() as u64 + 20;
     let mut seen = candidate();
     assert_eq!(seen, "0.1.0+probe");
@@ -1122,7 +1214,7 @@ fn sigkill_at_any_moment_leaves_a_repository_apt_updates_from() {
             .args(["repo", "add", "--suite", "stable", "--repo"])
             .arg(&repo)
             .arg("--key")
-            .arg(&f.key)
+            .arg(&key)
             .arg(&deb)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null());
@@ -1144,16 +1236,208 @@ fn sigkill_at_any_moment_leaves_a_repository_apt_updates_from() {
         }
         seen = now;
     }
-    eprintln!("{rounds} kills: old state {old_seen}, new state {new_seen}");
+    eprintln!(
+        "{rounds} kills, {} apts: old state {old_seen}, new state {new_seen}",
+        apts.len()
+    );
     // The next run removes what the killed ones staged.
     let last = helper(f.dir.path(), "amd64", "0.3.0");
-    ok(repo_add(&repo, &f.key, 1_750_100_000, &[], &[&last]));
+    ok(repo_add(&repo, &key, 1_750_100_000, &[], &[&last]));
     let left: Vec<String> = tree(&repo)
         .into_keys()
         .filter(|p| p.contains(".unitpack-"))
         .collect();
     assert!(left.is_empty(), "staged files left: {left:?}");
     assert_eq!(candidate(), "0.3.0");
+}
+
+fn chmod_600(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}
+
+/// Issue 26: key rotation. Signed by the old and the new key at once, the repository
+/// updates cleanly for a client trusting only the old key and for one trusting only
+/// the new, under Debian 12's apt and the board's apt 1.2.35 (gpgv 1.4); a client
+/// trusting neither refuses it. Then signed by the new key alone: its clients still
+/// update, and `repo add` gives no "another key" warning (the state before carries
+/// the new key's signature).
+#[test]
+fn key_rotation_as_debian_12_and_xenial_apt_see_it() {
+    let f = Fixture::new();
+    let keys: Vec<(PathBuf, PathBuf)> = ["old", "new"]
+        .iter()
+        .map(|name| {
+            let key = gpg_key(f.dir.path(), name, "rsa3072", None);
+            chmod_600(&key);
+            let keyring = f.path(&format!("{name}.gpg"));
+            export_key(&key, &keyring);
+            (key, keyring)
+        })
+        .collect();
+    let [(old, old_ring), (new, new_ring)] = &keys[..] else {
+        unreachable!()
+    };
+    let repo = f.path("repo");
+    ok(repo_add(&repo, old, 1_750_000_000, &[], &f.debs()));
+    let v2 = helper(f.dir.path(), "amd64", "0.2.0");
+    let both = ["--key", new.to_str().unwrap(), "--new-key"];
+    let out = repo_add(&repo, old, 1_750_000_100, &both, &[&v2]);
+    let err = text(&out.stderr);
+    ok(out);
+    assert!(
+        !err.contains("NO_PUBKEY") && !err.contains("warning"),
+        "{err}"
+    );
+    let sigs = run(
+        "gpg",
+        &[
+            "--list-packets",
+            repo.join("dists/stable/Release.gpg").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(
+        text(&sigs.stdout).matches(":signature packet:").count(),
+        2,
+        "{}",
+        text(&sigs.stdout)
+    );
+    let server = Server::serve(&repo);
+    let apts = |ring: &Path| -> Vec<Apt> {
+        let mut v = vec![Apt::new(&server.url(), ring)];
+        v.extend(Apt::xenial(&server.url(), ring));
+        v
+    };
+    for ring in [old_ring, new_ring] {
+        for apt in apts(ring) {
+            update_cleanly(&apt);
+            assert_eq!(
+                apt.candidate("unitpack-check"),
+                "0.2.0",
+                "{}",
+                ring.display()
+            );
+        }
+    }
+    // A client of neither key: Debian 12's apt refuses the update; apt 1.2.35 warns
+    // and will not install from it.
+    let neither = apts(&f.keyring);
+    refused(&neither[0].update(), &["NO_PUBKEY"]);
+    if let Some(xenial) = neither.get(1) {
+        let up = xenial.update();
+        let all = format!("{}{}", text(&up.stdout), text(&up.stderr));
+        assert!(
+            all.contains("NO_PUBKEY") && all.contains("is not signed"),
+            "{all}"
+        );
+        let install = xenial.get(&["install", "-y", "--download-only", "unitpack-check"]);
+        let all = format!("{}{}", text(&install.stdout), text(&install.stderr));
+        assert!(
+            !install.status.success() && all.contains("unauthenticated"),
+            "{all}"
+        );
+    }
+    // Step 2 of the rotation: the new key alone; no warning, its clients update.
+    let v3 = helper(f.dir.path(), "amd64", "0.3.0");
+    let out = repo_add(&repo, new, 1_750_000_200, &[], &[&v3]);
+    let err = text(&out.stderr);
+    ok(out);
+    assert!(!err.contains("warning"), "{err}");
+    for apt in apts(new_ring) {
+        update_cleanly(&apt);
+        assert_eq!(apt.candidate("unitpack-check"), "0.3.0");
+    }
+    refused(&Apt::new(&server.url(), old_ring).update(), &["NO_PUBKEY"]);
+}
+
+/// Issue 26: a `--valid-for` is remembered (unitpack-repo.conf): the next `repo add`
+/// without the option writes Valid-Until again, and a Date earlier than the signed
+/// one is refused. A state replayed after it expired is refused by a fresh Debian 12
+/// client.
+#[test]
+fn remembered_valid_for_applies_and_a_replayed_state_expires() {
+    let f = Fixture::new();
+    let repo = f.path("repo");
+    let clock = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    // A first state valid for 10 s (long enough for a loaded machine to publish it).
+    let first = clock();
+    ok(repo_add(
+        &repo,
+        &f.key,
+        first,
+        &["--valid-for", "10s"],
+        &f.debs(),
+    ));
+    let replay = f.path("replay");
+    std::fs::create_dir(&replay).unwrap();
+    let copied = run(
+        "cp",
+        &[
+            "-a",
+            repo.join("dists").to_str().unwrap(),
+            replay.to_str().unwrap(),
+        ],
+    );
+    assert!(copied.status.success());
+    std::os::unix::fs::symlink(repo.join("pool"), replay.join("pool")).unwrap();
+    // A new validity is remembered (said on stderr)...
+    let now = clock().max(first + 1);
+    let out = repo_add(&repo, &f.key, now, &["--valid-for", "1d"], &[]);
+    let err = text(&out.stderr);
+    ok(out);
+    assert!(
+        err.contains("note: unitpack-repo.conf: suite stable: Valid-For 86400 remembered (was 10)"),
+        "{err}"
+    );
+    // ...and applies to the next add without the option.
+    let v2 = helper(f.dir.path(), "amd64", "0.2.0");
+    ok(repo_add(&repo, &f.key, now + 1, &[], &[&v2]));
+    let release = std::fs::read_to_string(repo.join("dists/stable/Release")).unwrap();
+    let field = |name: &str| {
+        let value = release
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .unwrap_or_else(|| panic!("no {name}\n{release}"));
+        let out = run("date", &["-u", "-d", value, "+%s"]);
+        text(&out.stdout).trim().parse::<u64>().unwrap()
+    };
+    assert_eq!(field("Date: "), now + 1);
+    assert_eq!(field("Valid-Until: "), now + 1 + 86_400, "{release}");
+    let conf = std::fs::read_to_string(repo.join("unitpack-repo.conf")).unwrap();
+    assert!(conf.contains("Valid-For: 86400\n"), "{conf}");
+    // An older Date (a replayed SOURCE_DATE_EPOCH) is refused, nothing written.
+    let before = tree(&repo);
+    let err = bad_input(repo_add(&repo, &f.key, now - 60, &[], &[]));
+    assert!(err.contains("Date") && err.contains("is earlier"), "{err}");
+    assert_eq!(tree(&repo), before);
+    // `none` forgets it: no Valid-Until now or later.
+    for extra in [&["--valid-for", "none"][..], &[]] {
+        let out = repo_add(&repo, &f.key, now + 2, extra, &[]);
+        let err = text(&out.stderr);
+        ok(out);
+        assert_eq!(
+            err.contains("Valid-For (none) remembered (was 86400)"),
+            !extra.is_empty(),
+            "{err}"
+        );
+        let release = std::fs::read_to_string(repo.join("dists/stable/Release")).unwrap();
+        assert!(!release.contains("Valid-Until"), "{release}");
+    }
+    // The first state, served again once expired, to a client that never saw it.
+    let expired = first + 11;
+    std::thread::sleep(std::time::Duration::from_secs(
+        expired.saturating_sub(clock()),
+    ));
+    let server = Server::serve(&replay);
+    refused(
+        &Apt::new(&server.url(), &f.keyring).update(),
+        &["is expired"],
+    );
 }
 
 /// `unitpack repo COMMAND --repo REPO --key KEY ARGS…` at a fixed date.
@@ -1170,12 +1454,8 @@ fn repo_cmd(command: &str, repo: &Path, key: &Path, args: &[&str]) -> Output {
 
 /// The versions apt (Debian 12's, in a private directory) offers for `package`.
 fn apt_versions(apt: &Apt, package: &str) -> Vec<String> {
-    let out = Command::new("apt-cache")
-        .env("APT_CONFIG", apt.dir.path().join("apt.conf"))
-        .args(["madison", package])
-        .output()
-        .unwrap();
-    let mut v: Vec<String> = text(&out.stdout)
+    let mut v: Vec<String> = apt
+        .cache(&["madison", package])
         .lines()
         .filter_map(|l| l.split('|').nth(1).map(|v| v.trim().to_string()))
         .collect();
@@ -1609,7 +1889,9 @@ fn the_next_writer_starts_from_the_signed_state_after_an_interrupted_commit() {
     ] {
         let version = format!("0.5.{}", unsigned.len());
         let v = helper(f.dir.path(), "amd64", &version);
-        ok(repo_add(&repo, &f.key, 1_750_000_100, &[], &[&v]));
+        // Later than every Date signed so far (an earlier one is refused).
+        let epoch = 1_750_000_100 + 200 * (unsigned.len() as u64 - 2);
+        ok(repo_add(&repo, &f.key, epoch, &[], &[&v]));
         assert!(list().contains(&version));
         // "Killed" before these were renamed: the signed state is the one before.
         for (name, bytes) in &signed {

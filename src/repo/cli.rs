@@ -120,7 +120,8 @@ pub struct SuiteArgs {
 #[derive(Args)]
 pub struct ReleaseArgs {
     /// Write Valid-Until = Date + DURATION (e.g. 7d, 12h, 3600s); apt refuses the
-    /// repository after that until it is re-signed.
+    /// repository after that until it is re-signed. Remembered for the suite; `none`
+    /// forgets it (no Valid-Until).
     #[arg(long, value_name = "DURATION")]
     valid_for: Option<String>,
     /// The Release's Origin field (who publishes it; apt pinning can select on it).
@@ -129,16 +130,22 @@ pub struct ReleaseArgs {
     /// The Release's Label field (a name for the repository; apt pinning can select on it).
     #[arg(long)]
     label: Option<String>,
+    /// Sign with a key that is not among the keys the suite remembers (unitpack-repo.conf
+    /// Signed-By): a new or rotated key.
+    #[arg(long)]
+    new_key: bool,
 }
 
 #[derive(Args)]
 pub struct KeyArgs {
     /// Secret key file (`gpg --export-secret-keys`), used in a private GnuPG home.
+    /// Twice (or more) to sign with each key: rotation (docs/repo.md).
     #[arg(long, value_name = "KEYFILE")]
-    key: Option<PathBuf>,
+    key: Vec<PathBuf>,
     /// Key id or fingerprint: from the user's keyring, or among the keys of --key.
+    /// Repeatable, as --key.
     #[arg(long, value_name = "ID")]
-    key_id: Option<String>,
+    key_id: Vec<String>,
     /// File holding the passphrase of a protected key (passed to gpg).
     #[arg(long, value_name = "FILE")]
     passphrase_file: Option<PathBuf>,
@@ -146,7 +153,7 @@ pub struct KeyArgs {
 
 impl KeyArgs {
     fn spec(self) -> Result<KeySpec> {
-        if self.key.is_none() && self.key_id.is_none() {
+        if self.key.is_empty() && self.key_id.is_empty() {
             return Err(InputError::new(
                 Path::new("--key"),
                 None,
@@ -156,8 +163,8 @@ impl KeyArgs {
             .into());
         }
         Ok(KeySpec {
-            file: self.key,
-            id: self.key_id,
+            files: self.key,
+            ids: self.key_id,
             passphrase_file: self.passphrase_file,
         })
     }
@@ -171,7 +178,11 @@ fn options(suite: SuiteArgs, key: KeyArgs, release: ReleaseArgs) -> Result<AddOp
         component: suite.component,
         key: key.spec()?,
         architectures: Vec::new(),
-        valid_for: release.valid_for.as_deref().map(duration).transpose()?,
+        // `none` is Some(0): no Valid-Until, and forget the remembered one.
+        valid_for: match release.valid_for.as_deref() {
+            Some("none") => Some(0),
+            v => v.map(duration).transpose()?,
+        },
         origin: release.origin,
         label: release.label,
         date: repository_date()?,
@@ -184,6 +195,7 @@ fn options(suite: SuiteArgs, key: KeyArgs, release: ReleaseArgs) -> Result<AddOp
         removals: Vec::new(),
         copy: None,
         keep: None,
+        new_key: release.new_key,
     })
 }
 
@@ -299,6 +311,9 @@ fn publish(opts: &AddOptions) -> Result<()> {
     for w in &report.warnings {
         eprintln!("warning: {w}");
     }
+    for n in &report.notes {
+        eprintln!("note: {n}");
+    }
     let mut text = String::new();
     for p in &report.added {
         text.push_str(&format!("added {p}\n"));
@@ -349,7 +364,7 @@ fn duration(text: &str) -> Result<u64> {
             Path::new("--valid-for"),
             None,
             "valid-for",
-            format!("{text:?} is not a duration such as 7d, 12h, 30m or 3600s"),
+            format!("{text:?} is not a duration such as 7d, 12h, 30m or 3600s, nor none"),
         )
         .into()),
     }

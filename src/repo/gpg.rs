@@ -13,29 +13,29 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-/// Which key signs: a secret key file, an id in the user's keyring, or both (an id
-/// among the keys of the file).
+/// Which keys sign: secret key files, ids in the user's keyring, or both (ids among
+/// the keys of the files). Several keys: each signature carries one by each (rotation).
 #[derive(Debug, Clone, Default)]
 pub struct KeySpec {
-    pub file: Option<PathBuf>,
-    pub id: Option<String>,
+    pub files: Vec<PathBuf>,
+    pub ids: Vec<String>,
     /// For a passphrase-protected key (read by gpg, never by unitpack).
     pub passphrase_file: Option<PathBuf>,
 }
 
 pub struct SigningKey {
     home: Option<GnupgHome>,
-    /// Where errors about the key point: the key file, or `--key-id`.
+    /// Where errors about the key point: the first key file, or `--key-id`.
     origin: PathBuf,
-    pub fingerprint: String,
-    created: u64,
-    expires: Option<u64>,
+    /// The signing keys, in the order given; each signs every signature.
+    keys: Vec<Listed>,
     passphrase_file: Option<PathBuf>,
     /// Said once, whatever is signed: e.g. a key file others can read.
     pub warnings: Vec<String>,
 }
 
 /// A secret key as `gpg --with-colons --list-secret-keys` describes it.
+#[derive(Clone)]
 struct Listed {
     fingerprint: String,
     validity: String,
@@ -45,19 +45,17 @@ struct Listed {
 }
 
 impl SigningKey {
-    /// Find the key and check that it can sign; every problem is an input error.
+    /// Find the keys and check that each can sign; every problem is an input error.
     pub fn open(spec: &KeySpec) -> Result<SigningKey> {
         let origin = spec
-            .file
-            .clone()
+            .files
+            .first()
+            .cloned()
             .unwrap_or_else(|| PathBuf::from("--key-id"));
-        let bad = |m: String| -> Error { InputError::new(&origin, None, "key", m).into() };
         let mut key = SigningKey {
             home: None,
             origin: origin.clone(),
-            fingerprint: String::new(),
-            created: 0,
-            expires: None,
+            keys: Vec::new(),
             passphrase_file: spec.passphrase_file.clone(),
             warnings: Vec::new(),
         };
@@ -67,7 +65,10 @@ impl SigningKey {
                 return Err(InputError::new(p, None, "passphrase-file", e.to_string()).into());
             }
         }
-        if let Some(file) = &spec.file {
+        // Without --key-id, each file must hold one signing key: that key signs.
+        let mut from_files: Vec<Listed> = Vec::new();
+        for file in &spec.files {
+            let bad = |m: String| -> Error { InputError::new(file, None, "key", m).into() };
             let opened = input::open_bounded(file, input::MAX_KEY_FILE).map_err(|e| match e {
                 ReadError::NotRegular(m) => bad(m),
                 ReadError::Missing => bad("no such key file".into()),
@@ -78,9 +79,23 @@ impl SigningKey {
             }
             let bytes = input::read_to_limit(opened, input::MAX_KEY_FILE)
                 .map_err(|e| bad(format!("the key file {e}")))?;
-            let home =
-                GnupgHome::new().map_err(|e| Error::io("creating a temporary GnuPG home", e))?;
-            key.home = Some(home);
+            // The keys this file adds are those not listed before it was imported (a
+            // fresh home lists none: no gpg run for the usual single key file).
+            let (before, listed_before): (Vec<String>, usize) =
+                if key.home.is_none() || !spec.ids.is_empty() {
+                    (Vec::new(), 0)
+                } else {
+                    let (all, usable) = key.listed(None)?;
+                    (
+                        usable.into_iter().map(|k| k.fingerprint).collect(),
+                        all.len(),
+                    )
+                };
+            if key.home.is_none() {
+                let home = GnupgHome::new()
+                    .map_err(|e| Error::io("creating a temporary GnuPG home", e))?;
+                key.home = Some(home);
+            }
             let out = key.gpg_fed(
                 &[
                     "--import".as_ref(),
@@ -95,78 +110,118 @@ impl SigningKey {
                     gpg_message(&out.stderr)
                 )));
             }
-        }
-        let mut args = vec!["--list-secret-keys"];
-        if let Some(id) = &spec.id {
-            args.push(id);
-        }
-        let out = key.gpg_str(&args)?;
-        let listed = parse_secret_keys(&String::from_utf8_lossy(&out.stdout));
-        let usable: Vec<&Listed> = listed
-            .iter()
-            .filter(|k| k.can_sign && !matches!(k.validity.as_str(), "r" | "e" | "d" | "i"))
-            .collect();
-        let chosen = match (usable.as_slice(), &spec.id) {
-            ([one], _) => *one,
-            ([], Some(id)) => {
-                return Err(bad(format!(
-                    "no usable secret signing key matches {id:?}{}",
-                    match &spec.file {
-                        Some(_) => " in this file",
-                        None => " in the keyring (GNUPGHOME or ~/.gnupg)",
+            if spec.ids.is_empty() {
+                let (listed, usable) = key.listed(None)?;
+                let new: Vec<Listed> = usable
+                    .into_iter()
+                    .filter(|k| !before.contains(&k.fingerprint))
+                    .collect();
+                from_files.push(match new.as_slice() {
+                    [one] => one.clone(),
+                    [] if listed.is_empty() => {
+                        return Err(bad("holds no secret key (export one with `gpg \
+                                        --export-secret-keys ID`)"
+                            .into()))
                     }
-                )))
+                    [] if listed.len() == listed_before => {
+                        return Err(bad(
+                            "adds no secret key to those of the earlier --key (the same \
+                             key given twice, or no secret key in it)"
+                                .into(),
+                        ))
+                    }
+                    [] => {
+                        return Err(bad("holds no secret key that can sign (revoked, \
+                                        expired or without signing capability)"
+                            .into()))
+                    }
+                    many => {
+                        return Err(bad(format!(
+                            "holds {} secret signing keys; choose one with --key-id: {}",
+                            many.len(),
+                            many.iter()
+                                .map(|k| k.fingerprint.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )))
+                    }
+                });
             }
-            ([], None) if listed.is_empty() => {
-                return Err(bad(
-                    "holds no secret key (export one with `gpg --export-secret-keys ID`)".into(),
-                ))
-            }
-            ([], None) => {
-                return Err(bad(
-                    "holds no secret key that can sign (revoked, expired or without \
-                     signing capability)"
-                        .into(),
-                ))
-            }
-            (many, _) => {
-                return Err(bad(format!(
-                    "holds {} secret signing keys; choose one with --key-id: {}",
-                    many.len(),
-                    many.iter()
-                        .map(|k| k.fingerprint.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )))
-            }
-        };
-        key.fingerprint = chosen.fingerprint.clone();
-        key.created = chosen.created;
-        key.expires = chosen.expires;
+        }
+        if spec.ids.is_empty() {
+            key.keys = from_files;
+        }
+        for id in &spec.ids {
+            let bad = |m: String| -> Error { InputError::new(&origin, None, "key", m).into() };
+            let (_, usable) = key.listed(Some(id))?;
+            let chosen = match usable.as_slice() {
+                [one] => one.clone(),
+                [] => {
+                    return Err(bad(format!(
+                        "no usable secret signing key matches {id:?}{}",
+                        if spec.files.is_empty() {
+                            " in the keyring (GNUPGHOME or ~/.gnupg)"
+                        } else {
+                            " in the key files"
+                        }
+                    )))
+                }
+                many => {
+                    return Err(bad(format!(
+                        "{id:?} matches {} secret signing keys; give a fingerprint: {}",
+                        many.len(),
+                        many.iter()
+                            .map(|k| k.fingerprint.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )))
+                }
+            };
+            key.keys.push(chosen);
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        key.keys.retain(|k| seen.insert(k.fingerprint.clone()));
         Ok(key)
     }
 
-    /// The signatures carry `date`: the key must exist and be unexpired then.
+    /// The fingerprints of the signing keys, in the order given.
+    pub fn fingerprints(&self) -> Vec<String> {
+        self.keys.iter().map(|k| k.fingerprint.clone()).collect()
+    }
+
+    /// The secret keys `id` names (all without one), and those of them that can sign.
+    fn listed(&self, id: Option<&str>) -> Result<(Vec<Listed>, Vec<Listed>)> {
+        let mut args = vec!["--list-secret-keys"];
+        args.extend(id);
+        let out = self.gpg_str(&args)?;
+        let listed = parse_secret_keys(&String::from_utf8_lossy(&out.stdout));
+        let usable = listed.iter().filter(|k| k.usable()).cloned().collect();
+        Ok((listed, usable))
+    }
+
+    /// The signatures carry `date`: each key must exist and be unexpired then.
     /// `what` says where the date came from, `fix` what to do when it is wrong.
     pub fn check_date(&self, date: u64, what: &str, fix: &str) -> Result<()> {
         let bad = |m: String| -> Error { InputError::new(&self.origin, None, "key", m).into() };
         let day = |t: u64| super::index::release_date(t);
-        if date < self.created {
-            return Err(bad(format!(
-                "key {} was created {}, after the repository date {} ({what}); \
-                 a signature cannot predate its key; {fix}",
-                self.fingerprint,
-                day(self.created),
-                day(date)
-            )));
-        }
-        if let Some(exp) = self.expires.filter(|&e| e <= date) {
-            return Err(bad(format!(
-                "key {} expired {}, before the repository date {} ({what}); {fix}",
-                self.fingerprint,
-                day(exp),
-                day(date)
-            )));
+        for k in &self.keys {
+            if date < k.created {
+                return Err(bad(format!(
+                    "key {} was created {}, after the repository date {} ({what}); \
+                     a signature cannot predate its key; {fix}",
+                    k.fingerprint,
+                    day(k.created),
+                    day(date)
+                )));
+            }
+            if let Some(exp) = k.expires.filter(|&e| e <= date) {
+                return Err(bad(format!(
+                    "key {} expired {}, before the repository date {} ({what}); {fix}",
+                    k.fingerprint,
+                    day(exp),
+                    day(date)
+                )));
+            }
         }
         Ok(())
     }
@@ -182,9 +237,13 @@ impl SigningKey {
                 faked.as_ref(),
                 "--digest-algo".as_ref(),
                 "SHA256".as_ref(),
-                "--local-user".as_ref(),
-                self.fingerprint.as_ref(),
             ];
+            // One signature per key in each file: a client trusting any one of them
+            // verifies (apt ignores the signatures whose key it lacks).
+            for k in &self.keys {
+                args.push("--local-user".as_ref());
+                args.push(k.fingerprint.as_ref());
+            }
             if let Some(p) = &self.passphrase_file {
                 args.extend([
                     "--pinentry-mode".as_ref(),
@@ -207,7 +266,7 @@ impl SigningKey {
                     "key",
                     format!(
                         "gpg {mode} with key {} failed: {}",
-                        self.fingerprint,
+                        self.fingerprints().join(" and "),
                         gpg_message(&result.stderr)
                     ),
                 )
@@ -217,28 +276,49 @@ impl SigningKey {
         Ok(())
     }
 
-    /// A warning when `previous` (the suite's last `Release.gpg`, at `path`) was made by
-    /// a key other than this one (its primary or any subkey): clients that trust only
-    /// the old key then fail with NO_PUBKEY.
+    /// A warning when no signature of `previous` (the suite's last `Release.gpg`, at
+    /// `path`) was made by one of this run's keys (a primary or any subkey): clients
+    /// that trust only the old key then fail with NO_PUBKEY. A rotation signs with the
+    /// old and the new key, so it shares a key with the state before it.
     pub fn previous_signer_warning(&self, previous: &[u8], path: &Path) -> Result<Option<String>> {
         let out = self.gpg_fed(&["--list-packets".as_ref()], previous)?;
-        let Some((_, keyid)) = signature_of(&String::from_utf8_lossy(&out.stdout)) else {
+        let signers: Vec<String> = signatures_of(&String::from_utf8_lossy(&out.stdout))
+            .into_iter()
+            .map(|(_, keyid)| keyid)
+            .collect();
+        if signers.is_empty() {
             return Ok(None); // not a signature gpg reads: it is replaced anyway
-        };
-        let listing = self.gpg_str(&["--list-secret-keys", &self.fingerprint])?;
-        let ours = String::from_utf8_lossy(&listing.stdout).lines().any(|l| {
-            let f: Vec<&str> = l.split(':').collect();
-            matches!(f.first(), Some(&("sec" | "ssb"))) && f.get(4) == Some(&keyid.as_str())
-        });
-        Ok((!ours).then(|| {
-            format!(
-                "{}: key: the suite was signed by key {keyid}, this run signs with {}: \
-                 clients that trust only the old key will fail with NO_PUBKEY; give them \
-                 the new public key first (unitpack repo export-key)",
-                path.display(),
-                self.fingerprint
-            )
-        }))
+        }
+        let ours = self.key_ids()?;
+        if signers.iter().any(|s| ours.contains(s)) {
+            return Ok(None);
+        }
+        Ok(Some(format!(
+            "{}: key: the suite was signed by key {}, this run signs with {} only: \
+             clients that trust only the old key will fail with NO_PUBKEY; to rotate, \
+             sign with both keys (--key OLD --key NEW) until every client has the new \
+             public key (unitpack repo export-key), then with the new one alone",
+            path.display(),
+            signers.join(" and "),
+            self.fingerprints().join(" and ")
+        )))
+    }
+
+    /// The key ids (primary and subkeys) of the signing keys, as signatures name them.
+    fn key_ids(&self) -> Result<Vec<String>> {
+        let mut args = vec!["--list-secret-keys"];
+        let fprs = self.fingerprints();
+        args.extend(fprs.iter().map(String::as_str));
+        let listing = self.gpg_str(&args)?;
+        Ok(String::from_utf8_lossy(&listing.stdout)
+            .lines()
+            .filter_map(|l| {
+                let f: Vec<&str> = l.split(':').collect();
+                matches!(f.first(), Some(&("sec" | "ssb")))
+                    .then(|| f.get(4).map(|s| s.to_string()))
+                    .flatten()
+            })
+            .collect())
     }
 
     /// A warning when the signature in `detached` (made by [`SigningKey::sign`]) is one
@@ -248,20 +328,36 @@ impl SigningKey {
     /// - Debian 13's apt verifies with `sqv`, whose policy refuses RSA and DSA keys under
     ///   2048 bits; Ubuntu 24.04's apt accepts only RSA of 2048 bits or more, Ed25519 and
     ///   Ed448.
-    pub fn client_warning(&self, detached: &Path) -> Result<Option<String>> {
+    pub fn client_warnings(&self, detached: &Path) -> Result<Vec<String>> {
         let out = self.gpg(&["--list-packets".as_ref(), detached.as_os_str()])?;
-        let Some((algorithm, keyid)) = signature_of(&String::from_utf8_lossy(&out.stdout)) else {
+        let signatures = signatures_of(&String::from_utf8_lossy(&out.stdout));
+        if signatures.len() != self.keys.len() {
             return Err(Error::Tool {
                 program: "gpg",
                 message: format!(
-                    "--list-packets {} shows no signature: {}",
+                    "--list-packets {} shows {} signatures, not {}: {}",
                     detached.display(),
+                    signatures.len(),
+                    self.keys.len(),
                     gpg_message(&out.stderr)
                 ),
             });
-        };
-        let listing = self.gpg_str(&["--list-secret-keys", &self.fingerprint])?;
-        let bits = key_bits(&String::from_utf8_lossy(&listing.stdout), &keyid).unwrap_or(0);
+        }
+        let mut warnings = Vec::new();
+        for ((algorithm, keyid), k) in signatures.into_iter().zip(&self.keys) {
+            warnings.extend(self.client_warning(algorithm, &keyid, &k.fingerprint)?);
+        }
+        Ok(warnings)
+    }
+
+    fn client_warning(
+        &self,
+        algorithm: u8,
+        keyid: &str,
+        fingerprint: &str,
+    ) -> Result<Option<String>> {
+        let listing = self.gpg_str(&["--list-secret-keys", fingerprint])?;
+        let bits = key_bits(&String::from_utf8_lossy(&listing.stdout), keyid).unwrap_or(0);
         let (name, refused_by) = match algorithm {
             RSA | RSA_SIGN if bits >= 2048 => return Ok(None),
             RSA | RSA_SIGN | DSA if bits < 2048 => (
@@ -295,7 +391,7 @@ impl SigningKey {
              an RSA key of 2048 bits or more suits every apt \
              (gpg --quick-gen-key 'NAME <EMAIL>' rsa3072 sign never)",
             self.origin.display(),
-            self.fingerprint
+            fingerprint
         )))
     }
 
@@ -306,14 +402,15 @@ impl SigningKey {
         if armor {
             args.push("--armor");
         }
-        args.push(&self.fingerprint);
+        let fprs = self.fingerprints();
+        args.extend(fprs.iter().map(String::as_str));
         let out = self.gpg_str(&args)?;
         if !out.status.success() || out.stdout.is_empty() {
             return Err(Error::Tool {
                 program: "gpg",
                 message: format!(
                     "--export {} failed: {}",
-                    self.fingerprint,
+                    fprs.join(" "),
                     gpg_message(&out.stderr)
                 ),
             });
@@ -393,14 +490,17 @@ const DSA: u8 = 17;
 const ECDSA: u8 = 19;
 const EDDSA: u8 = 22;
 
-/// Algorithm and issuer key id of the first signature packet in `gpg --list-packets`
-/// output (`:signature packet: algo 22, keyid 9DC4DC913B8CEF43`).
-fn signature_of(listing: &str) -> Option<(u8, String)> {
-    listing.lines().find_map(|line| {
-        let rest = line.strip_prefix(":signature packet: algo ")?;
-        let (algo, keyid) = rest.split_once(", keyid ")?;
-        Some((algo.trim().parse().ok()?, keyid.trim().to_string()))
-    })
+/// Algorithm and issuer key id of each signature packet in `gpg --list-packets`
+/// output (`:signature packet: algo 22, keyid 9DC4DC913B8CEF43`), in order.
+fn signatures_of(listing: &str) -> Vec<(u8, String)> {
+    listing
+        .lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix(":signature packet: algo ")?;
+            let (algo, keyid) = rest.split_once(", keyid ")?;
+            Some((algo.trim().parse().ok()?, keyid.trim().to_string()))
+        })
+        .collect()
 }
 
 /// The size in bits of the key or subkey `keyid` in a `--with-colons` key listing.
@@ -411,6 +511,12 @@ fn key_bits(colons: &str, keyid: &str) -> Option<u32> {
             .then(|| f.get(2)?.parse().ok())
             .flatten()
     })
+}
+
+impl Listed {
+    fn usable(&self) -> bool {
+        self.can_sign && !matches!(self.validity.as_str(), "r" | "e" | "d" | "i")
+    }
 }
 
 fn parse_secret_keys(colons: &str) -> Vec<Listed> {

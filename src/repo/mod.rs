@@ -16,6 +16,7 @@ mod debfile;
 mod gpg;
 mod index;
 mod names;
+mod settings;
 mod stage;
 mod version;
 
@@ -40,7 +41,8 @@ pub struct AddOptions {
     /// Architectures to publish indexes for, besides those already in the suite and
     /// those of the packages added.
     pub architectures: Vec<String>,
-    /// `Valid-Until` = date + this many seconds.
+    /// `Valid-Until` = date + this many seconds; `Some(0)`: none, and the suite's
+    /// remembered one is forgotten (`--valid-for none`).
     pub valid_for: Option<u64>,
     pub origin: Option<String>,
     pub label: Option<String>,
@@ -58,6 +60,8 @@ pub struct AddOptions {
     pub copy: Option<CopyFrom>,
     /// Keep this many newest versions of each package and architecture (`repo prune`).
     pub keep: Option<usize>,
+    /// Sign with a key the suite's remembered keys do not include (`--new-key`).
+    pub new_key: bool,
 }
 
 /// `PACKAGE[=VERSION]`, on one architecture or all.
@@ -116,6 +120,8 @@ pub struct Report {
     pub copied: Vec<String>,
     /// `PACKAGE VERSION ARCH` of the versions `--keep` dropped.
     pub pruned: Vec<String>,
+    /// Settings now remembered in `unitpack-repo.conf` that differ from before.
+    pub notes: Vec<String>,
 }
 
 fn id(e: &Entry) -> String {
@@ -194,8 +200,14 @@ pub fn add(o: &AddOptions) -> Result<Report> {
     // Under the lock, a staged file can only be a killed run's: remove them.
     remove_stale_temporaries(&o.repo, Path::new("pool"), 0)?;
     remove_stale_temporaries(&o.repo, &suite_rel, 4)?;
+    if o.repo.is_dir() {
+        // The settings file's (walk_below takes an empty path as the root itself).
+        remove_stale_temporaries(&o.repo, Path::new(""), 0)?;
+    }
 
     let key = SigningKey::open(&o.key)?;
+    let mut settings = settings::read(&o.repo)?;
+    let (remembered, valid_for) = remember(o, &settings, &key)?;
     let (what, fix) = if o.date_from_env {
         (
             "SOURCE_DATE_EPOCH",
@@ -211,7 +223,7 @@ pub fn add(o: &AddOptions) -> Result<Report> {
         )
     };
     key.check_date(o.date, what, fix)?;
-    if let Some(until) = o.valid_for.map(|v| o.date.saturating_add(v)) {
+    if let Some(until) = valid_for.map(|v| o.date.saturating_add(v)) {
         if until <= o.now {
             return Err(InputError::new(
                 Path::new("--valid-for"),
@@ -252,6 +264,7 @@ pub fn add(o: &AddOptions) -> Result<Report> {
 
     let suite_dir = o.repo.join(&suite_rel);
     let previous = read_release(&o.repo, &suite_rel)?;
+    not_before_previous(&suite_dir, &previous, o.date, what, fix)?;
     let listed = |field: &str| -> Vec<String> {
         previous
             .as_ref()
@@ -423,8 +436,14 @@ pub fn add(o: &AddOptions) -> Result<Report> {
         }
     }
     files.sort_by(|a, b| a.0.cmp(&b.0));
-    let origin = o.origin.clone().or_else(|| field_of(&previous, "Origin"));
-    let label = o.label.clone().or_else(|| field_of(&previous, "Label"));
+    let origin = remembered
+        .origin
+        .clone()
+        .or_else(|| field_of(&previous, "Origin"));
+    let label = remembered
+        .label
+        .clone()
+        .or_else(|| field_of(&previous, "Label"));
     let components: Vec<String> = components.into_iter().collect();
     let archs: Vec<String> = archs.into_iter().collect();
     let release = index::release(
@@ -433,7 +452,7 @@ pub fn add(o: &AddOptions) -> Result<Report> {
             label: label.as_deref(),
             suite: &o.suite,
             date: o.date,
-            valid_until: o.valid_for.map(|v| o.date + v),
+            valid_until: valid_for.map(|v| o.date + v),
             architectures: &archs,
             components: &components,
         },
@@ -452,13 +471,31 @@ pub fn add(o: &AddOptions) -> Result<Report> {
     let previous_signature =
         read_repo_text(&o.repo, &suite_rel.join("Release.gpg"), input::MAX_KEY_FILE)?;
     key.sign(&release_tmp, &inrelease, &detached, o.date)?;
+    // After InRelease: the signed state is what counts; a run killed before this
+    // rename leaves the settings of the state before (a new key is asked for again).
+    let now = settings::Suite {
+        origin: origin.clone(),
+        label: label.clone(),
+        ..remembered
+    };
+    let before = settings.get(&o.suite).cloned().unwrap_or_default();
+    if settings.get(&o.suite) != Some(&now) {
+        report
+            .notes
+            .extend(settings::changes(&o.suite, &before, &now));
+        settings.set(&o.suite, now);
+        let text = settings
+            .render()
+            .map_err(|e| InputError::new(&o.repo.join(settings::FILE), None, e.field, e.message))?;
+        stage.bytes(Path::new(settings::FILE), text.as_bytes())?;
+    }
     if let Some((path, old)) = previous_signature {
         report
             .warnings
             .extend(key.previous_signer_warning(old.as_bytes(), &path)?);
     }
     report.warnings.extend(key.warnings.iter().cloned());
-    report.warnings.extend(key.client_warning(&detached)?);
+    report.warnings.extend(key.client_warnings(&detached)?);
     stage.commit()?;
     // Keep the indexes of this state and the previous one (a client may still hold
     // its InRelease); older ones go.
@@ -471,6 +508,94 @@ pub fn add(o: &AddOptions) -> Result<Report> {
         }
     }
     Ok(report)
+}
+
+/// The suite's settings for this run: the command line's values over the remembered
+/// ones (a change is noted), and this run's keys, refused when one is not among the
+/// remembered keys unless `--new-key` says it is meant. Also the `Valid-For` in force.
+fn remember(
+    o: &AddOptions,
+    settings: &settings::Settings,
+    key: &SigningKey,
+) -> Result<(settings::Suite, Option<u64>)> {
+    let before = settings.get(&o.suite).cloned().unwrap_or_default();
+    let fingerprints = key.fingerprints();
+    let unknown: Vec<&String> = fingerprints
+        .iter()
+        .filter(|f| !before.keys.is_empty() && !before.keys.contains(f))
+        .collect();
+    if !unknown.is_empty() && !o.new_key {
+        return Err(InputError::new(
+            Path::new("--key"),
+            None,
+            "key",
+            format!(
+                "{} signs with {}, which is not among the keys suite {} was signed with \
+                 ({}: Signed-By {}); clients trust those: give --new-key if this key is \
+                 meant (to rotate: --key OLD --key NEW --new-key, docs/repo.md)",
+                o.key
+                    .files
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .chain(o.key.ids.iter().cloned())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                unknown
+                    .iter()
+                    .map(|s| s.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+                o.suite,
+                settings::FILE,
+                before.keys.join(" ")
+            ),
+        )
+        .into());
+    }
+    let now = settings::Suite {
+        valid_for: o.valid_for.or(before.valid_for).filter(|&v| v > 0),
+        origin: o.origin.clone().or(before.origin.clone()),
+        label: o.label.clone().or(before.label.clone()),
+        keys: fingerprints,
+    };
+    Ok((now.clone(), now.valid_for))
+}
+
+/// Refuses a `Date` earlier than the one the suite's signed `Release` has: apt keeps
+/// the newer `Release` it holds and ignores an older one as if unchanged (apt 1.2.35,
+/// apt-pkg/acquire-item.cc `VerifyVendor`: "Did we get a file older than what we
+/// have? … prevention of downgrading"), so clients that had the newer state would
+/// never see this one; a fresh client would take it: a replay of the past.
+fn not_before_previous(
+    suite_dir: &Path,
+    previous: &Option<Stanza>,
+    date: u64,
+    what: &str,
+    fix: &str,
+) -> Result<()> {
+    let Some(text) = previous.as_ref().and_then(|r| r.get("Date")) else {
+        return Ok(());
+    };
+    let path = suite_dir.join("InRelease");
+    let Some(before) = settings::parse_date(text) else {
+        return Err(InputError::new(&path, None, "Date", format!("{text:?} is not a date")).into());
+    };
+    if date < before {
+        return Err(InputError::new(
+            &path,
+            None,
+            "Date",
+            format!(
+                "the suite is signed with Date {}; this run's Date {} ({what}) is earlier: \
+                 apt keeps the newer Release it has and ignores an older one, so clients \
+                 would not see this state; {fix}",
+                index::release_date(before),
+                index::release_date(date)
+            ),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// `repo copy`: the selected packages of the same component of `from.suite` into

@@ -184,9 +184,10 @@ flow_board_apt_steps() {
 	out=$(apt_in_ct update 2>&1)
 	check "apt-get update clean again" no_apt_warning "$out" || printf '%s\n' "$out" | sed 's/^/        | /'
 
-	# 3. A Release signed by another key: 1.0.3 published with a key apt does not trust.
+	# 3. A Release signed by another key: 1.0.3 published with a key apt does not trust
+	#    (--new-key: the suite remembers the key that signed it; docs/repo.md).
 	check "unitpack repo add: 1.0.3 published, signed by another RSA-3072 key" \
-		board_publish other 1750432000 "$BOARD_WORK/debs/my-pulseaudio-user_1.0.3-1_all.deb" || return 1
+		board_publish other 1750432000 --new-key "$BOARD_WORK/debs/my-pulseaudio-user_1.0.3-1_all.deb" || return 1
 	out=$(apt_in_ct update 2>&1)
 	tamper_record other-key "a Release signed by another key" "NO_PUBKEY|signatures couldn't be verified|not signed" "$out"
 	check "tamper, another key: apt does not offer 1.0.3-1" test "$(candidate my-pulseaudio-user)" != 1.0.3-1
@@ -194,7 +195,7 @@ flow_board_apt_steps() {
 	# 4. An expired Valid-Until: the same 1.0.3, signed by the right key, valid for two
 	#    seconds from now (`repo add` refuses to write a Valid-Until already past).
 	check "repository re-signed by the right key with Valid-Until 2 s from now" \
-		board_publish good "$(date +%s)" --valid-for 2s || return 1
+		board_publish good "$(date +%s)" --new-key --valid-for 2s || return 1
 	check "the Release has a Valid-Until" grep_q '^Valid-Until: ' "$BOARD_REPO/dists/xenial/Release"
 	sleep 3
 	out=$(apt_in_ct update 2>&1)
@@ -202,8 +203,10 @@ flow_board_apt_steps() {
 	check "tamper, expired: apt does not offer 1.0.3-1" test "$(candidate my-pulseaudio-user)" != 1.0.3-1
 
 	# The same repository, re-signed without Valid-Until: accepted (the refusals above were
-	# for the tampering, not for the repository).
-	check "repository re-signed by the right key, no Valid-Until" board_publish good 1750700000 || return 1
+	# for the tampering, not for the repository). Dated now: `repo add` refuses a Date
+	# before the signed one; `--valid-for none` forgets the remembered 2 s.
+	check "repository re-signed by the right key, no Valid-Until" \
+		board_publish good "$(date +%s)" --valid-for none || return 1
 	out=$(apt_in_ct update 2>&1)
 	check "apt-get update accepts it without a warning" no_apt_warning "$out" || printf '%s\n' "$out" | sed 's/^/        | /'
 	check_eq "…and offers 1.0.3-1" 1.0.3-1 "$(candidate my-pulseaudio-user)"
