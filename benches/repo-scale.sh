@@ -41,7 +41,9 @@
 #
 # Usage, after `cargo build --release`:
 #   benches/repo-scale.sh [--counts "1000 10000 100000"] [--runs 3]
-# Environment: UNITPACK (binary, default target/release/unitpack); APTLY (binary; by
+# Environment: UNITPACK (binary, default target/release/unitpack); UNITPACK_BEFORE
+# (another unitpack binary, e.g. main's, measured as one more peer "before" in the
+# same run); APTLY (binary; by
 # default aptly's Debian package is unpacked into $UNITPACK_BENCH_CACHE, default
 # ~/.cache/unitpack-bench: aptly Conflicts with gpgv1, which tests/repo.rs needs, so
 # it is not installed). The generated packages are cached there too.
@@ -196,7 +198,7 @@ fresh() { # TOOL REPO DEBS
 	for b in "$3"/b*/; do
 		case $1 in
 		aptly) aptly_add "$2" "$b" ;;
-		unitpack | reprepro) "$1_add" "$2" "$b"*.deb ;;
+		unitpack | before | reprepro) "$1_add" "$2" "$b"*.deb ;;
 		ftparchive)
 			mkdir -p "$2/pool/main/b"
 			cp "$b"*.deb "$2/pool/main/b/"
@@ -207,6 +209,12 @@ fresh() { # TOOL REPO DEBS
 }
 unitpack_remove() { # REPO PACKAGE
 	"$bin" repo remove --repo "$1" --suite stable --key-id bench@example.org "$2"
+}
+before_add() { # REPO DEB...
+	bin=$before unitpack_add "$@"
+}
+before_remove() { # REPO PACKAGE
+	bin=$before unitpack_remove "$@"
 }
 reprepro_remove() { # REPO PACKAGE
 	reprepro --silent -b "$1" remove stable "$2"
@@ -221,8 +229,9 @@ ftparchive_remove() { # REPO PACKAGE
 	ftparchive "$1"
 }
 export -f unitpack_add reprepro_add aptly_add ftparchive ftparchive_add fresh
-export -f unitpack_remove reprepro_remove aptly_remove ftparchive_remove
-export bin aptly work
+export -f unitpack_remove reprepro_remove aptly_remove ftparchive_remove before_add before_remove
+before=${UNITPACK_BEFORE:-}
+export bin before aptly work
 
 declare -A t
 # measure KEY COMMAND...: wall ms, CPU ms, peak RSS KiB of COMMAND into t[KEY-*].
@@ -244,17 +253,19 @@ index_of() {
 }
 
 tools="unitpack reprepro aptly ftparchive"
+if [ -n "$before" ]; then tools="unitpack before reprepro aptly ftparchive"; fi
+peers=${tools#unitpack }
 # check COUNT: every repository lists the same COUNT packages with the same SHA256, and
 # gpgv accepts its InRelease.
 check() {
 	local want dir
 	want=$(index_of "$work/r/unitpack/dists/stable/main/binary-amd64/Packages")
 	[ "$(wc -l <<<"$want")" -eq "$1" ] || { echo "unitpack's index has $(wc -l <<<"$want") packages, not $1" >&2; exit 1; }
-	for dir in reprepro aptly/public ftparchive; do
+	for dir in ${peers/aptly/aptly/public}; do
 		[ "$(index_of "$work/r/$dir/dists/stable/main/binary-amd64/Packages")" = "$want" ] ||
 			{ echo "$dir's Packages differs from unitpack's" >&2; exit 1; }
 	done
-	for dir in unitpack reprepro aptly/public ftparchive; do
+	for dir in ${tools/aptly/aptly/public}; do
 		gpgv --keyring "$work/pub.gpg" "$work/r/$dir/dists/stable/InRelease" 2>/dev/null ||
 			{ echo "gpgv rejects $dir's InRelease" >&2; exit 1; }
 	done
@@ -288,7 +299,7 @@ for n in $counts; do
 		done
 		check "$n"
 	done
-	for dir in unitpack reprepro aptly/public ftparchive; do
+	for dir in ${tools/aptly/aptly/public}; do
 		idx=$work/r/$dir/dists/stable/main/binary-amd64
 		echo "$n: $dir writes, per package: $(awk '/^$/ {exit} /^(MD5sum|SHA1|SHA256|SHA512):/ {printf "%s ", $1}' "$idx/Packages")" \
 			"indexes: $(cd "$idx" && printf '%s ' Packages*)"
