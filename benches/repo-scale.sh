@@ -18,6 +18,20 @@
 #            aptly:          `aptly repo add` + `aptly publish update`
 #            apt-ftparchive: `cp`, then the same pipeline (its --db cache spares
 #                            re-reading the N packages)
+#   remove-one  the first package removed again
+#            unitpack:       `unitpack repo remove PACKAGE`
+#            reprepro:       `reprepro remove stable PACKAGE`
+#            aptly:          `aptly repo remove` + `aptly publish update`
+#            apt-ftparchive: `rm` of the pool file, then the same pipeline
+#
+# Above 10,000 packages the command line would be longer than ARG_MAX (2 MiB here), so
+# every tool is given the packages 10,000 at a time (the "fresh" row is then the sum of
+# the batches, for each tool alike). The packages are generated once (not timed) and
+# share all their content but the control fields, the script's and the config file's
+# one line each: 100,001 of them take a few minutes to make on 2 cores.
+#
+# The tools do not write the same work: the script prints, for each, the hash fields of
+# a Packages stanza and the index files it writes (see benches/README.md).
 #
 # Each case runs RUNS times, the tools interleaved; medians of wall, CPU (user + system
 # of the command and its children) and peak RSS (GNU time's maximum resident set of the
@@ -26,8 +40,10 @@
 # binary-amd64/Packages lists the same packages with the same SHA256 as unitpack's.
 #
 # Usage, after `cargo build --release`:
-#   benches/repo-scale.sh [--counts "1000 10000"] [--runs 3]
-# Environment: UNITPACK (binary, default target/release/unitpack); APTLY (binary; by
+#   benches/repo-scale.sh [--counts "1000 10000 100000"] [--runs 3]
+# Environment: UNITPACK (binary, default target/release/unitpack); UNITPACK_BEFORE
+# (another unitpack binary, e.g. main's, measured as one more peer "before" in the
+# same run); APTLY (binary; by
 # default aptly's Debian package is unpacked into $UNITPACK_BENCH_CACHE, default
 # ~/.cache/unitpack-bench: aptly Conflicts with gpgv1, which tests/repo.rs needs, so
 # it is not installed). The generated packages are cached there too.
@@ -68,7 +84,8 @@ export SOURCE_DATE_EPOCH=1750000000
 
 # make_debs N DIR: N + 1 small amd64 packages (a script and a config file each),
 # written directly as ar archives of gzip'd tars (dpkg-deb would take minutes for
-# 10,000); dpkg-deb reads them back below. Package N is the one added later.
+# 10,000) into DIR/bNN/, 10,000 a directory; dpkg-deb reads one back below. Package N
+# is the one added later.
 make_debs() {
 	python3 - "$1" "$2" <<'PY'
 import gzip, io, os, sys, tarfile
@@ -107,7 +124,9 @@ for i in range(n + 1):
                 ("./etc/", None, 0), (f"./etc/{p}/", None, 0),
                 (f"./etc/{p}/bench.conf", f"setting={i}\n".encode(), 0o644)])
     deb = ar([("debian-binary", b"2.0\n"), ("control.tar.gz", ctl), ("data.tar.gz", data)])
-    with open(os.path.join(out, f"{p}_{v}_amd64.deb"), "wb") as f:
+    batch = os.path.join(out, f"b{i // 10000:02d}")
+    os.makedirs(batch, exist_ok=True)
+    with open(os.path.join(batch, f"{p}_{v}_amd64.deb"), "wb") as f:
         f.write(deb)
 PY
 }
@@ -173,8 +192,46 @@ ftparchive_add() { # REPO DEB...
 	cp "$@" "$r/pool/main/b/"
 	ftparchive "$r"
 }
-export -f unitpack_add reprepro_add aptly_add ftparchive ftparchive_add
-export bin aptly work
+# The fresh repository, one batch directory of at most 10,000 packages at a time.
+fresh() { # TOOL REPO DEBS
+	local b
+	for b in "$3"/b*/; do
+		case $1 in
+		aptly) aptly_add "$2" "$b" ;;
+		unitpack | before | reprepro) "$1_add" "$2" "$b"*.deb ;;
+		ftparchive)
+			mkdir -p "$2/pool/main/b"
+			cp "$b"*.deb "$2/pool/main/b/"
+			;;
+		esac
+	done
+	if [ "$1" = ftparchive ]; then ftparchive "$2"; fi
+}
+unitpack_remove() { # REPO PACKAGE
+	"$bin" repo remove --repo "$1" --suite stable --key-id bench@example.org "$2"
+}
+before_add() { # REPO DEB...
+	bin=$before unitpack_add "$@"
+}
+before_remove() { # REPO PACKAGE
+	bin=$before unitpack_remove "$@"
+}
+reprepro_remove() { # REPO PACKAGE
+	reprepro --silent -b "$1" remove stable "$2"
+}
+aptly_remove() { # ROOT PACKAGE
+	local conf=$1/aptly.conf PATH=$work/shim:$PATH
+	"$aptly" -config="$conf" repo remove bench "$2"
+	"$aptly" -config="$conf" publish update -batch -gpg-key=bench@example.org stable
+}
+ftparchive_remove() { # REPO PACKAGE
+	rm "$1/pool/main/b/$2"_*.deb
+	ftparchive "$1"
+}
+export -f unitpack_add reprepro_add aptly_add ftparchive ftparchive_add fresh
+export -f unitpack_remove reprepro_remove aptly_remove ftparchive_remove before_add before_remove
+before=${UNITPACK_BEFORE:-}
+export bin before aptly work
 
 declare -A t
 # measure KEY COMMAND...: wall ms, CPU ms, peak RSS KiB of COMMAND into t[KEY-*].
@@ -196,48 +253,62 @@ index_of() {
 }
 
 tools="unitpack reprepro aptly ftparchive"
+if [ -n "$before" ]; then tools="unitpack before reprepro aptly ftparchive"; fi
+peers=${tools#unitpack }
+# check COUNT: every repository lists the same COUNT packages with the same SHA256, and
+# gpgv accepts its InRelease.
+check() {
+	local want dir
+	want=$(index_of "$work/r/unitpack/dists/stable/main/binary-amd64/Packages")
+	[ "$(wc -l <<<"$want")" -eq "$1" ] || { echo "unitpack's index has $(wc -l <<<"$want") packages, not $1" >&2; exit 1; }
+	for dir in ${peers/aptly/aptly/public}; do
+		[ "$(index_of "$work/r/$dir/dists/stable/main/binary-amd64/Packages")" = "$want" ] ||
+			{ echo "$dir's Packages differs from unitpack's" >&2; exit 1; }
+	done
+	for dir in ${tools/aptly/aptly/public}; do
+		gpgv --keyring "$work/pub.gpg" "$work/r/$dir/dists/stable/InRelease" 2>/dev/null ||
+			{ echo "gpgv rejects $dir's InRelease" >&2; exit 1; }
+	done
+}
 for n in $counts; do
-	debs=$cache/repo-scale-debs-$n
+	debs=$cache/repo-scale-batches-$n
 	if [ ! -f "$debs/.done" ]; then
 		rm -rf "$debs" "$debs-extra"
 		make_debs "$n" "$debs"
-		# Outside the directory aptly is given (it recurses).
+		# Outside the directories aptly is given (it recurses).
 		mkdir -p "$debs-extra"
-		mv "$debs"/bench"$(printf %06d "$n")"_*.deb "$debs-extra/"
+		mv "$debs"/b*/bench"$(printf %06d "$n")"_*.deb "$debs-extra/"
 		touch "$debs/.done"
 	fi
-	first=("$debs"/*.deb)
-	dpkg-deb -I "${first[0]}" >/dev/null
+	dpkg-deb -I "$debs/b00/bench000000_1.0.0-1_amd64.deb" >/dev/null
 	extras=("$debs-extra"/*.deb)
 	extra=${extras[0]}
 	for _ in $(seq "$runs"); do
 		rm -rf "$work/r"
 		mkdir -p "$work/r"
-		measure "$n-fresh-unitpack" unitpack_add "$work/r/unitpack" "$debs"/*.deb
-		measure "$n-fresh-reprepro" reprepro_add "$work/r/reprepro" "$debs"/*.deb
-		measure "$n-fresh-aptly" aptly_add "$work/r/aptly" "$debs"
-		measure "$n-fresh-ftparchive" ftparchive_add "$work/r/ftparchive" "$debs"/*.deb
-		measure "$n-add-one-unitpack" unitpack_add "$work/r/unitpack" "$extra"
-		measure "$n-add-one-reprepro" reprepro_add "$work/r/reprepro" "$extra"
-		measure "$n-add-one-aptly" aptly_add "$work/r/aptly" "$extra"
-		measure "$n-add-one-ftparchive" ftparchive_add "$work/r/ftparchive" "$extra"
+		for tool in $tools; do
+			measure "$n-fresh-$tool" fresh "$tool" "$work/r/$tool" "$debs"
+		done
+		for tool in $tools; do
+			measure "$n-add-one-$tool" "${tool}_add" "$work/r/$tool" "$extra"
+		done
+		# The four repositories hold the same N + 1 packages, signed by the key.
+		check "$((n + 1))"
+		for tool in $tools; do
+			measure "$n-remove-one-$tool" "${tool}_remove" "$work/r/$tool" bench000000
+		done
+		check "$n"
 	done
-	# The four repositories hold the same N + 1 packages, signed by the key.
-	want=$(index_of "$work/r/unitpack/dists/stable/main/binary-amd64/Packages")
-	[ "$(wc -l <<<"$want")" -eq $((n + 1)) ] || { echo "unitpack's index has $(wc -l <<<"$want") packages, not $((n + 1))" >&2; exit 1; }
-	for dir in reprepro aptly/public ftparchive; do
-		[ "$(index_of "$work/r/$dir/dists/stable/main/binary-amd64/Packages")" = "$want" ] ||
-			{ echo "$dir's Packages differs from unitpack's" >&2; exit 1; }
-	done
-	for dir in unitpack reprepro aptly/public ftparchive; do
-		gpgv --keyring "$work/pub.gpg" "$work/r/$dir/dists/stable/InRelease" 2>/dev/null ||
-			{ echo "gpgv rejects $dir's InRelease" >&2; exit 1; }
+	for dir in ${tools/aptly/aptly/public}; do
+		idx=$work/r/$dir/dists/stable/main/binary-amd64
+		echo "$n: $dir writes, per package: $(awk '/^$/ {exit} /^(MD5sum|SHA1|SHA256|SHA512):/ {printf "%s ", $1}' "$idx/Packages")" \
+			"indexes: $(cd "$idx" && printf '%s ' Packages*)"
 	done
 done
 
-printf '%-7s %-8s %-10s %10s %10s %10s %14s %14s\n' N case tool wall CPU 'RSS MiB' 'wall ratio' 'RSS ratio'
+printf '%-7s %-10s %-10s %10s %10s %10s %14s %14s\n' N case tool wall CPU 'RSS MiB' 'wall ratio' 'RSS ratio'
 for n in $counts; do
-	for case in fresh add-one; do
+	for case in fresh add-one remove-one; do
 		uw=$(median <<<"${t[$n-$case-unitpack-wall]}")
 		ur=$(median <<<"${t[$n-$case-unitpack-rss]}")
 		for tool in $tools; do
@@ -245,7 +316,7 @@ for n in $counts; do
 			c=$(median <<<"${t[$n-$case-$tool-cpu]}")
 			r=$(median <<<"${t[$n-$case-$tool-rss]}")
 			awk -v n="$n" -v k="$case" -v tool="$tool" -v w="$w" -v c="$c" -v r="$r" -v uw="$uw" -v ur="$ur" \
-				'BEGIN { printf "%-7s %-8s %-10s %7d ms %7d ms %10.1f %13.2fx %13.2fx\n", n, k, tool, w, c, r / 1024, w / uw, r / ur }'
+				'BEGIN { printf "%-7s %-10s %-10s %7d ms %7d ms %10.1f %13.2fx %13.2fx\n", n, k, tool, w, c, r / 1024, w / uw, r / ur }'
 		done
 	done
 done

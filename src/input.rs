@@ -334,6 +334,37 @@ pub fn walk_below(root: &Path, rel: &Path, last: Kind) -> Result<Option<PathBuf>
     Ok(Some(full))
 }
 
+/// [`walk_below`] for many paths below one root in one run: a directory `known` holds
+/// (relative to `root`, found a directory by an earlier call) is not looked at again,
+/// so 10,000 pool files in one directory cost one look each rather than one per
+/// component. `known` must not outlive the run (and its lock on the repository).
+pub fn walk_below_known(
+    root: &Path,
+    rel: &Path,
+    last: Kind,
+    known: &mut std::collections::HashSet<PathBuf>,
+) -> Result<Option<PathBuf>, String> {
+    let names: Vec<Component> = rel.components().collect();
+    let prefix = |i: usize| names[..i].iter().collect::<PathBuf>();
+    let start = (1..names.len())
+        .rev()
+        .find(|&i| known.contains(&prefix(i)))
+        .unwrap_or(0);
+    let rest: PathBuf = names[start..].iter().collect();
+    let found = walk_below(&root.join(prefix(start)), &rest, last)?;
+    if found.is_some() {
+        let dirs = if last == Kind::Dir {
+            names.len()
+        } else {
+            names.len().saturating_sub(1)
+        };
+        for i in start + 1..=dirs {
+            known.insert(prefix(i));
+        }
+    }
+    Ok(found)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -439,5 +470,31 @@ mod tests {
         assert!(walk_below(d, Path::new("s/b"), Kind::Dir).is_err());
         assert!(walk_below(d, Path::new("a/../s"), Kind::Dir).is_err());
         assert!(walk_below(d, Path::new("a/b"), Kind::File).is_err());
+    }
+
+    #[test]
+    fn walking_with_known_directories_checks_what_is_not_known() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::create_dir_all(d.join("pool/a")).unwrap();
+        std::fs::create_dir_all(d.join("real")).unwrap();
+        std::fs::write(d.join("pool/a/f"), "x").unwrap();
+        std::os::unix::fs::symlink("../real", d.join("pool/s")).unwrap();
+        std::os::unix::fs::symlink("f", d.join("pool/a/l")).unwrap();
+        let mut known = std::collections::HashSet::new();
+        let f = walk_below_known(d, Path::new("pool/a/f"), Kind::File, &mut known);
+        assert_eq!(f.unwrap(), Some(d.join("pool/a/f")));
+        assert!(known.contains(Path::new("pool")) && known.contains(Path::new("pool/a")));
+        assert_eq!(known.len(), 2);
+        assert_eq!(
+            walk_below_known(d, Path::new("pool/a/g"), Kind::File, &mut known).unwrap(),
+            None
+        );
+        for bad in ["pool/a/l", "pool/s/f", "pool/../real", "pool/a/f/g"] {
+            let r = walk_below_known(d, Path::new(bad), Kind::File, &mut known);
+            assert!(r.is_err(), "{bad}: {r:?}");
+        }
+        assert!(walk_below_known(d, Path::new("pool/a"), Kind::File, &mut known).is_err());
+        assert_eq!(known.len(), 2);
     }
 }

@@ -28,7 +28,7 @@ use debfile::{DebFile, Digests};
 use gpg::SigningKey;
 use index::{Entry, Stanza};
 use stage::Stage;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
@@ -293,6 +293,7 @@ pub fn add(o: &AddOptions) -> Result<Report> {
     // Pool file name → the upload stored there (a map: 10,000 uploads in one add).
     let mut copies: BTreeMap<String, &PathBuf> = BTreeMap::new();
     let current = contents.get_mut(&o.component).expect("inserted above");
+    let mut known_dirs = HashSet::new();
     for (path, deb, copy) in incoming {
         let filename = pool_path(&o.component, &deb.control);
         if let Err(m) = names::pool_filename(&filename) {
@@ -339,7 +340,7 @@ pub fn add(o: &AddOptions) -> Result<Report> {
             ));
             continue;
         }
-        if let Some(dest) = inside(&o.repo, &dest_rel, Kind::File)? {
+        if let Some(dest) = inside_known(&o.repo, &dest_rel, Kind::File, &mut known_dirs)? {
             let on_disk = digest_file(&dest)?;
             if on_disk.sha256 != deb.digests.sha256 {
                 errors.push(InputError::new(
@@ -417,11 +418,7 @@ pub fn add(o: &AddOptions) -> Result<Report> {
             let rel = format!("{c}/binary-{arch}/Packages");
             let gz =
                 crate::archive::compress(text.as_bytes(), crate::profile::Compression::Gzip, 1)?;
-            let xz = crate::archive::compress(
-                text.as_bytes(),
-                crate::profile::Compression::Xz,
-                o.threads,
-            )?;
+            let xz = index::xz(text.as_bytes(), o.threads)?;
             for (suffix, bytes) in [("", text.as_bytes()), (".gz", &gz), (".xz", &xz)] {
                 let rel = format!("{rel}{suffix}");
                 let digests = Digests::of(bytes);
@@ -844,6 +841,18 @@ fn inside(root: &Path, rel: &Path, last: Kind) -> Result<Option<PathBuf>> {
     input::walk_below(root, rel, last).map_err(|m| InputError::new(root, None, "repo", m).into())
 }
 
+/// [`inside`] for many paths in one run: the directories in `known` are not looked
+/// at again.
+fn inside_known(
+    root: &Path,
+    rel: &Path,
+    last: Kind,
+    known: &mut HashSet<PathBuf>,
+) -> Result<Option<PathBuf>> {
+    input::walk_below_known(root, rel, last, known)
+        .map_err(|m| InputError::new(root, None, "repo", m).into())
+}
+
 /// An existing repository file, bounded and never through a symlink or a FIFO.
 fn read_repo_text(root: &Path, rel: &Path, limit: u64) -> Result<Option<(PathBuf, String)>> {
     let Some(path) = inside(root, rel, Kind::File)? else {
@@ -1053,6 +1062,7 @@ fn read_indexes(
         indexes.push((index, rel.join(&name).join("Packages")));
     }
     indexes.sort();
+    let mut known_dirs = HashSet::new();
     for (index, index_rel) in indexes {
         let Some((mut path, mut text)) =
             read_repo_text(root, &index_rel, input::MAX_PACKAGES_INDEX)?
@@ -1078,7 +1088,8 @@ fn read_indexes(
             let entry =
                 Entry::from_index(stanza).map_err(|m| InputError::new(&path, None, "", m))?;
             // Republishing a stanza whose file is gone would sign a 404 for every client.
-            if inside(root, Path::new(entry.filename()), Kind::File)?.is_none() {
+            let file = Path::new(entry.filename());
+            if inside_known(root, file, Kind::File, &mut known_dirs)?.is_none() {
                 return Err(InputError::new(
                     &path,
                     None,

@@ -22,6 +22,9 @@ pub struct Stage {
     /// Everything this stage told [`cleanup`] to remove on a signal.
     registered: Vec<PathBuf>,
     committed: bool,
+    /// Directories below the root already found (or made) directories in this run:
+    /// each is looked at once, not once per file staged below it.
+    known_dirs: std::collections::HashSet<PathBuf>,
 }
 
 impl Stage {
@@ -33,11 +36,11 @@ impl Stage {
 
     /// Where `dest` is on disk; inside a repository, it must not be (or pass through) a
     /// symlink, and must not be a directory or special file.
-    fn place(&self, dest: &Path) -> Result<PathBuf> {
+    fn place(&mut self, dest: &Path) -> Result<PathBuf> {
         match &self.root {
             None => Ok(dest.to_path_buf()),
             Some(root) => {
-                input::walk_below(root, dest, Kind::File)
+                input::walk_below_known(root, dest, Kind::File, &mut self.known_dirs)
                     .map_err(|m| InputError::new(root, None, "repo", m))?;
                 Ok(root.join(dest))
             }
@@ -115,7 +118,10 @@ impl Stage {
         let mut rel = PathBuf::new();
         for c in dir.components() {
             rel.push(c);
-            let found = input::walk_below(&root, &rel, Kind::Dir)
+            if self.known_dirs.contains(&rel) {
+                continue;
+            }
+            let found = input::walk_below_known(&root, &rel, Kind::Dir, &mut self.known_dirs)
                 .map_err(|m| InputError::new(&root, None, "repo", m))?;
             if found.is_none() {
                 let full = root.join(&rel);
@@ -124,6 +130,7 @@ impl Stage {
                 cleanup::register_dir(&full);
                 self.registered.push(full.clone());
                 self.created_dirs.push(full);
+                self.known_dirs.insert(rel.clone());
             }
         }
         Ok(root.join(dir))
