@@ -108,6 +108,7 @@ pub fn render(new: &NewRecipe) -> Result<String> {
         what: "writing the recipe as YAML".into(),
         message: e.to_string(),
     })?;
+    let body = quote_yaml11_traps(&body);
     let mut skipped_note = String::new();
     for path in &skipped {
         skipped_note.push_str(&format!(
@@ -120,6 +121,45 @@ pub fn render(new: &NewRecipe) -> Result<String> {
          # A unitpack recipe: `unitpack lint` checks it, `unitpack build` makes the .deb.\n\
          # The recipe format: `unitpack schema`, and docs/recipe.md.\n{skipped_note}{body}"
     ))
+}
+
+/// `body` with the plain scalars that YAML 1.1 readers (yaml-language-server, PyYAML,
+/// most editors) read as something else quoted: serde_yaml writes YAML 1.2, where
+/// `LockPersonality: yes` or `Accept: no` is a string, but under 1.1 it is a boolean
+/// and the schema check in the editor fails. Sexagesimal `1:30` is 90 under 1.1.
+fn quote_yaml11_traps(body: &str) -> String {
+    const WORDS: &[&str] = &[
+        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off",
+        "OFF",
+    ];
+    let sexagesimal = |v: &str| {
+        let mut parts = v.split(':');
+        parts
+            .next()
+            .is_some_and(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_digit()))
+            && v.contains(':')
+            && parts.all(|p| (1..=2).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let mut out = String::with_capacity(body.len() + 16);
+    for line in body.lines() {
+        // `key: value` or `- value`, the value a plain scalar to the end of the line.
+        let split = line.find(": ").map(|i| i + 2).or_else(|| {
+            line.trim_start()
+                .starts_with("- ")
+                .then(|| line.find("- ").unwrap() + 2)
+        });
+        match split {
+            Some(i) if WORDS.contains(&&line[i..]) || sexagesimal(&line[i..]) => {
+                out.push_str(&line[..i]);
+                out.push('"');
+                out.push_str(&line[i..]);
+                out.push('"');
+            }
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// The unit files of `--from`: files as named, and the files of a directory named like

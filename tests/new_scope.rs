@@ -320,3 +320,74 @@ fn new_exits_1_when_what_it_wrote_would_fail_the_ci_pipeline() {
     assert_eq!(out.status.code(), Some(0), "{err}");
     assert!(recipe.exists(), "{err}");
 }
+
+/// What `new` writes reads the same under YAML 1.1 (PyYAML, as yaml-language-server
+/// and most editors read): `LockPersonality=yes`, `Accept=no` and `TimeoutSec=1:30` stay
+/// the strings systemd reads, not a boolean or the number 90.
+#[test]
+fn new_writes_values_yaml_1_1_readers_read_as_strings() {
+    // Debian's python3 (scripts/setup's python3-yaml), not a virtual environment's.
+    let have_pyyaml = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", "import yaml"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !have_pyyaml {
+        unavailable("python3 with PyYAML (scripts/setup installs python3-yaml)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let units = dir.path().join("units");
+    std::fs::create_dir(&units).unwrap();
+    std::fs::write(
+        units.join("echo@.service"),
+        "[Unit]\nDescription=echo\n[Service]\nExecStart=/usr/bin/echo-server\nLockPersonality=yes\nStandardInput=socket\nTimeoutSec=1:30\n",
+    )
+    .unwrap();
+    std::fs::write(
+        units.join("echo.socket"),
+        "[Unit]\nDescription=echo\n[Socket]\nListenStream=7\nAccept=yes\nFreeBind=on\nWritable=no\n[Install]\nWantedBy=sockets.target\n",
+    )
+    .unwrap();
+    let recipe = dir.path().join("echo.yaml");
+    let out = unitpack()
+        .args(["new", "echo", "--target", "debian-bookworm", "--from"])
+        .arg(&units)
+        .arg("-o")
+        .arg(&recipe)
+        .output()
+        .unwrap();
+    assert!(recipe.exists(), "{}", String::from_utf8_lossy(&out.stderr));
+    let script = "import sys, yaml\n\
+        doc = yaml.safe_load(open(sys.argv[1]))\n\
+        for u in doc['units']:\n\
+        \x20   for section, keys in u.get('sections', {}).items():\n\
+        \x20       for k, v in keys.items():\n\
+        \x20           for x in (v if isinstance(v, list) else [v]):\n\
+        \x20               print(u['name'], section, k, type(x).__name__, x)\n";
+    let py = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", script])
+        .arg(&recipe)
+        .output()
+        .unwrap();
+    let listing = String::from_utf8_lossy(&py.stdout);
+    assert!(
+        py.status.success(),
+        "{}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    for line in listing.lines() {
+        assert!(
+            line.split(' ').nth(3) == Some("str"),
+            "YAML 1.1 reads {line}"
+        );
+    }
+    for want in [
+        "LockPersonality str yes",
+        "TimeoutSec str 1:30",
+        "Accept str yes",
+        "FreeBind str on",
+        "Writable str no",
+    ] {
+        assert!(listing.contains(want), "{want} not in:\n{listing}");
+    }
+}
