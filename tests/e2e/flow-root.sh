@@ -135,9 +135,15 @@ flow_path229() {
 	observe "systemd 229, path unit + PartOf=user-runtime-dir@0.service, real PulseAudio (PID $pid): 3 s after root's logout my_pulseaudio.service is $st; the journal has no stop job for it: $(ct journalctl -b --no-pager _PID=1 | grep -c 'Stopping Pulseaudio for user 0') 'Stopping' lines"
 
 	check "drop-in: ExecStart=/bin/sleep 3600 instead of PulseAudio" sleeping_daemon on
+	# The stranded PulseAudio above may still run (it exits only once it notices its
+	# runtime directory is gone: within the 3 s, or not); a CI run took it for the
+	# sleeping daemon. Stopped here, the next start is the sleep.
+	check "the stranded PulseAudio stopped before the sleeping daemon's run" \
+		ct systemctl stop my_pulseaudio.service
 	login_and_wait root 0 || return 1
 	wait_for 20 "sleeping daemon: the path unit started my_pulseaudio.service" ct_active my_pulseaudio.service || return 1
 	pid=$(ct_prop my_pulseaudio.service MainPID)
+	check_eq "sleeping daemon: its process is /bin/sleep" sleep "$(ct cat "/proc/$pid/comm")"
 	logout_and_wait root 0 || return 1
 	sleep 3
 	check "sleeping daemon: still active after root's logout (stranded: PartOf= names a unit 229 lacks)" \
