@@ -128,10 +128,8 @@ pub fn render(new: &NewRecipe) -> Result<String> {
 /// `LockPersonality: yes` or `Accept: no` is a string, but under 1.1 it is a boolean
 /// and the schema check in the editor fails. Sexagesimal `1:30` is 90 under 1.1.
 fn quote_yaml11_traps(body: &str) -> String {
-    const WORDS: &[&str] = &[
-        "y", "Y", "yes", "Yes", "YES", "n", "N", "no", "No", "NO", "on", "On", "ON", "off", "Off",
-        "OFF",
-    ];
+    // Sexagesimal is YAML 1.1 only in plain scalars a recipe's typed fields never hold,
+    // so the recipe checker does not flag it; a unit's `TimeoutSec=1:30` can.
     let sexagesimal = |v: &str| {
         let mut parts = v.split(':');
         parts
@@ -149,7 +147,10 @@ fn quote_yaml11_traps(body: &str) -> String {
                 .then(|| line.find("- ").unwrap() + 2)
         });
         match split {
-            Some(i) if WORDS.contains(&&line[i..]) || sexagesimal(&line[i..]) => {
+            Some(i)
+                if crate::recipe::structure::yaml11_reads_otherwise(&line[i..])
+                    || sexagesimal(&line[i..]) =>
+            {
                 out.push_str(&line[..i]);
                 out.push('"');
                 out.push_str(&line[i..]);

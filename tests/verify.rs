@@ -329,14 +329,7 @@ fn seed_user_recipe_holds_on_armhf() {
         assert_eq!(report["arch"], "armhf");
         assert_eq!(report["target"], target);
         let checks = report["checks"].as_array().unwrap();
-        let held = |step: &str, unit: &str, check: &str| {
-            checks.iter().any(|c| {
-                c["held"] == true
-                    && c["step"] == step
-                    && c["unit"].as_str().unwrap_or("") == unit
-                    && c["check"].as_str().unwrap().contains(check)
-            })
-        };
+        let held = |step: &str, unit: &str, check: &str| held_in(checks, step, unit, check);
         assert!(held(
             "login",
             "my_pulseaudio.service",
@@ -445,14 +438,7 @@ fn seed_user_recipe_holds_on_xenial() {
     assert_eq!(code, 0, "failed: {:#?}", failed(&report));
     assert_eq!(report["target"], "ubuntu-xenial");
     let checks = report["checks"].as_array().unwrap();
-    let held = |step: &str, unit: &str, check: &str| {
-        checks.iter().any(|c| {
-            c["held"] == true
-                && c["step"] == step
-                && c["unit"].as_str().unwrap_or("") == unit
-                && c["check"].as_str().unwrap().contains(check)
-        })
-    };
+    let held = |step: &str, unit: &str, check: &str| held_in(checks, step, unit, check);
     assert!(held("boot", "", "the profile's systemd 229"));
     assert!(held(
         "login",
@@ -732,4 +718,15 @@ fn a_seat_unit_whose_program_is_missing_fails() {
         "broken-seat-agent.service",
         "started for unitpack-seat-a, the active seat0 user",
     );
+}
+
+/// Whether the report's `checks` have one that held at `step` for `unit`, its text
+/// containing `check`.
+fn held_in(checks: &[serde_json::Value], step: &str, unit: &str, check: &str) -> bool {
+    checks.iter().any(|c| {
+        c["held"] == true
+            && c["step"] == step
+            && c["unit"].as_str().unwrap_or("") == unit
+            && c["check"].as_str().unwrap().contains(check)
+    })
 }

@@ -92,6 +92,12 @@ fn yaml11_number(text: &str) -> Option<String> {
     (binary || grouped).then(|| "a number to YAML 1.1 tools".to_string())
 }
 
+/// Whether a YAML 1.1 tool reads plain `text` as a boolean or a number where serde_yaml
+/// (YAML 1.2) reads text: what `unitpack new` must quote.
+pub fn yaml11_reads_otherwise(text: &str) -> bool {
+    yaml11_boolean(text).is_some() || yaml11_number(text).is_some()
+}
+
 /// Every structural problem of the recipe `text` (already screened: no tags, no keys
 /// given twice, bounded nesting), sorted by position; empty when serde can read it.
 pub fn check(text: &str, spans: &SpanIndex) -> Vec<Problem> {
