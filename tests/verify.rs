@@ -24,6 +24,20 @@ fn verify_on(target: &str, recipe: &str) -> Option<(i32, Value)> {
 
 /// [`verify_on`] with `--arch ARCH` (armhf under qemu-user).
 fn verify_arch(target: &str, arch: &str, recipe: &str) -> Option<(i32, Value)> {
+    let out = run_verify(target, arch, &[recipe])?;
+    let code = out.status.code().expect("exited");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{recipe}: exit {code}, no JSON report ({e}); stderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    Some((code, report))
+}
+
+/// `unitpack verify --target TARGET --arch ARCH --format json RECIPES…` as it ended, or
+/// None when this machine cannot boot it (said, or failed under CI).
+fn run_verify(target: &str, arch: &str, recipes: &[&str]) -> Option<std::process::Output> {
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         unavailable("verify boots containers: run as root");
@@ -49,7 +63,7 @@ fn verify_arch(target: &str, arch: &str, recipe: &str) -> Option<(i32, Value)> {
         .args([
             "verify", "--target", target, "--arch", arch, "--format", "json",
         ])
-        .arg(repo().join(recipe))
+        .args(recipes.iter().map(|r| repo().join(r)))
         .output()
         .unwrap();
     let code = out.status.code().expect("exited");
@@ -62,13 +76,7 @@ fn verify_arch(target: &str, arch: &str, recipe: &str) -> Option<(i32, Value)> {
         unavailable(&format!("qemu-user-static is not registered: {err}"));
         return None;
     }
-    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "{recipe}: exit {code}, no JSON report ({e}); stderr:\n{}",
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    Some((code, report))
+    Some(out)
 }
 
 /// The checks of `report` that failed: (step, unit, check).
@@ -116,6 +124,8 @@ fn seed_user_recipe_holds_on_bookworm() {
         return;
     };
     assert_eq!(code, 0, "failed: {:#?}", failed(&report));
+    // No recipe of the run depends on another: the target's dpkg installs.
+    assert_eq!(report["install"], "dpkg");
     // The cached root is only ever an overlay's lower layer: nothing in it is newer than
     // the marker written when it was made.
     let roots = std::env::var_os("XDG_CACHE_HOME")
@@ -729,4 +739,128 @@ fn held_in(checks: &[serde_json::Value], step: &str, unit: &str, check: &str) ->
             && c["unit"].as_str().unwrap_or("") == unit
             && c["check"].as_str().unwrap().contains(check)
     })
+}
+
+/// Two recipes, one depending on the other's package: verify installs them with the
+/// target's apt from a signed local repository made for the run (the helper comes from
+/// it too), upgrades through apt, and the lifecycle holds.
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn a_recipe_depending_on_another_installs_with_apt_on_bookworm() {
+    apt_pair_holds_on("debian-bookworm");
+}
+
+/// The same with the board's apt 1.2.35 and dpkg 1.18.4, apt-key verifying the
+/// repository with gpgv 1.4 as on the board.
+#[test]
+#[ignore = "needs root, debootstrap, systemd-nspawn and scripts/vendor's builds; run by scripts/test"]
+fn a_recipe_depending_on_another_installs_with_apt_on_xenial() {
+    let Some(checks) = apt_pair_holds_on("ubuntu-xenial") else {
+        return;
+    };
+    assert!(held_in(
+        &checks,
+        "install",
+        "",
+        "apt-key verifies with gpgv 1.4"
+    ));
+}
+
+const APT_PAIR: [&str; 2] = ["tests/verify/apt/base.yaml", "tests/verify/apt/app.yaml"];
+
+fn apt_pair_holds_on(target: &str) -> Option<Vec<Value>> {
+    let out = run_verify(target, "amd64", &APT_PAIR)?;
+    let code = out.status.code().expect("exited");
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
+        panic!(
+            "exit {code}, no JSON report ({e}); stderr:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        )
+    });
+    assert_eq!(code, 0, "{target}: failed: {:#?}", failed(&report));
+    assert_eq!(report["install"], "apt");
+    let checks = report["checks"].as_array().unwrap().clone();
+    let held = |step: &str, unit: &str, check: &str| held_in(&checks, step, unit, check);
+    assert!(held(
+        "install",
+        "",
+        "apt-get update: the local repository's signed Release verified"
+    ));
+    assert!(held(
+        "install",
+        "",
+        "unitpack-check installed with the target's apt from the local repository"
+    ));
+    for step in ["install", "upgrade", "reinstall"] {
+        assert!(
+            held(
+                step,
+                "",
+                "apt-get install verify-apt-base verify-apt-app from the local repository"
+            ),
+            "{target} {step}"
+        );
+    }
+    // The upgrade was published to the repository and fetched by apt.
+    assert!(held("upgrade", "", "apt-get update"), "{target}");
+    assert!(held(
+        "upgrade",
+        "",
+        "verify-apt-app: dpkg status is install ok installed 1.0.0-1+verify1"
+    ));
+    for unit in ["verify-apt-base.service", "verify-apt-app.service"] {
+        assert!(held("install", unit, "active and staying up"), "{unit}");
+    }
+    assert!(held("remove", "", "apt-get remove"));
+    assert!(held("purge", "", "apt-get purge"));
+    assert!(held("purge", "", "nothing left behind"), "{target}");
+    Some(checks)
+}
+
+/// A dependency that neither the target's archive has nor a recipe of the run builds is
+/// bad input (exit 2) naming it, before anything boots.
+#[test]
+#[ignore = "needs root, debootstrap (with the Debian mirror) and systemd-nspawn; run by scripts/test"]
+fn a_dependency_in_no_archive_is_refused() {
+    let Some(out) = run_verify(
+        "debian-bookworm",
+        "amd64",
+        &[
+            APT_PAIR[0],
+            "tests/verify/apt-broken/missing-dependency.yaml",
+        ],
+    ) else {
+        return;
+    };
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("a recipe depends on unitpack-verify-nowhere, which is neither in Debian bookworm's archive"),
+        "{err}"
+    );
+    assert!(
+        out.stdout.is_empty(),
+        "a report of a run that did not happen"
+    );
+}
+
+/// A dependency on a version of a run's package that the run does not build: apt cannot
+/// resolve it offline, and verify refuses (exit 2) with apt's own words naming it.
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn a_dependency_version_the_run_does_not_build_is_refused() {
+    let Some(out) = run_verify(
+        "debian-bookworm",
+        "amd64",
+        &[APT_PAIR[0], "tests/verify/apt-broken/newer-dependency.yaml"],
+    ) else {
+        return;
+    };
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("apt cannot install verify-apt-base verify-apt-newer-app offline")
+            && err.contains("Depends: verify-apt-base (>= 2)"),
+        "{err}"
+    );
 }

@@ -194,6 +194,22 @@ fn build(spec: &RootSpec, tmp: &Path, inputs: &str) -> Result<()> {
     exec::check_interrupt()?;
     if !out.ok() {
         let both = out.both();
+        // Every package of the root but the base is a recipe's dependency: one the
+        // archive lacks is the recipe's error, not the mirror's.
+        if let Some(names) = both
+            .lines()
+            .find_map(|l| l.strip_prefix("E: Couldn't find these debs: "))
+        {
+            return Err(Error::Refused(format!(
+                "a recipe depends on {}, which is neither in Debian {}'s archive ({}, {}) nor \
+                 built by a recipe of this run: verify installs a dependency from the target's \
+                 archive or from the run's own packages (give the recipe that builds it too)",
+                names.trim(),
+                spec.suite,
+                spec.mirror,
+                spec.arch
+            )));
+        }
         let tail: Vec<&str> = both.lines().rev().take(20).collect();
         return Err(Error::Missing {
             what: format!(
