@@ -852,7 +852,10 @@ fn a_dependency_in_no_archive_is_refused() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
-        err.contains("a recipe depends on unitpack-verify-nowhere, which is neither in Debian bookworm's archive"),
+        err.contains(
+            "tests/verify/apt-broken/missing-dependency.yaml depends on unitpack-verify-nowhere, \
+             which is neither in Debian bookworm's archive"
+        ),
         "{err}"
     );
     assert!(

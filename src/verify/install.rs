@@ -88,6 +88,33 @@ pub fn alternatives(dep: &str) -> impl Iterator<Item = &str> {
     })
 }
 
+/// The refusal of a dependency the target's archive lacks ([`super::cache`]) names the
+/// recipe file that depends on it.
+pub fn name_the_recipe(e: Error, recipes: &[Recipe]) -> Error {
+    let Error::Refused(message) = &e else {
+        return e;
+    };
+    let Some(rest) = message.strip_prefix(super::cache::NOT_IN_ARCHIVE) else {
+        return e;
+    };
+    let missing = rest.split(',').next().unwrap_or("");
+    let owners: Vec<String> = recipes
+        .iter()
+        .filter(|r| {
+            r.package.relations.depends.iter().any(|d| {
+                alternatives(d)
+                    .next()
+                    .is_some_and(|n| missing.split_whitespace().any(|m| m == n))
+            })
+        })
+        .map(|r| r.path.display().to_string())
+        .collect();
+    if owners.is_empty() {
+        return e;
+    }
+    Error::Refused(format!("{} depends on {rest}", owners.join(" and ")))
+}
+
 /// What the installer needs of the run.
 pub struct Setup<'a> {
     pub way: Way,
@@ -539,6 +566,34 @@ mod tests {
         let seed = [load("recipes/pulseaudio-user.yaml")];
         assert_eq!(choose(&seed, None), Way::Dpkg);
         assert_eq!(choose(&seed, Some(Way::Apt)), Way::Apt);
+    }
+
+    /// debootstrap's refusal names the recipe that depends on what the archive lacks.
+    #[test]
+    fn a_dependency_no_archive_has_names_its_recipe() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let load = |p: &str| crate::recipe::load(&root.join(p), None).unwrap();
+        let recipes = [
+            load("tests/verify/apt/base.yaml"),
+            load("tests/verify/apt-broken/missing-dependency.yaml"),
+        ];
+        let e = Error::Refused(format!(
+            "{}unitpack-verify-nowhere, which is neither in the archive",
+            super::super::cache::NOT_IN_ARCHIVE
+        ));
+        let text = name_the_recipe(e, &recipes).to_string();
+        assert!(
+            text.contains(
+                "tests/verify/apt-broken/missing-dependency.yaml depends on \
+                 unitpack-verify-nowhere, which is neither in the archive"
+            ),
+            "{text}"
+        );
+        let other = Error::Refused("something else".into());
+        assert_eq!(
+            name_the_recipe(other, &recipes).to_string(),
+            "something else"
+        );
     }
 
     #[test]

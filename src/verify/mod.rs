@@ -187,7 +187,7 @@ pub fn verify(opts: &Options, gate: impl FnOnce(&GateReport)) -> Result<Report> 
         packages: root_packages(recipes, way, stack.is_some()),
         stack,
     };
-    let root = cache::root(&spec)?;
+    let root = cache::root(&spec).map_err(|e| install::name_the_recipe(e, recipes))?;
     report.cold = root.built;
     lap(&mut report, "root");
 
