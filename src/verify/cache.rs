@@ -17,6 +17,10 @@ use std::time::Duration;
 /// Bumped when what goes into a root changes in a way the other inputs do not say.
 const FORMAT: &str = "unitpack-verify-root 1";
 
+/// How the refusal of a dependency the archive lacks begins (the caller, which knows
+/// the recipes, names the one that depends on it instead).
+pub const NOT_IN_ARCHIVE: &str = "a recipe depends on ";
+
 /// What a root is made of.
 #[derive(Debug, Clone)]
 pub struct RootSpec {
@@ -194,6 +198,22 @@ fn build(spec: &RootSpec, tmp: &Path, inputs: &str) -> Result<()> {
     exec::check_interrupt()?;
     if !out.ok() {
         let both = out.both();
+        // Every package of the root but the base is a recipe's dependency: one the
+        // archive lacks is the recipe's error, not the mirror's.
+        if let Some(names) = both
+            .lines()
+            .find_map(|l| l.strip_prefix("E: Couldn't find these debs: "))
+        {
+            return Err(Error::Refused(format!(
+                "{NOT_IN_ARCHIVE}{}, which is neither in Debian {}'s archive ({}, {}) nor \
+                 built by a recipe of this run: verify installs a dependency from the target's \
+                 archive or from the run's own packages (give the recipe that builds it too)",
+                names.trim(),
+                spec.suite,
+                spec.mirror,
+                spec.arch
+            )));
+        }
         let tail: Vec<&str> = both.lines().rev().take(20).collect();
         return Err(Error::Missing {
             what: format!(

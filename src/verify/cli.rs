@@ -28,12 +28,23 @@ pub struct VerifyArgs {
     /// $UNITPACK_TOOLS/vendor, else /opt/unitpack-tools/vendor).
     #[arg(long, value_name = "DIR")]
     stack: Option<PathBuf>,
+    /// How to install the packages: `dpkg` (`dpkg -i`) or `apt` (`apt-get install` from
+    /// a signed local repository made for the run). Default: apt when a recipe depends
+    /// on a package another recipe of the run builds, else dpkg.
+    #[arg(long, value_enum)]
+    install: Option<Install>,
     /// `json`: the checks and timings as JSON on stdout, for CI.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
     /// Print the wall time of each phase.
     #[arg(long)]
     timings: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Install {
+    Dpkg,
+    Apt,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -51,6 +62,10 @@ pub fn run(args: VerifyArgs) -> Result<()> {
         arch: args.arch,
         helper: args.helper,
         stack: args.stack,
+        install: args.install.map(|i| match i {
+            Install::Dpkg => super::install::Way::Dpkg,
+            Install::Apt => super::install::Way::Apt,
+        }),
     };
     let report = super::verify(&opts, |gate| {
         eprint!("{}", crate::lint::render_text(&gate.shown));

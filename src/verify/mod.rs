@@ -10,6 +10,7 @@ pub mod checks;
 pub mod cli;
 pub mod container;
 pub mod exec;
+pub mod install;
 pub mod report;
 pub mod scenario;
 pub mod stack;
@@ -38,6 +39,8 @@ pub struct Options {
     /// Where the board's stack (systemd 229, dpkg 1.18.4, apt 1.2.35) was built, for
     /// ubuntu-xenial (default: [`stack::default_dir`]).
     pub stack: Option<PathBuf>,
+    /// How to install: the target's dpkg or its apt (default: [`install::choose`]).
+    pub install: Option<install::Way>,
 }
 
 /// The Debian mirror roots are bootstrapped from.
@@ -147,13 +150,25 @@ pub fn verify(opts: &Options, gate: impl FnOnce(&GateReport)) -> Result<Report> 
     report.target = profile.to_string();
     report.packages = recipes.iter().map(|r| r.package.name.clone()).collect();
     let helper = find_helper(opts, &arch)?;
+    let way = install::choose(recipes, opts.install);
+    report.install = way.describe();
 
     let packages = tempfile::Builder::new()
         .prefix("unitpack-verify-debs-")
         .tempdir()
         .map_err(|e| Error::io("making a temporary directory", e))?;
     let built = build(&pipeline, packages.path())?;
+    let helper_inside = format!("{}/unitpack-check.deb", container::PACKAGES_DIR);
     copy_helper(&helper, &packages.path().join("unitpack-check.deb"))?;
+    let installer = install::Installer::new(&install::Setup {
+        way,
+        packages_dir: packages.path(),
+        first: &built.first,
+        upgrade: &built.upgrade,
+        helper: &helper_inside,
+        names: &report.packages,
+        gpgv1: stack.is_some(),
+    })?;
     lap(&mut report, "build");
 
     if let Some(s) = &mut stack {
@@ -169,10 +184,10 @@ pub fn verify(opts: &Options, gate: impl FnOnce(&GateReport)) -> Result<Report> 
         .to_string(),
         arch: arch.clone(),
         mirror: MIRROR.to_string(),
-        packages: root_packages(recipes),
+        packages: root_packages(recipes, way, stack.is_some()),
         stack,
     };
-    let root = cache::root(&spec)?;
+    let root = cache::root(&spec).map_err(|e| install::name_the_recipe(e, recipes))?;
     report.cold = root.built;
     lap(&mut report, "root");
 
@@ -203,7 +218,7 @@ pub fn verify(opts: &Options, gate: impl FnOnce(&GateReport)) -> Result<Report> 
             systemd: systemd_version,
         },
         &Lifecycle {
-            built: &built,
+            installer: &installer,
             scenarios: &scenarios,
             unit_files: &unit_files,
             packages: &names,
@@ -227,7 +242,7 @@ pub fn verify(opts: &Options, gate: impl FnOnce(&GateReport)) -> Result<Report> 
 }
 
 struct Lifecycle<'a> {
-    built: &'a Built,
+    installer: &'a install::Installer,
     scenarios: &'a [Scenario],
     unit_files: &'a [String],
     packages: &'a [String],
@@ -246,7 +261,7 @@ fn lifecycle(
         return Ok(());
     }
     lap(c.report, "boot");
-    if !c.prepare(&format!("{}/unitpack-check.deb", container::PACKAGES_DIR))? {
+    if !l.installer.prepare(c)? {
         return Ok(());
     }
     let before = c.listing()?;
@@ -260,7 +275,7 @@ fn lifecycle(
         }
         Ok(())
     };
-    if !c.dpkg_install("install", &l.built.first)? {
+    if !l.installer.install(c, "install", false)? {
         return Ok(());
     }
     installed(c, "install", false)?;
@@ -306,11 +321,11 @@ fn lifecycle(
         c.root_login("root-login", &bound)?;
         lap(c.report, "root-login");
     }
-    if c.dpkg_install("upgrade", &l.built.upgrade)? {
+    if l.installer.install(c, "upgrade", true)? {
         installed(c, "upgrade", true)?;
     }
     lap(c.report, "upgrade");
-    if c.dpkg_remove("remove", "-r", l.packages)? {
+    if l.installer.remove(c, "remove", "-r")? {
         for p in l.packages {
             c.status("remove", p, "deinstall ok config-files")?;
         }
@@ -319,11 +334,11 @@ fn lifecycle(
         }
     }
     lap(c.report, "remove");
-    if c.dpkg_install("reinstall", &l.built.upgrade)? {
+    if l.installer.install(c, "reinstall", true)? {
         installed(c, "reinstall", true)?;
     }
     lap(c.report, "reinstall");
-    if c.dpkg_remove("purge", "-P", l.packages)? {
+    if l.installer.remove(c, "purge", "-P")? {
         for p in l.packages {
             c.status("purge", p, "")?;
         }
@@ -497,8 +512,9 @@ fn build(pipeline: &Pipeline, out_dir: &Path) -> Result<Built> {
 
 /// The root's packages: the base, and what the recipes depend on (first alternative,
 /// no version), so that dpkg finds every dependency installed and a recipe that
-/// forgot one (dbus-user-session for a user bus) fails as it would on a device.
-fn root_packages(recipes: &[Recipe]) -> Vec<String> {
+/// forgot one (dbus-user-session for a user bus) fails as it would on a device. apt
+/// on the board's stack verifies with gpgv 1.4, Debian's gpgv1.
+fn root_packages(recipes: &[Recipe], way: install::Way, board: bool) -> Vec<String> {
     let built: Vec<&str> = recipes.iter().map(|r| r.package.name.as_str()).collect();
     let mut out: Vec<String> = BASE_PACKAGES.iter().map(|s| s.to_string()).collect();
     for r in recipes {
@@ -514,6 +530,9 @@ fn root_packages(recipes: &[Recipe]) -> Vec<String> {
                 out.push(name.to_string());
             }
         }
+    }
+    if way == install::Way::Apt && board {
+        out.push(install::GPGV1_PACKAGE.to_string());
     }
     out.sort();
     out.dedup();

@@ -27,6 +27,9 @@ pub struct Report {
     pub timings: Vec<(&'static str, Duration)>,
     /// The root was built by this run (not found in the cache).
     pub cold: bool,
+    /// How the packages were installed: `dpkg` (`dpkg -i`) or `apt` (`apt-get install`
+    /// from a local repository).
+    pub install: &'static str,
 }
 
 impl Report {
@@ -36,11 +39,15 @@ impl Report {
 
     pub fn text(&self, timings: bool) -> String {
         let mut out = format!(
-            "verify {} on {} {}{}\n",
+            "verify {} on {} {}{}, installed with {}\n",
             self.packages.join(", "),
             self.target,
             self.arch,
-            if self.cold { " (root built now)" } else { "" }
+            if self.cold { " (root built now)" } else { "" },
+            match self.install {
+                "apt" => "the target's apt from a local repository",
+                _ => "the target's dpkg",
+            }
         );
         for c in &self.checks {
             let unit = c
@@ -86,6 +93,7 @@ impl Report {
             "arch": self.arch,
             "packages": self.packages,
             "root_built": self.cold,
+            "install": self.install,
             "passed": self.failed() == 0,
             "checks": self.checks.iter().map(|c| serde_json::json!({
                 "step": c.step,
@@ -130,8 +138,12 @@ mod tests {
             ],
             timings: vec![("boot", Duration::from_millis(1500))],
             cold: false,
+            install: "apt",
         };
         let text = report.text(true);
+        assert!(text.starts_with(
+            "verify p on debian-bookworm amd64, installed with the target's apt from a local repository\n"
+        ));
         assert!(text.contains("  FAIL  [install] a.service: active\n        | a.service: Failed"));
         assert!(text.contains("  ok    [purge] nothing left\n"));
         assert!(text.contains("boot          1.50 s"));
