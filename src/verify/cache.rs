@@ -15,6 +15,7 @@ use std::process::Command;
 use std::time::Duration;
 
 /// Bumped when what goes into a root changes in a way the other inputs do not say.
+/// tests/support/make-root reuses format-1 Debian roots as its own debootstraps.
 const FORMAT: &str = "unitpack-verify-root 1";
 
 /// How the refusal of a dependency the archive lacks begins (the caller, which knows
