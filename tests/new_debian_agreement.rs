@@ -44,6 +44,32 @@ use std::time::Instant;
 
 const LIST: &str = "tests/data/debian-bookworm-units.list";
 
+/// Units whose text alone leads a flat directory astray, with why no sound rule reads
+/// Debian's decision from it (printed beside the difference; `--from PACKAGE.deb`
+/// reads the package and gets them right, but for ddupdate's, which lint refuses).
+const TEXT_SILENT: &[(&str, &str)] = &[
+    (
+        "ddupdate: ddupdate.service",
+        "its text says system (WantedBy=multi-user.target), Debian installs it for users too, where that target is never reached",
+    ),
+    (
+        "ddupdate: ddupdate.timer",
+        "belongs with ddupdate.service (one stem), whose text says system",
+    ),
+    (
+        "polkitd: polkit.service",
+        "D-Bus activated (Type=dbus) with nothing of the system's, as the session bus's services are",
+    ),
+    (
+        "spice-vdagent: spice-vdagent.service",
+        "the package ships a system unit of the same name beside it: a flat directory holds one of them, and this one says nothing of its manager",
+    ),
+    (
+        "vdirsyncer: vdirsyncer.service",
+        "static, and its timer is wanted by timers.target, which both managers have",
+    ),
+];
+
 /// What happens to a unit when its package is installed.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Policy {
@@ -468,6 +494,8 @@ fn new_from_agrees_with_debian_packages_and_its_recipes_pass_the_ci_pipeline() {
     let deb_recipes = work.path().join("recipes-deb");
     std::fs::create_dir_all(&deb_recipes).unwrap();
     let (mut deb_same, mut deb_total) = (0, 0);
+    // Units the text decides that a flat directory gets wrong.
+    let mut text_wrong: BTreeSet<String> = BTreeSet::new();
     let mut deb_differences = Vec::new();
     for deb in &debs {
         let package = deb
@@ -531,14 +559,28 @@ fn new_from_agrees_with_debian_packages_and_its_recipes_pass_the_ci_pipeline() {
                     "{package}: {name}: Debian {} {:?}, new {scope} {policy:?}: Debian {} (packaging)",
                     unit.scope, unit.policy, unit.why
                 )),
-                Some((scope, policy)) => differences.push(format!(
-                    "{package}: {name}: Debian {} {:?}, new {scope} {policy:?}: Debian {}",
-                    unit.scope, unit.policy, unit.why
-                )),
-                None => differences.push(format!(
-                    "{package}: {name}: no recipe: unitpack new said: {}",
-                    String::from_utf8_lossy(&out.stderr).trim()
-                )),
+                Some((scope, policy)) => {
+                    let key = format!("{package}: {name}");
+                    text_wrong.insert(key.clone());
+                    let silent = TEXT_SILENT
+                        .iter()
+                        .find(|(k, _)| *k == key)
+                        .map(|(_, why)| format!("; the text cannot show it: {why}"))
+                        .unwrap_or_default();
+                    differences.push(format!(
+                        "{key}: Debian {} {:?}, new {scope} {policy:?}: Debian {}{silent}",
+                        unit.scope, unit.policy, unit.why
+                    ))
+                }
+                None => {
+                    if !unit.by_packaging {
+                        text_wrong.insert(format!("{package}: {name}"));
+                    }
+                    differences.push(format!(
+                        "{package}: {name}: no recipe: unitpack new said: {}",
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    ))
+                }
             }
         }
         let recipe = deb_recipes.join(format!("{package}.yaml"));
@@ -609,6 +651,13 @@ fn new_from_agrees_with_debian_packages_and_its_recipes_pass_the_ci_pipeline() {
         "{text_percent:.1} % < 95 % of the units the text decides"
     );
     assert!(percent >= 80.0, "{percent:.1} % < 80 % of all units");
+    // Each of TEXT_SILENT is still wrong (a fixed one leaves the list) and nothing
+    // else the text decides is.
+    let silent: BTreeSet<String> = TEXT_SILENT.iter().map(|(k, _)| k.to_string()).collect();
+    assert_eq!(
+        text_wrong, silent,
+        "the text-decidable differences are not those of TEXT_SILENT"
+    );
 
     // docs/ci.md's pipeline on every recipe written (both ways), then on the
     // skeleton. The recipes of Debian's own units keep lint's warnings (UP304: Debian
