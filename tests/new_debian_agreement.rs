@@ -23,7 +23,8 @@
 //! debian/rules (`--no-enable`, `--no-start`) or a link the package ships is packaging
 //! no flat directory shows. `unitpack new NAME --from PACKAGE.deb`, which reads the
 //! package's paths, postinst and links itself, is judged over all units (at least
-//! 95 %). The decisions above are this file's own reading of the package, not the
+//! 95 %); for the packages of `UNPACKED`, the directory `dpkg-deb -R` makes of it
+//! must give the same recipe. The decisions above are this file's own reading of the package, not the
 //! product's.
 //! Then every recipe written (both ways), and the `unitpack new NAME` skeleton, go
 //! through the pipeline of docs/ci.md: `unitpack lint` (`--deny warnings` for the
@@ -43,6 +44,16 @@ use std::process::Command;
 use std::time::Instant;
 
 const LIST: &str = "tests/data/debian-bookworm-units.list";
+
+/// Packages also given to `new --from` as the directory `dpkg-deb -R` unpacks them
+/// into: system and user units, shipped links, an alias, --no-start.
+const UNPACKED: &[&str] = &[
+    "dbus",
+    "dbus-user-session",
+    "openssh-server",
+    "pipewire",
+    "sysstat",
+];
 
 /// Units whose text alone leads a flat directory astray, with why no sound rule reads
 /// Debian's decision from it (printed beside the difference; `--from PACKAGE.deb`
@@ -427,6 +438,7 @@ fn lint_and_build(recipes: &Path, dist: &Path, deny_warnings: bool) -> (String, 
 /// its share of the packages.
 fn lintian(debs: &[PathBuf]) {
     let t = Instant::now();
+    let cpu_before = children_cpu();
     let jobs = std::thread::available_parallelism()
         .map_or(2, |n| n.get())
         .clamp(1, 4);
@@ -447,11 +459,22 @@ fn lintian(debs: &[PathBuf]) {
     for run in runs {
         ok("lintian --fail-on error", &run.wait_with_output().unwrap());
     }
+    // CPU time says what the step costs on an idle machine, whatever else runs.
     eprintln!(
-        "  lintian of {} packages ({n} at once): {:.0} s",
+        "  lintian of {} packages ({n} at once): {:.0} s, {:.0} s of CPU",
         debs.len(),
-        t.elapsed().as_secs_f64()
+        t.elapsed().as_secs_f64(),
+        children_cpu() - cpu_before
     );
+}
+
+/// User and system CPU seconds of this process's waited-for children.
+fn children_cpu() -> f64 {
+    // SAFETY: getrusage only fills the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
 }
 
 #[test]
@@ -494,6 +517,7 @@ fn new_from_agrees_with_debian_packages_and_its_recipes_pass_the_ci_pipeline() {
     let deb_recipes = work.path().join("recipes-deb");
     std::fs::create_dir_all(&deb_recipes).unwrap();
     let (mut deb_same, mut deb_total) = (0, 0);
+    let mut unpacked = 0;
     // Units the text decides that a flat directory gets wrong.
     let mut text_wrong: BTreeSet<String> = BTreeSet::new();
     let mut deb_differences = Vec::new();
@@ -591,6 +615,38 @@ fn new_from_agrees_with_debian_packages_and_its_recipes_pass_the_ci_pipeline() {
             .arg(deb)
             .output()
             .unwrap();
+        // The same package unpacked by `dpkg-deb -R` (a directory with DEBIAN/) gives
+        // the same recipe, byte for byte.
+        if UNPACKED.contains(&package.as_str()) {
+            let tree = root.join("tree");
+            let out = Command::new("dpkg-deb")
+                .arg("-R")
+                .arg(deb)
+                .arg(&tree)
+                .output()
+                .unwrap();
+            ok(&format!("dpkg-deb -R {}", deb.display()), &out);
+            let from_tree = root.join("from-tree.yaml");
+            let out = unitpack()
+                .args(["new", &package, "--target", "debian-bookworm", "-o"])
+                .arg(&from_tree)
+                .arg("--from")
+                .arg(&tree)
+                .output()
+                .unwrap();
+            assert!(
+                matches!(out.status.code(), Some(0 | 1)),
+                "new --from {}: {}",
+                tree.display(),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(
+                std::fs::read_to_string(&from_tree).unwrap(),
+                std::fs::read_to_string(&recipe).unwrap(),
+                "{package}: the recipe from the unpacked tree differs from the .deb's"
+            );
+            unpacked += 1;
+        }
         let written = if matches!(out.status.code(), Some(0 | 1)) && recipe.exists() {
             recipe_units(&recipe)
         } else {
@@ -636,6 +692,11 @@ fn new_from_agrees_with_debian_packages_and_its_recipes_pass_the_ci_pipeline() {
     for d in &deb_differences {
         eprintln!("  {d}");
     }
+    assert_eq!(
+        unpacked,
+        UNPACKED.len(),
+        "not every package of UNPACKED was tried"
+    );
     assert!(
         deb_percent >= 95.0,
         "new --from PACKAGE.deb: {deb_percent:.1} % < 95 % of all units"
