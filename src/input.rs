@@ -187,6 +187,8 @@ pub const MAX_DEB: u64 = 2 * 1024 * 1024 * 1024;
 /// Largest decompressed `control.tar` member of a `.deb` (dpkg's own control files are
 /// a few KiB; `md5sums` of a large package a few hundred).
 pub const MAX_DEB_CONTROL_TAR: u64 = 16 * 1024 * 1024;
+/// Most of a `.deb`'s data member unitpack decompresses (`new --from PACKAGE.deb`).
+pub const MAX_DEB_DATA_TAR: u64 = 4 * 1024 * 1024 * 1024;
 /// Largest `control` file inside a `.deb`.
 pub const MAX_DEB_CONTROL: u64 = 1024 * 1024;
 /// Largest `debian-binary` member.
@@ -289,6 +291,43 @@ pub fn file_names_in(dir: &Path, suffixes: &[&str]) -> Vec<String> {
         .collect();
     names.sort();
     names
+}
+
+/// What a directory entry is, by its own type (a symlink is not followed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink,
+    Other,
+}
+
+/// The entries of `dir` by name and type (no symlink followed), sorted. Names only:
+/// a file named is read later through this module like any other.
+pub fn entries_in(dir: &Path) -> Result<Vec<(String, EntryKind)>, String> {
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+    let mut out = Vec::new();
+    for e in entries {
+        let e = e.map_err(|e| format!("cannot list {}: {e}", dir.display()))?;
+        let t = e
+            .file_type()
+            .map_err(|err| format!("{}: {err}", e.path().display()))?;
+        let kind = if t.is_symlink() {
+            EntryKind::Symlink
+        } else if t.is_file() {
+            EntryKind::File
+        } else if t.is_dir() {
+            EntryKind::Dir
+        } else {
+            EntryKind::Other
+        };
+        if let Ok(name) = e.file_name().into_string() {
+            out.push((name, kind));
+        }
+    }
+    out.sort();
+    Ok(out)
 }
 
 /// What is at `root/rel`, looked at component by component without following any

@@ -89,8 +89,11 @@ enum Command {
     New {
         /// The Debian package name (the recipe is written to NAME.yaml).
         name: String,
-        /// Unit files to take in, with their sections, scope and enablement.
-        #[arg(long, value_name = "UNIT_FILE")]
+        /// Unit files or directories of them to take in, with their sections, scope and
+        /// enablement read from their text; or one Debian package (a .deb, or a directory
+        /// with DEBIAN/ as `dpkg-deb -R` unpacks it), whose install paths, postinst and
+        /// shipped links decide scope and enablement.
+        #[arg(long, value_name = "UNIT_FILE|DIR|PACKAGE")]
         from: Vec<PathBuf>,
         /// Scope of the units taken in (default: read from each unit).
         #[arg(long, value_enum)]
@@ -221,7 +224,7 @@ fn run(command: Command) -> Result<()> {
             scope,
             target,
             output,
-        } => new_recipe(&name, &from, scope.map(Scope::from), target, output),
+        } => unitpack::scaffold::new_recipe(&name, &from, scope.map(Scope::from), target, output),
         Command::Schema => {
             let schema = unitpack::recipe::json_schema();
             let text = serde_json::to_string_pretty(&schema).expect("JSON");
@@ -456,78 +459,6 @@ fn yocto(inputs: Vec<PathBuf>, out_dir: PathBuf, helper: Option<PathBuf>) -> Res
     };
     let written = pipeline.write(&layer)?;
     write_stdout(format!("{}\n", written.display()).as_bytes())?;
-    Ok(())
-}
-
-fn new_recipe(
-    name: &str,
-    from: &[PathBuf],
-    scope: Option<Scope>,
-    target: Option<String>,
-    output: Option<PathBuf>,
-) -> Result<()> {
-    let target = match target {
-        Some(t) => t,
-        None => unitpack::scaffold::host_target(&[
-            Path::new("/etc/os-release"),
-            Path::new("/usr/lib/os-release"),
-        ])?,
-    };
-    let target = target.as_str();
-    if unitpack::profile::find(target).is_none() {
-        return Err(Error::Usage(format!(
-            "unknown target profile {target:?}; known: {}",
-            unitpack::profile::names().join(", ")
-        )));
-    }
-    let text = unitpack::scaffold::render(&unitpack::scaffold::NewRecipe {
-        package: name,
-        from,
-        scope,
-        target,
-    })?;
-    let path = output.unwrap_or_else(|| PathBuf::from(format!("{name}.yaml")));
-    // Checked before it is written: what `new` writes always loads, and lints without
-    // errors for its target (units from a newer systemd than the target's are refused
-    // here, not at the first build).
-    let parsed = unitpack::recipe::parse(&path, &text, None)?;
-    let errors: Vec<_> = lint::lint_recipe(&parsed)
-        .into_iter()
-        .filter(|d| d.severity == lint::Severity::Error)
-        .collect();
-    if !errors.is_empty() {
-        say_err(&lint::render_text(&errors));
-        return Err(Error::Refused(format!(
-            "not writing {}: its units have {} lint error(s) for {target}; give the target they are written for (--target, `unitpack profiles`) or fix the units",
-            path.display(),
-            errors.len()
-        )));
-    }
-    // What `build` would refuse after lint (the plan: links, collisions, takeovers) is
-    // refused here too, before anything is written.
-    unitpack::plan::Plan::new(&parsed)?;
-    unitpack::scaffold::write_new(&path, &text)?;
-    let recipe = unitpack::recipe::load(&path, None)?;
-    let findings = lint::lint_recipe(&recipe);
-    eprint!("{}", lint::render_text(&findings));
-    let summary = lint::Summary::of(&findings);
-    eprintln!(
-        "wrote {} (lint: {}); next: edit it, then `unitpack build {}`",
-        path.display(),
-        summary,
-        path.display()
-    );
-    // Written (a scaffold is meant to be edited), but not called done: the pipeline of
-    // docs/ci.md denies warnings, so exit 1 says what it would refuse.
-    if summary.warnings > 0 {
-        return Err(Error::LintFailed {
-            summary: format!(
-                "{} has {} warning(s) and the CI pipeline of docs/ci.md (`unitpack lint --deny warnings`) refuses it: fix them, or allow each with its reason (lint.allow, docs/lint.md)",
-                path.display(),
-                summary.warnings
-            ),
-        });
-    }
     Ok(())
 }
 

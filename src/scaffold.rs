@@ -1,12 +1,95 @@
 //! `unitpack new`: a recipe to start from, either a small user service or one made from
-//! unit files the author already has (`--from`). Scope and enablement are read from the
-//! units themselves; the result is checked by the same loader and lint as any recipe.
+//! unit files the author already has (`--from`), or from a Debian package's units
+//! (`--from PACKAGE.deb`, `scaffold/package.rs`). Scope and enablement are read from the units
+//! themselves, or from what the package does with them; the result is checked by the
+//! same loader and lint as any recipe.
+
+mod package;
 
 use crate::error::{Error, InputError, Result};
+use crate::lint;
 use crate::unit::{self, Scope, Section, UnitName};
 use serde_yaml::{Mapping, Value};
 use std::io::Write;
 use std::path::{Path, PathBuf};
+
+pub use package::is_package;
+
+/// `unitpack new NAME [--from ...]`: the target from `target` or the host, the recipe
+/// rendered, checked by the loader, lint and the plan before anything is written, then
+/// written (never over a file) and linted again for the author. Exit 1 (`LintFailed`)
+/// when written with warnings the docs/ci.md pipeline denies.
+pub fn new_recipe(
+    name: &str,
+    from: &[PathBuf],
+    scope: Option<Scope>,
+    target: Option<String>,
+    output: Option<PathBuf>,
+) -> Result<()> {
+    let target = match target {
+        Some(t) => t,
+        None => host_target(&[
+            Path::new("/etc/os-release"),
+            Path::new("/usr/lib/os-release"),
+        ])?,
+    };
+    let target = target.as_str();
+    if crate::profile::find(target).is_none() {
+        return Err(Error::Usage(format!(
+            "unknown target profile {target:?}; known: {}",
+            crate::profile::names().join(", ")
+        )));
+    }
+    let text = render(&NewRecipe {
+        package: name,
+        from,
+        scope,
+        target,
+    })?;
+    let path = output.unwrap_or_else(|| PathBuf::from(format!("{name}.yaml")));
+    // Checked before it is written: what `new` writes always loads, and lints without
+    // errors for its target (units from a newer systemd than the target's are refused
+    // here, not at the first build).
+    let parsed = crate::recipe::parse(&path, &text, None)?;
+    let errors: Vec<_> = lint::lint_recipe(&parsed)
+        .into_iter()
+        .filter(|d| d.severity == lint::Severity::Error)
+        .collect();
+    if !errors.is_empty() {
+        eprint!("{}", lint::render_text(&errors));
+        return Err(Error::Refused(format!(
+            "not writing {}: its units have {} lint error(s) for {target}; give the target they are written for (--target, `unitpack profiles`) or fix the units",
+            path.display(),
+            errors.len()
+        )));
+    }
+    // What `build` would refuse after lint (the plan: links, collisions, takeovers) is
+    // refused here too, before anything is written.
+    crate::plan::Plan::new(&parsed)?;
+    write_new(&path, &text)?;
+    let recipe = crate::recipe::load(&path, None)?;
+    let findings = lint::lint_recipe(&recipe);
+    eprint!("{}", lint::render_text(&findings));
+    let summary = lint::Summary::of(&findings);
+    eprintln!(
+        "wrote {} (lint: {}); next: edit it, then `unitpack build {}`",
+        path.display(),
+        summary,
+        path.display()
+    );
+    // Written (a scaffold is meant to be edited), but not called done: the pipeline of
+    // docs/ci.md denies warnings, so exit 1 says what it would refuse.
+    if summary.warnings > 0 {
+        return Err(Error::LintFailed {
+            summary: format!(
+                "{} has {} warning(s) and the CI pipeline of docs/ci.md (`unitpack lint --deny warnings`) refuses it: fix them, or allow each with its reason (lint.allow, docs/lint.md)",
+                path.display(),
+                summary.warnings
+            ),
+        });
+    }
+    Ok(())
+}
 
 /// Where `unitpack`'s own package installs the recipe schema (for editors).
 pub const INSTALLED_SCHEMA: &str = "/usr/share/unitpack/recipe.schema.json";
@@ -30,14 +113,39 @@ pub fn render(new: &NewRecipe) -> Result<String> {
     if new.from.is_empty() {
         units.push(starter_unit(new.package));
     }
-    let (files, skipped) = unit_files(new.from)?;
+    let from_package = match new.from {
+        [one] if package::is_package(one) => Some(package::read(one)?),
+        many if many.iter().any(|p| package::is_package(p)) => {
+            return Err(Error::Usage(
+                "--from takes one package (a .deb, or a directory with DEBIAN/), alone".into(),
+            ))
+        }
+        _ => None,
+    };
+    let (files, skipped) = match from_package {
+        Some(_) => (Vec::new(), Vec::new()),
+        None => unit_files(new.from)?,
+    };
     let mut read = Vec::new();
     for path in &files {
         read.push(read_unit(path)?);
     }
-    let scopes = match new.scope {
-        Some(scope) => vec![scope; read.len()],
-        None => {
+    // A package decides scope and enablement itself; its units' text is only read.
+    let mut decided = Vec::new();
+    if let Some(p) = &from_package {
+        for u in &p.units {
+            let mut sections = u.sections.clone();
+            for (key, target) in &u.added_install {
+                add_install(&mut sections, key, target);
+            }
+            read.push((u.name.clone(), sections));
+            decided.push((u.scope, u.enable, u.instances.clone()));
+        }
+    }
+    let scopes = match (new.scope, &from_package) {
+        (Some(scope), _) => vec![scope; read.len()],
+        (None, Some(_)) => decided.iter().map(|d| d.0).collect(),
+        (None, None) => {
             let known_user: Vec<&str> = crate::profile::find(new.target)
                 .map(|p| {
                     p.vendor_units
@@ -50,12 +158,35 @@ pub fn render(new: &NewRecipe) -> Result<String> {
             guess_scopes_with(&read, &known_user)
         }
     };
-    let enabled = guess_enabled(&read);
+    let enables: Vec<(&str, Vec<String>)> = if from_package.is_some() {
+        decided
+            .iter()
+            .zip(&scopes)
+            .map(|((_, enable, instances), scope)| {
+                // `--scope` over a package's decision: the same enablement, in the
+                // words of the scope given.
+                let enable = match (*enable, scope) {
+                    ("none", _) => "none",
+                    (_, Scope::User) => "global",
+                    ("global", Scope::System) => "enable-and-start",
+                    (e, Scope::System) => e,
+                };
+                (enable, instances.clone())
+            })
+            .collect()
+    } else {
+        guess_enabled(&read)
+            .into_iter()
+            .zip(&read)
+            .zip(&scopes)
+            .map(|((on, (_, sections)), scope)| text_enable(sections, *scope, on))
+            .collect()
+    };
     // A user unit that needs the user bus makes the package depend on the target's
     // user bus (lint UP207 refuses it otherwise), unless the set is that bus itself.
     let ships_bus = read.iter().any(|(n, _)| n.as_str() == "dbus.socket");
     let mut needs_user_bus = false;
-    for (((name, sections), scope), enabled) in read.iter().zip(scopes).zip(enabled) {
+    for (((name, sections), scope), enable) in read.iter().zip(scopes).zip(enables) {
         needs_user_bus |= scope == Scope::User
             && !ships_bus
             && words(
@@ -65,16 +196,29 @@ pub fn render(new: &NewRecipe) -> Result<String> {
             )
             .iter()
             .any(|w| *w == "dbus.socket" || *w == "dbus.service");
-        units.push(unit_value(name, sections, scope, enabled));
+        units.push(unit_value(name, sections, scope, enable));
     }
 
     let mut package = Mapping::new();
     package.insert("name".into(), new.package.into());
     package.insert("version".into(), "0.1.0".into());
     package.insert("maintainer".into(), maintainer().into());
+    let debian = from_package.as_ref();
     package.insert(
         "summary".into(),
-        format!("systemd units of {}", new.package).into(),
+        debian
+            .and_then(|p| p.summary.clone())
+            // lintian refuses a synopsis that starts with the package's name
+            // (`PulseAudio sound server` for pulseaudio).
+            .filter(|s| {
+                let lower = s.to_ascii_lowercase();
+                let after = lower.strip_prefix(&new.package.to_ascii_lowercase());
+                s.chars().count() <= 80
+                    && after
+                        .is_none_or(|rest| rest.starts_with(|c: char| c.is_ascii_alphanumeric()))
+            })
+            .unwrap_or_else(|| format!("systemd units of {}", new.package))
+            .into(),
     );
     // Without one the package's extended description is empty, which lintian reports
     // as an error (`extended-description-is-empty`) in the docs/ci.md pipeline.
@@ -84,12 +228,16 @@ pub fn render(new: &NewRecipe) -> Result<String> {
         .collect();
     package.insert(
         "description".into(),
-        format!(
-            "The systemd units of {}: {}. Say here what the package does for its users.",
-            new.package,
-            names.join(", ")
-        )
-        .into(),
+        debian
+            .and_then(|p| p.description.clone())
+            .unwrap_or_else(|| {
+                format!(
+                    "The systemd units of {}: {}. Say here what the package does for its users.",
+                    new.package,
+                    names.join(", ")
+                )
+            })
+            .into(),
     );
     package.insert("license".into(), "MIT".into());
     if needs_user_bus {
@@ -110,11 +258,54 @@ pub fn render(new: &NewRecipe) -> Result<String> {
     })?;
     let body = quote_yaml11_traps(&body);
     let mut skipped_note = String::new();
-    for path in &skipped {
+    if let Some(p) = debian {
+        // Its version is not taken: the recipe builds a package of its own, versioned
+        // on its own. Its relations are those of its programs, which the recipe does
+        // not ship, and often name versions a board's release lacks.
         skipped_note.push_str(&format!(
-            "# Not taken in: {} is a symlink (an alias or a mask), not a unit file.\n",
-            path.display()
+            "# From the Debian package {} {}: scope from where it installs each unit,\n\
+             # enablement from its postinst and the links it ships.\n",
+            p.name, p.version
         ));
+        if let Some(depends) = &p.depends {
+            skipped_note.push_str(
+                "# It depends on (what its programs need; add to depends what the target lacks):\n#  ",
+            );
+            let mut width = 3;
+            for relation in depends
+                .split(',')
+                .map(|r| r.split_whitespace().collect::<Vec<_>>().join(" "))
+            {
+                if width > 3 && width + relation.len() > 86 {
+                    skipped_note.push_str("\n#  ");
+                    width = 3;
+                }
+                skipped_note.push(' ');
+                skipped_note.push_str(&relation);
+                skipped_note.push(',');
+                width += relation.len() + 2;
+            }
+            skipped_note.pop();
+            skipped_note.push('\n');
+        }
+        for u in &p.units {
+            for (key, target) in &u.added_install {
+                skipped_note.push_str(&format!(
+                    "# {}: [Install] {key}={target} added: the package ships that link.\n",
+                    u.name.as_str()
+                ));
+            }
+        }
+        for note in &p.skipped {
+            skipped_note.push_str(&format!("# Not taken in: {note}.\n"));
+        }
+    } else {
+        for path in &skipped {
+            skipped_note.push_str(&format!(
+                "# Not taken in: {} is a symlink (an alias or a mask), not a unit file.\n",
+                path.display()
+            ));
+        }
     }
     Ok(format!(
         "# yaml-language-server: $schema={INSTALLED_SCHEMA}\n\
@@ -346,10 +537,9 @@ fn read_unit(path: &Path) -> Result<(UnitName, Vec<Section>)> {
     Ok((name, sections))
 }
 
-/// A unit as a structured recipe unit: its sections and directives, with the
-/// enablement that its scope and `enabled` imply (a template through its
-/// `DefaultInstance=`).
-fn unit_value(name: &UnitName, sections: &[Section], scope: Scope, enabled: bool) -> Value {
+/// The enablement that a unit's scope and `enabled` imply from its text alone (a
+/// template through its `DefaultInstance=`): the recipe's `enable:` and instances.
+fn text_enable(sections: &[Section], scope: Scope, enabled: bool) -> (&'static str, Vec<String>) {
     // `[Install]` with only `Also=` links nothing of the unit's own: enabling it
     // enables those units, and `deb-systemd-invoke` does not start it (it is static).
     let own_links = !words(sections, "Install", &["WantedBy", "RequiredBy", "Alias"]).is_empty();
@@ -359,8 +549,38 @@ fn unit_value(name: &UnitName, sections: &[Section], scope: Scope, enabled: bool
         (true, Scope::System) if own_links => "enable-and-start",
         (true, Scope::System) => "enable",
     };
-    let default_instance = directive(sections, "Install", "DefaultInstance");
+    let instances = match (enabled, directive(sections, "Install", "DefaultInstance")) {
+        (true, Some(i)) if !i.trim().is_empty() => vec![i.trim().to_string()],
+        _ => Vec::new(),
+    };
+    (enable, instances)
+}
 
+/// `key=target` appended to the unit's `[Install]` (made when it has none).
+fn add_install(sections: &mut Vec<Section>, key: &str, target: &str) {
+    let directive = unit::Directive {
+        key: key.to_string(),
+        value: target.to_string(),
+        location: None,
+    };
+    match sections.iter_mut().find(|s| s.name == "Install") {
+        Some(s) => s.directives.push(directive),
+        None => sections.push(Section {
+            name: "Install".into(),
+            directives: vec![directive],
+            location: None,
+        }),
+    }
+}
+
+/// A unit as a structured recipe unit: its sections and directives, with its
+/// enablement and the instances of a template.
+fn unit_value(
+    name: &UnitName,
+    sections: &[Section],
+    scope: Scope,
+    (enable, instances): (&str, Vec<String>),
+) -> Value {
     let mut yaml_sections = Mapping::new();
     for section in sections {
         let mut directives = Mapping::new();
@@ -383,10 +603,10 @@ fn unit_value(name: &UnitName, sections: &[Section], scope: Scope, enabled: bool
     unit.insert("name".into(), name.as_str().into());
     unit.insert("scope".into(), scope.as_str().into());
     unit.insert("enable".into(), enable.into());
-    if let (true, Some(instance)) = (enabled, default_instance) {
+    if !instances.is_empty() {
         unit.insert(
             "instances".into(),
-            Value::Sequence(vec![instance.trim().into()]),
+            Value::Sequence(instances.into_iter().map(Value::from).collect()),
         );
     }
     unit.insert("sections".into(), Value::Mapping(yaml_sections));

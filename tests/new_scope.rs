@@ -9,6 +9,7 @@ mod common;
 use common::{unavailable, unitpack};
 use std::collections::BTreeMap;
 use std::path::Path;
+use std::process::Command;
 use unitpack::unit::{Scope, UnitName};
 
 /// Units whose text says nothing of their manager, with why; each must be one the
@@ -389,5 +390,200 @@ fn new_writes_values_yaml_1_1_readers_read_as_strings() {
         "Writable str no",
     ] {
         assert!(listing.contains(want), "{want} not in:\n{listing}");
+    }
+}
+
+/// A package built by `dpkg-deb -b` from `root`, into `out`.
+fn dpkg_build(root: &Path, out: &Path) {
+    let built = Command::new("dpkg-deb")
+        .args(["--root-owner-group", "-Zxz", "-b"])
+        .arg(root)
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "dpkg-deb -b: {}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+}
+
+#[test]
+fn new_from_a_package_takes_scope_from_paths_and_enablement_from_its_postinst() {
+    if Command::new("dpkg-deb").arg("--version").output().is_err() {
+        return unavailable("dpkg-deb is missing");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("tree");
+    let system = root.join("lib/systemd/system");
+    let user = root.join("usr/lib/systemd/user");
+    for d in [
+        root.join("DEBIAN"),
+        system.join("multi-user.target.wants"),
+        user.clone(),
+    ] {
+        std::fs::create_dir_all(d).unwrap();
+    }
+    std::fs::write(
+        root.join("DEBIAN/control"),
+        "Package: demo\nVersion: 1:2.0-3\nArchitecture: all\nMaintainer: A <a@example.org>\n\
+         Depends: libc6 (>= 2.36)\nDescription: daemons of the demo for tests\n first line\n .\n second paragraph\n",
+    )
+    .unwrap();
+    // As debhelper 13 writes them: a.service enabled and started, b.service shipped
+    // disabled (--no-enable), c.service enabled for every user.
+    std::fs::write(
+        root.join("DEBIAN/postinst"),
+        "#!/bin/sh\nset -e\n\
+         # Automatically added by dh_installsystemd/13.11.4\n\
+         if [ \"$1\" = \"configure\" ]; then\n\
+         \tdeb-systemd-helper unmask 'a.service' >/dev/null || true\n\
+         \tif deb-systemd-helper --quiet was-enabled 'a.service'; then\n\
+         \t\tdeb-systemd-helper enable 'a.service' >/dev/null || true\n\
+         \tfi\nfi\n# End automatically added section\n\
+         # Automatically added by dh_installsystemd/13.11.4\n\
+         if [ \"$1\" = \"configure\" ]; then\n\
+         \tif deb-systemd-helper debian-installed 'b.service'; then\n\
+         \t\tif deb-systemd-helper --quiet was-enabled 'b.service'; then\n\
+         \t\t\tdeb-systemd-helper enable 'b.service' >/dev/null || true\n\
+         \t\tfi\n\tfi\nfi\n# End automatically added section\n\
+         # Automatically added by dh_installsystemduser/13.11.4\n\
+         if [ \"$1\" = \"configure\" ] && [ -z \"$2\" ]; then\n\
+         \tdeb-systemd-helper --user enable 'c.service' >/dev/null || true\n\
+         fi\n# End automatically added section\n\
+         # Automatically added by dh_installsystemd/13.11.4\n\
+         if [ \"$1\" = \"configure\" ]; then\n\
+         \tif [ -d /run/systemd/system ]; then\n\
+         \t\tdeb-systemd-invoke $_dh_action 'a.service' 'b.service' 'd.service' >/dev/null || true\n\
+         \tfi\nfi\n# End automatically added section\n",
+    )
+    .unwrap();
+    let service = |install: &str| {
+        format!("[Unit]\nDescription=x\n\n[Service]\nExecStart=/usr/bin/true\n{install}")
+    };
+    let wanted = "\n[Install]\nWantedBy=multi-user.target\n";
+    std::fs::write(system.join("a.service"), service(wanted)).unwrap();
+    std::fs::write(system.join("b.service"), service(wanted)).unwrap();
+    // Its text alone says system (multi-user.target); its path says user.
+    std::fs::write(
+        user.join("c.service"),
+        service("\n[Install]\nWantedBy=default.target\n"),
+    )
+    .unwrap();
+    // Static, enabled by the link the package ships.
+    std::fs::write(system.join("d.service"), service("")).unwrap();
+    std::os::unix::fs::symlink(
+        "../d.service",
+        system.join("multi-user.target.wants/d.service"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("a.service", system.join("alias.service")).unwrap();
+    std::fs::set_permissions(
+        root.join("DEBIAN/postinst"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o755),
+    )
+    .unwrap();
+    let deb = dir.path().join("demo.deb");
+    dpkg_build(&root, &deb);
+
+    let mut recipes = Vec::new();
+    for (from, out) in [(&deb, "from-deb.yaml"), (&root, "from-dir.yaml")] {
+        let out = dir.path().join(out);
+        let run = unitpack()
+            .args(["new", "demo", "--target", "debian-bookworm", "-o"])
+            .arg(&out)
+            .arg("--from")
+            .arg(from)
+            .output()
+            .unwrap();
+        assert!(
+            matches!(run.status.code(), Some(0 | 1)) && out.exists(),
+            "new --from {}: {}",
+            from.display(),
+            String::from_utf8_lossy(&run.stderr)
+        );
+        recipes.push(std::fs::read_to_string(&out).unwrap());
+    }
+    assert_eq!(
+        recipes[0], recipes[1],
+        "the .deb and its unpacked tree differ"
+    );
+    let text = &recipes[0];
+    let v: serde_yaml::Value = serde_yaml::from_str(text).unwrap();
+    let units: BTreeMap<&str, (&str, &str)> = v["units"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["name"].as_str().unwrap(),
+                (u["scope"].as_str().unwrap(), u["enable"].as_str().unwrap()),
+            )
+        })
+        .collect();
+    let want: BTreeMap<&str, (&str, &str)> = [
+        ("a.service", ("system", "enable-and-start")),
+        ("b.service", ("system", "none")),
+        ("c.service", ("user", "global")),
+        ("d.service", ("system", "enable")),
+    ]
+    .into();
+    assert_eq!(units, want, "{text}");
+    let d = v["units"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|u| u["name"] == "d.service")
+        .unwrap();
+    assert_eq!(
+        d["sections"]["Install"]["WantedBy"], "multi-user.target",
+        "{text}"
+    );
+    assert_eq!(
+        v["package"]["summary"], "daemons of the demo for tests",
+        "{text}"
+    );
+    assert_eq!(
+        v["package"]["description"], "first line\n\nsecond paragraph",
+        "{text}"
+    );
+    assert_eq!(v["package"]["version"], "0.1.0", "{text}");
+    for note in [
+        "# From the Debian package demo 1:2.0-3",
+        "libc6 (>= 2.36)",
+        "alias.service is a symlink",
+        "d.service: [Install] WantedBy=multi-user.target added",
+    ] {
+        assert!(text.contains(note), "no {note:?} in:\n{text}");
+    }
+}
+
+#[test]
+fn new_from_a_bad_package_names_it_and_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let deb = dir.path().join("broken.deb");
+    std::fs::write(&deb, "!<arch>\nnot really").unwrap();
+    let unit = dir.path().join("x.service");
+    std::fs::write(&unit, "[Service]\nExecStart=/bin/true\n").unwrap();
+    for extra in [None, Some(&unit)] {
+        let out = dir.path().join("demo.yaml");
+        let mut cmd = unitpack();
+        cmd.args(["new", "demo", "--target", "debian-bookworm", "-o"])
+            .arg(&out)
+            .arg("--from")
+            .arg(&deb);
+        if let Some(u) = extra {
+            cmd.arg("--from").arg(u);
+        }
+        let run = cmd.output().unwrap();
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(2), "{err}");
+        assert!(!out.exists());
+        let named = if extra.is_some() {
+            "one package"
+        } else {
+            "broken.deb"
+        };
+        assert!(err.contains(named), "{err}");
     }
 }

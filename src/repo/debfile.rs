@@ -204,6 +204,18 @@ fn skip(r: &mut impl Read, n: u64) -> Result<(), DebError> {
 }
 
 fn read_members(r: &mut impl Read) -> Result<String, DebError> {
+    let (control, ()) = read_members_with(r, |m, c| read_control(m, c), |_, _| Ok(()))?;
+    Ok(control)
+}
+
+/// The members of a `.deb` in dpkg's order: `on_control` reads the control member,
+/// `on_data` the data member (each given the member, bounded to its size, and the
+/// compression suffix of its name); what they leave unread is skipped.
+fn read_members_with<T, U>(
+    r: &mut impl Read,
+    on_control: impl FnOnce(&mut dyn Read, &str) -> std::result::Result<T, String>,
+    on_data: impl FnOnce(&mut dyn Read, &str) -> std::result::Result<U, String>,
+) -> Result<(T, U), DebError> {
     let mut magic = [0u8; 8];
     r.read_exact(&mut magic)
         .map_err(|_| bad_deb("not a .deb (no ar archive header)"))?;
@@ -242,8 +254,8 @@ fn read_members(r: &mut impl Read) -> Result<String, DebError> {
         )));
     };
     let mut member = r.take(size);
-    let control = read_control(&mut member, compression)
-        .map_err(|m| bad_deb(format!("member {name}: {m}")))?;
+    let control =
+        on_control(&mut member, compression).map_err(|m| bad_deb(format!("member {name}: {m}")))?;
     let left = member.limit();
     skip(r, left + size % 2)?;
     let (mut name, mut size) = next(r, "data.tar")?;
@@ -251,16 +263,167 @@ fn read_members(r: &mut impl Read) -> Result<String, DebError> {
         skip(r, size + size % 2)?;
         (name, size) = next(r, "data.tar")?;
     }
-    if !matches!(
-        name.strip_prefix("data.tar"),
-        Some("" | ".gz" | ".xz" | ".zst" | ".bz2" | ".lzma")
-    ) {
-        return Err(bad_deb(format!(
-            "not a .deb: member {name:?} where data.tar was expected"
-        )));
+    let compression = match name.strip_prefix("data.tar") {
+        Some(c @ ("" | ".gz" | ".xz" | ".zst" | ".bz2" | ".lzma")) => c.to_string(),
+        _ => {
+            return Err(bad_deb(format!(
+                "not a .deb: member {name:?} where data.tar was expected"
+            )))
+        }
+    };
+    let mut member = r.take(size);
+    let data =
+        on_data(&mut member, &compression).map_err(|m| bad_deb(format!("member {name}: {m}")))?;
+    let left = member.limit();
+    skip(r, left)?;
+    Ok((control, data))
+}
+
+/// A package read for `unitpack new --from`: the files of its control member
+/// (`control`, `postinst`, ...) and the entries of its data member.
+#[derive(Debug, Default)]
+pub struct Unpacked {
+    /// Regular files of the control member by name (`./` dropped), each at most
+    /// [`input::MAX_DEB_CONTROL`] bytes.
+    pub control: Vec<(String, Vec<u8>)>,
+    /// Entries of the data member, paths relative to `/` (`./` dropped).
+    pub data: Vec<DataEntry>,
+}
+
+#[derive(Debug)]
+pub struct DataEntry {
+    pub path: String,
+    pub kind: DataKind,
+}
+
+#[derive(Debug)]
+pub enum DataKind {
+    /// A regular file: its bytes when the caller asked to keep them.
+    File(Option<Vec<u8>>),
+    /// A symlink (in a unit directory: an alias or a mask; in `*.wants/`: an enable
+    /// link, whose name is what counts).
+    Symlink,
+    Dir,
+    /// A hard link, device or FIFO.
+    Other,
+}
+
+/// Read the package at `path` whole: its control files, and its data entries with the
+/// bytes of the regular files `keep` names (each at most `keep_limit` bytes). Every
+/// read is bounded as [`inspect`]'s, the data member too ([`input::MAX_DEB_DATA_TAR`]
+/// decompressed). A bad package is an input error naming the file.
+pub fn unpack(path: &Path, keep: &dyn Fn(&str) -> bool, keep_limit: u64) -> Result<Unpacked> {
+    let bad = |message: String| -> Error { InputError::new(path, None, "", message).into() };
+    let file = match input::open_bounded(path, input::MAX_DEB) {
+        Ok(f) => f,
+        Err(input::ReadError::NotRegular(m)) => return Err(bad(m)),
+        Err(e) => return Err(bad(format!("the package {e}"))),
+    };
+    let mut reader = BufReader::with_capacity(1 << 16, file.take(input::MAX_DEB + 1));
+    let (control, data) = read_members_with(
+        &mut reader,
+        |member, compression| {
+            let mut files = Vec::new();
+            walk_tar(
+                member,
+                compression,
+                input::MAX_DEB_CONTROL_TAR,
+                &mut |path, kind, entry| {
+                    if let DataKind::File(_) = kind {
+                        let bytes = input::read_to_limit(entry, input::MAX_DEB_CONTROL)
+                            .map_err(|e| format!("{path} {e}"))?;
+                        files.push((path, bytes));
+                    }
+                    Ok(())
+                },
+            )?;
+            Ok(files)
+        },
+        |member, compression| {
+            let mut entries = Vec::new();
+            walk_tar(
+                member,
+                compression,
+                input::MAX_DEB_DATA_TAR,
+                &mut |path, kind, entry| {
+                    let kind = match kind {
+                        DataKind::File(_) if keep(&path) => DataKind::File(Some(
+                            input::read_to_limit(entry, keep_limit)
+                                .map_err(|e| format!("{path} {e}"))?,
+                        )),
+                        k => k,
+                    };
+                    entries.push(DataEntry { path, kind });
+                    Ok(())
+                },
+            )?;
+            Ok(entries)
+        },
+    )
+    .map_err(|e| match e {
+        DebError::Bad(m) => bad(m),
+        DebError::Io(e) => Error::io(format!("reading {}", path.display()), e),
+    })?;
+    Ok(Unpacked { control, data })
+}
+
+/// What [`walk_tar`] calls for each entry: its path, kind and the entry to read.
+type Visit<'a> = dyn FnMut(String, DataKind, &mut dyn Read) -> std::result::Result<(), String> + 'a;
+
+/// Each entry of a compressed tar member, at most `limit` decompressed bytes read:
+/// `visit` gets its path (`./` dropped), its kind (a file's bytes not read) and the
+/// entry to read them from.
+fn walk_tar(
+    member: &mut dyn Read,
+    compression: &str,
+    limit: u64,
+    visit: &mut Visit<'_>,
+) -> std::result::Result<(), String> {
+    let reader: Box<dyn Read + '_> = match compression {
+        "" => Box::new(member),
+        ".gz" => Box::new(flate2::read::GzDecoder::new(member)),
+        ".xz" => Box::new(liblzma::read::XzDecoder::new(member)),
+        other => {
+            return Err(format!(
+                "compression {other:?} is not read by unitpack (gz and xz are); unpack it with `dpkg-deb -R` and give the directory"
+            ))
+        }
+    };
+    let hit = std::rc::Rc::new(std::cell::Cell::new(false));
+    let mut tar = tar::Archive::new(Bounded {
+        inner: reader,
+        left: limit,
+        hit: hit.clone(),
+    });
+    let too_large = || format!("larger than {} MiB unpacked", limit >> 20);
+    for entry in tar.entries().map_err(|e| e.to_string())? {
+        let mut entry = entry.map_err(|e| {
+            if hit.get() {
+                too_large()
+            } else {
+                e.to_string()
+            }
+        })?;
+        let raw = entry.path().map_err(|e| e.to_string())?.into_owned();
+        let path = raw
+            .to_str()
+            .ok_or_else(|| format!("{} is not a UTF-8 path", raw.display()))?
+            .trim_start_matches("./")
+            .trim_end_matches('/')
+            .to_string();
+        let header = entry.header();
+        let kind = match header.entry_type() {
+            t if t.is_file() => DataKind::File(None),
+            t if t.is_dir() => DataKind::Dir,
+            t if t.is_symlink() => DataKind::Symlink,
+            _ => DataKind::Other,
+        };
+        visit(path, kind, &mut entry)?;
     }
-    skip(r, size)?;
-    Ok(control)
+    if hit.get() {
+        return Err(too_large());
+    }
+    Ok(())
 }
 
 /// The `control` file of a `control.tar*`: the decompressed member is read at most
@@ -332,4 +495,11 @@ impl<R: Read> Read for Bounded<R> {
         self.left -= n as u64;
         Ok(n)
     }
+}
+
+/// The fields of a control file (one deb822 paragraph, read strictly), in order.
+pub fn control_stanza(text: &str) -> std::result::Result<Vec<(String, String)>, String> {
+    Stanza::parse_one(text)
+        .map(|s| s.fields)
+        .map_err(|e| e.to_string())
 }

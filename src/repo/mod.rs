@@ -12,7 +12,7 @@
 mod cleanup;
 pub mod cli;
 mod deb822;
-mod debfile;
+pub(crate) mod debfile;
 mod gpg;
 mod index;
 mod names;
