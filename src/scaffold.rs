@@ -257,61 +257,85 @@ pub fn render(new: &NewRecipe) -> Result<String> {
         message: e.to_string(),
     })?;
     let body = quote_yaml11_traps(&body);
-    let mut skipped_note = String::new();
+    let mut notes = Comments::default();
     if let Some(p) = debian {
         // Its version is not taken: the recipe builds a package of its own, versioned
         // on its own. Its relations are those of its programs, which the recipe does
         // not ship, and often name versions a board's release lacks.
-        skipped_note.push_str(&format!(
-            "# From the Debian package {} {}: scope from where it installs each unit,\n\
-             # enablement from its postinst and the links it ships.\n",
+        notes.line(&format!(
+            "From the Debian package {} {}: scope from where it installs each unit,",
             p.name, p.version
         ));
+        notes.line("enablement from its postinst and the links it ships.");
         if let Some(depends) = &p.depends {
-            skipped_note.push_str(
-                "# It depends on (what its programs need; add to depends what the target lacks):\n#  ",
+            notes.line(
+                "It depends on (what its programs need; add to depends what the target lacks):",
             );
-            let mut width = 3;
+            let mut line = String::from(" ");
             for relation in depends
                 .split(',')
                 .map(|r| r.split_whitespace().collect::<Vec<_>>().join(" "))
             {
-                if width > 3 && width + relation.len() > 86 {
-                    skipped_note.push_str("\n#  ");
-                    width = 3;
+                if line.len() > 1 && line.len() + relation.len() > 84 {
+                    notes.line(&line);
+                    line = String::from(" ");
                 }
-                skipped_note.push(' ');
-                skipped_note.push_str(&relation);
-                skipped_note.push(',');
-                width += relation.len() + 2;
+                line.push(' ');
+                line.push_str(&relation);
+                line.push(',');
             }
-            skipped_note.pop();
-            skipped_note.push('\n');
+            line.pop();
+            notes.line(&line);
         }
         for u in &p.units {
             for (key, target) in &u.added_install {
-                skipped_note.push_str(&format!(
-                    "# {}: [Install] {key}={target} added: the package ships that link.\n",
+                notes.line(&format!(
+                    "{}: [Install] {key}={target} added: the package ships that link.",
                     u.name.as_str()
                 ));
             }
         }
         for note in &p.skipped {
-            skipped_note.push_str(&format!("# Not taken in: {note}.\n"));
+            notes.line(&format!("Not taken in: {note}."));
         }
     } else {
         for path in &skipped {
-            skipped_note.push_str(&format!(
-                "# Not taken in: {} is a symlink (an alias or a mask), not a unit file.\n",
+            notes.line(&format!(
+                "Not taken in: {} is a symlink (an alias or a mask), not a unit file.",
                 path.display()
             ));
         }
     }
+    let skipped_note = notes.text;
     Ok(format!(
         "# yaml-language-server: $schema={INSTALLED_SCHEMA}\n\
          # A unitpack recipe: `unitpack lint` checks it, `unitpack build` makes the .deb.\n\
          # The recipe format: `unitpack schema`, and docs/recipe.md.\n{skipped_note}{body}"
     ))
+}
+
+/// The comment lines above the recipe: the one way text from the input (a package's
+/// name, version and relations, file names of its tree) reaches them. A line break
+/// or other control character in that text would end the comment and let the input
+/// write YAML of its own into the recipe, so each is written escaped (`\n`).
+#[derive(Default)]
+struct Comments {
+    text: String,
+}
+
+impl Comments {
+    fn line(&mut self, text: &str) {
+        self.text.push_str("# ");
+        for c in text.chars() {
+            // YAML 1.1 readers also break lines at NEL, LS and PS.
+            if c.is_control() || matches!(c, '\u{2028}' | '\u{2029}') {
+                self.text.extend(c.escape_default());
+            } else {
+                self.text.push(c);
+            }
+        }
+        self.text.push('\n');
+    }
 }
 
 /// `body` with the plain scalars that YAML 1.1 readers (yaml-language-server, PyYAML,

@@ -587,3 +587,72 @@ fn new_from_a_bad_package_names_it_and_writes_nothing() {
         assert!(err.contains(named), "{err}");
     }
 }
+
+/// Text of the package reaches the recipe only as escaped comment lines: a version
+/// with a continuation line or a symlink whose name holds a line break must not write
+/// YAML of its own into the recipe (before the fix the first made `new` refuse its own
+/// output, and the second could add a top-level key to the recipe).
+#[test]
+fn new_from_a_package_keeps_its_text_inside_the_comments() {
+    if Command::new("dpkg-deb").arg("--version").output().is_err() {
+        return unavailable("dpkg-deb is missing");
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("tree");
+    let system = root.join("lib/systemd/system");
+    std::fs::create_dir_all(root.join("DEBIAN")).unwrap();
+    std::fs::create_dir_all(&system).unwrap();
+    std::fs::write(
+        root.join("DEBIAN/control"),
+        "Package: demo\nVersion: 1.0\n assets: [{source: /etc/shadow}]\nArchitecture: all\n\
+         Maintainer: A <a@example.org>\nDescription: daemons of the demo for tests\n text\n",
+    )
+    .unwrap();
+    std::fs::write(
+        system.join("a.service"),
+        "[Service]\nExecStart=/usr/bin/true\n[Install]\nWantedBy=multi-user.target\n",
+    )
+    .unwrap();
+    std::os::unix::fs::symlink(
+        "a.service",
+        system.join("x\nextra-key: injected\n\u{2028}y.service"),
+    )
+    .unwrap();
+    let deb = dir.path().join("demo.deb");
+    let built = Command::new("dpkg-deb")
+        .args(["--root-owner-group", "--nocheck", "-Zxz", "-b"])
+        .arg(&root)
+        .arg(&deb)
+        .output()
+        .unwrap();
+    assert!(
+        built.status.success(),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    for from in [&deb, &root] {
+        let out = dir.path().join("demo.yaml");
+        let _ = std::fs::remove_file(&out);
+        let run = unitpack()
+            .args(["new", "demo", "--target", "debian-bookworm", "-o"])
+            .arg(&out)
+            .arg("--from")
+            .arg(from)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&run.stderr);
+        assert_eq!(run.status.code(), Some(0), "{}: {err}", from.display());
+        let text = std::fs::read_to_string(&out).unwrap();
+        let top: Vec<&str> = text
+            .lines()
+            .filter(|l| !l.starts_with('#') && !l.starts_with(' ') && !l.starts_with('-'))
+            .collect();
+        assert_eq!(
+            top,
+            ["package:", "target: debian-bookworm", "units:"],
+            "{text}"
+        );
+        assert!(text.contains("1.0\\n assets"), "{text}");
+        assert!(!text.contains('\u{2028}'), "{text}");
+    }
+}
