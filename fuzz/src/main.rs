@@ -4,6 +4,7 @@
 mod case;
 mod check;
 mod mutate;
+mod package_target;
 mod repo_target;
 mod rng;
 mod run;
@@ -23,7 +24,7 @@ use std::time::{Duration, Instant};
 const HELP: &str = "\
 unitpack-fuzz: mutate recipes, run the unitpack CLI on them, check invariants
 
-Usage: unitpack-fuzz [repo] [--seconds N] [--seed S] [--unitpack BIN] [--repo DIR]
+Usage: unitpack-fuzz [repo|package] [--seconds N] [--seed S] [--unitpack BIN] [--repo DIR]
                      [--findings DIR] [--max-rss-mib M] [--timeout S]
                      [--shellcheck-every K] [--max-execs N]
 
@@ -38,6 +39,8 @@ Usage: unitpack-fuzz [repo] [--seconds N] [--seed S] [--unitpack BIN] [--repo DI
 
   repo                 the `repo add` target (mutated .debs and repositories;
                        fuzz/src/repo_target.rs) instead of recipes
+  package              the `new --from PACKAGE.deb|DIR` target (mutated Debian
+                       packages with units; fuzz/src/package_target.rs)
 
 Exit status: 0 no finding, 1 findings (listed), 2 usage error.
 ";
@@ -116,10 +119,14 @@ fn parse(args: &[String]) -> Result<Opts, String> {
 
 fn main() -> ExitCode {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
-    let repo_target = args.first().is_some_and(|a| a == "repo");
-    if repo_target {
-        args.remove(0);
-    }
+    let target = match args.first().map(String::as_str) {
+        Some(t @ ("repo" | "package")) => {
+            let t = t.to_string();
+            args.remove(0);
+            t
+        }
+        _ => String::new(),
+    };
     let opts = match parse(&args) {
         Ok(o) => o,
         Err(e) if e.is_empty() => {
@@ -131,8 +138,10 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    if repo_target {
-        return repo_target::main(opts);
+    match target.as_str() {
+        "repo" => return repo_target::main(opts),
+        "package" => return package_target::main(opts),
+        _ => {}
     }
     let mut fuzzer = Fuzzer::new(opts);
     fuzzer.run();

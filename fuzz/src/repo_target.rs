@@ -488,7 +488,7 @@ fn dpkg_deb(dir: &Path) -> Vec<u8> {
     fs::read(out).unwrap()
 }
 
-fn hostile_value(r: &mut Rng) -> String {
+pub(crate) fn hostile_value(r: &mut Rng) -> String {
     let pick = *r.pick(&[
         "x\nSuite: evil",
         "x\n Valid-Until: never",
@@ -564,7 +564,7 @@ fn mutate_control(r: &mut Rng, good: &str) -> String {
     s
 }
 
-fn mutate_bytes(r: &mut Rng, d: &mut Vec<u8>) -> String {
+pub(crate) fn mutate_bytes(r: &mut Rng, d: &mut Vec<u8>) -> String {
     if d.is_empty() {
         d.push(0);
     }
@@ -751,12 +751,12 @@ fn make_key(dir: &Path) -> PathBuf {
     file
 }
 
-fn mkfifo(p: &Path) {
+pub(crate) fn mkfifo(p: &Path) {
     let _ = Command::new("mkfifo").arg(p).status();
 }
 
 /// Type, size and (for files up to 1 MiB) bytes of everything below `dir`.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (String, Vec<u8>)> {
+pub(crate) fn snapshot(dir: &Path) -> BTreeMap<PathBuf, (String, Vec<u8>)> {
     let mut out = BTreeMap::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(p) = stack.pop() {
