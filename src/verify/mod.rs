@@ -20,6 +20,7 @@ use crate::format::Packager;
 use crate::pipeline::{GateReport, Pipeline};
 use crate::plan::{Plan, Role};
 use crate::recipe::Recipe;
+use crate::unit::Scope;
 use report::Report;
 use scenario::Scenario;
 use std::path::{Path, PathBuf};
@@ -194,6 +195,16 @@ pub fn verify(opts: &Options, gate: impl FnOnce(&GateReport)) -> Result<Report> 
         .filter(|f| matches!(f.role, Role::Unit { .. }))
         .map(|f| f.path.clone())
         .collect();
+    let dropins: Vec<checks::DropIn> = recipes
+        .iter()
+        .flat_map(|r| r.dropins.iter())
+        .map(|d| checks::DropIn {
+            scope: d.scope,
+            unit: d.unit.to_string(),
+            name: d.name.clone(),
+            restart: d.restart,
+        })
+        .collect();
     let names = report.packages.clone();
     let outcome = lifecycle(
         &mut checks::Checker {
@@ -206,6 +217,7 @@ pub fn verify(opts: &Options, gate: impl FnOnce(&GateReport)) -> Result<Report> 
             built: &built,
             scenarios: &scenarios,
             unit_files: &unit_files,
+            dropins: &dropins,
             packages: &names,
             versions: recipes
                 .iter()
@@ -230,6 +242,7 @@ struct Lifecycle<'a> {
     built: &'a Built,
     scenarios: &'a [Scenario],
     unit_files: &'a [String],
+    dropins: &'a [checks::DropIn],
     packages: &'a [String],
     /// (version 1, version 2) of each package.
     versions: Vec<(String, String)>,
@@ -260,14 +273,18 @@ fn lifecycle(
         }
         Ok(())
     };
+    let pids = c.restart_pids(l.dropins)?;
     if !c.dpkg_install("install", &l.built.first)? {
         return Ok(());
     }
     installed(c, "install", false)?;
+    c.dropins("install", Scope::System, l.dropins, true)?;
+    c.restarted("install", l.dropins, &pids)?;
     lap(c.report, "install");
     let user_units = l.scenarios.iter().any(Scenario::has_user_units);
-    if user_units {
-        let logged_in = c.login(&l.scenarios.iter().fold(
+    let user_dropins = l.dropins.iter().any(|d| d.scope == Scope::User);
+    if user_units || user_dropins {
+        let all = l.scenarios.iter().fold(
             Scenario {
                 package: String::new(),
                 promises: Vec::new(),
@@ -279,9 +296,14 @@ fn lifecycle(
                 all.promises.extend(s.promises.iter().cloned());
                 all
             },
-        ))?;
+        );
+        let logged_in = c.login(&all)?;
         if logged_in {
+            c.dropins("login", Scope::User, l.dropins, true)?;
             c.doctor("login", l.packages, Some(checks::UID))?;
+            if user_units {
+                c.second_login(&all)?;
+            }
         }
         c.logout()?;
     } else {
@@ -306,10 +328,14 @@ fn lifecycle(
         c.root_login("root-login", &bound)?;
         lap(c.report, "root-login");
     }
-    if c.dpkg_install("upgrade", &l.built.upgrade)? {
+    let disabled = c.admin_disable("upgrade", l.scenarios)?;
+    let upgraded = c.dpkg_install("upgrade", &l.built.upgrade)?;
+    if upgraded {
+        c.admin_disable_kept("upgrade", &disabled)?;
         installed(c, "upgrade", true)?;
     }
     lap(c.report, "upgrade");
+    let pids = c.restart_pids(l.dropins)?;
     if c.dpkg_remove("remove", "-r", l.packages)? {
         for p in l.packages {
             c.status("remove", p, "deinstall ok config-files")?;
@@ -317,6 +343,8 @@ fn lifecycle(
         for s in l.scenarios {
             c.stopped("remove", s, l.unit_files)?;
         }
+        c.dropins("remove", Scope::System, l.dropins, false)?;
+        c.restarted("remove", l.dropins, &pids)?;
     }
     lap(c.report, "remove");
     if c.dpkg_install("reinstall", &l.built.upgrade)? {
