@@ -24,6 +24,12 @@ fn verify_on(target: &str, recipe: &str) -> Option<(i32, Value)> {
 
 /// [`verify_on`] with `--arch ARCH` (armhf under qemu-user).
 fn verify_arch(target: &str, arch: &str, recipe: &str) -> Option<(i32, Value)> {
+    verify_all(target, arch, &[recipe])
+}
+
+/// [`verify_arch`] of several recipes at once (their packages installed together).
+fn verify_all(target: &str, arch: &str, recipes: &[&str]) -> Option<(i32, Value)> {
+    let recipe = recipes.join(" ");
     // SAFETY: geteuid has no preconditions.
     if unsafe { libc::geteuid() } != 0 {
         unavailable("verify boots containers: run as root");
@@ -49,7 +55,7 @@ fn verify_arch(target: &str, arch: &str, recipe: &str) -> Option<(i32, Value)> {
         .args([
             "verify", "--target", target, "--arch", arch, "--format", "json",
         ])
-        .arg(repo().join(recipe))
+        .args(recipes.iter().map(|r| repo().join(r)))
         .output()
         .unwrap();
     let code = out.status.code().expect("exited");
@@ -869,4 +875,55 @@ fn a_dropin_whose_unit_refuses_the_restart_fails() {
         "systemd-journald.service",
         "the running unit was restarted",
     );
+}
+
+/// A socket's instances with KillMode=none: the removal stops the instance serving an
+/// open connection, and its process keeps running.
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn a_socket_instance_outliving_the_removal_fails() {
+    fails_with(
+        "tests/verify/socket-instance-survives-removal.yaml",
+        "remove",
+        "broken-survivor.socket",
+        "serving an open connection, stopped by the removal with its process",
+    );
+}
+
+/// The e2e services recipes: a timer, a socket starting one instance per connection
+/// and listed template instances hold their promises through the lifecycle, and the
+/// instance serving an open connection is stopped by the removal.
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn services_recipes_hold_with_an_open_connection() {
+    let Some((code, report)) = verify_all(
+        "debian-bookworm",
+        "amd64",
+        &[
+            "tests/e2e/recipes/timer-socket.yaml",
+            "tests/e2e/recipes/instances.yaml",
+        ],
+    ) else {
+        return;
+    };
+    assert_eq!(code, 0, "failed: {:#?}", failed(&report));
+    let checks = report["checks"].as_array().unwrap();
+    assert!(held_in(
+        checks,
+        "remove",
+        "echo.socket",
+        "the connection started an instance of echo@.service"
+    ));
+    assert!(held_in(
+        checks,
+        "remove",
+        "echo.socket",
+        "serving an open connection, stopped by the removal with its process"
+    ));
+    assert!(held_in(
+        checks,
+        "upgrade",
+        "worker@b.service",
+        "still disabled after it"
+    ));
 }

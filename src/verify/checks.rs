@@ -1418,3 +1418,202 @@ impl Checker<'_> {
         Ok(())
     }
 }
+
+/// A client holding a connection open to a system socket of the package, and the units
+/// serving it (a socket with `Accept=yes` starts one instance per connection).
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// The socket's unit.
+    pub socket: String,
+    /// The transient unit that holds the connection open.
+    pub client: String,
+    /// The units serving it, with their main processes.
+    pub served_by: Vec<(String, String)>,
+}
+
+impl Checker<'_> {
+    /// Before removal: a client connects to each TCP stream socket the package enables
+    /// (system scope) and keeps the connection open; the socket starts the service
+    /// serving it. [`Checker::connections_stopped`] checks after removal.
+    pub fn connect(
+        &mut self,
+        step: &'static str,
+        scenarios: &[Scenario],
+    ) -> Result<Vec<Connection>> {
+        let mut out = Vec::new();
+        let sockets: Vec<String> = scenarios
+            .iter()
+            .flat_map(|s| s.in_scope(Scope::System))
+            .flat_map(|p| p.names.iter())
+            .filter(|n| n.ends_with(".socket"))
+            .cloned()
+            .collect();
+        for socket in sockets {
+            let props = self.properties(Scope::System, FRESH, &socket, "Listen,Accept,Triggers")?;
+            let get = |k: &str| {
+                props
+                    .iter()
+                    .find(|(n, _)| n == k)
+                    .map_or(String::new(), |(_, v)| v.clone())
+            };
+            // The first TCP stream address: `Listen=127.0.0.1:7777 (Stream)` on 252,
+            // `ListenStream=127.0.0.1:7777` on 229; bash's /dev/tcp is the client
+            // (every root has bash). Unix sockets and datagrams have no such client.
+            let Some(addr) = props.iter().find_map(|(k, v)| {
+                let listen = match k.as_str() {
+                    "Listen" => v.strip_suffix(" (Stream)")?,
+                    "ListenStream" => v.as_str(),
+                    _ => return None,
+                };
+                tcp_client_address(listen)
+            }) else {
+                continue;
+            };
+            let accept = get("Accept") == "yes";
+            let client = format!("unitpack-verify-client-{}.service", out.len());
+            let unit = format!("--unit={client}");
+            let script = format!("exec 3<>/dev/tcp/{addr}; exec sleep infinity");
+            if !self.expect_ok(
+                step,
+                format!("a client connects to {socket} and keeps the connection open"),
+                &["systemd-run", "-q", &unit, "bash", "-c", &script],
+                SHORT,
+            )? {
+                continue;
+            }
+            // The units serving it: the instance the connection started (Accept=yes),
+            // else the service the socket triggers.
+            let prefix = socket.trim_end_matches(".socket");
+            let pattern = format!("{prefix}@*.service");
+            let limit = Duration::from_secs(20) * self.slow;
+            let mut served: Vec<String> = Vec::new();
+            exec::until(limit, Duration::from_millis(200), || {
+                served = if accept {
+                    self.run(
+                        &[
+                            "systemctl",
+                            "list-units",
+                            "--no-legend",
+                            "--plain",
+                            "--state=active",
+                            &pattern,
+                        ],
+                        SHORT,
+                    )
+                    .map(|o| {
+                        o.stdout
+                            .lines()
+                            .filter_map(|l| l.split_whitespace().next())
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default()
+                } else {
+                    get("Triggers")
+                        .split_whitespace()
+                        .filter(|s| {
+                            self.run(&["systemctl", "is-active", s], SHORT)
+                                .is_ok_and(|o| o.text() == "active")
+                        })
+                        .map(str::to_string)
+                        .collect()
+                };
+                !served.is_empty()
+            });
+            exec::check_interrupt()?;
+            let what = if accept {
+                format!("the connection started an instance of {prefix}@.service (Accept=yes)")
+            } else {
+                format!("the connection started {}", get("Triggers"))
+            };
+            let detail = if served.is_empty() {
+                self.journal(Scope::System, &socket)
+            } else {
+                served.join(" ")
+            };
+            self.record(step, Some(&socket), what, !served.is_empty(), detail);
+            let mut served_by = Vec::new();
+            for s in served {
+                let pid = self.properties(Scope::System, FRESH, &s, "MainPID")?;
+                let pid = pid.into_iter().next().map_or("0".into(), |(_, v)| v);
+                served_by.push((s, pid));
+            }
+            out.push(Connection {
+                socket,
+                client,
+                served_by,
+            });
+        }
+        Ok(out)
+    }
+
+    /// After removal: each unit serving an open connection is stopped and its process
+    /// gone (nothing of the package keeps running for a client); then the clients go.
+    pub fn connections_stopped(
+        &mut self,
+        step: &'static str,
+        connections: &[Connection],
+    ) -> Result<()> {
+        for c in connections {
+            for (unit, pid) in &c.served_by {
+                let state = self
+                    .run(&["systemctl", "is-active", unit], SHORT)?
+                    .text()
+                    .to_string();
+                let alive = pid != "0" && self.run(&["kill", "-0", pid], SHORT)?.ok();
+                self.record(
+                    step,
+                    Some(&c.socket),
+                    format!("{unit}, serving an open connection, stopped by the removal with its process"),
+                    state != "active" && !alive,
+                    format!("is-active: {state}; PID {pid} {}", if alive { "still runs" } else { "gone" }),
+                );
+            }
+            self.run(&["systemctl", "stop", &c.client], SHORT)?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a client on the target reaches a stream socket listening on `listen` (a port,
+/// `HOST:PORT`, `[::]:PORT`), as bash's `/dev/tcp/HOST/PORT` path; None for a Unix
+/// socket or an address other than IPv4 or a wildcard.
+fn tcp_client_address(listen: &str) -> Option<String> {
+    let (host, port) = listen.rsplit_once(':').unwrap_or(("", listen));
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let host = match host {
+        "" | "0.0.0.0" | "[::]" => "127.0.0.1",
+        h if h.parse::<std::net::Ipv4Addr>().is_ok() => h,
+        _ => return None,
+    };
+    Some(format!("{host}/{port}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tcp_client_address;
+
+    #[test]
+    fn stream_sockets_are_reached_over_tcp_and_unix_ones_not() {
+        assert_eq!(
+            tcp_client_address("127.0.0.1:7777").as_deref(),
+            Some("127.0.0.1/7777")
+        );
+        assert_eq!(
+            tcp_client_address("7777").as_deref(),
+            Some("127.0.0.1/7777")
+        );
+        assert_eq!(
+            tcp_client_address("[::]:80").as_deref(),
+            Some("127.0.0.1/80")
+        );
+        assert_eq!(
+            tcp_client_address("0.0.0.0:80").as_deref(),
+            Some("127.0.0.1/80")
+        );
+        assert_eq!(tcp_client_address("/run/echo.sock"), None);
+        assert_eq!(tcp_client_address("[::1]:80"), None);
+    }
+}

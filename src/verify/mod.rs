@@ -336,6 +336,7 @@ fn lifecycle(
     }
     lap(c.report, "upgrade");
     let pids = c.restart_pids(l.dropins)?;
+    let connections = c.connect("remove", l.scenarios)?;
     if c.dpkg_remove("remove", "-r", l.packages)? {
         for p in l.packages {
             c.status("remove", p, "deinstall ok config-files")?;
@@ -345,6 +346,7 @@ fn lifecycle(
         }
         c.dropins("remove", Scope::System, l.dropins, false)?;
         c.restarted("remove", l.dropins, &pids)?;
+        c.connections_stopped("remove", &connections)?;
     }
     lap(c.report, "remove");
     if c.dpkg_install("reinstall", &l.built.upgrade)? {
