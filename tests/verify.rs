@@ -24,11 +24,17 @@ fn verify_on(target: &str, recipe: &str) -> Option<(i32, Value)> {
 
 /// [`verify_on`] with `--arch ARCH` (armhf under qemu-user).
 fn verify_arch(target: &str, arch: &str, recipe: &str) -> Option<(i32, Value)> {
-    let out = run_verify(target, arch, &[recipe])?;
+    verify_all(target, arch, &[recipe])
+}
+
+/// [`verify_arch`] of several recipes at once (their packages installed together).
+fn verify_all(target: &str, arch: &str, recipes: &[&str]) -> Option<(i32, Value)> {
+    let out = run_verify(target, arch, recipes)?;
     let code = out.status.code().expect("exited");
     let report: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
         panic!(
-            "{recipe}: exit {code}, no JSON report ({e}); stderr:\n{}",
+            "{}: exit {code}, no JSON report ({e}); stderr:\n{}",
+            recipes.join(" "),
             String::from_utf8_lossy(&out.stderr)
         )
     });
@@ -172,6 +178,27 @@ fn seed_user_recipe_holds_on_bookworm() {
         "XDG_RUNTIME_DIR=/run/user/1600"
     ));
     assert!(held("install", "pulseaudio.socket", "taken over"));
+    // A second user's login runs a second copy; the first user's keeps running.
+    assert!(held(
+        "second-login",
+        "my_pulseaudio.service",
+        "active and staying up (unitpack-verify2's manager)"
+    ));
+    assert!(held(
+        "second-login",
+        "my_pulseaudio.service",
+        "XDG_RUNTIME_DIR=/run/user/1603"
+    ));
+    assert!(held(
+        "second-login",
+        "my_pulseaudio.service",
+        "active and staying up (unitpack-verify's manager)"
+    ));
+    assert!(held(
+        "upgrade",
+        "my_pulseaudio.service",
+        "disabled by the admin before the upgrade: still disabled after it"
+    ));
     for step in ["upgrade", "reinstall"] {
         assert!(held(step, "my_pulseaudio.service", "is-enabled: enabled"));
     }
@@ -456,6 +483,16 @@ fn seed_user_recipe_holds_on_xenial() {
         "active and staying up"
     ));
     assert!(held("logout", "user@1600.service", "stopped"));
+    assert!(held(
+        "second-login",
+        "my_pulseaudio.service",
+        "active and staying up (unitpack-verify2's manager)"
+    ));
+    assert!(held(
+        "upgrade",
+        "my_pulseaudio.service",
+        "still disabled after it"
+    ));
     assert!(held("purge", "", "nothing left behind"));
 }
 
@@ -934,4 +971,164 @@ fn seat_recipe_follows_the_active_user_on_bookworm_armhf() {
     if all_armhf() {
         seat_recipe_follows_on_arch("debian-bookworm", "armhf");
     }
+}
+
+/// A per-user agent that takes a machine-wide lock runs for one user and fails for a
+/// second one logged in at the same time.
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn a_user_unit_only_one_user_can_run_fails_at_a_second_login() {
+    fails_with(
+        "tests/verify/user-machine-wide-lock.yaml",
+        "second-login",
+        "broken-single-agent.service",
+        "active and staying up (unitpack-verify2's manager)",
+    );
+}
+
+/// The author's postinst enables the unit at every configure: the upgrade undoes the
+/// administrator's `systemctl disable`.
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn a_postinst_undoing_the_admins_disable_fails() {
+    fails_with(
+        "tests/verify/postinst-reenables.yaml",
+        "upgrade",
+        "broken-reenabled.service",
+        "disabled by the admin before the upgrade: still disabled after it",
+    );
+}
+
+/// A drop-in for a unit the target does not have changes nothing.
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn a_dropin_for_a_unit_the_target_lacks_fails() {
+    fails_with(
+        "tests/verify/dropin-unit-missing.yaml",
+        "install",
+        "chrony.service",
+        "the unit it extends is loaded",
+    );
+}
+
+/// The e2e drop-ins recipe, with the package whose user unit it extends: systemd reads
+/// the system drop-in after install and the user one in a login's manager, and neither
+/// after removal (system) — on both systemds.
+#[test]
+#[ignore = "needs root, debootstrap, systemd-nspawn and scripts/vendor's builds; run by scripts/test"]
+fn dropins_are_read_by_systemd_on_bookworm_and_xenial() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(repo().join("tests/e2e/recipes/dropins.yaml")).unwrap();
+    let text = text.replace(
+        "  license: MIT\n",
+        "  license: MIT\n  depends:\n    - pulseaudio\n",
+    );
+    std::fs::write(dir.path().join("dropins.yaml"), text).unwrap();
+    let scripts = dir.path().join("dropins-scripts");
+    std::fs::create_dir(&scripts).unwrap();
+    for f in ["postinst.sh", "prerm.sh", "postrm.sh"] {
+        std::fs::copy(
+            repo().join("tests/e2e/recipes/dropins-scripts").join(f),
+            scripts.join(f),
+        )
+        .unwrap();
+    }
+    let recipe = dir.path().join("dropins.yaml");
+    for target in ["debian-bookworm", "ubuntu-xenial"] {
+        let Some((code, report)) = verify_on(target, recipe.to_str().unwrap()) else {
+            continue;
+        };
+        assert_eq!(code, 0, "{target}: failed: {:#?}", failed(&report));
+        let checks = report["checks"].as_array().unwrap();
+        let held = |step: &str, unit: &str, check: &str| held_in(checks, step, unit, check);
+        assert!(held(
+            "install",
+            "systemd-journald.service",
+            "drop-in distro-dropins.conf: read by systemd"
+        ));
+        assert!(held(
+            "login",
+            "pulseaudio.service",
+            "drop-in 50-unitpack-e2e.conf: read by systemd"
+        ));
+        assert!(held(
+            "install",
+            "systemd-journald.service",
+            "drop-in distro-dropins.conf: the running unit was restarted"
+        ));
+        assert!(held(
+            "remove",
+            "systemd-journald.service",
+            "drop-in distro-dropins.conf: no longer read by systemd"
+        ));
+        assert!(held(
+            "remove",
+            "systemd-journald.service",
+            "drop-in distro-dropins.conf: the running unit was restarted"
+        ));
+    }
+}
+
+/// A drop-in the package restarts its unit with, on a unit that refuses a manual
+/// restart: the running process never gets the drop-in's settings.
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn a_dropin_whose_unit_refuses_the_restart_fails() {
+    fails_with(
+        "tests/verify/dropin-restart-refused.yaml",
+        "install",
+        "systemd-journald.service",
+        "the running unit was restarted",
+    );
+}
+
+/// A socket's instances with KillMode=none: the removal stops the instance serving an
+/// open connection, and its process keeps running.
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn a_socket_instance_outliving_the_removal_fails() {
+    fails_with(
+        "tests/verify/socket-instance-survives-removal.yaml",
+        "remove",
+        "broken-survivor.socket",
+        "serving an open connection, stopped by the removal with its process",
+    );
+}
+
+/// The e2e services recipes: a timer, a socket starting one instance per connection
+/// and listed template instances hold their promises through the lifecycle, and the
+/// instance serving an open connection is stopped by the removal.
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn services_recipes_hold_with_an_open_connection() {
+    let Some((code, report)) = verify_all(
+        "debian-bookworm",
+        "amd64",
+        &[
+            "tests/e2e/recipes/timer-socket.yaml",
+            "tests/e2e/recipes/instances.yaml",
+        ],
+    ) else {
+        return;
+    };
+    assert_eq!(code, 0, "failed: {:#?}", failed(&report));
+    let checks = report["checks"].as_array().unwrap();
+    assert!(held_in(
+        checks,
+        "remove",
+        "echo.socket",
+        "the connection started an instance of echo@.service"
+    ));
+    assert!(held_in(
+        checks,
+        "remove",
+        "echo.socket",
+        "serving an open connection, stopped by the removal with its process"
+    ));
+    assert!(held_in(
+        checks,
+        "upgrade",
+        "worker@b.service",
+        "still disabled after it"
+    ));
 }

@@ -1133,3 +1133,487 @@ fn named(unit: &str, name: &str, what: &str) -> String {
         format!("{name}: {what}")
     }
 }
+
+/// The second user of the `second-login` step, logged in while the fresh user is.
+pub const SECOND: Who = Who {
+    name: "unitpack-verify2",
+    uid: 1603,
+};
+
+/// A drop-in the package ships for a unit (its own or another package's).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DropIn {
+    pub scope: Scope,
+    /// The unit it extends.
+    pub unit: String,
+    /// Its file name in `UNIT.d/`.
+    pub name: String,
+    /// The package restarts the unit (if running) when the drop-in comes or goes.
+    pub restart: bool,
+}
+
+/// Checks of what a device sees beyond one login: a second user, an administrator's
+/// choice kept over an upgrade, drop-ins read by systemd.
+impl Checker<'_> {
+    /// A second user logs in while the fresh user still is: each user's manager runs
+    /// its own copy of the user units, and the first user's keep running. A per-user
+    /// unit that takes a machine-wide resource (a fixed port, a lock file in /tmp)
+    /// fails here, as on a device with two users.
+    pub fn second_login(&mut self, scenario: &Scenario) -> Result<()> {
+        const STEP: &str = "second-login";
+        let who = SECOND;
+        let uid = who.uid.to_string();
+        if !self.expect_ok(
+            STEP,
+            format!("a fresh user {} (uid {uid}) made", who.name),
+            &["useradd", "-m", "-u", &uid, "-s", "/bin/sh", who.name],
+            SHORT,
+        )? {
+            return Ok(());
+        }
+        let session = "unitpack-verify-login2.service";
+        let unit = format!("--unit={session}");
+        let user = format!("User={}", who.name);
+        if !self.expect_ok(
+            STEP,
+            format!(
+                "a PAM login of {} opened while {USER} is logged in",
+                who.name
+            ),
+            &[
+                "systemd-run",
+                "-q",
+                "-p",
+                "PAMName=login",
+                "-p",
+                &user,
+                &unit,
+                "sleep",
+                "infinity",
+            ],
+            SHORT,
+        )? {
+            return Ok(());
+        }
+        let manager = format!("user@{uid}.service");
+        let limit = Duration::from_secs(30) * self.slow;
+        let mut state = String::new();
+        exec::until(limit, Duration::from_millis(200), || {
+            state = self
+                .systemctl_as(Scope::User, who, &["is-system-running"])
+                .map(|o| o.text().to_string())
+                .unwrap_or_default();
+            state == "running" || state == "degraded"
+        });
+        exec::check_interrupt()?;
+        let up = state == "running" || state == "degraded";
+        let detail = if up {
+            String::new()
+        } else {
+            self.journal(Scope::System, &manager)
+        };
+        self.record(
+            STEP,
+            Some(&manager),
+            format!("the second user's manager finished starting (is-system-running: {state:?})"),
+            up,
+            detail,
+        );
+        if up {
+            // The names wanted by a target the second user's manager reached (the
+            // login step already said which targets are never reached).
+            let mut names: Vec<(&str, &str)> = Vec::new();
+            for p in scenario.in_scope(Scope::User) {
+                let mut reached = false;
+                for t in &p.wanted_by {
+                    let st = self.systemctl_as(Scope::User, who, &["is-active", t])?;
+                    reached |= st.text() == "active";
+                }
+                if reached {
+                    names.extend(p.names.iter().map(|n| (p.unit.as_str(), n.as_str())));
+                }
+            }
+            for w in [who, FRESH] {
+                let from = self.report.checks.len();
+                self.running_as(STEP, Scope::User, w, &names)?;
+                for c in &mut self.report.checks[from..] {
+                    c.what = format!("{} ({}'s manager)", c.what, w.name);
+                }
+            }
+        }
+        self.logout_as(STEP, who, session)
+    }
+
+    /// An administrator disables the package's units before an upgrade (`systemctl
+    /// disable`; `--global` for user units enabled for every user): the names
+    /// disabled, to be checked by [`Checker::admin_disable_kept`] after it.
+    pub fn admin_disable(
+        &mut self,
+        step: &'static str,
+        scenarios: &[Scenario],
+    ) -> Result<Vec<(bool, String)>> {
+        let mut names = Vec::new();
+        for p in scenarios.iter().flat_map(|s| s.promises.iter()) {
+            // A user unit enabled for one user is that user's choice, not the package's.
+            if p.scope == Scope::User && !p.global {
+                continue;
+            }
+            for n in &p.names {
+                names.push((p.scope == Scope::User, n.clone()));
+            }
+        }
+        for (global, name) in &names {
+            let mut args = vec!["systemctl"];
+            if *global {
+                args.push("--global");
+            }
+            args.extend(["disable", name]);
+            let how = if *global { "--global " } else { "" };
+            self.expect_ok(
+                step,
+                format!("the admin's systemctl {how}disable {name} before the upgrade"),
+                &args,
+                SHORT,
+            )?;
+        }
+        Ok(names)
+    }
+
+    /// The names the admin disabled are still disabled after the upgrade (the
+    /// package's configure keeps an admin's choice, as debhelper's was-enabled rule);
+    /// then the admin enables them again, so the steps after see the package's state.
+    pub fn admin_disable_kept(
+        &mut self,
+        step: &'static str,
+        names: &[(bool, String)],
+    ) -> Result<()> {
+        for (global, name) in names {
+            let mut args = vec!["systemctl"];
+            if *global {
+                args.push("--global");
+            }
+            args.extend(["is-enabled", name]);
+            let state = self.run(&args, SHORT)?.text().to_string();
+            self.record(
+                step,
+                Some(name),
+                "disabled by the admin before the upgrade: still disabled after it".into(),
+                state != "enabled",
+                format!("is-enabled said {state:?}: the upgrade enabled it again"),
+            );
+            args.pop();
+            args.pop();
+            args.extend(["enable", name]);
+            self.expect_ok(
+                step,
+                format!("the admin enables {name} again"),
+                &args,
+                SHORT,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// systemd reads each drop-in of `scope` (`present`), or no longer does (after
+    /// removal): the unit it extends is loaded and lists it in `DropInPaths=`. A
+    /// drop-in for a unit the target does not have changes nothing.
+    pub fn dropins(
+        &mut self,
+        step: &'static str,
+        scope: Scope,
+        dropins: &[DropIn],
+        present: bool,
+    ) -> Result<()> {
+        for d in dropins.iter().filter(|d| d.scope == scope) {
+            let props = self.properties(scope, FRESH, &d.unit, "LoadState,DropInPaths")?;
+            let get = |k: &str| {
+                props
+                    .iter()
+                    .find(|(n, _)| n == k)
+                    .map_or(String::new(), |(_, v)| v.clone())
+            };
+            let load = get("LoadState");
+            let paths = get("DropInPaths");
+            // /lib and /usr/lib are one directory on a merged /usr: the file's own
+            // place is what tells it.
+            let tail = format!("/{}.d/{}", d.unit, d.name);
+            let listed = paths.split_whitespace().any(|p| p.ends_with(&tail));
+            let detail = format!("LoadState={load} DropInPaths={paths}");
+            if present {
+                self.record(
+                    step,
+                    Some(&d.unit),
+                    format!("drop-in {}: the unit it extends is loaded", d.name),
+                    load == "loaded",
+                    detail.clone(),
+                );
+                self.record(
+                    step,
+                    Some(&d.unit),
+                    format!("drop-in {}: read by systemd (DropInPaths=)", d.name),
+                    listed,
+                    detail,
+                );
+            } else {
+                self.record(
+                    step,
+                    Some(&d.unit),
+                    format!("drop-in {}: no longer read by systemd", d.name),
+                    !listed,
+                    detail,
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// The main process of each unit a system drop-in restarts (`restart: true`), "0"
+    /// when it does not run: taken before the package comes or goes.
+    pub fn restart_pids(&self, dropins: &[DropIn]) -> Result<Vec<String>> {
+        let mut pids = Vec::new();
+        for d in dropins
+            .iter()
+            .filter(|d| d.scope == Scope::System && d.restart)
+        {
+            let props = self.properties(Scope::System, FRESH, &d.unit, "MainPID")?;
+            pids.push(
+                props
+                    .into_iter()
+                    .find(|(n, _)| n == "MainPID")
+                    .map_or("0".into(), |(_, v)| v),
+            );
+        }
+        Ok(pids)
+    }
+
+    /// Each unit that ran with `before`'s process was restarted when the drop-in came
+    /// or went, so the running process has the drop-in's settings (or no longer has
+    /// them), not only the next boot's.
+    pub fn restarted(
+        &mut self,
+        step: &'static str,
+        dropins: &[DropIn],
+        before: &[String],
+    ) -> Result<()> {
+        let now = self.restart_pids(dropins)?;
+        let restarting = dropins
+            .iter()
+            .filter(|d| d.scope == Scope::System && d.restart);
+        for ((d, was), is) in restarting.zip(before).zip(&now) {
+            if was == "0" {
+                continue;
+            }
+            let held = is != "0" && is != was;
+            self.record(
+                step,
+                Some(&d.unit),
+                format!(
+                    "drop-in {}: the running unit was restarted (restart: true)",
+                    d.name
+                ),
+                held,
+                format!("MainPID {was} -> {is}"),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// A client holding a connection open to a system socket of the package, and the units
+/// serving it (a socket with `Accept=yes` starts one instance per connection).
+#[derive(Debug, Clone)]
+pub struct Connection {
+    /// The socket's unit.
+    pub socket: String,
+    /// The transient unit that holds the connection open.
+    pub client: String,
+    /// The units serving it, with their main processes.
+    pub served_by: Vec<(String, String)>,
+}
+
+impl Checker<'_> {
+    /// Before removal: a client connects to each TCP stream socket the package enables
+    /// (system scope) and keeps the connection open; the socket starts the service
+    /// serving it. [`Checker::connections_stopped`] checks after removal.
+    pub fn connect(
+        &mut self,
+        step: &'static str,
+        scenarios: &[Scenario],
+    ) -> Result<Vec<Connection>> {
+        let mut out = Vec::new();
+        let sockets: Vec<String> = scenarios
+            .iter()
+            .flat_map(|s| s.in_scope(Scope::System))
+            .flat_map(|p| p.names.iter())
+            .filter(|n| n.ends_with(".socket"))
+            .cloned()
+            .collect();
+        for socket in sockets {
+            let props = self.properties(Scope::System, FRESH, &socket, "Listen,Accept,Triggers")?;
+            let get = |k: &str| {
+                props
+                    .iter()
+                    .find(|(n, _)| n == k)
+                    .map_or(String::new(), |(_, v)| v.clone())
+            };
+            // The first TCP stream address: `Listen=127.0.0.1:7777 (Stream)` on 252,
+            // `ListenStream=127.0.0.1:7777` on 229; bash's /dev/tcp is the client
+            // (every root has bash). Unix sockets and datagrams have no such client.
+            let Some(addr) = props.iter().find_map(|(k, v)| {
+                let listen = match k.as_str() {
+                    "Listen" => v.strip_suffix(" (Stream)")?,
+                    "ListenStream" => v.as_str(),
+                    _ => return None,
+                };
+                tcp_client_address(listen)
+            }) else {
+                continue;
+            };
+            let accept = get("Accept") == "yes";
+            let client = format!("unitpack-verify-client-{}.service", out.len());
+            let unit = format!("--unit={client}");
+            let script = format!("exec 3<>/dev/tcp/{addr}; exec sleep infinity");
+            if !self.expect_ok(
+                step,
+                format!("a client connects to {socket} and keeps the connection open"),
+                &["systemd-run", "-q", &unit, "bash", "-c", &script],
+                SHORT,
+            )? {
+                continue;
+            }
+            // The units serving it: the instance the connection started (Accept=yes),
+            // else the service the socket triggers.
+            let prefix = socket.trim_end_matches(".socket");
+            let pattern = format!("{prefix}@*.service");
+            let limit = Duration::from_secs(20) * self.slow;
+            let mut served: Vec<String> = Vec::new();
+            exec::until(limit, Duration::from_millis(200), || {
+                served = if accept {
+                    self.run(
+                        &[
+                            "systemctl",
+                            "list-units",
+                            "--no-legend",
+                            "--plain",
+                            "--state=active",
+                            &pattern,
+                        ],
+                        SHORT,
+                    )
+                    .map(|o| {
+                        o.stdout
+                            .lines()
+                            .filter_map(|l| l.split_whitespace().next())
+                            .map(str::to_string)
+                            .collect()
+                    })
+                    .unwrap_or_default()
+                } else {
+                    get("Triggers")
+                        .split_whitespace()
+                        .filter(|s| {
+                            self.run(&["systemctl", "is-active", s], SHORT)
+                                .is_ok_and(|o| o.text() == "active")
+                        })
+                        .map(str::to_string)
+                        .collect()
+                };
+                !served.is_empty()
+            });
+            exec::check_interrupt()?;
+            let what = if accept {
+                format!("the connection started an instance of {prefix}@.service (Accept=yes)")
+            } else {
+                format!("the connection started {}", get("Triggers"))
+            };
+            let detail = if served.is_empty() {
+                self.journal(Scope::System, &socket)
+            } else {
+                served.join(" ")
+            };
+            self.record(step, Some(&socket), what, !served.is_empty(), detail);
+            let mut served_by = Vec::new();
+            for s in served {
+                let pid = self.properties(Scope::System, FRESH, &s, "MainPID")?;
+                let pid = pid.into_iter().next().map_or("0".into(), |(_, v)| v);
+                served_by.push((s, pid));
+            }
+            out.push(Connection {
+                socket,
+                client,
+                served_by,
+            });
+        }
+        Ok(out)
+    }
+
+    /// After removal: each unit serving an open connection is stopped and its process
+    /// gone (nothing of the package keeps running for a client); then the clients go.
+    pub fn connections_stopped(
+        &mut self,
+        step: &'static str,
+        connections: &[Connection],
+    ) -> Result<()> {
+        for c in connections {
+            for (unit, pid) in &c.served_by {
+                let state = self
+                    .run(&["systemctl", "is-active", unit], SHORT)?
+                    .text()
+                    .to_string();
+                let alive = pid != "0" && self.run(&["kill", "-0", pid], SHORT)?.ok();
+                self.record(
+                    step,
+                    Some(&c.socket),
+                    format!("{unit}, serving an open connection, stopped by the removal with its process"),
+                    state != "active" && !alive,
+                    format!("is-active: {state}; PID {pid} {}", if alive { "still runs" } else { "gone" }),
+                );
+            }
+            self.run(&["systemctl", "stop", &c.client], SHORT)?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a client on the target reaches a stream socket listening on `listen` (a port,
+/// `HOST:PORT`, `[::]:PORT`), as bash's `/dev/tcp/HOST/PORT` path; None for a Unix
+/// socket or an address other than IPv4 or a wildcard.
+fn tcp_client_address(listen: &str) -> Option<String> {
+    let (host, port) = listen.rsplit_once(':').unwrap_or(("", listen));
+    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let host = match host {
+        "" | "0.0.0.0" | "[::]" => "127.0.0.1",
+        h if h.parse::<std::net::Ipv4Addr>().is_ok() => h,
+        _ => return None,
+    };
+    Some(format!("{host}/{port}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tcp_client_address;
+
+    #[test]
+    fn stream_sockets_are_reached_over_tcp_and_unix_ones_not() {
+        assert_eq!(
+            tcp_client_address("127.0.0.1:7777").as_deref(),
+            Some("127.0.0.1/7777")
+        );
+        assert_eq!(
+            tcp_client_address("7777").as_deref(),
+            Some("127.0.0.1/7777")
+        );
+        assert_eq!(
+            tcp_client_address("[::]:80").as_deref(),
+            Some("127.0.0.1/80")
+        );
+        assert_eq!(
+            tcp_client_address("0.0.0.0:80").as_deref(),
+            Some("127.0.0.1/80")
+        );
+        assert_eq!(tcp_client_address("/run/echo.sock"), None);
+        assert_eq!(tcp_client_address("[::1]:80"), None);
+    }
+}

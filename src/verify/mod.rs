@@ -21,6 +21,7 @@ use crate::format::Packager;
 use crate::pipeline::{GateReport, Pipeline};
 use crate::plan::{Plan, Role};
 use crate::recipe::Recipe;
+use crate::unit::Scope;
 use report::Report;
 use scenario::Scenario;
 use std::path::{Path, PathBuf};
@@ -209,6 +210,16 @@ pub fn verify(opts: &Options, gate: impl FnOnce(&GateReport)) -> Result<Report> 
         .filter(|f| matches!(f.role, Role::Unit { .. }))
         .map(|f| f.path.clone())
         .collect();
+    let dropins: Vec<checks::DropIn> = recipes
+        .iter()
+        .flat_map(|r| r.dropins.iter())
+        .map(|d| checks::DropIn {
+            scope: d.scope,
+            unit: d.unit.to_string(),
+            name: d.name.clone(),
+            restart: d.restart,
+        })
+        .collect();
     let names = report.packages.clone();
     let outcome = lifecycle(
         &mut checks::Checker {
@@ -221,6 +232,7 @@ pub fn verify(opts: &Options, gate: impl FnOnce(&GateReport)) -> Result<Report> 
             installer: &installer,
             scenarios: &scenarios,
             unit_files: &unit_files,
+            dropins: &dropins,
             packages: &names,
             versions: recipes
                 .iter()
@@ -245,6 +257,7 @@ struct Lifecycle<'a> {
     installer: &'a install::Installer,
     scenarios: &'a [Scenario],
     unit_files: &'a [String],
+    dropins: &'a [checks::DropIn],
     packages: &'a [String],
     /// (version 1, version 2) of each package.
     versions: Vec<(String, String)>,
@@ -275,14 +288,18 @@ fn lifecycle(
         }
         Ok(())
     };
+    let pids = c.restart_pids(l.dropins)?;
     if !l.installer.install(c, "install", false)? {
         return Ok(());
     }
     installed(c, "install", false)?;
+    c.dropins("install", Scope::System, l.dropins, true)?;
+    c.restarted("install", l.dropins, &pids)?;
     lap(c.report, "install");
     let user_units = l.scenarios.iter().any(Scenario::has_user_units);
-    if user_units {
-        let logged_in = c.login(&l.scenarios.iter().fold(
+    let user_dropins = l.dropins.iter().any(|d| d.scope == Scope::User);
+    if user_units || user_dropins {
+        let all = l.scenarios.iter().fold(
             Scenario {
                 package: String::new(),
                 promises: Vec::new(),
@@ -294,9 +311,14 @@ fn lifecycle(
                 all.promises.extend(s.promises.iter().cloned());
                 all
             },
-        ))?;
+        );
+        let logged_in = c.login(&all)?;
         if logged_in {
+            c.dropins("login", Scope::User, l.dropins, true)?;
             c.doctor("login", l.packages, Some(checks::UID))?;
+            if user_units {
+                c.second_login(&all)?;
+            }
         }
         c.logout()?;
     } else {
@@ -321,10 +343,15 @@ fn lifecycle(
         c.root_login("root-login", &bound)?;
         lap(c.report, "root-login");
     }
-    if l.installer.install(c, "upgrade", true)? {
+    let disabled = c.admin_disable("upgrade", l.scenarios)?;
+    let upgraded = l.installer.install(c, "upgrade", true)?;
+    if upgraded {
+        c.admin_disable_kept("upgrade", &disabled)?;
         installed(c, "upgrade", true)?;
     }
     lap(c.report, "upgrade");
+    let pids = c.restart_pids(l.dropins)?;
+    let connections = c.connect("remove", l.scenarios)?;
     if l.installer.remove(c, "remove", "-r")? {
         for p in l.packages {
             c.status("remove", p, "deinstall ok config-files")?;
@@ -332,6 +359,9 @@ fn lifecycle(
         for s in l.scenarios {
             c.stopped("remove", s, l.unit_files)?;
         }
+        c.dropins("remove", Scope::System, l.dropins, false)?;
+        c.restarted("remove", l.dropins, &pids)?;
+        c.connections_stopped("remove", &connections)?;
     }
     lap(c.report, "remove");
     if l.installer.install(c, "reinstall", true)? {
