@@ -1924,3 +1924,131 @@ fn the_next_writer_starts_from_the_signed_state_after_an_interrupted_commit() {
         assert_eq!(apt_versions(&apt, "unitpack-check"), ["0.1.0"]);
     }
 }
+
+/// A package whose stanza is about `kb` KiB of description, varied line by line; and
+/// the description's last line.
+fn wordy_deb(dir: &Path, name: &str, kb: usize) -> (PathBuf, String) {
+    let tree = dir.join(format!("tree-{name}"));
+    std::fs::create_dir_all(tree.join("DEBIAN")).unwrap();
+    let mut control = format!(
+        "Package: {name}\nVersion: 1.0\nArchitecture: all\n\
+         Maintainer: T <t@example.org>\nDescription: {name}, a package with a long story\n"
+    );
+    let mut i = 0u64;
+    let mut line = String::new();
+    while control.len() < kb * 1024 {
+        let h = i.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ name.len() as u64;
+        line = format!(" line {i} of {name}: {h:016x} {:x}", h.rotate_left(17));
+        control.push_str(&line);
+        control.push('\n');
+        i += 1;
+    }
+    std::fs::write(tree.join("DEBIAN/control"), control).unwrap();
+    let out = dir.join(format!("{name}_1.0_all.deb"));
+    let o = run(
+        "dpkg-deb",
+        &[
+            "--root-owner-group",
+            "-Zxz",
+            "--build",
+            tree.to_str().unwrap(),
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "dpkg-deb: {}", text(&o.stderr));
+    (out, line)
+}
+
+/// Issue 26: a large index is written in pieces (one xz block, one run of deflate
+/// blocks each) that the next run reuses. The files are the same whether the packages
+/// came in one run or one by one, and both apts read the `.xz` alone and the `.gz`
+/// alone (every other form of the index taken out of the served copy).
+#[test]
+fn an_index_in_pieces_is_the_same_built_at_once_or_package_by_package_and_both_apts_read_it() {
+    let f = Fixture::new();
+    let key = gpg_key(f.dir.path(), "rsa", "rsa3072", None);
+    chmod_600(&key);
+    let keyring = f.path("rsa.gpg");
+    export_key(&key, &keyring);
+    let names = [
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf",
+    ];
+    let debs: Vec<(PathBuf, String)> = names
+        .iter()
+        .map(|n| wordy_deb(f.dir.path(), n, 120))
+        .collect();
+    let mut all: Vec<&Path> = f.debs();
+    // The helpers first: a first run of arch-all packages alone names no architecture.
+    all.rotate_left(1);
+    all.extend(debs.iter().map(|(d, _)| d.as_path()));
+    let once = f.path("once");
+    ok(repo_add(&once, &key, 1_750_000_000, &[], &all));
+    let by_one = f.path("by-one");
+    for deb in &all {
+        ok(repo_add(&by_one, &key, 1_750_000_000, &[], &[deb]));
+    }
+    let dists = |repo: &Path| {
+        tree(&repo.join("dists"))
+            .into_iter()
+            .filter(|(rel, _)| !rel.contains("by-hash"))
+            .collect::<BTreeMap<_, _>>()
+    };
+    assert!(
+        dists(&once) == dists(&by_one),
+        "one run and one by one differ"
+    );
+    let index = once.join("dists/stable/main/binary-amd64/Packages");
+    let list = run(
+        "xz",
+        &["--robot", "--list", &format!("{}.xz", index.display())],
+    );
+    let blocks = text(&list.stdout)
+        .lines()
+        .find(|l| l.starts_with("totals"))
+        .map(|l| l.split('\t').nth(2).unwrap().to_string())
+        .unwrap();
+    assert!(
+        blocks.parse::<u32>().unwrap() >= 2,
+        "one piece only: {blocks} blocks"
+    );
+
+    for kept in [".xz", ".gz"] {
+        let served = f.path(&format!("served{kept}"));
+        let o = run(
+            "cp",
+            &["-a", once.to_str().unwrap(), served.to_str().unwrap()],
+        );
+        assert!(o.status.success());
+        for arch in ["all", "amd64", "armhf"] {
+            let dir = served.join(format!("dists/stable/main/binary-{arch}"));
+            for suffix in ["", ".gz", ".xz"].into_iter().filter(|s| *s != kept) {
+                let file = dir.join(format!("Packages{suffix}"));
+                let sum = run("sha256sum", &[file.to_str().unwrap()]);
+                let hash = text(&sum.stdout).split(' ').next().unwrap().to_string();
+                std::fs::remove_file(dir.join("by-hash/SHA256").join(hash)).unwrap();
+                std::fs::remove_file(file).unwrap();
+            }
+        }
+        let server = Server::serve(&served);
+        let mut apts = vec![Apt::new(&server.url(), &keyring)];
+        apts.extend(Apt::xenial(&server.url(), &keyring));
+        for apt in &apts {
+            update_cleanly(apt);
+            for (name, (_, last)) in names.iter().zip(&debs) {
+                let show = apt.cache(&["show", name]);
+                assert!(
+                    show.contains(&format!("Package: {name}\n"))
+                        && show.contains(&format!("{last}\n")),
+                    "{kept}, {:?}: {name} not shown whole:\n{show}",
+                    apt.tree
+                );
+            }
+            assert_eq!(
+                apt.candidate("unitpack-check"),
+                "0.1.0",
+                "{kept}, {:?}",
+                apt.tree
+            );
+        }
+    }
+}

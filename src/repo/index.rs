@@ -105,48 +105,6 @@ pub fn packages(entries: &[&Entry]) -> Result<String, SyntaxError> {
     Ok(out)
 }
 
-/// Size of the xz blocks of a large index. Each block is compressed on its own, so
-/// blocks go to as many threads as there are; the bytes depend on the text only, not
-/// on the thread count. On a 5 MB `Packages` of 10,000 stanzas, 1 MiB blocks (and a
-/// 1 MiB dictionary: no match reaches outside its block) came out 0.2 % larger than
-/// one block and took half the CPU of xz -6 (a stanza's matches are in the stanzas
-/// before it; the match finder's deeper trees over 8 MiB find little more).
-const XZ_INDEX_BLOCK: u64 = 1 << 20;
-
-/// An index compressed with xz: as small ones always were up to one block, in blocks
-/// of [`XZ_INDEX_BLOCK`] on up to `threads` threads above.
-pub fn xz(text: &[u8], threads: u32) -> crate::error::Result<Vec<u8>> {
-    xz_in_blocks(text, threads, XZ_INDEX_BLOCK)
-}
-
-fn xz_in_blocks(text: &[u8], threads: u32, block: u64) -> crate::error::Result<Vec<u8>> {
-    use liblzma::stream::{Check, Filters, LzmaOptions, MtStreamBuilder};
-    use std::io::Write;
-    let internal = |e: &dyn std::fmt::Display| crate::error::Error::Internal {
-        what: "xz encoder for an index".into(),
-        message: e.to_string(),
-    };
-    if text.len() as u64 <= block {
-        return crate::archive::compress(text, crate::profile::Compression::Xz, threads);
-    }
-    let mut opts = LzmaOptions::new_preset(6).map_err(|e| internal(&e))?;
-    opts.dict_size(block as u32);
-    let mut filters = Filters::new();
-    filters.lzma2(&opts);
-    let stream = MtStreamBuilder::new()
-        .threads(threads.max(1))
-        .block_size(block)
-        .filters(filters)
-        .check(Check::Crc64)
-        .encoder()
-        .map_err(|e| internal(&e))?;
-    let out = Vec::with_capacity(text.len() / 8);
-    let mut enc = liblzma::write::XzEncoder::new_stream(out, stream);
-    enc.write_all(text)
-        .and_then(|()| enc.finish())
-        .map_err(|e| crate::error::Error::io("compressing an index", e))
-}
-
 /// Fields of a suite's `Release` (the hash lists are appended by [`release`]).
 pub struct ReleaseFields<'a> {
     pub origin: Option<&'a str>,
@@ -229,51 +187,6 @@ mod tests {
                 "Description"
             ]
         );
-    }
-
-    #[test]
-    fn large_indexes_are_xz_in_blocks_that_do_not_depend_on_the_threads() {
-        use std::io::Read;
-        let mut text = String::new();
-        let mut i = 0u64;
-        // Small blocks: liblzma is slow in a debug build.
-        let block = 64 << 10;
-        while text.len() < 3 * block as usize + 1 {
-            let h = format!("{:016x}", i.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-            text.push_str(&format!(
-                "Package: p{i}\nVersion: 1.{i}\nSHA256: {h}{h}\n\n"
-            ));
-            i += 1;
-        }
-        let one = xz_in_blocks(text.as_bytes(), 1, block).unwrap();
-        assert_eq!(one, xz_in_blocks(text.as_bytes(), 2, block).unwrap());
-        assert!(
-            one.len() < text.len() / 4,
-            "{} of {}",
-            one.len(),
-            text.len()
-        );
-        let mut back = String::new();
-        liblzma::read::XzDecoder::new(&one[..])
-            .read_to_string(&mut back)
-            .unwrap();
-        assert_eq!(back, text);
-        // One stream of several blocks, as xz itself reads it.
-        let file = tempfile::NamedTempFile::new().unwrap();
-        std::fs::write(file.path(), &one).unwrap();
-        let list = std::process::Command::new("xz")
-            .args(["--robot", "--list"])
-            .arg(file.path())
-            .output()
-            .unwrap();
-        let list = String::from_utf8(list.stdout).unwrap();
-        let totals: Vec<&str> = list
-            .lines()
-            .find(|l| l.starts_with("totals"))
-            .unwrap()
-            .split('\t')
-            .collect();
-        assert_eq!((totals[1], totals[2]), ("1", "4"), "{list}");
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub(crate) mod debfile;
 mod gpg;
 mod index;
 mod names;
+mod pieces;
 mod settings;
 mod stage;
 mod version;
@@ -416,10 +417,13 @@ pub fn add(o: &AddOptions) -> Result<Report> {
                 InputError::new(&suite_dir.join(c), None, e.field.clone(), e.to_string())
             })?;
             let rel = format!("{c}/binary-{arch}/Packages");
-            let gz =
-                crate::archive::compress(text.as_bytes(), crate::profile::Compression::Gzip, 1)?;
-            let xz = index::xz(text.as_bytes(), o.threads)?;
-            for (suffix, bytes) in [("", text.as_bytes()), (".gz", &gz), (".xz", &xz)] {
+            // The files being replaced, as pieces to reuse (each checked first).
+            let old =
+                |suffix: &str| previous_bytes(&o.repo, &suite_rel.join(format!("{rel}{suffix}")));
+            let text = text.as_bytes();
+            let (gz, _) = pieces::gz(text, old(".gz").as_deref(), o.threads, pieces::PIECE)?;
+            let (xz, _) = pieces::xz(text, old(".xz").as_deref(), o.threads, pieces::PIECE)?;
+            for (suffix, bytes) in [("", text), (".gz", &gz), (".xz", &xz)] {
                 let rel = format!("{rel}{suffix}");
                 let digests = Digests::of(bytes);
                 // Published under its hash first (Acquire-By-Hash): a client holding
@@ -867,6 +871,14 @@ fn read_repo_text(root: &Path, rel: &Path, limit: u64) -> Result<Option<(PathBuf
     let text = String::from_utf8(bytes)
         .map_err(|_| InputError::new(&path, None, "", "is not UTF-8 text"))?;
     Ok(Some((path, text)))
+}
+
+/// A compressed index this run replaces, or nothing if it cannot be read as a plain
+/// file below the repository: its pieces are only ever reused after being checked,
+/// so a missing or odd file costs time, not correctness.
+fn previous_bytes(root: &Path, rel: &Path) -> Option<Vec<u8>> {
+    let path = input::walk_below(root, rel, Kind::File).ok()??;
+    input::read_file_bounded(&path, input::MAX_PACKAGES_INDEX).ok()
 }
 
 fn syntax(path: &Path, e: deb822::SyntaxError) -> Error {
