@@ -1,5 +1,6 @@
 //! The maintainer scripts under a real dpkg, in a Debian 12 chroot made by debootstrap
-//! (tests/support/make-root). No systemd runs there, as in an image build: the scripts
+//! (tests/support/make-root; each test's root an overlay of its own on the cache
+//! unpacked once, see `Root::bare`). No systemd runs there, as in an image build: the scripts
 //! must enable units offline. Every test runs twice (`lifecycle_tests!`): under Debian
 //! 12's dpkg inside the chroot, and under the board's dpkg 1.18.4 (Ubuntu 16.04), built
 //! from source by scripts/vendor/dpkg-1.18.4 and run from the host on the root. Needs
@@ -1575,17 +1576,29 @@ const INTENDED: &[(&str, &str, &str)] = &[
 fn run_differential(dpkg: &Dpkg, name: &str, cases: &[&DiffCase], steps: &[&str], preset: bool) {
     let dh = Root::new(&format!("{name}-debhelper"), dpkg);
     let up = Root::new(&format!("{name}-unitpack"), dpkg);
-    for case in cases {
-        for v in [1, 2] {
-            dh.put(
-                &built("debhelper", debhelper_deb, case, v),
-                &format!("{}-v{v}.deb", case.package),
-            );
-            up.put(
-                &built("unitpack", unitpack_deb, case, v),
-                &format!("{}-v{v}.deb", case.package),
-            );
-        }
+    // Every package at once: a debhelper build is mostly waiting (on a busy machine
+    // 15 s of wall time for 2 s of CPU), and one after the other they were most of
+    // this test's time.
+    let debs: Vec<(&DiffCase, u32, PathBuf, PathBuf)> = std::thread::scope(|s| {
+        let builds: Vec<_> = cases
+            .iter()
+            .flat_map(|case| [1, 2].map(|v| (*case, v)))
+            .map(|(case, v)| {
+                s.spawn(move || {
+                    let dh = built("debhelper", debhelper_deb, case, v);
+                    let up = built("unitpack", unitpack_deb, case, v);
+                    (case, v, dh, up)
+                })
+            })
+            .collect();
+        builds
+            .into_iter()
+            .map(|b| b.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    for (case, v, dh_deb, up_deb) in debs {
+        dh.put(&dh_deb, &format!("{}-v{v}.deb", case.package));
+        up.put(&up_deb, &format!("{}-v{v}.deb", case.package));
     }
     if preset {
         for root in [&dh, &up] {
