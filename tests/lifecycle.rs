@@ -1,5 +1,6 @@
 //! The maintainer scripts under a real dpkg, in a Debian 12 chroot made by debootstrap
-//! (tests/support/make-root). No systemd runs there, as in an image build: the scripts
+//! (tests/support/make-root; each test's root an overlay of its own on the cache
+//! unpacked once, see `Root::bare`). No systemd runs there, as in an image build: the scripts
 //! must enable units offline. Every test runs twice (`lifecycle_tests!`): under Debian
 //! 12's dpkg inside the chroot, and under the board's dpkg 1.18.4 (Ubuntu 16.04), built
 //! from source by scripts/vendor/dpkg-1.18.4 and run from the host on the root. Needs
@@ -97,16 +98,22 @@ lifecycle_tests!(
 );
 
 struct Root {
+    /// The overlay mount: what the test sees.
     path: PathBuf,
+    /// Holds the mount point and its upper and work layers.
+    dir: PathBuf,
     dpkg: Dpkg,
 }
 
 impl Root {
-    /// A fresh Debian 12 root (with EXTRA packages) named NAME-DPKG, nothing installed.
+    /// A fresh Debian 12 root (with EXTRA packages) named NAME-DPKG, nothing installed:
+    /// an overlay mount whose lower layer is the debootstrap cache unpacked once
+    /// (`make-root --base`, read-only) and whose upper layer is this root's alone, so
+    /// that no other test sees what it changes. Unpacking the 0.5 GiB cache for each
+    /// root was most of this tier's time.
     fn bare(name: &str, dpkg: &Dpkg, extra: &[&str]) -> Root {
         let out = Command::new(repo().join("tests/support/make-root"))
-            .arg(format!("{name}-{}", dpkg.slug()))
-            .arg("amd64")
+            .args(["--base", "amd64"])
             .args((!extra.is_empty()).then(|| extra.join(",")))
             .output()
             .expect("tests/support/make-root runs (needs debootstrap, root)");
@@ -115,9 +122,52 @@ impl Root {
             "make-root: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let path = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+        let lower = PathBuf::from(String::from_utf8(out.stdout).unwrap().trim());
+        let dir = repo()
+            .join("target/roots")
+            .join(format!("{name}-{}", dpkg.slug()));
+        let path = dir.join("root");
+        // An earlier run's root, left by a killed run: unmounted (nothing when it is
+        // not mounted) and removed.
+        let _ = Command::new("umount")
+            .args(["-R", "-q"])
+            .arg(&path)
+            .stderr(std::process::Stdio::null())
+            .status();
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).unwrap();
+        }
+        for sub in ["upper", "work", "root"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        // mount(8) splits its options at commas and lowerdir at colons.
+        for p in [&lower, &dir] {
+            let s = p.to_string_lossy();
+            assert!(
+                !s.contains([',', ':']),
+                "{s}: a path with ',' or ':' cannot be an overlay layer"
+            );
+        }
+        let out = Command::new("mount")
+            .args(["-t", "overlay", "overlay", "-o"])
+            .arg(format!(
+                "lowerdir={},upperdir={},workdir={}",
+                lower.display(),
+                dir.join("upper").display(),
+                dir.join("work").display()
+            ))
+            .arg(&path)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "overlay mount of {} (target/ must be on a file system overlayfs takes as upper layer, e.g. ext4): {}",
+            path.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
         Root {
             path,
+            dir,
             dpkg: dpkg.clone(),
         }
     }
@@ -290,9 +340,25 @@ impl Root {
 }
 
 impl Drop for Root {
+    /// Unmounts the root, also after a failed test (a mount left behind would outlive
+    /// the run); after a pass, removes it, after a failure keeps its upper layer: what
+    /// the test changed in the root.
     fn drop(&mut self) {
-        if !std::thread::panicking() {
-            let _ = std::fs::remove_dir_all(&self.path);
+        let unmounted = Command::new("umount")
+            .arg("-R")
+            .arg(&self.path)
+            .status()
+            .is_ok_and(|s| s.success());
+        if std::thread::panicking() {
+            eprintln!(
+                "{}: what the failed test changed in the root is in {}",
+                self.path.display(),
+                self.dir.join("upper").display()
+            );
+        } else if unmounted {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        } else {
+            panic!("{}: umount failed", self.path.display());
         }
     }
 }
@@ -1358,6 +1424,41 @@ fn debhelper_deb(case: &DiffCase, version: u32) -> PathBuf {
     dir.join(format!("{p}_{version}.0_all.deb"))
 }
 
+/// BUILD(CASE, VERSION), built once per run (NAME names BUILD): the two differential tests under both
+/// dpkgs install the same packages, and each debhelper build (dpkg-buildpackage) takes
+/// seconds of CPU. Keyed by the builder and everything the package is made of.
+fn built(
+    name: &'static str,
+    build: fn(&DiffCase, u32) -> PathBuf,
+    case: &DiffCase,
+    version: u32,
+) -> PathBuf {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    type Key = (&'static str, String);
+    static BUILT: Mutex<Option<HashMap<Key, Arc<OnceLock<PathBuf>>>>> = Mutex::new(None);
+    let mut content = format!("{} {version}", case.package);
+    for u in case.units {
+        content += &format!(
+            "\n{} {} {} {:?}",
+            u.name,
+            u.user,
+            u.enabled,
+            u.text(version)
+        );
+    }
+    let cell = BUILT
+        .lock()
+        .unwrap()
+        .get_or_insert_with(HashMap::new)
+        .entry((name, content))
+        .or_default()
+        .clone();
+    // Built outside the map's lock: other packages build meanwhile, and a second
+    // caller of this one waits for it.
+    cell.get_or_init(|| build(case, version)).clone()
+}
+
 /// What the scripts left on a root, for the units of CASE: every link under
 /// /etc/systemd/{system,user}, and `systemctl [--global] is-enabled` of each unit.
 fn diff_state(root: &Root, case: &DiffCase) -> Vec<String> {
@@ -1475,17 +1576,29 @@ const INTENDED: &[(&str, &str, &str)] = &[
 fn run_differential(dpkg: &Dpkg, name: &str, cases: &[&DiffCase], steps: &[&str], preset: bool) {
     let dh = Root::new(&format!("{name}-debhelper"), dpkg);
     let up = Root::new(&format!("{name}-unitpack"), dpkg);
-    for case in cases {
-        for v in [1, 2] {
-            dh.put(
-                &debhelper_deb(case, v),
-                &format!("{}-v{v}.deb", case.package),
-            );
-            up.put(
-                &unitpack_deb(case, v),
-                &format!("{}-v{v}.deb", case.package),
-            );
-        }
+    // Every package at once: a debhelper build is mostly waiting (on a busy machine
+    // 15 s of wall time for 2 s of CPU), and one after the other they were most of
+    // this test's time.
+    let debs: Vec<(&DiffCase, u32, PathBuf, PathBuf)> = std::thread::scope(|s| {
+        let builds: Vec<_> = cases
+            .iter()
+            .flat_map(|case| [1, 2].map(|v| (*case, v)))
+            .map(|(case, v)| {
+                s.spawn(move || {
+                    let dh = built("debhelper", debhelper_deb, case, v);
+                    let up = built("unitpack", unitpack_deb, case, v);
+                    (case, v, dh, up)
+                })
+            })
+            .collect();
+        builds
+            .into_iter()
+            .map(|b| b.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    for (case, v, dh_deb, up_deb) in debs {
+        dh.put(&dh_deb, &format!("{}-v{v}.deb", case.package));
+        up.put(&up_deb, &format!("{}-v{v}.deb", case.package));
     }
     if preset {
         for root in [&dh, &up] {
