@@ -367,13 +367,10 @@ fn in_own_mounts(cmd: &mut Command, mounts: Vec<Mount>) -> Result<()> {
 /// archive), no service started (policy-rc.d, no init running in a chroot).
 fn install_extra(spec: &RootSpec, tmp: &Path, extra: &[String], base: &Path) -> Result<()> {
     let debs = debs_dir(spec, tmp)?;
-    let write = |rel: &str, text: &str| {
-        let p = tmp.join(rel);
-        std::fs::write(&p, text).map_err(|e| Error::io(format!("writing {}", p.display()), e))
-    };
     let _ = std::fs::remove_file(tmp.join(".unitpack-root"));
     let policy = tmp.join("usr/sbin/policy-rc.d");
-    write("usr/sbin/policy-rc.d", "#!/bin/sh\nexit 101\n")?;
+    std::fs::write(&policy, "#!/bin/sh\nexit 101\n")
+        .map_err(|e| Error::io(format!("writing {}", policy.display()), e))?;
     {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&policy, std::fs::Permissions::from_mode(0o755))
@@ -383,12 +380,24 @@ fn install_extra(spec: &RootSpec, tmp: &Path, extra: &[String], base: &Path) -> 
     // debootstrap takes the package a dependency names, where apt counts one that
     // provides it (pulseaudio's lsb-base, which sysvinit-utils provides):
     // rounds of install add what debootstrap would have, so the root is the same.
-    for _ in 0..8 {
+    let mut rounds = 0;
+    while !wanted.is_empty() {
+        rounds += 1;
+        if rounds > 8 {
+            return Err(Error::Missing {
+                what: format!(
+                    "installing {} into a copy of the {} {} base root: after 8 rounds \
+                     dependencies still name {}, not installed",
+                    extra.join(" "),
+                    spec.suite,
+                    spec.arch,
+                    wanted.join(" ")
+                ),
+                how: "report it: verify cannot make this root as debootstrap would".into(),
+            });
+        }
         apt_install(spec, tmp, &wanted, &debs, base, extra)?;
         wanted = named_but_missing(tmp)?;
-        if wanted.is_empty() {
-            break;
-        }
     }
     std::fs::remove_file(&policy)
         .map_err(|e| Error::io(format!("removing {}", policy.display()), e))?;
