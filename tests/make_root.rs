@@ -1,6 +1,7 @@
 //! tests/support/make-root takes a root of `unitpack verify`'s cache instead of
 //! bootstrapping its own only when that root is what its own debootstrap would make:
-//! format 1 of src/verify/cache.rs, Debian 12 of the same mirror, architecture and
+//! format 1 (a debootstrap) or 2 (a copy of one with more packages installed by its apt
+//! as debootstrap would) of src/verify/cache.rs, Debian 12 of the same mirror, architecture and
 //! debootstrap version, no board stack laid over, asked for no package outside
 //! make-root's set, and with every package of that set installed. Each case here is a
 //! fake cache (the inputs file and a dpkg status) under a temporary XDG_CACHE_HOME,
@@ -89,8 +90,8 @@ fn only_a_root_debootstrap_would_make_here_is_taken() {
     let cases: &[(&str, String, &[&str])] = &[
         // Another format: a root made some other way.
         (
-            "bookworm-amd64-format2",
-            inputs(2, "amd64", VERIFY_PACKAGES, &version),
+            "bookworm-amd64-format3",
+            inputs(3, "amd64", VERIFY_PACKAGES, &version),
             BASE,
         ),
         // Another debootstrap.
@@ -147,17 +148,21 @@ fn only_a_root_debootstrap_would_make_here_is_taken() {
         chosen(cache.path(), "amd64", "").as_deref(),
         Some("bookworm-amd64-good")
     );
-    // With dbus-user-session wanted, a root without it is not taken; one with it is.
+    // With dbus-user-session wanted, a root without it is not taken; one with it is,
+    // here one derived from the base root (format 2), as verify makes it.
     assert_eq!(chosen(cache.path(), "amd64", "dbus-user-session"), None);
     fake_root(
         cache.path(),
         "bookworm-amd64-dus",
-        &inputs(
-            1,
+        &(inputs(
+            2,
             "amd64",
             "dbus,dbus-user-session,libpam-systemd,procps,pulseaudio,systemd,systemd-sysv",
             &version,
-        ),
+        ) + &format!(
+            "base {}\nextra dbus-user-session,pulseaudio\n",
+            "0".repeat(64)
+        )),
         &with_dus,
     );
     assert_eq!(

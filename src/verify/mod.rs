@@ -186,6 +186,7 @@ pub fn verify(opts: &Options, gate: impl FnOnce(&GateReport)) -> Result<Report> 
         arch: arch.clone(),
         mirror: MIRROR.to_string(),
         packages: root_packages(recipes, way, stack.is_some()),
+        base: BASE_PACKAGES.iter().map(|s| s.to_string()).collect(),
         stack,
     };
     let root = cache::root(&spec).map_err(|e| install::name_the_recipe(e, recipes))?;
