@@ -13,7 +13,7 @@
 //! apt resolves from the root's own archive lists (debootstrap's) and the local
 //! repository, and the container has no network to fetch from: a dependency must be
 //! installed in the root already (every recipe's `depends:` on the target's archive is,
-//! [`super::root_packages`]) or be built by a recipe of the run. Anything else is bad
+//! `root_packages` in verify) or be built by a recipe of the run. Anything else is bad
 //! input, refused (exit 2) before the install, naming the dependency.
 
 use super::checks::Checker;
