@@ -85,6 +85,25 @@ impl Stanza {
     /// Every paragraph of `text` (blank lines separate them), strictly.
     pub fn parse_all(text: &str) -> Result<Vec<Stanza>, SyntaxError> {
         let mut out = Vec::new();
+        Stanza::parse_each(
+            text,
+            |e| e,
+            |s| {
+                out.push(s);
+                Ok(())
+            },
+        )?;
+        Ok(out)
+    }
+
+    /// Each paragraph of `text` given to `each` as soon as it is read (a large index
+    /// is never held parsed whole), strictly; a syntax error is made an `E` by
+    /// `syntax`. Paragraphs before the error have been given.
+    pub fn parse_each<E>(
+        text: &str,
+        syntax: impl Fn(SyntaxError) -> E,
+        mut each: impl FnMut(Stanza) -> Result<(), E>,
+    ) -> Result<(), E> {
         let mut current = Stanza::default();
         let body = text.strip_suffix('\n').unwrap_or(text);
         for (i, line) in body.split('\n').enumerate() {
@@ -95,7 +114,7 @@ impl Stanza {
                 .map(|(f, _)| f.clone())
                 .unwrap_or_default();
             if let Some(c) = control_char(line) {
-                return Err(err(
+                return Err(syntax(err(
                     n,
                     if line.starts_with([' ', '\t']) {
                         &field
@@ -103,11 +122,11 @@ impl Stanza {
                         line.split(':').next().unwrap_or("")
                     },
                     format!("holds the control character U+{:04X}", c as u32),
-                ));
+                )));
             }
             if line.trim().is_empty() {
                 if !current.fields.is_empty() {
-                    out.push(std::mem::take(&mut current));
+                    each(std::mem::take(&mut current))?;
                 }
             } else if line.starts_with([' ', '\t']) {
                 match current.fields.last_mut() {
@@ -115,19 +134,19 @@ impl Stanza {
                         value.push('\n');
                         value.push_str(line);
                     }
-                    None => return Err(err(n, "", "a continuation line of no field")),
+                    None => return Err(syntax(err(n, "", "a continuation line of no field"))),
                 }
             } else {
                 let (name, value) = line
                     .split_once(':')
-                    .ok_or_else(|| err(n, "", "expected `Field: value`"))?;
-                check_field_name(name).map_err(|m| err(n, "", m))?;
+                    .ok_or_else(|| syntax(err(n, "", "expected `Field: value`")))?;
+                check_field_name(name).map_err(|m| syntax(err(n, "", m)))?;
                 if current.get(name).is_some() {
-                    return Err(err(
+                    return Err(syntax(err(
                         n,
                         name,
                         "appears twice in one paragraph (apt would read only one of them)",
-                    ));
+                    )));
                 }
                 current
                     .fields
@@ -135,9 +154,9 @@ impl Stanza {
             }
         }
         if !current.fields.is_empty() {
-            out.push(current);
+            each(current)?;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// The single paragraph of a control file.
@@ -153,26 +172,38 @@ impl Stanza {
     /// continuation lines (`None`: any field); every value is checked, so no value can
     /// add a field or end the paragraph.
     pub fn render(&self, multiline: Option<&[&str]>, out: &mut String) -> Result<(), SyntaxError> {
-        let mut seen: Vec<&str> = Vec::new();
-        for (name, value) in &self.fields {
-            check_field_name(name).map_err(|m| err(None, "", m))?;
-            if seen.iter().any(|s| s.eq_ignore_ascii_case(name)) {
-                return Err(err(None, name, "would be written twice"));
-            }
-            seen.push(name);
-            let may_continue =
-                multiline.is_none_or(|m| m.iter().any(|f| f.eq_ignore_ascii_case(name)));
-            check_value(name, value, may_continue)?;
-            out.push_str(name);
-            out.push(':');
-            if !value.is_empty() && !value.starts_with('\n') {
-                out.push(' ');
-            }
-            out.push_str(value);
-            out.push('\n');
-        }
-        Ok(())
+        render(
+            self.fields.iter().map(|(n, v)| (n.as_str(), v.as_str())),
+            multiline,
+            out,
+        )
     }
+}
+
+/// The paragraph of `fields` (names and values) as [`Stanza::render`] writes it.
+pub fn render<'a>(
+    fields: impl Iterator<Item = (&'a str, &'a str)>,
+    multiline: Option<&[&str]>,
+    out: &mut String,
+) -> Result<(), SyntaxError> {
+    let mut seen: Vec<&str> = Vec::new();
+    for (name, value) in fields {
+        check_field_name(name).map_err(|m| err(None, "", m))?;
+        if seen.iter().any(|s| s.eq_ignore_ascii_case(name)) {
+            return Err(err(None, name, "would be written twice"));
+        }
+        seen.push(name);
+        let may_continue = multiline.is_none_or(|m| m.iter().any(|f| f.eq_ignore_ascii_case(name)));
+        check_value(name, value, may_continue)?;
+        out.push_str(name);
+        out.push(':');
+        if !value.is_empty() && !value.starts_with('\n') {
+            out.push(' ');
+        }
+        out.push_str(value);
+        out.push('\n');
+    }
+    Ok(())
 }
 
 /// A value valid for field `name`: no control character, no leading or trailing

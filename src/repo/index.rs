@@ -5,10 +5,15 @@ use super::deb822::SyntaxError;
 use super::debfile::Digests;
 use super::names;
 
-/// A package as listed in a `Packages` index.
+/// A package as listed in a `Packages` index. A repository's whole index is held at
+/// once, so a stanza is kept as two allocations, not two per field (a parsed stanza
+/// of 13 fields took about 1.5 KB of heap for 500 bytes of text).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
-    pub stanza: Stanza,
+    /// Each field's name then value, one after the other.
+    text: Box<str>,
+    /// For each field, where its name ends and its value ends in `text`.
+    ends: Box<[(usize, usize)]>,
 }
 
 impl Entry {
@@ -32,7 +37,33 @@ impl Entry {
         .map(|(n, v)| (n.to_string(), v));
         let at = description.unwrap_or(stanza.fields.len());
         stanza.fields.splice(at..at, added);
-        Entry { stanza }
+        Entry::compact(&stanza)
+    }
+
+    fn compact(stanza: &Stanza) -> Entry {
+        let len = stanza.fields.iter().map(|(n, v)| n.len() + v.len()).sum();
+        let mut text = String::with_capacity(len);
+        let mut ends = Vec::with_capacity(stanza.fields.len());
+        for (name, value) in &stanza.fields {
+            text.push_str(name);
+            let name_end = text.len();
+            text.push_str(value);
+            ends.push((name_end, text.len()));
+        }
+        Entry {
+            text: text.into_boxed_str(),
+            ends: ends.into_boxed_slice(),
+        }
+    }
+
+    /// The fields, names and values, in their order.
+    pub fn fields(&self) -> impl Iterator<Item = (&str, &str)> {
+        let mut start = 0;
+        self.ends.iter().map(move |&(name_end, end)| {
+            let field = (&self.text[start..name_end], &self.text[name_end..end]);
+            start = end;
+            field
+        })
     }
 
     /// A stanza read back from an existing index: every field that becomes a path or
@@ -58,11 +89,14 @@ impl Entry {
         }
         at("MD5sum", names::hex_digest(get("MD5sum")?, 32))?;
         at("SHA256", names::hex_digest(get("SHA256")?, 64))?;
-        Ok(Entry { stanza })
+        Ok(Entry::compact(&stanza))
     }
 
+    /// As [`Stanza::get`].
     fn field(&self, name: &str) -> &str {
-        self.stanza.get(name).unwrap_or("")
+        self.fields()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map_or("", |(_, v)| v)
     }
 
     pub fn package(&self) -> &str {
@@ -94,13 +128,26 @@ impl Entry {
 /// The `Packages` text of `entries`, in a stable order.
 pub fn packages(entries: &[&Entry]) -> Result<String, SyntaxError> {
     let mut sorted: Vec<&&Entry> = entries.iter().collect();
-    sorted.sort_by_key(|e| e.key());
-    let mut out = String::new();
+    // The order of `key()`, compared in place (no three strings made per comparison).
+    sorted.sort_by(|a, b| {
+        (a.package(), a.version(), a.architecture()).cmp(&(
+            b.package(),
+            b.version(),
+            b.architecture(),
+        ))
+    });
+    // Sized once (at most a byte over per field): growing by doubling would hold the
+    // old and the new buffer of a large index at once.
+    let size: usize = sorted
+        .iter()
+        .map(|e| 1 + e.text.len() + 3 * e.ends.len())
+        .sum();
+    let mut out = String::with_capacity(size);
     for (i, e) in sorted.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
-        e.stanza.render(None, &mut out)?;
+        super::deb822::render(e.fields(), None, &mut out)?;
     }
     Ok(out)
 }
@@ -171,10 +218,10 @@ mod tests {
 
     #[test]
     fn repository_fields_go_before_description() {
-        let control = Stanza::parse_one("Package: a\nVersion: 1\nDescription: x\n y\n").unwrap();
+        let control = Stanza::parse_one("Package: ab\nVersion: 1\nDescription: x\n y\n").unwrap();
         let d = Digests::of(b"abc");
         let e = Entry::new(&control, "pool/main/a/a/a_1_all.deb", &d);
-        let names: Vec<_> = e.stanza.fields.iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<_> = e.fields().map(|(n, _)| n).collect();
         assert_eq!(
             names,
             [
@@ -187,6 +234,27 @@ mod tests {
                 "Description"
             ]
         );
+    }
+
+    #[test]
+    fn an_entry_renders_as_its_stanza() {
+        let text = "Package: ab\nVersion: 1\nArchitecture: all\nDepends:\n\
+                    Filename: pool/main/a/ab/ab_1_all.deb\nSize: 3\n\
+                    MD5sum: 900150983cd24fb0d6963f7d28e17f72\n\
+                    SHA256: ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad\n\
+                    Description: x\n y\n .\n z\n";
+        let stanza = Stanza::parse_one(text).unwrap();
+        let e = Entry::from_index(stanza.clone()).unwrap();
+        assert_eq!(packages(&[&e]).unwrap(), text);
+        assert_eq!(
+            (e.package(), e.version(), e.architecture()),
+            ("ab", "1", "all")
+        );
+        assert_eq!(e.field("description"), "x\n y\n .\n z");
+        assert_eq!(e.field("Depends"), "");
+        let mut other = stanza;
+        other.fields.swap(0, 1);
+        assert_ne!(Entry::from_index(other).unwrap(), e);
     }
 
     #[test]

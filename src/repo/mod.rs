@@ -1095,50 +1095,56 @@ fn read_indexes(
                 }
             }
         }
-        let stanzas = Stanza::parse_all(&text).map_err(|e| syntax(&path, e))?;
-        for stanza in stanzas {
-            let entry =
-                Entry::from_index(stanza).map_err(|m| InputError::new(&path, None, "", m))?;
-            // Republishing a stanza whose file is gone would sign a 404 for every client.
-            let file = Path::new(entry.filename());
-            if inside_known(root, file, Kind::File, &mut known_dirs)?.is_none() {
-                return Err(InputError::new(
-                    &path,
-                    None,
-                    "Filename",
-                    format!(
-                        "lists {} {} ({}) as {}, which is not in the pool; \
-                         put the file back, or remove the package from the index",
-                        entry.package(),
-                        entry.version(),
-                        entry.architecture(),
-                        entry.filename()
-                    ),
-                )
-                .into());
-            }
-            match out.get(&entry.key()) {
-                Some(old) if old.sha256() != entry.sha256() => {
+        // Each stanza is made an entry as it is read: the index is never held parsed
+        // whole besides its entries.
+        Stanza::parse_each(
+            &text,
+            |e| syntax(&path, e),
+            |stanza| {
+                let entry =
+                    Entry::from_index(stanza).map_err(|m| InputError::new(&path, None, "", m))?;
+                // Republishing a stanza whose file is gone would sign a 404 for every client.
+                let file = Path::new(entry.filename());
+                if inside_known(root, file, Kind::File, &mut known_dirs)?.is_none() {
                     return Err(InputError::new(
                         &path,
                         None,
-                        "",
+                        "Filename",
                         format!(
-                            "lists {} {} ({}) with another SHA256 than a sibling index: \
-                             the repository is inconsistent",
+                            "lists {} {} ({}) as {}, which is not in the pool; \
+                             put the file back, or remove the package from the index",
                             entry.package(),
                             entry.version(),
-                            entry.architecture()
+                            entry.architecture(),
+                            entry.filename()
                         ),
                     )
-                    .into())
+                    .into());
                 }
-                Some(_) => {}
-                None => {
-                    out.insert(entry.key(), entry);
+                match out.get(&entry.key()) {
+                    Some(old) if old.sha256() != entry.sha256() => {
+                        return Err(InputError::new(
+                            &path,
+                            None,
+                            "",
+                            format!(
+                                "lists {} {} ({}) with another SHA256 than a sibling index: \
+                             the repository is inconsistent",
+                                entry.package(),
+                                entry.version(),
+                                entry.architecture()
+                            ),
+                        )
+                        .into())
+                    }
+                    Some(_) => {}
+                    None => {
+                        out.insert(entry.key(), entry);
+                    }
                 }
-            }
-        }
+                Ok(())
+            },
+        )?;
     }
     Ok((out, stale))
 }

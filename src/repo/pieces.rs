@@ -21,6 +21,7 @@
 //! built package by package get the same files.
 
 use crate::error::{Error, Result};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::{Read, Write};
 
@@ -87,26 +88,28 @@ pub struct Counts {
     pub compressed: usize,
 }
 
-/// A compressed piece; `unpadded` is its size without an xz block's padding.
-struct Piece {
-    bytes: Vec<u8>,
+/// A compressed piece; `unpadded` is its size without an xz block's padding. A reused
+/// piece borrows its bytes from the previous file, which outlives the new one's
+/// assembly: no run holds a second copy of what it reuses.
+struct Piece<'a> {
+    bytes: Cow<'a, [u8]>,
     unpadded: u64,
 }
 
 /// Compress the pieces of `wanted` not found in `reuse` (on up to `threads` threads).
-fn fill(
+fn fill<'a>(
     wanted: &[&[u8]],
-    reuse: impl Fn(&[u8]) -> Option<Piece>,
-    compress: impl Fn(&[u8]) -> Result<Piece> + Sync,
+    reuse: impl Fn(&[u8]) -> Option<Piece<'a>>,
+    compress: impl Fn(&[u8]) -> Result<Piece<'a>> + Sync,
     threads: u32,
     counts: &mut Counts,
-) -> Result<Vec<Piece>> {
-    let mut out: Vec<Option<Piece>> = wanted.iter().map(|c| reuse(c)).collect();
+) -> Result<Vec<Piece<'a>>> {
+    let mut out: Vec<Option<Piece<'a>>> = wanted.iter().map(|c| reuse(c)).collect();
     let todo: Vec<usize> = (0..wanted.len()).filter(|&i| out[i].is_none()).collect();
     counts.reused = wanted.len() - todo.len();
     counts.compressed = todo.len();
     let threads = (threads.max(1) as usize).min(todo.len().max(1));
-    let done: Vec<Result<Vec<(usize, Piece)>>> = if threads == 1 {
+    let done: Vec<Result<Vec<(usize, Piece<'a>)>>> = if threads == 1 {
         vec![todo
             .iter()
             .map(|&i| Ok((i, compress(wanted[i])?)))
@@ -280,7 +283,7 @@ fn xz_block_is(block: &Block<'_>, want: &[u8]) -> bool {
 /// One piece as a block: a one-block stream of its own, header, index and footer cut
 /// off. The dictionary depends on the piece's length only, so the bytes depend on the
 /// piece alone.
-fn xz_piece(text: &[u8]) -> Result<Piece> {
+fn xz_piece<'a>(text: &[u8]) -> Result<Piece<'a>> {
     use liblzma::stream::{Check, Filters, LzmaOptions, Stream};
     let mut opts = LzmaOptions::new_preset(6).map_err(|e| internal("xz options", &e))?;
     opts.dict_size((text.len() as u64).next_power_of_two().clamp(4096, XZ_DICT) as u32);
@@ -298,7 +301,7 @@ fn xz_piece(text: &[u8]) -> Result<Piece> {
         .ok_or_else(|| internal("xz encoder", &"wrote a stream that is not one block"))?;
     match blocks.as_slice() {
         [b] => Ok(Piece {
-            bytes: b.bytes.to_vec(),
+            bytes: Cow::Owned(b.bytes.to_vec()),
             unpadded: b.unpadded,
         }),
         _ => Err(internal(
@@ -332,13 +335,15 @@ pub fn xz(
             .iter()
             .find(|b| xz_block_is(b, want))
             .map(|b| Piece {
-                bytes: b.bytes.to_vec(),
+                bytes: Cow::Borrowed(b.bytes),
                 unpadded: b.unpadded,
             })
     };
     let mut counts = Counts::default();
     let blocks = fill(&wanted, reuse, xz_piece, threads, &mut counts)?;
     let mut out = xz_header();
+    // Sized once: growing by doubling would hold the old and the new buffer at once.
+    out.reserve(blocks.iter().map(|b| b.bytes.len()).sum::<usize>() + 64 + 16 * blocks.len());
     let mut sizes = Vec::with_capacity(blocks.len());
     for (block, text) in blocks.iter().zip(&wanted) {
         sizes.push((block.unpadded, text.len() as u64));
@@ -396,7 +401,7 @@ fn gz_piece_is(piece: &[u8], want: &[u8]) -> bool {
 
 /// Deflate of one piece from an empty dictionary, ending in a full flush (byte-aligned,
 /// nothing after it refers back into it).
-fn gz_piece(text: &[u8]) -> Result<Piece> {
+fn gz_piece<'a>(text: &[u8]) -> Result<Piece<'a>> {
     let mut c = flate2::Compress::new(flate2::Compression::best(), false);
     let mut out = Vec::with_capacity(text.len() / 3 + 64);
     loop {
@@ -411,7 +416,7 @@ fn gz_piece(text: &[u8]) -> Result<Piece> {
     }
     let unpadded = out.len() as u64;
     Ok(Piece {
-        bytes: out,
+        bytes: Cow::Owned(out),
         unpadded,
     })
 }
@@ -430,14 +435,31 @@ pub fn gz(
     }
     // Each reused piece inflated to its text on its own; that it ends where the next
     // begins (on a byte, outside a block) is seen by reading the whole member back.
-    let mut back = Vec::with_capacity(text.len());
-    let whole = flate2::read::GzDecoder::new(&out[..])
-        .take(text.len() as u64 + 1)
-        .read_to_end(&mut back);
-    if whole.is_ok() && back == text {
+    if gz_reads_as(&out, text) {
         Ok((out, counts))
     } else {
         gz_with(text, None, threads, piece)
+    }
+}
+
+/// Whether `file` inflates to exactly `text`, compared as it is read (the index is not
+/// held a second time).
+fn gz_reads_as(file: &[u8], text: &[u8]) -> bool {
+    let mut reader = flate2::read::GzDecoder::new(file);
+    let mut buf = vec![0u8; 64 << 10];
+    let mut at = 0;
+    loop {
+        match reader.read(&mut buf) {
+            Ok(0) => return at == text.len(),
+            Ok(n) => {
+                if text.len() - at < n || buf[..n] != text[at..at + n] {
+                    return false;
+                }
+                at += n;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(_) => return false,
+        }
     }
 }
 
@@ -458,7 +480,7 @@ fn gz_with(
             .iter()
             .find(|p| gz_piece_is(p, want))?;
         Some(Piece {
-            bytes: bytes.to_vec(),
+            bytes: Cow::Borrowed(*bytes),
             unpadded: bytes.len() as u64,
         })
     };
@@ -467,6 +489,8 @@ fn gz_with(
     let listed = pieces.len() * 8 <= usize::from(u16::MAX) - 4
         && pieces.iter().all(|p| p.bytes.len() <= u32::MAX as usize);
     let mut out = vec![0x1f, 0x8b, 8, if listed { 4 } else { 0 }, 0, 0, 0, 0, 2, 3];
+    // Sized once: growing by doubling would hold the old and the new buffer at once.
+    out.reserve(pieces.iter().map(|p| p.bytes.len() + 8).sum::<usize>() + 32);
     if listed {
         let len = (pieces.len() * 8) as u16;
         out.extend_from_slice(&(len + 4).to_le_bytes());
