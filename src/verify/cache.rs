@@ -143,6 +143,22 @@ pub struct CachedRoot {
     pub built: bool,
 }
 
+/// An exclusive lock on the file at `path` (made if missing), held until the returned
+/// file is dropped.
+fn lock_exclusive(path: &Path) -> Result<std::fs::File> {
+    let lock = std::fs::File::create(path)
+        .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a file we hold open; released when it is closed.
+    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
+        return Err(Error::io(
+            format!("locking {}", path.display()),
+            std::io::Error::last_os_error(),
+        ));
+    }
+    Ok(lock)
+}
+
 /// The root for `spec`, built now if it is not cached.
 pub fn root(spec: &RootSpec) -> Result<CachedRoot> {
     let version = debootstrap_version()?;
@@ -156,17 +172,7 @@ pub fn root(spec: &RootSpec) -> Result<CachedRoot> {
     if done.exists() {
         return Ok(CachedRoot { path, built: false });
     }
-    let lock_path = dir.join(format!(".{name}.lock"));
-    let lock = std::fs::File::create(&lock_path)
-        .map_err(|e| Error::io(format!("opening {}", lock_path.display()), e))?;
-    use std::os::fd::AsRawFd;
-    // SAFETY: flock on a file we hold open; released when it is closed.
-    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX) } != 0 {
-        return Err(Error::io(
-            format!("locking {}", lock_path.display()),
-            std::io::Error::last_os_error(),
-        ));
-    }
+    let _lock = lock_exclusive(&dir.join(format!(".{name}.lock")))?;
     if done.exists() {
         return Ok(CachedRoot { path, built: false });
     }
@@ -271,7 +277,10 @@ fn build(spec: &RootSpec, tmp: &Path, inputs: &str) -> Result<()> {
     // In a mount namespace of its own: the /proc and /sys it mounts in the new root go
     // with it however it ends, so removing a half-made root never walks into a mount.
     in_own_mounts(&mut cmd, Vec::new())?;
+    // It writes into the downloads folder derived roots install from (apt_install).
+    let downloads = lock_exclusive(&debs.join(".unitpack-install.lock"))?;
     let out = exec::run(cmd, limit(spec))?;
+    drop(downloads);
     exec::check_interrupt()?;
     if !out.ok() {
         let both = out.both();
@@ -504,7 +513,12 @@ fn apt_install(
             Mount::Bind(debs.to_path_buf(), tmp.join("var/cache/apt/archives")),
         ],
     )?;
+    // Two roots derived at once (two verify runs, or a test's threads building the
+    // armhf sets with and without dbus-user-session) share the downloads folder, and
+    // apt's own lock in it refuses the second instead of waiting: take turns.
+    let downloads = lock_exclusive(&debs.join(".unitpack-install.lock"))?;
     let out = exec::run(cmd, limit(spec))?;
+    drop(downloads);
     exec::check_interrupt()?;
     if !out.ok() {
         let both = out.both();
