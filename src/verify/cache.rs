@@ -159,6 +159,15 @@ fn lock_exclusive(path: &Path) -> Result<std::fs::File> {
     Ok(lock)
 }
 
+/// `cmd` (debootstrap, or apt-get in a derived root) run while it alone writes the
+/// suite's downloads folder `debs`. Two roots made at once (two verify runs, or a
+/// test's threads building the armhf sets with and without dbus-user-session) share
+/// it, and apt's own lock there refuses the second instead of waiting: they take turns.
+fn run_on_downloads(cmd: Command, spec: &RootSpec, debs: &Path) -> Result<exec::Output> {
+    let _turn = lock_exclusive(&debs.join(".unitpack-install.lock"))?;
+    exec::run(cmd, limit(spec))
+}
+
 /// The root for `spec`, built now if it is not cached.
 pub fn root(spec: &RootSpec) -> Result<CachedRoot> {
     let version = debootstrap_version()?;
@@ -277,10 +286,7 @@ fn build(spec: &RootSpec, tmp: &Path, inputs: &str) -> Result<()> {
     // In a mount namespace of its own: the /proc and /sys it mounts in the new root go
     // with it however it ends, so removing a half-made root never walks into a mount.
     in_own_mounts(&mut cmd, Vec::new())?;
-    // It writes into the downloads folder derived roots install from (apt_install).
-    let downloads = lock_exclusive(&debs.join(".unitpack-install.lock"))?;
-    let out = exec::run(cmd, limit(spec))?;
-    drop(downloads);
+    let out = run_on_downloads(cmd, spec, &debs)?;
     exec::check_interrupt()?;
     if !out.ok() {
         let both = out.both();
@@ -513,12 +519,7 @@ fn apt_install(
             Mount::Bind(debs.to_path_buf(), tmp.join("var/cache/apt/archives")),
         ],
     )?;
-    // Two roots derived at once (two verify runs, or a test's threads building the
-    // armhf sets with and without dbus-user-session) share the downloads folder, and
-    // apt's own lock in it refuses the second instead of waiting: take turns.
-    let downloads = lock_exclusive(&debs.join(".unitpack-install.lock"))?;
-    let out = exec::run(cmd, limit(spec))?;
-    drop(downloads);
+    let out = run_on_downloads(cmd, spec, debs)?;
     exec::check_interrupt()?;
     if !out.ok() {
         let both = out.both();
