@@ -91,6 +91,36 @@ impl Checker<'_> {
         self.systemctl_as(scope, FRESH, args)
     }
 
+    /// Waits for `who`'s manager to finish starting and records it at `step`: held when
+    /// `is-system-running` says running or degraded, else with the manager's journal.
+    fn user_manager_up(&mut self, step: &'static str, who: Who, whose: &str) -> Result<bool> {
+        let manager = format!("user@{}.service", who.uid);
+        let limit = Duration::from_secs(30) * self.slow;
+        let mut state = String::new();
+        exec::until(limit, Duration::from_millis(200), || {
+            state = self
+                .systemctl_as(Scope::User, who, &["is-system-running"])
+                .map(|o| o.text().to_string())
+                .unwrap_or_default();
+            state == "running" || state == "degraded"
+        });
+        exec::check_interrupt()?;
+        let up = state == "running" || state == "degraded";
+        let detail = if up {
+            String::new()
+        } else {
+            self.journal(Scope::System, &manager)
+        };
+        self.record(
+            step,
+            Some(&manager),
+            format!("{whose} finished starting (is-system-running: {state:?})"),
+            up,
+            detail,
+        );
+        Ok(up)
+    }
+
     /// systemctl of a scope: the system manager, or `who`'s manager.
     fn systemctl_as(&self, scope: Scope, who: Who, args: &[&str]) -> Result<Output> {
         let mut all: Vec<String> = match scope {
@@ -532,30 +562,7 @@ impl Checker<'_> {
         if !opened {
             return Ok(false);
         }
-        let manager = format!("user@{UID}.service");
-        let limit = Duration::from_secs(30) * self.slow;
-        let mut state = String::new();
-        exec::until(limit, Duration::from_millis(200), || {
-            state = self
-                .systemctl(Scope::User, &["is-system-running"])
-                .map(|o| o.text().to_string())
-                .unwrap_or_default();
-            state == "running" || state == "degraded"
-        });
-        exec::check_interrupt()?;
-        let up = state == "running" || state == "degraded";
-        let detail = if up {
-            String::new()
-        } else {
-            self.journal(Scope::System, &manager)
-        };
-        self.record(
-            "login",
-            Some(&manager),
-            format!("the user manager finished starting (is-system-running: {state:?})"),
-            up,
-            detail,
-        );
+        let up = self.user_manager_up("login", FRESH, "the user manager")?;
         if !up {
             return Ok(false);
         }
@@ -1195,30 +1202,7 @@ impl Checker<'_> {
         )? {
             return Ok(());
         }
-        let manager = format!("user@{uid}.service");
-        let limit = Duration::from_secs(30) * self.slow;
-        let mut state = String::new();
-        exec::until(limit, Duration::from_millis(200), || {
-            state = self
-                .systemctl_as(Scope::User, who, &["is-system-running"])
-                .map(|o| o.text().to_string())
-                .unwrap_or_default();
-            state == "running" || state == "degraded"
-        });
-        exec::check_interrupt()?;
-        let up = state == "running" || state == "degraded";
-        let detail = if up {
-            String::new()
-        } else {
-            self.journal(Scope::System, &manager)
-        };
-        self.record(
-            STEP,
-            Some(&manager),
-            format!("the second user's manager finished starting (is-system-running: {state:?})"),
-            up,
-            detail,
-        );
+        let up = self.user_manager_up(STEP, who, "the second user's manager")?;
         if up {
             // The names wanted by a target the second user's manager reached (the
             // login step already said which targets are never reached).
