@@ -44,17 +44,7 @@ fn helper_saying(dir: &Path, arch: &str, version: &str, script: &str) -> PathBuf
     )
     .unwrap();
     let out = dir.join(format!("unitpack-check_{version}_{arch}.deb"));
-    let o = run(
-        "dpkg-deb",
-        &[
-            "--root-owner-group",
-            "-Zxz",
-            "--build",
-            tree.to_str().unwrap(),
-            out.to_str().unwrap(),
-        ],
-    );
-    assert!(o.status.success(), "dpkg-deb: {}", text(&o.stderr));
+    dpkg_deb_build(&tree, &out);
     out
 }
 
@@ -1945,17 +1935,7 @@ fn wordy_deb(dir: &Path, name: &str, kb: usize) -> (PathBuf, String) {
     }
     std::fs::write(tree.join("DEBIAN/control"), control).unwrap();
     let out = dir.join(format!("{name}_1.0_all.deb"));
-    let o = run(
-        "dpkg-deb",
-        &[
-            "--root-owner-group",
-            "-Zxz",
-            "--build",
-            tree.to_str().unwrap(),
-            out.to_str().unwrap(),
-        ],
-    );
-    assert!(o.status.success(), "dpkg-deb: {}", text(&o.stderr));
+    dpkg_deb_build(&tree, &out);
     (out, line)
 }
 
@@ -2051,4 +2031,19 @@ fn an_index_in_pieces_is_the_same_built_at_once_or_package_by_package_and_both_a
             );
         }
     }
+}
+
+/// `dpkg-deb --build` of `tree` into `out`, as a packager makes a .deb.
+fn dpkg_deb_build(tree: &Path, out: &Path) {
+    let o = run(
+        "dpkg-deb",
+        &[
+            "--root-owner-group",
+            "-Zxz",
+            "--build",
+            tree.to_str().unwrap(),
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "dpkg-deb: {}", text(&o.stderr));
 }
