@@ -916,6 +916,118 @@ fn class9_paths_read_back_from_the_repository_are_validated() {
     fx.refuses("binary-AMD", &[], &[], &["binary-AMD", "Architecture"]);
 }
 
+/// The indexes are read back as one stream merged in order (a suite of 100,000 is never
+/// held whole), so an index out of order, a package listed twice, bytes that are not
+/// text, or an arch-all package listed differently by two architectures are refused,
+/// naming the index and the line, with nothing written.
+#[test]
+fn class9_indexes_out_of_order_or_inconsistent_are_refused() {
+    let packages = "dists/stable/main/binary-amd64/Packages";
+    let two = |fx: &Fx| {
+        let v2 = fx.write(
+            "v2.deb",
+            &deb_with_control(GOOD.replace("1.0-1", "2.0-1").as_bytes()),
+        );
+        let out = fx.add(&[], &[&v2]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        let p = fx.repo.join(packages);
+        let stanzas: Vec<String> = std::fs::read_to_string(&p)
+            .unwrap()
+            .split("\n\n")
+            .map(|s| s.trim_end_matches('\n').to_string())
+            .collect();
+        assert_eq!(stanzas.len(), 2, "{stanzas:?}");
+        (p, stanzas)
+    };
+    let v3 = |fx: &Fx| {
+        fx.write(
+            "v3.deb",
+            &deb_with_control(GOOD.replace("1.0-1", "3.0-1").as_bytes()),
+        )
+    };
+
+    let fx = Fx::new();
+    let (p, s) = two(&fx);
+    std::fs::write(&p, format!("{}\n\n{}\n", s[1], s[0])).unwrap();
+    let deb = v3(&fx);
+    let line = s[1].lines().count() + 2;
+    fx.refuses(
+        "swapped",
+        &[],
+        &[&deb],
+        &[
+            &format!("{packages}:{line}:1:"),
+            "after hostile-test 2.0-1",
+            "sorted",
+        ],
+    );
+
+    let fx = Fx::new();
+    let (p, s) = two(&fx);
+    std::fs::write(&p, format!("{}\n\n{}\n\n{}\n", s[0], s[0], s[1])).unwrap();
+    let deb = v3(&fx);
+    let line = s[0].lines().count() + 2;
+    fx.refuses(
+        "listed twice",
+        &[],
+        &[&deb],
+        &[
+            &format!("{packages}:{line}:1:"),
+            "hostile-test 1.0-1 (amd64) after hostile-test 1.0-1",
+        ],
+    );
+
+    let fx = Fx::new();
+    let (p, s) = two(&fx);
+    let mut bytes = format!("{}\n\n{}\n", s[0], s[1]).into_bytes();
+    let at = bytes.len() - 3;
+    bytes[at] = 0xff;
+    std::fs::write(&p, bytes).unwrap();
+    let deb = v3(&fx);
+    let line = s[0].lines().count() + 1 + s[1].lines().count();
+    fx.refuses(
+        "not UTF-8",
+        &[],
+        &[&deb],
+        &[&format!("{packages}:{line}:1:"), "UTF-8"],
+    );
+
+    // An arch-all package is listed by binary-amd64 and binary-armhf; one of them
+    // changed to another (well-formed) hash.
+    let fx = Fx::new();
+    let all = fx.write(
+        "all.deb",
+        &deb_with_control(
+            GOOD.replace("hostile-test", "hostile-all")
+                .replace("Architecture: amd64", "Architecture: all")
+                .as_bytes(),
+        ),
+    );
+    let out = fx.add(&["--arch", "armhf"], &[&all]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let armhf = "dists/stable/main/binary-armhf/Packages";
+    let p = fx.repo.join(armhf);
+    let old = std::fs::read_to_string(&p).unwrap();
+    let hash = old
+        .lines()
+        .find_map(|l| l.strip_prefix("SHA256: "))
+        .unwrap()
+        .to_string();
+    let other: String = hash.chars().rev().collect();
+    std::fs::write(&p, old.replace(&hash, &other)).unwrap();
+    let deb = v3(&fx);
+    fx.refuses(
+        "siblings differ",
+        &[],
+        &[&deb],
+        &[
+            "binary-",
+            "hostile-all 1.0-1 (all) with another SHA256",
+            "inconsistent",
+        ],
+    );
+}
+
 // ---- class 11: user values cannot add fields to the signed Release ----
 
 #[test]

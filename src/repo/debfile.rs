@@ -20,6 +20,7 @@ pub struct Digests {
 }
 
 impl Digests {
+    #[cfg(test)]
     pub fn of(bytes: &[u8]) -> Digests {
         Digests {
             size: bytes.len() as u64,
@@ -36,15 +37,37 @@ pub struct DebFile {
     pub digests: Digests,
 }
 
+/// Size, MD5 and SHA256 of bytes given in any number of parts.
+#[derive(Default)]
+pub struct Digester {
+    size: u64,
+    md5: Md5,
+    sha256: Sha256,
+}
+
+impl Digester {
+    pub fn update(&mut self, bytes: &[u8]) {
+        self.size += bytes.len() as u64;
+        self.md5.update(bytes);
+        self.sha256.update(bytes);
+    }
+
+    pub fn finish(self) -> Digests {
+        Digests {
+            size: self.size,
+            md5: hex(&self.md5.finalize()),
+            sha256: hex(&self.sha256.finalize()),
+        }
+    }
+}
+
 /// A reader that hashes everything read through it and copies it to `copy`.
 struct Hashing<R, W> {
     inner: R,
     copy: W,
     /// A failure to write the copy is the machine's, not the package's: kept apart.
     copy_error: Option<io::Error>,
-    size: u64,
-    md5: Md5,
-    sha256: Sha256,
+    digester: Digester,
 }
 
 impl<R: Read, W: Write> Hashing<R, W> {
@@ -53,18 +76,12 @@ impl<R: Read, W: Write> Hashing<R, W> {
             inner,
             copy,
             copy_error: None,
-            size: 0,
-            md5: Md5::new(),
-            sha256: Sha256::new(),
+            digester: Digester::default(),
         }
     }
 
     fn finish(self) -> Digests {
-        Digests {
-            size: self.size,
-            md5: hex(&self.md5.finalize()),
-            sha256: hex(&self.sha256.finalize()),
-        }
+        self.digester.finish()
     }
 }
 
@@ -74,9 +91,7 @@ impl<R: Read, W: Write> Read for Hashing<R, W> {
         if self.copy_error.is_none() {
             self.copy_error = self.copy.write_all(&buf[..n]).err();
         }
-        self.size += n as u64;
-        self.md5.update(&buf[..n]);
-        self.sha256.update(&buf[..n]);
+        self.digester.update(&buf[..n]);
         Ok(n)
     }
 }
@@ -110,7 +125,7 @@ pub fn inspect(path: &Path, copy: impl Write) -> Result<DebFile> {
     })?;
     io::copy(&mut ar, &mut io::sink())
         .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
-    if ar.size > input::MAX_DEB {
+    if ar.digester.size > input::MAX_DEB {
         return Err(bad(format!(
             "the package grew past {} MiB while it was read",
             input::MAX_DEB >> 20

@@ -115,6 +115,11 @@ impl Entry {
         self.field("SHA256")
     }
 
+    /// The order of indexes: by package, version (as text) and architecture.
+    pub fn order(&self) -> (&str, &str, &str) {
+        (self.package(), self.version(), self.architecture())
+    }
+
     /// Identity in a suite: one file per name, version and architecture.
     pub fn key(&self) -> (String, String, String) {
         (
@@ -125,31 +130,9 @@ impl Entry {
     }
 }
 
-/// The `Packages` text of `entries`, in a stable order.
-pub fn packages(entries: &[&Entry]) -> Result<String, SyntaxError> {
-    let mut sorted: Vec<&&Entry> = entries.iter().collect();
-    // The order of `key()`, compared in place (no three strings made per comparison).
-    sorted.sort_by(|a, b| {
-        (a.package(), a.version(), a.architecture()).cmp(&(
-            b.package(),
-            b.version(),
-            b.architecture(),
-        ))
-    });
-    // Sized once (at most a byte over per field): growing by doubling would hold the
-    // old and the new buffer of a large index at once.
-    let size: usize = sorted
-        .iter()
-        .map(|e| 1 + e.text.len() + 3 * e.ends.len())
-        .sum();
-    let mut out = String::with_capacity(size);
-    for (i, e) in sorted.iter().enumerate() {
-        if i > 0 {
-            out.push('\n');
-        }
-        super::deb822::render(e.fields(), None, &mut out)?;
-    }
-    Ok(out)
+/// `e`'s paragraph, as a `Packages` index lists it.
+pub fn render(e: &Entry, out: &mut String) -> Result<(), SyntaxError> {
+    super::deb822::render(e.fields(), None, out)
 }
 
 /// Fields of a suite's `Release` (the hash lists are appended by [`release`]).
@@ -245,7 +228,9 @@ mod tests {
                     Description: x\n y\n .\n z\n";
         let stanza = Stanza::parse_one(text).unwrap();
         let e = Entry::from_index(stanza.clone()).unwrap();
-        assert_eq!(packages(&[&e]).unwrap(), text);
+        let mut rendered = String::new();
+        render(&e, &mut rendered).unwrap();
+        assert_eq!(rendered, text);
         assert_eq!(
             (e.package(), e.version(), e.architecture()),
             ("ab", "1", "all")

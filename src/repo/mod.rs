@@ -4,17 +4,21 @@
 //! MD5Sum and SHA256 of every index, `InRelease` and `Release.gpg`.
 //!
 //! The repository is its own database: an add reads the `Packages` indexes it wrote
-//! before, merges the new packages, and rewrites every index of the suite through a
-//! `stage::Stage` (all files complete under temporary names, then renamed, signatures
-//! last). Nothing is written until every package, the key and the repository have been
+//! before as one stream in their order (`listing`), merges the changes into it
+//! (`merge`), and writes every index of the suite as the stream passes (`pieces`),
+//! never holding an index whole, through a `stage::Stage` (all files complete under
+//! temporary names, then renamed, signatures last). Nothing is written until every package, the key and the repository have been
 //! checked.
 
+mod access;
 mod cleanup;
 pub mod cli;
 mod deb822;
 pub(crate) mod debfile;
 mod gpg;
 mod index;
+mod listing;
+mod merge;
 mod names;
 mod pieces;
 mod settings;
@@ -25,12 +29,13 @@ pub use gpg::KeySpec;
 
 use crate::error::{Error, InputError, Result};
 use crate::input::{self, Kind, ReadError};
+use access::{inside, inside_known, previous_bytes, read_repo_text, syntax};
 use debfile::{DebFile, Digests};
 use gpg::SigningKey;
 use index::{Entry, Stanza};
 use stage::Stage;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::io::{Read, Write};
+use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 #[derive(Debug, Clone)]
@@ -281,54 +286,45 @@ pub fn add(o: &AddOptions) -> Result<Report> {
         .collect();
     archs.extend(o.architectures.iter().cloned());
 
-    let mut contents: BTreeMap<String, BTreeMap<Key, Entry>> = BTreeMap::new();
-    for c in &components {
-        let committed = committed_indexes(&previous, c);
-        contents.insert(
-            c.clone(),
-            read_component(&o.repo, &suite_rel.join(c), &committed)?,
-        );
-    }
-
+    // What the target component gains, by key: uploads, then copies. The suite's
+    // packages are read once, merged with them in order (`merge`).
+    let mut changes: BTreeMap<Key, merge::Change> = BTreeMap::new();
+    let mut uploads = merge::Uploads::default();
     let mut report = Report::default();
     // Pool file name → the upload stored there (a map: 10,000 uploads in one add).
-    let mut copies: BTreeMap<String, &PathBuf> = BTreeMap::new();
-    let current = contents.get_mut(&o.component).expect("inserted above");
+    let mut pool_names: BTreeMap<String, &PathBuf> = BTreeMap::new();
     let mut known_dirs = HashSet::new();
-    for (path, deb, copy) in incoming {
+    for (n, (path, deb, copy)) in incoming.into_iter().enumerate() {
         let filename = pool_path(&o.component, &deb.control);
         if let Err(m) = names::pool_filename(&filename) {
             errors.push(InputError::new(path, None, "Filename", m));
             continue;
         }
         let entry = Entry::new(&deb.control, &filename, &deb.digests);
-        match current.get(&entry.key()) {
-            Some(old) if old.sha256() == entry.sha256() => {
-                report.unchanged.push(filename);
-                continue;
-            }
-            Some(old) => {
-                let (p, v, a) = entry.key();
+        if let Some(other) = changes.get(&entry.key()) {
+            // The same package twice in one run.
+            if other.entry.sha256() == entry.sha256() {
+                uploads.unchanged(n, &filename);
+            } else {
                 errors.push(InputError::new(
                     path,
                     None,
                     "",
                     format!(
-                        "{}/{} already has {p} {v} ({a}) as {} with SHA256 {}; this file \
-                         differs (SHA256 {}): publish it under a new version",
+                        "{}/{} already has {} as {} with SHA256 {}; this file differs \
+                         (SHA256 {}): publish it under a new version",
                         o.suite,
                         o.component,
-                        old.filename(),
-                        old.sha256(),
+                        id(&entry),
+                        other.entry.filename(),
+                        other.entry.sha256(),
                         entry.sha256()
                     ),
                 ));
-                continue;
             }
-            None => {}
+            continue;
         }
-        let dest_rel = PathBuf::from(&filename);
-        if let Some(other) = copies.get(&filename) {
+        if let Some(other) = pool_names.get(&filename) {
             // Versions that differ only by epoch share a pool file name.
             errors.push(InputError::new(
                 path,
@@ -341,58 +337,31 @@ pub fn add(o: &AddOptions) -> Result<Report> {
             ));
             continue;
         }
-        if let Some(dest) = inside_known(&o.repo, &dest_rel, Kind::File, &mut known_dirs)? {
-            let on_disk = digest_file(&dest)?;
-            if on_disk.sha256 != deb.digests.sha256 {
-                errors.push(InputError::new(
-                    path,
-                    None,
-                    "",
-                    format!(
-                        "{} exists with different contents (SHA256 {})",
-                        dest.display(),
-                        on_disk.sha256
-                    ),
-                ));
-                continue;
+        let dest_rel = PathBuf::from(&filename);
+        let pool = match inside_known(&o.repo, &dest_rel, Kind::File, &mut known_dirs)? {
+            Some(dest) => {
+                let on_disk = digest_file(&dest)?;
+                if on_disk.sha256 == deb.digests.sha256 {
+                    merge::Pool::Present
+                } else {
+                    merge::Pool::Differs(dest, on_disk.sha256)
+                }
             }
-        } else {
-            stage.adopt(copy, &dest_rel)?;
-            copies.insert(filename.clone(), path);
-        }
+            None => merge::Pool::Copy(copy),
+        };
         if entry.architecture() != "all" {
             archs.insert(entry.architecture().to_string());
         }
-        current.insert(entry.key(), entry);
-        report.added.push(filename);
+        pool_names.insert(filename, path);
+        let source = merge::Source::Upload {
+            n,
+            path: path.clone(),
+            pool,
+        };
+        changes.insert(entry.key(), merge::Change { entry, source });
     }
     if let Some(from) = &o.copy {
-        copy_into(o, from, current, &mut archs, &mut report, &mut errors)?;
-    }
-    for r in &o.removals {
-        let before = current.len();
-        current.retain(|_, e| {
-            let hit = r.matches(e);
-            if hit {
-                report.removed.push(id(e));
-            }
-            !hit
-        });
-        if current.len() == before {
-            errors.push(InputError::new(
-                Path::new("PACKAGE"),
-                None,
-                "Package",
-                r.describe(&o.suite, &o.component),
-            ));
-        }
-    }
-    if let Some(keep) = o.keep {
-        for key in prune(current, keep) {
-            if let Some(e) = current.remove(&key) {
-                report.pruned.push(id(&e));
-            }
-        }
+        copy_into(o, from, &mut changes, &mut archs, &mut errors)?;
     }
     fail_on(&mut errors)?;
     if archs.is_empty() {
@@ -407,35 +376,96 @@ pub fn add(o: &AddOptions) -> Result<Report> {
     }
 
     let mut files: Vec<(String, Digests)> = Vec::new();
-    for (c, entries) in &contents {
-        for arch in std::iter::once("all").chain(archs.iter().map(String::as_str)) {
-            let listed: Vec<&Entry> = entries
-                .values()
-                .filter(|e| e.architecture() == arch || e.architecture() == "all")
-                .collect();
-            let text = index::packages(&listed).map_err(|e| {
-                InputError::new(&suite_dir.join(c), None, e.field.clone(), e.to_string())
+    let mut changes = Some(changes);
+    for c in &components {
+        let committed = committed_indexes(&previous, c);
+        let listing = listing::open(&o.repo, &suite_rel.join(c), &committed)?;
+        let dirs: Vec<String> = std::iter::once("all")
+            .chain(archs.iter().map(String::as_str))
+            .map(|arch| format!("{c}/binary-{arch}"))
+            .collect();
+        // The files being replaced, held while their pieces may be reused.
+        let old: Vec<[Option<Vec<u8>>; 2]> = dirs
+            .iter()
+            .map(|d| {
+                [".xz", ".gz"]
+                    .map(|s| previous_bytes(&o.repo, &suite_rel.join(format!("{d}/Packages{s}"))))
+            })
+            .collect();
+        let mut writers = Vec::new();
+        for (dir, [xz, gz]) in dirs.iter().zip(&old) {
+            let plain = stage.scratch(&suite_rel.join(dir))?;
+            writers.push(pieces::Writer::new(
+                plain,
+                xz.as_deref(),
+                gz.as_deref(),
+                o.threads,
+                pieces::PIECE,
+            ));
+        }
+        let index_dir = suite_dir.join(c);
+        let mut text = String::new();
+        let mut emit = |e: &Entry| -> Result<()> {
+            text.clear();
+            index::render(e, &mut text).map_err(|err| {
+                InputError::new(&index_dir, None, err.field.clone(), err.to_string())
             })?;
-            let rel = format!("{c}/binary-{arch}/Packages");
-            // The files being replaced, as pieces to reuse (each checked first).
-            let old =
-                |suffix: &str| previous_bytes(&o.repo, &suite_rel.join(format!("{rel}{suffix}")));
-            let text = text.as_bytes();
-            let (gz, _) = pieces::gz(text, old(".gz").as_deref(), o.threads, pieces::PIECE)?;
-            let (xz, _) = pieces::xz(text, old(".xz").as_deref(), o.threads, pieces::PIECE)?;
-            for (suffix, bytes) in [("", text), (".gz", &gz), (".xz", &xz)] {
+            let arch = e.architecture();
+            for (w, dir) in writers.iter_mut().zip(&dirs) {
+                if arch == "all" || dir.ends_with(&format!("/binary-{arch}")) {
+                    w.push(text.as_bytes())?;
+                }
+            }
+            Ok(())
+        };
+        if *c == o.component {
+            let changes = changes.take().expect("one target component");
+            merge::run(
+                o,
+                &listing,
+                changes,
+                &mut stage,
+                &mut uploads,
+                &mut report,
+                &mut errors,
+                &mut emit,
+            )?;
+        } else {
+            listing.for_each(|e| emit(&e))?;
+        }
+        for (w, dir) in writers.into_iter().zip(&dirs) {
+            let written = w.finish()?;
+            let rel = format!("{dir}/Packages");
+            // Each file is published under its hash first (Acquire-By-Hash): a client
+            // holding the old InRelease fetches the old indexes by their hashes, one
+            // holding the new fetches the new; no moment mixes them.
+            let by_hash =
+                |d: &Digests| suite_rel.join(format!("{dir}/by-hash/SHA256/{}", d.sha256));
+            let mut plain = written.plain;
+            stage.file(&by_hash(&written.digests), |f| {
+                plain
+                    .seek(std::io::SeekFrom::Start(0))
+                    .and_then(|_| std::io::copy(&mut plain, f))
+                    .map(|_| ())
+                    .map_err(|e| Error::io(format!("writing {rel}"), e))
+            })?;
+            stage.adopt(plain, &suite_rel.join(&rel))?;
+            files.push((rel.clone(), written.digests));
+            for (suffix, file) in [(".gz", &written.gz), (".xz", &written.xz)] {
+                let digests = file.digests();
                 let rel = format!("{rel}{suffix}");
-                let digests = Digests::of(bytes);
-                // Published under its hash first (Acquire-By-Hash): a client holding
-                // the old InRelease fetches the old indexes by their hashes, one holding
-                // the new fetches the new; no moment mixes them.
-                let by_hash = format!("{c}/binary-{arch}/by-hash/SHA256/{}", digests.sha256);
-                stage.bytes(&suite_rel.join(&by_hash), bytes)?;
-                stage.bytes(&suite_rel.join(&rel), bytes)?;
+                for dest in [by_hash(&digests), suite_rel.join(&rel)] {
+                    stage.file(&dest, |f| {
+                        file.write_to(f)
+                            .map_err(|e| Error::io(format!("writing {rel}"), e))
+                    })?;
+                }
                 files.push((rel, digests));
             }
         }
     }
+    uploads.report(&mut report);
+    fail_on(&mut errors)?;
     files.sort_by(|a, b| a.0.cmp(&b.0));
     let origin = remembered
         .origin
@@ -599,15 +629,14 @@ fn not_before_previous(
     Ok(())
 }
 
-/// `repo copy`: the selected packages of the same component of `from.suite` into
-/// `current` (the target's), each with its stanza and pool file as the source lists
+/// `repo copy`: the selected packages of the same component of `from.suite`, as
+/// changes to the target's, each with its stanza and pool file as the source lists
 /// them. Without a version, the newest version of each architecture is taken.
 fn copy_into(
     o: &AddOptions,
     from: &CopyFrom,
-    current: &mut BTreeMap<Key, Entry>,
+    changes: &mut BTreeMap<Key, merge::Change>,
     archs: &mut BTreeSet<String>,
-    report: &mut Report,
     errors: &mut Vec<InputError>,
 ) -> Result<()> {
     let from_rel = Path::new("dists").join(&from.suite);
@@ -632,15 +661,26 @@ fn copy_into(
         }
     }
     let committed = committed_indexes(&Some(release.clone()), &o.component);
-    let source = read_component(&o.repo, &from_rel.join(&o.component), &committed)?;
-    for s in &from.packages {
-        let mut picked: Vec<&Entry> = source.values().filter(|e| s.matches(e)).collect();
+    let source = listing::open(&o.repo, &from_rel.join(&o.component), &committed)?;
+    // Only what the selectors name is held, not the source suite.
+    let mut picked: Vec<Vec<Entry>> = vec![Vec::new(); from.packages.len()];
+    source.for_each(|e| {
+        for (s, picked) in from.packages.iter().zip(picked.iter_mut()) {
+            if s.matches(&e) {
+                picked.push(e.clone());
+            }
+        }
+        Ok(())
+    })?;
+    for (s, mut picked) in from.packages.iter().zip(picked) {
         if s.version.is_none() {
-            let mut newest: BTreeMap<&str, &Entry> = BTreeMap::new();
+            let mut newest: BTreeMap<String, Entry> = BTreeMap::new();
             for e in picked {
-                let slot = newest.entry(e.architecture()).or_insert(e);
-                if version::compare(e.version(), slot.version()).is_gt() {
-                    *slot = e;
+                match newest.get(e.architecture()) {
+                    Some(slot) if !version::compare(e.version(), slot.version()).is_gt() => {}
+                    _ => {
+                        newest.insert(e.architecture().to_string(), e);
+                    }
                 }
             }
             picked = newest.into_values().collect();
@@ -654,57 +694,32 @@ fn copy_into(
             ));
         }
         for e in picked {
-            match current.get(&e.key()) {
-                Some(old) if old.sha256() == e.sha256() => {
-                    report.unchanged.push(e.filename().to_string());
+            if let Some(other) = changes.get(&e.key()) {
+                if other.entry.sha256() == e.sha256() {
+                    continue;
                 }
-                Some(old) => errors.push(InputError::new(
+                errors.push(InputError::new(
                     Path::new("PACKAGE"),
                     None,
                     "",
                     format!(
-                        "{}/{} already has {} as {} with SHA256 {}; {} lists it as {} \
-                         with SHA256 {}: remove it from {} first",
-                        o.suite,
-                        o.component,
-                        id(e),
-                        old.filename(),
-                        old.sha256(),
-                        from.suite,
-                        e.filename(),
-                        e.sha256(),
-                        o.suite
+                        "{} is given as an upload and to copy from {}, with another SHA256",
+                        id(&e),
+                        from.suite
                     ),
-                )),
-                None => {
-                    if e.architecture() != "all" {
-                        archs.insert(e.architecture().to_string());
-                    }
-                    report.copied.push(id(e));
-                    current.insert(e.key(), e.clone());
-                }
+                ));
+                continue;
             }
+            if e.architecture() != "all" {
+                archs.insert(e.architecture().to_string());
+            }
+            let source = merge::Source::Copy {
+                suite: from.suite.clone(),
+            };
+            changes.insert(e.key(), merge::Change { entry: e, source });
         }
     }
     Ok(())
-}
-
-/// The entries beyond the `keep` newest versions (Debian ordering) of each package
-/// and architecture.
-fn prune(entries: &BTreeMap<Key, Entry>, keep: usize) -> Vec<Key> {
-    let mut groups: BTreeMap<(&str, &str), Vec<&Entry>> = BTreeMap::new();
-    for e in entries.values() {
-        groups
-            .entry((e.package(), e.architecture()))
-            .or_default()
-            .push(e);
-    }
-    let mut out = Vec::new();
-    for mut versions in groups.into_values() {
-        versions.sort_by(|a, b| version::compare(b.version(), a.version()));
-        out.extend(versions.iter().skip(keep).map(|e| e.key()));
-    }
-    out
 }
 
 /// Every package of a suite: (component, package, version, architecture, pool file).
@@ -718,7 +733,7 @@ pub fn list(repo: &Path, suite: &str) -> Result<Vec<[String; 5]>> {
     let mut out = Vec::new();
     for c in release.get("Components").unwrap_or("").split_whitespace() {
         let committed = committed_indexes(&Some(release.clone()), c);
-        for e in read_component(repo, &suite_rel.join(c), &committed)?.values() {
+        listing::open(repo, &suite_rel.join(c), &committed)?.for_each(|e| {
             out.push([
                 c.to_string(),
                 e.package().to_string(),
@@ -726,7 +741,8 @@ pub fn list(repo: &Path, suite: &str) -> Result<Vec<[String; 5]>> {
                 e.architecture().to_string(),
                 e.filename().to_string(),
             ]);
-        }
+            Ok(())
+        })?;
     }
     Ok(out)
 }
@@ -837,55 +853,6 @@ fn lock(repo: &Path) -> Result<Option<std::fs::File>> {
     rustix::fs::flock(&dir, rustix::fs::FlockOperation::LockExclusive)
         .map_err(|e| Error::io(format!("locking {}", repo.display()), e.into()))?;
     Ok(Some(dir))
-}
-
-/// `root/rel` when it exists, checked without following any symlink; a symlink or a
-/// file of the wrong kind on the way is bad input.
-fn inside(root: &Path, rel: &Path, last: Kind) -> Result<Option<PathBuf>> {
-    input::walk_below(root, rel, last).map_err(|m| InputError::new(root, None, "repo", m).into())
-}
-
-/// [`inside`] for many paths in one run: the directories in `known` are not looked
-/// at again.
-fn inside_known(
-    root: &Path,
-    rel: &Path,
-    last: Kind,
-    known: &mut HashSet<PathBuf>,
-) -> Result<Option<PathBuf>> {
-    input::walk_below_known(root, rel, last, known)
-        .map_err(|m| InputError::new(root, None, "repo", m).into())
-}
-
-/// An existing repository file, bounded and never through a symlink or a FIFO.
-fn read_repo_text(root: &Path, rel: &Path, limit: u64) -> Result<Option<(PathBuf, String)>> {
-    let Some(path) = inside(root, rel, Kind::File)? else {
-        return Ok(None);
-    };
-    let bytes = match input::read_file_bounded(&path, limit) {
-        Ok(b) => b,
-        Err(ReadError::Missing) => return Ok(None),
-        Err(ReadError::Io(e)) => return Err(Error::io(format!("reading {}", path.display()), e)),
-        Err(e) => return Err(InputError::new(&path, None, "", e.to_string()).into()),
-    };
-    let text = String::from_utf8(bytes)
-        .map_err(|_| InputError::new(&path, None, "", "is not UTF-8 text"))?;
-    Ok(Some((path, text)))
-}
-
-/// A compressed index this run replaces, or nothing if it cannot be read as a plain
-/// file below the repository: its pieces are only ever reused after being checked,
-/// so a missing or odd file costs time, not correctness.
-fn previous_bytes(root: &Path, rel: &Path) -> Option<Vec<u8>> {
-    let path = input::walk_below(root, rel, Kind::File).ok()??;
-    input::read_file_bounded(&path, input::MAX_PACKAGES_INDEX).ok()
-}
-
-fn syntax(path: &Path, e: deb822::SyntaxError) -> Error {
-    let location = e
-        .line
-        .map(|line| crate::error::Location { line, column: 1 });
-    InputError::new(path, location, e.field, e.message).into()
 }
 
 /// The suite's committed `Release`: the text its `InRelease` signs. A run killed
@@ -1027,128 +994,6 @@ fn committed_indexes(release: &Option<Stanza>, component: &str) -> BTreeMap<Stri
         .collect()
 }
 
-/// Every package the component lists as the suite's committed `Release` has it.
-/// The `binary-*/Packages` files are read and validated first; one whose hash is not
-/// the committed one (a run killed between renaming indexes and signing) is replaced
-/// by its committed copy under `by-hash/`, which publication keeps.
-fn read_component(
-    root: &Path,
-    rel: &Path,
-    committed: &BTreeMap<String, String>,
-) -> Result<BTreeMap<Key, Entry>> {
-    let (plain, stale) = read_indexes(root, rel, committed, false)?;
-    if stale {
-        Ok(read_indexes(root, rel, committed, true)?.0)
-    } else {
-        Ok(plain)
-    }
-}
-
-/// The component's packages from its `binary-*/Packages` (arch-all ones appear in
-/// each; they are one entry), each stanza validated as it is read back; with
-/// `by_hash`, an index not as `committed` lists it is read from `by-hash/`. Also says
-/// whether any index differs from `committed`.
-fn read_indexes(
-    root: &Path,
-    rel: &Path,
-    committed: &BTreeMap<String, String>,
-    by_hash: bool,
-) -> Result<(BTreeMap<Key, Entry>, bool)> {
-    let mut stale = false;
-    let mut out: BTreeMap<Key, Entry> = BTreeMap::new();
-    let Some(dir) = inside(root, rel, Kind::Dir)? else {
-        return Ok((out, stale));
-    };
-    let listing =
-        std::fs::read_dir(&dir).map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
-    let mut indexes: Vec<(String, PathBuf)> = Vec::new();
-    for e in listing {
-        let e = e.map_err(|e| Error::io(format!("reading {}", dir.display()), e))?;
-        let name = e.file_name();
-        let Some(arch) = name.to_str().and_then(|n| n.strip_prefix("binary-")) else {
-            continue;
-        };
-        names::package_architecture(arch)
-            .map_err(|m| InputError::new(&dir.join(&name), None, "Architecture", m))?;
-        let index = format!("binary-{arch}/Packages");
-        indexes.push((index, rel.join(&name).join("Packages")));
-    }
-    indexes.sort();
-    let mut known_dirs = HashSet::new();
-    for (index, index_rel) in indexes {
-        let Some((mut path, mut text)) =
-            read_repo_text(root, &index_rel, input::MAX_PACKAGES_INDEX)?
-        else {
-            continue;
-        };
-        if let Some(hash) = committed.get(&index) {
-            if Digests::of(text.as_bytes()).sha256 != *hash {
-                stale = true;
-                let kept = index_rel
-                    .with_file_name("by-hash")
-                    .join("SHA256")
-                    .join(hash);
-                if by_hash {
-                    if let Some(found) = read_repo_text(root, &kept, input::MAX_PACKAGES_INDEX)? {
-                        (path, text) = found;
-                    }
-                }
-            }
-        }
-        // Each stanza is made an entry as it is read: the index is never held parsed
-        // whole besides its entries.
-        Stanza::parse_each(
-            &text,
-            |e| syntax(&path, e),
-            |stanza| {
-                let entry =
-                    Entry::from_index(stanza).map_err(|m| InputError::new(&path, None, "", m))?;
-                // Republishing a stanza whose file is gone would sign a 404 for every client.
-                let file = Path::new(entry.filename());
-                if inside_known(root, file, Kind::File, &mut known_dirs)?.is_none() {
-                    return Err(InputError::new(
-                        &path,
-                        None,
-                        "Filename",
-                        format!(
-                            "lists {} {} ({}) as {}, which is not in the pool; \
-                             put the file back, or remove the package from the index",
-                            entry.package(),
-                            entry.version(),
-                            entry.architecture(),
-                            entry.filename()
-                        ),
-                    )
-                    .into());
-                }
-                match out.get(&entry.key()) {
-                    Some(old) if old.sha256() != entry.sha256() => {
-                        return Err(InputError::new(
-                            &path,
-                            None,
-                            "",
-                            format!(
-                                "lists {} {} ({}) with another SHA256 than a sibling index: \
-                             the repository is inconsistent",
-                                entry.package(),
-                                entry.version(),
-                                entry.architecture()
-                            ),
-                        )
-                        .into())
-                    }
-                    Some(_) => {}
-                    None => {
-                        out.insert(entry.key(), entry);
-                    }
-                }
-                Ok(())
-            },
-        )?;
-    }
-    Ok((out, stale))
-}
-
 /// `pool/COMPONENT/PREFIX/SOURCE/PACKAGE_VERSION_ARCH.deb`, PREFIX being `libX` for
 /// sources named lib*, else the first letter; the file name drops the epoch.
 fn pool_path(component: &str, control: &Stanza) -> String {
@@ -1174,14 +1019,12 @@ fn digest_file(path: &Path) -> Result<Digests> {
 }
 
 fn hashing_copy(path: &Path, out: &mut dyn Write) -> Result<Digests> {
-    use md5::Md5;
-    use sha2::{Digest, Sha256};
     let mut file = match input::open_bounded(path, input::MAX_DEB) {
         Ok(f) => f,
         Err(ReadError::Io(e)) => return Err(Error::io(format!("opening {}", path.display()), e)),
         Err(e) => return Err(InputError::new(path, None, "", e.to_string()).into()),
     };
-    let (mut md5, mut sha, mut size) = (Md5::new(), Sha256::new(), 0u64);
+    let mut digester = debfile::Digester::default();
     let mut buf = vec![0u8; 1 << 16];
     loop {
         let n = file
@@ -1190,17 +1033,11 @@ fn hashing_copy(path: &Path, out: &mut dyn Write) -> Result<Digests> {
         if n == 0 {
             break;
         }
-        md5.update(&buf[..n]);
-        sha.update(&buf[..n]);
-        size += n as u64;
+        digester.update(&buf[..n]);
         out.write_all(&buf[..n])
             .map_err(|e| Error::io("writing into the pool", e))?;
     }
-    Ok(Digests {
-        size,
-        md5: debfile::hex(&md5.finalize()),
-        sha256: debfile::hex(&sha.finalize()),
-    })
+    Ok(digester.finish())
 }
 
 #[cfg(test)]

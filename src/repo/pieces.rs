@@ -1,11 +1,13 @@
 //! Compressed indexes made of pieces a later run can reuse, so that adding one package
 //! to a large repository recompresses the piece that changed, not the whole index.
 //!
-//! The text is cut at stanza boundaries chosen by the stanzas' own bytes
-//! ([`chunks`]): inserting or removing a stanza changes the piece it falls in and
-//! leaves the others as they were. Each piece is compressed on its own, and the file
-//! stays one ordinary stream that every reader takes as it always did (apt 1.2.35 reads
-//! only the first of concatenated xz streams, so the pieces are not streams):
+//! An index is written stanza by stanza ([`Writer`]) and never held whole: its text
+//! goes to its plain file as it comes, and is cut into pieces at stanza boundaries
+//! chosen by the stanzas' own bytes, so inserting or removing a stanza changes the
+//! piece it falls in and leaves the others as they were. Each piece is compressed on
+//! its own, and the file stays one ordinary stream that every reader takes as it
+//! always did (apt 1.2.35 reads only the first of concatenated xz streams, so the
+//! pieces are not streams):
 //!
 //! - `.xz`: one stream, one block per piece (blocks are independent in the format; the
 //!   stream's index lists their sizes, as liblzma's multi-threaded encoder writes it);
@@ -15,15 +17,16 @@
 //!
 //! Nothing read back is trusted: a piece of the previous file is reused only when it
 //! decompresses, on its own, to exactly the text wanted there (decompressing costs about
-//! a tenth of compressing); the `.gz` as a whole is decompressed and compared once more.
-//! A damaged or tampered previous file costs time, never a wrong index. The pieces'
-//! bytes depend on their text only, so a repository built in one run and the same one
-//! built package by package get the same files.
+//! a tenth of compressing); the `.gz` as a whole is decompressed once more and its
+//! SHA256 compared with the text's. A damaged or tampered previous file costs time,
+//! never a wrong index. The pieces' bytes depend on their text only, so a repository
+//! built in one run and the same one built package by package get the same files.
 
+use super::debfile::{Digester, Digests};
 use crate::error::{Error, Result};
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::io::{Read, Write};
+use std::io::{BufRead, Read, Seek, Write};
 
 /// Mean size of a piece. Smaller pieces make one added package cheaper and the file
 /// larger (each piece starts without a dictionary).
@@ -43,29 +46,14 @@ fn fnv(bytes: &[u8]) -> u64 {
     h
 }
 
-/// `text` cut into pieces at stanza starts: a stanza (its lines and the blank line
-/// after it) ends a piece with a probability proportional to its length (so pieces
-/// average `piece` bytes whatever the stanzas' size), decided by its hash alone; a
-/// piece also ends once it reaches four times `piece`.
-pub fn chunks(text: &[u8], piece: usize) -> Vec<&[u8]> {
-    let mut out = Vec::new();
-    let mut start = 0;
-    let mut at = 0;
-    while at < text.len() {
-        let end = match text[at..].windows(2).position(|w| w == b"\n\n") {
-            Some(i) => at + i + 2,
-            None => text.len(),
-        };
-        let stanza = &text[at..end];
-        let threshold =
-            (stanza.len() as u128 * (1u128 << 64) / piece as u128).min(u128::from(u64::MAX));
-        if u128::from(fnv(stanza)) < threshold || end - start >= 4 * piece || end == text.len() {
-            out.push(&text[start..end]);
-            start = end;
-        }
-        at = end;
-    }
-    out
+/// Whether the piece being filled, `open` bytes long with `stanza` (its lines and the
+/// blank line after it, if one follows), ends after it: with a probability
+/// proportional to the stanza's length (so pieces average `piece` bytes whatever the
+/// stanzas' size), decided by its hash alone; and once it reaches four times `piece`.
+fn ends_piece(stanza: &[u8], open: usize, piece: usize) -> bool {
+    let threshold =
+        (stanza.len() as u128 * (1u128 << 64) / piece as u128).min(u128::from(u64::MAX));
+    u128::from(fnv(stanza)) < threshold || open >= 4 * piece
 }
 
 fn internal(what: &str, e: &dyn std::fmt::Display) -> Error {
@@ -94,56 +82,6 @@ pub struct Counts {
 struct Piece<'a> {
     bytes: Cow<'a, [u8]>,
     unpadded: u64,
-}
-
-/// Compress the pieces of `wanted` not found in `reuse` (on up to `threads` threads).
-fn fill<'a>(
-    wanted: &[&[u8]],
-    reuse: impl Fn(&[u8]) -> Option<Piece<'a>>,
-    compress: impl Fn(&[u8]) -> Result<Piece<'a>> + Sync,
-    threads: u32,
-    counts: &mut Counts,
-) -> Result<Vec<Piece<'a>>> {
-    let mut out: Vec<Option<Piece<'a>>> = wanted.iter().map(|c| reuse(c)).collect();
-    let todo: Vec<usize> = (0..wanted.len()).filter(|&i| out[i].is_none()).collect();
-    counts.reused = wanted.len() - todo.len();
-    counts.compressed = todo.len();
-    let threads = (threads.max(1) as usize).min(todo.len().max(1));
-    let done: Vec<Result<Vec<(usize, Piece<'a>)>>> = if threads == 1 {
-        vec![todo
-            .iter()
-            .map(|&i| Ok((i, compress(wanted[i])?)))
-            .collect()]
-    } else {
-        std::thread::scope(|s| {
-            let handles: Vec<_> = (0..threads)
-                .map(|t| {
-                    let todo = &todo;
-                    let compress = &compress;
-                    s.spawn(move || {
-                        todo.iter()
-                            .skip(t)
-                            .step_by(threads)
-                            .map(|&i| Ok((i, compress(wanted[i])?)))
-                            .collect()
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .map(|h| h.join().expect("compressing a piece does not panic"))
-                .collect()
-        })
-    };
-    for part in done {
-        for (i, bytes) in part? {
-            out[i] = Some(bytes);
-        }
-    }
-    Ok(out
-        .into_iter()
-        .map(|p| p.expect("every piece filled"))
-        .collect())
 }
 
 // ---- xz ----
@@ -311,48 +249,6 @@ fn xz_piece<'a>(text: &[u8]) -> Result<Piece<'a>> {
     }
 }
 
-/// `text` as xz: one stream of one block per piece, reusing the blocks of `previous`
-/// (the file this one replaces) that decompress to a wanted piece.
-pub fn xz(
-    text: &[u8],
-    previous: Option<&[u8]>,
-    threads: u32,
-    piece: usize,
-) -> Result<(Vec<u8>, Counts)> {
-    let wanted = chunks(text, piece);
-    let old: HashMap<u64, Vec<Block<'_>>> = previous
-        .and_then(xz_blocks)
-        .map(|blocks| {
-            let mut m: HashMap<u64, Vec<Block<'_>>> = HashMap::new();
-            for b in blocks {
-                m.entry(b.uncompressed).or_default().push(b);
-            }
-            m
-        })
-        .unwrap_or_default();
-    let reuse = |want: &[u8]| {
-        old.get(&(want.len() as u64))?
-            .iter()
-            .find(|b| xz_block_is(b, want))
-            .map(|b| Piece {
-                bytes: Cow::Borrowed(b.bytes),
-                unpadded: b.unpadded,
-            })
-    };
-    let mut counts = Counts::default();
-    let blocks = fill(&wanted, reuse, xz_piece, threads, &mut counts)?;
-    let mut out = xz_header();
-    // Sized once: growing by doubling would hold the old and the new buffer at once.
-    out.reserve(blocks.iter().map(|b| b.bytes.len()).sum::<usize>() + 64 + 16 * blocks.len());
-    let mut sizes = Vec::with_capacity(blocks.len());
-    for (block, text) in blocks.iter().zip(&wanted) {
-        sizes.push((block.unpadded, text.len() as u64));
-        out.extend_from_slice(&block.bytes);
-    }
-    xz_tail(&sizes, &mut out);
-    Ok((out, counts))
-}
-
 // ---- gzip ----
 
 /// `FEXTRA` subfield naming the pieces: for each, its compressed and uncompressed
@@ -421,93 +317,341 @@ fn gz_piece<'a>(text: &[u8]) -> Result<Piece<'a>> {
     })
 }
 
-/// `text` as one gzip member made of pieces, reusing those of `previous` that inflate
-/// to a wanted piece.
-pub fn gz(
-    text: &[u8],
-    previous: Option<&[u8]>,
-    threads: u32,
-    piece: usize,
-) -> Result<(Vec<u8>, Counts)> {
-    let (out, counts) = gz_with(text, previous, threads, piece)?;
-    if counts.reused == 0 {
-        return Ok((out, counts));
-    }
-    // Each reused piece inflated to its text on its own; that it ends where the next
-    // begins (on a byte, outside a block) is seen by reading the whole member back.
-    if gz_reads_as(&out, text) {
-        Ok((out, counts))
-    } else {
-        gz_with(text, None, threads, piece)
+/// Whether `file` is one gzip member that inflates to the text of `digests`.
+fn gz_inflates_to(file: &Compressed<'_>, digests: &Digests) -> bool {
+    let mut inflate = flate2::write::GzDecoder::new(DigestSink::default());
+    let whole = file.parts.iter().all(|p| inflate.write_all(p).is_ok());
+    match inflate.finish() {
+        Ok(sink) if whole => sink.0.finish() == *digests,
+        _ => false,
     }
 }
 
-/// Whether `file` inflates to exactly `text`, compared as it is read (the index is not
-/// held a second time).
-fn gz_reads_as(file: &[u8], text: &[u8]) -> bool {
-    let mut reader = flate2::read::GzDecoder::new(file);
-    let mut buf = vec![0u8; 64 << 10];
-    let mut at = 0;
-    loop {
-        match reader.read(&mut buf) {
-            Ok(0) => return at == text.len(),
-            Ok(n) => {
-                if text.len() - at < n || buf[..n] != text[at..at + n] {
-                    return false;
-                }
-                at += n;
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => return false,
-        }
+#[derive(Default)]
+struct DigestSink(Digester);
+
+impl Write for DigestSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
-fn gz_with(
-    text: &[u8],
-    previous: Option<&[u8]>,
-    threads: u32,
-    piece: usize,
-) -> Result<(Vec<u8>, Counts)> {
-    let wanted = chunks(text, piece);
-    let mut old: HashMap<u64, Vec<&[u8]>> = HashMap::new();
-    for (bytes, plain) in previous.and_then(gz_pieces).unwrap_or_default() {
-        old.entry(plain).or_default().push(bytes);
-    }
-    let reuse = |want: &[u8]| {
-        let bytes = old
-            .get(&(want.len() as u64))?
-            .iter()
-            .find(|p| gz_piece_is(p, want))?;
-        Some(Piece {
-            bytes: Cow::Borrowed(*bytes),
-            unpadded: bytes.len() as u64,
-        })
-    };
-    let mut counts = Counts::default();
-    let pieces = fill(&wanted, reuse, gz_piece, threads, &mut counts)?;
+/// The gzip member of `pieces` (each with the length of its text), whose text has
+/// CRC32 `crc` and is `len` bytes long.
+fn gz_file<'p>(pieces: Vec<(Piece<'p>, u64)>, crc: u32, len: u64) -> Compressed<'p> {
     let listed = pieces.len() * 8 <= usize::from(u16::MAX) - 4
-        && pieces.iter().all(|p| p.bytes.len() <= u32::MAX as usize);
-    let mut out = vec![0x1f, 0x8b, 8, if listed { 4 } else { 0 }, 0, 0, 0, 0, 2, 3];
-    // Sized once: growing by doubling would hold the old and the new buffer at once.
-    out.reserve(pieces.iter().map(|p| p.bytes.len() + 8).sum::<usize>() + 32);
+        && pieces
+            .iter()
+            .all(|(p, t)| p.bytes.len() <= u32::MAX as usize && *t <= u64::from(u32::MAX));
+    let mut head = vec![0x1f, 0x8b, 8, if listed { 4 } else { 0 }, 0, 0, 0, 0, 2, 3];
     if listed {
         let len = (pieces.len() * 8) as u16;
-        out.extend_from_slice(&(len + 4).to_le_bytes());
-        out.extend_from_slice(&GZ_FIELD);
-        out.extend_from_slice(&len.to_le_bytes());
-        for (p, t) in pieces.iter().zip(&wanted) {
-            out.extend_from_slice(&(p.bytes.len() as u32).to_le_bytes());
-            out.extend_from_slice(&(t.len() as u32).to_le_bytes());
+        head.extend_from_slice(&(len + 4).to_le_bytes());
+        head.extend_from_slice(&GZ_FIELD);
+        head.extend_from_slice(&len.to_le_bytes());
+        for (p, t) in &pieces {
+            head.extend_from_slice(&(p.bytes.len() as u32).to_le_bytes());
+            head.extend_from_slice(&(*t as u32).to_le_bytes());
         }
     }
-    for p in &pieces {
-        out.extend_from_slice(&p.bytes);
+    let mut tail = GZ_END.to_vec();
+    tail.extend_from_slice(&crc.to_le_bytes());
+    // ISIZE: the length modulo 2^32, as RFC 1952 has it.
+    tail.extend_from_slice(&(len as u32).to_le_bytes());
+    let mut parts = vec![Cow::Owned(head)];
+    parts.extend(pieces.into_iter().map(|(p, _)| p.bytes));
+    parts.push(Cow::Owned(tail));
+    Compressed { parts }
+}
+
+/// The xz stream of `pieces` (each with the length of its text).
+fn xz_file<'p>(pieces: Vec<(Piece<'p>, u64)>) -> Compressed<'p> {
+    let sizes: Vec<(u64, u64)> = pieces.iter().map(|(p, t)| (p.unpadded, *t)).collect();
+    let mut tail = Vec::new();
+    xz_tail(&sizes, &mut tail);
+    let mut parts = vec![Cow::Owned(xz_header())];
+    parts.extend(pieces.into_iter().map(|(p, _)| p.bytes));
+    parts.push(Cow::Owned(tail));
+    Compressed { parts }
+}
+
+// ---- the writer ----
+
+/// A file as its parts (header, pieces, tail), written out one after the other: the
+/// pieces of a large index are never copied into one buffer.
+pub struct Compressed<'p> {
+    parts: Vec<Cow<'p, [u8]>>,
+}
+
+impl Compressed<'_> {
+    pub fn digests(&self) -> Digests {
+        let mut d = Digester::default();
+        for p in &self.parts {
+            d.update(p);
+        }
+        d.finish()
     }
-    out.extend_from_slice(&GZ_END);
-    out.extend_from_slice(&crc32(text).to_le_bytes());
-    out.extend_from_slice(&(text.len() as u32).to_le_bytes());
-    Ok((out, counts))
+
+    pub fn write_to(&self, out: &mut dyn Write) -> std::io::Result<()> {
+        self.parts.iter().try_for_each(|p| out.write_all(p))
+    }
+}
+
+/// What a [`Writer`] wrote.
+pub struct Written<'p, W> {
+    /// The plain file, complete.
+    pub plain: W,
+    pub digests: Digests,
+    pub xz: Compressed<'p>,
+    pub gz: Compressed<'p>,
+    /// Pieces reused and compressed: `.xz`, then `.gz`.
+    #[cfg(test)]
+    pub counts: [Counts; 2],
+}
+
+/// Pieces cut are compressed this many per thread at a time: enough to keep the
+/// threads busy, few enough that what waits stays small (a piece is at most four
+/// times [`PIECE`]).
+const BATCH_PER_THREAD: usize = 2;
+
+/// One piece compressed (or reused): `.xz`, `.gz`, and whether each was reused.
+type Done<'p> = (Piece<'p>, bool, Piece<'p>, bool);
+
+/// An index written stanza by stanza, never held whole: the text goes to the plain
+/// file as it comes, and each piece, once cut, is taken from the previous files or
+/// compressed, a batch at a time on the threads given.
+pub struct Writer<'p, W> {
+    plain: W,
+    piece: usize,
+    threads: usize,
+    /// Without: only the `.gz` (rebuilding it, see [`Writer::finish`]).
+    with_xz: bool,
+    digester: Digester,
+    crc: flate2::Crc,
+    /// The last stanza given: whether a blank line follows it is known at the next.
+    last: Vec<u8>,
+    has_last: bool,
+    /// The piece being filled, and the pieces cut and not yet compressed.
+    open: Vec<u8>,
+    cut: Vec<Vec<u8>>,
+    old_xz: HashMap<u64, Vec<Block<'p>>>,
+    old_gz: HashMap<u64, Vec<&'p [u8]>>,
+    xz: Vec<(Piece<'p>, u64)>,
+    gz: Vec<(Piece<'p>, u64)>,
+    counts: [Counts; 2],
+}
+
+fn write_error(e: std::io::Error) -> Error {
+    Error::io("writing an index", e)
+}
+
+impl<'p, W: Write> Writer<'p, W> {
+    /// `previous_xz`, `previous_gz`: the files this index replaces, whose pieces are
+    /// reused where they decompress to the text wanted.
+    pub fn new(
+        plain: W,
+        previous_xz: Option<&'p [u8]>,
+        previous_gz: Option<&'p [u8]>,
+        threads: u32,
+        piece: usize,
+    ) -> Self {
+        let mut old_xz: HashMap<u64, Vec<Block<'p>>> = HashMap::new();
+        for b in previous_xz.and_then(xz_blocks).unwrap_or_default() {
+            old_xz.entry(b.uncompressed).or_default().push(b);
+        }
+        let mut old_gz: HashMap<u64, Vec<&'p [u8]>> = HashMap::new();
+        for (bytes, plain) in previous_gz.and_then(gz_pieces).unwrap_or_default() {
+            old_gz.entry(plain).or_default().push(bytes);
+        }
+        Writer {
+            plain,
+            piece,
+            threads: threads.max(1) as usize,
+            with_xz: true,
+            digester: Digester::default(),
+            crc: flate2::Crc::new(),
+            last: Vec::new(),
+            has_last: false,
+            open: Vec::new(),
+            cut: Vec::new(),
+            old_xz,
+            old_gz,
+            xz: Vec::new(),
+            gz: Vec::new(),
+            counts: [Counts::default(); 2],
+        }
+    }
+
+    /// One stanza, its last line ended, as [`super::deb822::render`] writes it.
+    pub fn push(&mut self, stanza: &[u8]) -> Result<()> {
+        if self.has_last {
+            let mut before = std::mem::take(&mut self.last);
+            before.push(b'\n');
+            self.add(&before, false)?;
+            before.clear();
+            self.last = before;
+        }
+        self.last.extend_from_slice(stanza);
+        self.has_last = true;
+        Ok(())
+    }
+
+    /// `stanza` (with the blank line after it unless it is the `final` one) into the
+    /// plain file and the open piece.
+    fn add(&mut self, stanza: &[u8], last: bool) -> Result<()> {
+        self.plain.write_all(stanza).map_err(write_error)?;
+        self.digester.update(stanza);
+        self.crc.update(stanza);
+        self.open.extend_from_slice(stanza);
+        if last || ends_piece(stanza, self.open.len(), self.piece) {
+            self.cut.push(std::mem::take(&mut self.open));
+            if self.cut.len() >= self.threads * BATCH_PER_THREAD {
+                self.compress_cut()?;
+            }
+        }
+        Ok(())
+    }
+
+    fn compress_cut(&mut self) -> Result<()> {
+        let cut = std::mem::take(&mut self.cut);
+        let (old_xz, old_gz, with_xz) = (&self.old_xz, &self.old_gz, self.with_xz);
+        let one = |text: &Vec<u8>| -> Result<Done<'p>> {
+            let len = text.len() as u64;
+            let xz = if !with_xz {
+                Some(Piece {
+                    bytes: Cow::Borrowed(&[]),
+                    unpadded: 0,
+                })
+            } else {
+                old_xz.get(&len).and_then(|blocks| {
+                    blocks.iter().find(|b| xz_block_is(b, text)).map(|b| Piece {
+                        bytes: Cow::Borrowed(b.bytes),
+                        unpadded: b.unpadded,
+                    })
+                })
+            };
+            let gz = old_gz.get(&len).and_then(|pieces| {
+                pieces.iter().find(|p| gz_piece_is(p, text)).map(|p| Piece {
+                    bytes: Cow::Borrowed(*p),
+                    unpadded: p.len() as u64,
+                })
+            });
+            let (xz_reused, gz_reused) = (xz.is_some() && with_xz, gz.is_some());
+            let xz = match xz {
+                Some(p) => p,
+                None => xz_piece(text)?,
+            };
+            let gz = match gz {
+                Some(p) => p,
+                None => gz_piece(text)?,
+            };
+            Ok((xz, xz_reused, gz, gz_reused))
+        };
+        let threads = self.threads.min(cut.len()).max(1);
+        let done: Vec<Result<Done<'p>>> = if threads == 1 {
+            cut.iter().map(one).collect()
+        } else {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = (0..threads)
+                    .map(|t| {
+                        let (cut, one) = (&cut, &one);
+                        s.spawn(move || {
+                            cut.iter()
+                                .enumerate()
+                                .skip(t)
+                                .step_by(threads)
+                                .map(|(i, c)| (i, one(c)))
+                                .collect::<Vec<_>>()
+                        })
+                    })
+                    .collect();
+                let mut all: Vec<(usize, Result<Done<'p>>)> = handles
+                    .into_iter()
+                    .flat_map(|h| h.join().expect("compressing a piece does not panic"))
+                    .collect();
+                all.sort_by_key(|(i, _)| *i);
+                all.into_iter().map(|(_, r)| r).collect()
+            })
+        };
+        for (text, piece) in cut.iter().zip(done) {
+            let (xz, xz_reused, gz, gz_reused) = piece?;
+            let len = text.len() as u64;
+            for (counts, reused) in self.counts.iter_mut().zip([xz_reused, gz_reused]) {
+                if reused {
+                    counts.reused += 1;
+                } else {
+                    counts.compressed += 1;
+                }
+            }
+            self.xz.push((xz, len));
+            self.gz.push((gz, len));
+        }
+        Ok(())
+    }
+
+    /// The last stanza in, the last pieces compressed.
+    fn close(&mut self) -> Result<()> {
+        if self.has_last {
+            let last = std::mem::take(&mut self.last);
+            self.has_last = false;
+            self.add(&last, true)?;
+        }
+        self.compress_cut()?;
+        self.plain.flush().map_err(write_error)
+    }
+}
+
+impl<'p, W: Write + Read + Seek> Writer<'p, W> {
+    /// The files, complete. A `.gz` that reused pieces is inflated whole and compared
+    /// with the text (a reused piece is checked on its own, but not that it ends
+    /// where the next begins); if it differs, it is compressed again from the plain
+    /// file, reusing nothing.
+    pub fn finish(mut self) -> Result<Written<'p, W>> {
+        self.close()?;
+        let digests = self.digester.finish();
+        let crc = self.crc.sum();
+        let mut gz = gz_file(self.gz, crc, digests.size);
+        if self.counts[1].reused > 0 && !gz_inflates_to(&gz, &digests) {
+            let mut again =
+                Writer::new(std::io::sink(), None, None, self.threads as u32, self.piece);
+            again.with_xz = false;
+            self.plain
+                .seek(std::io::SeekFrom::Start(0))
+                .map_err(write_error)?;
+            let mut text = std::io::BufReader::new(&mut self.plain);
+            let (mut stanza, mut line) = (Vec::new(), Vec::new());
+            loop {
+                line.clear();
+                if text.read_until(b'\n', &mut line).map_err(write_error)? == 0 {
+                    break;
+                }
+                if line == b"\n" {
+                    again.push(&stanza)?;
+                    stanza.clear();
+                } else {
+                    stanza.extend_from_slice(&line);
+                }
+            }
+            if !stanza.is_empty() {
+                again.push(&stanza)?;
+            }
+            again.close()?;
+            self.counts[1] = again.counts[1];
+            gz = gz_file(again.gz, crc, digests.size);
+        }
+        Ok(Written {
+            plain: self.plain,
+            digests,
+            xz: xz_file(self.xz),
+            gz,
+            #[cfg(test)]
+            counts: self.counts,
+        })
+    }
 }
 
 #[cfg(test)]
@@ -531,6 +675,62 @@ mod tests {
         text
     }
 
+    /// `text` through a [`Writer`], one stanza at a time: the `.xz`, the `.gz` and the
+    /// counts; the plain file and its digests are checked on the way.
+    fn write(
+        text: &[u8],
+        previous_xz: Option<&[u8]>,
+        previous_gz: Option<&[u8]>,
+        threads: u32,
+        piece: usize,
+    ) -> (Vec<u8>, Vec<u8>, [Counts; 2]) {
+        let mut w = Writer::new(
+            std::io::Cursor::new(Vec::new()),
+            previous_xz,
+            previous_gz,
+            threads,
+            piece,
+        );
+        for s in text
+            .split_inclusive(|&b| b == b'\n')
+            .collect::<Vec<_>>()
+            .split(|l| *l == b"\n")
+        {
+            if !s.is_empty() {
+                w.push(&s.concat()).unwrap();
+            }
+        }
+        let done = w.finish().unwrap();
+        assert!(done.plain.into_inner() == text);
+        assert_eq!(done.digests, Digests::of(text));
+        let (mut xz, mut gz) = (Vec::new(), Vec::new());
+        done.xz.write_to(&mut xz).unwrap();
+        done.gz.write_to(&mut gz).unwrap();
+        assert_eq!(done.xz.digests(), Digests::of(&xz));
+        assert_eq!(done.gz.digests(), Digests::of(&gz));
+        (xz, gz, done.counts)
+    }
+
+    fn xz(
+        text: &[u8],
+        previous: Option<&[u8]>,
+        threads: u32,
+        piece: usize,
+    ) -> Result<(Vec<u8>, Counts)> {
+        let (xz, _, counts) = write(text, previous, None, threads, piece);
+        Ok((xz, counts[0]))
+    }
+
+    fn gz(
+        text: &[u8],
+        previous: Option<&[u8]>,
+        threads: u32,
+        piece: usize,
+    ) -> Result<(Vec<u8>, Counts)> {
+        let (_, gz, counts) = write(text, None, previous, threads, piece);
+        Ok((gz, counts[1]))
+    }
+
     fn unxz(bytes: &[u8]) -> Vec<u8> {
         let mut back = Vec::new();
         liblzma::read::XzDecoder::new(bytes)
@@ -550,13 +750,21 @@ mod tests {
     #[test]
     fn pieces_cover_the_text_at_stanza_starts() {
         let text = packages(600);
-        let pieces = chunks(text.as_bytes(), P);
-        assert!(pieces.len() > 3, "{}", pieces.len());
-        assert_eq!(pieces.concat(), text.as_bytes());
-        for p in &pieces[1..] {
-            assert!(p.starts_with(b"Package: "));
+        let (x, _) = xz(text.as_bytes(), None, 1, P).unwrap();
+        let blocks = xz_blocks(&x).unwrap();
+        assert!(blocks.len() > 3, "{}", blocks.len());
+        let mut at = 0;
+        for b in &blocks {
+            assert!(text[at..].starts_with("Package: "), "piece at {at}");
+            at += b.uncompressed as usize;
         }
-        assert!(chunks(b"", P).is_empty());
+        assert_eq!(at, text.len());
+        let (empty, counts) = xz(b"", None, 1, P).unwrap();
+        assert_eq!(
+            (xz_blocks(&empty).unwrap().len(), counts),
+            (0, Counts::default())
+        );
+        assert!(unxz(&empty).is_empty() && ungz(&gz(b"", None, 1, P).unwrap().0).is_empty());
     }
 
     #[test]

@@ -1,0 +1,269 @@
+//! A component's packages read back from its `binary-*/Packages` indexes as one stream,
+//! in the order unitpack writes them (package, version, architecture), never held
+//! whole: a change to a suite of 100,000 packages is merged a stanza at a time.
+//!
+//! Every stanza is validated as it is read (each field that becomes a path or a key,
+//! the hashes, its pool file present: it is republished and signed). A package of
+//! architecture `all` is listed in every index; it is one entry, and must be listed
+//! alike in each. An index out of order is refused, since the merge depends on it.
+
+use super::access::{inside, inside_known, syntax};
+use super::index::{Entry, Stanza};
+use crate::error::{Error, InputError, Location, Result};
+use crate::input::{self, Kind, ReadError};
+use sha2::{Digest, Sha256};
+use std::collections::{BTreeMap, HashSet};
+use std::io::{BufRead, BufReader, Read, Take};
+use std::path::{Path, PathBuf};
+
+/// The indexes to read of one component: one per architecture.
+pub struct Listing {
+    root: PathBuf,
+    indexes: Vec<PathBuf>,
+}
+
+/// The `binary-*/Packages` of `rel` (a component's directory). `committed` gives the
+/// SHA256 the signed `Release` lists for each (`binary-ARCH/Packages`); an index that
+/// differs (a run killed between renaming indexes and signing) is read from its
+/// committed copy under `by-hash/`, which publication keeps, when that is there. The
+/// index that differs is still read and validated first: a damaged or tampered one is
+/// refused, not silently replaced.
+pub fn open(root: &Path, rel: &Path, committed: &BTreeMap<String, String>) -> Result<Listing> {
+    let mut plain = Listing {
+        root: root.to_path_buf(),
+        indexes: Vec::new(),
+    };
+    let mut listing = Listing {
+        root: root.to_path_buf(),
+        indexes: Vec::new(),
+    };
+    let Some(dir) = inside(root, rel, Kind::Dir)? else {
+        return Ok(listing);
+    };
+    let entries = input::entries_in(&dir).map_err(|m| InputError::new(&dir, None, "repo", m))?;
+    let mut archs = Vec::new();
+    for (name, _) in entries {
+        if let Some(arch) = name.strip_prefix("binary-") {
+            super::names::package_architecture(arch)
+                .map_err(|m| InputError::new(&dir.join(&name), None, "Architecture", m))?;
+            archs.push(arch.to_string());
+        }
+    }
+    archs.sort();
+    for arch in archs {
+        let index = rel.join(format!("binary-{arch}")).join("Packages");
+        let Some(path) = inside(root, &index, Kind::File)? else {
+            continue;
+        };
+        plain.indexes.push(index.clone());
+        if let Some(hash) = committed.get(&format!("binary-{arch}/Packages")) {
+            if sha256_of(&path)? != *hash {
+                let kept = index.with_file_name("by-hash").join("SHA256").join(hash);
+                if inside(root, &kept, Kind::File)?.is_some() {
+                    listing.indexes.push(kept);
+                    continue;
+                }
+            }
+        }
+        listing.indexes.push(index);
+    }
+    if listing.indexes != plain.indexes {
+        plain.for_each(|_| Ok(()))?;
+    }
+    Ok(listing)
+}
+
+fn open_index(path: &Path) -> Result<std::fs::File> {
+    input::open_bounded(path, input::MAX_PACKAGES_INDEX).map_err(|e| match e {
+        ReadError::Io(e) => Error::io(format!("reading {}", path.display()), e),
+        e => InputError::new(path, None, "", e.to_string()).into(),
+    })
+}
+
+fn sha256_of(path: &Path) -> Result<String> {
+    let mut file = open_index(path)?.take(input::MAX_PACKAGES_INDEX);
+    let mut sha = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => sha.update(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(format!("reading {}", path.display()), e)),
+        }
+    }
+    Ok(super::debfile::hex(&sha.finalize()))
+}
+
+impl Listing {
+    /// Every package of the component, in order, each once, to `each`.
+    pub fn for_each(&self, mut each: impl FnMut(Entry) -> Result<()>) -> Result<()> {
+        let mut readers = Vec::new();
+        for rel in &self.indexes {
+            readers.push(Reader::open(&self.root.join(rel))?);
+        }
+        let mut heads = Vec::new();
+        for r in &mut readers {
+            heads.push(r.next()?);
+        }
+        let mut known_dirs = HashSet::new();
+        while let Some(first) = (0..heads.len())
+            .filter(|&i| heads[i].is_some())
+            .min_by(|&a, &b| order(&heads[a]).cmp(&order(&heads[b])))
+        {
+            let entry = heads[first].take().expect("a head");
+            heads[first] = readers[first].next()?;
+            for i in 0..heads.len() {
+                let Some(other) = heads[i].take_if(|e| e.order() == entry.order()) else {
+                    continue;
+                };
+                if other.sha256() != entry.sha256() {
+                    return Err(InputError::new(
+                        &readers[i].path,
+                        at_line(readers[i].stanza_line),
+                        "",
+                        format!(
+                            "lists {} {} ({}) with another SHA256 than {}: the repository \
+                             is inconsistent",
+                            entry.package(),
+                            entry.version(),
+                            entry.architecture(),
+                            readers[first].path.display()
+                        ),
+                    )
+                    .into());
+                }
+                heads[i] = readers[i].next()?;
+            }
+            // Republishing a stanza whose file is gone would sign a 404 for every client.
+            let file = Path::new(entry.filename());
+            if inside_known(&self.root, file, Kind::File, &mut known_dirs)?.is_none() {
+                return Err(InputError::new(
+                    &readers[first].path,
+                    None,
+                    "Filename",
+                    format!(
+                        "lists {} {} ({}) as {}, which is not in the pool; put the file \
+                         back, or remove the package from the index",
+                        entry.package(),
+                        entry.version(),
+                        entry.architecture(),
+                        entry.filename()
+                    ),
+                )
+                .into());
+            }
+            each(entry)?;
+        }
+        Ok(())
+    }
+}
+
+fn at_line(line: usize) -> Option<Location> {
+    Some(Location { line, column: 1 })
+}
+
+fn order(head: &Option<Entry>) -> (&str, &str, &str) {
+    head.as_ref().expect("only heads that are there").order()
+}
+
+/// One index, a stanza at a time.
+struct Reader {
+    path: PathBuf,
+    lines: BufReader<Take<std::fs::File>>,
+    /// Bytes read so far: the file may grow past the bound while it is read.
+    read: u64,
+    line: usize,
+    /// Where the stanza last read starts.
+    stanza_line: usize,
+    /// The key of the stanza last read: the next must come after it.
+    last: Option<(String, String, String)>,
+    text: String,
+}
+
+impl Reader {
+    fn open(path: &Path) -> Result<Reader> {
+        let file = open_index(path)?;
+        Ok(Reader {
+            path: path.to_path_buf(),
+            lines: BufReader::with_capacity(1 << 16, file.take(input::MAX_PACKAGES_INDEX + 1)),
+            read: 0,
+            line: 0,
+            stanza_line: 0,
+            last: None,
+            text: String::new(),
+        })
+    }
+
+    /// The next stanza, validated, as an entry.
+    fn next(&mut self) -> Result<Option<Entry>> {
+        self.text.clear();
+        loop {
+            let start = self.text.len();
+            let n = match self.lines.read_line(&mut self.text) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::InvalidData => {
+                    return Err(InputError::new(
+                        &self.path,
+                        at_line(self.line + 1),
+                        "",
+                        "is not UTF-8 text",
+                    )
+                    .into())
+                }
+                Err(e) => return Err(Error::io(format!("reading {}", self.path.display()), e)),
+            };
+            self.read += n as u64;
+            if self.read > input::MAX_PACKAGES_INDEX {
+                let e = ReadError::TooLarge {
+                    limit: input::MAX_PACKAGES_INDEX,
+                };
+                return Err(InputError::new(&self.path, None, "", e.to_string()).into());
+            }
+            if n == 0 {
+                break;
+            }
+            self.line += 1;
+            let line = self.text[start..].trim_end_matches('\n');
+            if line.bytes().all(|b| b == b' ' || b == b'\t') {
+                self.text.truncate(start);
+                if self.text.is_empty() {
+                    continue;
+                }
+                break;
+            }
+            if start == 0 {
+                self.stanza_line = self.line;
+            }
+        }
+        if self.text.is_empty() {
+            return Ok(None);
+        }
+        let at = self.stanza_line;
+        let stanza = Stanza::parse_one(&self.text).map_err(|mut e| {
+            e.line = e.line.map(|l| l + at - 1);
+            syntax(&self.path, e)
+        })?;
+        let entry = Entry::from_index(stanza)
+            .map_err(|m| InputError::new(&self.path, at_line(at), "", m))?;
+        let key = entry.order();
+        if let Some(last) = &self.last {
+            if key <= (last.0.as_str(), last.1.as_str(), last.2.as_str()) {
+                return Err(InputError::new(
+                    &self.path,
+                    at_line(at),
+                    "",
+                    format!(
+                        "lists {} {} ({}) after {} {} ({}): unitpack writes each package \
+                         once, sorted by package, version and architecture; restore the \
+                         index unitpack wrote",
+                        key.0, key.1, key.2, last.0, last.1, last.2
+                    ),
+                )
+                .into());
+            }
+        }
+        self.last = Some(entry.key());
+        Ok(Some(entry))
+    }
+}
