@@ -9,7 +9,8 @@
 //! Architecture, Source, repository fields), its type (FIFO, symlink to the canary,
 //! directory), files of the repository (Release's Components/Architectures/Origin,
 //! Packages' Filename/Size/hashes, duplicated stanzas, CR, a 1 GiB sparse index, a
-//! FIFO, a symlink out of the repository for pool/, dists/ or any directory below),
+//! FIFO, a symlink out of the repository for pool/, dists/ or any directory below,
+//! its stanzas reordered or listed twice),
 //! and `--label`/`--origin`/`--component`/`--arch` values.
 //!
 //! Invariants, each a findings directory `repo-NAME`:
@@ -18,8 +19,8 @@
 //! `half-written` (a refusal leaves the repository byte-identical), `gnupg-home-left`
 //! (no private GnuPG home left in TMPDIR), `published` (an accepted run leaves a
 //! repository whose InRelease verifies with gpgv, whose Release hashes every index it
-//! lists, whose indexes name only regular pool files with their SHA256, and that holds
-//! no symlink).
+//! lists, whose indexes name only regular pool files with their SHA256, whose `.gz` and
+//! `.xz` decompress to their `Packages`, and that holds no symlink).
 
 use crate::rng::Rng;
 use crate::run;
@@ -82,6 +83,10 @@ enum RepoEdit {
     Fifo(&'static str),
     SymlinkOut(&'static str),
     Remove(&'static str),
+    /// The stanzas of the Packages index reordered: reversed (0), the first one again
+    /// at the end (1), or the last moved first (2). unitpack merges its indexes as
+    /// sorted streams, so each must be refused, never merged wrongly.
+    Reorder(u8),
 }
 
 const PACKAGES: &str = "dists/stable/main/binary-amd64/Packages";
@@ -626,7 +631,8 @@ fn repo_edit(r: &mut Rng) -> RepoEdit {
         "pool/main",
         "pool/main/f",
     ];
-    match r.below(9) {
+    match r.below(10) {
+        9 => RepoEdit::Reorder(r.below(3) as u8),
         0 => RepoEdit::Replace {
             file: RELEASE,
             from: "Components: main".into(),
@@ -710,6 +716,20 @@ fn apply(e: &RepoEdit, repo: &Path, canary: &Path) {
             let p = repo.join(p);
             let _ = fs::remove_file(&p);
             let _ = fs::remove_dir_all(&p);
+        }
+        RepoEdit::Reorder(how) => {
+            let file = repo.join(PACKAGES);
+            let small = fs::symlink_metadata(&file).is_ok_and(|m| m.is_file() && m.len() < 1 << 20);
+            let Some(text) = small.then(|| fs::read_to_string(&file).ok()).flatten() else {
+                return;
+            };
+            let mut stanzas: Vec<&str> = text.trim_end_matches('\n').split("\n\n").collect();
+            match how {
+                0 => stanzas.reverse(),
+                1 => stanzas.push(stanzas[0]),
+                _ => stanzas.rotate_right(1),
+            }
+            let _ = fs::write(&file, format!("{}\n", stanzas.join("\n\n")));
         }
     }
 }
@@ -860,6 +880,22 @@ fn check_published(repo: &Path, keyring: &Path) -> Result<(), String> {
         }
         if rel.ends_with("/Packages") {
             check_packages(repo, &suite.join(rel))?;
+        }
+        // Each compressed index is the plain one: the pieces reused from the previous
+        // files must join into exactly its text.
+        for (suffix, tool) in [(".gz", "gzip"), (".xz", "xz")] {
+            let Some(plain) = rel.strip_suffix(suffix) else {
+                continue;
+            };
+            let out = Command::new(tool)
+                .arg("-dc")
+                .arg(suite.join(rel))
+                .output()
+                .map_err(|e| format!("{tool}: {e}"))?;
+            let want = fs::read(suite.join(plain)).map_err(|e| format!("{plain}: {e}"))?;
+            if !out.status.success() || out.stdout != want {
+                return Err(format!("{rel} does not decompress to {plain}"));
+            }
         }
     }
     Ok(())
