@@ -503,11 +503,12 @@ impl<'p, W: Write> Writer<'p, W> {
     /// `stanza` (with the blank line after it unless it is the `final` one) into the
     /// plain file and the open piece.
     fn add(&mut self, stanza: &[u8], last: bool) -> Result<()> {
-        self.plain.write_all(stanza).map_err(write_error)?;
         self.digester.update(stanza);
         self.crc.update(stanza);
         self.open.extend_from_slice(stanza);
         if last || ends_piece(stanza, self.open.len(), self.piece) {
+            // The plain file is written a piece at a time, not a stanza at a time.
+            self.plain.write_all(&self.open).map_err(write_error)?;
             self.cut.push(std::mem::take(&mut self.open));
             if self.cut.len() >= self.threads * BATCH_PER_THREAD {
                 self.compress_cut()?;
