@@ -22,12 +22,16 @@ pub struct Listing {
     indexes: Vec<PathBuf>,
 }
 
-/// The `binary-*/Packages` of `rel` (a component's directory). `committed` gives the
-/// SHA256 the signed `Release` lists for each (`binary-ARCH/Packages`); an index that
-/// differs (a run killed between renaming indexes and signing) is read from its
-/// committed copy under `by-hash/`, which publication keeps, when that is there. The
-/// index that differs is still read and validated first: a damaged or tampered one is
-/// refused, not silently replaced.
+/// The `binary-*/Packages` of `rel` (a component's directory) that the signed
+/// `Release` lists: `committed` gives the SHA256 it lists for each
+/// (`binary-ARCH/Packages`). An index it does not list was never signed (a run killed
+/// before signing made it, e.g. for a new architecture) and is not read: the next
+/// writer starts from what clients trust, not from part of a change that never
+/// committed. An index that differs from its hash (a run killed between renaming
+/// indexes and signing) is read from its committed copy under `by-hash/`, which
+/// publication keeps, when that is there and has that hash. The index that differs is
+/// still read and validated first: a damaged or tampered one is refused, not silently
+/// replaced.
 pub fn open(root: &Path, rel: &Path, committed: &BTreeMap<String, String>) -> Result<Listing> {
     let mut plain = Listing {
         root: root.to_path_buf(),
@@ -55,14 +59,31 @@ pub fn open(root: &Path, rel: &Path, committed: &BTreeMap<String, String>) -> Re
         let Some(path) = inside(root, &index, Kind::File)? else {
             continue;
         };
+        let Some(hash) = committed.get(&format!("binary-{arch}/Packages")) else {
+            continue;
+        };
         plain.indexes.push(index.clone());
-        if let Some(hash) = committed.get(&format!("binary-{arch}/Packages")) {
-            if sha256_of(&path)? != *hash {
-                let kept = index.with_file_name("by-hash").join("SHA256").join(hash);
-                if inside(root, &kept, Kind::File)?.is_some() {
-                    listing.indexes.push(kept);
-                    continue;
+        if sha256_of(&path)? != *hash {
+            let kept = index.with_file_name("by-hash").join("SHA256").join(hash);
+            if let Some(found) = inside(root, &kept, Kind::File)? {
+                // Its name is a claim: a damaged or replaced copy would silently
+                // publish another package set than the one signed.
+                let got = sha256_of(&found)?;
+                if got != *hash {
+                    return Err(InputError::new(
+                        &found,
+                        None,
+                        "",
+                        format!(
+                            "has SHA256 {got}, not the {hash} the signed Release lists for \
+                             {}: restore it, or the index, from a backup",
+                            index.display()
+                        ),
+                    )
+                    .into());
                 }
+                listing.indexes.push(kept);
+                continue;
             }
         }
         listing.indexes.push(index);
