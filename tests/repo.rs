@@ -2047,3 +2047,78 @@ fn dpkg_deb_build(tree: &Path, out: &Path) {
     );
     assert!(o.status.success(), "dpkg-deb: {}", text(&o.stderr));
 }
+
+/// What `repo copy`, `remove` and `prune` report comes in the order asked for (the
+/// selectors', then newest first), not in the indexes' order, where versions sort as
+/// text (1.10 before 1.9): as before the indexes were streamed (issue 26).
+#[test]
+fn copy_remove_and_prune_report_in_the_order_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = make_key(dir.path(), "order");
+    chmod_600(&key);
+    let repo = dir.path().join("repo");
+    let versions = ["1.2", "1.9", "1.10"];
+    let debs: Vec<PathBuf> = versions
+        .iter()
+        .flat_map(|v| ["amd64", "armhf"].map(|a| helper(dir.path(), a, v)))
+        .collect();
+    let debs: Vec<&Path> = debs.iter().map(PathBuf::as_path).collect();
+    ok(repo_add(&repo, &key, 1_750_000_000, &[], &debs));
+    let lines = |out: Output, word: &str| -> Vec<String> {
+        ok(out)
+            .lines()
+            .filter(|l| l.starts_with(word))
+            .map(String::from)
+            .collect()
+    };
+    let copy = |args: &[&str]| {
+        let mut all = vec!["--from", "stable", "--to", "testing", "--arch", "amd64"];
+        all.extend_from_slice(args);
+        repo_cmd("copy", &repo, &key, &all)
+    };
+    let out = copy(&["unitpack-check=1.9", "unitpack-check=1.2"]);
+    assert_eq!(
+        lines(out, "copied"),
+        [
+            "copied unitpack-check 1.9 amd64",
+            "copied unitpack-check 1.2 amd64"
+        ]
+    );
+    let out = copy(&["unitpack-check=1.10", "unitpack-check=1.9"]);
+    let stdout = ok(out);
+    assert!(
+        stdout.starts_with(
+            "unchanged pool/main/u/unitpack-check/unitpack-check_1.9_amd64.deb\n\
+             copied unitpack-check 1.10 amd64\n"
+        ),
+        "{stdout}"
+    );
+    let out = repo_cmd(
+        "remove",
+        &repo,
+        &key,
+        &[
+            "--suite",
+            "testing",
+            "unitpack-check=1.9",
+            "unitpack-check=1.10",
+        ],
+    );
+    assert_eq!(
+        lines(out, "removed"),
+        [
+            "removed unitpack-check 1.9 amd64",
+            "removed unitpack-check 1.10 amd64"
+        ]
+    );
+    let out = repo_cmd("prune", &repo, &key, &["--suite", "stable", "--keep", "1"]);
+    assert_eq!(
+        lines(out, "pruned"),
+        [
+            "pruned unitpack-check 1.9 amd64",
+            "pruned unitpack-check 1.2 amd64",
+            "pruned unitpack-check 1.9 armhf",
+            "pruned unitpack-check 1.2 armhf"
+        ]
+    );
+}
