@@ -2122,3 +2122,29 @@ fn copy_remove_and_prune_report_in_the_order_asked() {
         ]
     );
 }
+
+/// `repo remove` from a suite the repository does not have says which packages it
+/// does not have (as before issue 26's streaming), not "no architecture to publish …
+/// --arch", which `remove --arch` does not mean.
+#[test]
+fn removing_from_a_missing_suite_names_the_packages() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = make_key(dir.path(), "missing");
+    chmod_600(&key);
+    let repo = dir.path().join("repo");
+    let deb = helper(dir.path(), "amd64", "1.0");
+    ok(repo_add(&repo, &key, 1_750_000_000, &[], &[&deb]));
+    let err = bad_input(repo_cmd(
+        "remove",
+        &repo,
+        &key,
+        &["--suite", "testing", "unitpack-check", "other=1.0"],
+    ));
+    assert!(
+        err.contains("testing/main has no unitpack-check\n")
+            && err.contains("testing/main has no other=1.0")
+            && !err.contains("architecture"),
+        "{err}"
+    );
+    assert!(!repo.join("dists/testing").exists());
+}

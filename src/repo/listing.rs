@@ -245,8 +245,11 @@ impl Reader {
                 break;
             }
             self.line += 1;
+            // The deb822 parser's own test for a line between paragraphs (read as
+            // part of a stanza, such a line would make it two); one holding a control
+            // character is left to the parser, which refuses it, naming it.
             let line = self.text[start..].trim_end_matches('\n');
-            if line.bytes().all(|b| b == b' ' || b == b'\t') {
+            if line.trim().is_empty() && super::deb822::control_char(line).is_none() {
                 self.text.truncate(start);
                 if self.text.is_empty() {
                     continue;
@@ -286,5 +289,54 @@ impl Reader {
         }
         self.last = Some(entry.key());
         Ok(Some(entry))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stanza(package: &str) -> String {
+        format!(
+            "Package: {package}\nVersion: 1.0\nArchitecture: all\n\
+             Filename: pool/main/a/{package}/{package}_1.0_all.deb\nSize: 586\n\
+             MD5sum: 0af5a5e698cb162b48b6fffa853857ed\n\
+             SHA256: a30b4389c5f036454a066f3a329b362ab8b7837c58552693828935a24777a3fa\n\
+             Description: package {package}\n"
+        )
+    }
+
+    fn read_all(text: &str) -> Result<Vec<String>> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("Packages");
+        std::fs::write(&path, text).unwrap();
+        let mut r = Reader::open(&path)?;
+        let mut out = Vec::new();
+        while let Some(e) = r.next()? {
+            out.push(e.package().to_string());
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn paragraphs_end_where_the_deb822_parser_ends_them() {
+        // Whatever separates two paragraphs for `Stanza::parse_all` (a line that is
+        // whitespace once trimmed) separates them here, or a stanza would reach the
+        // parser as several ("expected one paragraph, found 2", no line named).
+        for blank in ["", " \t", "\u{a0}", "\u{2003} "] {
+            let text = format!("{}{blank}\n{}", stanza("aa"), stanza("bb"));
+            assert_eq!(read_all(&text).unwrap(), ["aa", "bb"], "{blank:?}");
+        }
+        for bad in ["\r", "\u{c}", " \u{2028}"] {
+            let text = format!("{}{bad}\n{}", stanza("aa"), stanza("bb"));
+            let err = read_all(&text).unwrap_err().to_string();
+            assert!(
+                err.contains(":9:1:") && err.contains("control character"),
+                "{err}"
+            );
+        }
+        let last = stanza("bb");
+        let text = format!("\n{}\n{}", stanza("aa"), last.trim_end());
+        assert_eq!(read_all(&text).unwrap(), ["aa", "bb"]);
     }
 }

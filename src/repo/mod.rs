@@ -374,6 +374,19 @@ pub fn add(o: &AddOptions) -> Result<Report> {
     }
     fail_on(&mut errors)?;
     if archs.is_empty() {
+        if previous.is_none() {
+            // A suite that was never signed lists nothing: each removal is what is
+            // wrong (the merge would say so, but it needs an index to write to).
+            for r in &o.removals {
+                errors.push(InputError::new(
+                    Path::new("PACKAGE"),
+                    None,
+                    "Package",
+                    r.describe(&o.suite, &o.component),
+                ));
+            }
+            fail_on(&mut errors)?;
+        }
         return Err(InputError::new(
             &o.repo,
             None,
