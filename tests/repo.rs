@@ -1950,12 +1950,16 @@ fn an_index_in_pieces_is_the_same_built_at_once_or_package_by_package_and_both_a
     chmod_600(&key);
     let keyring = f.path("rsa.gpg");
     export_key(&key, &keyring);
+    // More than 4 pieces' worth (1 MiB) before the last stanza: an index of at least
+    // two pieces whatever the cut points, which hang on the stanzas' hashes and so on
+    // the .debs' timestamps (7 of 120 KiB stayed one piece when none of 7 cuts, each
+    // at about 120/256, came: about 1 run in 80).
     let names = [
-        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf",
+        "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel",
     ];
     let debs: Vec<(PathBuf, String)> = names
         .iter()
-        .map(|n| wordy_deb(f.dir.path(), n, 120))
+        .map(|n| wordy_deb(f.dir.path(), n, 150))
         .collect();
     let mut all: Vec<&Path> = f.debs();
     // The helpers first: a first run of arch-all packages alone names no architecture.
@@ -2046,4 +2050,105 @@ fn dpkg_deb_build(tree: &Path, out: &Path) {
         ],
     );
     assert!(o.status.success(), "dpkg-deb: {}", text(&o.stderr));
+}
+
+/// What `repo copy`, `remove` and `prune` report comes in the order asked for (the
+/// selectors', then newest first), not in the indexes' order, where versions sort as
+/// text (1.10 before 1.9): as before the indexes were streamed (issue 26).
+#[test]
+fn copy_remove_and_prune_report_in_the_order_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = make_key(dir.path(), "order");
+    chmod_600(&key);
+    let repo = dir.path().join("repo");
+    let versions = ["1.2", "1.9", "1.10"];
+    let debs: Vec<PathBuf> = versions
+        .iter()
+        .flat_map(|v| ["amd64", "armhf"].map(|a| helper(dir.path(), a, v)))
+        .collect();
+    let debs: Vec<&Path> = debs.iter().map(PathBuf::as_path).collect();
+    ok(repo_add(&repo, &key, 1_750_000_000, &[], &debs));
+    let lines = |out: Output, word: &str| -> Vec<String> {
+        ok(out)
+            .lines()
+            .filter(|l| l.starts_with(word))
+            .map(String::from)
+            .collect()
+    };
+    let copy = |args: &[&str]| {
+        let mut all = vec!["--from", "stable", "--to", "testing", "--arch", "amd64"];
+        all.extend_from_slice(args);
+        repo_cmd("copy", &repo, &key, &all)
+    };
+    let out = copy(&["unitpack-check=1.9", "unitpack-check=1.2"]);
+    assert_eq!(
+        lines(out, "copied"),
+        [
+            "copied unitpack-check 1.9 amd64",
+            "copied unitpack-check 1.2 amd64"
+        ]
+    );
+    let out = copy(&["unitpack-check=1.10", "unitpack-check=1.9"]);
+    let stdout = ok(out);
+    assert!(
+        stdout.starts_with(
+            "unchanged pool/main/u/unitpack-check/unitpack-check_1.9_amd64.deb\n\
+             copied unitpack-check 1.10 amd64\n"
+        ),
+        "{stdout}"
+    );
+    let out = repo_cmd(
+        "remove",
+        &repo,
+        &key,
+        &[
+            "--suite",
+            "testing",
+            "unitpack-check=1.9",
+            "unitpack-check=1.10",
+        ],
+    );
+    assert_eq!(
+        lines(out, "removed"),
+        [
+            "removed unitpack-check 1.9 amd64",
+            "removed unitpack-check 1.10 amd64"
+        ]
+    );
+    let out = repo_cmd("prune", &repo, &key, &["--suite", "stable", "--keep", "1"]);
+    assert_eq!(
+        lines(out, "pruned"),
+        [
+            "pruned unitpack-check 1.9 amd64",
+            "pruned unitpack-check 1.2 amd64",
+            "pruned unitpack-check 1.9 armhf",
+            "pruned unitpack-check 1.2 armhf"
+        ]
+    );
+}
+
+/// `repo remove` from a suite the repository does not have says which packages it
+/// does not have (as before issue 26's streaming), not "no architecture to publish …
+/// --arch", which `remove --arch` does not mean.
+#[test]
+fn removing_from_a_missing_suite_names_the_packages() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = make_key(dir.path(), "missing");
+    chmod_600(&key);
+    let repo = dir.path().join("repo");
+    let deb = helper(dir.path(), "amd64", "1.0");
+    ok(repo_add(&repo, &key, 1_750_000_000, &[], &[&deb]));
+    let err = bad_input(repo_cmd(
+        "remove",
+        &repo,
+        &key,
+        &["--suite", "testing", "unitpack-check", "other=1.0"],
+    ));
+    assert!(
+        err.contains("testing/main has no unitpack-check\n")
+            && err.contains("testing/main has no other=1.0")
+            && !err.contains("architecture"),
+        "{err}"
+    );
+    assert!(!repo.join("dists/testing").exists());
 }

@@ -1028,6 +1028,124 @@ fn class9_indexes_out_of_order_or_inconsistent_are_refused() {
     );
 }
 
+/// `repo list`'s lines for suite stable.
+fn listed(fx: &Fx) -> String {
+    let out = Command::new(bin())
+        .args(["repo", "list", "--suite", "stable", "--repo"])
+        .arg(&fx.repo)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    text(&out.stdout)
+}
+
+/// The signed files of suite stable, to put back as a run killed before signing
+/// leaves them.
+fn signed_state(fx: &Fx) -> Vec<(PathBuf, Vec<u8>)> {
+    ["InRelease", "Release.gpg", "Release"]
+        .iter()
+        .map(|n| {
+            let p = fx.repo.join("dists/stable").join(n);
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect()
+}
+
+#[test]
+fn class9_the_committed_copy_of_an_index_must_have_its_hash() {
+    // A run killed after renaming the indexes, before signing: the signed Release
+    // lists the hash of the index before, which is read from by-hash/. That copy
+    // damaged or replaced (here: a stanza dropped) would republish and sign another
+    // package set than the one signed.
+    let fx = Fx::new();
+    let signed = signed_state(&fx);
+    let v2 = fx.write(
+        "v2.deb",
+        &deb_with_control(GOOD.replace("1.0-1", "2.0-1").as_bytes()),
+    );
+    let out = fx.add(&[], &[&v2]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let release = String::from_utf8(signed[2].1.clone()).unwrap();
+    let hash = release
+        .lines()
+        .filter(|l| l.ends_with(" main/binary-amd64/Packages"))
+        .filter_map(|l| l.split_whitespace().next())
+        .find(|h| h.len() == 64)
+        .unwrap()
+        .to_string();
+    for (p, bytes) in &signed {
+        std::fs::write(p, bytes).unwrap();
+    }
+    let kept = fx
+        .repo
+        .join("dists/stable/main/binary-amd64/by-hash/SHA256")
+        .join(&hash);
+    let committed = std::fs::read_to_string(&kept).unwrap();
+    assert!(committed.contains("Version: 1.0-1"), "{committed}");
+    assert!(listed(&fx).contains("hostile-test 1.0-1"));
+    std::fs::write(&kept, "").unwrap();
+    let v3 = fx.write(
+        "v3.deb",
+        &deb_with_control(GOOD.replace("1.0-1", "3.0-1").as_bytes()),
+    );
+    fx.refuses(
+        "by-hash copy emptied",
+        &[],
+        &[&v3],
+        &[
+            &format!("by-hash/SHA256/{hash}"),
+            &format!("not the {hash} the signed Release lists"),
+        ],
+    );
+}
+
+#[test]
+fn class9_an_index_the_signed_release_does_not_list_is_not_read() {
+    // A run adding an arch-all package for a new architecture, killed before signing:
+    // binary-armhf/Packages exists, listing the package, but no client was ever told
+    // of it. The next writer starts from the signed state: without the package (its
+    // run never committed), not with it half-published (in binary-amd64 and
+    // binary-all, armhf gone from the Release).
+    let fx = Fx::new();
+    let before = listed(&fx);
+    let signed = signed_state(&fx);
+    let all = fx.write(
+        "all.deb",
+        &deb_with_control(
+            GOOD.replace("hostile-test", "hostile-all")
+                .replace("Architecture: amd64", "Architecture: all")
+                .as_bytes(),
+        ),
+    );
+    let out = fx.add(&["--arch", "armhf"], &[&all]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for (p, bytes) in &signed {
+        std::fs::write(p, bytes).unwrap();
+    }
+    let armhf = fx.repo.join("dists/stable/main/binary-armhf/Packages");
+    assert!(std::fs::read_to_string(&armhf)
+        .unwrap()
+        .contains("hostile-all"));
+    assert_eq!(listed(&fx), before);
+    let v2 = fx.write(
+        "v2.deb",
+        &deb_with_control(GOOD.replace("1.0-1", "2.0-1").as_bytes()),
+    );
+    let out = fx.add(&[], &[&v2]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let now = listed(&fx);
+    assert!(!now.contains("hostile-all"), "{now}");
+    assert!(now.contains("hostile-test 2.0-1"), "{now}");
+    let release = std::fs::read_to_string(fx.repo.join("dists/stable/Release")).unwrap();
+    for index in ["binary-all", "binary-amd64"] {
+        let p = fx.repo.join(format!("dists/stable/main/{index}/Packages"));
+        let text = std::fs::read_to_string(&p).unwrap();
+        assert!(!text.contains("hostile-all"), "{index}:\n{text}");
+    }
+    assert!(release.contains("Architectures: all amd64\n"), "{release}");
+}
+
 // ---- class 11: user values cannot add fields to the signed Release ----
 
 #[test]

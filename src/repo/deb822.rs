@@ -59,7 +59,7 @@ pub fn check_field_name(name: &str) -> Result<(), String> {
 }
 
 /// The first control character of `text` other than newline and tab.
-fn control_char(text: &str) -> Option<char> {
+pub(super) fn control_char(text: &str) -> Option<char> {
     text.chars()
         .find(|&c| (c.is_control() && c != '\n' && c != '\t') || is_invisible_format(c))
 }

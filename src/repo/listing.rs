@@ -22,12 +22,16 @@ pub struct Listing {
     indexes: Vec<PathBuf>,
 }
 
-/// The `binary-*/Packages` of `rel` (a component's directory). `committed` gives the
-/// SHA256 the signed `Release` lists for each (`binary-ARCH/Packages`); an index that
-/// differs (a run killed between renaming indexes and signing) is read from its
-/// committed copy under `by-hash/`, which publication keeps, when that is there. The
-/// index that differs is still read and validated first: a damaged or tampered one is
-/// refused, not silently replaced.
+/// The `binary-*/Packages` of `rel` (a component's directory) that the signed
+/// `Release` lists: `committed` gives the SHA256 it lists for each
+/// (`binary-ARCH/Packages`). An index it does not list was never signed (a run killed
+/// before signing made it, e.g. for a new architecture) and is not read: the next
+/// writer starts from what clients trust, not from part of a change that never
+/// committed. An index that differs from its hash (a run killed between renaming
+/// indexes and signing) is read from its committed copy under `by-hash/`, which
+/// publication keeps, when that is there and has that hash. The index that differs is
+/// still read and validated first: a damaged or tampered one is refused, not silently
+/// replaced.
 pub fn open(root: &Path, rel: &Path, committed: &BTreeMap<String, String>) -> Result<Listing> {
     let mut plain = Listing {
         root: root.to_path_buf(),
@@ -55,14 +59,31 @@ pub fn open(root: &Path, rel: &Path, committed: &BTreeMap<String, String>) -> Re
         let Some(path) = inside(root, &index, Kind::File)? else {
             continue;
         };
+        let Some(hash) = committed.get(&format!("binary-{arch}/Packages")) else {
+            continue;
+        };
         plain.indexes.push(index.clone());
-        if let Some(hash) = committed.get(&format!("binary-{arch}/Packages")) {
-            if sha256_of(&path)? != *hash {
-                let kept = index.with_file_name("by-hash").join("SHA256").join(hash);
-                if inside(root, &kept, Kind::File)?.is_some() {
-                    listing.indexes.push(kept);
-                    continue;
+        if sha256_of(&path)? != *hash {
+            let kept = index.with_file_name("by-hash").join("SHA256").join(hash);
+            if let Some(found) = inside(root, &kept, Kind::File)? {
+                // Its name is a claim: a damaged or replaced copy would silently
+                // publish another package set than the one signed.
+                let got = sha256_of(&found)?;
+                if got != *hash {
+                    return Err(InputError::new(
+                        &found,
+                        None,
+                        "",
+                        format!(
+                            "has SHA256 {got}, not the {hash} the signed Release lists for \
+                             {}: restore it, or the index, from a backup",
+                            index.display()
+                        ),
+                    )
+                    .into());
                 }
+                listing.indexes.push(kept);
+                continue;
             }
         }
         listing.indexes.push(index);
@@ -224,8 +245,11 @@ impl Reader {
                 break;
             }
             self.line += 1;
+            // The deb822 parser's own test for a line between paragraphs (read as
+            // part of a stanza, such a line would make it two); one holding a control
+            // character is left to the parser, which refuses it, naming it.
             let line = self.text[start..].trim_end_matches('\n');
-            if line.bytes().all(|b| b == b' ' || b == b'\t') {
+            if line.trim().is_empty() && super::deb822::control_char(line).is_none() {
                 self.text.truncate(start);
                 if self.text.is_empty() {
                     continue;
@@ -265,5 +289,54 @@ impl Reader {
         }
         self.last = Some(entry.key());
         Ok(Some(entry))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn stanza(package: &str) -> String {
+        format!(
+            "Package: {package}\nVersion: 1.0\nArchitecture: all\n\
+             Filename: pool/main/a/{package}/{package}_1.0_all.deb\nSize: 586\n\
+             MD5sum: 0af5a5e698cb162b48b6fffa853857ed\n\
+             SHA256: a30b4389c5f036454a066f3a329b362ab8b7837c58552693828935a24777a3fa\n\
+             Description: package {package}\n"
+        )
+    }
+
+    fn read_all(text: &str) -> Result<Vec<String>> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("Packages");
+        std::fs::write(&path, text).unwrap();
+        let mut r = Reader::open(&path)?;
+        let mut out = Vec::new();
+        while let Some(e) = r.next()? {
+            out.push(e.package().to_string());
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn paragraphs_end_where_the_deb822_parser_ends_them() {
+        // Whatever separates two paragraphs for `Stanza::parse_all` (a line that is
+        // whitespace once trimmed) separates them here, or a stanza would reach the
+        // parser as several ("expected one paragraph, found 2", no line named).
+        for blank in ["", " \t", "\u{a0}", "\u{2003} "] {
+            let text = format!("{}{blank}\n{}", stanza("aa"), stanza("bb"));
+            assert_eq!(read_all(&text).unwrap(), ["aa", "bb"], "{blank:?}");
+        }
+        for bad in ["\r", "\u{c}", " \u{2028}"] {
+            let text = format!("{}{bad}\n{}", stanza("aa"), stanza("bb"));
+            let err = read_all(&text).unwrap_err().to_string();
+            assert!(
+                err.contains(":9:1:") && err.contains("control character"),
+                "{err}"
+            );
+        }
+        let last = stanza("bb");
+        let text = format!("\n{}\n{}", stanza("aa"), last.trim_end());
+        assert_eq!(read_all(&text).unwrap(), ["aa", "bb"]);
     }
 }

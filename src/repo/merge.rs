@@ -22,8 +22,9 @@ pub struct Change {
 pub enum Source {
     /// A package file given on the command line (the `n`th).
     Upload { n: usize, path: PathBuf, pool: Pool },
-    /// Taken from another suite (`repo copy`), whose pool file it shares.
-    Copy { suite: String },
+    /// Taken from another suite (`repo copy`), whose pool file it shares; the `n`th
+    /// package the selectors picked, counted on from the uploads.
+    Copy { n: usize, suite: String },
 }
 
 /// An upload's pool file.
@@ -37,31 +38,47 @@ pub enum Pool {
     Differs(PathBuf, String),
 }
 
-/// What happened to each upload, by its place on the command line: reported in that
-/// order.
+#[derive(Clone, Copy)]
+enum Outcome {
+    Added,
+    Unchanged,
+    Copied,
+}
+
+/// What happened to each upload and each package copied, by its place on the command
+/// line (a copy's: its selector's, then the order the selector picks in): reported in
+/// that order, not in the indexes' (a string order, where 1.10 comes before 1.9).
+/// Removals likewise, by selector.
 #[derive(Default)]
 pub struct Uploads {
-    outcomes: Vec<(usize, bool, String)>,
+    outcomes: Vec<(usize, Outcome, String)>,
+    removed: Vec<(usize, String)>,
 }
 
 impl Uploads {
     pub fn unchanged(&mut self, n: usize, filename: &str) {
-        self.outcomes.push((n, false, filename.to_string()));
+        self.outcomes
+            .push((n, Outcome::Unchanged, filename.to_string()));
     }
 
     fn added(&mut self, n: usize, filename: &str) {
-        self.outcomes.push((n, true, filename.to_string()));
+        self.outcomes
+            .push((n, Outcome::Added, filename.to_string()));
     }
 
     pub fn report(mut self, report: &mut Report) {
         self.outcomes.sort_by_key(|(n, _, _)| *n);
-        for (_, added, filename) in self.outcomes {
-            if added {
-                report.added.push(filename);
-            } else {
-                report.unchanged.push(filename);
+        for (_, outcome, what) in self.outcomes {
+            match outcome {
+                Outcome::Added => report.added.push(what),
+                Outcome::Unchanged => report.unchanged.push(what),
+                Outcome::Copied => report.copied.push(what),
             }
         }
+        self.removed.sort_by_key(|(r, _)| *r);
+        report
+            .removed
+            .extend(self.removed.into_iter().map(|(_, what)| what));
     }
 }
 
@@ -95,10 +112,9 @@ pub fn run(
         }
         if let Some(c) = pending.next_if(|c| c.entry.order() == old.order()) {
             if c.entry.sha256() == old.sha256() {
-                if let Source::Upload { n, .. } = c.source {
-                    m.uploads.unchanged(n, old.filename());
-                } else {
-                    m.report.unchanged.push(old.filename().to_string());
+                match c.source {
+                    Source::Upload { n, .. } => m.uploads.unchanged(n, old.filename()),
+                    Source::Copy { n, .. } => m.uploads.unchanged(n, c.entry.filename()),
                 }
             } else {
                 m.errors.push(conflict(o, &old, &c));
@@ -141,7 +157,7 @@ fn conflict(o: &AddOptions, old: &Entry, new: &Change) -> InputError {
                 new.entry.sha256()
             ),
         ),
-        Source::Copy { suite: from } => InputError::new(
+        Source::Copy { suite: from, .. } => InputError::new(
             Path::new("PACKAGE"),
             None,
             "",
@@ -196,7 +212,11 @@ impl Merge<'_> {
                     return Ok(());
                 }
             },
-            Source::Copy { .. } => self.report.copied.push(id(&c.entry)),
+            Source::Copy { n, .. } => {
+                self.uploads
+                    .outcomes
+                    .push((n, Outcome::Copied, id(&c.entry)));
+            }
         }
         self.keep(c.entry)
     }
@@ -204,15 +224,21 @@ impl Merge<'_> {
     /// A package in the component after this run's additions: removed, held for
     /// `--keep`, or written.
     fn keep(&mut self, e: Entry) -> Result<()> {
-        let mut hit = false;
-        for (r, removed) in self.o.removals.iter().zip(self.removed.iter_mut()) {
+        let mut first = None;
+        for (i, (r, removed)) in self
+            .o
+            .removals
+            .iter()
+            .zip(self.removed.iter_mut())
+            .enumerate()
+        {
             if r.matches(&e) {
                 *removed = true;
-                hit = true;
+                first.get_or_insert(i);
             }
         }
-        if hit {
-            self.report.removed.push(id(&e));
+        if let Some(r) = first {
+            self.uploads.removed.push((r, id(&e)));
             return Ok(());
         }
         if self.o.keep.is_none() {
@@ -243,12 +269,14 @@ impl Merge<'_> {
         let mut dropped = BTreeSet::new();
         for mut versions in by_arch.into_values() {
             versions.sort_by(|&a, &b| version::compare(group[b].version(), group[a].version()));
-            dropped.extend(versions.into_iter().skip(keep));
+            // Reported by architecture, newest first.
+            for i in versions.into_iter().skip(keep) {
+                self.report.pruned.push(id(&group[i]));
+                dropped.insert(i);
+            }
         }
         for (i, e) in group.iter().enumerate() {
-            if dropped.contains(&i) {
-                self.report.pruned.push(id(e));
-            } else {
+            if !dropped.contains(&i) {
                 (self.emit)(e)?;
             }
         }

@@ -361,10 +361,32 @@ pub fn add(o: &AddOptions) -> Result<Report> {
         changes.insert(entry.key(), merge::Change { entry, source });
     }
     if let Some(from) = &o.copy {
-        copy_into(o, from, &mut changes, &mut archs, &mut errors)?;
+        let first = o.debs.len();
+        copy_into(
+            o,
+            from,
+            first,
+            &mut changes,
+            &mut uploads,
+            &mut archs,
+            &mut errors,
+        )?;
     }
     fail_on(&mut errors)?;
     if archs.is_empty() {
+        if previous.is_none() {
+            // A suite that was never signed lists nothing: each removal is what is
+            // wrong (the merge would say so, but it needs an index to write to).
+            for r in &o.removals {
+                errors.push(InputError::new(
+                    Path::new("PACKAGE"),
+                    None,
+                    "Package",
+                    r.describe(&o.suite, &o.component),
+                ));
+            }
+            fail_on(&mut errors)?;
+        }
         return Err(InputError::new(
             &o.repo,
             None,
@@ -631,11 +653,14 @@ fn not_before_previous(
 
 /// `repo copy`: the selected packages of the same component of `from.suite`, as
 /// changes to the target's, each with its stanza and pool file as the source lists
-/// them. Without a version, the newest version of each architecture is taken.
+/// them. Without a version, the newest version of each architecture is taken. Each
+/// package picked is numbered from `first` on, the order it is reported in.
 fn copy_into(
     o: &AddOptions,
     from: &CopyFrom,
+    first: usize,
     changes: &mut BTreeMap<Key, merge::Change>,
+    outcomes: &mut merge::Uploads,
     archs: &mut BTreeSet<String>,
     errors: &mut Vec<InputError>,
 ) -> Result<()> {
@@ -672,6 +697,7 @@ fn copy_into(
         }
         Ok(())
     })?;
+    let mut picks = 0;
     for (s, mut picked) in from.packages.iter().zip(picked) {
         if s.version.is_none() {
             let mut newest: BTreeMap<String, Entry> = BTreeMap::new();
@@ -694,8 +720,11 @@ fn copy_into(
             ));
         }
         for e in picked {
+            let n = first + picks;
+            picks += 1;
             if let Some(other) = changes.get(&e.key()) {
                 if other.entry.sha256() == e.sha256() {
+                    outcomes.unchanged(n, e.filename());
                     continue;
                 }
                 errors.push(InputError::new(
@@ -714,6 +743,7 @@ fn copy_into(
                 archs.insert(e.architecture().to_string());
             }
             let source = merge::Source::Copy {
+                n,
                 suite: from.suite.clone(),
             };
             changes.insert(e.key(), merge::Change { entry: e, source });

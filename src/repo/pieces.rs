@@ -823,6 +823,55 @@ mod tests {
     }
 
     #[test]
+    fn gz_pieces_right_alone_but_joined_wrong_are_not_published() {
+        // The first piece crafted as a stored block claiming 5 bytes more than it
+        // holds: inflated alone it gives exactly its text and asks for more, as a
+        // piece does, so it passes the per-piece check; joined, the stored block
+        // swallows the start of the next piece as text. Only the check of the
+        // whole member sees it: the file is rebuilt, and what gzip reads is the text.
+        let text = packages(200);
+        let (good, _) = gz(text.as_bytes(), None, 1, P).unwrap();
+        let pieces = gz_pieces(&good).unwrap();
+        assert!(pieces.len() > 2);
+        let first = pieces[0].1 as usize;
+        let mut crafted = vec![0u8];
+        let len = u16::try_from(first + 5).unwrap();
+        crafted.extend_from_slice(&len.to_le_bytes());
+        crafted.extend_from_slice(&(!len).to_le_bytes());
+        crafted.extend_from_slice(&text.as_bytes()[..first]);
+        assert!(gz_piece_is(&crafted, &text.as_bytes()[..first]));
+        let mut listed: Vec<(Piece<'_>, u64)> = vec![(
+            Piece {
+                unpadded: crafted.len() as u64,
+                bytes: Cow::Owned(crafted),
+            },
+            first as u64,
+        )];
+        for (bytes, plain) in &pieces[1..] {
+            listed.push((
+                Piece {
+                    bytes: Cow::Borrowed(*bytes),
+                    unpadded: bytes.len() as u64,
+                },
+                *plain,
+            ));
+        }
+        let mut crc = flate2::Crc::new();
+        crc.update(text.as_bytes());
+        let mut previous = Vec::new();
+        gz_file(listed, crc.sum(), text.len() as u64)
+            .write_to(&mut previous)
+            .unwrap();
+        let (out, counts) = gz(text.as_bytes(), Some(&previous), 1, P).unwrap();
+        assert_eq!(
+            counts.reused, 0,
+            "rebuilt from the plain text, reusing nothing"
+        );
+        assert!(out == good);
+        assert!(ungz(&out) == text.as_bytes());
+    }
+
+    #[test]
     fn xz_and_gzip_read_the_pieces_as_one_stream() {
         let text = packages(200);
         let dir = tempfile::tempdir().unwrap();
