@@ -698,6 +698,37 @@ fn seat_recipe_follows_on_arch(target: &str, arch: &str) {
             == 3,
         "{checks:#?}"
     );
+    // Beyond the moves: nothing for a's first session, which has no seat (an ssh
+    // login's); the same process through a's second local session; back for a, and
+    // only for a, after the follower's restart and after its kill -9.
+    for want in [
+        "not started for unitpack-seat-a's session without a seat (an ssh login's)",
+        "kept running, the same process, through unitpack-seat-a's second local session",
+        "running for unitpack-seat-a after the follower's restart",
+        "active and staying up (after the follower's restart)",
+        "not running for unitpack-seat-b after the follower's restart",
+        "running for unitpack-seat-a after the follower's kill -9",
+        "active and staying up (after the follower's kill -9)",
+        "not running for unitpack-seat-b after the follower's kill -9",
+    ] {
+        assert!(
+            checks.iter().any(|(c, _, held)| *held && c == want),
+            "{target} {arch}: no held {want:?}: {checks:#?}"
+        );
+    }
+    let all = report["checks"].as_array().unwrap();
+    assert!(held_in(
+        all,
+        "seat",
+        "",
+        "unitpack-seat-a's only session has no seat"
+    ));
+    assert!(held_in(
+        all,
+        "seat",
+        "unitpack-seat-console_pulseaudio.service",
+        "started again by systemd after kill -9"
+    ));
     let phases: Vec<&str> = report["timings"]
         .as_array()
         .unwrap()
@@ -782,6 +813,61 @@ fn a_seat_unit_whose_program_is_missing_fails() {
         "broken-seat-agent.service",
         "started for unitpack-seat-a, the active seat0 user",
     );
+}
+
+/// Three `follow: seat` recipes, each breaking one promise the moves between two users
+/// do not test, verified together (one boot for the three): each fails exactly the
+/// check of its promise, and nothing else fails.
+/// - `seat-unit-in-remote-sessions.yaml`: an applet enabled for every user `Wants=` the
+///   agent, so a session without a seat (an ssh login) gets it;
+/// - `seat-unit-bound-to-its-session.yaml`: an agent that exits when seat0's active
+///   session changes, restarted by systemd when its user opens a second session;
+/// - `seat-follower-not-restarted.yaml`: a drop-in giving the follower `Restart=no`,
+///   so a crash of it (kill -9) leaves the seat unfollowed.
+#[test]
+#[ignore = "needs root, debootstrap and systemd-nspawn; run by scripts/test"]
+fn seat_promises_broken_three_ways_fail_on_bookworm() {
+    seat_promises_broken_three_ways_fail_on("debian-bookworm");
+}
+
+/// The same three on the board's logind and systemd (229).
+#[test]
+#[ignore = "needs root, debootstrap, systemd-nspawn and scripts/vendor's builds; run by scripts/test"]
+fn seat_promises_broken_three_ways_fail_on_xenial() {
+    seat_promises_broken_three_ways_fail_on("ubuntu-xenial");
+}
+
+fn seat_promises_broken_three_ways_fail_on(target: &str) {
+    let Some((code, report)) = verify_all(
+        target,
+        "amd64",
+        &[
+            "tests/verify/seat-unit-in-remote-sessions.yaml",
+            "tests/verify/seat-unit-bound-to-its-session.yaml",
+            "tests/verify/seat-follower-not-restarted.yaml",
+        ],
+    ) else {
+        return;
+    };
+    let mut failed = failed(&report);
+    failed.sort();
+    assert_eq!(code, 1, "{target}: failed: {failed:#?}");
+    let want = [
+        (
+            "broken-seat-everywhere.service",
+            "not started for unitpack-seat-a's session without a seat (an ssh login's)",
+        ),
+        (
+            "broken-seat-session-bound.service",
+            "kept running, the same process, through unitpack-seat-a's second local session",
+        ),
+        (
+            "unitpack-seat-broken-seat-unfollowed.service",
+            "started again by systemd after kill -9 (Restart=on-failure): a new main process",
+        ),
+    ]
+    .map(|(u, c)| ("seat".to_string(), u.to_string(), c.to_string()));
+    assert_eq!(failed, want, "{target}: {failed:#?}");
 }
 
 /// Whether the report's `checks` have one that held at `step` for `unit`, its text
