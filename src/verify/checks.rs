@@ -731,11 +731,15 @@ impl Checker<'_> {
         Ok(())
     }
 
-    /// `follow: seat`: two users log in locally on seat0 one after the other, then the
-    /// first is made active again (`loginctl activate`); after each change each unit
-    /// runs in the manager of the active session's user only. Each user logs in once:
-    /// 229 without the kernel's release agent may keep a stopped manager's cgroup and
-    /// break that user's next login.
+    /// `follow: seat`: the first user opens a session with no seat (an ssh login's),
+    /// which must not get the units; two users log in locally on seat0 one after the
+    /// other, then the first is made active again (`loginctl activate`); after each
+    /// change each unit runs in the manager of the active session's user only. Then
+    /// the first user's second local session, and each follower's restart and kill
+    /// (`second_session`, `follower_restarts`). Each user's
+    /// manager starts once (the first user's sessions overlap): 229 without the
+    /// kernel's release agent may keep a stopped manager's cgroup and break that
+    /// user's next login.
     pub fn seat(&mut self, step: &'static str, promises: &[SeatPromise]) -> Result<()> {
         let [a, b] = SEAT_USERS;
         for who in [a, b] {
@@ -804,6 +808,7 @@ impl Checker<'_> {
     /// active session: its id. 252 hands a unit's environment to PAM (PAMName=); 229
     /// gives PAM only PID 1's, so there `su -l` is the unit's process and pam_systemd
     /// reads su's own environment (as tests/e2e/seat.sh does).
+    ///
     /// `tag` names the session's unit ([`seat_session_unit`]); with `after`, the new
     /// session is `who`'s second and must replace `after` as the active one.
     fn seat_login(
@@ -1698,27 +1703,41 @@ impl Checker<'_> {
             detail,
         );
         // The manager is up: what it starts for the session has started. A window of
-        // the follower's looks (every 250 ms) besides.
+        // the follower's looks (every 250 ms) besides, one for all the units: the first
+        // state other than inactive each one shows in it.
         let window = Duration::from_secs(2) * self.slow;
-        for p in promises {
-            let mut state = String::new();
-            exec::until(window, Duration::from_millis(200), || {
-                state = self
-                    .systemctl_as(Scope::User, who, &["is-active", &p.unit])
-                    .map(|o| o.text().to_string())
-                    .unwrap_or_default();
-                !matches!(state.as_str(), "inactive" | "unknown")
-            });
-            exec::check_interrupt()?;
-            let held = matches!(state.as_str(), "inactive" | "unknown");
-            let detail = if held {
-                String::new()
-            } else {
-                format!(
+        let mut args = vec!["is-active"];
+        args.extend(promises.iter().map(|p| p.unit.as_str()));
+        let mut started: Vec<Option<String>> = vec![None; promises.len()];
+        // A manager that never answered proves nothing: its silence is no "inactive".
+        let mut answered = false;
+        exec::until(window, Duration::from_millis(200), || {
+            let out = self
+                .systemctl_as(Scope::User, who, &args)
+                .map(|o| o.stdout)
+                .unwrap_or_default();
+            if out.lines().count() != promises.len() {
+                return false;
+            }
+            answered = true;
+            for (seen, state) in started.iter_mut().zip(out.lines()) {
+                if seen.is_none() && !matches!(state, "inactive" | "unknown") {
+                    *seen = Some(state.to_string());
+                }
+            }
+            started.iter().all(Option::is_some)
+        });
+        exec::check_interrupt()?;
+        for (p, seen) in promises.iter().zip(started) {
+            let held = answered && seen.is_none();
+            let detail = match seen {
+                None if !answered => format!("{}'s manager never answered is-active", who.name),
+                None => String::new(),
+                Some(state) => format!(
                     "is-active in {}'s manager: {state}\n{}",
                     who.name,
                     self.journal(Scope::User, &p.unit)
-                )
+                ),
             };
             self.record(
                 step,
@@ -1757,7 +1776,7 @@ impl Checker<'_> {
         }
         // The follower looks every 250 ms; a unit that ends with the session it started
         // in has ended (and been restarted) by then.
-        std::thread::sleep(Duration::from_millis(2000) * self.slow);
+        std::thread::sleep(Duration::from_millis(1500) * self.slow);
         for (p, before) in promises.iter().zip(before) {
             let now = self.properties(Scope::User, who, &p.unit, PROPS)?;
             let get = |p: &[(String, String)], k: &str| {
@@ -1832,7 +1851,7 @@ impl Checker<'_> {
                 continue;
             }
             // systemd restarts it 100 ms after its death (RestartSec=).
-            let limit = Duration::from_secs(10) * self.slow;
+            let limit = Duration::from_secs(5) * self.slow;
             let mut now = String::new();
             let mut state = String::new();
             exec::until(limit, Duration::from_millis(200), || {
