@@ -696,12 +696,15 @@ impl Checker<'_> {
 
     /// End the login; the user manager stops.
     pub fn logout(&mut self) -> Result<()> {
-        self.logout_as("logout", FRESH, "unitpack-verify-login.service")
+        self.logout_as("logout", FRESH, &["unitpack-verify-login.service".into()])
     }
 
-    /// End `who`'s session (the unit that holds it open); their user manager stops.
-    fn logout_as(&mut self, step: &'static str, who: Who, session_unit: &str) -> Result<()> {
-        self.run(&["systemctl", "stop", session_unit], SHORT)?;
+    /// End `who`'s sessions (the units that hold them open); their user manager stops.
+    fn logout_as(&mut self, step: &'static str, who: Who, session_units: &[String]) -> Result<()> {
+        // One at a time: a session that never opened has no unit to stop.
+        for unit in session_units {
+            self.run(&["systemctl", "stop", unit], SHORT)?;
+        }
         // 252's logind keeps a user's manager for UserStopDelaySec= (10 s) after the
         // last session: ending the user now is what it does after that delay. 229's
         // has no delay and stops it at once; terminate-user then finds nothing left.
@@ -728,11 +731,15 @@ impl Checker<'_> {
         Ok(())
     }
 
-    /// `follow: seat`: two users log in locally on seat0 one after the other, then the
-    /// first is made active again (`loginctl activate`); after each change each unit
-    /// runs in the manager of the active session's user only. Each user logs in once:
-    /// 229 without the kernel's release agent may keep a stopped manager's cgroup and
-    /// break that user's next login.
+    /// `follow: seat`: the first user opens a session with no seat (an ssh login's),
+    /// which must not get the units; two users log in locally on seat0 one after the
+    /// other, then the first is made active again (`loginctl activate`); after each
+    /// change each unit runs in the manager of the active session's user only. Then
+    /// the first user's second local session, and each follower's restart and kill
+    /// (`second_session`, `follower_restarts`). Each user's
+    /// manager starts once (the first user's sessions overlap): 229 without the
+    /// kernel's release agent may keep a stopped manager's cgroup and break that
+    /// user's next login.
     pub fn seat(&mut self, step: &'static str, promises: &[SeatPromise]) -> Result<()> {
         let [a, b] = SEAT_USERS;
         for who in [a, b] {
@@ -766,11 +773,19 @@ impl Checker<'_> {
                 detail,
             );
         }
-        let Some(first) = self.seat_login(step, a)? else {
-            return Ok(());
+        let a_sessions: Vec<String> = [REMOTE, LOCAL, SECOND_LOCAL]
+            .iter()
+            .map(|tag| seat_session_unit(a, tag))
+            .collect();
+        // a's first session has no seat (an ssh login's); it stays open to the end.
+        if !self.remote_session(step, promises, a)? {
+            return self.logout_as(step, a, &a_sessions);
+        }
+        let Some(first) = self.seat_login(step, a, LOCAL, None)? else {
+            return self.logout_as(step, a, &a_sessions);
         };
         self.follows(step, promises, a, None)?;
-        if self.seat_login(step, b)?.is_some() {
+        if self.seat_login(step, b, LOCAL, None)?.is_some() {
             self.follows(step, promises, b, Some(a))?;
             let activated = self.expect_ok(
                 step,
@@ -778,12 +793,14 @@ impl Checker<'_> {
                 &["loginctl", "activate", &first],
                 SHORT,
             )?;
-            if activated && self.seat_active(step, a)?.is_some() {
+            if activated && self.seat_active(step, a, None)?.is_some() {
                 self.follows(step, promises, a, Some(b))?;
+                self.second_session(step, promises, a, &first)?;
+                self.follower_restarts(step, promises, a, b)?;
             }
-            self.logout_as(step, b, &seat_session_unit(b))?;
+            self.logout_as(step, b, &[seat_session_unit(b, LOCAL)])?;
         }
-        self.logout_as(step, a, &seat_session_unit(a))
+        self.logout_as(step, a, &a_sessions)
     }
 
     /// A local session of `who` on seat0, as a console login registers with logind
@@ -791,8 +808,17 @@ impl Checker<'_> {
     /// active session: its id. 252 hands a unit's environment to PAM (PAMName=); 229
     /// gives PAM only PID 1's, so there `su -l` is the unit's process and pam_systemd
     /// reads su's own environment (as tests/e2e/seat.sh does).
-    fn seat_login(&mut self, step: &'static str, who: Who) -> Result<Option<String>> {
-        let unit = format!("--unit={}", seat_session_unit(who));
+    ///
+    /// `tag` names the session's unit ([`seat_session_unit`]); with `after`, the new
+    /// session is `who`'s second and must replace `after` as the active one.
+    fn seat_login(
+        &mut self,
+        step: &'static str,
+        who: Who,
+        tag: &str,
+        after: Option<&str>,
+    ) -> Result<Option<String>> {
+        let unit = format!("--unit={}", seat_session_unit(who, tag));
         let user = format!("User={}", who.name);
         let mut args = vec![
             "systemd-run",
@@ -807,40 +833,53 @@ impl Checker<'_> {
         } else {
             args.extend(["su", "-l", who.name, "-c", "exec sleep infinity"]);
         }
-        if !self.expect_ok(
-            step,
-            format!("a local login of {} on seat0 opened", who.name),
-            &args,
-            SHORT,
-        )? {
+        let what = match after {
+            None => format!("a local login of {} on seat0 opened", who.name),
+            Some(_) => format!("a second local login of {} on seat0 opened", who.name),
+        };
+        if !self.expect_ok(step, what, &args, SHORT)? {
             return Ok(None);
         }
-        self.seat_active(step, who)
+        self.seat_active(step, who, after)
     }
 
-    /// seat0's active session becomes `who`'s: its id, read from logind's state file
-    /// (229's loginctl has no --value).
-    fn seat_active(&mut self, step: &'static str, who: Who) -> Result<Option<String>> {
+    /// seat0's active session becomes `who`'s (another than `not`): its id, read from
+    /// logind's state file (229's loginctl has no --value).
+    fn seat_active(
+        &mut self,
+        step: &'static str,
+        who: Who,
+        not: Option<&str>,
+    ) -> Result<Option<String>> {
         let limit = Duration::from_secs(15) * self.slow;
         let mut seat = String::new();
         let uid = format!("ACTIVE_UID={}", who.uid);
+        let wanted = |seat: &str| {
+            seat.lines()
+                .find_map(|l| l.strip_prefix("ACTIVE="))
+                .filter(|id| Some(*id) != not && seat.lines().any(|l| l == uid))
+                .map(str::to_string)
+        };
         exec::until(limit, Duration::from_millis(100), || {
             seat = self
                 .run(&["cat", "/run/systemd/seats/seat0"], SHORT)
                 .map(|o| o.stdout)
                 .unwrap_or_default();
-            seat.lines().any(|l| l == uid)
+            wanted(&seat).is_some()
         });
         exec::check_interrupt()?;
-        let active = seat
-            .lines()
-            .find_map(|l| l.strip_prefix("ACTIVE="))
-            .filter(|_| seat.lines().any(|l| l == uid))
-            .map(str::to_string);
+        let active = wanted(&seat);
+        let what = match not {
+            None => format!("seat0's active session is {}'s", who.name),
+            Some(old) => format!(
+                "seat0's active session is {}'s new one, not {old}",
+                who.name
+            ),
+        };
         self.record(
             step,
             None,
-            format!("seat0's active session is {}'s", who.name),
+            what,
             active.is_some(),
             format!("/run/systemd/seats/seat0:\n{seat}"),
         );
@@ -1126,10 +1165,17 @@ impl Checker<'_> {
     }
 }
 
-/// The transient unit that holds `who`'s seat0 session open.
-fn seat_session_unit(who: Who) -> String {
-    format!("unitpack-verify-seat-{}.service", who.name)
+/// The transient unit that holds a session of `who` open: `tag` says which
+/// ([`LOCAL`], [`SECOND_LOCAL`], [`REMOTE`]).
+fn seat_session_unit(who: Who, tag: &str) -> String {
+    format!("unitpack-verify-seat-{}{tag}.service", who.name)
 }
+
+/// The tags of the seat step's sessions: a user's local session on seat0, their
+/// second one, and their session with no seat (an ssh login's).
+const LOCAL: &str = "";
+const SECOND_LOCAL: &str = "-2";
+const REMOTE: &str = "-remote";
 
 /// A check's text about `name`, an enabled name of `unit` (an instance, an alias): the
 /// name is said when it is not the unit itself, which the report names already.
@@ -1225,7 +1271,7 @@ impl Checker<'_> {
                 }
             }
         }
-        self.logout_as(STEP, who, session)
+        self.logout_as(STEP, who, &[session.into()])
     }
 
     /// An administrator disables the package's units before an upgrade (`systemctl
@@ -1573,6 +1619,347 @@ fn tcp_client_address(listen: &str) -> Option<String> {
         _ => return None,
     };
     Some(format!("{host}/{port}"))
+}
+
+/// What a `follow: seat` unit promises beyond its moves between two users: nothing for
+/// a session without a seat, the same process through a user's second session, and
+/// back after its follower's restart or death.
+impl Checker<'_> {
+    /// `who`'s first session, with no seat: what logind sees of an ssh login. sshd's
+    /// pam_systemd registers a session of class user with no seat (REMOTE=1 only
+    /// because sshd sets PAM_RHOST), and starts the user's manager as any login does.
+    /// The follower reads seat0's active session alone, which a session without a
+    /// seat never is, remote or not; whatever else starts the unit in the manager
+    /// (an [Install] or another unit's Wants=) starts it for an ssh login the same.
+    /// So a PAM login without XDG_SEAT stands for one: the roots hold no sshd (only
+    /// what the recipes depend on). It stays open: `who`'s manager is the one their
+    /// local sessions get. False when it did not open or its manager did not start.
+    fn remote_session(
+        &mut self,
+        step: &'static str,
+        promises: &[SeatPromise],
+        who: Who,
+    ) -> Result<bool> {
+        let unit = format!("--unit={}", seat_session_unit(who, REMOTE));
+        let user = format!("User={}", who.name);
+        if !self.expect_ok(
+            step,
+            format!(
+                "a session of {} with no seat opened (a PAM login without XDG_SEAT, as an ssh login's)",
+                who.name
+            ),
+            &[
+                "systemd-run",
+                "-q",
+                "-p",
+                "PAMName=login",
+                "-p",
+                &user,
+                &unit,
+                "sleep",
+                "infinity",
+            ],
+            SHORT,
+        )? {
+            return Ok(false);
+        }
+        if !self.user_manager_up(step, who, &format!("{}'s manager", who.name))? {
+            return Ok(false);
+        }
+        // logind's state: the user's sessions (users/UID), and each one's seat.
+        let users = self
+            .run(&["cat", &format!("/run/systemd/users/{}", who.uid)], SHORT)?
+            .stdout;
+        let sessions: Vec<String> = users
+            .lines()
+            .find_map(|l| l.strip_prefix("SESSIONS="))
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        let mut detail = format!("/run/systemd/users/{}:\n{users}", who.uid);
+        let mut seatless = sessions.len() == 1;
+        for id in &sessions {
+            let file = self
+                .run(&["cat", &format!("/run/systemd/sessions/{id}")], SHORT)?
+                .stdout;
+            seatless &= !file.is_empty()
+                && !file
+                    .lines()
+                    .any(|l| l.strip_prefix("SEAT=").is_some_and(|s| !s.is_empty()));
+            let keys = ["SEAT=", "REMOTE=", "CLASS=", "TYPE=", "STATE="];
+            for l in file
+                .lines()
+                .filter(|l| keys.iter().any(|k| l.starts_with(k)))
+            {
+                detail.push_str(&format!("session {id}: {l}\n"));
+            }
+        }
+        self.record(
+            step,
+            None,
+            format!("{}'s only session has no seat", who.name),
+            seatless,
+            detail,
+        );
+        // The manager is up: what it starts for the session has started. A window of
+        // the follower's looks (every 250 ms) besides, one for all the units: the first
+        // state other than inactive each one shows in it.
+        let window = Duration::from_secs(2) * self.slow;
+        let mut args = vec!["is-active"];
+        args.extend(promises.iter().map(|p| p.unit.as_str()));
+        let mut started: Vec<Option<String>> = vec![None; promises.len()];
+        // A manager that never answered proves nothing: its silence is no "inactive".
+        let mut answered = false;
+        exec::until(window, Duration::from_millis(200), || {
+            let out = self
+                .systemctl_as(Scope::User, who, &args)
+                .map(|o| o.stdout)
+                .unwrap_or_default();
+            if out.lines().count() != promises.len() {
+                return false;
+            }
+            answered = true;
+            for (seen, state) in started.iter_mut().zip(out.lines()) {
+                if seen.is_none() && !matches!(state, "inactive" | "unknown") {
+                    *seen = Some(state.to_string());
+                }
+            }
+            started.iter().all(Option::is_some)
+        });
+        exec::check_interrupt()?;
+        for (p, seen) in promises.iter().zip(started) {
+            let held = answered && seen.is_none();
+            let detail = match seen {
+                None if !answered => format!("{}'s manager never answered is-active", who.name),
+                None => String::new(),
+                Some(state) => format!(
+                    "is-active in {}'s manager: {state}\n{}",
+                    who.name,
+                    self.journal(Scope::User, &p.unit)
+                ),
+            };
+            self.record(
+                step,
+                Some(&p.unit),
+                format!(
+                    "not started for {}'s session without a seat (an ssh login's)",
+                    who.name
+                ),
+                held,
+                detail,
+            );
+        }
+        Ok(true)
+    }
+
+    /// `who`, seat0's active user in session `first`, opens a second local session,
+    /// which becomes the active one: each unit keeps running in their manager, the
+    /// same process (the follower follows the user, not the session).
+    fn second_session(
+        &mut self,
+        step: &'static str,
+        promises: &[SeatPromise],
+        who: Who,
+        first: &str,
+    ) -> Result<()> {
+        const PROPS: &str = "ActiveState,MainPID,NRestarts";
+        let mut before = Vec::new();
+        for p in promises {
+            before.push(self.properties(Scope::User, who, &p.unit, PROPS)?);
+        }
+        if self
+            .seat_login(step, who, SECOND_LOCAL, Some(first))?
+            .is_none()
+        {
+            return Ok(());
+        }
+        // The follower looks every 250 ms; a unit that ends with the session it started
+        // in has ended (and been restarted) by then.
+        std::thread::sleep(Duration::from_millis(1500) * self.slow);
+        for (p, before) in promises.iter().zip(before) {
+            let now = self.properties(Scope::User, who, &p.unit, PROPS)?;
+            let get = |p: &[(String, String)], k: &str| {
+                p.iter()
+                    .find(|(n, _)| n == k)
+                    .map_or(String::new(), |(_, v)| v.clone())
+            };
+            // 229 has no NRestarts=: a restart shows there as a new MainPID.
+            let held = get(&before, "ActiveState") == "active"
+                && get(&now, "ActiveState") == "active"
+                && get(&before, "MainPID") == get(&now, "MainPID")
+                && get(&before, "NRestarts") == get(&now, "NRestarts");
+            let mut detail = format!(
+                "ActiveState {} -> {}, MainPID {} -> {}, NRestarts {:?} -> {:?}",
+                get(&before, "ActiveState"),
+                get(&now, "ActiveState"),
+                get(&before, "MainPID"),
+                get(&now, "MainPID"),
+                get(&before, "NRestarts"),
+                get(&now, "NRestarts"),
+            );
+            if !held {
+                detail = format!("{detail}\n{}", self.journal(Scope::User, &p.unit));
+            }
+            self.record(
+                step,
+                Some(&p.unit),
+                format!(
+                    "kept running, the same process, through {}'s second local session",
+                    who.name
+                ),
+                held,
+                detail,
+            );
+        }
+        Ok(())
+    }
+
+    /// Each follower restarted (`systemctl restart`, as an upgrade of the helper does)
+    /// and then killed (`kill -9`: a crash, after which systemd starts it again,
+    /// `Restart=on-failure`): each time its unit runs again for `active`, seat0's
+    /// active user, and not for `other`.
+    fn follower_restarts(
+        &mut self,
+        step: &'static str,
+        promises: &[SeatPromise],
+        active: Who,
+        other: Who,
+    ) -> Result<()> {
+        for p in promises {
+            let out = self.run(&["systemctl", "restart", &p.follower], SHORT)?;
+            let restarted = self.record(
+                step,
+                Some(&p.follower),
+                "systemctl restart".into(),
+                out.ok(),
+                out.both(),
+            );
+            if restarted {
+                self.back_for(step, p, active, other, "the follower's restart")?;
+            }
+            let pid = self.follower_pid(&p.follower)?;
+            let out = self.run(&["kill", "-9", &pid], SHORT)?;
+            let killed = self.record(
+                step,
+                Some(&p.follower),
+                format!("killed (kill -9 of its main process {pid})"),
+                pid != "0" && out.ok(),
+                out.both(),
+            );
+            if !killed {
+                continue;
+            }
+            // systemd restarts it 100 ms after its death (RestartSec=).
+            let limit = Duration::from_secs(5) * self.slow;
+            let mut now = String::new();
+            let mut state = String::new();
+            exec::until(limit, Duration::from_millis(200), || {
+                now = self.follower_pid(&p.follower).unwrap_or_default();
+                state = self
+                    .run(&["systemctl", "is-active", &p.follower], SHORT)
+                    .map(|o| o.text().to_string())
+                    .unwrap_or_default();
+                state == "active" && now != pid && now != "0" && !now.is_empty()
+            });
+            exec::check_interrupt()?;
+            let back = state == "active" && now != pid && now != "0" && !now.is_empty();
+            let detail = if back {
+                String::new()
+            } else {
+                format!(
+                    "is-active: {state}, MainPID {pid} -> {now}\n{}",
+                    self.journal(Scope::System, &p.follower)
+                )
+            };
+            self.record(
+                step,
+                Some(&p.follower),
+                "started again by systemd after kill -9 (Restart=on-failure): a new main process"
+                    .into(),
+                back,
+                detail,
+            );
+            if back {
+                self.back_for(step, p, active, other, "the follower's kill -9")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The follower's main process id ("0" when none; 229's systemctl has no --value).
+    fn follower_pid(&self, follower: &str) -> Result<String> {
+        let out = self.run(&["systemctl", "show", "-p", "MainPID", follower], SHORT)?;
+        Ok(out
+            .stdout
+            .lines()
+            .find_map(|l| l.strip_prefix("MainPID="))
+            .unwrap_or("0")
+            .to_string())
+    }
+
+    /// After `why`, the unit runs in `active`'s manager and stays up, and not in
+    /// `other`'s.
+    fn back_for(
+        &mut self,
+        step: &'static str,
+        p: &SeatPromise,
+        active: Who,
+        other: Who,
+        why: &str,
+    ) -> Result<()> {
+        let limit = Duration::from_secs(30) * self.slow;
+        // As in [`Checker::follows`]: "failed" this long after the event is a failure
+        // of the new start, not the state the old one left.
+        let failed_for = Duration::from_secs(5) * self.slow;
+        let since = std::time::Instant::now();
+        let mut state = String::new();
+        exec::until(limit, Duration::from_millis(200), || {
+            state = self
+                .systemctl_as(Scope::User, active, &["is-active", &p.unit])
+                .map(|o| o.text().to_string())
+                .unwrap_or_default();
+            state == "active" || (state == "failed" && since.elapsed() > failed_for)
+        });
+        exec::check_interrupt()?;
+        let held = state == "active";
+        let detail = if held {
+            String::new()
+        } else {
+            format!(
+                "is-active in {}'s manager: {state}\n{}\n{}",
+                active.name,
+                self.journal(Scope::User, &p.unit),
+                self.journal(Scope::System, &p.follower)
+            )
+        };
+        self.record(
+            step,
+            Some(&p.unit),
+            format!("running for {} after {why}", active.name),
+            held,
+            detail,
+        );
+        if held {
+            let from = self.report.checks.len();
+            self.running_as(step, Scope::User, active, &[(&p.unit, &p.unit)])?;
+            for c in &mut self.report.checks[from..] {
+                c.what = format!("{} (after {why})", c.what);
+            }
+        }
+        let state = self
+            .systemctl_as(Scope::User, other, &["is-active", &p.unit])?
+            .text()
+            .to_string();
+        self.record(
+            step,
+            Some(&p.unit),
+            format!("not running for {} after {why}", other.name),
+            state != "active" && state != "activating",
+            format!("is-active in {}'s manager: {state}", other.name),
+        );
+        Ok(())
+    }
 }
 
 #[cfg(test)]
