@@ -1039,6 +1039,40 @@ fn listed(fx: &Fx) -> String {
     text(&out.stdout)
 }
 
+/// A suite whose `Release` was deleted is still what its `InRelease` signs: the next
+/// add keeps every package (taking it for a new suite signed a state without them),
+/// and an `InRelease` that is not a signed message then leaves nothing to read: refused.
+#[test]
+fn class9_a_suite_without_release_is_read_from_inrelease() {
+    let fx = Fx::new();
+    std::fs::remove_file(fx.repo.join("dists/stable/Release")).unwrap();
+    let v2 = fx.write(
+        "v2.deb",
+        &deb_with_control(GOOD.replace("1.0-1", "2.0-1").as_bytes()),
+    );
+    let out = fx.add(&[], &[&v2]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let after = listed(&fx);
+    assert!(
+        after.contains("hostile-test 1.0-1") && after.contains("hostile-test 2.0-1"),
+        "{after}"
+    );
+
+    let fx = Fx::new();
+    std::fs::remove_file(fx.repo.join("dists/stable/Release")).unwrap();
+    std::fs::write(fx.repo.join("dists/stable/InRelease"), "Suite: stable\n").unwrap();
+    fx.refuses(
+        "InRelease unsigned, Release gone",
+        &[],
+        &[&v2],
+        &[
+            "InRelease",
+            "not a clear-signed message",
+            "Release beside it is missing",
+        ],
+    );
+}
+
 /// The signed files of suite stable, to put back as a run killed before signing
 /// leaves them.
 fn signed_state(fx: &Fx) -> Vec<(PathBuf, Vec<u8>)> {

@@ -890,13 +890,29 @@ fn lock(repo: &Path) -> Result<Option<std::fs::File>> {
 /// trusted; the next writer starts from what they see. `Release` itself is still
 /// read and validated (a damaged file is refused, not ignored).
 fn read_release(root: &Path, suite_rel: &Path) -> Result<Option<Stanza>> {
+    let in_release = read_repo_text(root, &suite_rel.join("InRelease"), input::MAX_RELEASE)?;
     let Some((path, text)) = read_repo_text(root, &suite_rel.join("Release"), input::MAX_RELEASE)?
     else {
-        return Ok(None);
+        // Release gone, InRelease there: the suite is what InRelease signs. Taking it
+        // for a new suite would sign a state without every package it had.
+        return match in_release {
+            None => Ok(None),
+            Some((path, message)) => match signed_text(&message) {
+                Some(signed) => parse_release(&path, &signed).map(Some),
+                None => Err(InputError::new(
+                    &path,
+                    None,
+                    "",
+                    "is not a clear-signed message, and Release beside it is missing: the \
+                     suite's signed state cannot be read; restore Release or InRelease from \
+                     a backup",
+                )
+                .into()),
+            },
+        };
     };
     let plain = parse_release(&path, &text)?;
-    let signed = read_repo_text(root, &suite_rel.join("InRelease"), input::MAX_RELEASE)?
-        .and_then(|(p, t)| signed_text(&t).map(|s| (p, s)));
+    let signed = in_release.and_then(|(p, t)| signed_text(&t).map(|s| (p, s)));
     match signed {
         Some((path, signed)) if signed != text => parse_release(&path, &signed).map(Some),
         _ => Ok(Some(plain)),
