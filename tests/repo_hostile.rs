@@ -208,6 +208,21 @@ impl Fx {
         fx
     }
 
+    /// `hostile-all` (architecture all) added with `--arch armhf`: binary-amd64 and
+    /// binary-armhf both list it.
+    fn add_arch_all_for_armhf(&self) {
+        let all = self.write(
+            "all.deb",
+            &deb_with_control(
+                GOOD.replace("hostile-test", "hostile-all")
+                    .replace("Architecture: amd64", "Architecture: all")
+                    .as_bytes(),
+            ),
+        );
+        let out = self.add(&["--arch", "armhf"], &[&all]);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+
     fn tmp(&self) -> PathBuf {
         self.dir.path().join("tmp")
     }
@@ -995,16 +1010,7 @@ fn class9_indexes_out_of_order_or_inconsistent_are_refused() {
     // An arch-all package is listed by binary-amd64 and binary-armhf; one of them
     // changed to another (well-formed) hash.
     let fx = Fx::new();
-    let all = fx.write(
-        "all.deb",
-        &deb_with_control(
-            GOOD.replace("hostile-test", "hostile-all")
-                .replace("Architecture: amd64", "Architecture: all")
-                .as_bytes(),
-        ),
-    );
-    let out = fx.add(&["--arch", "armhf"], &[&all]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    fx.add_arch_all_for_armhf();
     let armhf = "dists/stable/main/binary-armhf/Packages";
     let p = fx.repo.join(armhf);
     let old = std::fs::read_to_string(&p).unwrap();
@@ -1144,16 +1150,7 @@ fn class9_an_index_the_signed_release_does_not_list_is_not_read() {
     let fx = Fx::new();
     let before = listed(&fx);
     let signed = signed_state(&fx);
-    let all = fx.write(
-        "all.deb",
-        &deb_with_control(
-            GOOD.replace("hostile-test", "hostile-all")
-                .replace("Architecture: amd64", "Architecture: all")
-                .as_bytes(),
-        ),
-    );
-    let out = fx.add(&["--arch", "armhf"], &[&all]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    fx.add_arch_all_for_armhf();
     for (p, bytes) in &signed {
         std::fs::write(p, bytes).unwrap();
     }

@@ -139,24 +139,32 @@ pub fn run(
     Ok(())
 }
 
+/// The upload at `path` is `new`, which the suite (or an earlier upload of the run)
+/// has as `old`, with other bytes.
+pub fn upload_conflict(o: &AddOptions, old: &Entry, new: &Entry, path: &Path) -> InputError {
+    InputError::new(
+        path,
+        None,
+        "",
+        format!(
+            "{}/{} already has {} {} ({}) as {} with SHA256 {}; this file differs \
+             (SHA256 {}): publish it under a new version",
+            o.suite,
+            o.component,
+            old.package(),
+            old.version(),
+            old.architecture(),
+            old.filename(),
+            old.sha256(),
+            new.sha256()
+        ),
+    )
+}
+
 fn conflict(o: &AddOptions, old: &Entry, new: &Change) -> InputError {
     let suite = format!("{}/{}", o.suite, o.component);
     match &new.source {
-        Source::Upload { path, .. } => InputError::new(
-            path,
-            None,
-            "",
-            format!(
-                "{suite} already has {} {} ({}) as {} with SHA256 {}; this file differs \
-                 (SHA256 {}): publish it under a new version",
-                old.package(),
-                old.version(),
-                old.architecture(),
-                old.filename(),
-                old.sha256(),
-                new.entry.sha256()
-            ),
-        ),
+        Source::Upload { path, .. } => upload_conflict(o, old, &new.entry, path),
         Source::Copy { suite: from, .. } => InputError::new(
             Path::new("PACKAGE"),
             None,

@@ -306,21 +306,7 @@ pub fn add(o: &AddOptions) -> Result<Report> {
             if other.entry.sha256() == entry.sha256() {
                 uploads.unchanged(n, &filename);
             } else {
-                errors.push(InputError::new(
-                    path,
-                    None,
-                    "",
-                    format!(
-                        "{}/{} already has {} as {} with SHA256 {}; this file differs \
-                         (SHA256 {}): publish it under a new version",
-                        o.suite,
-                        o.component,
-                        id(&entry),
-                        other.entry.filename(),
-                        other.entry.sha256(),
-                        entry.sha256()
-                    ),
-                ));
+                errors.push(merge::upload_conflict(o, &other.entry, &entry, path));
             }
             continue;
         }

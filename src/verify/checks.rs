@@ -886,6 +886,45 @@ impl Checker<'_> {
         Ok(active)
     }
 
+    /// Whether `p.unit` comes up in `who`'s manager, recorded as `what` (with both
+    /// journals when it does not).
+    fn comes_up(
+        &mut self,
+        step: &'static str,
+        p: &SeatPromise,
+        who: Who,
+        what: String,
+    ) -> Result<bool> {
+        let limit = Duration::from_secs(30) * self.slow;
+        // The follower moves a unit within a fraction of a second of the seat's change
+        // (its journal says how long): a unit still "failed" after this has failed
+        // again, not yet to be restarted (the state may be a former run's before).
+        let failed_for = Duration::from_secs(5) * self.slow;
+        let since = std::time::Instant::now();
+        let mut state = String::new();
+        exec::until(limit, Duration::from_millis(200), || {
+            state = self
+                .systemctl_as(Scope::User, who, &["is-active", &p.unit])
+                .map(|o| o.text().to_string())
+                .unwrap_or_default();
+            state == "active" || (state == "failed" && since.elapsed() > failed_for)
+        });
+        exec::check_interrupt()?;
+        let held = state == "active";
+        let detail = if held {
+            String::new()
+        } else {
+            format!(
+                "is-active in {}'s manager: {state}\n{}\n{}",
+                who.name,
+                self.journal(Scope::User, &p.unit),
+                self.journal(Scope::System, &p.follower)
+            )
+        };
+        self.record(step, Some(&p.unit), what, held, detail);
+        Ok(held)
+    }
+
     /// Each unit starts in `active`'s manager and stays up there, and is stopped in
     /// `other`'s.
     fn follows(
@@ -896,45 +935,15 @@ impl Checker<'_> {
         other: Option<Who>,
     ) -> Result<()> {
         let limit = Duration::from_secs(30) * self.slow;
-        // The follower moves a unit within a fraction of a second of the seat's change
-        // (its journal says how long): a unit still "failed" after this has failed
-        // again, not yet to be restarted (the state may be a former run's before).
-        let failed_for = Duration::from_secs(5) * self.slow;
         for p in promises {
-            let mut state = String::new();
-            let since = std::time::Instant::now();
-            exec::until(limit, Duration::from_millis(200), || {
-                state = self
-                    .systemctl_as(Scope::User, active, &["is-active", &p.unit])
-                    .map(|o| o.text().to_string())
-                    .unwrap_or_default();
-                state == "active" || (state == "failed" && since.elapsed() > failed_for)
-            });
-            exec::check_interrupt()?;
-            let held = state == "active";
-            let detail = if held {
-                String::new()
-            } else {
-                format!(
-                    "is-active in {}'s manager: {state}\n{}\n{}",
-                    active.name,
-                    self.journal(Scope::User, &p.unit),
-                    self.journal(Scope::System, &p.follower)
-                )
-            };
-            self.record(
-                step,
-                Some(&p.unit),
-                format!("started for {}, the active seat0 user", active.name),
-                held,
-                detail,
-            );
-            if held {
+            let what = format!("started for {}, the active seat0 user", active.name);
+            if self.comes_up(step, p, active, what)? {
                 self.running_as(step, Scope::User, active, &[(&p.unit, &p.unit)])?;
             }
             let Some(other) = other else {
                 continue;
             };
+            let mut state = String::new();
             exec::until(limit, Duration::from_millis(200), || {
                 state = self
                     .systemctl_as(Scope::User, other, &["is-active", &p.unit])
@@ -1908,39 +1917,8 @@ impl Checker<'_> {
         other: Who,
         why: &str,
     ) -> Result<()> {
-        let limit = Duration::from_secs(30) * self.slow;
-        // As in [`Checker::follows`]: "failed" this long after the event is a failure
-        // of the new start, not the state the old one left.
-        let failed_for = Duration::from_secs(5) * self.slow;
-        let since = std::time::Instant::now();
-        let mut state = String::new();
-        exec::until(limit, Duration::from_millis(200), || {
-            state = self
-                .systemctl_as(Scope::User, active, &["is-active", &p.unit])
-                .map(|o| o.text().to_string())
-                .unwrap_or_default();
-            state == "active" || (state == "failed" && since.elapsed() > failed_for)
-        });
-        exec::check_interrupt()?;
-        let held = state == "active";
-        let detail = if held {
-            String::new()
-        } else {
-            format!(
-                "is-active in {}'s manager: {state}\n{}\n{}",
-                active.name,
-                self.journal(Scope::User, &p.unit),
-                self.journal(Scope::System, &p.follower)
-            )
-        };
-        self.record(
-            step,
-            Some(&p.unit),
-            format!("running for {} after {why}", active.name),
-            held,
-            detail,
-        );
-        if held {
+        let what = format!("running for {} after {why}", active.name);
+        if self.comes_up(step, p, active, what)? {
             let from = self.report.checks.len();
             self.running_as(step, Scope::User, active, &[(&p.unit, &p.unit)])?;
             for c in &mut self.report.checks[from..] {
