@@ -538,26 +538,40 @@ impl Checker<'_> {
         Ok(())
     }
 
+    /// A PAM login of `user` with no seat, held open as the service `unit` (so the
+    /// session is a descendant of the container's init), recorded as `what`.
+    fn pam_login(
+        &mut self,
+        step: &'static str,
+        user: &str,
+        unit: &str,
+        what: String,
+    ) -> Result<bool> {
+        let user = format!("User={user}");
+        let unit = format!("--unit={unit}");
+        let args = [
+            "systemd-run",
+            "-q",
+            "-p",
+            "PAMName=login",
+            "-p",
+            &user,
+            &unit,
+            "sleep",
+            "infinity",
+        ];
+        self.expect_ok(step, what, &args, SHORT)
+    }
+
     /// A PAM login of the fresh user (`systemd-run -p PAMName=login` inside the
     /// container, so the session is a descendant of the container's init), its user
     /// manager up, and the user units it must start.
     pub fn login(&mut self, scenario: &Scenario) -> Result<bool> {
-        let user = format!("User={USER}");
-        let opened = self.expect_ok(
+        let opened = self.pam_login(
             "login",
+            USER,
+            "unitpack-verify-login",
             format!("a PAM login of {USER} opened (systemd-run -p PAMName=login)"),
-            &[
-                "systemd-run",
-                "-q",
-                "-p",
-                "PAMName=login",
-                "-p",
-                &user,
-                "--unit=unitpack-verify-login",
-                "sleep",
-                "infinity",
-            ],
-            SHORT,
         )?;
         if !opened {
             return Ok(false);
@@ -602,21 +616,11 @@ impl Checker<'_> {
                 format!("is-active: {state}"),
             );
         }
-        let opened = self.expect_ok(
+        let opened = self.pam_login(
             step,
+            "root",
+            "unitpack-verify-root-login",
             "a PAM login of root opened (systemd-run -p PAMName=login)".into(),
-            &[
-                "systemd-run",
-                "-q",
-                "-p",
-                "PAMName=login",
-                "-p",
-                "User=root",
-                "--unit=unitpack-verify-root-login",
-                "sleep",
-                "infinity",
-            ],
-            SHORT,
         )?;
         if !opened {
             return Ok(());
@@ -1234,26 +1238,14 @@ impl Checker<'_> {
             return Ok(());
         }
         let session = "unitpack-verify-login2.service";
-        let unit = format!("--unit={session}");
-        let user = format!("User={}", who.name);
-        if !self.expect_ok(
+        if !self.pam_login(
             STEP,
+            who.name,
+            session,
             format!(
                 "a PAM login of {} opened while {USER} is logged in",
                 who.name
             ),
-            &[
-                "systemd-run",
-                "-q",
-                "-p",
-                "PAMName=login",
-                "-p",
-                &user,
-                &unit,
-                "sleep",
-                "infinity",
-            ],
-            SHORT,
         )? {
             return Ok(());
         }
@@ -1649,26 +1641,14 @@ impl Checker<'_> {
         promises: &[SeatPromise],
         who: Who,
     ) -> Result<bool> {
-        let unit = format!("--unit={}", seat_session_unit(who, REMOTE));
-        let user = format!("User={}", who.name);
-        if !self.expect_ok(
+        if !self.pam_login(
             step,
+            who.name,
+            &seat_session_unit(who, REMOTE),
             format!(
                 "a session of {} with no seat opened (a PAM login without XDG_SEAT, as an ssh login's)",
                 who.name
             ),
-            &[
-                "systemd-run",
-                "-q",
-                "-p",
-                "PAMName=login",
-                "-p",
-                &user,
-                &unit,
-                "sleep",
-                "infinity",
-            ],
-            SHORT,
         )? {
             return Ok(false);
         }
